@@ -1,0 +1,121 @@
+/**
+ * The only reader of `process.env`. The environment is parsed once, and a bad value stops the
+ * start-up with every bad key listed, rather than failing later in a job.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  PORT: port.default(3000),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z.string().min(1).default('postgres://localhost:5432/tableport'),
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  SMTP_URL: z.string().min(1).optional(),
+  MAIL_FROM: z.string().min(1).default('tableport <no-reply@localhost>'),
+  MAIL_OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
+  STORAGE_DIR: z.string().min(1).default('./data/files'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  EXPORT_MAX_ROWS: positiveInt.default(1_000_000),
+  UPLOAD_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  DOWNLOAD_LINK_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
+  TASK_INTERVAL_SECONDS: positiveInt.default(60),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('tableport'),
+  WORKER_CONCURRENCY: positiveInt.default(2),
+  MAIL_ATTEMPTS: positiveInt.default(10),
+  MAIL_BACKOFF_MS: positiveInt.default(5000),
+  JOB_ATTEMPTS: positiveInt.default(3),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  publicUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  mailOutboxDir: string;
+  storageDir: string;
+  dataDir: string;
+  signingSecret: string;
+  exportMaxRows: number;
+  uploadMaxBytes: number;
+  downloadLinkTtlSeconds: number;
+  /** Minimum seconds between two tasks of one kind on one table (the contract says 60). */
+  taskIntervalSeconds: number;
+  /** Prefix of every Redis key: BullMQ's queues and the rate limits. */
+  queuePrefix: string;
+  workerConcurrency: number;
+  mailAttempts: number;
+  mailBackoffMs: number;
+  jobAttempts: number;
+  shutdownTimeoutMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as most shells and compose files intend.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailOutboxDir: resolve(e.MAIL_OUTBOX_DIR),
+    storageDir: resolve(e.STORAGE_DIR),
+    dataDir,
+    signingSecret: e.SIGNING_SECRET ?? loadOrCreateSecret(resolve(dataDir, 'signing-secret')),
+    exportMaxRows: e.EXPORT_MAX_ROWS,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    downloadLinkTtlSeconds: e.DOWNLOAD_LINK_TTL_SECONDS,
+    taskIntervalSeconds: e.TASK_INTERVAL_SECONDS,
+    queuePrefix: e.QUEUE_PREFIX,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    mailAttempts: e.MAIL_ATTEMPTS,
+    mailBackoffMs: e.MAIL_BACKOFF_MS,
+    jobAttempts: e.JOB_ATTEMPTS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/**
+ * A signing key that survives restarts without being configured: generated on first start and
+ * kept in a file only the owner can read. Several processes must share it, so the file is created
+ * exclusively and a loser of the race reads the winner's key.
+ */
+function loadOrCreateSecret(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(path, 'utf8').trim();
+}

@@ -1,0 +1,196 @@
+/**
+ * The wire types of tableport's HTTP API (see `shared/API.md`). The server builds its responses
+ * from these and the SDK reads them, so the two cannot drift apart.
+ *
+ * @module
+ */
+
+/** A field type of a table's schema. */
+export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'array' | 'object';
+
+/** The field types, in the order the documentation lists them. */
+export const FIELD_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'array', 'object'] as const satisfies readonly FieldType[];
+
+/** The built-in fields every row has, in the order exported files put them. */
+export const BUILTIN_FIELDS = ['id', 'created_at', 'updated_at', 'created_by'] as const;
+/** One of the built-in fields. */
+export type BuiltinField = (typeof BUILTIN_FIELDS)[number];
+
+/** One field of a table's schema. */
+export interface FieldSchema {
+  /** Column name: a letter or `_`, then letters, digits or `_`; at most 63 characters. */
+  name: string;
+  type: FieldType;
+  /** Free text shown to people; tableport does not interpret it. */
+  description?: string;
+}
+
+/** A table's schema: its own fields, in order (built-in fields come on top of these). */
+export interface TableSchema {
+  fields: FieldSchema[];
+}
+
+/** `POST /oserve/v1/table/` body. */
+export interface CreateTableRequest {
+  name: string;
+  schema: TableSchema;
+}
+
+/** A table as the API returns it. */
+export interface Table {
+  id: number;
+  name: string;
+  schema: TableSchema;
+  /** Number of rows in the table now. */
+  row_count: number;
+  /** Unix seconds. */
+  created_at: number;
+  /** Unix seconds. */
+  updated_at: number;
+}
+
+/** A value a row's field can hold (JSON-native). */
+export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
+
+/** A row as the API returns it: the built-in fields plus the schema's fields. */
+export interface TableRow {
+  id: string;
+  /** Unix seconds. */
+  created_at: number;
+  /** Unix seconds. */
+  updated_at: number;
+  created_by: string | null;
+  [field: string]: FieldValue;
+}
+
+/** A row as a client sends it: schema fields, optionally `id` and `created_at`. */
+export type RowInput = { id?: string; created_at?: number } & { [field: string]: FieldValue | undefined };
+
+/** The reply to inserting an array of rows. */
+export interface BulkInsertResponse {
+  succeed: number;
+  total_count: number;
+  operation_result: Array<{ success: { id: string; created_at: number } }>;
+}
+
+/** MinApp's page meta. `next` and `previous` are paths with the query for that page, or `null`. */
+export interface PageMeta {
+  limit: number;
+  offset: number;
+  total_count: number;
+  next: string | null;
+  previous: string | null;
+}
+
+/** MinApp's page shape. */
+export interface Page<T> {
+  meta: PageMeta;
+  objects: T[];
+}
+
+/** Export file formats. */
+export type FileType = 'csv' | 'json';
+/** The export file formats this server writes. */
+export const FILE_TYPES = ['csv', 'json'] as const satisfies readonly FileType[];
+
+/** Export selection modes. */
+export type ExportMode = 'all' | 'part';
+
+/** `POST /oserve/v1/table/:table_id/export/` body. */
+export interface ExportRequest {
+  file_type: FileType;
+  mode: ExportMode;
+  /** Unix seconds, inclusive (with `mode: 'part'`). */
+  start?: number;
+  /** Unix seconds, exclusive (with `mode: 'part'`). */
+  end?: number;
+}
+
+/** The reply to queuing an export or an import. */
+export interface JobCreatedResponse {
+  status: 'ok';
+  job_id: string;
+}
+
+export type JobType = 'export' | 'import';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** One error of a job: a stable code, a sentence, and for import rows the file's line. */
+export interface JobError {
+  error_code: string;
+  error_msg: string;
+  /** 1-based line of the file where the row starts (imports). */
+  line?: number;
+  /** The field the error is about, when there is one. */
+  field?: string;
+}
+
+/** `GET /oserve/v1/jobs/:job_id`. */
+export interface Job {
+  id: string;
+  type: JobType;
+  table_id: number;
+  status: JobStatus;
+  /** 0-100. */
+  progress: number;
+  /** Rows exported, or written by an import (0 until it succeeds). */
+  rows: number;
+  /** Signed download link of an export, once it succeeded; `null` otherwise. */
+  file_url: string | null;
+  file_type: FileType | null;
+  file_name: string | null;
+  /** Errors; for a failed import, the first rows that failed (capped) and then a summary. */
+  errors: JobError[];
+  /** Unix seconds. */
+  created_at: number;
+  /** Unix seconds, or `null` while not finished. */
+  finished_at: number | null;
+}
+
+/** MinApp v1.5's status words for an export job. */
+export type MinappExportStatus = 'pending' | 'ready' | 'finish' | 'failed';
+
+/** `GET /oserve/v1/table/:table_id/export/:job_id/`. */
+export interface MinappExportJob {
+  job_id: string;
+  status: MinappExportStatus;
+  operation: 'export';
+  file_name: string | null;
+  file_type: FileType;
+  download_url: string | null;
+  /** Unix seconds. */
+  created_at: number;
+  /** Unix seconds. */
+  updated_at: number;
+}
+
+/** Every error reply. */
+export interface ErrorResponse {
+  error_code: string;
+  error_msg: string;
+  /** The request parameter at fault, for `invalid_parameter`. */
+  parameter?: string;
+  /** Seconds to wait, for `too_frequent`. */
+  retry_after?: number;
+  /** Further facts, e.g. `{ "limit": 1000000, "rows": 1000001 }` for `too_many_rows`. */
+  details?: Record<string, unknown>;
+}
+
+/** The stable error codes. */
+export const ERROR_CODES = [
+  'invalid_parameter',
+  'invalid_file',
+  'too_frequent',
+  'too_many_rows',
+  'file_too_large',
+  'unauthorized',
+  'not_found',
+  'table_exists',
+  'invalid_signature',
+  'link_expired',
+  'invalid_row',
+  'table_deleted',
+  'internal_error',
+  'service_unavailable',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
