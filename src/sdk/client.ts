@@ -1,0 +1,87 @@
+import type { CreateTableRequest, Job, Page, Table } from '../types/api.js';
+import { InvalidArgumentError } from './errors.js';
+import { JobHandle } from './job.js';
+import { paginate, type PageOptions } from './paging.js';
+import { TableRef } from './table.js';
+import { Transport, type ClientOptions } from './transport.js';
+
+/**
+ * The tableport client. One instance per server and token; it holds no connection of its own
+ * (Node's `fetch` pools them), so it is cheap to create and safe to share.
+ *
+ * @example
+ * import { TablePort } from 'tableport/sdk';
+ *
+ * const tp = new TablePort({ baseUrl: 'http://localhost:3000', token: process.env.TABLEPORT_TOKEN! });
+ * const table = await tp.createTable({ name: 'orders', schema: { fields: [{ name: 'title', type: 'string' }] } });
+ * await tp.table(table.id).insert([{ title: 'first' }, { title: 'second' }]);
+ * const job = await tp.table(table.id).export({ fileType: 'csv' });
+ * await job.wait();
+ * await job.download('./orders.csv');
+ */
+export class TablePort {
+  private readonly transport: Transport;
+
+  /** @throws TypeError when `baseUrl` is not an http(s) URL or `token` is empty. */
+  constructor(options: ClientOptions) {
+    this.transport = new Transport(options);
+  }
+
+  /** The server's base URL, without `/oserve/v1`. */
+  get baseUrl(): string {
+    return this.transport.root;
+  }
+
+  /** Creates a table; rejects with `ApiError` `table_exists` when you have one by that name. */
+  createTable(request: CreateTableRequest): Promise<Table> {
+    return this.transport.json<Table>('POST', '/table/', { json: request });
+  }
+
+  /** One page of your tables. */
+  async listTables(page: PageOptions = {}): Promise<Page<Table>> {
+    const res = await this.transport.json<Page<Table> | Table[]>('GET', '/table/', { query: { ...page } });
+    return Array.isArray(res) ? arrayPage(res) : res;
+  }
+
+  /** All your tables, page after page. */
+  tables(options: PageOptions = {}): AsyncGenerator<Table> {
+    return paginate<Table>(this.transport, '/table/', options);
+  }
+
+  /** A table; rejects with `NotFoundError` when there is no such table of yours. */
+  getTable(id: number | string): Promise<Table> {
+    return this.table(id).get();
+  }
+
+  /** Deletes a table and its rows. */
+  deleteTable(id: number | string): Promise<void> {
+    return this.table(id).delete();
+  }
+
+  /** A handle on one table, for its rows, exports and imports. Sends nothing by itself. */
+  table(id: number | string): TableRef {
+    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : NaN;
+    if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`Not a table id: ${String(id)}.`);
+    return new TableRef(this.transport, n);
+  }
+
+  /** A handle on a job by its id (from an export, an import, or `listJobs`). Sends nothing by itself. */
+  job(id: string): JobHandle {
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('A job id is a non-empty string.');
+    return new JobHandle(this.transport, id);
+  }
+
+  /** One page of your jobs, newest first. */
+  listJobs(page: PageOptions = {}): Promise<Page<Job>> {
+    return this.transport.json<Page<Job>>('GET', '/jobs/', { query: { ...page } });
+  }
+
+  /** All your jobs, newest first, page after page. */
+  jobs(options: PageOptions = {}): AsyncGenerator<Job> {
+    return paginate<Job>(this.transport, '/jobs/', options);
+  }
+}
+
+function arrayPage<T>(objects: T[]): Page<T> {
+  return { meta: { limit: objects.length, offset: 0, total_count: objects.length, next: null, previous: null }, objects };
+}

@@ -1,0 +1,125 @@
+import type {
+  BulkInsertResponse,
+  ExportMode,
+  ExportRequest,
+  FileType,
+  JobCreatedResponse,
+  MinappExportJob,
+  Page,
+  RowInput,
+  Table,
+  TableRow,
+} from '../types/api.js';
+import { InvalidArgumentError } from './errors.js';
+import { JobHandle } from './job.js';
+import { paginate, type PageOptions } from './paging.js';
+import { toUnixSeconds, type TimeInput } from './time.js';
+import type { Transport } from './transport.js';
+import { buildUpload, type ImportOptions, type ImportSource } from './upload.js';
+
+/** Options of {@link TableRef.export}. */
+export interface ExportOptions {
+  /** `csv` or `json`. */
+  fileType: FileType;
+  /** `all` rows, or `part`: rows whose `created_at` is in `[start, end)`. Default: `part` when `start` or `end` is given, else `all`. */
+  mode?: ExportMode;
+  /** Inclusive lower bound of `created_at`: Unix seconds, a `Date` or an ISO 8601 string. */
+  start?: TimeInput;
+  /** Exclusive upper bound of `created_at`: Unix seconds, a `Date` or an ISO 8601 string. */
+  end?: TimeInput;
+}
+
+/**
+ * One table, by id. Creating it sends nothing; every method asks the server (a table that does not
+ * exist, or is another user's, rejects with `NotFoundError`).
+ */
+export class TableRef {
+  /** @internal */
+  constructor(
+    private readonly transport: Transport,
+    /** The table's id. */
+    readonly id: number,
+  ) {}
+
+  private path(suffix = ''): string {
+    return `/table/${this.id}/${suffix}`;
+  }
+
+  /** The table: name, schema, row count. */
+  get(): Promise<Table> {
+    return this.transport.json<Table>('GET', this.path());
+  }
+
+  /** Deletes the table and its rows. */
+  async delete(): Promise<void> {
+    await this.transport.json<unknown>('DELETE', this.path());
+  }
+
+  /** Inserts one row; resolves with the row as stored (with its `id` and `created_at`). */
+  insert(row: RowInput): Promise<TableRow>;
+  /** Inserts up to 1,000 rows in one call, all or none; resolves with each new row's `id` and `created_at`. */
+  insert(rows: RowInput[]): Promise<BulkInsertResponse>;
+  insert(rows: RowInput | RowInput[]): Promise<TableRow | BulkInsertResponse> {
+    return this.transport.json('POST', this.path('record/'), { json: rows });
+  }
+
+  /** One page of rows, ordered by `created_at` then `id`. */
+  listRows(page: PageOptions = {}): Promise<Page<TableRow>> {
+    return this.transport.json<Page<TableRow>>('GET', this.path('record/'), { query: { ...page } });
+  }
+
+  /**
+   * Every row (from `offset` on), page after page following the server's `next` link.
+   *
+   * @example
+   * for await (const row of tp.table(42).rows()) console.log(row.id);
+   */
+  rows(options: PageOptions = {}): AsyncGenerator<TableRow> {
+    return paginate<TableRow>(this.transport, this.path('record/'), options);
+  }
+
+  /**
+   * Queues an export of the table's rows to a CSV or JSON file.
+   * Rejects with `TooFrequentError` when an export of this table was queued less than a minute ago,
+   * `TooManyRowsError` when the selection is over the server's cap, `InvalidParameterError` otherwise.
+   *
+   * @example
+   * const job = await tp.table(42).export({ fileType: 'csv', start: '2024-01-01T00:00:00Z' });
+   */
+  async export(options: ExportOptions): Promise<JobHandle> {
+    if (!options || typeof options !== 'object') throw new InvalidArgumentError('export() needs { fileType }.');
+    const hasRange = options.start !== undefined || options.end !== undefined;
+    const body: ExportRequest = { file_type: options.fileType, mode: options.mode ?? (hasRange ? 'part' : 'all') };
+    if (options.start !== undefined) body.start = toUnixSeconds(options.start, 'floor', 'start');
+    if (options.end !== undefined) body.end = toUnixSeconds(options.end, 'ceil', 'end');
+    const res = await this.transport.json<JobCreatedResponse>('POST', this.path('export/'), { json: body });
+    return new JobHandle(this.transport, res.job_id);
+  }
+
+  /**
+   * Queues an import of a `.csv` or `.json` file (the shapes export writes) into the table. The file
+   * is streamed, never held whole in memory. An import is all or nothing: `job.wait()` rejects with
+   * `JobFailedError` listing the bad rows' lines when any row is invalid.
+   * Rejects now with `InvalidFileError`, `FileTooLargeError` or `TooFrequentError` when the server refuses it.
+   *
+   * @param source A file path, a `Buffer`, a `Blob`/`File`, or a readable stream.
+   * @param options `filename` (its extension gives the format) is needed for a Buffer, a nameless Blob or a stream not opened from a path.
+   * @example
+   * const job = await tp.table(42).import('./orders.csv');
+   * const done = await job.wait();
+   * console.log(done.rows, 'rows imported');
+   */
+  async import(source: ImportSource, options: ImportOptions = {}): Promise<JobHandle> {
+    const upload = await buildUpload(source, options);
+    const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), {
+      body: upload.body,
+      headers: upload.headers,
+    });
+    return new JobHandle(this.transport, res.job_id);
+  }
+
+  /** The table's export jobs in MinApp v1.5's shape, newest first, following `next`. */
+  exports(options: PageOptions = {}): AsyncGenerator<MinappExportJob> {
+    return paginate<MinappExportJob>(this.transport, this.path('export/'), options);
+  }
+}
