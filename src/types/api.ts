@@ -190,6 +190,7 @@ export const ERROR_CODES = [
   'link_expired',
   'invalid_row',
   'table_deleted',
+  'payload_too_large',
   'internal_error',
   'service_unavailable',
 ] as const;

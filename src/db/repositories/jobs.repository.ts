@@ -1,0 +1,169 @@
+import type { FileType, JobError, JobStatus, JobType } from '../../types/api.js';
+import type { Pool, PoolClient } from '../pool.js';
+
+export interface ExportParams {
+  file_type: FileType;
+  mode: 'all' | 'part';
+  start?: number;
+  end?: number;
+}
+
+export interface ImportParams {
+  format: FileType;
+  original_name: string | null;
+  size: number;
+}
+
+export interface JobRecord {
+  id: string;
+  type: JobType;
+  user_id: number;
+  table_id: number;
+  table_name: string;
+  status: JobStatus;
+  progress: number;
+  rows: number;
+  params: ExportParams | ImportParams;
+  file_type: FileType | null;
+  file_name: string | null;
+  file_key: string | null;
+  upload_key: string | null;
+  errors: JobError[];
+  error_count: number;
+  attempts: number;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Date;
+  mail_sent_at: Date | null;
+}
+
+export interface NewJob {
+  id: string;
+  type: JobType;
+  user_id: number;
+  table_id: number;
+  table_name: string;
+  params: ExportParams | ImportParams;
+  file_type: FileType;
+  file_name: string | null;
+  upload_key: string | null;
+}
+
+type Queryable = Pick<Pool, 'query'> | PoolClient;
+
+export class JobsRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async insert(job: NewJob): Promise<JobRecord> {
+    const { rows } = await this.pool.query<JobRecord>(
+      `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, params, file_type, file_name, upload_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+      [job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key],
+    );
+    return rows[0]!;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM tableport.jobs WHERE id = $1', [id]);
+  }
+
+  /** The job if it exists and belongs to `userId` (`null`: any user). */
+  async get(id: string, userId: number | null): Promise<JobRecord | null> {
+    if (!isUuid(id)) return null;
+    const { rows } = await this.pool.query<JobRecord>(
+      'SELECT * FROM tableport.jobs WHERE id = $1 AND ($2::bigint IS NULL OR user_id = $2)',
+      [id, userId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async list(
+    filter: { userId: number; tableId?: number; type?: JobType },
+    limit: number,
+    offset: number,
+  ): Promise<{ total: number; jobs: JobRecord[] }> {
+    const where = 'user_id = $1 AND ($2::bigint IS NULL OR table_id = $2) AND ($3::text IS NULL OR type = $3)';
+    const args = [filter.userId, filter.tableId ?? null, filter.type ?? null];
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM tableport.jobs WHERE ${where}`, args),
+      this.pool.query<JobRecord>(
+        `SELECT * FROM tableport.jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5`,
+        [...args, limit, offset],
+      ),
+    ]);
+    return { total: count.rows[0]!.n, jobs: page.rows };
+  }
+
+  /**
+   * Claims the job for an attempt. Returns null when it already ended (a re-delivered job that
+   * finished before a crash), so the caller does not redo the work.
+   */
+  async start(id: string): Promise<JobRecord | null> {
+    const { rows } = await this.pool.query<JobRecord>(
+      `UPDATE tableport.jobs
+          SET status = 'running', progress = 0, attempts = attempts + 1,
+              started_at = coalesce(started_at, now()), updated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'running')
+        RETURNING *`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async setProgress(id: string, progress: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE tableport.jobs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'running'`,
+      [id, Math.max(0, Math.min(99, Math.floor(progress)))],
+    );
+  }
+
+  /** Marks success; `db` may be the import's own transaction so rows and status commit together. */
+  async succeed(
+    id: string,
+    fields: { rows: number; file_key?: string | null; file_name?: string | null },
+    db: Queryable = this.pool,
+  ): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `UPDATE tableport.jobs
+          SET status = 'succeeded', progress = 100, rows = $2,
+              file_key = coalesce($3, file_key), file_name = coalesce($4, file_name),
+              errors = '[]', error_count = 0, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'running')`,
+      [id, fields.rows, fields.file_key ?? null, fields.file_name ?? null],
+    );
+    return rowCount === 1;
+  }
+
+  /** Marks failure once; returns false when the job had already ended (so no second mail). */
+  async fail(id: string, errors: JobError[], errorCount: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE tableport.jobs
+          SET status = 'failed', errors = $2, error_count = $3, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'running')`,
+      [id, JSON.stringify(errors), errorCount],
+    );
+    return rowCount === 1;
+  }
+
+  /** Keeps the errors of an attempt that will be retried, so a user watching sees why it is slow. */
+  async noteRetry(id: string, error: JobError): Promise<void> {
+    await this.pool.query(
+      `UPDATE tableport.jobs SET status = 'queued', errors = $2, updated_at = now() WHERE id = $1 AND status = 'running'`,
+      [id, JSON.stringify([error])],
+    );
+  }
+
+  async clearUpload(id: string): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET upload_key = NULL WHERE id = $1', [id]);
+  }
+
+  async markMailSent(id: string): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET mail_sent_at = now() WHERE id = $1', [id]);
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}

@@ -1,0 +1,76 @@
+import type { Readable, Writable } from 'node:stream';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { FieldSchema, TableRow } from '../../types/api.js';
+import type { Pool, PoolClient } from '../pool.js';
+import { copyColumns, dataTable, exportCopySql, projection, windowWhere, type Window } from '../table-sql.js';
+
+export class RowsRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Rows in the window, counted only up to `cap + 1`: enough to tell "over the cap" without
+   * counting a huge table to the end.
+   */
+  async countUpTo(tableId: number, w: Window, cap: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(tableId)} ${windowWhere(w)} LIMIT $1) s`,
+      [cap + 1],
+    );
+    return rows[0]!.n;
+  }
+
+  async count(tableId: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${dataTable(tableId)}`);
+    return rows[0]!.n;
+  }
+
+  /** A page for the records API (small pages: OFFSET is fine here, unlike for exports). */
+  async list(tableId: number, fields: FieldSchema[], limit: number, offset: number): Promise<{ total: number; rows: TableRow[] }> {
+    const t = dataTable(tableId);
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${t}`),
+      this.pool.query<{ r: TableRow }>(
+        `SELECT row_to_json(x) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${t} ORDER BY created_at, id LIMIT $1 OFFSET $2) x`,
+        [limit, offset],
+      ),
+    ]);
+    return { total: count.rows[0]!.n, rows: page.rows.map((p) => p.r) };
+  }
+
+  async getByIds(tableId: number, fields: FieldSchema[], ids: string[]): Promise<TableRow[]> {
+    const { rows } = await this.pool.query<{ r: TableRow }>(
+      `SELECT row_to_json(x) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = ANY($1) ORDER BY created_at, id) x`,
+      [ids],
+    );
+    return rows.map((p) => p.r);
+  }
+
+  /** A COPY FROM STDIN sink on `client` (which the caller holds in a transaction) taking COPY text lines. */
+  copyIn(client: PoolClient, tableId: number, fields: FieldSchema[]): Writable {
+    return client.query(copyFrom(`COPY ${dataTable(tableId)} (${copyColumns(fields)}) FROM STDIN`));
+  }
+
+  /**
+   * The export bytes straight from PostgreSQL. The connection is held until the stream ends or
+   * fails, then returned (or destroyed, after an error, so a half-read COPY never goes back to the pool).
+   */
+  async copyOut(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window): Promise<Readable> {
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (err?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(err);
+    };
+    try {
+      const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w)));
+      stream.once('end', () => release());
+      stream.once('error', (err) => release(err));
+      stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));
+      return stream;
+    } catch (err) {
+      release(err as Error);
+      throw err;
+    }
+  }
+}

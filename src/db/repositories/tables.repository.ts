@@ -1,0 +1,67 @@
+import type { TableSchema } from '../../types/api.js';
+import { withTransaction, type Pool } from '../pool.js';
+import { createTableSql, dataTable } from '../table-sql.js';
+
+export interface TableRecord {
+  id: number;
+  owner_id: number;
+  name: string;
+  schema: TableSchema;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLS = 'id, owner_id, name, schema, created_at, updated_at';
+
+export class TableNameTakenError extends Error {}
+
+export class TablesRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Creates the metadata row and the real table in one transaction: both or neither. */
+  async create(ownerId: number, name: string, schema: TableSchema): Promise<TableRecord> {
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        const { rows } = await client.query<TableRecord>(
+          `INSERT INTO tableport.tables (owner_id, name, schema) VALUES ($1, $2, $3) RETURNING ${COLS}`,
+          [ownerId, name, JSON.stringify(schema)],
+        );
+        const table = rows[0]!;
+        await client.query(createTableSql(table.id, schema.fields));
+        return table;
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new TableNameTakenError(name);
+      throw err;
+    }
+  }
+
+  async list(ownerId: number, limit: number, offset: number): Promise<{ total: number; tables: TableRecord[] }> {
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tableport.tables WHERE owner_id = $1', [ownerId]),
+      this.pool.query<TableRecord>(
+        `SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
+        [ownerId, limit, offset],
+      ),
+    ]);
+    return { total: count.rows[0]!.n, tables: page.rows };
+  }
+
+  /** The table if it exists and belongs to `ownerId`; pass `null` for any owner (workers). */
+  async get(id: number, ownerId: number | null): Promise<TableRecord | null> {
+    const { rows } = await this.pool.query<TableRecord>(
+      `SELECT ${COLS} FROM tableport.tables WHERE id = $1 AND ($2::bigint IS NULL OR owner_id = $2)`,
+      [id, ownerId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async delete(id: number, ownerId: number): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
+      const { rowCount } = await client.query('DELETE FROM tableport.tables WHERE id = $1 AND owner_id = $2', [id, ownerId]);
+      if (!rowCount) return false;
+      await client.query(`DROP TABLE IF EXISTS ${dataTable(id)}`);
+      return true;
+    });
+  }
+}

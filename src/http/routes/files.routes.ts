@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { Services } from '../../services/index.js';
+
+const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
+
+/** Signed downloads: no token, the link's signature and expiry are the authorisation. */
+export function filesRouter(s: Services): Router {
+  const r = Router();
+  r.get('/files/:job_id/:file_name', async (req, res) => {
+    const { job, size, stream } = await s.jobs.openDownload({
+      jobId: req.params.job_id,
+      fileName: req.params.file_name,
+      expires: req.query.expires,
+      signature: req.query.signature,
+    });
+    res.set({
+      'Content-Type': CONTENT_TYPES[job.file_type ?? ''] ?? 'application/octet-stream',
+      'Content-Length': String(size),
+      'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(job.file_name!)}`,
+      'Cache-Control': 'private, no-store',
+    });
+    await pipeline(stream, res);
+  });
+  return r;
+}

@@ -1,0 +1,15 @@
+import { Router } from 'express';
+import type { Services } from '../../services/index.js';
+import { parsePageQuery } from '../../services/paging.js';
+import { currentUser } from '../middleware/auth.middleware.js';
+
+export function jobsRouter(s: Services): Router {
+  const r = Router();
+  r.get('/jobs/', async (req, res) => {
+    res.json(await s.jobs.list(currentUser(res).id, parsePageQuery(req.query), '/oserve/v1/jobs/'));
+  });
+  r.get('/jobs/:job_id', async (req, res) => {
+    res.json(await s.jobs.get(currentUser(res).id, req.params.job_id));
+  });
+  return r;
+}

@@ -1,0 +1,51 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads } from './job-names.js';
+
+/** BullMQ needs `maxRetriesPerRequest: null` so blocking commands survive reconnects. */
+export function createRedis(url: string, name: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name });
+}
+
+export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions {
+  const keep = {
+    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
+  if (queue === QueueName.Email) {
+    // An SMTP outage only delays the mail: many attempts, growing waits (5 s, 10 s, 20 s, ... by default).
+    return { ...keep, attempts: config.mailAttempts, backoff: { type: 'exponential', delay: config.mailBackoffMs } };
+  }
+  return { ...keep, attempts: config.jobAttempts, backoff: { type: 'exponential', delay: 2000 } };
+}
+
+export class JobQueues {
+  readonly queues: Record<QueueName, Queue>;
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly config: Config,
+    logger: Logger,
+  ) {
+    const make = (name: QueueName) => {
+      const q = new Queue(name, { connection, prefix: config.queuePrefix, defaultJobOptions: defaultJobOptions(config, name) });
+      q.on('error', (err) => logger.error({ err, queue: name }, 'queue error'));
+      return q;
+    };
+    this.queues = {
+      [QueueName.Export]: make(QueueName.Export),
+      [QueueName.Import]: make(QueueName.Import),
+      [QueueName.Email]: make(QueueName.Email),
+    };
+  }
+
+  async add<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+    await this.queues[JOB_QUEUE[name]].add(name, payload, { jobId: bullJobId(name, payload.jobId) });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Entry for the roles: `api` (HTTP), `worker` (BullMQ workers), or both in one process. Builds
+ * the connections once, runs migrations, and closes everything in order on SIGTERM/SIGINT.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { runMigrations } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { JobQueues, createRedis } from './jobs/queues.js';
+import type { Logger } from './logger.js';
+import { createMailer } from './mail/mailer.js';
+import { createServices } from './services/index.js';
+import { JobMailService } from './services/mail.service.js';
+import { createStorage } from './storage/index.js';
+import { startWorkers, type WorkerTuning } from '../workers/main.js';
+
+export type Role = 'api' | 'worker';
+
+export interface Running {
+  /** The HTTP server's base URL, when the api role runs. */
+  url?: string;
+  server?: Server;
+  close(): Promise<void>;
+}
+
+export async function start(config: Config, roles: Role[], logger: Logger, tuning: WorkerTuning = {}): Promise<Running> {
+  await runMigrations(config.databaseUrl, logger);
+  const pool = createPool(config.databaseUrl, { max: roles.includes('worker') ? 4 + config.workerConcurrency * 2 : 10 });
+  pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
+  const redis = createRedis(config.redisUrl, `tableport-${roles.join('+')}`);
+  redis.on('error', (err) => logger.error({ err }, 'redis error'));
+  const queues = new JobQueues(redis, config, logger);
+  const storage = createStorage(config);
+  const services = createServices({ config, pool, redis, queues, storage });
+  const closers: Array<() => Promise<unknown>> = [];
+
+  let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
+  if (roles.includes('worker')) {
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger);
+    const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger);
+    // Workers block on Redis, so they get a connection of their own.
+    const workerRedis = createRedis(config.redisUrl, 'tableport-worker');
+    workerRedis.on('error', (err) => logger.error({ err }, 'redis error (worker)'));
+    workers = startWorkers({ logger, services, repos: services.repos, queues, storage, mail }, workerRedis, config, tuning);
+    closers.push(async () => {
+      await workers!.close();
+      await mailer.close();
+      workerRedis.disconnect();
+    });
+    logger.info({ concurrency: config.workerConcurrency }, 'workers started');
+  }
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (roles.includes('api')) {
+    const app = createApp({
+      config,
+      logger,
+      services,
+      ready: async () => {
+        await pool.query('SELECT 1');
+        await redis.ping();
+      },
+    });
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Stop accepting first, so no new job is queued while we shut down.
+    closers.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          server!.close(() => resolve());
+          server!.closeIdleConnections();
+        }),
+    );
+    logger.info({ url, publicUrl: config.publicUrl }, 'api listening');
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    close() {
+      closing ??= (async () => {
+        for (const c of closers) await c();
+        await queues.close();
+        redis.disconnect();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully (a second signal forces the exit). */
+export async function runUntilSignalled(config: Config, roles: Role[], logger: Logger): Promise<void> {
+  const running = await start(config, roles, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'forced exit');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

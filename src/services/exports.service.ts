@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { pipeline, type Transform } from 'node:stream';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { JobsRepository, ExportParams, JobRecord } from '../db/repositories/jobs.repository.js';
+import type { RowsRepository } from '../db/repositories/rows.repository.js';
+import type { TablesRepository } from '../db/repositories/tables.repository.js';
+import { AppError, InvalidParameterError, TooManyRowsError } from '../errors.js';
+import { createCsvRecordCounter, createJsonArrayTransform } from '../formats/index.js';
+import { JobName } from '../jobs/job-names.js';
+import type { JobQueues } from '../jobs/queues.js';
+import { exportFileKey, type StorageDriver } from '../storage/index.js';
+import { FILE_TYPES, type JobCreatedResponse } from '../types/api.js';
+import { exportFileName, progressReporter } from './job-progress.js';
+import type { TablesService } from './tables.service.js';
+import type { TaskRateLimiter } from './task-rate-limiter.js';
+import { parseParams } from './validate.js';
+
+/** Unix seconds as a JSON integer or a string of digits (form posts and query strings send text). */
+const unixSeconds = z.union([
+  z.number().int('must be an integer (Unix seconds)').min(0, 'must be 0 or more'),
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)')
+    .transform(Number),
+]);
+
+const ExportSchema = z.object({
+  file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }),
+  mode: z.enum(['all', 'part'], { error: 'must be "all" or "part"' }),
+  start: unixSeconds.nullish(),
+  end: unixSeconds.nullish(),
+});
+
+export interface ExportsDeps {
+  config: Config;
+  tables: TablesService;
+  tablesRepo: TablesRepository;
+  rows: RowsRepository;
+  jobs: JobsRepository;
+  limiter: TaskRateLimiter;
+  queues: JobQueues;
+  storage: StorageDriver;
+}
+
+export class ExportsService {
+  constructor(private readonly d: ExportsDeps) {}
+
+  /**
+   * Validates, checks the row cap, takes the table's minute and queues the job, in that order:
+   * a request refused for any reason does not use up the minute.
+   */
+  async request(userId: number, tableId: string, body: unknown): Promise<JobCreatedResponse> {
+    const table = await this.d.tables.require(userId, tableId);
+    const p = parseParams(ExportSchema, body ?? {});
+    const params: ExportParams = { file_type: p.file_type, mode: p.mode };
+    if (p.mode === 'part') {
+      if (p.start == null && p.end == null)
+        throw new InvalidParameterError('start', 'mode "part" needs "start", "end" or both (Unix seconds).');
+      if (p.start != null && p.end != null && p.end <= p.start)
+        throw new InvalidParameterError('end', '"end" must be greater than "start".');
+      if (p.start != null) params.start = p.start;
+      if (p.end != null) params.end = p.end;
+    }
+    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
+    if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
+
+    const jobId = randomUUID();
+    await this.d.limiter.acquire('export', table.id, jobId);
+    try {
+      const createdAt = new Date();
+      await this.d.jobs.insert({
+        id: jobId,
+        type: 'export',
+        user_id: userId,
+        table_id: table.id,
+        table_name: table.name,
+        params,
+        file_type: params.file_type,
+        file_name: exportFileName(table.name, createdAt, params.file_type),
+        upload_key: null,
+      });
+      await this.d.queues.add(JobName.ExportTable, { jobId });
+    } catch (err) {
+      await this.d.limiter.release('export', table.id, jobId).catch(() => undefined);
+      await this.d.jobs.delete(jobId).catch(() => undefined);
+      throw err;
+    }
+    return { status: 'ok', job_id: jobId };
+  }
+
+  /**
+   * Streams the selection from PostgreSQL into the file. Idempotent: the file is written under a
+   * key of the job's own and replaced atomically, so a retry overwrites instead of adding.
+   * Returns null when the job had already ended.
+   */
+  async run(jobId: string): Promise<JobRecord | null> {
+    const job = await this.d.jobs.start(jobId);
+    if (!job) return null;
+    const params = job.params as ExportParams;
+    const table = await this.d.tablesRepo.get(job.table_id, null);
+    if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
+
+    const total = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
+    if (total > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
+
+    const report = progressReporter(this.d.jobs, jobId, total);
+    const counter: Transform & { rows: number } =
+      params.file_type === 'csv' ? createCsvRecordCounter({ onRows: report }) : createJsonArrayTransform({ onRows: report });
+    const fileName = job.file_name ?? exportFileName(table.name, job.created_at, params.file_type);
+    const key = exportFileKey(jobId, fileName);
+
+    const source = await this.d.rows.copyOut(table.id, table.schema.fields, params.file_type, params);
+    // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
+    const body = pipeline(source, counter, () => undefined);
+    await this.d.storage.put(key, body);
+
+    await this.d.jobs.succeed(jobId, { rows: counter.rows, file_key: key, file_name: fileName });
+    return this.d.jobs.get(jobId, null);
+  }
+}

@@ -1,0 +1,105 @@
+import type { Config } from '../config.js';
+import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { createDownloadLink, verifyDownload, type StorageDriver } from '../storage/index.js';
+import type { Job, MinappExportJob, MinappExportStatus, Page } from '../types/api.js';
+import type { Readable } from 'node:stream';
+import { pageMeta, type PageQuery } from './paging.js';
+import type { TablesService } from './tables.service.js';
+
+const secs = (d: Date) => Math.floor(d.getTime() / 1000);
+
+const MINAPP_STATUS: Record<JobRecord['status'], MinappExportStatus> = {
+  queued: 'pending',
+  running: 'ready',
+  succeeded: 'finish',
+  failed: 'failed',
+};
+
+export class JobsService {
+  constructor(
+    private readonly config: Config,
+    private readonly jobs: JobsRepository,
+    private readonly tables: TablesService,
+    private readonly storage: StorageDriver,
+  ) {}
+
+  /**
+   * The signed link of a finished export and when it expires. The expiry counts from the job's
+   * end, so every view of the job (API, mail) shows the same link.
+   */
+  fileLink(job: JobRecord): { url: string; expiresAt: Date } | null {
+    if (job.type !== 'export' || job.status !== 'succeeded' || !job.file_name || !job.finished_at) return null;
+    return createDownloadLink(this.config, { jobId: job.id, fileName: job.file_name }, job.finished_at);
+  }
+
+  toJob(job: JobRecord): Job {
+    return {
+      id: job.id,
+      type: job.type,
+      table_id: job.table_id,
+      status: job.status,
+      progress: job.status === 'succeeded' ? 100 : job.progress,
+      rows: job.rows,
+      file_url: this.fileLink(job)?.url ?? null,
+      file_type: job.file_type,
+      file_name: job.file_name,
+      errors: job.errors,
+      created_at: secs(job.created_at),
+      finished_at: job.finished_at ? secs(job.finished_at) : null,
+    };
+  }
+
+  toMinappExport(job: JobRecord): MinappExportJob {
+    return {
+      job_id: job.id,
+      status: MINAPP_STATUS[job.status],
+      operation: 'export',
+      file_name: job.file_name,
+      file_type: job.file_type ?? 'csv',
+      download_url: this.fileLink(job)?.url ?? null,
+      created_at: secs(job.created_at),
+      updated_at: secs(job.updated_at),
+    };
+  }
+
+  async get(userId: number, jobId: string): Promise<Job> {
+    const job = await this.jobs.get(jobId, userId);
+    if (!job) throw new NotFoundError(`Job ${jobId} was not found.`);
+    return this.toJob(job);
+  }
+
+  async list(userId: number, q: PageQuery, path: string): Promise<Page<Job>> {
+    const { total, jobs } = await this.jobs.list({ userId }, q.limit, q.offset);
+    return { meta: pageMeta(path, q, total), objects: jobs.map((j) => this.toJob(j)) };
+  }
+
+  async listTableExports(userId: number, tableId: string, q: PageQuery, path: string): Promise<Page<MinappExportJob>> {
+    const table = await this.tables.require(userId, tableId);
+    const { total, jobs } = await this.jobs.list({ userId, tableId: table.id, type: 'export' }, q.limit, q.offset);
+    return { meta: pageMeta(path, q, total), objects: jobs.map((j) => this.toMinappExport(j)) };
+  }
+
+  async getTableExport(userId: number, tableId: string, jobId: string): Promise<MinappExportJob> {
+    const table = await this.tables.require(userId, tableId);
+    const job = await this.jobs.get(jobId, userId);
+    if (!job || job.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
+    return this.toMinappExport(job);
+  }
+
+  /** Resolves a signed download link to the file, refusing forged and expired links. */
+  async openDownload(req: { jobId: string; fileName: string; expires: unknown; signature: unknown }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
+    const verdict = verifyDownload(req, this.config.signingSecret);
+    if (!verdict.ok) {
+      throw verdict.code === 'link_expired'
+        ? new AppError('link_expired', 410, 'This download link has expired; export the table again for a new one.')
+        : new AppError('invalid_signature', 403, 'This download link is not valid.');
+    }
+    const job = await this.jobs.get(req.jobId, null);
+    if (!job || !job.file_key || job.file_name !== req.fileName || job.status !== 'succeeded')
+      throw new NotFoundError('The file was not found.');
+    const info = await this.storage.stat(job.file_key);
+    if (!info) throw new AppError('not_found', 410, 'The file is no longer stored; export the table again.');
+    return { job, size: info.size, stream: await this.storage.get(job.file_key) };
+  }
+}

@@ -1,0 +1,48 @@
+import type { Config } from '../config.js';
+import type { JobsRepository } from '../db/repositories/jobs.repository.js';
+import type { UsersRepository } from '../db/repositories/users.repository.js';
+import type { Logger } from '../logger.js';
+import type { Mailer } from '../mail/mailer.js';
+import { renderJobMail } from '../mail/render-job-mail.js';
+import type { JobsService } from './jobs.service.js';
+
+/** Sends the one mail a finished job owes its user. Idempotent: a mail already sent is not sent again. */
+export class JobMailService {
+  constructor(
+    private readonly config: Config,
+    private readonly jobsRepo: JobsRepository,
+    private readonly jobs: JobsService,
+    private readonly users: UsersRepository,
+    private readonly mailer: Mailer,
+    private readonly logger: Logger,
+  ) {}
+
+  async sendFor(jobId: string): Promise<'sent' | 'skipped'> {
+    const job = await this.jobsRepo.get(jobId, null);
+    if (!job || job.mail_sent_at || (job.status !== 'succeeded' && job.status !== 'failed')) return 'skipped';
+    const user = await this.users.get(job.user_id);
+    if (!user) return 'skipped';
+    const link = this.jobs.fileLink(job);
+    const mail = renderJobMail({
+      locale: user.locale,
+      userName: user.name,
+      tableName: job.table_name,
+      tableId: job.table_id,
+      jobId: job.id,
+      type: job.type,
+      outcome: job.status,
+      rows: job.rows,
+      fileType: job.file_type ?? undefined,
+      fileName: job.file_name ?? undefined,
+      downloadUrl: link?.url,
+      expiresAt: link?.expiresAt,
+      errors: job.errors,
+      errorCount: job.error_count,
+      publicUrl: this.config.publicUrl,
+    });
+    const sent = await this.mailer.send({ to: user.email, ...mail });
+    await this.jobsRepo.markMailSent(job.id);
+    this.logger.info({ jobId, to: user.email, messageId: sent.messageId, path: sent.path }, 'job mail sent');
+    return 'sent';
+  }
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { RowsRepository } from '../db/repositories/rows.repository.js';
+import { TableNameTakenError, type TableRecord, type TablesRepository } from '../db/repositories/tables.repository.js';
+import { AppError, InvalidParameterError, NotFoundError } from '../errors.js';
+import { BUILTIN_FIELDS, FIELD_TYPES, type CreateTableRequest, type Page, type Table } from '../types/api.js';
+import { pageMeta, type PageQuery } from './paging.js';
+import { parseParams } from './validate.js';
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const RESERVED = new Set<string>(BUILTIN_FIELDS);
+
+const CreateTableSchema = z.object({
+  name: z.string().regex(NAME_RE, 'a letter, then up to 63 letters, digits or "_"'),
+  schema: z.object({
+    fields: z
+      .array(
+        z.object({
+          name: z
+            .string()
+            .regex(FIELD_RE, 'a letter or "_", then up to 62 letters, digits or "_"')
+            .refine((n) => !RESERVED.has(n.toLowerCase()), 'is a built-in field name'),
+          type: z.enum(FIELD_TYPES),
+          description: z.string().max(1000).optional(),
+        }),
+      )
+      .min(1, 'a table needs at least one field')
+      .max(500, 'at most 500 fields'),
+  }),
+});
+
+export function toTable(t: TableRecord, rowCount: number): Table {
+  return {
+    id: t.id,
+    name: t.name,
+    schema: t.schema,
+    row_count: rowCount,
+    created_at: Math.floor(t.created_at.getTime() / 1000),
+    updated_at: Math.floor(t.updated_at.getTime() / 1000),
+  };
+}
+
+export class TablesService {
+  constructor(
+    private readonly tables: TablesRepository,
+    private readonly rows: RowsRepository,
+  ) {}
+
+  async create(ownerId: number, body: unknown): Promise<Table> {
+    const req: CreateTableRequest = parseParams(CreateTableSchema, body);
+    const seen = new Set<string>();
+    req.schema.fields.forEach((f, i) => {
+      const k = f.name.toLowerCase();
+      if (seen.has(k)) throw new InvalidParameterError(`schema.fields[${i}].name`, `The field name "${f.name}" is used twice.`);
+      seen.add(k);
+    });
+    try {
+      return toTable(await this.tables.create(ownerId, req.name, req.schema), 0);
+    } catch (err) {
+      if (err instanceof TableNameTakenError) throw new AppError('table_exists', 409, `You already have a table named "${req.name}".`);
+      throw err;
+    }
+  }
+
+  /** The caller's table, or 404 for a missing table and for another user's alike. */
+  async require(ownerId: number, tableId: string | number): Promise<TableRecord> {
+    const id = Number(tableId);
+    const table = Number.isSafeInteger(id) && id > 0 ? await this.tables.get(id, ownerId) : null;
+    if (!table) throw new NotFoundError(`Table ${tableId} was not found.`);
+    return table;
+  }
+
+  async get(ownerId: number, tableId: string): Promise<Table> {
+    const t = await this.require(ownerId, tableId);
+    return toTable(t, await this.rows.count(t.id));
+  }
+
+  async list(ownerId: number, q: PageQuery, path: string): Promise<Page<Table>> {
+    const { total, tables } = await this.tables.list(ownerId, q.limit, q.offset);
+    const objects = await Promise.all(tables.map(async (t) => toTable(t, await this.rows.count(t.id))));
+    return { meta: pageMeta(path, q, total), objects };
+  }
+
+  async delete(ownerId: number, tableId: string): Promise<void> {
+    const t = await this.require(ownerId, tableId);
+    await this.tables.delete(t.id, ownerId);
+  }
+}
