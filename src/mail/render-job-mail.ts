@@ -1,0 +1,105 @@
+/**
+ * The email a user gets when an export or import ends: four outcomes, in English or Simplified
+ * Chinese, as a subject, a plain-text part and an HTML part holding the same facts.
+ */
+import type { FileType, JobError, JobType } from '../types/api.js';
+import { renderHtml, renderText } from './templates/blocks.js';
+import type { JobMailFacts, MailCopy, MailJobError } from './templates/copy.js';
+import { en } from './templates/en.js';
+import { formatNumber, formatRelative, formatUtc, oneLine, resolveLocale, type MailLocale } from './templates/format.js';
+import { zhCN } from './templates/zh-cn.js';
+
+export { resolveLocale, type MailLocale } from './templates/format.js';
+
+/** At most this many errors are listed in a mail; the job holds them all. */
+export const MAIL_ERROR_LIMIT = 20;
+
+export interface JobMailInput {
+  /** The user's locale; anything but Chinese gets English. */
+  locale?: string | null;
+  userName?: string | null;
+  tableName: string;
+  tableId: number;
+  jobId: string;
+  type: JobType;
+  outcome: 'succeeded' | 'failed';
+  /** Rows exported, or written by an import. */
+  rows: number;
+  fileType?: FileType | string | null;
+  fileName?: string | null;
+  /** The signed link of a succeeded export. */
+  downloadUrl?: string | null;
+  expiresAt?: Date | null;
+  errors?: JobError[];
+  /** Errors in all, when `errors` holds only the first ones. */
+  errorCount?: number | null;
+  /** PUBLIC_URL. */
+  publicUrl: string;
+  /** The time the relative expiry is counted from; now by default. */
+  now?: Date;
+}
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const COPY: Record<MailLocale, MailCopy> = { en, 'zh-CN': zhCN };
+
+export function renderJobMail(input: JobMailInput): RenderedMail {
+  const f = facts(input);
+  const copy = COPY[f.locale];
+  const content =
+    input.type === 'export'
+      ? input.outcome === 'succeeded' ? copy.exportSucceeded(f) : copy.exportFailed(f)
+      : input.outcome === 'succeeded' ? copy.importSucceeded(f) : copy.importFailed(f);
+  return {
+    subject: content.subject,
+    text: renderText(content.blocks),
+    html: renderHtml(content.blocks, { lang: f.locale, title: content.subject }),
+  };
+}
+
+function facts(input: JobMailInput): JobMailFacts {
+  const locale = resolveLocale(input.locale);
+  const publicUrl = input.publicUrl.replace(/\/+$/, '');
+  const errors = input.errors ?? [];
+  const listed = errors.slice(0, MAIL_ERROR_LIMIT);
+  const totalErrors = Math.max(input.errorCount ?? 0, errors.length);
+  const moreErrors = totalErrors - listed.length;
+  const expiresAt = input.expiresAt && !Number.isNaN(input.expiresAt.getTime()) ? input.expiresAt : null;
+  return {
+    locale,
+    userName: input.userName?.trim() ? oneLine(input.userName, 80) : null,
+    tableName: input.tableName,
+    tableNameOneLine: oneLine(input.tableName),
+    tableId: input.tableId,
+    jobId: input.jobId,
+    type: input.type,
+    rows: formatNumber(input.rows, locale),
+    rowCount: input.rows,
+    fileType: input.fileType ? String(input.fileType).toUpperCase() : null,
+    fileName: input.fileName ?? null,
+    downloadUrl: input.downloadUrl ?? null,
+    expiresAt: expiresAt ? formatUtc(expiresAt, locale) : null,
+    expiresIn: expiresAt ? formatRelative(expiresAt, input.now ?? new Date(), locale) : null,
+    errors: listed.map((e) => mailError(e, locale)),
+    totalErrors,
+    totalErrorsText: formatNumber(totalErrors, locale),
+    moreErrors,
+    moreErrorsText: formatNumber(moreErrors, locale),
+    jobUrl: `${publicUrl}/oserve/v1/jobs/${encodeURIComponent(input.jobId)}`,
+    publicUrl,
+  };
+}
+
+function mailError(e: JobError, locale: MailLocale): MailJobError {
+  return {
+    code: e.error_code,
+    // A message may quote a cell of the file; a long one would bury the rest of the list.
+    message: oneLine(e.error_msg || e.error_code, 300),
+    line: typeof e.line === 'number' ? formatNumber(e.line, locale) : null,
+    field: e.field ? oneLine(e.field, 80) : null,
+  };
+}
