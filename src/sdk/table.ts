@@ -111,10 +111,7 @@ export class TableRef {
    */
   async import(source: ImportSource, options: ImportOptions = {}): Promise<JobHandle> {
     const upload = await buildUpload(source, options);
-    const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), {
-      body: upload.body,
-      headers: upload.headers,
-    });
+    const res = await this.transport.upload<JobCreatedResponse>(this.path('import/'), upload);
     return new JobHandle(this.transport, res.job_id);
   }
 

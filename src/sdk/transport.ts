@@ -3,8 +3,13 @@
  * and retries network faults a bounded number of times, for idempotent calls only (a retried POST
  * could queue a second export).
  */
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ErrorResponse } from '../types/api.js';
 import { ConnectionError, errorFromResponse } from './errors.js';
+import { toWebStream, type UploadBody } from './upload.js';
 
 /** The `fetch` the SDK calls; Node's global one unless another is given. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -46,6 +51,7 @@ export class Transport {
   readonly root: string;
   private readonly token: string;
   private readonly fetchFn: FetchLike;
+  private readonly customFetch: boolean;
   private readonly retries: number;
   private readonly timeoutMs: number;
 
@@ -61,6 +67,7 @@ export class Transport {
     this.root = root;
     this.token = options.token;
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.customFetch = options.fetch !== undefined;
     this.retries = Math.max(0, options.retries ?? 3);
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
@@ -91,6 +98,33 @@ export class Transport {
     const res = await this.send(method, url, options);
     if (!res.ok) throw toApiError(res, await res.text());
     return res;
+  }
+
+  /**
+   * POSTs a multipart upload and returns the parsed JSON reply. Never retried: the body is a
+   * one-shot stream and the call queues a job. Node's own `fetch` does not hold back a request
+   * body for the socket, so by default the upload goes through `node:http` with backpressure; a
+   * caller-supplied `fetch` gets a web stream (`duplex: 'half'`) instead.
+   */
+  async upload<T>(path: string, upload: UploadBody): Promise<T> {
+    const url = this.url(path);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization: `Bearer ${this.token}`,
+      'content-type': upload.contentType,
+    };
+    if (upload.length !== undefined) headers['content-length'] = String(upload.length);
+    let res: Response;
+    if (this.customFetch) {
+      res = await this.send('POST', url, { body: toWebStream(upload.parts), headers });
+    } else {
+      res = await streamedPost(url, headers, upload.parts).catch((err: unknown) => {
+        throw new ConnectionError(url, err);
+      });
+    }
+    const text = await res.text();
+    if (!res.ok) throw toApiError(res, text);
+    return JSON.parse(text) as T;
   }
 
   private async send(method: string, url: string, options: CallOptions): Promise<Response> {
@@ -127,6 +161,70 @@ export class Transport {
       return res;
     }
   }
+}
+
+/**
+ * POSTs a body with `node:http`, written only as fast as the socket drains. Resolves with the reply
+ * as a `Response`, even when the server answers (say `413`) before the body is all sent; then the
+ * rest of the body is not sent.
+ */
+function streamedPost(url: string, headers: Record<string, string>, parts: AsyncIterable<Uint8Array>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(target, { method: 'POST', headers });
+    const source = Readable.from(parts, { objectMode: false });
+    let answered = false;
+    let failure: unknown;
+    req.on('response', (res: IncomingMessage) => {
+      answered = true;
+      readAll(res).then(
+        (body) => {
+          if (!req.writableFinished) {
+            source.destroy();
+            req.destroy();
+          }
+          resolve(
+            new Response(body.length ? body : null, {
+              status: res.statusCode ?? 500,
+              statusText: res.statusMessage ?? '',
+              headers: toHeaders(res.headers),
+            }),
+          );
+        },
+        (err: unknown) => reject(err),
+      );
+    });
+    req.on('error', (err) => {
+      failure ??= err;
+    });
+    pipeline(source, req).catch((err: unknown) => {
+      failure ??= err;
+      // The server may have answered and closed while the body was still going: give the reply a
+      // moment to be parsed before reporting the broken connection.
+      setTimeout(() => {
+        if (!answered) reject(failure);
+      }, 250).unref();
+    });
+    req.on('close', () => {
+      if (!answered && failure) setTimeout(() => !answered && reject(failure), 250).unref();
+    });
+  });
+}
+
+async function readAll(res: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function toHeaders(h: IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [k, v] of Object.entries(h)) {
+    if (Array.isArray(v)) for (const one of v) out.append(k, one);
+    else if (v !== undefined) out.set(k, v);
+  }
+  return out;
 }
 
 function toApiError(res: Response, text: string) {

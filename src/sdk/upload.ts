@@ -1,10 +1,11 @@
 /**
- * Builds the `multipart/form-data` body of an import without holding the file in memory: a path
- * becomes a file-backed Blob (Node reads it while sending, and the length is known), and a stream
- * is framed by hand into a pull-based body, so it is read only as fast as the socket takes it.
+ * Builds the `multipart/form-data` body of an import without holding the file in memory: the file
+ * part is framed by hand around the source's chunks, which are read only as fast as the socket
+ * takes them. (Node 20's `fetch` reads a request body ahead of the socket, FormData and Blob bodies
+ * included, so a 200 MB upload through it costs 200 MB of memory; see `Transport.upload`.)
  */
 import { randomBytes } from 'node:crypto';
-import { openAsBlob } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -28,13 +29,14 @@ export interface ImportOptions {
   contentType?: string;
 }
 
-/** @internal A request body and the headers that go with it. */
-export interface UploadBody {
-  body: FormData | ReadableStream<Uint8Array>;
-  headers: Record<string, string>;
-}
-
 const TYPES: Record<string, string> = { '.csv': 'text/csv', '.json': 'application/json' };
+
+/** @internal A multipart body, produced on demand, and its length when known ahead. */
+export interface UploadBody {
+  parts: AsyncIterable<Uint8Array>;
+  contentType: string;
+  length: number | undefined;
+}
 
 /** @internal */
 export async function buildUpload(source: ImportSource, options: ImportOptions = {}): Promise<UploadBody> {
@@ -45,56 +47,61 @@ export async function buildUpload(source: ImportSource, options: ImportOptions =
     });
     if (!info.isFile()) throw new InvalidArgumentError(`${path} is not a file.`);
     const filename = options.filename ?? basename(path);
-    const blob = await openAsBlob(path, { type: contentTypeOf(filename, options) });
-    return formBody(blob, filename);
+    return multipart(createReadStream(path), info.size, filename, contentTypeOf(filename, options));
   }
   if (source instanceof Uint8Array) {
     const filename = requireName(options.filename, 'a Buffer');
-    return formBody(new Blob([source], { type: contentTypeOf(filename, options) }), filename);
+    return multipart([source], source.byteLength, filename, contentTypeOf(filename, options));
   }
   if (source instanceof Blob) {
     const named = (source as Partial<File>).name;
     const filename = options.filename ?? (named ? named : requireName(undefined, 'a Blob without a name'));
-    const blob = source.type ? source : new Blob([source], { type: contentTypeOf(filename, options) });
-    return formBody(blob, filename);
+    const type = options.contentType ?? (source.type || contentTypeOf(filename, options));
+    return multipart(source.stream() as unknown as AsyncIterable<Uint8Array>, source.size, filename, type);
   }
   if (source instanceof ReadableStream || isNodeReadable(source)) {
     const streamPath = (source as { path?: unknown }).path;
     const filename =
       options.filename ??
       (typeof streamPath === 'string' ? basename(streamPath) : requireName(undefined, 'a stream without a path'));
-    const chunks: AsyncIterable<Uint8Array> =
-      source instanceof ReadableStream ? (Readable.fromWeb(source as never) as AsyncIterable<Uint8Array>) : (source as AsyncIterable<Uint8Array>);
-    return streamBody(chunks, filename, contentTypeOf(filename, options));
+    const chunks = source instanceof ReadableStream
+      ? (Readable.fromWeb(source as never) as AsyncIterable<Uint8Array>)
+      : (source as AsyncIterable<Uint8Array>);
+    return multipart(chunks, undefined, filename, contentTypeOf(filename, options));
   }
   throw new InvalidArgumentError('import() takes a file path, a Buffer, a Blob or a readable stream.');
 }
 
-function formBody(blob: Blob, filename: string): UploadBody {
-  const form = new FormData();
-  form.append('file', blob, filename);
-  // fetch sets the content type with its boundary, and streams the Blob's parts.
-  return { body: form, headers: {} };
-}
-
-/** Frames a stream as a one-part multipart body, read on demand. */
-export function streamBody(chunks: AsyncIterable<Uint8Array>, filename: string, contentType: string): UploadBody {
+/** Frames one file as the multipart field `file`; its chunks are read only as they are sent. */
+export function multipart(
+  chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>,
+  size: number | undefined,
+  filename: string,
+  partType: string,
+): UploadBody {
   const boundary = `----tableport${randomBytes(16).toString('hex')}`;
   const head = Buffer.from(
     `--${boundary}\r\n` +
       `Content-Disposition: form-data; name="file"; filename="${escapeQuoted(filename)}"\r\n` +
-      `Content-Type: ${contentType}\r\n\r\n`,
+      `Content-Type: ${partType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   async function* parts(): AsyncGenerator<Uint8Array> {
     yield head;
-    for await (const chunk of chunks) {
-      yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    }
+    for await (const chunk of chunks) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     yield tail;
   }
-  const it = parts();
-  const body = new ReadableStream<Uint8Array>(
+  return {
+    parts: parts(),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    length: size === undefined ? undefined : head.length + size + tail.length,
+  };
+}
+
+/** @internal A pull-based web stream over an async iterable, for a caller-supplied `fetch`. */
+export function toWebStream(parts: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = parts[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         const { value, done } = await it.next();
@@ -102,12 +109,11 @@ export function streamBody(chunks: AsyncIterable<Uint8Array>, filename: string, 
         else controller.enqueue(value);
       },
       async cancel() {
-        await it.return(undefined);
+        await it.return?.(undefined);
       },
     },
     { highWaterMark: 0 },
   );
-  return { body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
 function contentTypeOf(filename: string, options: ImportOptions): string {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Job } from '../../../src/types/api.js';
+import { JobFailedError, JobTimeoutError, TablePort, TablePortError } from '../../../src/sdk/index.js';
+import { sendJson, startStub, type Stub } from './stub-server.js';
+
+function job(over: Partial<Job>): Job {
+  return {
+    id: 'j1', type: 'export', table_id: 1, status: 'queued', progress: 0, rows: 0, file_url: null,
+    file_type: 'csv', file_name: 'orders.csv', errors: [], created_at: 1, finished_at: null, ...over,
+  };
+}
+
+describe('JobHandle', () => {
+  let stub: Stub | undefined;
+  afterEach(async () => {
+    await stub?.close();
+    stub = undefined;
+  });
+
+  it('wait() polls until success and reports each new progress once', async () => {
+    const states = [job({}), job({ status: 'running', progress: 50 }), job({ status: 'running', progress: 50 }), job({ status: 'succeeded', progress: 100, rows: 9 })];
+    stub = await startStub((_req, res, n) => sendJson(res, 200, states[Math.min(n - 1, states.length - 1)]));
+    const seen: string[] = [];
+    const done = await new TablePort({ baseUrl: stub.baseUrl, token: 't' })
+      .job('j1')
+      .wait({ intervalMs: 5, onProgress: (j) => seen.push(`${j.status}:${j.progress}`) });
+    assert.equal(done.rows, 9);
+    assert.deepEqual(seen, ['queued:0', 'running:50', 'succeeded:100']);
+    assert.equal(stub.requests.length, 4);
+    assert.equal(stub.requests[0]!.url, '/oserve/v1/jobs/j1');
+  });
+
+  it('wait() backs off: pauses grow up to maxIntervalMs', async () => {
+    const times: number[] = [];
+    stub = await startStub((_req, res) => {
+      times.push(Date.now());
+      sendJson(res, 200, job({ status: times.length >= 5 ? 'succeeded' : 'running' }));
+    });
+    await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait({ intervalMs: 40, maxIntervalMs: 90 });
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // 40, 60, 90, 90 (capped)
+    assert.ok(gaps[0]! >= 35 && gaps[0]! < 80, `gaps ${gaps}`);
+    assert.ok(gaps[1]! > gaps[0]!, `gaps ${gaps}`);
+    assert.ok(gaps[3]! < 150, `gaps ${gaps}`);
+  });
+
+  it('wait() rejects with the job errors when the job failed', async () => {
+    const failed = job({ type: 'import', status: 'failed', errors: [{ error_code: 'invalid_row', error_msg: 'age is not an integer', line: 3, field: 'age' }] });
+    stub = await startStub((_req, res) => sendJson(res, 200, failed));
+    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait().catch((e: unknown) => e);
+    assert.ok(err instanceof JobFailedError);
+    assert.equal(err.errorCode, 'job_failed');
+    assert.deepEqual(err.errors, failed.errors);
+    assert.match(err.message, /line 3/);
+  });
+
+  it('wait() gives up after timeoutMs with JobTimeoutError', async () => {
+    stub = await startStub((_req, res) => sendJson(res, 200, job({ status: 'running', progress: 10 })));
+    const started = Date.now();
+    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait({ timeoutMs: 150, intervalMs: 20 }).catch((e: unknown) => e);
+    assert.ok(err instanceof JobTimeoutError);
+    assert.equal(err.job.progress, 10);
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it('download() streams the signed link to a file, without the token', async () => {
+    stub = await startStub((req, res) => {
+      if (req.url?.startsWith('/oserve/v1/jobs/')) {
+        sendJson(res, 200, job({ status: 'succeeded', progress: 100, file_url: `http://${req.headers.host}/files/x?sig=1` }));
+      } else {
+        res.writeHead(200, { 'content-type': 'text/csv' });
+        res.end('id,created_at\nr1,5\n');
+      }
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'tp-sdk-'));
+    const out = await new TablePort({ baseUrl: stub.baseUrl, token: 'sekret' }).job('j1').download(dir);
+    assert.equal(out.path, join(dir, 'orders.csv'));
+    assert.equal(await readFile(out.path, 'utf8'), 'id,created_at\nr1,5\n');
+    assert.equal(out.bytes, 19);
+    const fileReq = stub.requests.find((r) => r.url.startsWith('/files/'))!;
+    assert.equal(fileReq.headers.authorization, undefined);
+  });
+
+  it('download() refuses a job that has not finished', async () => {
+    stub = await startStub((_req, res) => sendJson(res, 200, job({ status: 'running' })));
+    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').download('/tmp/x.csv').catch((e: unknown) => e);
+    assert.ok(err instanceof TablePortError);
+    assert.equal(err.errorCode, 'job_not_finished');
+  });
+});
