@@ -1,0 +1,125 @@
+/**
+ * A real tableport for a test file: a database and Redis prefix of its own, storage and outbox in
+ * a temp dir, an in-process SMTP server, and the API and workers in this process. `close()`
+ * removes all of it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { UsersRepository } from '../../src/db/repositories/users.repository.js';
+import { createLogger } from '../../src/logger.js';
+import { start, type Role, type Running } from '../../src/main.js';
+import { UsersService } from '../../src/services/users.service.js';
+import type { WorkerTuning } from '../../workers/main.js';
+import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, databaseUrlFor } from './env.js';
+import { startSmtpServer, type SmtpCapture } from './smtp.js';
+
+export interface TestServer {
+  baseUrl: string;
+  config: Config;
+  smtp: SmtpCapture;
+  /** A pool on the test database, for assertions on what was written. */
+  db: Pool;
+  createUser(email?: string, opts?: { name?: string; locale?: 'en' | 'zh-CN' }): Promise<{ userId: number; token: string; email: string }>;
+  /** Another process-like instance on the same database and Redis prefix (e.g. a second API). */
+  startPeer(roles: Role[], tuning?: WorkerTuning): Promise<Running>;
+  /** The environment a child process needs to join this instance (`tableport worker` in a test). */
+  childEnv(): NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  roles?: Role[];
+  tuning?: WorkerTuning;
+  /** Start without SMTP_URL: mails go to the .eml outbox. */
+  outbox?: boolean;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const id = randomBytes(5).toString('hex');
+  const dbName = `tableport_test_${id}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+
+  const dir = await mkdtemp(join(tmpdir(), 'tableport-test-'));
+  const smtp = await startSmtpServer();
+  const env: Record<string, string> = {
+    PORT: '0',
+    DATABASE_URL: databaseUrlFor(dbName),
+    REDIS_URL,
+    STORAGE_DIR: join(dir, 'files'),
+    DATA_DIR: join(dir, 'data'),
+    MAIL_OUTBOX_DIR: join(dir, 'outbox'),
+    SIGNING_SECRET: randomBytes(24).toString('hex'),
+    QUEUE_PREFIX: `tptest-${id}`,
+    MAIL_BACKOFF_MS: '200',
+    LOG_LEVEL: TEST_LOG_LEVEL,
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...(opts.outbox ? {} : { SMTP_URL: smtp.url }),
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const logger = createLogger(config.logLevel, { test: id });
+  const peers: Running[] = [];
+  const main = await start(config, opts.roles ?? ['api', 'worker'], logger, opts.tuning);
+  // Links in mails must point at this very server.
+  const baseUrl = main.url!;
+  if (!opts.env?.PUBLIC_URL) config.publicUrl = baseUrl;
+  const db = createPool(config.databaseUrl, { max: 3 });
+  const users = new UsersService(new UsersRepository(db));
+  let n = 0;
+
+  return {
+    baseUrl,
+    config,
+    smtp,
+    db,
+    async createUser(email, o = {}) {
+      const addr = email ?? `user${++n}-${id}@example.com`;
+      const { user, token } = await users.addUserWithToken({ email: addr, name: o.name ?? null, locale: o.locale ?? null });
+      return { userId: user.id, token, email: addr };
+    },
+    async startPeer(roles, tuning) {
+      const peer = await start({ ...config, port: 0 }, roles, logger, tuning);
+      peers.push(peer);
+      return peer;
+    },
+    childEnv() {
+      return { ...process.env, ...env, PUBLIC_URL: config.publicUrl };
+    },
+    async close() {
+      for (const p of peers) await p.close();
+      await main.close();
+      await db.end();
+      await smtp.close();
+      await dropRedisPrefix(config.queuePrefix);
+      const a = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await a.end();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function dropRedisPrefix(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
