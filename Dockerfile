@@ -1,0 +1,11 @@
+# One image for both roles; docker-compose.yml runs it as `api` and as `worker`.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+USER node
+EXPOSE 3000
+ENTRYPOINT ["node", "bin/tableport.js"]
+CMD ["all"]
