@@ -5,6 +5,7 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 ENTRYPOINT ["node", "bin/tableport.js"]
