@@ -40,7 +40,16 @@ export class LocalStorageDriver implements StorageDriver {
 
   async put(key: string, source: Readable): Promise<{ size: number }> {
     const target = this.pathOf(key);
-    const tmp = await this.tempPathFor(target);
+    // Until pipeline() listens, an 'error' from the source would have no listener and crash the
+    // process; pipeline() still sees such an error (stream.errored) and rejects with it.
+    const hold = (): void => undefined;
+    source.on('error', hold);
+    let tmp: string;
+    try {
+      tmp = await this.tempPathFor(target);
+    } finally {
+      source.off('error', hold);
+    }
     try {
       const out = createWriteStream(tmp, { flags: 'wx' });
       await pipeline(source, out);

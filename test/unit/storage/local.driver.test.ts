@@ -106,6 +106,13 @@ describe('LocalStorageDriver', () => {
     assert.deepEqual(await readdir(join(root, 'exports', 'broken')), []);
   });
 
+  test('a source that fails before put reads from it rejects the put (and does not crash)', async () => {
+    const source = new Readable({ read() {} });
+    process.nextTick(() => source.destroy(new Error('failed at once')));
+    await assert.rejects(storage.put('exports/early/out.csv', source), /failed at once/);
+    assert.deepEqual(await readdir(join(root, 'exports', 'early')), []);
+  });
+
   test('a failed re-run keeps the previous file whole; a good re-run overwrites it', async () => {
     const key = 'exports/rerun/out.csv';
     await storage.put(key, Readable.from([Buffer.from('first')]));
