@@ -17,8 +17,10 @@ export function filesRouter(s: Services): Router {
     res.set({
       'Content-Type': CONTENT_TYPES[job.file_type ?? ''] ?? 'application/octet-stream',
       'Content-Length': String(size),
-      'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(job.file_name!)}`,
+      'Content-Disposition': `attachment; filename="${job.file_name!.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(job.file_name!)}`,
       'Cache-Control': 'private, no-store',
+      'Referrer-Policy': 'no-referrer',
+      'X-Content-Type-Options': 'nosniff',
     });
     await pipeline(stream, res);
   });
