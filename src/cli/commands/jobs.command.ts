@@ -1,0 +1,50 @@
+/** `tableport jobs list|show|wait`. */
+import type { Command } from 'commander';
+import { clientCommand, connect, positiveInt, type ClientFlags } from '../client.js';
+import { describeJob, line, printJson, printTable, time } from '../output.js';
+import { checkOut, waitAndReport } from '../wait.js';
+
+export function registerJobsCommands(program: Command): void {
+  const jobs = program
+    .command('jobs')
+    .description('follow your export and import jobs')
+    .addHelpText('after', '\nExample:\n  tableport jobs list');
+
+  clientCommand(jobs.command('list'))
+    .description('list your jobs, newest first')
+    .option('--limit <n>', 'how many to show', positiveInt('--limit'), 20)
+    .addHelpText('after', '\nExample:\n  tableport jobs list --limit 5 --json')
+    .action(async (flags: ClientFlags & { limit: number }) => {
+      const all = [];
+      for await (const j of connect(flags).jobs({ limit: Math.min(flags.limit, 100) })) {
+        all.push(j);
+        if (all.length >= flags.limit) break;
+      }
+      if (flags.json) return printJson(all);
+      if (all.length === 0) return line('No jobs yet.');
+      printTable(
+        ['ID', 'TYPE', 'TABLE', 'STATUS', 'PROGRESS', 'ROWS', 'CREATED'],
+        all.map((j) => [j.id, j.type, j.table_id, j.status, `${j.progress}%`, j.rows, time(j.created_at)]),
+      );
+    });
+
+  clientCommand(jobs.command('show').argument('<job>', 'job id'))
+    .description('show a job: status, progress, rows, download link, errors')
+    .addHelpText('after', '\nExample:\n  tableport jobs show 0b9d2c1e --json')
+    .action(async (id: string, flags: ClientFlags) => {
+      const job = await connect(flags).job(id).status();
+      if (flags.json) return printJson(job);
+      describeJob(job);
+    });
+
+  clientCommand(jobs.command('wait').argument('<job>', 'job id'))
+    .description('wait for a job to end, showing its progress; exit 1 if it failed')
+    .option('--out <file>', 'download a finished export here (a directory keeps the server\'s file name)')
+    .option('--timeout <seconds>', 'give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
+    .addHelpText('after', '\nExample:\n  tableport jobs wait 0b9d2c1e --out ./exports/')
+    .action(async (id: string, flags: ClientFlags & { out?: string; timeout?: number }) => {
+      await checkOut(flags.out);
+      const tp = connect(flags);
+      await waitAndReport(tp, tp.job(id), flags);
+    });
+}

@@ -1,0 +1,82 @@
+/** `tableport export TABLE` and `tableport import TABLE FILE`. */
+import { Option, type Command } from 'commander';
+import { clientCommand, connect, positiveInt, resolveTable, UsageError, type ClientFlags } from '../client.js';
+import { line, printJson } from '../output.js';
+import { checkOut, waitAndReport } from '../wait.js';
+
+interface ExportFlags extends ClientFlags {
+  type: string;
+  mode?: 'all' | 'part';
+  start?: string;
+  end?: string;
+  wait?: boolean;
+  out?: string;
+  timeout?: number;
+}
+
+interface ImportFlags extends ClientFlags {
+  wait?: boolean;
+  timeout?: number;
+  filename?: string;
+}
+
+export function registerTransferCommands(program: Command): void {
+  clientCommand(program.command('export').argument('<table>', 'table id or name'))
+    .description('export a table\'s rows to a CSV or JSON file (a background job; the result is also emailed)')
+    .requiredOption('--type <type>', 'file type: csv or json')
+    .addOption(new Option('--mode <mode>', 'all rows, or part: rows created in [--start, --end)').choices(['all', 'part']))
+    .option('--start <time>', 'with part: created at or after; Unix seconds or ISO 8601 (2024-05-01T00:00:00Z)')
+    .option('--end <time>', 'with part: created before; Unix seconds or ISO 8601')
+    .option('--wait', 'wait for the job to end, showing its progress')
+    .option('--out <file>', 'download the file here when done (implies --wait); a directory keeps the server\'s file name')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tableport export orders --type csv --wait --out orders.csv\n' +
+        '  tableport export 42 --type json --mode part --start 2024-05-01T00:00:00Z --end 2024-06-01T00:00:00Z --json',
+    )
+    .action(async (ref: string, flags: ExportFlags) => {
+      const hasRange = flags.start !== undefined || flags.end !== undefined;
+      if (flags.mode === 'all' && hasRange) throw new UsageError('--start and --end select part of the rows: use them with --mode part.');
+      if (flags.mode === 'part' && !hasRange) throw new UsageError('--mode part needs --start, --end or both.');
+      await checkOut(flags.out);
+      const tp = connect(flags);
+      const table = await resolveTable(tp, ref);
+      const job = await tp.table(table.id).export({
+        fileType: flags.type as 'csv',
+        mode: flags.mode ?? (hasRange ? 'part' : 'all'),
+        ...(flags.start !== undefined ? { start: flags.start } : {}),
+        ...(flags.end !== undefined ? { end: flags.end } : {}),
+      });
+      if (flags.wait || flags.out) return waitAndReport(tp, job, flags);
+      if (flags.json) return printJson({ status: 'ok', job_id: job.id });
+      line(`Queued export job ${job.id} of table ${table.id} (${table.name}); the result will be emailed to you.`);
+      line(`Follow it with: tableport jobs wait ${job.id} --out ${table.name}.${flags.type}`);
+    });
+
+  clientCommand(
+    program
+      .command('import')
+      .argument('<table>', 'table id or name')
+      .argument('<file>', 'a .csv or .json file in the shape export writes; - reads stdin (give --filename)'),
+  )
+    .description('import a CSV or JSON file into a table (a background job; all rows or none are written)')
+    .option('--wait', 'wait for the job to end, showing its progress')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
+    .option('--filename <name>', 'the name sent for the file, whose extension gives the format (needed with -)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tableport import orders ./orders.csv --wait\n  gunzip -c rows.json.gz | tableport import 42 - --filename rows.json --wait --json',
+    )
+    .action(async (ref: string, file: string, flags: ImportFlags) => {
+      if (file === '-' && !flags.filename) throw new UsageError('Reading stdin needs --filename NAME.csv or NAME.json to tell the format.');
+      const tp = connect(flags);
+      const table = await resolveTable(tp, ref);
+      const source = file === '-' ? process.stdin : file;
+      const job = await tp.table(table.id).import(source, flags.filename ? { filename: flags.filename } : {});
+      if (flags.wait) return waitAndReport(tp, job, flags);
+      if (flags.json) return printJson({ status: 'ok', job_id: job.id });
+      line(`Queued import job ${job.id} into table ${table.id} (${table.name}); the result will be emailed to you.`);
+      line(`Follow it with: tableport jobs wait ${job.id}`);
+    });
+}

@@ -1,0 +1,55 @@
+/** How client commands print: JSON for machines, aligned text for people. */
+import type { Job, Table } from '../sdk/index.js';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function line(text = ''): void {
+  process.stdout.write(text + '\n');
+}
+
+export function warn(text: string): void {
+  process.stderr.write(text + '\n');
+}
+
+/** Columns padded to their widest cell. */
+export function printTable(head: string[], rows: Array<Array<string | number>>): void {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  for (const r of cells) line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** Unix seconds as `2024-05-01 12:00:00Z`. */
+export function time(seconds: number | null | undefined): string {
+  if (seconds == null) return '-';
+  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+export function describeTable(t: Table): void {
+  line(`Table ${t.id}: ${t.name}`);
+  line(`  rows:     ${t.row_count}`);
+  line(`  created:  ${time(t.created_at)}`);
+  line(`  updated:  ${time(t.updated_at)}`);
+  line('  fields:');
+  for (const f of t.schema.fields) line(`    ${f.name}: ${f.type}${f.description ? `  (${f.description})` : ''}`);
+}
+
+export function describeJob(j: Job): void {
+  line(`Job ${j.id}: ${j.type} of table ${j.table_id}`);
+  line(`  status:   ${j.status}${j.status === 'running' ? ` (${j.progress}%)` : ''}`);
+  line(`  rows:     ${j.rows}`);
+  if (j.file_type) line(`  file:     ${j.file_name ?? '-'} (${j.file_type})`);
+  if (j.file_url) line(`  download: ${j.file_url}`);
+  line(`  created:  ${time(j.created_at)}`);
+  line(`  finished: ${time(j.finished_at)}`);
+  if (j.errors.length) {
+    line('  errors:');
+    for (const e of j.errors) line(`    ${formatJobError(e)}`);
+  }
+}
+
+export function formatJobError(e: Job['errors'][number]): string {
+  const where = [e.line !== undefined ? `line ${e.line}` : '', e.field ?? ''].filter(Boolean).join(', ');
+  return `${where ? `${where}: ` : ''}${e.error_msg} (${e.error_code})`;
+}
