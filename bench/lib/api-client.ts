@@ -1,0 +1,153 @@
+/**
+ * The few API calls the benchmark makes, as a client would make them: fetch for JSON, and
+ * node:http for uploads, so a 200 MB file streams from disk with backpressure instead of being
+ * read ahead into memory.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FieldSchema, Job, JobCreatedResponse, Table } from '../../src/types/api.js';
+import { sleep } from './service.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
+    super(`${what}: HTTP ${status} ${body.slice(0, 300)}`);
+  }
+}
+
+export interface Finished {
+  job: Job;
+  /** performance.now() when the request was sent. */
+  sentAt: number;
+  /** performance.now() when the upload's or export's 201 came back. */
+  acceptedAt: number;
+  /** performance.now() when a poll first saw the job succeed. */
+  doneAt: number;
+  /** Date.now() at `doneAt`, to compare with the mail's arrival. */
+  doneWallMs: number;
+  /** Date.now() when the last poll that found the job not done was sent: the job ended after this. */
+  pendingWallMs: number;
+}
+
+export class BenchApi {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new ApiError(res.status, text, `${method} ${path}`);
+    return JSON.parse(text) as T;
+  }
+
+  createTable(name: string, fields: FieldSchema[]): Promise<Table> {
+    return this.json<Table>('POST', '/oserve/v1/table/', { name, schema: { fields } });
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.json<Job>('GET', `/oserve/v1/jobs/${id}`);
+  }
+
+  async export(tableId: number, body: Record<string, unknown>, timeoutMs: number): Promise<Finished> {
+    const sentAt = performance.now();
+    const created = await this.json<JobCreatedResponse>('POST', `/oserve/v1/table/${tableId}/export/`, body);
+    return this.waitFor(created.job_id, sentAt, performance.now(), timeoutMs);
+  }
+
+  async import(tableId: number, path: string, timeoutMs: number): Promise<Finished> {
+    const sentAt = performance.now();
+    const created = await this.upload(tableId, path);
+    return this.waitFor(created.job_id, sentAt, performance.now(), timeoutMs);
+  }
+
+  /** POST …/import/ with the file as the multipart field `file`, streamed from disk. */
+  async upload(tableId: number, path: string): Promise<JobCreatedResponse> {
+    const boundary = `----tableport-bench-${Date.now().toString(16)}`;
+    const name = basename(path);
+    const type = name.endsWith('.json') ? 'application/json' : 'text/csv';
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${type}\r\n\r\n`,
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const size = (await stat(path)).size;
+    const url = new URL(`/oserve/v1/table/${tableId}/import/`, this.baseUrl);
+    return new Promise<JobCreatedResponse>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': head.length + size + tail.length,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 201) reject(new ApiError(res.statusCode ?? 0, text, `upload of ${name}`));
+            else resolve(JSON.parse(text) as JobCreatedResponse);
+          });
+        },
+      );
+      req.on('error', reject);
+      async function* body() {
+        yield head;
+        yield* createReadStream(path, { highWaterMark: 256 * 1024 });
+        yield tail;
+      }
+      // The server may answer (and stop reading) early with an error: the response handler reports that.
+      pipeline(Readable.from(body()), req).catch(() => undefined);
+    });
+  }
+
+  /** Polls the job every 100 ms until it succeeds; a failure or the timeout throws. */
+  async waitFor(jobId: string, sentAt: number, acceptedAt: number, timeoutMs: number): Promise<Finished> {
+    const until = performance.now() + timeoutMs;
+    let pendingWallMs = Date.now();
+    for (;;) {
+      const askedAt = Date.now();
+      const job = await this.getJob(jobId);
+      if (job.status === 'succeeded') return { job, sentAt, acceptedAt, doneAt: performance.now(), doneWallMs: Date.now(), pendingWallMs };
+      if (job.status === 'failed') throw new Error(`job ${jobId} (${job.type}) failed: ${JSON.stringify(job.errors).slice(0, 800)}`);
+      if (performance.now() > until) throw new Error(`job ${jobId} (${job.type}) not done within ${timeoutMs / 1000} s (status ${job.status}, ${job.progress}%)`);
+      // The server read "not done" after this request left: the job ended later than askedAt.
+      pendingWallMs = askedAt;
+      await sleep(100);
+    }
+  }
+}
+
+/** Downloads a signed file link (no token) and returns the SHA-256 of its bytes, streaming. */
+export async function downloadSha256(url: string, transform?: (lines: AsyncIterable<Buffer>) => AsyncIterable<string | Buffer>): Promise<{ sha256: string; bytes: number }> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new ApiError(res.status, await res.text(), `download ${url}`);
+  return sha256Of(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), transform);
+}
+
+export async function sha256Of(source: AsyncIterable<Buffer>, transform?: (chunks: AsyncIterable<Buffer>) => AsyncIterable<string | Buffer>): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of transform ? transform(source) : source) {
+    bytes += chunk.length;
+    hash.update(chunk);
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}

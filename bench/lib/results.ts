@@ -1,0 +1,89 @@
+/** The figures one run produces, as `--json` prints them and the table shows them. */
+
+export const JOB_KINDS = ['import-csv', 'import-json', 'export-csv', 'export-csv-window', 'export-json'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Issue 4's targets: the service's wall time over psql's, at 1,000,000 rows. */
+export const RATIO_TARGETS: Record<JobKind, number> = {
+  'import-csv': 2,
+  'import-json': 2.5,
+  'export-csv': 1.3,
+  'export-csv-window': 1.3,
+  'export-json': 2,
+};
+export const WORKER_PEAK_MAX_MB = 256;
+export const WORKER_PEAK_GROWTH_MAX_MB = 64;
+export const MAIL_LATENCY_MAX_S = 2;
+
+export interface JobFigure {
+  kind: JobKind;
+  rows: number;
+  /** HTTP request to a poll seeing the job succeed. */
+  service_s: number;
+  rows_per_s: number;
+  /** Imports: the upload, request to the 201. */
+  upload_s?: number;
+  /** Worker CPU (user + system) spent during the job. */
+  worker_cpu_s: number;
+  worker_peak_mb: number;
+  api_peak_mb: number;
+  psql_s: number;
+  /** The psql command the ratio is against. */
+  psql_what: string;
+  ratio: number;
+  /** Mail arrival minus the last moment the job was seen not done (an upper bound). */
+  mail_s: number | null;
+  /** Mail arrival minus the job's `finished_at` (whole seconds, so up to 1 s high). */
+  mail_after_finished_at_s: number | null;
+  /** What was compared to be sure the job did the work right. */
+  check: string;
+  check_ok: boolean;
+}
+
+export interface SizeResult {
+  rows: number;
+  csv_mb: number;
+  json_mb: number;
+  generate_s: number;
+  worker_rss_before_mb: number;
+  jobs: JobFigure[];
+}
+
+export interface LoadFigure {
+  name: string;
+  requests: number;
+  seconds: number;
+  req_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  status_counts: Record<string, number>;
+  errors: number;
+  note?: string;
+}
+
+export interface UploadFigure {
+  mb: number;
+  rows: number;
+  seconds: number;
+  mb_per_s: number;
+  api_peak_mb: number;
+  api_rss_before_mb: number;
+  import_job_s: number | null;
+}
+
+export interface TargetCheck {
+  target: string;
+  figure: string;
+  met: boolean | null;
+}
+
+export interface BenchResult {
+  machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; postgres: string; os: string };
+  seed: number;
+  started_at: string;
+  seconds: number;
+  sizes: SizeResult[];
+  load: { job_creation?: LoadFigure; refusal?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
+  targets: TargetCheck[];
+}

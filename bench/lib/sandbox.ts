@@ -1,0 +1,101 @@
+/**
+ * Everything the benchmark makes outside itself, and the undoing of it: a database
+ * `tableport_bench_<random>`, a Redis key prefix, a temp dir, child processes. Clean-ups run in
+ * reverse order on success, on failure and on Ctrl-C/SIGTERM, each at most once.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+export interface SandboxOptions {
+  pgAdminUrl: string;
+  redisUrl: string;
+  /** Keep the temp dir (generated files, logs, profiles) instead of deleting it. */
+  keepDir: boolean;
+  log: (msg: string) => void;
+}
+
+export class Sandbox {
+  readonly id = randomBytes(4).toString('hex');
+  readonly dbName = `tableport_bench_${this.id}`;
+  readonly queuePrefix = `tpbench-${this.id}`;
+  dir = '';
+  private readonly cleanups: Array<{ name: string; fn: () => Promise<unknown> }> = [];
+  private cleaning: Promise<void> | undefined;
+
+  constructor(private readonly opts: SandboxOptions) {}
+
+  get databaseUrl(): string {
+    const u = new URL(this.opts.pgAdminUrl);
+    u.pathname = `/${this.dbName}`;
+    return u.toString();
+  }
+
+  async create(): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'tableport-bench-'));
+    this.defer('temp dir', () => (this.opts.keepDir ? Promise.resolve(this.opts.log(`kept ${this.dir}`)) : rm(this.dir, { recursive: true, force: true })));
+    // The key prefix is deleted even if nothing was written: a crashed service may have written some.
+    this.defer('redis prefix', () => dropRedisPrefix(this.opts.redisUrl, this.queuePrefix));
+    await adminQuery(this.opts.pgAdminUrl, `CREATE DATABASE ${this.dbName}`);
+    this.defer('database', () => adminQuery(this.opts.pgAdminUrl, `DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`));
+  }
+
+  /** Registers a clean-up; they run last-in first-out. */
+  defer(name: string, fn: () => Promise<unknown>): void {
+    this.cleanups.push({ name, fn });
+  }
+
+  cleanup(): Promise<void> {
+    this.cleaning ??= (async () => {
+      for (const c of this.cleanups.reverse()) {
+        try {
+          await c.fn();
+        } catch (err) {
+          this.opts.log(`clean-up of the ${c.name} failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.cleaning;
+  }
+
+  /** Ctrl-C and SIGTERM clean up and exit; a second signal exits at once. */
+  cleanUpOnSignals(): void {
+    let signalled = false;
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(sig, () => {
+        if (signalled) process.exit(130);
+        signalled = true;
+        this.opts.log(`${sig}: stopping and cleaning up…`);
+        void this.cleanup().finally(() => process.exit(130));
+      });
+    }
+  }
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true });
+  await r.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * `npm run bench`: tableport against psql on the same data, in the same run (issue 4).
+ *
+ * Makes a database and Redis prefix of its own, runs `tableport api` and `tableport worker` as
+ * child processes with an in-process SMTP server, times each job from the HTTP request to its
+ * success, and does the same work with `psql \copy`. Removes everything it made when it ends,
+ * fails or is interrupted. Loopback only. See docs/benchmarks.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { Command, InvalidArgumentError } from 'commander';
+import { startSmtpServer } from '../test/helpers/smtp.js';
+import { BenchApi } from './lib/api-client.js';
+import { renderProfile, summariseProfile } from './lib/cpu-profile.js';
+import { FIELDS, writeDataset } from './lib/dataset.js';
+import { jobCreationLoad, refusalLoad, uploadLoad, type LoadContext } from './lib/load-bench.js';
+import { MailClock } from './lib/mail-clock.js';
+import { checkTargets, renderText } from './lib/report.js';
+import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './lib/results.js';
+import { Sandbox } from './lib/sandbox.js';
+import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
+import { runSize } from './lib/transfer-bench.js';
+
+const positive = (v: string) => {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+const sizeList = (v: string) => v.split(',').map((s) => positive(s.trim()));
+const kindList = (v: string) => {
+  const kinds = v.split(',').map((s) => s.trim());
+  for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
+  return kinds as JobKind[];
+};
+
+const program = new Command('bench')
+  .description('tableport against psql \\copy on the same rows: wall time, rows/s, worker peak RSS, mail delay; then the API under load')
+  .option('--sizes <list>', 'row counts to run, comma-separated', sizeList, [10_000, 100_000, 1_000_000])
+  .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
+  .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
+  .option('--no-load', 'skip the API load part (autocannon, large upload)')
+  .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
+  .option('--load-seconds <n>', 'duration of the refusal-path load', positive, 10)
+  .option('--connections <n>', 'autocannon connections', positive, 10)
+  .option('--upload-mb <n>', 'size of the upload measured in the load part', positive, 170)
+  .option('--seed <n>', 'seed of the generated rows', positive, 42)
+  .option('--json', 'print the figures as JSON on stdout (progress still goes to stderr)')
+  .option('--cpu-prof', "profile the worker (node --cpu-prof) and print where its CPU time went")
+  .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
+  .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
+  .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
+  .addHelpText('after', '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json');
+
+interface Options {
+  sizes: number[];
+  rows?: number;
+  jobs: JobKind[];
+  load: boolean;
+  loadTables: number;
+  loadSeconds: number;
+  connections: number;
+  uploadMb: number;
+  seed: number;
+  json?: boolean;
+  cpuProf?: boolean;
+  keep?: boolean;
+  jobTimeout: number;
+  maxMinutes: number;
+}
+
+const log = (msg: string) => process.stderr.write(msg + '\n');
+
+/** A PostgreSQL URL names a user; without one, the OS user (what psql would use). */
+function withUser(url: string): string {
+  const u = new URL(url);
+  if (!u.username) u.username = userInfo().username;
+  return u.toString();
+}
+
+async function main(): Promise<number> {
+  const opts = program.parse(process.argv).opts<Options>();
+  const sizes = opts.rows ? [opts.rows] : opts.sizes;
+  const started = Date.now();
+  const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
+  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  for (const url of [pgAdminUrl, redisUrl]) {
+    const host = new URL(url).hostname;
+    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) throw new Error(`the benchmark runs on loopback only; ${host} is not`);
+  }
+
+  const sandbox = new Sandbox({ pgAdminUrl, redisUrl, keepDir: Boolean(opts.keep), log });
+  sandbox.cleanUpOnSignals();
+  const deadline = setTimeout(() => {
+    log(`the run took over ${opts.maxMinutes} min: stopping`);
+    void sandbox.cleanup().finally(() => process.exit(124));
+  }, opts.maxMinutes * 60_000);
+  deadline.unref();
+
+  try {
+    await sandbox.create();
+    log(`database ${sandbox.dbName}, redis prefix ${sandbox.queuePrefix}, files in ${sandbox.dir}`);
+    const smtp = await startSmtpServer();
+    sandbox.defer('smtp server', () => smtp.close());
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      PUBLIC_URL: baseUrl,
+      DATABASE_URL: sandbox.databaseUrl,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: sandbox.queuePrefix,
+      STORAGE_DIR: join(sandbox.dir, 'storage'),
+      DATA_DIR: join(sandbox.dir, 'data'),
+      MAIL_OUTBOX_DIR: join(sandbox.dir, 'outbox'),
+      SMTP_URL: smtp.url,
+      SIGNING_SECRET: randomBytes(24).toString('hex'),
+      LOG_LEVEL: 'info',
+    };
+    const token = await addUser(env, `bench-${sandbox.id}@example.com`);
+
+    const profDir = join(tmpdir(), `tableport-bench-prof-${sandbox.id}`);
+    if (opts.cpuProf) await mkdir(profDir, { recursive: true });
+    const procs: RoleProcess[] = [];
+    sandbox.defer('service processes', () => Promise.all(procs.map((p) => p.stop())));
+    const apiProc = await spawnRole('api', { env, logDir: sandbox.dir, ready: () => waitForHttp(`${baseUrl}/healthz`) });
+    procs.push(apiProc);
+    const worker = await spawnRole('worker', {
+      env,
+      logDir: sandbox.dir,
+      nodeArgs: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+      ready: (p) => waitForLog(p, 'workers started'),
+    });
+    procs.push(worker);
+    log(`api pid ${apiProc.pid} at ${baseUrl}, worker pid ${worker.pid}`);
+
+    const api = new BenchApi(baseUrl, token);
+    const mail = new MailClock(smtp);
+    const jobTimeoutMs = opts.jobTimeout * 1000;
+    const results: SizeResult[] = [];
+    let bigCsv: { path: string; rows: number; mb: number } | undefined;
+    for (const rows of sizes) {
+      const r = await runSize({ api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), log }, rows);
+      const { csvPath, ...figures } = r;
+      results.push(figures);
+      // Keep only the largest CSV (the upload measurement may reuse it); the rest is disk space.
+      if (!bigCsv || rows > bigCsv.rows) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
+      for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
+    }
+
+    let load: BenchResult['load'] = null;
+    if (opts.load) {
+      log('\n── API under load ──');
+      const lctx: LoadContext = { api, token, apiProc, mail, jobTimeoutMs, log };
+      let upload = bigCsv && bigCsv.mb >= opts.uploadMb * 0.85 ? bigCsv : undefined;
+      if (!upload) {
+        // Rows of ~230 bytes in CSV: enough of them for the size asked.
+        const rows = Math.ceil((opts.uploadMb * 2 ** 20) / 230);
+        const path = join(sandbox.dir, 'upload.csv');
+        const g = await writeDataset(path, 'csv', rows, opts.seed + 1);
+        upload = { path, rows, mb: g.bytes / 2 ** 20 };
+      }
+      const table = await api.createTable('upload', FIELDS);
+      const up = await uploadLoad(lctx, upload.path, upload.rows, table.id);
+      const created = await jobCreationLoad(lctx, opts.loadTables, opts.connections);
+      const refusal = await refusalLoad(lctx, opts.loadSeconds, opts.connections);
+      load = { upload: up, job_creation: created.figure, drain: created.drain, refusal };
+    }
+    mail.stop();
+
+    const result: BenchResult = {
+      machine: machine(pgAdminUrl),
+      seed: opts.seed,
+      started_at: new Date(started).toISOString(),
+      seconds: Math.round((Date.now() - started) / 1000),
+      sizes: results,
+      load,
+      targets: checkTargets(results),
+    };
+    let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;
+    if (opts.cpuProf) {
+      // The profile is written when the worker exits.
+      await worker.stop();
+      const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
+      if (file) profile = await summariseProfile(join(profDir, file), REPO);
+      else log(`no profile in ${profDir}`);
+    }
+    if (opts.json) process.stdout.write(JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2) + '\n');
+    else {
+      process.stdout.write(renderText(result) + '\n');
+      if (profile) process.stdout.write('\nworker CPU profile (kept): ' + renderProfile(profile) + '\n');
+    }
+    return result.targets.every((t) => t.met !== false) ? 0 : 1;
+  } finally {
+    clearTimeout(deadline);
+    await sandbox.cleanup();
+  }
+}
+
+function machine(pgAdminUrl: string): BenchResult['machine'] {
+  let postgres = '?';
+  try {
+    postgres = execFileSync('psql', ['-X', '-tA', '-d', pgAdminUrl, '-c', 'SHOW server_version'], { encoding: 'utf8' }).trim().split(' ')[0] ?? '?';
+  } catch {
+    // reported as "?"
+  }
+  return {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model.trim() ?? '?',
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    postgres,
+    os: `${osType()} ${release()}`,
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(2);
+  },
+);
