@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
@@ -49,6 +49,7 @@ const program = new Command('bench')
   .option('--upload-mb <n>', 'size of the upload measured in the load part', positive, 170)
   .option('--seed <n>', 'seed of the generated rows', positive, 42)
   .option('--json', 'print the figures as JSON on stdout (progress still goes to stderr)')
+  .option('--json-out <file>', 'also write the figures as JSON to this file')
   .option('--cpu-prof', "profile the worker (node --cpu-prof) and print where its CPU time went")
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
@@ -66,6 +67,7 @@ interface Options {
   uploadMb: number;
   seed: number;
   json?: boolean;
+  jsonOut?: string;
   cpuProf?: boolean;
   keep?: boolean;
   jobTimeout: number;
@@ -189,7 +191,9 @@ async function main(): Promise<number> {
       if (file) profile = await summariseProfile(join(profDir, file), REPO);
       else log(`no profile in ${profDir}`);
     }
-    if (opts.json) process.stdout.write(JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2) + '\n');
+    const asJson = JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2) + '\n';
+    if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
+    if (opts.json) process.stdout.write(asJson);
     else {
       process.stdout.write(renderText(result) + '\n');
       if (profile) process.stdout.write('\nworker CPU profile (kept): ' + renderProfile(profile) + '\n');

@@ -2,6 +2,7 @@
 import {
   MAIL_LATENCY_MAX_S,
   RATIO_TARGETS,
+  TARGET_ROWS,
   WORKER_PEAK_GROWTH_MAX_MB,
   WORKER_PEAK_MAX_MB,
   type BenchResult,
@@ -15,10 +16,14 @@ export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
   const largest = sorted[sorted.length - 1]!;
   const smallest = sorted[0]!;
   const at = `at ${largest.rows.toLocaleString('en')} rows`;
+  // The targets are set at a million rows; below that, fixed costs (a 100 ms poll, a process
+  // spawn for psql) weigh too much for a ratio to mean anything, so it is shown but not judged.
+  const judged = largest.rows >= TARGET_ROWS;
+  const note = judged ? '' : ` (judged at ${TARGET_ROWS.toLocaleString('en')} rows)`;
   const checks: TargetCheck[] = [];
   for (const j of largest.jobs) {
     const max = RATIO_TARGETS[j.kind];
-    checks.push({ target: `${j.kind} ≤ ${max}× psql ${at}`, figure: `${j.ratio}× (${j.service_s} s vs ${j.psql_s} s)`, met: j.ratio <= max });
+    checks.push({ target: `${j.kind} ≤ ${max}× psql ${at}${note}`, figure: `${j.ratio}× (${j.service_s} s vs ${j.psql_s} s)`, met: judged ? j.ratio <= max : null });
   }
   const peak = (s: SizeResult) => Math.max(0, ...s.jobs.map((j) => j.worker_peak_mb));
   checks.push({ target: `worker peak RSS ≤ ${WORKER_PEAK_MAX_MB} MB ${at}`, figure: `${peak(largest)} MB`, met: peak(largest) <= WORKER_PEAK_MAX_MB });
