@@ -1,0 +1,102 @@
+/**
+ * CSV file → COPY text. The first record is the header: built-in fields and schema fields by name,
+ * in any order, each at most once; fields it leaves out are defaulted (built-ins) or NULL.
+ *
+ * NULL and empty: an empty unquoted cell is NULL. A quoted empty cell ("") is the empty string for
+ * a string field and NULL for every other type (there is no other value it could mean). This is
+ * how PostgreSQL's own CSV output tells NULL from '', so export → import is lossless.
+ */
+import { InvalidFileError } from '../errors.js';
+import { CsvTokenizer } from './csv-tokenizer.js';
+import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
+
+export class CsvImportEncoder extends ImportEncoder {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line));
+  /** CSV position → plan column, once the header is read. */
+  private columnOf: number[] | undefined;
+  private readonly slots: (string | null | undefined)[];
+  private bytesRead = 0;
+
+  constructor(opts: ImportEncoderOptions) {
+    super(opts);
+    this.slots = new Array<string | null | undefined>(this.plan.names.length).fill(undefined);
+  }
+
+  protected consume(chunk: Buffer): void {
+    let text: string;
+    try {
+      text = this.decoder.decode(chunk, { stream: true });
+    } catch {
+      throw this.notUtf8();
+    }
+    this.bytesRead += chunk.length;
+    this.tokenizer.write(text);
+  }
+
+  protected finish(): void {
+    let text: string;
+    try {
+      text = this.decoder.decode();
+    } catch {
+      throw this.notUtf8();
+    }
+    if (text) this.tokenizer.write(text);
+    this.tokenizer.end();
+  }
+
+  private notUtf8(): InvalidFileError {
+    return new InvalidFileError(
+      `The file is not UTF-8 text (an invalid byte sequence near byte ${this.bytesRead}); save it as UTF-8 CSV.`,
+    );
+  }
+
+  private record(cells: (string | null)[], count: number, line: number): void {
+    const columnOf = this.columnOf;
+    if (columnOf === undefined) {
+      this.columnOf = this.header(cells, count, line);
+      return;
+    }
+    this.countRecord();
+    if (count !== columnOf.length) {
+      this.addError(
+        line,
+        undefined,
+        `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`,
+      );
+      return;
+    }
+    const slots = this.slots;
+    for (let i = 0; i < count; i++) slots[columnOf[i] as number] = cells[i];
+    const out = this.plan.encode(slots, true, false);
+    if (out === undefined) this.addPlanError(line);
+    else this.addLine(out);
+  }
+
+  private header(cells: (string | null)[], count: number, line: number): number[] {
+    const names = cells.slice(0, count).map((c) => c ?? '');
+    const unknown: string[] = [];
+    const seen = new Set<string>();
+    const dup = new Set<string>();
+    const columnOf = names.map((name) => {
+      if (seen.has(name)) dup.add(name);
+      seen.add(name);
+      const at = this.plan.index.get(name);
+      if (at === undefined) unknown.push(name);
+      return at ?? -1;
+    });
+    if (unknown.length) {
+      throw new InvalidFileError(
+        `line ${line}: the header names ${unknown.length === 1 ? 'a column that is not a field' : 'columns that are not fields'} of the table: ${unknown.map((n) => JSON.stringify(n)).join(', ')}.`,
+        { line, columns: unknown },
+      );
+    }
+    if (dup.size) {
+      throw new InvalidFileError(
+        `line ${line}: the header names ${[...dup].map((n) => JSON.stringify(n)).join(', ')} more than once.`,
+        { line, columns: [...dup] },
+      );
+    }
+    return columnOf;
+  }
+}
