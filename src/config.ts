@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -78,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    databaseUrl: e.DATABASE_URL,
+    databaseUrl: withDefaultUser(e.DATABASE_URL, env),
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
@@ -98,6 +99,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * libpq takes the OS user when a URL names none; node-postgres only looks at $PGUSER and $USER,
+ * which service managers and CI often leave unset. Fill in the same default libpq would use.
+ */
+function withDefaultUser(url: string, env: NodeJS.ProcessEnv): string {
+  if (env.PGUSER || env.USER) return url;
+  try {
+    const u = new URL(url);
+    if (u.username || !/^postgres(ql)?:$/.test(u.protocol)) return url;
+    u.username = userInfo().username;
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
 
 /**

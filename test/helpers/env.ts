@@ -1,5 +1,8 @@
 /** Where the tests find PostgreSQL and Redis; each run makes its own database and key prefix there. */
-export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres';
+import { userInfo } from 'node:os';
+
+export const PG_ADMIN_URL =
+  process.env.TEST_PG_ADMIN_URL ?? `postgres://${process.env.PGUSER ?? process.env.USER ?? userInfo().username}@127.0.0.1:5432/postgres`;
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'silent';
 
