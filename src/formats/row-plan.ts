@@ -86,10 +86,12 @@ export class RowPlan {
     }
 
     const parts = this.parts;
-    parts[0] = (id as string).includes('\\') ? escapeCopy(id as string) : (id as string);
-    parts[1] = createdAt;
-    parts[2] = updatedAt;
-    parts[3] = createdBy as string;
+    if (ok) {
+      parts[0] = (id as string).includes('\\') ? escapeCopy(id as string) : (id as string);
+      parts[1] = createdAt;
+      parts[2] = updatedAt;
+      parts[3] = createdBy as string;
+    }
     const kinds = this.kinds;
     for (let j = 0; j < kinds.length; j++) {
       const v = slots[BUILTIN_COUNT + j];

@@ -10,6 +10,7 @@ import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
 import { incompleteTail } from './utf8.js';
+import { show } from './values.js';
 import { isUtf8 } from 'node:buffer';
 
 export const SNIFF_BYTES = 64 * 1024;
@@ -121,6 +122,12 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>): SniffResult
     throw new InvalidFileError('The CSV header (its first line) is longer than 64 KiB or never ends; the file is not a usable CSV.');
   }
   const unknown = header.filter((h) => !known.has(h));
+  if (unknown.length === header.length) {
+    throw new InvalidFileError(
+      `The file is neither a JSON array nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}.`,
+      { columns: unknown },
+    );
+  }
   if (unknown.length) {
     throw new InvalidFileError(
       `The CSV header names ${unknown.length === 1 ? 'a column that is not a field' : 'columns that are not fields'} of the table: ${unknown.map((h) => JSON.stringify(h)).join(', ')}.`,
