@@ -12,12 +12,17 @@ import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
-import { registerServerCommands } from './server-commands.js';
+
+/** The client commands: they need only the SDK. */
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs']);
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Builds the whole command tree (exported for tests and for `--help` docs). */
-export function buildProgram(): Command {
+/**
+ * Builds the command tree. The server commands pull in the whole service (database, queues,
+ * mail): about 1.5 s of start-up a client command does not need, so `server: false` leaves them out.
+ */
+export async function buildProgram(options: { server?: boolean } = {}): Promise<Command> {
   const program = new Command('tableport')
     .description('Table exports and imports as background jobs, with the results emailed.')
     .version(VERSION)
@@ -31,7 +36,10 @@ export function buildProgram(): Command {
         'Example:\n  export TABLEPORT_URL=http://localhost:3000 TABLEPORT_TOKEN=$(npx tableport users add --email me@example.com | tail -n 1)\n' +
         '  tableport tables list',
     );
-  registerServerCommands(program);
+  if (options.server !== false) {
+    const { registerServerCommands } = await import('./server-commands.js');
+    registerServerCommands(program);
+  }
   registerTablesCommands(program);
   registerTransferCommands(program);
   registerJobsCommands(program);
@@ -42,7 +50,9 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   try {
-    await buildProgram().parseAsync(argv);
+    const first = argv.slice(2).find((a) => !a.startsWith('-'));
+    const program = await buildProgram({ server: !(first && CLIENT_COMMANDS.has(first)) });
+    await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = report(err, json);
   }
