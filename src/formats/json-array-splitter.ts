@@ -28,8 +28,11 @@ const COMMA = 0x2c;
 /** No element may grow beyond this many bytes (a row is far smaller; a broken file is not). */
 export const MAX_ELEMENT_CHARS = 64 * 1024 * 1024;
 
-/** Called with text holding a complete element in [start, end) and the line it starts on. */
-export type ElementHandler = (text: string, start: number, end: number, line: number) => void;
+/**
+ * Called with text holding a complete element in [start, end) and the line it starts on. `inChunk`
+ * says `text` is the very string given to `write` (not an element joined from several chunks).
+ */
+export type ElementHandler = (text: string, start: number, end: number, line: number, inChunk: boolean) => void;
 
 export class JsonArraySplitter {
   private phase = BEFORE_ARRAY;
@@ -88,9 +91,9 @@ export class JsonArraySplitter {
         if (this.parts.length) {
           const whole = this.parts + buf.slice(start, i);
           this.parts = '';
-          this.onElement(whole, 0, whole.length, this.elementLine);
+          this.onElement(whole, 0, whole.length, this.elementLine, false);
         } else {
-          this.onElement(buf, start, i, this.elementLine);
+          this.onElement(buf, start, i, this.elementLine, true);
         }
         continue;
       }

@@ -10,7 +10,15 @@ import { objectToSlots } from './json-row.js';
 
 export class JsonImportEncoder extends ImportEncoder {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  private readonly splitter = new JsonArraySplitter((text, start, end, line) => this.element(text, start, end, line));
+  private readonly splitter = new JsonArraySplitter((text, start, end, line, inChunk) =>
+    inChunk ? this.queue(text, start, end, line) : this.parseOne(text, line),
+  );
+  // Elements found in the current chunk, parsed together by one JSON.parse of the span that holds
+  // them: the splitter has checked that only white space and commas lie between them.
+  private spanText = '';
+  private spanStart = -1;
+  private spanEnd = 0;
+  private spanLines: number[] = [];
   private readonly slots: unknown[];
   private bytesRead = 0;
 
@@ -28,6 +36,7 @@ export class JsonImportEncoder extends ImportEncoder {
     }
     this.bytesRead += chunk.length;
     this.splitter.write(text);
+    this.parseQueued();
   }
 
   protected finish(): void {
@@ -38,6 +47,7 @@ export class JsonImportEncoder extends ImportEncoder {
       throw this.notUtf8();
     }
     if (text) this.splitter.write(text);
+    this.parseQueued();
     this.splitter.end();
   }
 
@@ -47,17 +57,59 @@ export class JsonImportEncoder extends ImportEncoder {
     );
   }
 
-  private element(text: string, start: number, end: number, line: number): void {
-    this.countRecord();
+  private queue(text: string, start: number, end: number, line: number): void {
+    if (this.spanStart < 0) {
+      this.spanText = text;
+      this.spanStart = start;
+    }
+    this.spanEnd = end;
+    this.spanLines.push(line);
+  }
+
+  private parseQueued(): void {
+    if (this.spanStart < 0) return;
+    const lines = this.spanLines;
+    const text = this.spanText.slice(this.spanStart, this.spanEnd);
+    this.spanText = '';
+    this.spanStart = -1;
+    this.spanLines = [];
+    let objects: Record<string, unknown>[] | undefined;
+    try {
+      objects = JSON.parse(lines.length === 1 ? text : `[${text}]`) as Record<string, unknown>[];
+    } catch {
+      // Some element is invalid: find which one by parsing them one by one (this ends the import).
+      objects = undefined;
+    }
+    if (objects === undefined) {
+      const splitter = new JsonArraySplitter((t, s, e, _l, _i) => {
+        const line = lines.shift() as number;
+        this.parseOne(t.slice(s, e), line);
+      });
+      splitter.write(`[${text}]`);
+      return;
+    }
+    if (lines.length === 1) {
+      this.row(objects as unknown as Record<string, unknown>, lines[0] as number);
+      return;
+    }
+    for (let k = 0; k < objects.length; k++) this.row(objects[k] as Record<string, unknown>, lines[k] as number);
+  }
+
+  private parseOne(text: string, line: number): void {
     let obj: Record<string, unknown>;
     try {
-      obj = JSON.parse(start === 0 && end === text.length ? text : text.slice(start, end)) as Record<string, unknown>;
+      obj = JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
       throw new InvalidFileError(
         `line ${line}: the object that starts on this line is not valid JSON (${(err as Error).message}).`,
         { line },
       );
     }
+    this.row(obj, line);
+  }
+
+  private row(obj: Record<string, unknown>, line: number): void {
+    this.countRecord();
     const slots = this.slots;
     const unknown = objectToSlots(obj, this.plan.index, slots);
     if (unknown !== undefined) {

@@ -32,8 +32,9 @@ export class RowPlan {
   readonly index: Map<string, number>;
   private readonly kinds: number[];
   /** The cells of the row being encoded, reused from row to row. */
-  private readonly parts: (string | number)[];
+  private readonly parts: string[];
   private readonly createdByDefault: string;
+  private readonly createdAtDefault: string;
   private readonly problem: Problem = { message: '' };
   /** The problems of the last `encode` that returned `undefined`. */
   problems: RowProblem[] = [];
@@ -48,8 +49,9 @@ export class RowPlan {
     this.names = [...BUILTIN_FIELDS, ...fields.map((f) => f.name)];
     this.index = new Map(this.names.map((n, i) => [n, i]));
     this.kinds = fields.map((f) => kindOf(f.type));
-    this.parts = new Array<string | number>(this.names.length).fill('');
+    this.parts = new Array<string>(this.names.length).fill('');
     this.createdByDefault = escapeCopy(defaults.createdBy);
+    this.createdAtDefault = String(defaults.createdAt);
   }
 
   /**
@@ -88,8 +90,8 @@ export class RowPlan {
     const parts = this.parts;
     if (ok) {
       parts[0] = (id as string).includes('\\') ? escapeCopy(id as string) : (id as string);
-      parts[1] = createdAt;
-      parts[2] = updatedAt;
+      parts[1] = createdAt === this.defaults.createdAt ? this.createdAtDefault : String(createdAt);
+      parts[2] = updatedAt === createdAt ? (parts[1] as string) : String(updatedAt);
       parts[3] = createdBy as string;
     }
     const kinds = this.kinds;
