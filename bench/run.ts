@@ -7,7 +7,7 @@
  * fails or is interrupted. Loopback only. See docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -87,6 +87,7 @@ async function main(): Promise<number> {
   const opts = program.parse(process.argv).opts<Options>();
   const sizes = opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
+  const loadAtStart = loadavg()[0]!;
   const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   for (const url of [pgAdminUrl, redisUrl]) {
@@ -176,6 +177,7 @@ async function main(): Promise<number> {
 
     const result: BenchResult = {
       machine: machine(pgAdminUrl),
+      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0]!) },
       seed: opts.seed,
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),
@@ -204,6 +206,8 @@ async function main(): Promise<number> {
     await sandbox.cleanup();
   }
 }
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function machine(pgAdminUrl: string): BenchResult['machine'] {
   let postgres = '?';

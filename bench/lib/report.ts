@@ -59,7 +59,7 @@ const f2 = (n: number | null | undefined) => (n === null || n === undefined ? '�
 export function renderText(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [];
-  out.push(`tableport benchmark · ${m.cpus} × ${m.cpu_model} · ${m.memory_gb} GB · Node ${m.node} · PostgreSQL ${m.postgres} · seed ${r.seed}`);
+  out.push(`tableport benchmark · ${m.cpus} × ${m.cpu_model} · ${m.memory_gb} GB · Node ${m.node} · PostgreSQL ${m.postgres} · seed ${r.seed} · load average ${r.load_average.start} → ${r.load_average.end}`);
   const rows = r.sizes.flatMap((s) =>
     s.jobs.map((j) => [
       s.rows.toLocaleString('en'),

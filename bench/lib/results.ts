@@ -83,6 +83,8 @@ export interface TargetCheck {
 
 export interface BenchResult {
   machine: { cpus: number; cpu_model: string; memory_gb: number; node: string; postgres: string; os: string };
+  /** 1-minute load average at the start and the end: other work on the machine skews every figure. */
+  load_average: { start: number; end: number };
   seed: number;
   started_at: string;
   seconds: number;
