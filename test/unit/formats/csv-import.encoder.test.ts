@@ -95,12 +95,16 @@ describe('CSV import encoder: NULL and empty', () => {
 
 describe('CSV import encoder: row errors', () => {
   it('names the line where a multi-line record starts', async () => {
-    const input = 'title,qty\n"a\nb\nc",1\n"d\r\ne",oops\nf,2\n';
+    const input = 'title,qty\n"a\nb\nc",1\n"d\r\ne",oops\nf,2\n"g\r\r\nh",bad\n';
     const r = await runImport('csv', input);
-    assert.equal(r.errorCount, 1);
+    assert.equal(r.errorCount, 2);
     assert.deepEqual(r.errors, [
       { error_code: 'invalid_row', error_msg: 'line 5: field "qty" must be an integer between -9007199254740991 and 9007199254740991, got "oops"', line: 5, field: 'qty' },
+      { error_code: 'invalid_row', error_msg: 'line 8: field "qty" must be an integer between -9007199254740991 and 9007199254740991, got "bad"', line: 8, field: 'qty' },
     ]);
+    // The same line numbers however the bytes arrive (a CRLF split between chunks included).
+    const bytes = await runImport('csv', input, { cut: 1 });
+    assert.deepEqual(bytes.errors, r.errors);
   });
 
   it('stops output at the first invalid row but reads on to count every error', async () => {
