@@ -23,12 +23,13 @@ interface Run {
   stderr: string;
 }
 
-function tableport(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function tableport(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, TABLEPORT_URL: undefined, TABLEPORT_TOKEN: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -164,6 +165,15 @@ describe('tableport CLI against a real server', () => {
     // The first import's minute has not passed: refused before any job.
     assert.equal(asJson.code, 3);
     assert.equal(json<{ error_code: string }>(asJson).error_code, 'too_frequent');
+  });
+
+  test('import - reads the file from stdin, named by --filename', async () => {
+    await cli('tables', 'create', 'piped', '--field', 'n:integer');
+    const run = await tableport(['import', 'piped', '-', '--filename', 'rows.json', '--wait', '--json'], env, '[{"n": 1}, {"n": 2}, {"n": 3}]');
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(json<Job>(run).rows, 3);
+    const noName = await tableport(['import', 'piped', '-'], env, '[]');
+    assert.equal(noName.code, 2);
   });
 
   test('a file the table cannot take is refused: exit 3 with invalid_file', async () => {
