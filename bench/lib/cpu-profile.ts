@@ -59,7 +59,8 @@ export async function summariseProfile(path: string, root: string, top = 25): Pr
       continue;
     }
     const file = short(url) || functionName;
-    const where = url ? `${file}:${lineNumber + 1}` : '';
+    // tsx's transpiled modules report line 0 for everything: the name and file are what is known.
+    const where = url ? (lineNumber > 0 ? `${file}:${lineNumber + 1}` : file) : '';
     const key = `${functionName}@${where}`;
     const f = fns.get(key) ?? { name: functionName || '(anonymous)', where, self_ms: 0, pct: 0 };
     f.self_ms += ms;

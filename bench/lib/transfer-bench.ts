@@ -66,10 +66,10 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
 
   // Exports: psql first on each table (it also warms the cache the same way for both).
   const exportJob = async (kind: JobKind, table: Table, fileType: 'csv' | 'json', w: { start?: number; end?: number }) => {
+    if (!ctx.kinds.has(kind)) return;
     const psqlFile = out(`${kind}-psql.${fileType}`);
     const psqlSeconds = await psql(ctx.databaseUrl, copyExportTo(table.id, fields, fileType, w, psqlFile), timeout);
     log(`psql \\copy ${kind}: ${psqlSeconds.toFixed(2)} s`);
-    if (!ctx.kinds.has(kind)) return;
     const body = w.start === undefined ? { file_type: fileType, mode: 'all' } : { file_type: fileType, mode: 'part', ...w };
     const f = await measured(ctx, kind, () => api.export(table.id, body, timeout));
     const url = f.finished.job.file_url;
