@@ -189,7 +189,9 @@ async function main(): Promise<number> {
     if (opts.cpuProf) {
       // The profile is written when the worker exits.
       await worker.stop();
-      const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
+      // One profile per thread; the main thread's (thread 0) is the worker's, the other is tsx's loader.
+      const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+      const file = files.find((f) => /\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
       if (file) profile = await summariseProfile(join(profDir, file), REPO);
       else log(`no profile in ${profDir}`);
     }
