@@ -51,6 +51,7 @@ const program = new Command('bench')
   .option('--json', 'print the figures as JSON on stdout (progress still goes to stderr)')
   .option('--json-out <file>', 'also write the figures as JSON to this file')
   .option('--cpu-prof', "profile the worker (node --cpu-prof) and print where its CPU time went")
+  .option('--worker-node-args <flags>', 'extra node flags for the worker, e.g. "--trace-gc" (its log is kept with --keep)')
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
@@ -69,6 +70,7 @@ interface Options {
   json?: boolean;
   jsonOut?: string;
   cpuProf?: boolean;
+  workerNodeArgs?: string;
   keep?: boolean;
   jobTimeout: number;
   maxMinutes: number;
@@ -135,7 +137,7 @@ async function main(): Promise<number> {
     const worker = await spawnRole('worker', {
       env,
       logDir: sandbox.dir,
-      nodeArgs: opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+      nodeArgs: [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? [])],
       ready: (p) => waitForLog(p, 'workers started'),
     });
     procs.push(worker);
