@@ -148,10 +148,12 @@ async function main(): Promise<number> {
     const jobTimeoutMs = opts.jobTimeout * 1000;
     const results: SizeResult[] = [];
     let bigCsv: { path: string; rows: number; mb: number } | undefined;
+    let fullTable: { tableId: number; rows: number } | undefined;
     for (const rows of sizes) {
       const r = await runSize({ api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), log }, rows);
-      const { csvPath, ...figures } = r;
+      const { csvPath, fullTableId, ...figures } = r;
       results.push(figures);
+      if (!fullTable || rows > fullTable.rows) fullTable = { tableId: fullTableId, rows };
       // Keep only the largest CSV (the upload measurement may reuse it); the rest is disk space.
       if (!bigCsv || rows > bigCsv.rows) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
       for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
@@ -173,7 +175,8 @@ async function main(): Promise<number> {
       const up = await uploadLoad(lctx, upload.path, upload.rows, table.id);
       const created = await jobCreationLoad(lctx, opts.loadTables, opts.connections);
       const refusal = await refusalLoad(lctx, opts.loadSeconds, opts.connections);
-      load = { upload: up, job_creation: created.figure, drain: created.drain, refusal };
+      const refusalFull = fullTable ? await refusalLoad(lctx, opts.loadSeconds, opts.connections, fullTable) : undefined;
+      load = { upload: up, job_creation: created.figure, drain: created.drain, refusal, ...(refusalFull ? { refusal_full_table: refusalFull } : {}) };
     }
     mail.stop();
 

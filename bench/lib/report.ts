@@ -85,7 +85,7 @@ export function renderText(r: BenchResult): string {
   if (imports.length) out.push('uploads (request → 201): ' + imports.join('; '));
   if (r.load) {
     const l = r.load;
-    const lr = [l.job_creation, l.refusal].filter((x) => x !== undefined);
+    const lr = [l.job_creation, l.refusal, l.refusal_full_table].filter((x) => x !== undefined);
     if (lr.length) {
       out.push('', table(['load', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses'], lr.map((x) => [x.name, x.requests, x.req_per_s, x.p50_ms, x.p99_ms, x.max_ms, JSON.stringify(x.status_counts)]), new Set([1, 2, 3, 4, 5])));
     }

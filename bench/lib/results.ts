@@ -89,6 +89,6 @@ export interface BenchResult {
   started_at: string;
   seconds: number;
   sizes: SizeResult[];
-  load: { job_creation?: LoadFigure; refusal?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
+  load: { job_creation?: LoadFigure; refusal?: LoadFigure; refusal_full_table?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
   targets: TargetCheck[];
 }

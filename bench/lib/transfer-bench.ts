@@ -31,7 +31,7 @@ export interface TransferContext {
 const mb = (bytes: number) => bytes / (1024 * 1024);
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export async function runSize(ctx: TransferContext, rows: number): Promise<SizeResult & { csvPath: string }> {
+export async function runSize(ctx: TransferContext, rows: number): Promise<SizeResult & { csvPath: string; fullTableId: number }> {
   const { api, log } = ctx;
   log(`\n── ${rows.toLocaleString('en')} rows ──`);
   const csvPath = join(ctx.dir, `rows-${rows}.csv`);
@@ -108,6 +108,7 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
     worker_rss_before_mb: round(workerRssBefore, 1),
     jobs,
     csvPath,
+    fullTableId: fromPsql.id,
   };
 }
 
