@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suite with Node's own runner. Node 20 does not expand globs given to --test,
 // so the files are found here; arguments narrow the run (`npm test -- test/unit`).
+// --test-force-exit: a handle a test forgot to close must not hang CI until its time limit.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const reporter = process.env.CI ? 'spec' : (process.env.TEST_REPORTER ?? 'spec');
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, ...files],
+  ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, ...files],
   { stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);

@@ -9,14 +9,14 @@
 import { InvalidFileError } from '../errors.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
+import { StrictUtf8Decoder } from './utf8.js';
 
 export class CsvImportEncoder extends ImportEncoder {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly decoder = new StrictUtf8Decoder('save it as UTF-8 CSV.');
   private readonly tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line));
   /** CSV position → plan column, once the header is read. */
   private columnOf: number[] | undefined;
   private readonly slots: (string | null | undefined)[];
-  private bytesRead = 0;
 
   constructor(opts: ImportEncoderOptions) {
     super(opts);
@@ -24,31 +24,14 @@ export class CsvImportEncoder extends ImportEncoder {
   }
 
   protected consume(chunk: Buffer): void {
-    let text: string;
-    try {
-      text = this.decoder.decode(chunk, { stream: true });
-    } catch {
-      throw this.notUtf8();
-    }
-    this.bytesRead += chunk.length;
+    const text = this.decoder.decode(chunk);
     this.tokenizer.write(text);
   }
 
   protected finish(): void {
-    let text: string;
-    try {
-      text = this.decoder.decode();
-    } catch {
-      throw this.notUtf8();
-    }
+    const text = this.decoder.decode();
     if (text) this.tokenizer.write(text);
     this.tokenizer.end();
-  }
-
-  private notUtf8(): InvalidFileError {
-    return new InvalidFileError(
-      `The file is not UTF-8 text (an invalid byte sequence near byte ${this.bytesRead}); save it as UTF-8 CSV.`,
-    );
   }
 
   private record(cells: (string | null)[], count: number, line: number): void {
@@ -70,7 +53,7 @@ export class CsvImportEncoder extends ImportEncoder {
     for (let i = 0; i < count; i++) slots[columnOf[i] as number] = cells[i];
     const out = this.plan.encode(slots, true, false);
     if (out === undefined) this.addPlanError(line);
-    else this.addLine(out);
+    else this.addLine(out, line);
   }
 
   private header(cells: (string | null)[], count: number, line: number): number[] {

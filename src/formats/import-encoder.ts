@@ -20,6 +20,11 @@ export interface ImportEncoderOptions {
   maxErrors?: number;
   /** Progress: called once per input chunk and at the end with the number of rows read so far. */
   onRows?: (rowsSoFar: number) => void;
+  /**
+   * Called for every valid row with its 1-based position among the rows output and the file line
+   * it starts on. PostgreSQL names a refused COPY row by its position; this maps it back to the file.
+   */
+  onRowLine?: (row: number, fileLine: number) => void;
 }
 
 const BATCH_BYTES = 64 * 1024;
@@ -41,6 +46,7 @@ export abstract class ImportEncoder extends Transform {
   private readonly maxRows: number;
   private readonly maxErrors: number;
   private readonly onRows: ((rowsSoFar: number) => void) | undefined;
+  private readonly onRowLine: ((row: number, fileLine: number) => void) | undefined;
 
   constructor(opts: ImportEncoderOptions) {
     super();
@@ -48,6 +54,7 @@ export abstract class ImportEncoder extends Transform {
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;
+    this.onRowLine = opts.onRowLine;
   }
 
   /** Feeds one chunk of file bytes; throws an AppError for what makes the whole file unusable. */
@@ -81,9 +88,10 @@ export abstract class ImportEncoder extends Transform {
     if (++this.records > this.maxRows) throw new TooManyRowsError(this.maxRows, undefined, "The file's rows");
   }
 
-  /** Accepts a valid row's COPY line. */
-  protected addLine(line: string): void {
+  /** Accepts a valid row's COPY line; `fileLine` is where the row starts in the file. */
+  protected addLine(line: string, fileLine: number): void {
     this.rows++;
+    this.onRowLine?.(this.rows, fileLine);
     if (this.errorCount !== 0) return;
     // Each line is written into the batch buffer as it comes: concatenating a 64 KiB string of
     // many small pieces and encoding it at once costs three times as much.

@@ -5,11 +5,12 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
+import { StrictUtf8Decoder } from './utf8.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
 import { objectToSlots } from './json-row.js';
 
 export class JsonImportEncoder extends ImportEncoder {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly decoder = new StrictUtf8Decoder('JSON files must be UTF-8.', { ignoreBOM: true });
   private readonly splitter = new JsonArraySplitter((text, start, end, line, inChunk) =>
     inChunk ? this.queue(text, start, end, line) : this.parseOne(text, line),
   );
@@ -20,7 +21,6 @@ export class JsonImportEncoder extends ImportEncoder {
   private spanEnd = 0;
   private spanLines: number[] = [];
   private readonly slots: unknown[];
-  private bytesRead = 0;
 
   constructor(opts: ImportEncoderOptions) {
     super(opts);
@@ -28,33 +28,16 @@ export class JsonImportEncoder extends ImportEncoder {
   }
 
   protected consume(chunk: Buffer): void {
-    let text: string;
-    try {
-      text = this.decoder.decode(chunk, { stream: true });
-    } catch {
-      throw this.notUtf8();
-    }
-    this.bytesRead += chunk.length;
+    const text = this.decoder.decode(chunk);
     this.splitter.write(text);
     this.parseQueued();
   }
 
   protected finish(): void {
-    let text: string;
-    try {
-      text = this.decoder.decode();
-    } catch {
-      throw this.notUtf8();
-    }
+    const text = this.decoder.decode();
     if (text) this.splitter.write(text);
     this.parseQueued();
     this.splitter.end();
-  }
-
-  private notUtf8(): InvalidFileError {
-    return new InvalidFileError(
-      `The file is not UTF-8 text (an invalid byte sequence near byte ${this.bytesRead}); JSON files must be UTF-8.`,
-    );
   }
 
   private queue(text: string, start: number, end: number, line: number): void {
@@ -118,6 +101,6 @@ export class JsonImportEncoder extends ImportEncoder {
     }
     const out = this.plan.encode(slots, false, false);
     if (out === undefined) this.addPlanError(line);
-    else this.addLine(out);
+    else this.addLine(out, line);
   }
 }

@@ -1,5 +1,7 @@
 /** UTF-8 helpers for checking file bytes that arrive in arbitrary chunks. */
 import { isUtf8 } from 'node:buffer';
+import { TextDecoder } from 'node:util';
+import { InvalidFileError } from '../errors.js';
 
 /**
  * How many bytes at the end of `buf` are the start of a multi-byte character that the next chunk
@@ -22,4 +24,31 @@ export function incompleteTail(buf: Uint8Array): number {
 /** Whether `buf` is valid UTF-8, not counting a character cut off at its end. */
 export function isUtf8Head(buf: Uint8Array): boolean {
   return isUtf8(buf.subarray(0, buf.length - incompleteTail(buf)));
+}
+
+/**
+ * Strict UTF-8 decoding of a file that arrives in chunks: a character split across chunks is
+ * joined, and an invalid byte is an InvalidFileError that says roughly where.
+ */
+export class StrictUtf8Decoder {
+  private readonly decoder: TextDecoder;
+  private bytesRead = 0;
+
+  constructor(
+    private readonly advice: string,
+    opts: { ignoreBOM?: boolean } = {},
+  ) {
+    this.decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: opts.ignoreBOM ?? false });
+  }
+
+  /** The text of `chunk`, or without one, whatever an unfinished character left at the end. */
+  decode(chunk?: Buffer): string {
+    try {
+      const text = chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+      if (chunk) this.bytesRead += chunk.length;
+      return text;
+    } catch {
+      throw new InvalidFileError(`The file is not UTF-8 text (an invalid byte sequence near byte ${this.bytesRead}); ${this.advice}`);
+    }
+  }
 }

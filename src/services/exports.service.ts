@@ -32,6 +32,7 @@ const ExportSchema = z.object({
   end: unixSeconds.nullish(),
 });
 
+/** What the export and import services share: the table, its rows, the job record, the queue, the files. */
 export interface ExportsDeps {
   config: Config;
   tables: TablesService;

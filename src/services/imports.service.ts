@@ -1,22 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Config } from '../config.js';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import type { RowsRepository } from '../db/repositories/rows.repository.js';
-import type { TablesRepository } from '../db/repositories/tables.repository.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
 import { createImportEncoder, sniffUpload } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
-import type { JobQueues } from '../jobs/queues.js';
-import { importFileKey, type StorageDriver } from '../storage/index.js';
-import type { JobCreatedResponse, JobError } from '../types/api.js';
+import { importFileKey } from '../storage/index.js';
+import type { ExportsDeps } from './exports.service.js';
+import type { FieldSchema, JobCreatedResponse, JobError } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
-import type { TablesService } from './tables.service.js';
-import type { TaskRateLimiter } from './task-rate-limiter.js';
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -40,16 +35,8 @@ export class ImportRowsError extends AppError {
   }
 }
 
-export interface ImportsDeps {
-  config: Config;
+export interface ImportsDeps extends ExportsDeps {
   pool: Pool;
-  tables: TablesService;
-  tablesRepo: TablesRepository;
-  rows: RowsRepository;
-  jobs: JobsRepository;
-  limiter: TaskRateLimiter;
-  queues: JobQueues;
-  storage: StorageDriver;
 }
 
 export class ImportsService {
@@ -130,12 +117,43 @@ export class ImportsService {
       try {
         await pipeline(source, byteCounter(report), encoder, sink);
       } catch (err) {
-        throw mapCopyError(err);
+        throw await this.explainCopyError(err, job, table.schema.fields);
       }
       if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount);
       await this.d.jobs.succeed(jobId, { rows: encoder.rows }, client);
     });
     return this.d.jobs.get(jobId, null);
+  }
+
+  /**
+   * PostgreSQL's refusals during COPY, in the import's own words. A duplicate id names the COPY
+   * row; a second read of the file (only on this failure path) finds the line it came from.
+   */
+  private async explainCopyError(err: unknown, job: JobRecord, fields: FieldSchema[]): Promise<unknown> {
+    const e = err as { code?: string; detail?: string; where?: string };
+    if (e.code !== '23505') return err;
+    const id = /\(id\)=\((.*)\)/.exec(e.detail ?? '')?.[1] ?? '?';
+    const row = Number(/COPY \S+, line (\d+)/.exec(e.where ?? '')?.[1] ?? NaN);
+    let line: number | undefined;
+    if (Number.isSafeInteger(row)) {
+      const locator = createImportEncoder((job.params as ImportParams).format, {
+        fields,
+        defaults: { createdAt: 0, createdBy: '', newId: this.newId },
+        maxRows: Number.MAX_SAFE_INTEGER,
+        onRowLine: (n, fileLine) => {
+          if (n === row) line = fileLine;
+        },
+      });
+      await pipeline(await this.d.storage.get(job.upload_key!), locator, new Writable({ write: (_c, _e, cb) => cb() })).catch(() => undefined);
+    }
+    const where = line === undefined ? '' : `line ${line}: `;
+    const error: JobError = {
+      error_code: 'invalid_row',
+      error_msg: `${where}the id "${id}" is already in the table or appears earlier in the file.`,
+      field: 'id',
+    };
+    if (line !== undefined) error.line = line;
+    return new ImportRowsError([error], 1);
   }
 }
 
@@ -148,16 +166,4 @@ function byteCounter(report: (bytes: number) => void): Transform {
       cb(null, chunk);
     },
   });
-}
-
-/** PostgreSQL's refusals during COPY, in the import's own words. */
-function mapCopyError(err: unknown): unknown {
-  const e = err as { code?: string; detail?: string; where?: string };
-  if (e.code === '23505') {
-    const id = /\(id\)=\((.*)\)/.exec(e.detail ?? '')?.[1] ?? '?';
-    const rowNo = /line (\d+)/.exec(e.where ?? '')?.[1];
-    const msg = `The id "${id}" is already in the table or appears twice in the file${rowNo ? ` (row ${rowNo} of the file's rows)` : ''}.`;
-    return new ImportRowsError([{ error_code: 'invalid_row', error_msg: msg, field: 'id' }], 1);
-  }
-  return err;
 }

@@ -114,8 +114,17 @@ describe('import', () => {
     const res = await c.post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('id,title\nnew1,a\ntaken,b\n'), 'd.csv');
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'failed');
-    assert.match(JSON.stringify(job.errors), /taken/);
+    assert.deepEqual(job.errors.filter((e) => e.line).map((e) => [e.line, e.field]), [[3, 'id']]);
+    assert.match(job.errors[0]!.error_msg, /"taken"/);
     assert.deepEqual((await rowsOf(server, token, t)).map((r) => r.id), ['taken']);
+
+    const t2 = await createTable(server, token, 'dups_in_file');
+    const json = '[\n{"id": "x", "title": "a"},\n{"id": "y", "title": "b"},\n{"id": "x", "title": "c"}\n]';
+    const res2 = await c.post(`/oserve/v1/table/${t2}/import/`).attach('file', Buffer.from(json), 'd.json');
+    const job2 = await waitForJob(server, token, res2.body.job_id);
+    assert.equal(job2.status, 'failed');
+    assert.deepEqual(job2.errors.filter((e) => e.line).map((e) => [e.line, e.field]), [[4, 'id']]);
+    assert.equal((await rowsOf(server, token, t2)).length, 0);
   });
 
   test('refused up front: empty, binary, not CSV/JSON, unknown columns, wrong extension; none uses the minute', async () => {

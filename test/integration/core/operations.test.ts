@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,10 +9,10 @@ import PostalMime from 'postal-mime';
 import request from 'supertest';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/tableport.js', import.meta.url).pathname;
-const WORKER = new URL('../../helpers/worker-process.ts', import.meta.url).pathname;
 
 describe('operations', () => {
   let server: TestServer;
@@ -92,15 +92,8 @@ describe('graceful shutdown', () => {
     const csv = 'n\n' + Array.from({ length: N }, (_, i) => i).join('\n') + '\n';
     const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(csv), 'n.csv');
     assert.equal(res.status, 201);
-    const worker = fork(WORKER, { env: server.childEnv(), execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    await once(worker, 'message');
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const { rows } = await server.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY tableport_data.t_%FROM STDIN%' AND state = 'active'`);
-      if (rows[0].n > 0) break;
-      if (Date.now() > until) throw new Error('the import never started');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const worker = await startChildWorker(server);
+    await waitForActiveImportCopy(server);
     worker.kill('SIGTERM');
     const [code] = await once(worker, 'exit');
     assert.equal(code, 0);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
@@ -8,14 +7,8 @@ import request from 'supertest';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { REDIS_URL } from '../../helpers/env.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
 
-const WORKER = new URL('../../helpers/worker-process.ts', import.meta.url).pathname;
-
-async function startChildWorker(server: TestServer): Promise<ChildProcess> {
-  const child = fork(WORKER, { env: server.childEnv(), execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  await once(child, 'message');
-  return child;
-}
 
 describe('rate limit across API processes', () => {
   let server: TestServer;
@@ -59,13 +52,7 @@ describe('a worker that dies mid-import', () => {
 
     const first = await startChildWorker(server);
     // Wait until the first worker is streaming rows into PostgreSQL, then kill it without warning.
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const { rows } = await server.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY tableport_data.t_%FROM STDIN%' AND state = 'active'`);
-      if (rows[0].n > 0) break;
-      if (Date.now() > until) throw new Error('the import never started');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForActiveImportCopy(server);
     first.kill('SIGKILL');
     await once(first, 'exit');
 
@@ -79,8 +66,11 @@ describe('a worker that dies mid-import', () => {
       const attempts = await server.db.query('SELECT attempts FROM tableport.jobs WHERE id = $1', [job.id]);
       assert.ok(attempts.rows[0].attempts >= 2, 'the job really ran twice');
 
-      // Delivering the finished job once more (a duplicate delivery) must not import again.
-      const q = new Queue('import', { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: server.config.queuePrefix });
+      await server.smtp.waitForMessage((m) => m.text.includes(job.id));
+
+      // Delivering the finished job once more (a duplicate delivery) must not import again, nor mail again.
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+      const q = new Queue('import', { connection: redis, prefix: server.config.queuePrefix });
       await q.add('import-file', { jobId: job.id }, { jobId: `again-${job.id}` });
       const until2 = Date.now() + 10_000;
       while ((await q.getJobState(`again-${job.id}`)) !== 'completed') {
@@ -88,8 +78,10 @@ describe('a worker that dies mid-import', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       await q.close();
+      redis.disconnect(); // BullMQ leaves a connection it was given open
       const again = await server.db.query(`SELECT count(*)::int AS n FROM tableport_data.t_${t}`);
       assert.equal(again.rows[0].n, N);
+      await new Promise((r) => setTimeout(r, 500));
       const mails = server.smtp.messages.filter((m) => m.text.includes(job.id));
       assert.equal(mails.length, 1, 'one mail for the job');
     } finally {
