@@ -126,17 +126,19 @@ async function main(): Promise<number> {
       SIGNING_SECRET: randomBytes(24).toString('hex'),
       LOG_LEVEL: 'info',
     };
-    const token = await addUser(env, `bench-${sandbox.id}@example.com`);
+    const track = sandbox.track.bind(sandbox);
+    const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
 
     const profDir = join(tmpdir(), `tableport-bench-prof-${sandbox.id}`);
     if (opts.cpuProf) await mkdir(profDir, { recursive: true });
     const procs: RoleProcess[] = [];
     sandbox.defer('service processes', () => Promise.all(procs.map((p) => p.stop())));
-    const apiProc = await spawnRole('api', { env, logDir: sandbox.dir, ready: () => waitForHttp(`${baseUrl}/healthz`) });
+    const apiProc = await spawnRole('api', { env, logDir: sandbox.dir, track, ready: () => waitForHttp(`${baseUrl}/healthz`) });
     procs.push(apiProc);
     const worker = await spawnRole('worker', {
       env,
       logDir: sandbox.dir,
+      track,
       nodeArgs: [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? [])],
       ready: (p) => waitForLog(p, 'workers started'),
     });

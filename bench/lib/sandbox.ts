@@ -3,6 +3,7 @@
  * `tableport_bench_<random>`, a Redis key prefix, a temp dir, child processes. Clean-ups run in
  * reverse order on success, on failure and on Ctrl-C/SIGTERM, each at most once.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,26 @@ export class Sandbox {
   dir = '';
   private readonly cleanups: Array<{ name: string; fn: () => Promise<unknown> }> = [];
   private cleaning: Promise<void> | undefined;
+  private readonly children = new Set<ChildProcess>();
+
+  /** True once clean-up has begun: nothing new may start (a service started now would outlive it). */
+  get closing(): boolean {
+    return this.cleaning !== undefined;
+  }
+
+  /**
+   * Registers a child process the moment it is spawned, so clean-up ends it even when it is not
+   * ready yet. A tableport process left running would re-create the dropped database on start.
+   * Throws (after killing it) when clean-up has already begun.
+   */
+  track(child: ChildProcess): void {
+    if (this.closing) {
+      child.kill('SIGKILL');
+      throw new Error('the benchmark is stopping');
+    }
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+  }
 
   constructor(private readonly opts: SandboxOptions) {}
 
@@ -50,6 +71,7 @@ export class Sandbox {
 
   cleanup(): Promise<void> {
     this.cleaning ??= (async () => {
+      await this.endChildren();
       for (const c of this.cleanups.reverse()) {
         try {
           await c.fn();
@@ -59,6 +81,24 @@ export class Sandbox {
       }
     })();
     return this.cleaning;
+  }
+
+  /** SIGTERM to every child still running (tableport shuts down gracefully on it), SIGKILL after 20 s. */
+  private async endChildren(): Promise<void> {
+    await Promise.all(
+      [...this.children].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+            child.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
   }
 
   /** Ctrl-C and SIGTERM clean up and exit; a second signal exits at once. */

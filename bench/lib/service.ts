@@ -25,8 +25,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** `tableport users add`; the token is the last line of stdout, as the contract says. */
-export async function addUser(env: NodeJS.ProcessEnv, email: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [BIN, 'users', 'add', '--email', email, '--name', 'Bench'], { env, cwd: REPO, timeout: 60_000 });
+export async function addUser(env: NodeJS.ProcessEnv, email: string, track: (child: ChildProcess) => void): Promise<string> {
+  const pending = run(process.execPath, [BIN, 'users', 'add', '--email', email, '--name', 'Bench'], { env, cwd: REPO, timeout: 60_000 });
+  track(pending.child);
+  const { stdout } = await pending;
   const token = stdout.trim().split('\n').pop()?.trim();
   if (!token) throw new Error(`tableport users add printed no token: ${stdout}`);
   return token;
@@ -48,6 +50,8 @@ export interface SpawnOptions {
   nodeArgs?: string[];
   /** Resolves when the role is ready to work. */
   ready: (proc: RoleProcess) => Promise<void>;
+  /** Called with the child the moment it is spawned (before it is ready). */
+  track: (child: ChildProcess) => void;
   timeoutMs?: number;
 }
 
@@ -55,6 +59,7 @@ export async function spawnRole(role: 'api' | 'worker', opts: SpawnOptions): Pro
   const logPath = join(opts.logDir, `${role}.log`);
   const log = createWriteStream(logPath);
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, role], { env: opts.env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.track(child);
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
