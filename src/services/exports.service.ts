@@ -63,8 +63,11 @@ export class ExportsService {
       if (p.start != null) params.start = p.start;
       if (p.end != null) params.end = p.end;
     }
+    // The cheap refusal first: a second request within the minute must not cost a count of a big table.
+    await this.d.limiter.check('export', table.id);
     const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
     if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
+    params.expected_rows = selected;
 
     const jobId = randomUUID();
     await this.d.limiter.acquire('export', table.id, jobId);
@@ -102,18 +105,22 @@ export class ExportsService {
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
 
-    const total = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
-    if (total > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
-
-    const report = progressReporter(this.d.jobs, jobId, total);
+    // No second count here: the request counted, and the cap is enforced on the rows as they stream
+    // (rows added since the request could push the selection over it).
+    const max = this.d.config.exportMaxRows;
+    const report = progressReporter(this.d.jobs, jobId, params.expected_rows ?? max);
+    const onRows = (rows: number) => {
+      if (rows > max) body.destroy(new TooManyRowsError(max));
+      else report(rows);
+    };
     const counter: Transform & { rows: number } =
-      params.file_type === 'csv' ? createCsvRecordCounter({ onRows: report }) : createJsonArrayTransform({ onRows: report });
+      params.file_type === 'csv' ? createCsvRecordCounter({ onRows }) : createJsonArrayTransform({ onRows });
     const fileName = job.file_name ?? exportFileName(table.name, job.created_at, params.file_type);
     const key = exportFileKey(jobId, fileName);
 
     const source = await this.d.rows.copyOut(table.id, table.schema.fields, params.file_type, params);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
-    const body = pipeline(source, counter, () => undefined);
+    const body: Transform = pipeline(source, counter, () => undefined);
     await this.d.storage.put(key, body);
 
     await this.d.jobs.succeed(jobId, { rows: counter.rows, file_key: key, file_name: fileName });

@@ -6,6 +6,8 @@ export interface ExportParams {
   mode: 'all' | 'part';
   start?: number;
   end?: number;
+  /** Rows selected when the export was asked for: the progress bar's 100%. */
+  expected_rows?: number;
 }
 
 export interface ImportParams {
@@ -52,6 +54,8 @@ export interface NewJob {
 
 type Queryable = Pick<Pool, 'query'> | PoolClient;
 
+// clock_timestamp(), not now(): an import marks its job inside its own long transaction, where
+// now() would be the moment the transaction began, not when the job ended.
 export class JobsRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -103,7 +107,7 @@ export class JobsRepository {
     const { rows } = await this.pool.query<JobRecord>(
       `UPDATE tableport.jobs
           SET status = 'running', progress = 0, attempts = attempts + 1,
-              started_at = coalesce(started_at, now()), updated_at = now()
+              started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')
         RETURNING *`,
       [id],
@@ -113,7 +117,7 @@ export class JobsRepository {
 
   async setProgress(id: string, progress: number): Promise<void> {
     await this.pool.query(
-      `UPDATE tableport.jobs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'running'`,
+      `UPDATE tableport.jobs SET progress = $2, updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`,
       [id, Math.max(0, Math.min(99, Math.floor(progress)))],
     );
   }
@@ -128,7 +132,7 @@ export class JobsRepository {
       `UPDATE tableport.jobs
           SET status = 'succeeded', progress = 100, rows = $2,
               file_key = coalesce($3, file_key), file_name = coalesce($4, file_name),
-              errors = '[]', error_count = 0, finished_at = now(), updated_at = now()
+              errors = '[]', error_count = 0, finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')`,
       [id, fields.rows, fields.file_key ?? null, fields.file_name ?? null],
     );
@@ -139,7 +143,7 @@ export class JobsRepository {
   async fail(id: string, errors: JobError[], errorCount: number): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE tableport.jobs
-          SET status = 'failed', errors = $2, error_count = $3, finished_at = now(), updated_at = now()
+          SET status = 'failed', errors = $2, error_count = $3, finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')`,
       [id, JSON.stringify(errors), errorCount],
     );
@@ -149,7 +153,7 @@ export class JobsRepository {
   /** Keeps the errors of an attempt that will be retried, so a user watching sees why it is slow. */
   async noteRetry(id: string, error: JobError): Promise<void> {
     await this.pool.query(
-      `UPDATE tableport.jobs SET status = 'queued', errors = $2, updated_at = now() WHERE id = $1 AND status = 'running'`,
+      `UPDATE tableport.jobs SET status = 'queued', errors = $2, updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`,
       [id, JSON.stringify([error])],
     );
   }
@@ -159,7 +163,7 @@ export class JobsRepository {
   }
 
   async markMailSent(id: string): Promise<void> {
-    await this.pool.query('UPDATE tableport.jobs SET mail_sent_at = now() WHERE id = $1', [id]);
+    await this.pool.query('UPDATE tableport.jobs SET mail_sent_at = clock_timestamp() WHERE id = $1', [id]);
   }
 }
 

@@ -228,3 +228,29 @@ describe('export limits', () => {
     assert.equal(JSON.parse(expired.body).error_code, 'link_expired');
   });
 });
+
+describe('export cap at run time', () => {
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    // No worker yet: the test adds rows between the request and the run.
+    server = await startTestServer({ roles: ['api'], env: { EXPORT_MAX_ROWS: '3' } });
+    ({ token } = await server.createUser());
+  });
+  after(() => server.close());
+
+  test('rows added after the request that push the selection over the cap fail the job with too_many_rows', async () => {
+    const c = client(server, token);
+    const t = await createTable(server, token, 'growing');
+    await c.post(`/oserve/v1/table/${t}/record/`).send(ROWS.slice(0, 3));
+    const res = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'json', mode: 'all' });
+    assert.equal(res.status, 201);
+    await c.post(`/oserve/v1/table/${t}/record/`).send(ROWS.slice(3));
+    await server.startPeer(['worker']);
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'failed');
+    assert.equal(job.errors[0]!.error_code, 'too_many_rows');
+    assert.equal(job.file_url, null);
+  });
+});
