@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
+import { dropRedisPrefix } from '../../test/helpers/redis.js';
 
 export interface SandboxOptions {
   pgAdminUrl: string;
@@ -122,20 +122,5 @@ async function adminQuery(url: string, sql: string): Promise<void> {
     await c.query(sql);
   } finally {
     await c.end();
-  }
-}
-
-async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true });
-  await r.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
   }
 }

@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { UsersRepository } from '../../src/db/repositories/users.repository.js';
@@ -17,6 +16,7 @@ import { start, type Role, type Running } from '../../src/main.js';
 import { UsersService } from '../../src/services/users.service.js';
 import type { WorkerTuning } from '../../workers/main.js';
 import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, databaseUrlFor } from './env.js';
+import { dropRedisPrefix } from './redis.js';
 import { startSmtpServer, type SmtpCapture } from './smtp.js';
 
 export interface TestServer {
@@ -100,7 +100,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await main.close();
       await db.end();
       await smtp.close();
-      await dropRedisPrefix(config.queuePrefix);
+      await dropRedisPrefix(REDIS_URL, config.queuePrefix);
       const a = new pg.Client({ connectionString: PG_ADMIN_URL });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -108,18 +108,4 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function dropRedisPrefix(prefix: string): Promise<void> {
-  const r = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
 }
