@@ -52,6 +52,7 @@ const program = new Command('bench')
   .option('--json-out <file>', 'also write the figures as JSON to this file')
   .option('--cpu-prof', "profile the worker (node --cpu-prof) and print where its CPU time went")
   .option('--worker-node-args <flags>', 'extra node flags for the worker, e.g. "--trace-gc" (its log is kept with --keep)')
+  .option('--worker-heap-mb <n>', 'the worker\'s --max-old-space-size, as the README recommends for workers; 0 for Node\'s default', '192')
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
@@ -71,6 +72,7 @@ interface Options {
   jsonOut?: string;
   cpuProf?: boolean;
   workerNodeArgs?: string;
+  workerHeapMb: string;
   keep?: boolean;
   jobTimeout: number;
   maxMinutes: number;
@@ -139,7 +141,10 @@ async function main(): Promise<number> {
       env,
       logDir: sandbox.dir,
       track,
-      nodeArgs: [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? [])],
+      nodeArgs: [
+        ...(Number(opts.workerHeapMb) > 0 ? [`--max-old-space-size=${Number(opts.workerHeapMb)}`] : []),
+        ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? []),
+      ],
       ready: (p) => waitForLog(p, 'workers started'),
     });
     procs.push(worker);

@@ -4,17 +4,15 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { JobQueues, createRedis } from './jobs/queues.js';
 import type { Logger } from './logger.js';
-import { createMailer } from './mail/mailer.js';
 import { createServices } from './services/index.js';
 import { JobMailService } from './services/mail.service.js';
 import { createStorage } from './storage/index.js';
-import { startWorkers, type WorkerTuning } from '../workers/main.js';
+import type { WorkerTuning } from '../workers/main.js';
 
 export type Role = 'api' | 'worker';
 
@@ -36,8 +34,11 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
   const services = createServices({ config, pool, redis, queues, storage });
   const closers: Array<() => Promise<unknown>> = [];
 
-  let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
+  // Each role loads only its own modules: a worker has no use for express, an API none for nodemailer.
+  let workers: import('../workers/main.js').Workers | undefined;
   if (roles.includes('worker')) {
+    const { startWorkers } = await import('../workers/main.js');
+    const { createMailer } = await import('./mail/mailer.js');
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger);
     const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger);
     // Workers block on Redis, so they get a connection of their own.
@@ -55,6 +56,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
   let server: Server | undefined;
   let url: string | undefined;
   if (roles.includes('api')) {
+    const { createApp } = await import('./app.js');
     const app = createApp({
       config,
       logger,

@@ -16,6 +16,8 @@ export async function runMigrations(databaseUrl: string, logger: Logger): Promis
     dir: MIGRATIONS_DIR,
     direction: 'up',
     migrationsTable: 'migrations',
+    // Hidden files, and the source maps and declarations a `tsc` build puts beside compiled migrations.
+    ignorePattern: '(\\..*|.*\\.map|.*\\.d\\.ts)',
     schema: 'tableport',
     createSchema: true,
     migrationsSchema: 'tableport',
