@@ -22,7 +22,6 @@ export interface AppDeps {
 export function createApp({ config, logger, services, ready }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
 
   app.get('/healthz', async (_req, res) => {
     await ready();
