@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   UPLOAD_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   DOWNLOAD_LINK_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   TASK_INTERVAL_SECONDS: positiveInt.default(60),
+  CLEANUP_INTERVAL_SECONDS: positiveInt.default(3600),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('tableport'),
   WORKER_CONCURRENCY: positiveInt.default(2),
   MAIL_ATTEMPTS: positiveInt.default(10),
@@ -51,6 +52,8 @@ export interface Config {
   downloadLinkTtlSeconds: number;
   /** Minimum seconds between two tasks of one kind on one table (the contract says 60). */
   taskIntervalSeconds: number;
+  /** How often expired export files are removed. */
+  cleanupIntervalSeconds: number;
   /** Prefix of every Redis key: BullMQ's queues and the rate limits. */
   queuePrefix: string;
   workerConcurrency: number;
@@ -91,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     downloadLinkTtlSeconds: e.DOWNLOAD_LINK_TTL_SECONDS,
     taskIntervalSeconds: e.TASK_INTERVAL_SECONDS,
+    cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     mailAttempts: e.MAIL_ATTEMPTS,

@@ -50,6 +50,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       await mailer.close();
       workerRedis.disconnect();
     });
+    await queues.scheduleMaintenance(config.cleanupIntervalSeconds);
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
   }
 

@@ -2,6 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
+import { cleanupExports } from './handlers/cleanup-exports.handler.js';
 import { exportTable } from './handlers/export-table.handler.js';
 import { importFile } from './handlers/import-file.handler.js';
 import { finishFailed, toJobErrors } from './handlers/job-outcome.js';
@@ -15,6 +16,7 @@ const HANDLERS = {
   [JobName.ExportTable]: exportTable,
   [JobName.ImportFile]: importFile,
   [JobName.SendJobMail]: sendJobMail,
+  [JobName.CleanupExports]: cleanupExports,
 } satisfies { [N in JobName]: Handler<N> };
 
 export interface WorkerTuning {
@@ -41,14 +43,14 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       {
         connection,
         prefix: config.queuePrefix,
-        concurrency: queue === QueueName.Email ? 5 : config.workerConcurrency,
+        concurrency: queue === QueueName.Email ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         ...tuning,
       },
     );
     w.on('error', (err) => ctx.logger.error({ err, queue }, 'worker error'));
     // A job that stalled too often is failed by BullMQ without our handler running: record it.
     w.on('failed', (job, err) => {
-      if (!job || queue === QueueName.Email) return;
+      if (!job || queue === QueueName.Email || queue === QueueName.Maintenance) return;
       if (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(err.message)) return;
       const { errors, count } = toJobErrors(err);
       finishFailed(ctx, (job.data as { jobId: string }).jobId, errors, count).catch((e) =>

@@ -3,28 +3,36 @@ export enum QueueName {
   Export = 'export',
   Import = 'import',
   Email = 'email',
+  Maintenance = 'maintenance',
 }
 
 export enum JobName {
   ExportTable = 'export-table',
   ImportFile = 'import-file',
   SendJobMail = 'send-job-mail',
+  /** Repeating: removes export files whose download links have expired. */
+  CleanupExports = 'cleanup-exports',
 }
 
 export interface JobPayloads {
   [JobName.ExportTable]: { jobId: string };
   [JobName.ImportFile]: { jobId: string };
   [JobName.SendJobMail]: { jobId: string };
+  [JobName.CleanupExports]: Record<string, never>;
 }
+
+/** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
+export type TaskJobName = JobName.ExportTable | JobName.ImportFile | JobName.SendJobMail;
 
 /** Which queue each job runs on. */
 export const JOB_QUEUE = {
   [JobName.ExportTable]: QueueName.Export,
   [JobName.ImportFile]: QueueName.Import,
   [JobName.SendJobMail]: QueueName.Email,
+  [JobName.CleanupExports]: QueueName.Maintenance,
 } as const satisfies Record<JobName, QueueName>;
 
 /** BullMQ job ids: one per tableport job and per mail, so re-adding the same work is a no-op. */
-export function bullJobId(name: JobName, jobId: string): string {
+export function bullJobId(name: TaskJobName, jobId: string): string {
   return name === JobName.SendJobMail ? `mail-${jobId}` : jobId;
 }

@@ -2,7 +2,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads } from './job-names.js';
+import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads, type TaskJobName } from './job-names.js';
 
 /** BullMQ needs `maxRetriesPerRequest: null` so blocking commands survive reconnects. */
 export function createRedis(url: string, name: string): Redis {
@@ -14,6 +14,7 @@ export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions
     removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
     removeOnFail: { age: 30 * 24 * 3600 },
   };
+  if (queue === QueueName.Maintenance) return { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
   if (queue === QueueName.Email) {
     // An SMTP outage only delays the mail: many attempts, growing waits (5 s, 10 s, 20 s, ... by default).
     return { ...keep, attempts: config.mailAttempts, backoff: { type: 'exponential', delay: config.mailBackoffMs } };
@@ -38,11 +39,21 @@ export class JobQueues {
       [QueueName.Export]: make(QueueName.Export),
       [QueueName.Import]: make(QueueName.Import),
       [QueueName.Email]: make(QueueName.Email),
+      [QueueName.Maintenance]: make(QueueName.Maintenance),
     };
   }
 
-  async add<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+  async add<N extends TaskJobName>(name: N, payload: JobPayloads[N]): Promise<void> {
     await this.queues[JOB_QUEUE[name]].add(name, payload, { jobId: bullJobId(name, payload.jobId) });
+  }
+
+  /** Every worker process upserts the same scheduler: one schedule, however many workers. */
+  async scheduleMaintenance(everySeconds: number): Promise<void> {
+    await this.queues[QueueName.Maintenance].upsertJobScheduler(
+      JobName.CleanupExports,
+      { every: everySeconds * 1000 },
+      { name: JobName.CleanupExports, data: {} },
+    );
   }
 
   async close(): Promise<void> {

@@ -87,6 +87,24 @@ export class JobsService {
     return this.toMinappExport(job);
   }
 
+  /**
+   * Removes the files of exports whose links have expired (they can no longer be downloaded).
+   * Returns how many were removed; safe to run from several workers at once.
+   */
+  async removeExpiredExports(now = new Date()): Promise<number> {
+    const before = new Date(now.getTime() - this.config.downloadLinkTtlSeconds * 1000);
+    let removed = 0;
+    for (;;) {
+      const batch = await this.jobs.expiredExportFiles(before, 500);
+      for (const { id, file_key } of batch) {
+        await this.storage.delete(file_key);
+        await this.jobs.forgetFile(id);
+        removed++;
+      }
+      if (batch.length < 500) return removed;
+    }
+  }
+
   /** Resolves a signed download link to the file, refusing forged and expired links. */
   async openDownload(req: { jobId: string; fileName: string; expires: unknown; signature: unknown }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
     const verdict = verifyDownload(req, this.config.signingSecret);
@@ -96,10 +114,9 @@ export class JobsService {
         : new AppError('invalid_signature', 403, 'This download link is not valid.');
     }
     const job = await this.jobs.get(req.jobId, null);
-    if (!job || !job.file_key || job.file_name !== req.fileName || job.status !== 'succeeded')
-      throw new NotFoundError('The file was not found.');
-    const info = await this.storage.stat(job.file_key);
-    if (!info) throw new AppError('not_found', 410, 'The file is no longer stored; export the table again.');
-    return { job, size: info.size, stream: await this.storage.get(job.file_key) };
+    if (!job || job.file_name !== req.fileName || job.status !== 'succeeded') throw new NotFoundError('The file was not found.');
+    const info = job.file_key ? await this.storage.stat(job.file_key) : null;
+    if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
+    return { job, size: info.size, stream: await this.storage.get(job.file_key!) };
   }
 }

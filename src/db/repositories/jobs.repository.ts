@@ -162,6 +162,21 @@ export class JobsRepository {
     await this.pool.query('UPDATE tableport.jobs SET upload_key = NULL WHERE id = $1', [id]);
   }
 
+  /** Finished exports whose files are still stored but whose links expired before `before`. */
+  async expiredExportFiles(before: Date, limit: number): Promise<Array<{ id: string; file_key: string }>> {
+    const { rows } = await this.pool.query<{ id: string; file_key: string }>(
+      `SELECT id, file_key FROM tableport.jobs
+        WHERE type = 'export' AND status = 'succeeded' AND file_key IS NOT NULL AND finished_at < $1
+        ORDER BY finished_at LIMIT $2`,
+      [before, limit],
+    );
+    return rows;
+  }
+
+  async forgetFile(id: string): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET file_key = NULL WHERE id = $1', [id]);
+  }
+
   async markMailSent(id: string): Promise<void> {
     await this.pool.query('UPDATE tableport.jobs SET mail_sent_at = clock_timestamp() WHERE id = $1', [id]);
   }

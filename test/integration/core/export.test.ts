@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
@@ -206,7 +208,7 @@ describe('export limits', () => {
   let token: string;
 
   before(async () => {
-    server = await startTestServer({ env: { EXPORT_MAX_ROWS: '3', DOWNLOAD_LINK_TTL_SECONDS: '1' } });
+    server = await startTestServer({ env: { EXPORT_MAX_ROWS: '3', DOWNLOAD_LINK_TTL_SECONDS: '1', CLEANUP_INTERVAL_SECONDS: '1' } });
     ({ token } = await server.createUser());
   });
   after(() => server.close());
@@ -226,6 +228,16 @@ describe('export limits', () => {
     const expired = await download(job.file_url!);
     assert.equal(expired.status, 410);
     assert.equal(JSON.parse(expired.body).error_code, 'link_expired');
+
+    // The file of an expired link is removed by the repeating clean-up job.
+    const path = join(server.config.storageDir, 'exports', job.id, job.file_name!);
+    const until = Date.now() + 10_000;
+    while (existsSync(path)) {
+      if (Date.now() > until) throw new Error(`${path} is still there`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const row = await server.db.query('SELECT file_key FROM tableport.jobs WHERE id = $1', [job.id]);
+    assert.equal(row.rows[0].file_key, null);
   });
 });
 
