@@ -33,6 +33,8 @@ export function createApp({ config, logger, services, ready }: AppDeps): Express
   api.use(filesRouter(services));
   api.use(authenticate(services.users));
   api.use(express.json({ limit: '32mb' }));
+  // MinApp's clients also post export parameters as a form; the validators take digit strings.
+  api.use(express.urlencoded({ extended: false, limit: '1mb' }));
   api.use(tablesRouter(services));
   api.use(recordsRouter(services));
   api.use(transfersRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));

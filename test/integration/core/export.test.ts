@@ -118,6 +118,12 @@ describe('export', () => {
     const res = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'json', mode: 'part', end: 2000 });
     const job = await waitForJob(server, token, res.body.job_id);
     assert.deepEqual((JSON.parse((await download(job.file_url!)).body) as Array<{ id: string }>).map((r) => r.id), ['r1', 'r2']);
+    const tf = await createTable(server, token, 'bounds_form');
+    await c.post(`/oserve/v1/table/${tf}/record/`).send(ROWS);
+    const form = await c.post(`/oserve/v1/table/${tf}/export/`).type('form').send({ file_type: 'json', mode: 'part', start: '1500', end: '2000' });
+    assert.equal(form.status, 201, `a form post works too: ${JSON.stringify(form.body)}`);
+    const jobF = await waitForJob(server, token, form.body.job_id);
+    assert.deepEqual((JSON.parse((await download(jobF.file_url!)).body) as Array<{ id: string }>).map((r) => r.id), ['r2']);
     const t3 = await createTable(server, token, 'bounds2');
     await c.post(`/oserve/v1/table/${t3}/record/`).send(ROWS);
     const res2 = await c.post(`/oserve/v1/table/${t3}/export/`).send({ file_type: 'json', mode: 'part', start: '2999' });
