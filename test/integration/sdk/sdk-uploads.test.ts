@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { FileTooLargeError, TablePort } from '../../../src/sdk/index.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
-const CHILD = fileURLToPath(new URL('./fixtures/import-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../fixtures/sdk/upload-child.ts', import.meta.url));
 
 describe('SDK uploads against a real server', () => {
   let dir: string;

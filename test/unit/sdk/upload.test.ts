@@ -146,7 +146,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
       const h = createHash('sha256');
       createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
     });
-    const child = fileURLToPath(new URL('./fixtures/upload-child.ts', import.meta.url));
+    const child = fileURLToPath(new URL('../../fixtures/sdk/upload-child.ts', import.meta.url));
     for (const mode of (process.env.UPLOAD_MODES ?? 'path,stream').split(',')) {
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, stub.baseUrl, 't', '2', path, mode]);
       const report = JSON.parse(stdout) as { jobId: string; baseRss: number; peakRss: number };
