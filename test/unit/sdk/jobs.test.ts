@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../../../src/types/api.js';
 import { JobFailedError, JobTimeoutError, TablePort, TablePortError } from '../../../src/sdk/index.js';
-import { sendJson, startStub, type Stub } from './stub-server.js';
+import { sendJson, stubPerTest } from './stub-server.js';
 
 function job(over: Partial<Job>): Job {
   return {
@@ -16,15 +16,11 @@ function job(over: Partial<Job>): Job {
 }
 
 describe('JobHandle', () => {
-  let stub: Stub | undefined;
-  afterEach(async () => {
-    await stub?.close();
-    stub = undefined;
-  });
+  const serve = stubPerTest();
 
   it('wait() polls until success and reports each new progress once', async () => {
     const states = [job({}), job({ status: 'running', progress: 50 }), job({ status: 'running', progress: 50 }), job({ status: 'succeeded', progress: 100, rows: 9 })];
-    stub = await startStub((_req, res, n) => sendJson(res, 200, states[Math.min(n - 1, states.length - 1)]));
+    const stub = await serve((_req, res, n) => sendJson(res, 200, states[Math.min(n - 1, states.length - 1)]));
     const seen: string[] = [];
     const done = await new TablePort({ baseUrl: stub.baseUrl, token: 't' })
       .job('j1')
@@ -37,7 +33,7 @@ describe('JobHandle', () => {
 
   it('wait() backs off: pauses grow up to maxIntervalMs', async () => {
     const times: number[] = [];
-    stub = await startStub((_req, res) => {
+    const stub = await serve((_req, res) => {
       times.push(Date.now());
       sendJson(res, 200, job({ status: times.length >= 5 ? 'succeeded' : 'running' }));
     });
@@ -51,7 +47,7 @@ describe('JobHandle', () => {
 
   it('wait() rejects with the job errors when the job failed', async () => {
     const failed = job({ type: 'import', status: 'failed', errors: [{ error_code: 'invalid_row', error_msg: 'age is not an integer', line: 3, field: 'age' }] });
-    stub = await startStub((_req, res) => sendJson(res, 200, failed));
+    const stub = await serve((_req, res) => sendJson(res, 200, failed));
     const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait().catch((e: unknown) => e);
     assert.ok(err instanceof JobFailedError);
     assert.equal(err.errorCode, 'job_failed');
@@ -60,7 +56,7 @@ describe('JobHandle', () => {
   });
 
   it('wait() gives up after timeoutMs with JobTimeoutError', async () => {
-    stub = await startStub((_req, res) => sendJson(res, 200, job({ status: 'running', progress: 10 })));
+    const stub = await serve((_req, res) => sendJson(res, 200, job({ status: 'running', progress: 10 })));
     const started = Date.now();
     const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait({ timeoutMs: 150, intervalMs: 20 }).catch((e: unknown) => e);
     assert.ok(err instanceof JobTimeoutError);
@@ -69,7 +65,7 @@ describe('JobHandle', () => {
   });
 
   it('download() streams the signed link to a file, without the token', async () => {
-    stub = await startStub((req, res) => {
+    const stub = await serve((req, res) => {
       if (req.url?.startsWith('/oserve/v1/jobs/')) {
         sendJson(res, 200, job({ status: 'succeeded', progress: 100, file_url: `http://${req.headers.host}/files/x?sig=1` }));
       } else {
@@ -87,7 +83,7 @@ describe('JobHandle', () => {
   });
 
   it('download() refuses a job that has not finished', async () => {
-    stub = await startStub((_req, res) => sendJson(res, 200, job({ status: 'running' })));
+    const stub = await serve((_req, res) => sendJson(res, 200, job({ status: 'running' })));
     const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').download('/tmp/x.csv').catch((e: unknown) => e);
     assert.ok(err instanceof TablePortError);
     assert.equal(err.errorCode, 'job_not_finished');

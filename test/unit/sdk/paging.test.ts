@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { InvalidArgumentError, TablePort, toUnixSeconds } from '../../../src/sdk/index.js';
-import { readBody, sendJson, startStub, type Stub } from './stub-server.js';
+import { readBody, sendJson, stubPerTest } from './stub-server.js';
 
 describe('rows() pages by following next', () => {
-  let stub: Stub | undefined;
-  afterEach(async () => {
-    await stub?.close();
-    stub = undefined;
-  });
+  const serve = stubPerTest();
 
   it('yields every row across pages and stops at next: null', async () => {
     const all = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, created_at: i, updated_at: i, created_by: null }));
-    stub = await startStub((req, res) => {
+    const stub = await serve((req, res) => {
       const url = new URL(req.url!, 'http://x');
       const limit = Number(url.searchParams.get('limit') ?? 2);
       const offset = Number(url.searchParams.get('offset') ?? 0);
@@ -31,15 +27,11 @@ describe('rows() pages by following next', () => {
 });
 
 describe('export() times', () => {
-  let stub: Stub | undefined;
-  afterEach(async () => {
-    await stub?.close();
-    stub = undefined;
-  });
+  const serve = stubPerTest();
 
   it('sends Date and ISO bounds as Unix seconds, start rounded down and end up, mode part', async () => {
     let body: unknown;
-    stub = await startStub(async (req, res) => {
+    const stub = await serve(async (req, res) => {
       body = JSON.parse(await readBody(req));
       sendJson(res, 201, { status: 'ok', job_id: 'j9' });
     });

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConnectionError, TablePort } from '../../../src/sdk/index.js';
-import { sendJson, startStub, type Stub } from './stub-server.js';
+import { sendJson, startStub, stubPerTest } from './stub-server.js';
 
 describe('SDK retries of network faults', () => {
-  let stub: Stub | undefined;
-  afterEach(async () => {
-    await stub?.close();
-    stub = undefined;
-  });
+  const serve = stubPerTest();
 
   it('retries a GET whose connection was reset, then succeeds', async () => {
-    stub = await startStub((req, res, n) => {
+    const stub = await serve((req, res, n) => {
       if (n <= 2) req.socket.destroy();
       else sendJson(res, 200, { id: 3, name: 't' });
     });
@@ -21,14 +17,14 @@ describe('SDK retries of network faults', () => {
   });
 
   it('retries a GET answered 503, and gives the reply up after the bounded number of tries', async () => {
-    stub = await startStub((_req, res) => sendJson(res, 503, { error_code: 'service_unavailable', error_msg: 'down' }));
+    const stub = await serve((_req, res) => sendJson(res, 503, { error_code: 'service_unavailable', error_msg: 'down' }));
     const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't', retries: 2 }).getTable(3).catch((e: unknown) => e);
     assert.equal((err as { errorCode?: string }).errorCode, 'service_unavailable');
     assert.equal(stub.requests.length, 3);
   });
 
   it('never retries a POST: an export could be queued twice', async () => {
-    stub = await startStub((req) => {
+    const stub = await serve((req) => {
       req.socket.destroy();
     });
     const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't', retries: 5 })
@@ -41,7 +37,7 @@ describe('SDK retries of network faults', () => {
   });
 
   it('does not retry a POST answered 503 either', async () => {
-    stub = await startStub((_req, res) => sendJson(res, 503, { error_code: 'service_unavailable', error_msg: 'down' }));
+    const stub = await serve((_req, res) => sendJson(res, 503, { error_code: 'service_unavailable', error_msg: 'down' }));
     await assert.rejects(new TablePort({ baseUrl: stub.baseUrl, token: 't' }).table(1).export({ fileType: 'csv' }));
     assert.equal(stub.requests.length, 1);
   });

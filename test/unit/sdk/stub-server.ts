@@ -3,6 +3,7 @@
  * does and logs every request, so client logic (retries, error mapping, uploads) can be checked
  * without a real tableport.
  */
+import { afterEach } from 'node:test';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -40,6 +41,19 @@ export async function startStub(handler: StubHandler): Promise<Stub> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Registers an afterEach that closes the stub a test started, and returns the function that
+ * starts it: `const serve = stubPerTest();` then `const stub = await serve(handler)` in a test.
+ */
+export function stubPerTest(): (handler: StubHandler) => Promise<Stub> {
+  let current: Stub | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (handler) => (current = await startStub(handler));
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
