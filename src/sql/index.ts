@@ -1,0 +1,2 @@
+export type { CopyExportStatement, CopyFileFormat, CopyFileType, CopyImportStatement, CopyOptions, CopyStatement, TableRef } from './copy-into.ast.js';
+export { MAX_STATEMENT_LENGTH, parseCopyInto } from './copy-into.parser.js';
