@@ -108,6 +108,17 @@ export class OutboundAddressRefusedError extends AppError {
   constructor(host: string, reason: string) {
     super('invalid_parameter', 400, `Refusing to connect to ${host}: ${reason}. An operator can allow it with OUTBOUND_ALLOW_HOSTS.`);
   }
+
+  /** The same refusal again, from its sentence: some client libraries keep only an error's message. */
+  static isRefusalMessage(message: string): boolean {
+    return /^Refusing to connect to .+ An operator can allow it with OUTBOUND_ALLOW_HOSTS\.$/.test(message);
+  }
+
+  static fromMessage(message: string): OutboundAddressRefusedError {
+    const e = new OutboundAddressRefusedError('', '');
+    e.message = message;
+    return e;
+  }
 }
 
 /** A location URL or its connection options that cannot be used; names the parameter. */

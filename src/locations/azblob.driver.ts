@@ -11,18 +11,14 @@ import {
   AnonymousCredential,
   BlobServiceClient,
   newPipeline,
-  Pipeline,
   RestError,
   StorageSharedKeyCredential,
   type ContainerClient,
-  type RequestPolicy,
-  type RequestPolicyFactory,
-  type WebResource,
 } from '@azure/storage-blob';
 import type http from 'node:http';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
+import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../errors.js';
 import type { AzblobConnection } from './connection-options.js';
 import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
@@ -33,6 +29,12 @@ export const AZURE_BUFFER_SIZE = 4 * 1024 * 1024;
 export const AZURE_CONCURRENCY = 2;
 const EMULATOR = 'http://127.0.0.1:10000';
 const ACCOUNT = /^[a-z0-9]{3,24}$/;
+
+/** The shape of a policy of @azure/core-rest-pipeline, which the SDK uses underneath. */
+interface GuardPolicy {
+  name: string;
+  sendRequest(request: { agent?: http.Agent }, next: (request: { agent?: http.Agent }) => Promise<unknown>): Promise<unknown>;
+}
 
 export class AzblobLocationDriver implements LocationDriver {
   readonly scheme = 'azblob' as const;
@@ -51,17 +53,21 @@ export class AzblobLocationDriver implements LocationDriver {
     const protocol = accountUrl.startsWith('http:') ? 'http:' : 'https:';
     const agent = ctx.guard.agent(protocol, { keepAlive: true, maxSockets: 8 });
     this.agents.push(agent);
-    const base = newPipeline(credentialFor(connection, ctx, account, custom), { retryOptions: { maxTries: 3 } });
-    // A policy of our own, wrapped by the SDK, that sends every request through the guard's agent.
-    const guarded: RequestPolicyFactory = {
-      create: (next: RequestPolicy): RequestPolicy => ({
-        sendRequest: (request: WebResource) => {
-          request.agent = agent;
-          return next.sendRequest(request);
-        },
-      }),
-    };
-    this.service = new BlobServiceClient(accountUrl, new Pipeline([...base.factories, guarded], base.options));
+    const pipeline = newPipeline(credentialFor(connection, ctx, account, custom), { retryOptions: { maxTries: 3 } });
+    this.service = new BlobServiceClient(accountUrl, pipeline);
+    // Every request must go through the guard's agent. The SDK's public hook for extra policies
+    // (a RequestPolicyFactory) breaks shared-key signing, so the policy goes into the core pipeline
+    // the SDK builds once per Pipeline object and caches on it for every client made from it. If a
+    // future SDK stops caching it there, fail closed rather than connect unguarded.
+    const core = (pipeline as unknown as { _corePipeline?: { addPolicy(policy: GuardPolicy): void } })._corePipeline;
+    if (!core) throw new Error('@azure/storage-blob no longer exposes its core pipeline; the outbound guard cannot be attached');
+    core.addPolicy({
+      name: 'tableportOutboundGuard',
+      sendRequest: (request, next) => {
+        request.agent = agent;
+        return next(request);
+      },
+    });
   }
 
   async openRead(location: ParsedLocation): Promise<OpenedRead> {
@@ -130,6 +136,8 @@ export class AzblobLocationDriver implements LocationDriver {
   private mapError(err: unknown, location: ParsedLocation): Error {
     return mapStoreError(err, location.href, (e) => {
       if (!(e instanceof RestError)) return undefined;
+      // The SDK rethrows a socket error as a RestError that keeps only its code and message.
+      if (e.code === 'invalid_parameter' && OutboundAddressRefusedError.isRefusalMessage(e.message)) return OutboundAddressRefusedError.fromMessage(e.message);
       if (e.statusCode === 404) return new LocationNotFoundError(location.href);
       if (e.statusCode === 401 || e.statusCode === 403) return new LocationAccessDeniedError(location.href, e.code ?? `HTTP ${e.statusCode}`);
       return undefined;
