@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
+import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { SecretBox, SecretBoxError } from '../../../src/crypto/secret-box.js';
 import { CONNECTION_LOG_REDACT_PATHS, REDACTED, redactConnection } from '../../../src/crypto/redact-connection.js';
 
@@ -93,5 +95,17 @@ describe('redactConnection', () => {
     const text = lines.join('');
     assert.equal(lines.length, 4);
     for (const s of secrets) assert.ok(!text.includes(s), `${s} in ${text}`);
+  });
+
+  test("the service's logger censors a logged connection", () => {
+    const logger = fileURLToPath(new URL('../../../src/logger.ts', import.meta.url));
+    const script = `import { createLogger } from ${JSON.stringify(logger)};
+      const log = createLogger('info');
+      log.info({ connection: ${JSON.stringify(connection)} }, 'a');
+      log.info({ job: { id: 1, connection: { secret_key: 'x-${connection.secret_key}' } } }, 'b');`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(out.trim().split('\n').length, 2, out);
+    for (const s of secrets) assert.ok(!out.includes(s), `${s} in ${out}`);
+    assert.match(out, /\[redacted\]/);
   });
 });
