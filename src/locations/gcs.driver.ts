@@ -14,6 +14,7 @@ import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError 
 import type { GcsConnection } from './connection-options.js';
 import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
+import { portOf } from '../net/outbound-guard.js';
 import { checkEndpoint } from './s3.driver.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
 
@@ -22,37 +23,64 @@ const GCS_DEFAULT = 'https://storage.googleapis.com';
 
 export class GcsLocationDriver implements LocationDriver {
   readonly scheme = 'gcs' as const;
-  private readonly storage: Storage;
-  private readonly agents: http.Agent[] = [];
+  private readonly agent: http.Agent;
   private readonly endpoint: URL | undefined;
+  private readonly custom: boolean;
+  private storage: Promise<Storage> | undefined;
 
   constructor(
-    connection: GcsConnection,
+    private readonly connection: GcsConnection,
     private readonly ctx: DriverContext,
   ) {
     const base = connection.gcs_base_url;
     this.endpoint = base === undefined ? undefined : checkEndpoint(base, 'connection.gcs_base_url');
-    const custom = base !== undefined && this.endpoint?.hostname !== 'storage.googleapis.com';
-    const protocol = this.endpoint?.protocol === 'http:' ? 'http:' : 'https:';
-    const agent = ctx.guard.agent(protocol, { keepAlive: true, maxSockets: 8 });
-    this.agents.push(agent);
-    const options: StorageOptions = {
-      projectId: 'tableport',
-      retryOptions: { maxRetries: 2 },
-    };
-    Object.assign(options, authFor(connection, ctx, base?.replace(/\/+$/, ''), custom));
-    this.storage = new Storage(options);
-    this.storage.interceptors.push({
-      request: (reqOpts) => {
-        (reqOpts as { agent?: http.Agent }).agent = agent;
-        return reqOpts as unknown as ReturnType<NonNullable<Storage['interceptors'][number]['request']>>;
-      },
-    });
+    this.custom = base !== undefined && this.endpoint?.hostname !== 'storage.googleapis.com';
+    this.agent = ctx.guard.agent(this.endpoint?.protocol === 'http:' ? 'http:' : 'https:', { keepAlive: true, maxSockets: 8 });
+    // Checked now, so a bad option is an error of the request, not of the job.
+    authFor(connection, ctx, undefined, this.custom);
+  }
+
+  /**
+   * The client, made on first use once the endpoint has passed the guard. The library's uploads
+   * take our agent (pinned); its JSON calls go through its own agent pool, so a plain-http custom
+   * endpoint that is not allow-listed is pinned by putting the checked address in its URL. An https
+   * one cannot be (the certificate names the host): it is checked before every operation instead.
+   */
+  private client(): Promise<Storage> {
+    this.storage ??= (async () => {
+      let base = this.endpoint?.toString().replace(/\/+$/, '');
+      if (this.endpoint && this.custom) {
+        const port = portOf(this.endpoint);
+        const addresses = await this.ctx.guard.resolveChecked(this.endpoint.hostname, port);
+        const first = addresses[0];
+        if (this.endpoint.protocol === 'http:' && first && !this.ctx.guard.isAllowListed(this.endpoint.hostname, port)) {
+          const pinned = new URL(this.endpoint);
+          pinned.hostname = first.family === 6 ? `[${first.address}]` : first.address;
+          base = pinned.toString().replace(/\/+$/, '');
+        }
+      }
+      const storage = new Storage({ projectId: 'tableport', retryOptions: { maxRetries: 2 }, ...authFor(this.connection, this.ctx, base, this.custom) });
+      const agent = this.agent;
+      storage.interceptors.push({
+        request: (reqOpts) => {
+          (reqOpts as { agent?: http.Agent }).agent = agent;
+          return reqOpts as unknown as ReturnType<NonNullable<Storage['interceptors'][number]['request']>>;
+        },
+      });
+      return storage;
+    })();
+    // A refused endpoint stays refused, but a passing DNS failure should not stick.
+    this.storage.catch(() => (this.storage = undefined));
+    return this.storage;
   }
 
   async openRead(location: ParsedLocation): Promise<OpenedRead> {
-    await this.checkEndpoint();
-    const file = this.file(location);
+    let file: File;
+    try {
+      file = await this.file(location);
+    } catch (err) {
+      throw this.mapError(err, location);
+    }
     let size: number | undefined;
     try {
       const [meta] = await file.getMetadata();
@@ -67,13 +95,13 @@ export class GcsLocationDriver implements LocationDriver {
   }
 
   async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
-    await this.checkEndpoint();
     let pageToken: string | undefined;
     do {
       let files: File[];
       let next: { pageToken?: string } | null | undefined;
       try {
-        [files, next] = await this.storage
+        await this.checkEndpoint();
+        [files, next] = await (await this.client())
           .bucket(folder.container)
           .getFiles({ prefix: folder.key, autoPaginate: false, maxResults: PAGE_SIZE, pageToken });
       } catch (err) {
@@ -98,8 +126,7 @@ export class GcsLocationDriver implements LocationDriver {
       },
     });
     const done = (async () => {
-      await this.checkEndpoint();
-      const sink = this.file(location).createWriteStream({
+      const sink = (await this.file(location)).createWriteStream({
         resumable: true,
         validation: false,
         metadata: opts.contentType ? { contentType: opts.contentType } : undefined,
@@ -115,16 +142,17 @@ export class GcsLocationDriver implements LocationDriver {
   }
 
   close(): void {
-    for (const a of this.agents) a.destroy();
+    this.agent.destroy();
   }
 
-  private file(location: ParsedLocation): File {
-    return this.storage.bucket(location.container).file(location.key);
+  private async file(location: ParsedLocation): Promise<File> {
+    await this.checkEndpoint();
+    return (await this.client()).bucket(location.container).file(location.key);
   }
 
-  /** The library's token fetches do not take our agent; a custom endpoint is checked up front too. */
+  /** Before every operation: a custom endpoint must still pass (see client()). */
   private async checkEndpoint(): Promise<void> {
-    if (this.endpoint) await this.ctx.guard.checkUrl(this.endpoint);
+    if (this.endpoint && this.custom) await this.ctx.guard.checkUrl(this.endpoint);
   }
 
   private mapError(err: unknown, location: ParsedLocation): Error {
