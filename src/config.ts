@@ -34,6 +34,20 @@ const EnvSchema = z.object({
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Locations (object stores, URLs, local folders); see src/locations/.
+  EXPORT_DIR: z.string().min(1).optional(),
+  IMPORT_DIR: z.string().min(1).optional(),
+  OUTBOUND_ALLOW_HOSTS: z.string().optional(),
+  OUTBOUND_TIMEOUT_MS: positiveInt.default(30_000),
+  OUTBOUND_MAX_DURATION_MS: positiveInt.default(3_600_000),
+  CREDENTIALS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  AWS_REGION: z.string().optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
+  AZURE_STORAGE_ACCOUNT: z.string().optional(),
+  AZURE_STORAGE_KEY: z.string().optional(),
 });
 
 export interface Config {
@@ -62,6 +76,29 @@ export interface Config {
   jobAttempts: number;
   shutdownTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  locations: LocationsConfig;
+}
+
+/** What the location layer (object stores, URLs, local folders) takes from the environment. */
+export interface LocationsConfig {
+  /** `file://` destinations must lie under this folder; unset refuses them. */
+  exportDir: string | undefined;
+  /** `file://` sources must lie under this folder; unset refuses them. */
+  importDir: string | undefined;
+  /** Hosts (`name` or `name:port`) that outbound requests may reach even at private addresses. */
+  outboundAllowHosts: string[];
+  /** Longest wait for a connection, the response headers, or the next bytes. */
+  outboundTimeoutMs: number;
+  /** Longest a whole outbound download may take. */
+  outboundMaxDurationMs: number;
+  /** Largest file an import may fetch from a URL (the upload cap). */
+  outboundMaxBytes: number;
+  /** Key material for credentials at rest: CREDENTIALS_KEY, else the signing secret. */
+  credentialsKey: string;
+  /** Server-wide defaults, so users need not send keys. */
+  aws: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; region?: string };
+  gcs: { credentialsFile?: string };
+  azure: { account?: string; accessKey?: string };
 }
 
 export class ConfigError extends Error {
@@ -79,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR);
+  const signingSecret = e.SIGNING_SECRET ?? loadOrCreateSecret(resolve(dataDir, 'signing-secret'));
   return {
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
@@ -89,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailOutboxDir: resolve(e.MAIL_OUTBOX_DIR),
     storageDir: resolve(e.STORAGE_DIR),
     dataDir,
-    signingSecret: e.SIGNING_SECRET ?? loadOrCreateSecret(resolve(dataDir, 'signing-secret')),
+    signingSecret,
     exportMaxRows: e.EXPORT_MAX_ROWS,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     downloadLinkTtlSeconds: e.DOWNLOAD_LINK_TTL_SECONDS,
@@ -102,6 +140,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    locations: {
+      exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),
+      importDir: e.IMPORT_DIR === undefined ? undefined : resolve(e.IMPORT_DIR),
+      outboundAllowHosts: (e.OUTBOUND_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+      outboundTimeoutMs: e.OUTBOUND_TIMEOUT_MS,
+      outboundMaxDurationMs: e.OUTBOUND_MAX_DURATION_MS,
+      outboundMaxBytes: e.UPLOAD_MAX_BYTES,
+      credentialsKey: e.CREDENTIALS_KEY ?? signingSecret,
+      aws: {
+        accessKeyId: e.AWS_ACCESS_KEY_ID,
+        secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+        sessionToken: e.AWS_SESSION_TOKEN,
+        region: e.AWS_REGION,
+      },
+      gcs: { credentialsFile: e.GOOGLE_APPLICATION_CREDENTIALS },
+      azure: { account: e.AZURE_STORAGE_ACCOUNT, accessKey: e.AZURE_STORAGE_KEY },
+    },
   };
 }
 

@@ -97,3 +97,72 @@ export class FileTooLargeError extends AppError {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/**
+ * An outbound request (an import URL, an object store endpoint, a webhook) to an address the
+ * service must not reach: loopback, private, link-local (cloud metadata), multicast and the like.
+ * The sentence names the host the user gave, never the addresses our DNS answered.
+ */
+export class OutboundAddressRefusedError extends AppError {
+  override name = 'OutboundAddressRefusedError';
+  constructor(host: string, reason: string) {
+    super('invalid_parameter', 400, `Refusing to connect to ${host}: ${reason}. An operator can allow it with OUTBOUND_ALLOW_HOSTS.`);
+  }
+
+  /** The same refusal again, from its sentence: some client libraries keep only an error's message. */
+  static isRefusalMessage(message: string): boolean {
+    return /^Refusing to connect to .+ An operator can allow it with OUTBOUND_ALLOW_HOSTS\.$/.test(message);
+  }
+
+  static fromMessage(message: string): OutboundAddressRefusedError {
+    const e = new OutboundAddressRefusedError('', '');
+    e.message = message;
+    return e;
+  }
+}
+
+/** A location URL or its connection options that cannot be used; names the parameter. */
+export class InvalidLocationError extends InvalidParameterError {
+  override name = 'InvalidLocationError';
+}
+
+/** The object (or every object under a prefix) a location names does not exist. */
+export class LocationNotFoundError extends AppError {
+  override name = 'LocationNotFoundError';
+  constructor(url: string) {
+    super('not_found', 404, `Nothing was found at ${url}.`);
+  }
+}
+
+/** The store refused the credentials or the permission; the sentence never holds a secret. */
+export class LocationAccessDeniedError extends InvalidParameterError {
+  override name = 'LocationAccessDeniedError';
+  constructor(url: string, detail?: string) {
+    super('connection', `The store refused access to ${url}${detail ? ` (${detail})` : ''}: check the connection's credentials and permissions.`);
+  }
+}
+
+/** The store could not be reached or failed; worth a retry. */
+export class LocationUnavailableError extends AppError {
+  override name = 'LocationUnavailableError';
+  constructor(url: string, detail: string) {
+    super('service_unavailable', 503, `The store at ${url} could not be used: ${detail}.`);
+  }
+}
+
+/** A SQL statement that does not parse; says where (1-based line and column) and what was expected. */
+export class SqlSyntaxError extends AppError {
+  override name = 'SqlSyntaxError';
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+    readonly offset: number,
+    readonly expected: string[],
+  ) {
+    super('invalid_parameter', 400, `${message} (line ${line}, column ${column}).`, { line, column, offset, expected });
+  }
+  override toResponse(): ErrorResponse {
+    return { ...super.toResponse(), parameter: 'sql' };
+  }
+}

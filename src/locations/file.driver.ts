@@ -1,0 +1,127 @@
+/**
+ * Local files, only inside one root folder: EXPORT_DIR for writes, IMPORT_DIR for reads (unset
+ * refuses file:// altogether). Paths are normalised, `..` cannot leave the root, and symlinks are
+ * resolved with realpath before the check, so a link inside the root that points outside is
+ * refused too. Writes go to a temporary file beside the target and are renamed into place.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvalidLocationError, LocationNotFoundError } from '../errors.js';
+import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation } from './location.driver.js';
+import { baseName, childLocation } from './location-url.js';
+
+export class FileLocationDriver implements LocationDriver {
+  readonly scheme = 'file' as const;
+
+  /** `root`: EXPORT_DIR or IMPORT_DIR, by the direction the caller resolved the location for. */
+  constructor(
+    private readonly root: string,
+    private readonly parameter: string,
+  ) {}
+
+  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+    const path = await this.insideRoot(location, true);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch {
+      throw new LocationNotFoundError(location.href);
+    }
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      throw new LocationNotFoundError(location.href);
+    }
+    return { stream: handle.createReadStream(), size: info.size, name: baseName(location.key) };
+  }
+
+  async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
+    const dir = await this.insideRoot(folder, true);
+    let entries: string[];
+    try {
+      entries = (await readdir(dir, { recursive: true })).map(String);
+    } catch {
+      throw new LocationNotFoundError(folder.href);
+    }
+    // Name order, as the object stores list: by code point of the relative path with '/' separators.
+    const names = entries.map((e) => e.split(sep).join('/')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const name of names) {
+      const child = childLocation(folder, name);
+      let path: string;
+      try {
+        path = await this.insideRoot(child, true);
+      } catch {
+        continue; // A link that leads out of the root is not part of the folder.
+      }
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile()) yield { location: child, name, size: info.size };
+    }
+  }
+
+  openWrite(location: ParsedLocation): OpenedWrite {
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const done = (async () => {
+      if (location.isFolder) throw new InvalidLocationError(this.parameter, `${this.parameter} names a folder; a file name is needed to write.`);
+      const target = await this.insideRoot(location, false);
+      await mkdir(dirname(target), { recursive: true });
+      // mkdir may have followed a link made meanwhile; check the real folder again.
+      await this.insideRoot(location, false);
+      const tmp = join(dirname(target), `.${baseName(target)}.${randomUUID()}.tmp`);
+      const out = createWriteStream(tmp, { flags: 'wx' });
+      try {
+        await pipeline(body, out);
+        await rename(tmp, target);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+      return { url: location.href, size: out.bytesWritten };
+    })().catch((err: unknown) => {
+      body.destroy();
+      throw err;
+    });
+    done.catch(() => undefined);
+    return { stream: body, done };
+  }
+
+  close(): void {}
+
+  /**
+   * The real path of `location`, refused unless it lies in the root. `mustExist`: reads resolve the
+   * whole path; writes resolve the deepest folder that exists and append the rest.
+   */
+  private async insideRoot(location: ParsedLocation, mustExist: boolean): Promise<string> {
+    const root = await realpath(this.root).catch(() => {
+      throw new InvalidLocationError(this.parameter, `${this.parameter}: the server's folder for file:// locations does not exist.`);
+    });
+    const wanted = resolve('/', location.key);
+    let real: string;
+    if (mustExist) {
+      real = await realpath(wanted).catch(() => {
+        throw new LocationNotFoundError(location.href);
+      });
+    } else {
+      let existing = location.isFolder ? wanted : dirname(wanted);
+      const rest: string[] = location.isFolder ? [] : [baseName(wanted)];
+      for (;;) {
+        try {
+          real = join(await realpath(existing), ...rest);
+          break;
+        } catch {
+          if (existing === dirname(existing)) throw new LocationNotFoundError(location.href);
+          rest.unshift(baseName(existing));
+          existing = dirname(existing);
+        }
+      }
+    }
+    const rel = relative(root, real);
+    if (rel === '' ? !location.isFolder : rel.startsWith('..') || rel.startsWith(sep) || resolve(root, rel) !== real) {
+      throw new InvalidLocationError(this.parameter, `${this.parameter} must lie inside the server's folder for file:// locations.`);
+    }
+    return real;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * One driver per place (S3, GCS, Azure Blob, HTTP, local folders) behind one small interface:
+ * streams in, streams out, and a listing in name order. Adding a place is one file and one line in
+ * `index.ts`. Drivers never hold a whole object in memory: writes go out in bounded parts, reads
+ * come in as the consumer pulls.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { LocationScheme } from './connection-options.js';
+
+/** A location URL taken apart. `container` is the bucket or container ('' for file and http). */
+export interface ParsedLocation {
+  scheme: LocationScheme;
+  container: string;
+  /** The object key or path below the container, without a leading '/'; '' for the container's root. */
+  key: string;
+  /** The URL ends in '/' (or names a container's root): a folder, not one object. */
+  isFolder: boolean;
+  /** The URL as it may be shown and stored: normalised, without user info, query or fragment. */
+  href: string;
+  /**
+   * http(s) only: the URL to fetch, query included. A presigned URL's query is a credential, so this
+   * travels sealed like the connection and is never shown; `href` is what people see.
+   */
+  requestUrl?: string;
+}
+
+export interface ListedObject {
+  location: ParsedLocation;
+  /** The object's name relative to the listed folder. */
+  name: string;
+  size: number;
+}
+
+export interface OpenedRead {
+  stream: Readable;
+  /** Bytes, when the store says. */
+  size?: number;
+  /** The object's file name (the last part of its key). */
+  name: string;
+}
+
+export interface OpenedWrite {
+  /** Write the bytes here and end it; destroy it with an error to abandon the object. */
+  stream: Writable;
+  /** Settles once the object is complete and visible (or failed, leaving nothing behind). */
+  done: Promise<{ url: string; size: number }>;
+}
+
+export interface WriteOptions {
+  contentType?: string;
+}
+
+export interface LocationDriver {
+  readonly scheme: LocationScheme;
+  /** Opens one object for reading; LocationNotFoundError when there is none. */
+  openRead(location: ParsedLocation): Promise<OpenedRead>;
+  /** Every object under a folder location, in name order (paged underneath). */
+  list(folder: ParsedLocation): AsyncIterable<ListedObject>;
+  /** Starts writing one object; it appears only when `done` resolves. */
+  openWrite(location: ParsedLocation, opts?: WriteOptions): OpenedWrite;
+  /** Frees sockets and clients. */
+  close(): void;
+}

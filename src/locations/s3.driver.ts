@@ -1,0 +1,183 @@
+/**
+ * Amazon S3 and every S3-compatible store (MinIO, R2, GCS's interoperability API, s3rver) through
+ * the official SDK v3. Writes are multipart uploads of bounded parts (@aws-sdk/lib-storage), so
+ * memory stays at about partSize × (queueSize + 1) whatever the object's size; reads stream the
+ * GetObject body; listings page through ListObjectsV2, which returns keys in UTF-8 byte order.
+ */
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type http from 'node:http';
+import { Transform, type Readable } from 'node:stream';
+import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
+import type { S3Connection } from './connection-options.js';
+import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
+import { baseName, childLocation } from './location-url.js';
+import { mapStoreError, type DriverContext } from './store-errors.js';
+
+/** 8 MiB parts, two in flight: ~24 MiB per upload at most, and 10,000 parts allow objects of 80 GiB. */
+export const S3_PART_SIZE = 8 * 1024 * 1024;
+export const S3_QUEUE_SIZE = 2;
+
+export interface S3DriverOptions {
+  /** Bytes per multipart part; S3 requires at least 5 MiB. Tests lower the object size, not this. */
+  partSize?: number;
+  queueSize?: number;
+  /** Keys per ListObjectsV2 page (S3's maximum and default is 1,000); tests lower it to see paging. */
+  listPageSize?: number;
+}
+
+export class S3LocationDriver implements LocationDriver {
+  readonly scheme = 's3' as const;
+  private readonly client: S3Client;
+  private readonly agents: http.Agent[];
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly listPageSize: number | undefined;
+  /** Parts sent by this driver's uploads and list pages fetched, so a test can see both happen. */
+  partsUploaded = 0;
+  listPages = 0;
+
+  constructor(
+    connection: S3Connection,
+    private readonly ctx: DriverContext,
+    opts: S3DriverOptions = {},
+  ) {
+    this.partSize = Math.max(5 * 1024 * 1024, opts.partSize ?? S3_PART_SIZE);
+    this.queueSize = opts.queueSize ?? S3_QUEUE_SIZE;
+    this.listPageSize = opts.listPageSize;
+    const custom = connection.endpoint_url !== undefined;
+    if (custom) checkEndpoint(connection.endpoint_url ?? '', 'connection.endpoint_url');
+    const httpAgent = ctx.guard.agent('http:', { keepAlive: true, maxSockets: 8 });
+    const httpsAgent = ctx.guard.agent('https:', { keepAlive: true, maxSockets: 8 });
+    this.agents = [httpAgent, httpsAgent];
+    const config: S3ClientConfig = {
+      region: connection.region ?? ctx.config.aws.region ?? 'us-east-1',
+      forcePathStyle: connection.virtual_hosted_style !== true,
+      requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: ctx.config.outboundTimeoutMs, requestTimeout: ctx.config.outboundTimeoutMs }),
+      maxAttempts: 3,
+      // Checksums only where S3 demands them: S3-compatible stores often reject the newer headers.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...credentialsFor(connection, ctx, custom),
+    };
+    if (custom) config.endpoint = connection.endpoint_url;
+    this.client = new S3Client(config);
+  }
+
+  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: location.container, Key: location.key }));
+      const stream = res.Body as Readable | undefined;
+      if (!stream) throw new LocationNotFoundError(location.href);
+      return { stream, size: res.ContentLength, name: baseName(location.key) };
+    } catch (err) {
+      throw this.mapError(err, location);
+    }
+  }
+
+  async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: folder.container, Prefix: folder.key, ContinuationToken: token, MaxKeys: this.listPageSize }));
+      } catch (err) {
+        throw this.mapError(err, folder);
+      }
+      this.listPages++;
+      for (const o of page.Contents ?? []) {
+        // A zero-byte key ending in '/' is a console-made "folder" marker, not a file.
+        if (!o.Key || o.Key.endsWith('/')) continue;
+        const name = o.Key.slice(folder.key.length);
+        yield { location: childLocation(folder, name), name, size: o.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  openWrite(location: ParsedLocation, opts: WriteOptions = {}): OpenedWrite {
+    let size = 0;
+    const body = new Transform({
+      highWaterMark: 1024 * 1024,
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: location.container, Key: location.key, Body: body, ContentType: opts.contentType },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      // A failed upload must not leave billable parts behind.
+      leavePartsOnError: false,
+    });
+    upload.on('httpUploadProgress', (p) => {
+      if (p.part !== undefined) this.partsUploaded++;
+    });
+    const done = upload.done().then(
+      () => ({ url: location.href, size }),
+      (err: unknown) => {
+        body.destroy();
+        throw this.mapError(err, location);
+      },
+    );
+    // If the writer abandons the object, stop the upload (lib-storage then aborts the multipart).
+    body.once('error', () => void upload.abort().catch(() => undefined));
+    done.catch(() => undefined);
+    return { stream: body, done };
+  }
+
+  close(): void {
+    this.client.destroy();
+    for (const a of this.agents) a.destroy();
+  }
+
+  private mapError(err: unknown, location: ParsedLocation): Error {
+    return mapStoreError(err, location.href, (e) => {
+      if (!(e instanceof S3ServiceException)) return undefined;
+      const status = e.$metadata.httpStatusCode;
+      if (e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' || e.name === 'NotFound' || status === 404) return new LocationNotFoundError(location.href);
+      if (status === 403 || status === 401 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|InvalidToken/.test(e.name)) {
+        // The error's name (e.g. InvalidAccessKeyId) helps and holds no secret; its message may echo the key id.
+        return new LocationAccessDeniedError(location.href, e.name);
+      }
+      return undefined;
+    });
+  }
+}
+
+function credentialsFor(c: S3Connection, ctx: DriverContext, customEndpoint: boolean): Pick<S3ClientConfig, 'credentials' | 'signer'> {
+  if (c.access_key_id !== undefined || c.secret_key !== undefined) {
+    if (!c.access_key_id || !c.secret_key) throw new InvalidLocationError('connection', 'access_key_id and secret_key go together: give both or neither.');
+    return { credentials: { accessKeyId: c.access_key_id, secretAccessKey: c.secret_key, sessionToken: c.token } };
+  }
+  // The server's own keys sign requests only to AWS itself: a user's endpoint_url must not receive
+  // requests signed with them.
+  const aws = ctx.config.aws;
+  if (!customEndpoint && aws.accessKeyId && aws.secretAccessKey) {
+    return { credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken } };
+  }
+  // Anonymous (a public bucket). Explicit, so the SDK never looks for keys elsewhere (files, IMDS).
+  return { credentials: { accessKeyId: '', secretAccessKey: '' }, signer: { sign: async (request) => request } };
+}
+
+/** An endpoint option must be an http(s) URL; the guard checks where it points when connecting. */
+export function checkEndpoint(value: string, parameter: string): URL {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidLocationError(parameter, `${parameter} must be an http:// or https:// URL.`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidLocationError(parameter, `${parameter} must be an http:// or https:// URL.`);
+  if (u.username || u.password) throw new InvalidLocationError(parameter, `${parameter} must not carry a user name or password.`);
+  return u;
+}

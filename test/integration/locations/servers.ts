@@ -1,0 +1,93 @@
+/**
+ * Real stores for the location tests and the bench, as child processes on loopback: s3rver (S3)
+ * and azurite (Azure Blob). Each is killed by its `close()`; a test file that forgets still does
+ * not leave one behind, since the child is killed when the test process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${log()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`the server did not listen on ${port}:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function run(cmd: string[], port: number, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { output: () => string }> {
+  const child = spawn(process.execPath, cmd, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
+  child.stderr?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
+  const kill = (): void => void child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+  await waitForPort(port, child, () => out);
+  return Object.assign(child, { output: () => out });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+/**
+ * s3rver with `buckets` made at start-up. It runs in its own process with OpenSSL's legacy
+ * provider, because it encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 has
+ * moved there; without it, a second page of a listing fails with a 500.
+ */
+export async function startS3rver(port: number, buckets: string[]): Promise<RunningServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'tableport-s3rver-'));
+  const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+  const args = ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent'];
+  for (const b of buckets) args.push('--configure-bucket', b);
+  const child = await run(args, port, dir);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await stop(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Azure's own emulator account and key, public and the same in every azurite. */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** azurite's blob service, in memory, no telemetry; --skipApiVersionCheck as the SDK may be newer. */
+export async function startAzurite(port: number): Promise<RunningServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'tableport-azurite-'));
+  const bin = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  const args = [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry'];
+  const child = await run(args, port, dir);
+  return {
+    url: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,
+    close: async () => {
+      await stop(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
