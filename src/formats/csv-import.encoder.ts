@@ -8,19 +8,26 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
+import type { ImportFileOptions } from './format.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
 import { StrictUtf8Decoder } from './utf8.js';
 
 export class CsvImportEncoder extends ImportEncoder {
   private readonly decoder = new StrictUtf8Decoder('save it as UTF-8 CSV.');
-  private readonly tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line));
+  private readonly tokenizer: CsvTokenizer;
   /** CSV position → plan column, once the header is read. */
   private columnOf: number[] | undefined;
   private readonly slots: (string | null | undefined)[];
 
-  constructor(opts: ImportEncoderOptions) {
+  constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
     this.slots = new Array<string | null | undefined>(this.plan.names.length).fill(undefined);
+    this.tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line), opts.csvDelimiter ?? ',');
+    // Without a header, the columns are the ones named, or the schema's fields in order.
+    if (opts.csvHeader === false) {
+      const names = opts.columns ?? opts.fields.map((f) => f.name);
+      this.columnOf = this.header(names, names.length, 0);
+    }
   }
 
   protected consume(chunk: Buffer): void {
@@ -42,21 +49,17 @@ export class CsvImportEncoder extends ImportEncoder {
     }
     this.countRecord();
     if (count !== columnOf.length) {
-      this.addError(
-        line,
-        undefined,
-        `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`,
-      );
+      this.addRowError(line, `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`);
       return;
     }
     const slots = this.slots;
     for (let i = 0; i < count; i++) slots[columnOf[i] as number] = cells[i];
-    const out = this.plan.encode(slots, true, false);
-    if (out === undefined) this.addPlanError(line);
+    const out = this.plan.encode(slots, true, true);
+    if (out === undefined) this.addPlanErrors(line);
     else this.addLine(out, line);
   }
 
-  private header(cells: (string | null)[], count: number, line: number): number[] {
+  private header(cells: readonly (string | null)[], count: number, line: number): number[] {
     const names = cells.slice(0, count).map((c) => c ?? '');
     const unknown: string[] = [];
     const seen = new Set<string>();

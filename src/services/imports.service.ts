@@ -1,17 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
-import { createImportEncoder, sniffUpload } from '../formats/index.js';
+import { explainInputError, openImportInput, sniffUpload, type ImportFileOptions } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
 import { importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
-import type { FieldSchema, JobCreatedResponse, JobError } from '../types/api.js';
+import type { FieldSchema, JobCreatedResponse, JobError, OnConflict } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
+import { parseParams } from './validate.js';
+
+/** The import's multipart fields beside the file (all text, as forms send them). */
+const ImportFieldsSchema = z.object({
+  csv_delimiter: z
+    .string()
+    .regex(/^[\x20-\x7e\t]$/, 'must be one printable ASCII character or a tab')
+    .refine((c) => c !== '"', 'cannot be a quote (")')
+    .optional(),
+  csv_header: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  columns: z
+    .string()
+    .max(16 * 1024)
+    .transform((v) => v.split(',').map((c) => c.trim()))
+    .refine((cols) => cols.every((c) => c !== ''), 'must be field names separated by commas')
+    .optional(),
+  on_conflict: z.enum(['error', 'skip', 'update'], { error: 'must be "error", "skip" or "update"' }).optional(),
+});
+
+/** How many duplicate ids an import names before it only counts them. */
+const MAX_DUPLICATES_SHOWN = 100;
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -25,12 +47,17 @@ export class ImportRowsError extends AppError {
   override name = 'ImportRowsError';
   constructor(
     readonly rowErrors: JobError[],
+    /** Every problem found (the list holds the first of them). */
     readonly errorCount: number,
+    /** Rows with at least one problem. */
+    readonly badRows = errorCount,
   ) {
     super(
       'invalid_row',
       400,
-      `${errorCount} row${errorCount === 1 ? '' : 's'} of the file ${errorCount === 1 ? 'is' : 'are'} not valid; no row was written.`,
+      errorCount === badRows
+        ? `${badRows} row${badRows === 1 ? '' : 's'} of the file ${badRows === 1 ? 'is' : 'are'} not valid; no row was written.`
+        : `${errorCount} problems in ${badRows} row${badRows === 1 ? '' : 's'} of the file; no row was written.`,
     );
   }
 }
@@ -54,11 +81,17 @@ export class ImportsService {
    * Checks the upload's content cheaply (type, header, first row), takes the table's minute,
    * moves the file into storage and queues the job. The temp file is gone afterwards, whatever happens.
    */
-  async request(userId: number, tableId: string, file: UploadedFile | undefined): Promise<JobCreatedResponse> {
+  async request(userId: number, tableId: string, file: UploadedFile | undefined, fields: unknown = {}): Promise<JobCreatedResponse> {
     try {
       const table = await this.d.tables.require(userId, tableId);
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
-      const sniff = await sniffUpload(file.path, { fields: table.schema.fields, originalName: file.originalname });
+      const f = parseParams(ImportFieldsSchema, fields ?? {});
+      if (f.columns && f.csv_header !== 'false') throw new InvalidParameterError('columns', '"columns" goes with csv_header=false.');
+      const fileOpts: ImportFileOptions = {};
+      if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
+      if (f.csv_header === 'false') fileOpts.csvHeader = false;
+      if (f.columns) fileOpts.columns = f.columns;
+      const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
 
       const jobId = randomUUID();
       await this.d.limiter.acquire('import', table.id, jobId);
@@ -66,6 +99,13 @@ export class ImportsService {
       try {
         await this.d.storage.putFile(uploadKey, file.path);
         const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
+        if (sniff.gzip) params.gzip = true;
+        if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
+        if (fileOpts.csvHeader === false) {
+          params.csv_header = false;
+          if (sniff.columns) params.columns = sniff.columns;
+        }
+        if (f.on_conflict && f.on_conflict !== 'error') params.on_conflict = f.on_conflict;
         await this.d.jobs.insert({
           id: jobId,
           type: 'import',
@@ -105,65 +145,98 @@ export class ImportsService {
     if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
 
     const report = progressReporter(this.d.jobs, jobId, params.size);
-    const encoder = createImportEncoder(params.format, {
-      fields: table.schema.fields,
-      defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
-      maxRows: this.d.config.exportMaxRows,
+    const fields = table.schema.fields;
+    const onConflict: OnConflict = params.on_conflict ?? 'error';
+    const open = () => this.d.storage.get(job.upload_key!);
+    const inputOptions = (lineColumn: boolean) => ({
+      fileType: params.format,
+      gzip: params.gzip ?? false,
+      onBytes: report,
+      encoder: {
+        fields,
+        defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
+        maxRows: this.d.config.exportMaxRows,
+        lineColumn,
+        ...fileOptions(params),
+      },
     });
 
-    await withTransaction(this.d.pool, async (client) => {
-      const source = await this.d.storage.get(job.upload_key!);
-      const sink = this.d.rows.copyIn(client, table.id, table.schema.fields);
-      try {
-        await pipeline(source, byteCounter(report), encoder, sink);
-      } catch (err) {
-        throw await this.explainCopyError(err, job, table.schema.fields);
-      }
-      if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount);
-      await this.d.jobs.succeed(jobId, { rows: encoder.rows }, client);
-    });
+    try {
+      await withTransaction(this.d.pool, async (client) => {
+        // With on_conflict skip or update, rows go through a staging table so one INSERT can
+        // decide per row; the default COPYs straight into the table, the fast path.
+        const staged = onConflict !== 'error';
+        if (staged) await this.d.rows.createStaging(client, table.id);
+        const input = await openImportInput(open, inputOptions(staged));
+        const sink = staged ? this.d.rows.copyInStaging(client, fields) : this.d.rows.copyIn(client, table.id, fields);
+        try {
+          await pipeline([...input.stages, sink] as unknown as [Readable, Writable]);
+        } finally {
+          await input.cleanup();
+        }
+        const { encoder } = input;
+        if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
+        let written = encoder.rows;
+        if (staged) {
+          const dups = await this.d.rows.stagingDuplicates(client, table.id, false, MAX_DUPLICATES_SHOWN);
+          if (dups.total > 0) throw duplicatesError(dups);
+          written = await this.d.rows.mergeStaging(client, table.id, fields, onConflict);
+        }
+        await this.d.jobs.succeed(jobId, { rows: written }, client);
+      });
+    } catch (err) {
+      const e = explainInputError(err) as { code?: string };
+      if (e.code !== '23505') throw e;
+      throw await this.findDuplicates(table.id, fields, open, inputOptions(true));
+    }
     return this.d.jobs.get(jobId, null);
   }
 
   /**
-   * PostgreSQL's refusals during COPY, in the import's own words. A duplicate id names the COPY
-   * row; a second read of the file (only on this failure path) finds the line it came from.
+   * PostgreSQL stops at the first duplicate id. On that failure path only, the file is read once
+   * more into a staging table (in a transaction that is rolled back), and one query names every
+   * duplicated id with its line: ids repeated in the file and ids already in the table.
    */
-  private async explainCopyError(err: unknown, job: JobRecord, fields: FieldSchema[]): Promise<unknown> {
-    const e = err as { code?: string; detail?: string; where?: string };
-    if (e.code !== '23505') return err;
-    const id = /\(id\)=\((.*)\)/.exec(e.detail ?? '')?.[1] ?? '?';
-    const row = Number(/COPY \S+, line (\d+)/.exec(e.where ?? '')?.[1] ?? NaN);
-    let line: number | undefined;
-    if (Number.isSafeInteger(row)) {
-      const locator = createImportEncoder((job.params as ImportParams).format, {
-        fields,
-        defaults: { createdAt: 0, createdBy: '', newId: this.newId },
-        maxRows: Number.MAX_SAFE_INTEGER,
-        onRowLine: (n, fileLine) => {
-          if (n === row) line = fileLine;
-        },
-      });
-      await pipeline(await this.d.storage.get(job.upload_key!), locator, new Writable({ write: (_c, _e, cb) => cb() })).catch(() => undefined);
+  private async findDuplicates(
+    tableId: number,
+    fields: FieldSchema[],
+    open: () => Promise<Readable>,
+    opts: Parameters<typeof openImportInput>[1],
+  ): Promise<ImportRowsError> {
+    const client = await this.d.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await this.d.rows.createStaging(client, tableId);
+      const input = await openImportInput(open, { ...opts, onBytes: () => undefined });
+      try {
+        await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
+      } finally {
+        await input.cleanup();
+      }
+      return duplicatesError(await this.d.rows.stagingDuplicates(client, tableId, true, MAX_DUPLICATES_SHOWN));
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
     }
-    const where = line === undefined ? '' : `line ${line}: `;
-    const error: JobError = {
-      error_code: 'invalid_row',
-      error_msg: `${where}the id "${id}" is already in the table or appears earlier in the file.`,
-      field: 'id',
-    };
-    if (line !== undefined) error.line = line;
-    return new ImportRowsError([error], 1);
   }
 }
 
-function byteCounter(report: (bytes: number) => void): Transform {
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      bytes += chunk.length;
-      report(bytes);
-      cb(null, chunk);
-    },
-  });
+function fileOptions(params: ImportParams): ImportFileOptions {
+  const o: ImportFileOptions = {};
+  if (params.csv_delimiter !== undefined) o.csvDelimiter = params.csv_delimiter;
+  if (params.csv_header === false) o.csvHeader = false;
+  if (params.columns) o.columns = params.columns;
+  return o;
+}
+
+function duplicatesError(d: { total: number; rows: Array<{ id: string; line: number; first_line: number; existing: boolean }> }): ImportRowsError {
+  const errors: JobError[] = d.rows.map((r) => ({
+    error_code: 'invalid_row',
+    error_msg: r.existing
+      ? `line ${r.line}, id: "${r.id}" is already in the table`
+      : `line ${r.line}, id: "${r.id}" already appears on line ${r.first_line} of the file`,
+    line: r.line,
+    field: 'id',
+  }));
+  return new ImportRowsError(errors, Math.max(d.total, errors.length), Math.max(d.total, errors.length));
 }

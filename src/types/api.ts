@@ -88,10 +88,15 @@ export interface Page<T> {
   objects: T[];
 }
 
-/** Export file formats. */
-export type FileType = 'csv' | 'json';
-/** The export file formats this server writes. */
-export const FILE_TYPES = ['csv', 'json'] as const satisfies readonly FileType[];
+/** File formats (`sql` is export only; a server may lack `parquet` and `xlsx`). */
+export type FileType = 'csv' | 'json' | 'ndjson' | 'parquet' | 'xlsx' | 'sql';
+/** The file formats the API names. */
+export const FILE_TYPES = ['csv', 'json', 'ndjson', 'parquet', 'xlsx', 'sql'] as const satisfies readonly FileType[];
+
+/** Export compression: `gzip` adds `.gz` to the file name. */
+export type Compression = 'none' | 'gzip';
+/** What an import does with a row whose id is already in the table. */
+export type OnConflict = 'error' | 'skip' | 'update';
 
 /** Export selection modes. */
 export type ExportMode = 'all' | 'part';
@@ -104,6 +109,14 @@ export interface ExportRequest {
   start?: number;
   /** Unix seconds, exclusive (with `mode: 'part'`). */
   end?: number;
+  /** `gzip` compresses the file (its name gains `.gz`). */
+  compression?: Compression;
+  /** CSV: the cell separator, one character (default `,`). */
+  csv_delimiter?: string;
+  /** CSV: write a header line (default true). */
+  csv_header?: boolean;
+  /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
+  csv_bom?: boolean;
 }
 
 /** The reply to queuing an export or an import. */

@@ -1,4 +1,4 @@
-import type { FileType, JobError, JobStatus, JobType } from '../../types/api.js';
+import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
 
 export interface ExportParams {
@@ -8,12 +8,22 @@ export interface ExportParams {
   end?: number;
   /** Rows selected when the export was asked for: the progress bar's 100%. */
   expected_rows?: number;
+  compression?: Compression;
+  csv_delimiter?: string;
+  csv_header?: boolean;
+  csv_bom?: boolean;
 }
 
 export interface ImportParams {
   format: FileType;
   original_name: string | null;
   size: number;
+  /** The upload is gzip-compressed. */
+  gzip?: boolean;
+  csv_delimiter?: string;
+  csv_header?: boolean;
+  columns?: string[];
+  on_conflict?: OnConflict;
 }
 
 export interface JobRecord {

@@ -1,8 +1,13 @@
 import { Router } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { formatOf } from '../../formats/index.js';
 import type { Services } from '../../services/index.js';
 
-const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
+/** A file's type for the browser: gzip when compressed, else the format's own. */
+function contentType(fileType: string | null, fileName: string): string {
+  if (fileName.endsWith('.gz')) return 'application/gzip';
+  return formatOf(fileType ?? '')?.contentType ?? 'application/octet-stream';
+}
 
 /** Signed downloads: no token, the link's signature and expiry are the authorisation. */
 export function filesRouter(s: Services): Router {
@@ -15,7 +20,7 @@ export function filesRouter(s: Services): Router {
       signature: req.query.signature,
     });
     res.set({
-      'Content-Type': CONTENT_TYPES[job.file_type ?? ''] ?? 'application/octet-stream',
+      'Content-Type': contentType(job.file_type, job.file_name!),
       'Content-Length': String(size),
       'Content-Disposition': `attachment; filename="${job.file_name!.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(job.file_name!)}`,
       'Cache-Control': 'private, no-store',

@@ -22,7 +22,8 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
     // Refuse before reading a possibly large body when the answer is already known.
     await s.imports.precheck(user.id, req.params.table_id);
     const file = await receiveUpload(req, res);
-    res.status(201).json(await s.imports.request(user.id, req.params.table_id, file));
+    // multer leaves the form's other fields (csv_delimiter, csv_header, columns, on_conflict) in req.body.
+    res.status(201).json(await s.imports.request(user.id, req.params.table_id, file, req.body));
   });
   return r;
 }
