@@ -8,6 +8,7 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
+import { ERROR_REPORT_COLUMN } from './error-report.js';
 import type { ImportFileOptions } from './format.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
 import { StrictUtf8Decoder } from './utf8.js';
@@ -18,6 +19,8 @@ export class CsvImportEncoder extends ImportEncoder {
   /** CSV position → plan column, once the header is read. */
   private columnOf: number[] | undefined;
   private readonly slots: (string | null | undefined)[];
+  /** The file's column names, for the error report. */
+  private names: string[] = [];
 
   constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
@@ -49,24 +52,37 @@ export class CsvImportEncoder extends ImportEncoder {
     }
     this.countRecord();
     if (count !== columnOf.length) {
-      this.addRowError(line, `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`);
+      this.addRowError(line, `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`, this.asRow(cells, count));
       return;
     }
     const slots = this.slots;
-    for (let i = 0; i < count; i++) slots[columnOf[i] as number] = cells[i];
+    for (let i = 0; i < count; i++) {
+      const at = columnOf[i] as number;
+      if (at >= 0) slots[at] = cells[i];
+    }
     const out = this.plan.encode(slots, true, true);
-    if (out === undefined) this.addPlanErrors(line);
+    if (out === undefined) this.addPlanErrors(line, [], this.asRow(cells, count));
     else this.addLine(out, line);
+  }
+
+  /** A refused record by column name (only built when there is a report to write). */
+  private asRow(cells: readonly (string | null)[], count: number): Record<string, unknown> {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < count && i < this.names.length; i++) row[this.names[i] as string] = cells[i];
+    return row;
   }
 
   private header(cells: readonly (string | null)[], count: number, line: number): number[] {
     const names = cells.slice(0, count).map((c) => c ?? '');
+    this.names = names;
     const unknown: string[] = [];
     const seen = new Set<string>();
     const dup = new Set<string>();
     const columnOf = names.map((name) => {
       if (seen.has(name)) dup.add(name);
       seen.add(name);
+      // The reasons column of an error report, imported back once its rows are fixed.
+      if (name === ERROR_REPORT_COLUMN) return -1;
       const at = this.plan.index.get(name);
       if (at === undefined) unknown.push(name);
       return at ?? -1;

@@ -31,6 +31,11 @@ export interface ImportEncoderOptions {
    * name the line of every duplicate id.
    */
   lineColumn?: boolean;
+  /**
+   * Called for every refused row with what could be read of it (by column name) and its reasons,
+   * each naming its field: for an error report the user fixes and imports again.
+   */
+  onBadRow?: (line: number, row: Record<string, unknown> | undefined, reasons: string[]) => void;
 }
 
 const BATCH_BYTES = 64 * 1024;
@@ -56,12 +61,14 @@ export abstract class ImportEncoder extends Transform {
   private readonly onRows: ((rowsSoFar: number) => void) | undefined;
   private readonly onRowLine: ((row: number, fileLine: number) => void) | undefined;
   private readonly lineColumn: boolean;
+  private readonly onBadRow: ImportEncoderOptions['onBadRow'];
   /** Slots for `addObject`, reused from row to row. */
   private objectSlots: unknown[] | undefined;
 
   constructor(opts: ImportEncoderOptions, streamOpts: { writableObjectMode?: boolean } = {}) {
     super(streamOpts);
     this.lineColumn = opts.lineColumn ?? false;
+    this.onBadRow = opts.onBadRow;
     this.plan = new RowPlan(opts.fields, opts.defaults);
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
@@ -137,24 +144,29 @@ export abstract class ImportEncoder extends Transform {
   }
 
   /** Records a refused row: one error per problem the plan found. */
-  protected addPlanErrors(line: number, unknownKeys: readonly string[] = []): void {
+  protected addPlanErrors(line: number, unknownKeys: readonly string[] = [], row?: Record<string, unknown>): void {
     this.badRows++;
     for (const key of unknownKeys) this.addError(line, key, 'not a field of the table');
     for (const p of this.plan.problems) this.addError(line, p.field, p.reason);
     if (unknownKeys.length === 0 && this.plan.problems.length === 0) this.addError(line, undefined, 'the row is not valid');
+    if (this.onBadRow) {
+      const reasons = [...unknownKeys.map((k) => `${k}: not a field of the table`), ...this.plan.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason))];
+      this.onBadRow(line, row, reasons);
+    }
   }
 
   /** A whole row that is refused for one reason (not an object, wrong number of cells). */
-  protected addRowError(line: number, reason: string): void {
+  protected addRowError(line: number, reason: string, row?: Record<string, unknown>): void {
     this.badRows++;
     this.addError(line, undefined, reason);
+    this.onBadRow?.(line, row, [reason]);
   }
 
   /** Validates and encodes one row given as an object (JSON, NDJSON, a Parquet or xlsx reader). */
   protected addObject(obj: unknown, line: number): void {
     this.countRecord();
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      this.addRowError(line, `a row must be an object of fields, got ${show(obj)}`);
+      this.addRowError(line, `a row must be an object of fields, got ${show(obj)}`, undefined);
       return;
     }
     const slots = (this.objectSlots ??= new Array<unknown>(this.plan.names.length));
@@ -167,7 +179,7 @@ export abstract class ImportEncoder extends Transform {
       else slots[at] = (obj as Record<string, unknown>)[key];
     }
     const out = this.plan.encode(slots, false, true);
-    if (out === undefined || unknown !== undefined) this.addPlanErrors(line, unknown);
+    if (out === undefined || unknown !== undefined) this.addPlanErrors(line, unknown, obj as Record<string, unknown>);
     else this.addLine(out, line);
   }
 

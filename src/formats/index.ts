@@ -23,3 +23,4 @@ export { NdjsonImportEncoder } from './ndjson-import.encoder.js';
 export { ObjectImportEncoder } from './object-import.encoder.js';
 export { exportColumns, exportExtension, planExport, type ExportPlan, type ExportPlanOptions } from './export-plan.js';
 export { explainInputError, openImportInput, type ImportInput, type ImportInputOptions } from './import-pipeline.js';
+export { createErrorReport, ERROR_REPORT_COLUMN, type ErrorReport } from './error-report.js';

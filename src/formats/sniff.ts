@@ -7,6 +7,7 @@ import { InvalidFileError } from '../errors.js';
 import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { detectFormat, readHead, type FileHead } from './detect.js';
+import { ERROR_REPORT_COLUMN } from './error-report.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
 import { show } from './values.js';
 
@@ -43,11 +44,12 @@ export async function sniffUpload(path: string, opts: SniffOptions): Promise<Sni
 export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
   const { format, text } = detectFormat(fh);
   const known = new Set<string>([...BUILTIN_FIELDS, ...opts.fields.map((f) => f.name)]);
+  const knownCsv = new Set<string>([...known, ERROR_REPORT_COLUMN]);
   let result: SniffResult;
   if (text === undefined) result = { format: format.fileType };
   else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known);
   else if (format.fileType === 'ndjson') result = sniffNdjson(text, known);
-  else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, known, opts);
+  else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, knownCsv, opts);
   else result = { format: format.fileType };
   if (fh.gzip) result.gzip = true;
   return result;

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
-import { explainInputError, openImportInput, sniffUpload, type ImportFileOptions } from '../formats/index.js';
+import { createErrorReport, explainInputError, openImportInput, sniffUpload, type ImportFileOptions, type ImportInputOptions } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
-import { importFileKey } from '../storage/index.js';
+import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
 import type { FieldSchema, JobCreatedResponse, JobError, OnConflict } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
@@ -30,6 +30,8 @@ const ImportFieldsSchema = z.object({
     .refine((cols) => cols.every((c) => c !== ''), 'must be field names separated by commas')
     .optional(),
   on_conflict: z.enum(['error', 'skip', 'update'], { error: 'must be "error", "skip" or "update"' }).optional(),
+  dry_run: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  email: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
 /** How many duplicate ids an import names before it only counts them. */
@@ -45,6 +47,8 @@ export interface UploadedFile {
 /** The import's rows were refused: the job fails with these errors and nothing is written. */
 export class ImportRowsError extends AppError {
   override name = 'ImportRowsError';
+  /** The rows were refused for their ids only (no error report: the list says it all). */
+  duplicates = false;
   constructor(
     readonly rowErrors: JobError[],
     /** Every problem found (the list holds the first of them). */
@@ -72,20 +76,28 @@ export class ImportsService {
   constructor(private readonly d: ImportsDeps) {}
 
   /** What can be refused before the upload is read: an unknown table, a minute already used. */
-  async precheck(userId: number, tableId: string): Promise<void> {
+  async precheck(userId: number, tableId: string, query: Record<string, unknown> = {}): Promise<void> {
     const table = await this.d.tables.require(userId, tableId);
-    await this.d.limiter.check('import', table.id);
+    // A dry run writes nothing, so it does not need (or use up) the table's minute.
+    if (query.dry_run !== 'true') await this.d.limiter.check('import', table.id);
   }
 
   /**
    * Checks the upload's content cheaply (type, header, first row), takes the table's minute,
    * moves the file into storage and queues the job. The temp file is gone afterwards, whatever happens.
    */
-  async request(userId: number, tableId: string, file: UploadedFile | undefined, fields: unknown = {}): Promise<JobCreatedResponse> {
+  async request(
+    userId: number,
+    tableId: string,
+    file: UploadedFile | undefined,
+    fields: unknown = {},
+    query: Record<string, unknown> = {},
+  ): Promise<JobCreatedResponse> {
     try {
       const table = await this.d.tables.require(userId, tableId);
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
-      const f = parseParams(ImportFieldsSchema, fields ?? {});
+      const f = parseParams(ImportFieldsSchema, { ...(typeof fields === 'object' ? fields : {}), ...pick(query, 'dry_run') });
+      const dryRun = f.dry_run === 'true';
       if (f.columns && f.csv_header !== 'false') throw new InvalidParameterError('columns', '"columns" goes with csv_header=false.');
       const fileOpts: ImportFileOptions = {};
       if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
@@ -94,7 +106,7 @@ export class ImportsService {
       const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
 
       const jobId = randomUUID();
-      await this.d.limiter.acquire('import', table.id, jobId);
+      if (!dryRun) await this.d.limiter.acquire('import', table.id, jobId);
       const uploadKey = importFileKey(jobId, `upload.${sniff.format}`);
       try {
         await this.d.storage.putFile(uploadKey, file.path);
@@ -106,6 +118,8 @@ export class ImportsService {
           if (sniff.columns) params.columns = sniff.columns;
         }
         if (f.on_conflict && f.on_conflict !== 'error') params.on_conflict = f.on_conflict;
+        if (dryRun) params.dry_run = true;
+        if (f.email === 'false') params.email = false;
         await this.d.jobs.insert({
           id: jobId,
           type: 'import',
@@ -119,7 +133,7 @@ export class ImportsService {
         });
         await this.d.queues.add(JobName.ImportFile, { jobId });
       } catch (err) {
-        await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
+        if (!dryRun) await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
         await this.d.jobs.delete(jobId).catch(() => undefined);
         await this.d.storage.delete(uploadKey).catch(() => undefined);
         throw err;
@@ -162,63 +176,121 @@ export class ImportsService {
     });
 
     try {
+      if (params.dry_run) {
+        // The whole validation, duplicates included, in a transaction that is rolled back.
+        const rows = await this.withRollback((client) => this.stage(client, table.id, fields, open, inputOptions(true), onConflict === 'error'));
+        await this.d.jobs.succeed(jobId, { rows });
+        return this.d.jobs.get(jobId, null);
+      }
       await withTransaction(this.d.pool, async (client) => {
-        // With on_conflict skip or update, rows go through a staging table so one INSERT can
-        // decide per row; the default COPYs straight into the table, the fast path.
-        const staged = onConflict !== 'error';
-        if (staged) await this.d.rows.createStaging(client, table.id);
-        const input = await openImportInput(open, inputOptions(staged));
-        const sink = staged ? this.d.rows.copyInStaging(client, fields) : this.d.rows.copyIn(client, table.id, fields);
-        try {
-          await pipeline([...input.stages, sink] as unknown as [Readable, Writable]);
-        } finally {
-          await input.cleanup();
-        }
-        const { encoder } = input;
-        if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
-        let written = encoder.rows;
-        if (staged) {
-          const dups = await this.d.rows.stagingDuplicates(client, table.id, false, MAX_DUPLICATES_SHOWN);
-          if (dups.total > 0) throw duplicatesError(dups);
+        let written: number;
+        if (onConflict === 'error') {
+          // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
+          const input = await openImportInput(open, inputOptions(false));
+          try {
+            await pipeline([...input.stages, this.d.rows.copyIn(client, table.id, fields)] as unknown as [Readable, Writable]);
+          } finally {
+            await input.cleanup();
+          }
+          const { encoder } = input;
+          if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
+          written = encoder.rows;
+        } else {
+          // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
+          await this.stage(client, table.id, fields, open, inputOptions(true), false);
           written = await this.d.rows.mergeStaging(client, table.id, fields, onConflict);
         }
         await this.d.jobs.succeed(jobId, { rows: written }, client);
       });
     } catch (err) {
       const e = explainInputError(err) as { code?: string };
+      if (e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, open, inputOptions(false));
       if (e.code !== '23505') throw e;
-      throw await this.findDuplicates(table.id, fields, open, inputOptions(true));
+      // PostgreSQL stops at the first duplicate id. On that failure path only, the file is read
+      // once more into a staging table, and one query names every duplicated id with its line.
+      await this.withRollback((client) => this.stage(client, table.id, fields, open, { ...inputOptions(true), onBytes: () => undefined }, true));
+      throw e;
     }
     return this.d.jobs.get(jobId, null);
   }
 
   /**
-   * PostgreSQL stops at the first duplicate id. On that failure path only, the file is read once
-   * more into a staging table (in a transaction that is rolled back), and one query names every
-   * duplicated id with its line: ids repeated in the file and ids already in the table.
+   * COPYs the file into a staging table and checks it whole: every bad row, then every id that
+   * repeats in the file or (with `againstTable`) is already in the table. Returns the valid rows.
    */
-  private async findDuplicates(
+  private async stage(
+    client: PoolClient,
     tableId: number,
     fields: FieldSchema[],
     open: () => Promise<Readable>,
-    opts: Parameters<typeof openImportInput>[1],
-  ): Promise<ImportRowsError> {
-    const client = await this.d.pool.connect();
+    opts: ImportInputOptions,
+    againstTable: boolean,
+  ): Promise<number> {
+    await this.d.rows.createStaging(client, tableId);
+    const input = await openImportInput(open, opts);
     try {
-      await client.query('BEGIN');
-      await this.d.rows.createStaging(client, tableId);
-      const input = await openImportInput(open, { ...opts, onBytes: () => undefined });
-      try {
-        await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
-      } finally {
-        await input.cleanup();
-      }
-      return duplicatesError(await this.d.rows.stagingDuplicates(client, tableId, true, MAX_DUPLICATES_SHOWN));
+      await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
     } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
+      await input.cleanup();
+    }
+    const { encoder } = input;
+    if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
+    const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
+    if (dups.total > 0) throw duplicatesError(dups);
+    return encoder.rows;
+  }
+
+  /**
+   * Reads the file once more and stores its bad rows, with their reasons, as a CSV the user can fix
+   * and import again; the job's `error_report_url` and the failure mail link it. Best effort: the
+   * import has failed either way, and a report that cannot be written must not hide why.
+   */
+  private async writeErrorReport(job: JobRecord, fields: FieldSchema[], open: () => Promise<Readable>, opts: ImportInputOptions): Promise<void> {
+    const key = exportFileKey(job.id, `${job.table_name}_errors.csv`);
+    const report = createErrorReport(fields);
+    try {
+      const stored = this.d.storage.put(key, report.stream);
+      try {
+        const input = await openImportInput(open, {
+          ...opts,
+          onBytes: () => undefined,
+          encoder: { ...opts.encoder, maxErrors: 0, onBadRow: (line, row, reasons) => report.add(line, row, reasons) },
+        });
+        try {
+          await pipeline([...input.stages, new Writable({ write: (_c, _e, cb) => cb() })] as unknown as [Readable, Writable]);
+        } finally {
+          await input.cleanup();
+        }
+        report.end();
+      } catch (err) {
+        report.stream.destroy(err as Error);
+      }
+      await stored;
+      if (report.rows > 0) await this.d.jobs.setErrorReport(job.id, key);
+      else await this.d.storage.delete(key);
+    } catch {
+      await this.d.storage.delete(key).catch(() => undefined);
     }
   }
+
+  /** Runs `work` in a transaction that is always rolled back. */
+  private async withRollback<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.d.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      return await work(client);
+    } catch (err) {
+      throw explainInputError(err);
+    } finally {
+      await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      client.release(broken);
+    }
+  }
+}
+
+function pick(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  return o[key] === undefined ? {} : { [key]: o[key] };
 }
 
 function fileOptions(params: ImportParams): ImportFileOptions {
@@ -238,5 +310,7 @@ function duplicatesError(d: { total: number; rows: Array<{ id: string; line: num
     line: r.line,
     field: 'id',
   }));
-  return new ImportRowsError(errors, Math.max(d.total, errors.length), Math.max(d.total, errors.length));
+  const err = new ImportRowsError(errors, Math.max(d.total, errors.length), Math.max(d.total, errors.length));
+  err.duplicates = true;
+  return err;
 }

@@ -154,6 +154,12 @@ export interface Job {
   file_name: string | null;
   /** Errors; for a failed import, the first rows that failed (capped) and then a summary. */
   errors: JobError[];
+  /** An import that only validated the file (`dry_run=true`): `rows` is what it would write. */
+  dry_run?: boolean;
+  /** A failed import: a signed link to a CSV of the bad rows with their reasons, to fix and import again. */
+  error_report_url?: string | null;
+  /** An import that created its table (`POST /table/import/`): the schema inferred from the file. */
+  inferred_schema?: TableSchema;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

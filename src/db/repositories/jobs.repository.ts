@@ -24,6 +24,10 @@ export interface ImportParams {
   csv_header?: boolean;
   columns?: string[];
   on_conflict?: OnConflict;
+  /** Validate only: nothing is written. */
+  dry_run?: boolean;
+  /** `false`: no mail when the job ends. */
+  email?: boolean;
 }
 
 export interface JobRecord {
@@ -168,6 +172,11 @@ export class JobsRepository {
     );
   }
 
+  /** A failed import's error report (stored like an export file). */
+  async setErrorReport(id: string, fileKey: string): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET file_key = $2 WHERE id = $1', [id, fileKey]);
+  }
+
   async clearUpload(id: string): Promise<void> {
     await this.pool.query('UPDATE tableport.jobs SET upload_key = NULL WHERE id = $1', [id]);
   }
@@ -176,7 +185,7 @@ export class JobsRepository {
   async expiredExportFiles(before: Date, limit: number): Promise<Array<{ id: string; file_key: string }>> {
     const { rows } = await this.pool.query<{ id: string; file_key: string }>(
       `SELECT id, file_key FROM tableport.jobs
-        WHERE type = 'export' AND status = 'succeeded' AND file_key IS NOT NULL AND finished_at < $1
+        WHERE (type = 'export' AND status = 'succeeded' OR type = 'import') AND file_key IS NOT NULL AND finished_at < $1
         ORDER BY finished_at LIMIT $2`,
       [before, limit],
     );

@@ -3,9 +3,10 @@ import { pipeline } from 'node:stream/promises';
 import { formatOf } from '../../formats/index.js';
 import type { Services } from '../../services/index.js';
 
-/** A file's type for the browser: gzip when compressed, else the format's own. */
+/** A file's type for the browser: gzip when compressed, else the format's own (an import's error report is CSV). */
 function contentType(fileType: string | null, fileName: string): string {
   if (fileName.endsWith('.gz')) return 'application/gzip';
+  if (fileName.endsWith('_errors.csv')) return 'text/csv; charset=utf-8';
   return formatOf(fileType ?? '')?.contentType ?? 'application/octet-stream';
 }
 
@@ -20,9 +21,9 @@ export function filesRouter(s: Services): Router {
       signature: req.query.signature,
     });
     res.set({
-      'Content-Type': contentType(job.file_type, job.file_name!),
+      'Content-Type': contentType(job.file_type, req.params.file_name),
       'Content-Length': String(size),
-      'Content-Disposition': `attachment; filename="${job.file_name!.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(job.file_name!)}`,
+      'Content-Disposition': `attachment; filename="${req.params.file_name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(req.params.file_name)}`,
       'Cache-Control': 'private, no-store',
       'Referrer-Policy': 'no-referrer',
       'X-Content-Type-Options': 'nosniff',

@@ -20,10 +20,10 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
   r.post('/table/:table_id/import/', async (req, res) => {
     const user = currentUser(res);
     // Refuse before reading a possibly large body when the answer is already known.
-    await s.imports.precheck(user.id, req.params.table_id);
+    await s.imports.precheck(user.id, req.params.table_id, req.query);
     const file = await receiveUpload(req, res);
     // multer leaves the form's other fields (csv_delimiter, csv_header, columns, on_conflict) in req.body.
-    res.status(201).json(await s.imports.request(user.id, req.params.table_id, file, req.body));
+    res.status(201).json(await s.imports.request(user.id, req.params.table_id, file, req.body, req.query));
   });
   return r;
 }
