@@ -181,3 +181,32 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
   }
   return { format: 'csv', columns: header, csvDelimiter };
 }
+
+/**
+ * The first look at a file whose table does not exist yet (schema inference): its format, and for
+ * CSV the delimiter that splits the header into the most columns (ties: the usual order).
+ */
+export async function sniffForInference(path: string, opts: Omit<SniffOptions, 'fields'>): Promise<SniffResult> {
+  const fh = await readHead(path);
+  const { format, text } = detectFormat(fh);
+  const result: SniffResult = { format: format.fileType };
+  if (fh.gzip) result.gzip = true;
+  if (format.fileType === 'csv' && text !== undefined) {
+    let best = ',';
+    let most = 0;
+    for (const d of opts.csvDelimiter ? [opts.csvDelimiter] : CSV_DELIMITERS) {
+      let cells: string[] | undefined;
+      try {
+        cells = firstRecord(text, fh.whole, d);
+      } catch {
+        continue;
+      }
+      if (cells && cells.length > most) {
+        best = d;
+        most = cells.length;
+      }
+    }
+    result.csvDelimiter = best;
+  }
+  return result;
+}

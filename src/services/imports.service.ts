@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
-import { createErrorReport, explainInputError, openImportInput, sniffUpload, type ImportFileOptions, type ImportInputOptions } from '../formats/index.js';
+import { createErrorReport, explainInputError, inferSchema, openImportInput, sampleFile, sniffForInference, sniffUpload, type ImportFileOptions, type ImportInputOptions } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
 import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
@@ -92,6 +92,7 @@ export class ImportsService {
     file: UploadedFile | undefined,
     fields: unknown = {},
     query: Record<string, unknown> = {},
+    extra: Pick<ImportParams, 'inferred_schema'> = {},
   ): Promise<JobCreatedResponse> {
     try {
       const table = await this.d.tables.require(userId, tableId);
@@ -119,6 +120,7 @@ export class ImportsService {
         }
         if (f.on_conflict && f.on_conflict !== 'error') params.on_conflict = f.on_conflict;
         if (dryRun) params.dry_run = true;
+        if (extra.inferred_schema) params.inferred_schema = extra.inferred_schema;
         if (f.email === 'false') params.email = false;
         await this.d.jobs.insert({
           id: jobId,
@@ -139,6 +141,45 @@ export class ImportsService {
         throw err;
       }
       return { status: 'ok', job_id: jobId };
+    } finally {
+      if (file) await rm(file.path, { force: true });
+    }
+  }
+
+  /**
+   * `POST /table/import/`: creates table `name` with the schema inferred from the first rows of
+   * the file, then imports the file into it as `request` does. A refusal removes the new table.
+   */
+  async requestWithInference(
+    userId: number,
+    file: UploadedFile | undefined,
+    fields: unknown = {},
+    query: Record<string, unknown> = {},
+  ): Promise<JobCreatedResponse & { table_id: number }> {
+    let tableId: number | undefined;
+    try {
+      if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
+      const body = (typeof fields === 'object' && fields !== null ? fields : {}) as Record<string, unknown>;
+      if (typeof body.name !== 'string' || body.name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as the field "name".');
+      const f = parseParams(ImportFieldsSchema, omit(body, 'name'));
+      const fileOpts: ImportFileOptions = {};
+      if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
+      if (f.csv_header === 'false') fileOpts.csvHeader = false;
+      if (f.columns) fileOpts.columns = f.columns;
+      if (fileOpts.csvHeader === false && !fileOpts.columns) {
+        throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
+      }
+      const head = await sniffForInference(file.path, fileOpts);
+      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+      const schema = { fields: inferSchema(sample) };
+      const table = await this.d.tables.create(userId, { name: body.name, schema });
+      tableId = table.id;
+      const fileFields = head.csvDelimiter && !f.csv_delimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
+      const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });
+      return { ...res, table_id: table.id };
+    } catch (err) {
+      if (tableId !== undefined) await this.d.tables.delete(userId, String(tableId)).catch(() => undefined);
+      throw err;
     } finally {
       if (file) await rm(file.path, { force: true });
     }
@@ -287,6 +328,11 @@ export class ImportsService {
       client.release(broken);
     }
   }
+}
+
+function omit(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = o;
+  return rest;
 }
 
 function pick(o: Record<string, unknown>, key: string): Record<string, unknown> {

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../storage/index.js';
-import type { Job, MinappExportJob, MinappExportStatus, Page } from '../types/api.js';
+import type { Job, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../types/api.js';
 import type { Readable } from 'node:stream';
 import { pageMeta, type PageQuery } from './paging.js';
 import type { TablesService } from './tables.service.js';
@@ -55,7 +55,9 @@ export class JobsService {
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
     };
-    if ((job.params as { dry_run?: boolean }).dry_run) out.dry_run = true;
+    const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
+    if (params.dry_run) out.dry_run = true;
+    if (params.inferred_schema) out.inferred_schema = params.inferred_schema;
     if (job.type === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;
   }

@@ -1,4 +1,4 @@
-import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict } from '../../types/api.js';
+import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
 
 export interface ExportParams {
@@ -28,6 +28,8 @@ export interface ImportParams {
   dry_run?: boolean;
   /** `false`: no mail when the job ends. */
   email?: boolean;
+  /** The schema inferred from the file, for an import that created its table. */
+  inferred_schema?: TableSchema;
 }
 
 export interface JobRecord {
