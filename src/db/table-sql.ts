@@ -88,7 +88,10 @@ function int(n: number): string {
  */
 export function exportCopySql(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window, csv: CsvOptions = CSV_DEFAULTS): string {
   const select = `SELECT ${projection(fields, fileType)} FROM ${dataTable(tableId)} ${windowWhere(w)} ORDER BY created_at, id`;
-  if (fileType === 'csv') return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${csv.header}, DELIMITER ${charLiteral(csv.delimiter)})`;
+  if (fileType === 'csv') {
+    const delimiter = csv.delimiter === ',' ? '' : `, DELIMITER ${charLiteral(csv.delimiter)}`;
+    return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${csv.header}${delimiter})`;
+  }
   return `COPY (SELECT row_to_json(r) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }
 
