@@ -88,7 +88,7 @@ export class TableRef {
   }
 
   /**
-   * Queues an export of the table's rows to a CSV or JSON file.
+   * Queues an export of the table's rows to a file (`fileType`, optionally gzip-compressed).
    * Rejects with `TooFrequentError` when an export of this table was queued less than a minute ago,
    * `TooManyRowsError` when the selection is over the server's cap, `InvalidParameterError` otherwise.
    *
@@ -110,8 +110,9 @@ export class TableRef {
   }
 
   /**
-   * Queues an import of a `.csv` or `.json` file (the shapes export writes) into the table. The file
-   * is streamed, never held whole in memory. An import is all or nothing: `job.wait()` rejects with
+   * Queues an import of a CSV, JSON or NDJSON file (the shapes export writes; gzip-compressed or not,
+   * the server reads the format from the content) into the table. The file is streamed, never held
+   * whole in memory. `options` also carry the CSV dialect, `onConflict`, `dryRun` and `email`. An import is all or nothing: `job.wait()` rejects with
    * `JobFailedError` listing the bad rows' lines when any row is invalid.
    * Rejects now with `InvalidFileError`, `FileTooLargeError` or `TooFrequentError` when the server refuses it.
    *

@@ -2,40 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { z } from 'zod';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
-import { createErrorReport, explainInputError, inferSchema, openImportInput, sampleFile, sniffForInference, sniffUpload, type ImportFileOptions, type ImportInputOptions } from '../formats/index.js';
+import {
+  createErrorReport,
+  explainInputError,
+  inferSchema,
+  openImportInput,
+  sampleFile,
+  sniffForInference,
+  sniffUpload,
+  type ImportInputOptions,
+} from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
 import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
-import type { FieldSchema, JobCreatedResponse, JobError, OnConflict } from '../types/api.js';
+import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
-import { parseParams } from './validate.js';
+import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
 
-/** The import's multipart fields beside the file (all text, as forms send them). */
-const ImportFieldsSchema = z.object({
-  csv_delimiter: z
-    .string()
-    .regex(/^[\x20-\x7e\t]$/, 'must be one printable ASCII character or a tab')
-    .refine((c) => c !== '"', 'cannot be a quote (")')
-    .optional(),
-  csv_header: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
-  columns: z
-    .string()
-    .max(16 * 1024)
-    .transform((v) => v.split(',').map((c) => c.trim()))
-    .refine((cols) => cols.every((c) => c !== ''), 'must be field names separated by commas')
-    .optional(),
-  on_conflict: z.enum(['error', 'skip', 'update'], { error: 'must be "error", "skip" or "update"' }).optional(),
-  dry_run: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
-  email: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
-});
-
-/** How many duplicate ids an import names before it only counts them. */
-const MAX_DUPLICATES_SHOWN = 100;
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -44,27 +31,7 @@ export interface UploadedFile {
   size: number;
 }
 
-/** The import's rows were refused: the job fails with these errors and nothing is written. */
-export class ImportRowsError extends AppError {
-  override name = 'ImportRowsError';
-  /** The rows were refused for their ids only (no error report: the list says it all). */
-  duplicates = false;
-  constructor(
-    readonly rowErrors: JobError[],
-    /** Every problem found (the list holds the first of them). */
-    readonly errorCount: number,
-    /** Rows with at least one problem. */
-    readonly badRows = errorCount,
-  ) {
-    super(
-      'invalid_row',
-      400,
-      errorCount === badRows
-        ? `${badRows} row${badRows === 1 ? '' : 's'} of the file ${badRows === 1 ? 'is' : 'are'} not valid; no row was written.`
-        : `${errorCount} problems in ${badRows} row${badRows === 1 ? '' : 's'} of the file; no row was written.`,
-    );
-  }
-}
+export { ImportRowsError } from './import-options.js';
 
 export interface ImportsDeps extends ExportsDeps {
   pool: Pool;
@@ -97,13 +64,8 @@ export class ImportsService {
     try {
       const table = await this.d.tables.require(userId, tableId);
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
-      const f = parseParams(ImportFieldsSchema, { ...(typeof fields === 'object' ? fields : {}), ...pick(query, 'dry_run') });
-      const dryRun = f.dry_run === 'true';
-      if (f.columns && f.csv_header !== 'false') throw new InvalidParameterError('columns', '"columns" goes with csv_header=false.');
-      const fileOpts: ImportFileOptions = {};
-      if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
-      if (f.csv_header === 'false') fileOpts.csvHeader = false;
-      if (f.columns) fileOpts.columns = f.columns;
+      const f = parseImportFields({ ...(typeof fields === 'object' ? fields : {}), ...pick(query, 'dry_run') });
+      const { dryRun, fileOpts } = f;
       const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
 
       const jobId = randomUUID();
@@ -118,10 +80,10 @@ export class ImportsService {
           params.csv_header = false;
           if (sniff.columns) params.columns = sniff.columns;
         }
-        if (f.on_conflict && f.on_conflict !== 'error') params.on_conflict = f.on_conflict;
+        if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
         if (dryRun) params.dry_run = true;
         if (extra.inferred_schema) params.inferred_schema = extra.inferred_schema;
-        if (f.email === 'false') params.email = false;
+        if (!f.email) params.email = false;
         await this.d.jobs.insert({
           id: jobId,
           type: 'import',
@@ -161,11 +123,7 @@ export class ImportsService {
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
       const body = (typeof fields === 'object' && fields !== null ? fields : {}) as Record<string, unknown>;
       if (typeof body.name !== 'string' || body.name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as the field "name".');
-      const f = parseParams(ImportFieldsSchema, omit(body, 'name'));
-      const fileOpts: ImportFileOptions = {};
-      if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
-      if (f.csv_header === 'false') fileOpts.csvHeader = false;
-      if (f.columns) fileOpts.columns = f.columns;
+      const { fileOpts } = parseImportFields(omit(body, 'name'));
       if (fileOpts.csvHeader === false && !fileOpts.columns) {
         throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
       }
@@ -174,7 +132,7 @@ export class ImportsService {
       const schema = { fields: inferSchema(sample) };
       const table = await this.d.tables.create(userId, { name: body.name, schema });
       tableId = table.id;
-      const fileFields = head.csvDelimiter && !f.csv_delimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
+      const fileFields = head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
       const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });
       return { ...res, table_id: table.id };
     } catch (err) {
@@ -328,35 +286,4 @@ export class ImportsService {
       client.release(broken);
     }
   }
-}
-
-function omit(o: Record<string, unknown>, key: string): Record<string, unknown> {
-  const { [key]: _dropped, ...rest } = o;
-  return rest;
-}
-
-function pick(o: Record<string, unknown>, key: string): Record<string, unknown> {
-  return o[key] === undefined ? {} : { [key]: o[key] };
-}
-
-function fileOptions(params: ImportParams): ImportFileOptions {
-  const o: ImportFileOptions = {};
-  if (params.csv_delimiter !== undefined) o.csvDelimiter = params.csv_delimiter;
-  if (params.csv_header === false) o.csvHeader = false;
-  if (params.columns) o.columns = params.columns;
-  return o;
-}
-
-function duplicatesError(d: { total: number; rows: Array<{ id: string; line: number; first_line: number; existing: boolean }> }): ImportRowsError {
-  const errors: JobError[] = d.rows.map((r) => ({
-    error_code: 'invalid_row',
-    error_msg: r.existing
-      ? `line ${r.line}, id: "${r.id}" is already in the table`
-      : `line ${r.line}, id: "${r.id}" already appears on line ${r.first_line} of the file`,
-    line: r.line,
-    field: 'id',
-  }));
-  const err = new ImportRowsError(errors, Math.max(d.total, errors.length), Math.max(d.total, errors.length));
-  err.duplicates = true;
-  return err;
 }
