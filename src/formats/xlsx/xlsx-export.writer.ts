@@ -45,8 +45,14 @@ export function excelSerial(ms: number): number {
   return ms / MS_PER_DAY + EPOCH_SERIAL;
 }
 
+export interface XlsxExportWriterOptions extends ColumnarExportOptions {
+  /** Refuse more data rows than this (default and most {@link XLSX_MAX_DATA_ROWS}, Excel's own limit). */
+  maxRows?: number;
+}
+
 export class XlsxExportWriter extends Transform {
   private readonly columns: ExportColumn[];
+  private readonly maxRows: number;
   private readonly letters: string[];
   private readonly sheet: Readable;
   private readonly zip = new yazl.ZipFile();
@@ -57,9 +63,10 @@ export class XlsxExportWriter extends Transform {
   private heldRow: TransformCallback | undefined;
   private zipEnded: Promise<void>;
 
-  constructor(opts: ColumnarExportOptions) {
+  constructor(opts: XlsxExportWriterOptions) {
     super({ writableObjectMode: true, readableObjectMode: false });
     this.columns = opts.columns;
+    this.maxRows = Math.min(opts.maxRows ?? XLSX_MAX_DATA_ROWS, XLSX_MAX_DATA_ROWS);
     this.letters = this.columns.map((_c, i) => columnLetters(i));
     this.sheet = new Readable({
       read: () => {
@@ -130,7 +137,7 @@ export class XlsxExportWriter extends Transform {
 
   override _transform(row: Record<string, unknown>, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      if (++this.rows > XLSX_MAX_DATA_ROWS) throw new TooManyRowsError(XLSX_MAX_DATA_ROWS, undefined, 'The rows of an xlsx sheet');
+      if (++this.rows > this.maxRows) throw new TooManyRowsError(this.maxRows, undefined, 'The rows of an xlsx sheet');
       const r = this.rows + 1;
       let xml = `<row r="${r}">`;
       for (let i = 0; i < this.columns.length; i++) {
@@ -163,6 +170,6 @@ export class XlsxExportWriter extends Transform {
 }
 
 /** A Transform: row objects in, the xlsx file's bytes out; at most {@link XLSX_MAX_DATA_ROWS} rows. */
-export function createXlsxExportWriter(opts: ColumnarExportOptions): Transform {
+export function createXlsxExportWriter(opts: XlsxExportWriterOptions): Transform {
   return new XlsxExportWriter(opts);
 }
