@@ -1,16 +1,23 @@
 /**
  * Export rows as Parquet: row objects in (the JSON export's shape), file bytes out. Rows are gathered
  * into one column array per field until a row group is full, then that group is encoded, compressed
- * (snappy) and pushed, so memory holds one row group, not the table.
+ * and pushed, so memory holds one row group, not the table.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarExportOptions, ExportColumn } from '../columnar-types.js';
 
-/** Rows per row group: big enough for good compression and fast readers, small enough for a flat heap. */
-export const PARQUET_ROW_GROUP_ROWS = 65_536;
+/**
+ * Rows per row group: big enough for readers to skip and decode in bulk, small enough for a flat
+ * heap. Measured at 1M narrow rows (docs/benchmarks.md): 32,768 used ~40 MB less RSS and less CPU
+ * than 65,536, and 131,072 ~110 MB more.
+ */
+export const PARQUET_ROW_GROUP_ROWS = 32_768;
+/** A row group is also closed when its values take about this much memory (wide rows, long texts). */
+export const PARQUET_ROW_GROUP_BYTES = 32 * 1024 * 1024;
 
 type Cell = bigint | number | boolean | string | null;
 type Converter = (value: unknown, column: string) => Cell;
@@ -72,10 +79,19 @@ function converter(type: ExportColumn['type']): Converter {
   }
 }
 
+export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED';
+
 export interface ParquetExportWriterOptions extends ColumnarExportOptions {
   /** Rows per row group (default {@link PARQUET_ROW_GROUP_ROWS}). */
   rowGroupRows?: number;
+  /** Page compression (default GZIP at level 1: native zlib, smaller files and less CPU here than JS snappy). */
+  codec?: ParquetCodec;
+  /** Min/max/null-count statistics per column chunk, which let readers skip row groups (default true). */
+  statistics?: boolean;
 }
+
+/** zlib is native: gzip at level 1 cost ~8 % less CPU than hyparquet-writer's JavaScript snappy, for 40 % smaller files. */
+const gzip = (input: Uint8Array): Uint8Array => gzipSync(input, { level: 1 });
 
 /** A ByteWriter whose bytes are handed out and forgotten after each row group. */
 class DrainingWriter extends ByteWriter {
@@ -98,6 +114,8 @@ export class ParquetExportWriter extends Transform {
   private readonly parquet: ParquetWriter;
   private data: Cell[][];
   private count = 0;
+  /** A rough size of the values held for the current row group. */
+  private held = 0;
 
   constructor(opts: ParquetExportWriterOptions) {
     super({ writableObjectMode: true, readableObjectMode: false });
@@ -112,7 +130,9 @@ export class ParquetExportWriter extends Transform {
     this.parquet = new ParquetWriter({
       writer: this.bytes,
       schema,
-      codec: 'SNAPPY',
+      codec: opts.codec ?? 'GZIP',
+      compressors: { GZIP: gzip },
+      statistics: opts.statistics ?? true,
       createdBy: 'tableport',
       // Lets a later import know which text columns held JSON arrays and objects.
       kvMetadata: [{ key: 'tableport.columns', value: JSON.stringify(this.columns) }, { key: 'tableport.table', value: opts.tableName }],
@@ -128,9 +148,11 @@ export class ParquetExportWriter extends Transform {
       for (let i = 0; i < this.columns.length; i++) {
         const column = this.columns[i] as ExportColumn;
         const v = row[column.name];
-        (this.data[i] as Cell[]).push(v === null || v === undefined ? null : (this.convert[i] as Converter)(v, column.name));
+        const cell = v === null || v === undefined ? null : (this.convert[i] as Converter)(v, column.name);
+        this.held += typeof cell === 'string' ? 24 + 2 * cell.length : 16;
+        (this.data[i] as Cell[]).push(cell);
       }
-      if (++this.count === this.groupRows) this.writeGroup();
+      if (++this.count === this.groupRows || this.held >= PARQUET_ROW_GROUP_BYTES) this.writeGroup();
       cb();
     } catch (err) {
       cb(err as Error);
@@ -153,6 +175,7 @@ export class ParquetExportWriter extends Transform {
     this.parquet.write({ columnData, rowGroupSize: this.count });
     this.data = this.emptyColumns();
     this.count = 0;
+    this.held = 0;
     this.push(this.bytes.take());
   }
 }

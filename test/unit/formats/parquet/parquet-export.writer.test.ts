@@ -88,8 +88,9 @@ describe('createParquetExportWriter', () => {
         nothing: null,
       })),
     );
-    const groups = await query(con, `SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata(${lit(file)})`);
+    const groups = await query(con, `SELECT count(DISTINCT row_group_id) AS n, list(DISTINCT compression) AS codecs FROM parquet_metadata(${lit(file)})`);
     assert.equal(groups[0]?.n, 2n);
+    assert.deepEqual(groups[0]?.codecs, ['GZIP']);
   });
 
   it('streams: each full row group leaves as bytes before the input ends', async () => {
@@ -130,6 +131,33 @@ describe('createParquetExportWriter', () => {
     assert.deepEqual(
       back.map((r) => r.row),
       rows,
+    );
+  });
+
+  it('closes a row group early when its values grow large (long texts), and reads large groups in slices', async () => {
+    const columns: ExportColumn[] = [
+      { name: 'i', type: 'integer' },
+      { name: 'text', type: 'string' },
+    ];
+    const rows = Array.from({ length: 20 }, (_v, i) => ({ i, text: String.fromCharCode(97 + i).repeat(1_000_000) }));
+    const file = await writeParquet(rows, { columns });
+    const groups = await query(await db(), `SELECT row_group_id, row_group_num_rows AS n FROM parquet_metadata(${lit(file)}) WHERE path_in_schema = 'i'`);
+    assert.deepEqual(
+      groups.map((g) => g.n),
+      [17n, 3n],
+    );
+    const back = await collect(readParquetRows(file));
+    assert.deepEqual(
+      back.map((r) => [r.line, r.row.i, (r.row.text as string).length, (r.row.text as string)[0]]),
+      rows.map((r, i) => [i + 1, i, 1_000_000, r.text[0]]),
+    );
+
+    const many = Array.from({ length: 250 }, (_v, i) => ({ i, text: `row ${i}` }));
+    const sliced = await writeParquet(many, { columns, rowGroupRows: 100 });
+    const got = await collect(readParquetRows(sliced, { sliceRows: 32 }));
+    assert.deepEqual(
+      got.map((r) => [r.line, r.row.i, r.row.text]),
+      many.map((r, i) => [i + 1, r.i, r.text]),
     );
   });
 
