@@ -4,11 +4,12 @@ import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ExcelJS from 'exceljs';
 import yazl from 'yazl';
 import { InvalidFileError } from '../../../../src/errors.js';
-import { isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
+import { createXlsxExportWriter, isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
 import { collect, tempDir } from '../parquet/awkward-rows.js';
 
 const XLSX = createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
@@ -158,6 +159,28 @@ describe('readXlsxRows', () => {
     const file = join(dir(), 'empty-sheet.xlsx');
     await wb.xlsx.writeFile(file);
     await refused(file, /The first sheet is empty: it has no header row/);
+  });
+
+  it('stops when the signal is aborted', async () => {
+    const file = join(dir(), 'long.xlsx');
+    const rows = Array.from({ length: 20_000 }, (_v, i) => ({ id: `r${i}`, n: i }));
+    const columns = [
+      { name: 'id', type: 'string' as const },
+      { name: 'n', type: 'integer' as const },
+    ];
+    await pipeline(Readable.from(rows), createXlsxExportWriter({ tableName: 't', fields: [], columns }), createWriteStream(file));
+    const ac = new AbortController();
+    let seen = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const r of readXlsxRows(file, { signal: ac.signal })) {
+          assert.equal(r.line, seen + 2);
+          if (++seen === 10) ac.abort(new Error('stop here'));
+        }
+      })(),
+      /stop here/,
+    );
+    assert.ok(seen < 20_000, `read ${seen} rows`);
   });
 
   it('isXlsx recognises a workbook by its zip entries, not by its name', async () => {
