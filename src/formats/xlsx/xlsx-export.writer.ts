@@ -38,6 +38,8 @@ export const XLSX_DATE_FORMAT = 'yyyy-mm-dd hh:mm:ss.000';
 const MS_PER_DAY = 86_400_000;
 /** 1970-01-01 as an Excel serial day (1900 date system). */
 const EPOCH_SERIAL = 25_569;
+const FIRST_EXCEL_DATE_MS = Date.UTC(1900, 2, 1);
+const LAST_EXCEL_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Sheet XML is handed to the zip in pieces of about this many characters. */
 const BATCH_CHARS = 64 * 1024;
 
@@ -118,7 +120,10 @@ export class XlsxExportWriter extends Transform {
         break;
       case 'date': {
         const ms = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
-        if (Number.isFinite(ms)) return `<c r="${ref}" s="${DATE_STYLE}"><v>${excelSerial(ms)}</v></c>`;
+        // Excel shows dates from 1900-03-01 (before it, its 1900 leap-year bug shifts them) to 9999-12-31;
+        // others stay ISO text, which reads back as the same date.
+        if (ms >= FIRST_EXCEL_DATE_MS && ms <= LAST_EXCEL_DATE_MS) return `<c r="${ref}" s="${DATE_STYLE}"><v>${excelSerial(ms)}</v></c>`;
+        if (Number.isFinite(ms) && typeof v !== 'string') return this.cell(new Date(ms).toISOString(), { name: column.name, type: 'string' }, ref);
         break;
       }
       default:

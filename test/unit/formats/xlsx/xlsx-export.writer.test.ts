@@ -134,6 +134,19 @@ describe('createXlsxExportWriter', () => {
     });
   });
 
+  it('keeps dates Excel cannot show (before 1900-03-01) as ISO text', async () => {
+    const columns: ExportColumn[] = [{ name: 'at', type: 'date' }];
+    const file = await writeXlsx([{ at: '1900-02-28T23:59:59.999Z' }, { at: '1900-03-01T00:00:00.000Z' }, { at: '0001-01-01T00:00:00.000Z' }], { columns });
+    const ws = XLSX.readFile(file, { cellNF: true }).Sheets.orders as import('xlsx').WorkSheet;
+    assert.deepEqual([ws.A2?.t, ws.A2?.v], ['s', '1900-02-28T23:59:59.999Z']);
+    assert.deepEqual([ws.A3?.t, ws.A3?.v, ws.A3?.w], ['n', 61, '1900-03-01 00:00:00.000']);
+    assert.deepEqual([ws.A4?.t, ws.A4?.v], ['s', '0001-01-01T00:00:00.000Z']);
+    assert.deepEqual(
+      (await collect(readXlsxRows(file))).map((r) => r.row.at),
+      ['1900-02-28T23:59:59.999Z', new Date('1900-03-01T00:00:00.000Z'), '0001-01-01T00:00:00.000Z'],
+    );
+  });
+
   it('writes a header-only sheet for no rows', async () => {
     const file = await writeXlsx([]);
     const ws = XLSX.readFile(file).Sheets.orders as import('xlsx').WorkSheet;
