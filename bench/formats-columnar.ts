@@ -138,6 +138,23 @@ const CASES: Record<string, Case> = {
     for await (const r of readXlsxRows(join(dir, 'rows.xlsx'))) if (r.row.id !== undefined) count++;
     return { rows: count };
   },
+  async 'exceljs-xlsx-write'(n, dir) {
+    const { default: ExcelJS } = await import('exceljs');
+    const file = join(dir, 'exceljs.xlsx');
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useStyles: true, useSharedStrings: false });
+    const ws = wb.addWorksheet('bench');
+    ws.columns = COLUMNS.map((c) => ({ header: c.name, key: c.name, ...(c.type === 'date' ? { style: { numFmt: 'yyyy-mm-dd hh:mm:ss.000' } } : {}) }));
+    for (const r of rows(n)) ws.addRow(COLUMNS.map((c) => (c.type === 'date' && r[c.name] ? new Date(r[c.name] as string) : c.type === 'array' ? JSON.stringify(r[c.name]) : r[c.name]))).commit();
+    await wb.commit();
+    return { rows: n, bytes: (await stat(file)).size };
+  },
+  async 'exceljs-xlsx-read'(_n, dir) {
+    const { default: ExcelJS } = await import('exceljs');
+    const reader = new ExcelJS.stream.xlsx.WorkbookReader(join(dir, 'rows.xlsx'), { sharedStrings: 'cache', styles: 'cache', worksheets: 'emit', hyperlinks: 'ignore' });
+    let count = 0;
+    for await (const ws of reader) for await (const _row of ws) count++;
+    return { rows: count - 1 };
+  },
   async 'sheetjs-xlsx-write'(n, dir) {
     const XLSX = sheetjs();
     const file = join(dir, 'sheetjs.xlsx');
