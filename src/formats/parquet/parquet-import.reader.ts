@@ -23,10 +23,14 @@ const compressors = {
   BROTLI: (input: Uint8Array): Uint8Array => brotliDecompressSync(input),
 };
 
+function jsonValue(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  return v;
+}
+
 function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
-  );
+  return JSON.stringify(value, jsonValue);
 }
 
 /** One cell as tableport's importer wants it. */

@@ -98,7 +98,9 @@ export class XlsxExportWriter extends Transform {
     // Without a catch here a failure before _flush would be an unhandled rejection.
     this.zipEnded.catch(() => undefined);
     const widths = this.columns.map((c) => (c.type === 'date' ? 24 : Math.max(10, Math.min(40, c.name.length + 2))));
-    const header = this.columns.map((c, i) => `<c r="${this.letters[i]}1" t="inlineStr" s="${HEADER_STYLE}"><is><t>${escapeXml(c.name)}</t></is></c>`);
+    const header = this.columns.map(
+      (c, i) => `<c r="${this.letters[i]}1" t="inlineStr" s="${HEADER_STYLE}"><is><t>${escapeXml(c.name)}</t></is></c>`,
+    );
     this.batch = `${sheetStart(widths)}<row r="1">${header.join('')}</row>`;
   }
 
@@ -133,7 +135,8 @@ export class XlsxExportWriter extends Transform {
     if (text.length > XLSX_MAX_CELL_CHARS) {
       throw new InvalidParameterError(
         'file_type',
-        `Row ${this.rows}, column "${column.name}" holds ${text.length} characters, more than the ${XLSX_MAX_CELL_CHARS} an xlsx cell can hold; export it as CSV, JSON or Parquet.`,
+        `Row ${this.rows}, column "${column.name}" holds ${text.length} characters, more than the ${XLSX_MAX_CELL_CHARS} ` +
+          'an xlsx cell can hold; export it as CSV, JSON or Parquet.',
       );
     }
     const space = text.length > 0 && (/^\s|\s$/.test(text) || text.includes('\n')) ? ' xml:space="preserve"' : '';

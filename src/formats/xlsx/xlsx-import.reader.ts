@@ -82,7 +82,9 @@ async function* textChunks(zip: yauzl.ZipFile, entry: yauzl.Entry): AsyncGenerat
 async function readSmall(zip: yauzl.ZipFile, entries: Entries, name: string): Promise<string | undefined> {
   const entry = entries.get(name.toLowerCase());
   if (!entry) return undefined;
-  if (entry.uncompressedSize > MAX_SMALL_PART) throw new InvalidFileError(`The xlsx part ${name} is larger than 16 MB; the file is not a workbook tableport can read.`);
+  if (entry.uncompressedSize > MAX_SMALL_PART) {
+    throw new InvalidFileError(`The xlsx part ${name} is larger than 16 MB; the file is not a workbook tableport can read.`);
+  }
   let text = '';
   for await (const t of textChunks(zip, entry)) text += t;
   return text;

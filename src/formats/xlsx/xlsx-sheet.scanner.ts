@@ -107,7 +107,9 @@ export class SheetScanner {
       const attrs = cellAttributes(m[1] ?? '');
       const ref = attrs.r;
       const col = ref ? columnIndex(ref) : next;
-      if (col < 0 || col > 16_383) throw new InvalidFileError(`Row ${rowNumber} of the first sheet has a cell at "${ref ?? ''}", which is not a cell reference.`);
+      if (col < 0 || col > 16_383) {
+        throw new InvalidFileError(`Row ${rowNumber} of the first sheet has a cell at "${ref ?? ''}", which is not a cell reference.`);
+      }
       next = col + 1;
       cells[col] = m[2] === undefined ? null : this.value(attrs, m[2], rowNumber, ref ?? '');
     }
