@@ -4,9 +4,9 @@
  * (hyparquet-writer / hyparquet, exceljs streaming) with the other candidates (DuckDB's node API,
  * SheetJS), on the same generated rows.
  *
- *   node --import tsx bench/formats-columnar.ts                 # every case, 1,000,000 rows
- *   node --import tsx bench/formats-columnar.ts --rows 100000 --cases parquet-write,parquet-read
- *   node --import tsx bench/formats-columnar.ts --json
+ *   npm run bench:columnar                                        # every case, 1,000,000 rows, heap capped as the worker's
+ *   npm run bench:columnar -- --rows 100000 --cases parquet-write,parquet-read
+ *   npm run bench:columnar -- --json
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
