@@ -7,13 +7,13 @@
 import { open, stat } from 'node:fs/promises';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import type { FileMetaData } from 'hyparquet';
+import type { FileMetaData, RowGroup } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
 import { PARQUET_MAGIC } from './parquet-detect.js';
 
-/** A row group bigger than this is read in slices of this size when the file has page offset indexes. */
+/** A row group bigger than this is read in slices of this size. */
 export const PARQUET_READ_SLICE_ROWS = 131_072;
 
 /** Pure-JS codecs (snappy in WASM, zstd, lz4), with gzip and brotli from node's native zlib, which is faster. */
@@ -81,6 +81,35 @@ function abortIfAsked(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('The read was aborted.');
 }
 
+/** Whether every column chunk says (in its encoding stats) that its data pages hold fewer rows than `rows`. */
+function pagesSmallerThan(group: RowGroup, rows: number): boolean {
+  const groupRows = Number(group.num_rows);
+  return group.columns.every((c) => {
+    const stats = c.meta_data?.encoding_stats;
+    if (!stats) return false;
+    const pages = stats.filter((e) => e.page_type === 'DATA_PAGE' || e.page_type === 'DATA_PAGE_V2').reduce((n, e) => n + Number(e.count), 0);
+    return pages > 0 && groupRows / pages <= rows;
+  });
+}
+
+interface ColumnChunkData {
+  rowStart: number;
+  data: ArrayLike<unknown>;
+}
+
+/** A column's decoded pieces, read forward by absolute row number. */
+class ColumnCursor {
+  private i = 0;
+  constructor(private readonly pieces: ColumnChunkData[]) {
+    pieces.sort((a, b) => a.rowStart - b.rowStart);
+  }
+  at(row: number): unknown {
+    let p = this.pieces[this.i];
+    while (p && row >= p.rowStart + p.data.length) p = this.pieces[++this.i];
+    return p && row >= p.rowStart ? p.data[row - p.rowStart] : undefined;
+  }
+}
+
 /** The top-level column names, refusing what cannot become a row (duplicates). */
 function topColumns(metadata: FileMetaData): string[] {
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
@@ -93,7 +122,7 @@ function topColumns(metadata: FileMetaData): string[] {
 }
 
 export interface ParquetReadOptions extends ColumnarReadOptions {
-  /** Row groups larger than this are read in slices of it, where page offset indexes allow (default {@link PARQUET_READ_SLICE_ROWS}). */
+  /** Row groups larger than this are read in slices of it (default {@link PARQUET_READ_SLICE_ROWS}). */
   sliceRows?: number;
 }
 
@@ -114,12 +143,19 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
   let groupStart = 0;
   for (const group of metadata.row_groups) {
     const groupRows = Number(group.num_rows);
+    // A big group (pyarrow writes up to 1Mi rows in one) is read in slices so that only one slice of
+    // rows is decoded at a time: hyparquet skips the pages before a slice and stops after it; offset
+    // indexes also spare reading the other pages' bytes. That pays only when pages are smaller than
+    // a slice: with one page per column (DuckDB writes no page statistics to tell), every slice would
+    // decode the whole page again, so such a group is read whole.
     const indexed = group.columns.every((c) => c.offset_index_offset !== undefined);
-    const step = indexed && groupRows > sliceRows ? sliceRows : groupRows;
+    const step = groupRows > sliceRows && (indexed || pagesSmallerThan(group, sliceRows)) ? sliceRows : groupRows;
     for (let start = groupStart; start < groupStart + groupRows; start += step) {
       abortIfAsked(signal);
       const end = Math.min(start + step, groupStart + groupRows);
-      let rows: unknown[][] = [];
+      // Column by column (onChunk), not as hyparquet's row arrays: a row object is built only as it
+      // is yielded, so a slice costs its decoded columns and not a second copy of them as rows.
+      const chunks = new Map<string, ColumnChunkData[]>(names.map((n) => [n, []]));
       try {
         await parquetRead({
           file,
@@ -128,18 +164,17 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
           rowStart: start,
           rowEnd: end,
           compressors,
-          useOffsetIndex: step < groupRows,
-          rowFormat: 'array',
-          onComplete: (r: unknown[][]) => {
-            rows = r;
-          },
+          useOffsetIndex: indexed && step < groupRows,
+          onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
         });
       } catch (err) {
         throw unreadable(err);
       }
-      for (const cells of rows) {
+      const cursors = names.map((n) => new ColumnCursor(chunks.get(n) ?? []));
+      chunks.clear();
+      for (let r = start; r < end; r++) {
         const row: Record<string, unknown> = {};
-        for (let i = 0; i < names.length; i++) row[names[i] as string] = parquetCell(cells[i]);
+        for (let i = 0; i < names.length; i++) row[names[i] as string] = parquetCell((cursors[i] as ColumnCursor).at(r));
         yield { line: ++line, row };
       }
     }

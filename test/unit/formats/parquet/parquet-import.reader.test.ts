@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidFileError } from '../../../../src/errors.js';
 import { isParquet, readParquetRows } from '../../../../src/formats/parquet/index.js';
 import { collect, tempDir } from './awkward-rows.js';
@@ -68,6 +69,47 @@ describe('readParquetRows', () => {
       rows.forEach((r, i) => {
         assert.equal(r.line, i + 1);
         assert.deepEqual(r.row, expected(i), `row ${i}`);
+      });
+    });
+  }
+
+  it('reads one big row group (as pyarrow writes them), with v1 and v2 pages', async () => {
+    for (const version of ['v1', 'v2']) {
+      const file = await duckFile(`one-group-${version}.parquet`, `FORMAT PARQUET, COMPRESSION zstd, ROW_GROUP_SIZE 100000, PARQUET_VERSION ${version}`);
+      const meta = await query(await db(), `SELECT count(DISTINCT row_group_id) AS groups FROM parquet_metadata(${lit(file)})`);
+      assert.equal(meta[0]?.groups, 1n);
+      const rows = await collect(readParquetRows(file, { sliceRows: 700 }));
+      assert.equal(rows.length, 5000);
+      rows.forEach((r, i) => {
+        assert.equal(r.line, i + 1);
+        assert.deepEqual(r.row, expected(i), `${version} row ${i}`);
+      });
+    }
+  });
+
+  for (const codec of ['snappy', 'zstd']) {
+    it(`reads a pyarrow (pandas) file with ${codec} pages: small pages, row groups, large strings, lists and structs`, async () => {
+      const file = fileURLToPath(new URL(`../../../fixtures/formats/pyarrow-${codec}.parquet`, import.meta.url));
+      const rows = await collect(readParquetRows(file, { sliceRows: 300 }));
+      assert.equal(rows.length, 3000);
+      rows.forEach((r, i) => {
+        assert.equal(r.line, i + 1);
+        assert.deepEqual(
+          r.row,
+          {
+            id: i,
+            name: i % 7 === 0 ? null : `name ${i % 10}`,
+            score: i % 5 === 0 ? null : i * 1.5,
+            flag: i % 3 === 0 ? null : i % 2 === 0,
+            at: i % 11 === 0 ? null : new Date(Date.UTC(2024, 0, 1) + i * 1001),
+            day: new Date(Date.UTC(2024, 1, 29) + (i % 3) * 86_400_000),
+            small: i % 100,
+            text: `ünïcødé 中文 🚀 "q", ${i}`,
+            tags: i % 4 === 0 ? null : `[${i},${i + 1}]`,
+            meta: `{"k":"v${i % 3}","n":${i}}`,
+          },
+          `row ${i}`,
+        );
       });
     });
   }

@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ExcelJS from 'exceljs';
@@ -83,6 +84,17 @@ describe('readXlsxRows', () => {
     const file = join(dir(), 'exceljs.xlsx');
     await wb.xlsx.writeFile(file);
     assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+  });
+
+  it('reads a workbook saved by openpyxl (what pandas to_excel uses): shared strings, a date format, the first of two sheets', async () => {
+    const file = fileURLToPath(new URL('../../../fixtures/formats/openpyxl.xlsx', import.meta.url));
+    const row = (name: unknown, qty: unknown, price: unknown, ok: unknown, at: unknown, note: unknown) => ({ name, qty, price, ok, at, note });
+    assert.deepEqual(await collect(readXlsxRows(file)), [
+      { line: 2, row: row('Widget, "large"', 3, 9.5, true, AT, 'first\nline') },
+      { line: 3, row: row('中文 🚀', -7, 0.1, false, null, null) },
+      { line: 4, row: row('only name', null, null, null, null, null) },
+      { line: 5, row: row('repeat', 9007199254740991, -1e-9, true, AT, 'repeat') },
+    ]);
   });
 
   it('reads rich text, formulas (their cached result), error cells, a frozen pane and rows with gaps', async () => {
