@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   MAIL_BACKOFF_MS: positiveInt.default(5000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -61,6 +62,8 @@ export interface Config {
   mailBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
+  /** A records page stops once its rows' JSON passes this many bytes. */
+  recordsPageMaxBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -101,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailBackoffMs: e.MAIL_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,
     logLevel: e.LOG_LEVEL,
   };
 }

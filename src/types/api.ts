@@ -82,6 +82,14 @@ export interface PageMeta {
   previous: string | null;
 }
 
+/**
+ * The meta of a records page. When the rows' JSON passed the server's byte budget the page is cut
+ * short: `limit` is then the number of rows sent, `truncated` is true, and `next` follows on.
+ */
+export interface RecordPageMeta extends PageMeta {
+  truncated?: boolean;
+}
+
 /** MinApp's page shape. */
 export interface Page<T> {
   meta: PageMeta;
