@@ -11,6 +11,7 @@ import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { exportFileKey, type StorageDriver } from '../storage/index.js';
 import { FILE_TYPES, type JobCreatedResponse } from '../types/api.js';
+import { ExportSelectionSchema, validateSelection } from './export-selection.js';
 import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
@@ -30,6 +31,7 @@ const ExportSchema = z.object({
   mode: z.enum(['all', 'part'], { error: 'must be "all" or "part"' }),
   start: unixSeconds.nullish(),
   end: unixSeconds.nullish(),
+  ...ExportSelectionSchema,
 });
 
 /** What the export and import services share: the table, its rows, the job record, the queue, the files. */
@@ -63,9 +65,12 @@ export class ExportsService {
       if (p.start != null) params.start = p.start;
       if (p.end != null) params.end = p.end;
     }
+    const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p);
+    Object.assign(params, selection);
+    await this.d.rows.checkRegexes(regexes);
     // The cheap refusal first: a second request within the minute must not cost a count of a big table.
     await this.d.limiter.check('export', table.id);
-    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
+    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows, table.schema.fields);
     if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
     params.expected_rows = selected;
 

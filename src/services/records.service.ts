@@ -96,7 +96,7 @@ export class RecordsService {
     const binder = parameterBinder();
     const compiled = where === undefined ? { sql: 'TRUE', regexes: [] } : compileWhere(where, fields, binder);
     const orderSql = compileOrderBy(orderBy, fields, DEFAULT_RECORD_ORDER);
-    await this.checkRegexes(compiled.regexes);
+    await this.records.checkRegexes(compiled.regexes);
 
     const { total, pageRows, rows } = await this.records.page(table.id, fields, {
       whereSql: compiled.sql,
@@ -157,16 +157,5 @@ export class RecordsService {
 
   async delete(table: TableRecord, recordId: string): Promise<void> {
     if (!(await this.records.delete(table.id, recordId))) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
-  }
-
-  /** A `$regex` PostgreSQL cannot compile is the caller's mistake: 400, not a 500 mid-query. */
-  async checkRegexes(patterns: string[]): Promise<void> {
-    try {
-      await this.records.checkRegexes(patterns);
-    } catch (err) {
-      const e = err as { code?: string; message?: string };
-      if (e.code === '2201B') throw new InvalidParameterError('where', `Invalid "where": a $regex is not a valid regular expression (${e.message ?? ''}).`);
-      throw err;
-    }
   }
 }

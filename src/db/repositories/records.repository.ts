@@ -5,6 +5,7 @@
  */
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool } from '../pool.js';
+import { assertRegexes } from '../query/regex-check.js';
 import { dataTable, projection } from '../table-sql.js';
 
 export interface PageSelection {
@@ -82,12 +83,8 @@ export class RecordsRepository {
     return rows[0]?.r ?? null;
   }
 
-  /**
-   * Compiles each `$regex` pattern once in PostgreSQL, so a bad pattern is a 400 now rather than
-   * a failure half-way through a query (or an export).
-   */
-  async checkRegexes(patterns: string[]): Promise<void> {
-    if (patterns.length === 0) return;
-    await this.pool.query(`SELECT bool_and('' ~ p) FROM unnest($1::text[]) p`, [patterns]);
+  /** Refuses (400) a `$regex` PostgreSQL cannot compile. */
+  checkRegexes(patterns: string[]): Promise<void> {
+    return assertRegexes(this.pool, patterns);
   }
 }
