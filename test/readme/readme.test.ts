@@ -64,7 +64,7 @@ function script(blocks: Block[], baseUrl: string): string {
       .map((l) => (PROVIDED.test(l) ? ':  # provided by the README test' : l))
       .join('\n')
       .replaceAll('http://localhost:3000', baseUrl);
-    parts.push(`__line=${b.line}`, `printf '\n@@readme-block %s\n' ${b.line}`, code);
+    parts.push(`__line=${b.line}`, `printf '\\n@@readme-block %s\\n' ${b.line}`, code);
   }
   parts.push('echo "@@readme-done"');
   return parts.join('\n') + '\n';
