@@ -115,7 +115,13 @@ export function selectionWhere(fields: FieldSchema[], sel: ExportSelection, bind
 }
 
 /** The SELECT of an export, with the values its `where` reads from session settings (see settingBinder). */
-export function exportSelect(tableId: number, fields: FieldSchema[], target: 'csv' | 'json', sel: ExportSelection): { select: string; settings: string[] } {
+export function exportSelect(
+  tableId: number,
+  fields: FieldSchema[],
+  target: 'csv' | 'json',
+  sel: ExportSelection,
+  binder: Binder = settingBinder(),
+): { select: string; settings: string[] } {
   const byName = queryFields(fields);
   const convert = new Set(sel.timestamp_convert_keys ?? []);
   const cols = exportColumns(fields, sel).map((name) => {
@@ -123,7 +129,6 @@ export function exportSelect(tableId: number, fields: FieldSchema[], target: 'cs
     if (!f) throw new Error(`export column ${name} is not a field`);
     return columnExpr(f.column, f.type, target, convert.has(name));
   });
-  const binder = settingBinder();
   const where = selectionWhere(fields, sel, binder);
   const order = compileOrderBy(sel.order_by, fields, DEFAULT_EXPORT_ORDER);
   return { select: `SELECT ${cols.join(', ')} FROM ${dataTable(tableId)} ${where} ORDER BY ${order}`, settings: binder.values };
@@ -136,8 +141,8 @@ export function exportSelect(tableId: number, fields: FieldSchema[], target: 'cs
  * where the text format would double every backslash. With `csv_customize_headers` PostgreSQL
  * writes no header: the caller writes the given one (identifiers would cut names at 63 bytes).
  */
-export function exportCopySql(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: ExportSelection): string {
-  const { select } = exportSelect(tableId, fields, fileType, w);
+export function exportCopySql(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: ExportSelection, binder?: Binder): string {
+  const { select } = exportSelect(tableId, fields, fileType, w, binder);
   if (fileType === 'csv') return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${w.csv_customize_headers?.length ? 'false' : 'true'})`;
   return `COPY (SELECT row_to_json(r) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }
