@@ -89,9 +89,9 @@ export function validateSelection(fields: FieldSchema[], fileType: FileType, p: 
   if (p.timestamp_convert_keys?.length) {
     const known = queryFields(fields);
     keysOf(fields, p.timestamp_convert_keys, 'timestamp_convert_keys').forEach((k, i) => {
-      const f = known.get(k)!;
-      if (f.type !== 'integer')
-        throw new InvalidParameterError(`timestamp_convert_keys[${i}]`, `"timestamp_convert_keys": "${k}" is a ${f.type} field; only created_at, updated_at and integer fields hold Unix seconds.`);
+      const type = known.get(k)?.type;
+      if (type !== 'integer')
+        throw new InvalidParameterError(`timestamp_convert_keys[${i}]`, `"timestamp_convert_keys": "${k}" is a ${type ?? 'unknown'} field; only created_at, updated_at and integer fields hold Unix seconds.`);
       if (!columns.includes(k))
         throw new InvalidParameterError(`timestamp_convert_keys[${i}]`, `"timestamp_convert_keys": "${k}" is not among the exported columns.`);
     });

@@ -49,8 +49,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function operatorOf(v: unknown): UpdateOperator | undefined {
   if (!isPlainObject(v)) return undefined;
   const keys = Object.keys(v);
-  if (keys.length !== 1 || !keys[0]!.startsWith('$')) return undefined;
-  const op = keys[0]!;
+  const op = keys[0];
+  if (keys.length !== 1 || op === undefined || !op.startsWith('$')) return undefined;
   if (!(UPDATE_OPERATORS as readonly string[]).includes(op)) {
     throw new InvalidParameterError(op, `"${op}" is not an update operator; use one of ${UPDATE_OPERATORS.join(' ')}.`);
   }
@@ -68,13 +68,14 @@ export function compileUpdate(fields: FieldSchema[], body: unknown): CompiledUpd
   const keys = Object.keys(body);
   if (keys.length === 0) throw new InvalidParameterError('body', 'Send at least one field to change.');
   const index = new Map(fields.map((f, i) => [f.name, i]));
+  const byName = new Map(fields.map((f) => [f.name, f]));
   const probe: Record<string, unknown> = {};
   const ops = new Map<string, UpdateOperator | 'set'>();
   for (const key of keys) {
     if (BUILTINS.has(key)) throw new InvalidParameterError(key, `"${key}" is a built-in field and cannot be changed.`);
     const at = index.get(key);
-    if (at === undefined) throw new InvalidParameterError(key, `"${key}" is not a field of the table.`);
-    const f = fields[at]!;
+    const f = at === undefined ? undefined : fields[at];
+    if (f === undefined) throw new InvalidParameterError(key, `"${key}" is not a field of the table.`);
     const v = body[key];
     const op = f.type === 'object' && isPlainObject(v) && !Object.keys(v)[0]?.startsWith('$') ? undefined : operatorOf(v);
     if (op === undefined) {
@@ -93,17 +94,19 @@ export function compileUpdate(fields: FieldSchema[], body: unknown): CompiledUpd
 
   const r = encodeJsonRow(probe, { fields, defaults: NO_DEFAULTS });
   if (!r.ok) {
-    const e = r.errors[0]!;
-    throw new InvalidParameterError(e.field ?? 'body', e.message);
+    const e = r.errors[0];
+    throw new InvalidParameterError(e?.field ?? 'body', e?.message ?? 'The row is not valid.');
   }
   const pieces = r.line.slice(0, -1).split('\t');
   const sets: string[] = [];
   const guards: string[] = [];
   const values: Array<string | null> = [];
   for (const [key, op] of ops) {
-    const at = index.get(key)!;
-    const f = fields[at]!;
-    values.push(fromCopyText(pieces[BUILTIN_COUNT + at]!));
+    const at = index.get(key) ?? -1;
+    const f = byName.get(key);
+    const piece = pieces[BUILTIN_COUNT + at];
+    if (f === undefined || piece === undefined) throw new Error(`no encoded value for field ${key}`);
+    values.push(fromCopyText(piece));
     const p = `$${values.length + 2}::${CASTS[f.type]}`;
     const col = quoteIdent(key);
     sets.push(`${col} = ${expression(op, col, p)}`);

@@ -40,7 +40,7 @@ const ALLOWED: Record<FieldType, ReadonlySet<Operator>> = {
   object: new Set(['$eq', '$isnull', '$exists']),
 };
 
-const COMPARE: Partial<Record<Operator, string>> = { $lt: '<', $lte: '<=', $gt: '>', $gte: '>=' };
+const COMPARE = { $lt: '<', $lte: '<=', $gt: '>', $gte: '>=' } as const;
 
 export interface CompiledWhere {
   /** A SQL condition (`TRUE` for an empty query). */
@@ -70,6 +70,11 @@ export function parseWhereText(v: unknown, param = 'where'): unknown {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Conditions joined by AND or OR, parenthesised when there is more than one. */
+function combine(conds: string[], op: string): string {
+  return conds.length === 1 ? conds.join('') : `(${conds.join(op)})`;
 }
 
 function escapeLike(s: string): string {
@@ -110,15 +115,14 @@ class WhereCompiler {
         if (!Array.isArray(v) || v.length === 0) this.fail(at, 'must be a non-empty array of queries');
         if (v.length > WHERE_LIMITS.maxListItems) this.fail(at, `has more than ${WHERE_LIMITS.maxListItems} items`);
         const subs = v.map((s, i) => this.query(s, `${at}[${i}]`, depth + 1));
-        parts.push(subs.length === 1 ? subs[0]! : `(${subs.join(key === '$and' ? ' AND ' : ' OR ')})`);
+        parts.push(combine(subs, key === '$and' ? ' AND ' : ' OR '));
       } else if (key.startsWith('$')) {
         this.fail(at, `"${key}" is not an operator here (use $and or $or to combine queries)`);
       } else {
         parts.push(this.field(key, v, at));
       }
     }
-    if (parts.length === 0) return 'TRUE';
-    return parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`;
+    return parts.length === 0 ? 'TRUE' : combine(parts, ' AND ');
   }
 
   private field(name: string, v: unknown, path: string): string {
@@ -130,7 +134,7 @@ class WhereCompiler {
       if (plain !== undefined) this.fail(`${path}.${plain}`, 'operators and plain keys cannot be mixed');
       if ('$options' in v && !('$regex' in v)) this.fail(`${path}.$options`, '$options goes with $regex only');
       const conds = keys.filter((k) => k !== '$options').map((op) => this.operator(f, op, v[op], `${path}.${op}`, v.$options));
-      return conds.length === 1 ? conds[0]! : `(${conds.join(' AND ')})`;
+      return combine(conds, ' AND ');
     }
     // A bare value means $eq.
     return this.operator(f, '$eq', v, path, undefined);
@@ -161,7 +165,7 @@ class WhereCompiler {
       case '$lte':
       case '$gt':
       case '$gte':
-        return `${col} ${COMPARE[o]!} ${this.scalar(f, v, path)}`;
+        return `${col} ${COMPARE[o]} ${this.scalar(f, v, path)}`;
       case '$range': {
         if (!Array.isArray(v) || v.length !== 2) this.fail(path, 'must be [low, high]');
         const lo = this.scalarText(f, v[0], `${path}[0]`);
