@@ -25,7 +25,8 @@ export class RecordsRepository {
   /**
    * One page as JSON texts, plus the count of the whole selection and of the page before the cut.
    * The cut is made in PostgreSQL by a running sum of the rows' sizes, so rows past the budget
-   * never reach this process.
+   * never reach this process. Rows are numbered by the page's own order (`"#n"`, a name no field
+   * can have), so the sum runs in that order.
    */
   async page(tableId: number, fields: FieldSchema[], s: PageSelection): Promise<{ total: number; pageRows: number; rows: string[] }> {
     const t = dataTable(tableId);
@@ -38,8 +39,11 @@ export class RecordsRepository {
         `SELECT j, m FROM (
            SELECT j, n, m, sum(octet_length(j)) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) - octet_length(j) AS before
            FROM (
-             SELECT row_to_json(x)::text AS j, row_number() OVER () AS n, count(*) OVER () AS m
-             FROM (SELECT ${projection(fields, 'json')} FROM ${t} ${where} ORDER BY ${s.orderSql} LIMIT ${limit} OFFSET ${offset}) x
+             SELECT (SELECT row_to_json(x)::text FROM (SELECT ${projection(fields, 'json')}) x) AS j, q."#n" AS n, count(*) OVER () AS m
+             FROM (
+               SELECT *, row_number() OVER (ORDER BY ${s.orderSql}) AS "#n" FROM ${t} ${where}
+               ORDER BY ${s.orderSql} LIMIT ${limit} OFFSET ${offset}
+             ) q
            ) y
          ) z WHERE before < ${budget} ORDER BY n`,
         [...s.whereValues, s.limit, s.offset, s.maxBytes],
