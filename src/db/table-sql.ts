@@ -105,6 +105,17 @@ export function exportColumns(fields: FieldSchema[], sel: ExportSelection): stri
   return all.filter((n) => !drop.has(n));
 }
 
+/**
+ * The exported columns with the type of what the file holds: a `timestamp_convert_keys` column
+ * holds ISO 8601 text, as a `date` field does. For writers that name or type their columns
+ * (SQL, Parquet, xlsx).
+ */
+export function exportColumnTypes(fields: FieldSchema[], sel: ExportSelection): Array<{ name: string; type: FieldType }> {
+  const byName = queryFields(fields);
+  const convert = new Set(sel.timestamp_convert_keys ?? []);
+  return exportColumns(fields, sel).map((name) => ({ name, type: convert.has(name) ? 'date' : (byName.get(name)?.type ?? 'string') }));
+}
+
 /** The condition of a selection: the window and the compiled `where` (values through `binder`). */
 export function selectionWhere(fields: FieldSchema[], sel: ExportSelection, binder: Binder): string {
   const conds: string[] = [];

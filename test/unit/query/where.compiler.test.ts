@@ -172,3 +172,18 @@ describe('order_by compiler', () => {
     assert.throws(() => compileOrderBy(['title"; DROP'], FIELDS, []), InvalidParameterError);
   });
 });
+
+describe('export columns', () => {
+  test('include/exclude keys pick and order the columns; converted timestamps read as dates', async () => {
+    const { exportColumns, exportColumnTypes } = await import('../../../src/db/table-sql.js');
+    assert.deepEqual(exportColumns(FIELDS, {}), ['id', 'created_at', 'updated_at', 'created_by', ...FIELDS.map((f) => f.name)]);
+    assert.deepEqual(exportColumns(FIELDS, { include_keys: ['qty', 'id'] }), ['qty', 'id']);
+    assert.deepEqual(exportColumns(FIELDS, { exclude_keys: ['updated_at', 'created_by', 'meta'] }), ['id', 'created_at', 'title', 'qty', 'price', 'paid', 'due', 'tags']);
+    assert.deepEqual(exportColumnTypes(FIELDS, { include_keys: ['id', 'created_at', 'qty', 'due'], timestamp_convert_keys: ['created_at'] }), [
+      { name: 'id', type: 'string' },
+      { name: 'created_at', type: 'date' },
+      { name: 'qty', type: 'integer' },
+      { name: 'due', type: 'date' },
+    ]);
+  });
+});
