@@ -6,6 +6,7 @@ import type {
   JobCreatedResponse,
   MinappExportJob,
   Page,
+  RecordPage,
   RowInput,
   Table,
   TableRow,
@@ -99,8 +100,8 @@ export class TableRef {
    * One page of rows matching `where`, in `orderBy` order (default: the server's, newest first).
    * A page of large rows may hold fewer than `limit` (the server caps a page's bytes; `meta.next` goes on).
    */
-  listRows(query: RowQuery = {}): Promise<Page<TableRow>> {
-    return this.transport.json<Page<TableRow>>('GET', this.path('record/'), { query: rowQuery(query) });
+  listRows(query: RowQuery = {}): Promise<RecordPage> {
+    return this.transport.json<RecordPage>('GET', this.path('record/'), { query: rowQuery(query) });
   }
 
   /**

@@ -90,6 +90,12 @@ export interface RecordPageMeta extends PageMeta {
   truncated?: boolean;
 }
 
+/** `GET .../record/`: a page of rows, possibly cut short by the server's byte budget. */
+export interface RecordPage {
+  meta: RecordPageMeta;
+  objects: TableRow[];
+}
+
 /** MinApp's page shape. */
 export interface Page<T> {
   meta: PageMeta;
