@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   MAIL_BACKOFF_MS: positiveInt.default(5000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Locations (object stores, URLs, local folders); see src/locations/.
   EXPORT_DIR: z.string().min(1).optional(),
@@ -75,6 +76,8 @@ export interface Config {
   mailBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
+  /** A records page stops once its rows' JSON passes this many bytes. */
+  recordsPageMaxBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   locations: LocationsConfig;
 }
@@ -139,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailBackoffMs: e.MAIL_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,
     logLevel: e.LOG_LEVEL,
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),

@@ -11,6 +11,8 @@ import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { exportFileKey, type StorageDriver } from '../storage/index.js';
 import { FILE_TYPES, type JobCreatedResponse } from '../types/api.js';
+import { exportColumnTypes } from '../db/table-sql.js';
+import { ExportSelectionSchema, validateSelection } from './export-selection.js';
 import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
@@ -42,6 +44,7 @@ const ExportSchema = z.object({
     .optional(),
   csv_header: flag.optional(),
   csv_bom: flag.optional(),
+  ...ExportSelectionSchema,
 });
 
 /** What the export and import services share: the table, its rows, the job record, the queue, the files. */
@@ -80,9 +83,14 @@ export class ExportsService {
       if (p.start != null) params.start = p.start;
       if (p.end != null) params.end = p.end;
     }
+    const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p);
+    Object.assign(params, selection);
+    if (params.csv_customize_headers && params.csv_header === false)
+      throw new InvalidParameterError('csv_customize_headers', '"csv_customize_headers" names the header: it cannot go with "csv_header": false.');
+    await this.d.rows.checkRegexes(regexes);
     // The cheap refusal first: a second request within the minute must not cost a count of a big table.
     await this.d.limiter.check('export', table.id);
-    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
+    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows, table.schema.fields);
     if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
     params.expected_rows = selected;
 
@@ -138,6 +146,7 @@ export class ExportsService {
       csv: { delimiter: params.csv_delimiter ?? ',', header: params.csv_header ?? true, bom: params.csv_bom ?? false },
       gzip,
       onRows,
+      columns: exportColumnTypes(table.schema.fields, params),
     });
     const fileName = job.file_name ?? exportFileName(table.name, job.created_at, exportExtension(params.file_type, gzip));
     const key = exportFileKey(jobId, fileName);

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
+import { RecordsRepository } from '../db/repositories/records.repository.js';
 import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
@@ -54,7 +55,7 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
     repos,
     users: new UsersService(repos.users),
     tables,
-    records: new RecordsService(pool, repos.rows),
+    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes),
     exports: new ExportsService(common),
     imports: new ImportsService({ ...common, pool }),
     jobs: new JobsService(config, repos.jobs, tables, storage),

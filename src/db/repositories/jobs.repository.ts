@@ -1,7 +1,8 @@
 import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import type { ExportSelection } from '../table-sql.js';
 
-export interface ExportParams {
+export interface ExportParams extends ExportSelection {
   file_type: FileType;
   mode: 'all' | 'part';
   start?: number;
