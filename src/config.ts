@@ -33,6 +33,9 @@ const EnvSchema = z.object({
   MAIL_BACKOFF_MS: positiveInt.default(5000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  JOB_SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
+  JOB_SWEEP_GRACE_SECONDS: positiveInt.default(60),
+  INCOMING_MAX_AGE_SECONDS: positiveInt.default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -61,6 +64,12 @@ export interface Config {
   mailBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
+  /** How often the sweep reconciles job rows with the queue and removes orphaned files. */
+  jobSweepIntervalSeconds: number;
+  /** An unfinished job the sweep may act on has not changed for this long (a request between insert and queue is not lost). */
+  jobSweepGraceSeconds: number;
+  /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
+  incomingMaxAgeSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -101,6 +110,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailBackoffMs: e.MAIL_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
+    jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
+    incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
   };
 }

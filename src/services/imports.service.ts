@@ -3,12 +3,13 @@ import { rm } from 'node:fs/promises';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
 import { createImportEncoder, sniffUpload } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
 import { importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
+import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
 import type { FieldSchema, JobCreatedResponse, JobError } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
@@ -91,14 +92,18 @@ export class ImportsService {
   }
 
   /**
-   * Reads the upload, validates every row and COPYs them in one transaction that also marks the
-   * job succeeded: all rows and the status commit together, or nothing does. A worker that dies
-   * mid-way leaves an open transaction that PostgreSQL rolls back, and the retry starts clean; a
-   * retry of a job that already committed finds it ended and writes nothing.
+   * Reads the upload, validates every row and COPYs them inside the job's claim (see JobLifecycle):
+   * the rows and the job's success commit together in the claim's transaction, or nothing does. A
+   * worker that dies mid-way leaves an open transaction that PostgreSQL rolls back, and the retry
+   * starts clean; a second attempt while the first lives is refused before it writes; a retry of
+   * a job that already committed finds it ended and writes nothing.
    */
-  async run(jobId: string): Promise<JobRecord | null> {
-    const job = await this.d.jobs.start(jobId);
-    if (!job) return null;
+  async run(jobId: string, signal?: AbortSignal): Promise<JobRecord | null> {
+    return this.d.lifecycle.run(jobId, (ctx) => this.copyRows(ctx), signal);
+  }
+
+  private async copyRows({ job, db: client, signal }: JobRunContext): Promise<JobResult> {
+    const jobId = job.id;
     const params = job.params as ImportParams;
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
@@ -111,18 +116,15 @@ export class ImportsService {
       maxRows: this.d.config.exportMaxRows,
     });
 
-    await withTransaction(this.d.pool, async (client) => {
-      const source = await this.d.storage.get(job.upload_key!);
-      const sink = this.d.rows.copyIn(client, table.id, table.schema.fields);
-      try {
-        await pipeline(source, byteCounter(report), encoder, sink);
-      } catch (err) {
-        throw await this.explainCopyError(err, job, table.schema.fields);
-      }
-      if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount);
-      await this.d.jobs.succeed(jobId, { rows: encoder.rows }, client);
-    });
-    return this.d.jobs.get(jobId, null);
+    const source = await this.d.storage.get(job.upload_key);
+    const sink = this.d.rows.copyIn(client, table.id, table.schema.fields);
+    try {
+      await pipeline(source, byteCounter(report), encoder, sink, { signal });
+    } catch (err) {
+      throw await this.explainCopyError(err, job, table.schema.fields);
+    }
+    if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount);
+    return { rows: encoder.rows };
   }
 
   /**
