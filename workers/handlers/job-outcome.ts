@@ -25,7 +25,8 @@ export async function runAttempt(
 ): Promise<void> {
   const { jobId } = bull.data;
   const outcome: AttemptOutcome = await ctx.services.lifecycle.attempt(jobId, () => execute(run.signal), {
-    attempt: bull.attemptsMade + 1,
+    // Runs that crashed (stalled) count too: JOB_ATTEMPTS runs in all, however each one ended.
+    attempt: bull.attemptsMade + (bull.stalledCounter ?? 0) + 1,
     attempts: bull.opts.attempts ?? 1,
     signal: run.signal,
   });

@@ -52,7 +52,7 @@ export interface FaultEnv {
   startWorker(env?: Record<string, string>): Promise<RoleProcess>;
   startApi(env?: Record<string, string>): Promise<RoleProcess>;
   createUser(): Promise<{ token: string; email: string }>;
-  request(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  request(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   createTable(token: string, name: string, fields: Array<{ name: string; type: string }>): Promise<number>;
   job(token: string, id: string): Promise<Job>;
   waitForJob(token: string, id: string, timeoutMs?: number): Promise<Job>;
@@ -89,14 +89,17 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
     cleanups.push(() => smtp.close());
     const dir = await mkdtemp(join(tmpdir(), 'tableport-faults-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const databaseUrl = pg.urlFor('tableport');
+    const storageDir = join(dir, 'files');
+    const outboxDir = join(dir, 'outbox');
     const env: Record<string, string> = {
       PORT: '0',
-      DATABASE_URL: pg.urlFor('tableport'),
+      DATABASE_URL: databaseUrl,
       REDIS_URL: redis.url,
       SMTP_URL: smtp.url,
-      STORAGE_DIR: join(dir, 'files'),
+      STORAGE_DIR: storageDir,
       DATA_DIR: join(dir, 'data'),
-      MAIL_OUTBOX_DIR: join(dir, 'outbox'),
+      MAIL_OUTBOX_DIR: outboxDir,
       SIGNING_SECRET: randomBytes(24).toString('hex'),
       QUEUE_PREFIX: 'faults',
       MAIL_BACKOFF_MS: '300',
@@ -136,7 +139,7 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
     };
 
     let api = await startRole('api');
-    const db = createPool(env.DATABASE_URL!, { max: 3 });
+    const db = createPool(databaseUrl, { max: 3 });
     cleanups.push(() => db.end());
     const users = new UsersService(new UsersRepository(db));
     let n = 0;
@@ -146,8 +149,8 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
       pg,
       smtp,
       env,
-      storageDir: env.STORAGE_DIR!,
-      outboxDir: env.MAIL_OUTBOX_DIR!,
+      storageDir,
+      outboxDir,
       db,
       get api() {
         return api;
@@ -169,7 +172,7 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         const text = await res.text();
-        return { status: res.status, body: text ? JSON.parse(text) : null };
+        return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
       },
       async createTable(token, name, fields) {
         const res = await fe.request(token, 'POST', '/oserve/v1/table/', { name, schema: { fields } });
@@ -179,7 +182,7 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
       async job(token, id) {
         const res = await fe.request(token, 'GET', `/oserve/v1/jobs/${id}`);
         if (res.status !== 200) throw new Error(`job ${id}: ${res.status}`);
-        return res.body as Job;
+        return res.body as unknown as Job;
       },
       waitForJob: (token, id, timeoutMs = 90_000) =>
         waitFor(
