@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JobQueues } from '../../../src/jobs/queues.js';
 import { createLogger } from '../../../src/logger.js';
@@ -135,6 +135,54 @@ describe('job lifecycle: the sweep', () => {
     const until = Date.now() + 20_000;
     while (existsSync(orphan) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
     assert.equal(existsSync(orphan), false, 'the orphaned upload was removed');
+  });
+});
+
+describe('job lifecycle: the sweep records what could not be recorded', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ roles: ['api'], env: { JOB_SWEEP_GRACE_SECONDS: '1' } });
+  });
+  after(() => server.close());
+
+  test('a job BullMQ failed while its failure could not be written is recorded failed and mailed', async () => {
+    const { token } = await server.createUser();
+    const t = await createTable(server, token, 'unrecorded', SCHEMA);
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
+    const jobId = res.body.job_id as string;
+    // A worker whose every attempt died with the database: BullMQ failed the job, the row never heard.
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const dead = new Worker(
+      'export',
+      async () => {
+        throw new UnrecoverableError('connect ECONNREFUSED 127.0.0.1:5432');
+      },
+      { connection: redis, prefix: server.config.queuePrefix },
+    );
+    const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
+    const mails = new Queue('email', { connection: redis, prefix: server.config.queuePrefix });
+    const s = servicesOf(server);
+    try {
+      const until = Date.now() + 10_000;
+      while ((await q.getJobState(jobId)) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await q.getJobState(jobId), 'failed');
+      assert.equal((await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body.status, 'queued');
+      await new Promise((r) => setTimeout(r, 1100));
+
+      const report = await s.services.sweep.sweep();
+      assert.equal(report.failed, 1);
+      const job = (await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body;
+      assert.equal(job.status, 'failed');
+      assert.match(job.errors[0].error_msg, /ECONNREFUSED/);
+      assert.ok(await mails.getJob(`mail-${jobId}`), 'the mail is queued');
+      assert.equal((await s.services.sweep.sweep()).failed, 0, 'recorded once');
+    } finally {
+      await dead.close();
+      await q.close();
+      await mails.close();
+      await s.close();
+      redis.disconnect();
+    }
   });
 });
 
