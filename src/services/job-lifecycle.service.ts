@@ -115,6 +115,7 @@ export class JobLifecycle {
   async run(jobId: string, work: JobWork, signal: AbortSignal = new AbortController().signal): Promise<JobRecord | null> {
     const client = await this.d.pool.connect();
     let broken: Error | undefined;
+    let ended = false;
     try {
       await client.query('BEGIN');
       if (!(await this.d.jobs.tryClaim(client, jobId))) throw new JobBusyError(jobId);
@@ -122,6 +123,7 @@ export class JobLifecycle {
       const job = await this.d.jobs.start(jobId);
       if (!job) {
         await client.query('ROLLBACK');
+        ended = true;
         return null;
       }
       // Partial files of an earlier attempt that died: nobody else writes here while we hold the claim.
@@ -138,6 +140,8 @@ export class JobLifecycle {
     } finally {
       // A connection that failed mid-transaction must not go back to the pool.
       client.release(broken);
+      // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
+      if (ended) await this.afterEnd(jobId);
     }
     await this.afterEnd(jobId);
     return this.d.jobs.get(jobId, null);
