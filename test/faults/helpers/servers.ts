@@ -91,8 +91,6 @@ export async function startOwnPostgres(port: number): Promise<OwnPostgres> {
   const uid = Number(spawnSync('id', ['-u', 'postgres']).stdout.toString().trim());
   const gid = Number(spawnSync('id', ['-g', 'postgres']).stdout.toString().trim());
   chownSync(dir, uid, gid);
-  // A stale server from an aborted run on this port would make start fail; tests own these ports.
-  spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', data, 'stop', '-m', 'immediate'], { stdio: 'ignore' });
   asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'trust', '-U', 'root', '--no-sync']);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const adminUrl = `postgres://root@127.0.0.1:${port}/postgres`;
