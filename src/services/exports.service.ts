@@ -13,6 +13,7 @@ import { exportFileKey, type StorageDriver } from '../storage/index.js';
 import { FILE_TYPES, type JobCreatedResponse } from '../types/api.js';
 import { exportColumnTypes } from '../db/table-sql.js';
 import { ExportSelectionSchema, validateSelection } from './export-selection.js';
+import type { JobLifecycle, JobResult, JobRunContext } from './job-lifecycle.service.js';
 import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
@@ -57,6 +58,7 @@ export interface ExportsDeps {
   limiter: TaskRateLimiter;
   queues: JobQueues;
   storage: StorageDriver;
+  lifecycle: JobLifecycle;
 }
 
 export class ExportsService {
@@ -119,13 +121,16 @@ export class ExportsService {
   }
 
   /**
-   * Streams the selection from PostgreSQL into the file. Idempotent: the file is written under a
-   * key of the job's own and replaced atomically, so a retry overwrites instead of adding.
-   * Returns null when the job had already ended.
+   * Streams the selection from PostgreSQL into the file, under the job's claim (see JobLifecycle).
+   * Idempotent: the file is written under a key of the job's own and replaced atomically, so a
+   * retry overwrites instead of adding. Returns null when the job had already ended.
    */
-  async run(jobId: string): Promise<JobRecord | null> {
-    const job = await this.d.jobs.start(jobId);
-    if (!job) return null;
+  async run(jobId: string, signal?: AbortSignal): Promise<JobRecord | null> {
+    return this.d.lifecycle.run(jobId, (ctx) => this.write(ctx), signal);
+  }
+
+  private async write({ job, signal }: JobRunContext): Promise<JobResult> {
+    const jobId = job.id;
     const params = job.params as ExportParams;
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
@@ -157,9 +162,19 @@ export class ExportsService {
         : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
-    await this.d.storage.put(key, body);
-
-    await this.d.jobs.succeed(jobId, { rows: counter.rows, file_key: key, file_name: fileName });
-    return this.d.jobs.get(jobId, null);
+    // A shutdown past its timeout stops the stream: the partial file is removed by put().
+    const abort = () => body.destroy(new Error('The export was stopped: the worker is shutting down.'));
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      await this.d.storage.put(key, body);
+    } catch (err) {
+      // put() may reject before it reads a byte (the folder cannot be made); the COPY would then
+      // hold its pooled connection forever. Ending the stream ends the COPY and frees it.
+      body.destroy(err as Error);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+    return { rows: counter.rows, file_key: key, file_name: fileName };
   }
 }

@@ -7,9 +7,12 @@ import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
+import { createLogger, type Logger } from '../logger.js';
 import type { StorageDriver } from '../storage/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
+import { JobLifecycle } from './job-lifecycle.service.js';
+import { JobSweep } from './job-sweep.service.js';
 import { JobsService } from './jobs.service.js';
 import { RecordsService } from './records.service.js';
 import { TablesService } from './tables.service.js';
@@ -22,6 +25,7 @@ export interface Infra {
   redis: Redis;
   queues: JobQueues;
   storage: StorageDriver;
+  logger?: Logger;
 }
 
 export interface Repositories {
@@ -39,9 +43,12 @@ export interface Services {
   exports: ExportsService;
   imports: ImportsService;
   jobs: JobsService;
+  /** How every job is claimed, ended, cleaned up and mailed. */
+  lifecycle: JobLifecycle;
+  sweep: JobSweep;
 }
 
-export function createServices({ config, pool, redis, queues, storage }: Infra): Services {
+export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),
@@ -50,7 +57,8 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
   const tables = new TablesService(repos.tables, repos.rows);
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage };
+  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
   return {
     repos,
     users: new UsersService(repos.users),
@@ -59,5 +67,7 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
     exports: new ExportsService(common),
     imports: new ImportsService({ ...common, pool }),
     jobs: new JobsService(config, repos.jobs, tables, storage),
+    lifecycle,
+    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
   };
 }

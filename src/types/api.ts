@@ -207,6 +207,11 @@ export interface Job {
   created_at: number;
   /** Unix seconds, or `null` while not finished. */
   finished_at: number | null;
+  /**
+   * The outcome mail, once the job ended: `pending` (not sent yet, e.g. SMTP is down), `sent`, or
+   * `outbox` (SMTP stayed down past the last attempt; the mail was written to MAIL_OUTBOX_DIR).
+   */
+  mail_status?: 'pending' | 'sent' | 'outbox' | null;
 }
 
 /** MinApp v1.5's status words for an export job. */
