@@ -33,6 +33,15 @@ const EnvSchema = z.object({
   MAIL_BACKOFF_MS: positiveInt.default(5000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  NODE_ENV: z.string().optional(),
+  BODY_MAX_BYTES: positiveInt.default(8 * 1024 * 1024),
+  MAX_CELL_BYTES: positiveInt.default(4 * 1024 * 1024),
+  MAX_JSON_DEPTH: positiveInt.default(64),
+  HEAVY_REQUEST_CONCURRENCY: positiveInt.default(2),
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(2000),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(30_000),
+  DB_LOCK_TIMEOUT_MS: positiveInt.default(2000),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,6 +71,23 @@ export interface Config {
   jobAttempts: number;
   shutdownTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `NODE_ENV=production`: refuses a weak or sample `SIGNING_SECRET`. */
+  production: boolean;
+  /** Largest JSON or form body, counted after decompression. */
+  bodyMaxBytes: number;
+  /** Largest single cell (a string, or an array/object cell's JSON text), in bytes, for the API and imports. */
+  maxCellBytes: number;
+  /** Deepest nesting of a JSON body, and of a JSON value in an import. */
+  maxJsonDepth: number;
+  /** Large requests (big bodies, big record pages) handled at once; more get 503. */
+  heavyRequestConcurrency: number;
+  dbConnectTimeoutMs: number;
+  /** `statement_timeout` of the API's queries (workers have none: an export's COPY takes as long as it takes). */
+  dbStatementTimeoutMs: number;
+  /** How long a table deletion waits for a running import or export's lock before answering 409. */
+  dbLockTimeoutMs: number;
+  /** How long the API waits for one Redis command before answering 503. */
+  redisCommandTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +105,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR);
+  const production = e.NODE_ENV === 'production';
+  if (production && e.SIGNING_SECRET !== undefined && weakSecret(e.SIGNING_SECRET)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SIGNING_SECRET: is a sample value or too weak for production (NODE_ENV=production); ' +
+        'set it to a long random string, e.g. the output of `openssl rand -base64 32`',
+    );
+  }
   return {
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
@@ -102,7 +135,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    production,
+    bodyMaxBytes: e.BODY_MAX_BYTES,
+    maxCellBytes: e.MAX_CELL_BYTES,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    heavyRequestConcurrency: e.HEAVY_REQUEST_CONCURRENCY,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbLockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
   };
+}
+
+/** Sample secrets from our own compose file and docs, and anything short or of one repeated character. */
+const SAMPLE_SECRETS = new Set(['change-me-to-a-long-random-string', 'change-me', 'changeme', 'secret', 'tableport']);
+
+function weakSecret(secret: string): boolean {
+  return SAMPLE_SECRETS.has(secret.toLowerCase()) || /change-?me/i.test(secret) || secret.length < 32 || new Set(secret).size < 8;
 }
 
 /**
