@@ -48,7 +48,7 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
     jobs: new JobsRepository(pool),
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
-  const tables = new TablesService(repos.tables, repos.rows);
+  const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
   const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage };
   return {
     repos,

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, InvalidParameterError, JsonTooDeepError, PayloadTooLargeError, ServiceUnavailableError, TooFrequentError } from '../../errors.js';
+import { AppError, InsufficientStorageError, InvalidParameterError, JsonTooDeepError, PayloadTooLargeError, ServiceUnavailableError, TooFrequentError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { infrastructureError } from './infrastructure-errors.js';
 
@@ -39,6 +39,7 @@ function fromExpress(err: unknown, opts: ErrorHandlerOptions): AppError | undefi
   // A compressed body that does not inflate, or a body cut short by the client.
   if (t === 'request.aborted' || t === 'request.size.invalid')
     return new InvalidParameterError('body', 'The request body ended before the length it declared.');
+  if ((err as { code?: string } | null)?.code === 'ENOSPC' || (err as { code?: string } | null)?.code === 'EDQUOT') return new InsufficientStorageError();
   if ((err as { code?: string } | null)?.code === 'Z_DATA_ERROR' || (err as { code?: string } | null)?.code === 'Z_BUF_ERROR')
     return new InvalidParameterError('body', 'The request body is not valid for its Content-Encoding.');
   return undefined;
