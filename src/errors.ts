@@ -169,6 +169,18 @@ export class TableDeletedError extends AppError {
   }
 }
 
+/** One row of an import file cannot be taken (too large a cell or row); the file's line, and the field when known. */
+export class InvalidRowError extends AppError {
+  override name = 'InvalidRowError';
+  constructor(
+    readonly line: number,
+    readonly field: string | undefined,
+    message: string,
+  ) {
+    super('invalid_row', 400, `line ${line}: ${field === undefined ? '' : `field "${field}" `}${message}`, field === undefined ? { line } : { line, field });
+  }
+}
+
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }

@@ -106,6 +106,7 @@ function sniffJson(head: Buffer, whole: boolean, known: Set<string>): SniffResul
 function sniffCsv(text: string, whole: boolean, known: Set<string>): SniffResult {
   let header: string[] | undefined;
   let dataRecords = 0;
+  let quoting: InvalidFileError | undefined;
   const tokenizer = new CsvTokenizer((cells, count) => {
     if (header === undefined) header = cells.slice(0, count).map((c) => c ?? '');
     else dataRecords++;
@@ -117,6 +118,7 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>): SniffResult
     if (!(err instanceof InvalidFileError)) throw err;
     // A quoting problem past the header belongs to the import's report; in the header it is fatal.
     if (header === undefined) throw new InvalidFileError(`The file is neither a JSON array nor valid CSV: ${err.message}`, err.details);
+    quoting = err;
   }
   if (header === undefined) {
     throw new InvalidFileError('The CSV header (its first line) is longer than 64 KiB or never ends; the file is not a usable CSV.');
@@ -140,6 +142,8 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>): SniffResult
       columns: [...new Set(dup)],
     });
   }
+  // The only data row may be unreadable (an unclosed quote): say that, not that there are no rows.
+  if (whole && dataRecords === 0 && quoting) throw quoting;
   if (whole && dataRecords === 0) throw new InvalidFileError('The file is empty: the CSV has a header but no rows.');
   return { format: 'csv', columns: header };
 }

@@ -6,6 +6,7 @@ import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
+import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
@@ -41,6 +42,7 @@ export interface Services {
 }
 
 export function createServices({ config, pool, redis, queues, storage }: Infra): Services {
+  setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),

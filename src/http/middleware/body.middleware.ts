@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { jsonDeeperThan } from './json-depth.js';
+import { jsonDeeperThan } from '../../formats/json-depth.js';
 
 export interface BodyLimits {
   /** Largest body, counted after decompression (body-parser applies `limit` to the inflated bytes). */
