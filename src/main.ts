@@ -58,7 +58,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       redis.disconnect();
       await pool.end();
     });
-    await queues.scheduleMaintenance(config.cleanupIntervalSeconds);
+    // Not awaited: with Redis away at start-up it would hold the API back; it completes once Redis answers.
+    queues.scheduleMaintenance(config.cleanupIntervalSeconds).catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
   }
 
@@ -128,6 +129,14 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully (a second signal forces the exit). */
 export async function runUntilSignalled(config: Config, roles: Role[], logger: Logger): Promise<void> {
+  // What cannot be handled leaves the process in an unknown state: log it once, exit non-zero,
+  // and let the supervisor (systemd, compose `restart: unless-stopped`, pm2) start a clean one.
+  const fatal = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, `${kind}; exiting so that the supervisor restarts the process`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled promise rejection'));
   const running = await start(config, roles, logger);
   let stopping = false;
   const stop = (signal: string) => {

@@ -8,6 +8,7 @@ import { importFile } from './handlers/import-file.handler.js';
 import { finishFailed, toJobErrors } from './handlers/job-outcome.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
+import { logRedisClientError } from '../src/redis-watch.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>) => Promise<void>;
 
@@ -47,7 +48,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
         ...tuning,
       },
     );
-    w.on('error', (err) => ctx.logger.error({ err, queue }, 'worker error'));
+    w.on('error', (err) => logRedisClientError(ctx.logger, err, { queue }, 'worker error'));
     // A job that stalled too often is failed by BullMQ without our handler running: record it.
     w.on('failed', (job, err) => {
       if (!job || queue === QueueName.Email || queue === QueueName.Maintenance) return;

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { logRedisClientError } from '../redis-watch.js';
 import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads, type TaskJobName } from './job-names.js';
 
 /** Reconnect delays: 100 ms doubling to 2 s, so a restart is noticed fast and an outage costs little. */
@@ -55,7 +56,7 @@ export class JobQueues {
   ) {
     const make = (name: QueueName) => {
       const q = new Queue(name, { connection, prefix: config.queuePrefix, defaultJobOptions: defaultJobOptions(config, name) });
-      q.on('error', (err) => logger.error({ err, queue: name }, 'queue error'));
+      q.on('error', (err) => logRedisClientError(logger, err, { queue: name }, 'queue error'));
       return q;
     };
     this.queues = {
