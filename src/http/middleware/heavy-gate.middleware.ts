@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ServerBusyError } from '../../errors.js';
 
 /** Bodies above this (declared, or unknown because compressed or chunked) count as heavy. */
-const HEAVY_BODY_BYTES = 1024 * 1024;
+const HEAVY_BODY_BYTES = 256 * 1024;
 /** Record pages asking for more rows than this count as heavy. */
 const HEAVY_PAGE_ROWS = 100;
 const RECORD_LIST = /^\/table\/[^/]+\/record\/?$/;
