@@ -151,16 +151,23 @@ describe('hostile request bodies and parameters', () => {
     // Hold one heavy request open: a 900 KiB body declared (under BODY_MAX_BYTES), a part of it sent.
     const { request } = await import('node:http');
     const url = new URL(records(), server.baseUrl);
-    const held = request(url, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}`, 'content-length': String(900 * KIB) } });
-    held.on('error', () => undefined);
-    held.write('[' + ' '.repeat(64 * KIB));
-    const heldDone = new Promise<number>((resolve) => held.on('response', (r) => (r.resume(), resolve(r.statusCode ?? 0))));
-    // The held request takes the only slot once the server has its headers.
+    const hold = () => {
+      const req = request(url, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}`, 'content-length': String(900 * KIB) } });
+      req.on('error', () => undefined);
+      req.write('[' + ' '.repeat(64 * KIB));
+      let status = 0;
+      const done = new Promise<number>((resolve) => req.on('response', (r) => (r.resume(), (status = r.statusCode ?? 0), resolve(status))));
+      return { req, done, refused: () => status !== 0 };
+    };
+    let held = hold();
+    // The held request takes the only slot once the server has its headers; a probe that took the
+    // slot first makes it refused, and then it is sent again.
     let busy: Awaited<ReturnType<typeof raw>> | undefined;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       busy = await raw(server, 'GET', `${records()}?limit=1000`, { token });
       if (busy.status === 503) break;
-      await new Promise((r) => setTimeout(r, 20));
+      if (held.refused()) held = hold();
+      await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(busy);
     expectRefused(tally, 'record page while busy', busy, 503, 'service_unavailable');
@@ -170,8 +177,8 @@ describe('hostile request bodies and parameters', () => {
     // Small requests are never held back.
     const small = await raw(server, 'GET', `${records()}?limit=20`, { token });
     assert.equal(small.status, 200);
-    held.end(' '.repeat(900 * KIB - 64 * KIB - 2) + ']');
-    assert.equal(await heldDone, 400); // an empty array of rows
+    held.req.end(' '.repeat(900 * KIB - 64 * KIB - 2) + ']');
+    assert.equal(await held.done, 400); // an empty array of rows
     const free = await raw(server, 'GET', `${records()}?limit=1000`, { token });
     assert.equal(free.status, 200, 'the slot is given back');
     await unchanged();

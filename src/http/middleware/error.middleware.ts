@@ -16,8 +16,9 @@ export function errorHandler(logger: Logger, opts: ErrorHandlerOptions) {
     if (e instanceof TooFrequentError) res.set('Retry-After', String(e.retryAfterSeconds));
     if (e instanceof ServiceUnavailableError) res.set('Retry-After', String(e.retryAfterSeconds));
     if (e instanceof AppError) {
-      if (e instanceof ServiceUnavailableError && e !== err) req.log.warn({ cause: describe(err), path: req.path }, 'dependency unavailable');
-      else if (e.status >= 500) logger.error({ err, path: req.path }, 'request failed');
+      // The request line (pino-http) already says 503/507 at warn; the cause goes to debug.
+      if (e !== err && (e.status === 503 || e.status === 507)) req.log.debug({ cause: describe(err) }, 'dependency unavailable');
+      else if (e.status >= 500 && e.status !== 503 && e.status !== 507) logger.error({ err, path: req.path }, 'request failed');
       if (res.headersSent) return void res.destroy();
       res.status(e.status).json(e.toResponse());
       return;

@@ -27,6 +27,8 @@ export function requestLogger(logger: Logger) {
       return id;
     },
     customLogLevel: (req, res, err) => {
+      // 503 (a dependency away, or busy) and 507 are expected in an outage: one warn line each, not an error with a stack.
+      if (res.statusCode === 503 || res.statusCode === 507) return 'warn';
       if (err || res.statusCode >= 500) return 'error';
       // Health probes every few seconds would drown everything else.
       if (req.url === '/healthz' && res.statusCode < 400) return 'debug';
