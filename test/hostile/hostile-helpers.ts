@@ -22,7 +22,13 @@ export async function raw(
   opts: { token?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
 ): Promise<RawResponse> {
   const headers: Record<string, string> = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
-  const res = await fetch(server.baseUrl + path, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) });
+  // A hanging answer is a failure too (the API used to hang while Redis was down): give up after 30 s.
+  const res = await fetch(server.baseUrl + path, {
+    method,
+    headers,
+    signal: AbortSignal.timeout(30_000),
+    ...(opts.body === undefined ? {} : { body: opts.body }),
+  });
   const text = await res.text();
   let body: Record<string, unknown> = {};
   try {
