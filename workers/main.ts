@@ -10,6 +10,7 @@ import type { RunInfo } from './handlers/job-outcome.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
 import { sweepJobs } from './handlers/sweep-jobs.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
+import { logRedisClientError } from '../src/redis-watch.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
 
@@ -62,7 +63,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
         ...tuning,
       },
     );
-    w.on('error', (err) => ctx.logger.error({ err, queue }, 'worker error'));
+    w.on('error', (err) => logRedisClientError(ctx.logger, err, { queue }, 'worker error'));
     // A job that stalled too often is failed by BullMQ without our handler running: record it.
     w.on('failed', (job, err) => {
       if (!job || !TASK_QUEUES.has(queue) || !/stalled/i.test(err.message)) return;

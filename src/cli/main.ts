@@ -17,7 +17,18 @@ import { formatJobError, printJson, warn } from './output.js';
 /** The client commands: they need only the SDK. */
 const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows']);
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// src/cli/ from the sources, dist/src/cli/ once compiled: the first package.json up the tree is ours.
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+const VERSION = packageVersion();
 
 /**
  * Builds the command tree. The server commands pull in the whole service (database, queues,

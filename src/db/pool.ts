@@ -14,12 +14,23 @@ const types = {
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-export function createPool(databaseUrl: string, opts: { max?: number; applicationName?: string } = {}): pg.Pool {
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+  /** Fail a connection (or a wait for a pooled one) after this long instead of hanging. */
+  connectionTimeoutMillis?: number;
+  /** PostgreSQL's `statement_timeout` for every query of the pool. */
+  statementTimeoutMs?: number;
+}
+
+export function createPool(databaseUrl: string, opts: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: opts.max ?? 10,
     types,
     application_name: opts.applicationName ?? 'tableport',
+    ...(opts.connectionTimeoutMillis ? { connectionTimeoutMillis: opts.connectionTimeoutMillis } : {}),
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
   // The pool listens for errors only on idle clients. A checked-out client (a COPY, a transaction)
   // whose server goes away emits 'error' too, and with no listener that event kills the process.

@@ -19,14 +19,12 @@ import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
 import { parseParams } from './validate.js';
 
+// Date.now() sent by mistake would select nothing without a word; seconds stay below 1e11 until the year 5138.
+const MILLIS = 'looks like milliseconds; give Unix seconds';
 /** Unix seconds as a JSON integer or a string of digits (form posts and query strings send text). */
-const unixSeconds = z.union([
-  z.number().int('must be an integer (Unix seconds)').min(0, 'must be 0 or more'),
-  z
-    .string()
-    .regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)')
-    .transform(Number),
-]);
+const unixSeconds = z
+  .union([z.number(), z.string().regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)').transform(Number)])
+  .pipe(z.number().int('must be an integer (Unix seconds)').min(0, 'must be 0 or more').max(99_999_999_999, MILLIS));
 
 /** true/false as JSON or as form text. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true')]);

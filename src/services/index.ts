@@ -8,6 +8,7 @@ import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { createLogger, type Logger } from '../logger.js';
+import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
@@ -49,6 +50,7 @@ export interface Services {
 }
 
 export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
+  setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),
@@ -56,7 +58,7 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     jobs: new JobsRepository(pool),
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
-  const tables = new TablesService(repos.tables, repos.rows);
+  const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
   const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
   const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
   return {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, NotFoundError, TableDeletedError } from '../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../storage/index.js';
 import type { Job, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../types/api.js';
 import type { Readable } from 'node:stream';
@@ -110,6 +110,11 @@ export class JobsService {
     }
     const job = await this.jobs.get(req.jobId, null);
     if (!job || downloadName(job) !== req.fileName) throw new NotFoundError('The file was not found.');
+    // Deleting a table withdraws its data, exported copies included, even under a link still valid.
+    await this.tables.require(job.user_id, job.table_id).catch((err: unknown) => {
+      if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
+      throw err;
+    });
     const info = job.file_key ? await this.storage.stat(job.file_key) : null;
     if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
     return { job, size: info.size, stream: await this.storage.get(job.file_key!) };

@@ -260,5 +260,8 @@ export const ERROR_CODES = [
   'payload_too_large',
   'internal_error',
   'service_unavailable',
+  'insufficient_storage',
+  'table_busy',
+  'invalid_upload',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
