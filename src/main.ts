@@ -92,6 +92,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
         await queues.close();
         redis.disconnect();
         await pool.end();
+        storage.close?.();
       })();
       return closing;
     },
