@@ -7,6 +7,7 @@ import { createUploadReceiver } from './http/middleware/upload.middleware.js';
 import { filesRouter } from './http/routes/files.routes.js';
 import { jobsRouter } from './http/routes/jobs.routes.js';
 import { recordsRouter } from './http/routes/records.routes.js';
+import { sqlRouter } from './http/routes/sql.routes.js';
 import { tablesRouter } from './http/routes/tables.routes.js';
 import { transfersRouter } from './http/routes/transfers.routes.js';
 import type { Services } from './services/index.js';
@@ -39,6 +40,7 @@ export function createApp({ config, logger, services, ready }: AppDeps): Express
   api.use(recordsRouter(services));
   api.use(transfersRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));
   api.use(jobsRouter(services));
+  api.use(sqlRouter(services));
   app.use('/oserve/v1', api);
 
   app.use(notFound);

@@ -15,6 +15,7 @@ import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
 import { parseParams } from './validate.js';
+import type { TaskLocation, TaskLocations } from './task-locations.js';
 
 /** Unix seconds as a JSON integer or a string of digits (form posts and query strings send text). */
 const unixSeconds = z.union([
@@ -30,6 +31,9 @@ const ExportSchema = z.object({
   mode: z.enum(['all', 'part'], { error: 'must be "all" or "part"' }),
   start: unixSeconds.nullish(),
   end: unixSeconds.nullish(),
+  // A location instead of a download link (src/services/task-locations.ts); checked there.
+  destination: z.unknown().optional(),
+  connection: z.unknown().optional(),
 });
 
 /** What the export and import services share: the table, its rows, the job record, the queue, the files. */
@@ -42,6 +46,7 @@ export interface ExportsDeps {
   limiter: TaskRateLimiter;
   queues: JobQueues;
   storage: StorageDriver;
+  locations: TaskLocations;
 }
 
 export class ExportsService {
@@ -63,16 +68,19 @@ export class ExportsService {
       if (p.start != null) params.start = p.start;
       if (p.end != null) params.end = p.end;
     }
+    const jobId = randomUUID();
+    const createdAt = new Date();
+    const fileName = exportFileName(table.name, createdAt, params.file_type);
+    // A bad destination or connection is a 400 now, before the minute is taken.
+    const location = await this.destination(p, jobId, fileName);
     // The cheap refusal first: a second request within the minute must not cost a count of a big table.
     await this.d.limiter.check('export', table.id);
     const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
     if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
     params.expected_rows = selected;
 
-    const jobId = randomUUID();
     await this.d.limiter.acquire('export', table.id, jobId);
     try {
-      const createdAt = new Date();
       await this.d.jobs.insert({
         id: jobId,
         type: 'export',
@@ -81,8 +89,10 @@ export class ExportsService {
         table_name: table.name,
         params,
         file_type: params.file_type,
-        file_name: exportFileName(table.name, createdAt, params.file_type),
+        file_name: fileName,
         upload_key: null,
+        destination_url: location?.href ?? null,
+        location_sealed: location?.sealed ?? null,
       });
       await this.d.queues.add(JobName.ExportTable, { jobId });
     } catch (err) {
@@ -91,6 +101,15 @@ export class ExportsService {
       throw err;
     }
     return { status: 'ok', job_id: jobId };
+  }
+
+  /** `destination` and `connection` checked and sealed for the job, or undefined for a download link. */
+  private async destination(p: { destination?: unknown; connection?: unknown }, jobId: string, fileName: string): Promise<TaskLocation | undefined> {
+    if (p.destination === undefined || p.destination === null) {
+      if (p.connection !== undefined) throw new InvalidParameterError('connection', '"connection" goes with "destination".');
+      return undefined;
+    }
+    return this.d.locations.prepare(p.destination, p.connection, 'write', jobId, fileName);
   }
 
   /**
@@ -121,6 +140,11 @@ export class ExportsService {
     const source = await this.d.rows.copyOut(table.id, table.schema.fields, params.file_type, params);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body: Transform = pipeline(source, counter, () => undefined);
+    if (job.location_sealed) {
+      await this.d.locations.write(job.location_sealed, jobId, fileName, params.file_type, body);
+      await this.d.jobs.succeed(jobId, { rows: counter.rows, file_name: fileName });
+      return this.d.jobs.get(jobId, null);
+    }
     await this.d.storage.put(key, body);
 
     await this.d.jobs.succeed(jobId, { rows: counter.rows, file_key: key, file_name: fileName });

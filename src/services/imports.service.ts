@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import { AppError, InvalidParameterError } from '../errors.js';
-import { createImportEncoder, sniffUpload } from '../formats/index.js';
+import { AppError, InvalidFileError, InvalidParameterError } from '../errors.js';
+import { createImportEncoder, sniffUpload, type ImportFormat } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
 import { importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
-import type { FieldSchema, JobCreatedResponse, JobError } from '../types/api.js';
+import { FILE_TYPES, type FieldSchema, type JobCreatedResponse, type JobError } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
+import { parseParams } from './validate.js';
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -91,6 +95,44 @@ export class ImportsService {
   }
 
   /**
+   * An import from a location (`source`, or MinApp's `dataFileUrl`) instead of an upload: the URL
+   * and connection are checked now (a 400 before anything is queued) and sealed into the job row;
+   * the worker reads the object, or every object under a folder, when the job runs.
+   */
+  async requestFromSource(userId: number, tableId: string, body: unknown): Promise<JobCreatedResponse> {
+    const table = await this.d.tables.require(userId, tableId);
+    const p = parseParams(SourceImportSchema, body ?? {});
+    if (p.source !== undefined && p.dataFileUrl !== undefined) throw new InvalidParameterError('dataFileUrl', 'Give "source" or its synonym "dataFileUrl", not both.');
+    const url = p.source ?? p.dataFileUrl;
+    if (url === undefined) throw new InvalidParameterError('source', 'Name the file in "source" (JSON body), or send it as the multipart/form-data field "file".');
+    const jobId = randomUUID();
+    const location = await this.d.locations.prepare(url, p.connection, 'read', jobId);
+    await this.d.limiter.acquire('import', table.id, jobId);
+    try {
+      const params: ImportParams = { format: p.file_type ?? 'csv', original_name: null, size: 0, ...(p.file_type ? {} : { detect_format: true }) };
+      await this.d.jobs.insert({
+        id: jobId,
+        type: 'import',
+        user_id: userId,
+        table_id: table.id,
+        table_name: table.name,
+        params,
+        file_type: p.file_type ?? null,
+        file_name: null,
+        upload_key: null,
+        source_url: location.href,
+        location_sealed: location.sealed,
+      });
+      await this.d.queues.add(JobName.ImportFile, { jobId });
+    } catch (err) {
+      await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
+      await this.d.jobs.delete(jobId).catch(() => undefined);
+      throw err;
+    }
+    return { status: 'ok', job_id: jobId };
+  }
+
+  /**
    * Reads the upload, validates every row and COPYs them in one transaction that also marks the
    * job succeeded: all rows and the status commit together, or nothing does. A worker that dies
    * mid-way leaves an open transaction that PostgreSQL rolls back, and the retry starts clean; a
@@ -102,6 +144,7 @@ export class ImportsService {
     const params = job.params as ImportParams;
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
+    if (job.location_sealed) return this.runFromSource(job, table.id, table.schema.fields);
     if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
 
     const report = progressReporter(this.d.jobs, jobId, params.size);
@@ -123,6 +166,53 @@ export class ImportsService {
       await this.d.jobs.succeed(jobId, { rows: encoder.rows }, client);
     });
     return this.d.jobs.get(jobId, null);
+  }
+
+  /**
+   * An import from a location: the object(s) are downloaded to local files first (capped at the
+   * upload limit), each is checked as an upload is, and all of them are COPYed in ONE transaction
+   * that also marks the job succeeded: every file's rows, or none.
+   */
+  private async runFromSource(job: JobRecord, tableId: number, fields: FieldSchema[]): Promise<JobRecord | null> {
+    const dir = join(this.d.config.storageDir, '.incoming', `source-${job.id}`);
+    try {
+      const files = await this.d.locations.fetch(job.location_sealed ?? '', job.id, dir, this.d.config.uploadMaxBytes);
+      const many = files.length > 1;
+      const params = job.params as ImportParams;
+      const formats: ImportFormat[] = [];
+      for (const f of files) {
+        try {
+          const sniff = await sniffUpload(f.path, { fields, ...(params.detect_format ? {} : { originalName: `x.${params.format}` }) });
+          formats.push(sniff.format);
+        } catch (err) {
+          throw many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err;
+        }
+      }
+      const report = progressReporter(this.d.jobs, job.id, files.reduce((n, f) => n + f.size, 0));
+      let bytes = 0;
+      await withTransaction(this.d.pool, async (client) => {
+        let rows = 0;
+        for (const [i, f] of files.entries()) {
+          const encoder = createImportEncoder(formats[i] ?? 'csv', {
+            fields,
+            defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
+            maxRows: this.d.config.exportMaxRows - rows,
+          });
+          const sink = this.d.rows.copyIn(client, tableId, fields);
+          await pipeline(createReadStream(f.path), byteCounter((n) => report(bytes + n)), encoder, sink);
+          bytes += f.size;
+          if (encoder.errorCount > 0) {
+            const errors = many ? encoder.errors.map((e) => ({ ...e, error_msg: `${f.name}: ${e.error_msg}` })) : encoder.errors;
+            throw new ImportRowsError(errors, encoder.errorCount);
+          }
+          rows += encoder.rows;
+        }
+        await this.d.jobs.succeed(job.id, { rows }, client);
+      });
+      return this.d.jobs.get(job.id, null);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -156,6 +246,14 @@ export class ImportsService {
     return new ImportRowsError([error], 1);
   }
 }
+
+/** The JSON body of an import from a location. */
+const SourceImportSchema = z.object({
+  source: z.unknown().optional(),
+  dataFileUrl: z.unknown().optional(),
+  connection: z.unknown().optional(),
+  file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
+});
 
 function byteCounter(report: (bytes: number) => void): Transform {
   let bytes = 0;

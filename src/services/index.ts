@@ -7,10 +7,13 @@ import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { StorageDriver } from '../storage/index.js';
+import { createLocationContext } from '../locations/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
 import { JobsService } from './jobs.service.js';
 import { RecordsService } from './records.service.js';
+import { SqlService } from './sql.service.js';
+import { TaskLocations } from './task-locations.js';
 import { TablesService } from './tables.service.js';
 import { TaskRateLimiter } from './task-rate-limiter.js';
 import { UsersService } from './users.service.js';
@@ -38,6 +41,7 @@ export interface Services {
   exports: ExportsService;
   imports: ImportsService;
   jobs: JobsService;
+  sql: SqlService;
 }
 
 export function createServices({ config, pool, redis, queues, storage }: Infra): Services {
@@ -49,14 +53,19 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
   const tables = new TablesService(repos.tables, repos.rows);
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage };
+  // One location context per process: it holds the outbound guard and its allow-list.
+  const locations = new TaskLocations(createLocationContext(config.locations), config.locations.credentialsKey);
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, locations };
+  const exports = new ExportsService(common);
+  const imports = new ImportsService({ ...common, pool });
   return {
     repos,
     users: new UsersService(repos.users),
     tables,
     records: new RecordsService(pool, repos.rows),
-    exports: new ExportsService(common),
-    imports: new ImportsService({ ...common, pool }),
+    exports,
+    imports,
     jobs: new JobsService(config, repos.jobs, tables, storage),
+    sql: new SqlService({ tables, exports, imports }),
   };
 }

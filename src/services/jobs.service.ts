@@ -30,6 +30,8 @@ export class JobsService {
    */
   fileLink(job: JobRecord): { url: string; expiresAt: Date } | null {
     if (job.type !== 'export' || job.status !== 'succeeded' || !job.file_name || !job.finished_at) return null;
+    // An export to a location wrote its object there; the service holds no file to link to.
+    if (job.destination_url) return null;
     return createDownloadLink(this.config, { jobId: job.id, fileName: job.file_name }, job.finished_at);
   }
 
@@ -47,6 +49,8 @@ export class JobsService {
       errors: job.errors,
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
+      ...(job.destination_url ? { destination_url: job.destination_url } : {}),
+      ...(job.source_url ? { source_url: job.source_url } : {}),
     };
   }
 

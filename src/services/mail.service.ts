@@ -39,6 +39,7 @@ export class JobMailService {
       errors: job.errors,
       errorCount: job.error_count,
       publicUrl: this.config.publicUrl,
+      location: job.destination_url ?? job.source_url,
     });
     const sent = await this.mailer.send({ to: user.email, ...mail });
     await this.jobsRepo.markMailSent(job.id);

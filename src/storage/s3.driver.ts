@@ -78,7 +78,14 @@ export class S3StorageDriver implements StorageDriver {
   }
 
   async put(key: string, source: Readable): Promise<{ size: number }> {
-    const Key = this.objectKey(key);
+    let Key: string;
+    try {
+      Key = this.objectKey(key);
+    } catch (err) {
+      // The source will never be read: end it, or whatever feeds it (a COPY on a pooled connection) waits forever.
+      source.destroy(err as Error);
+      throw err;
+    }
     let size = 0;
     const body = new Transform({
       transform(chunk: Buffer, _enc, cb) {

@@ -145,6 +145,10 @@ export interface Job {
   created_at: number;
   /** Unix seconds, or `null` while not finished. */
   finished_at: number | null;
+  /** An export to a location (`destination`): the object it writes, e.g. `s3://bucket/exports/orders_20261121_093000.csv`. */
+  destination_url?: string;
+  /** An import from a location (`source`): the object, folder or URL it reads (without any query string). */
+  source_url?: string;
 }
 
 /** MinApp v1.5's status words for an export job. */

@@ -56,6 +56,21 @@ export class TablesRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * The owner's table named `name` (SQL statements name tables): the exact name, else the one
+   * table whose name differs only in case (unquoted SQL names are case-insensitive), else null.
+   */
+  async getByName(ownerId: number, name: string): Promise<TableRecord | null> {
+    const { rows } = await this.pool.query<TableRecord>(
+      `SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 AND lower(name) = lower($2) ORDER BY (name = $2) DESC, id LIMIT 2`,
+      [ownerId, name],
+    );
+    const [first, second] = rows;
+    if (!first) return null;
+    if (first.name === name || !second) return first;
+    return null;
+  }
+
   async delete(id: number, ownerId: number): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query('DELETE FROM tableport.tables WHERE id = $1 AND owner_id = $2', [id, ownerId]);

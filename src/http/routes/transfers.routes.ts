@@ -19,6 +19,8 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
   });
   r.post('/table/:table_id/import/', async (req, res) => {
     const user = currentUser(res);
+    // A JSON body names a location to read (`source`, or MinApp's `dataFileUrl`) instead of uploading.
+    if (req.is('application/json')) return void res.status(201).json(await s.imports.requestFromSource(user.id, req.params.table_id, req.body));
     // Refuse before reading a possibly large body when the answer is already known.
     await s.imports.precheck(user.id, req.params.table_id);
     const file = await receiveUpload(req, res);
