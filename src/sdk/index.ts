@@ -5,7 +5,7 @@
  * @module
  */
 export { TablePort } from './client.js';
-export { TableRef, type ExportOptions } from './table.js';
+export { TableRef, type ExportOptions, type ImportFromOptions } from './table.js';
 export { JobHandle, type WaitOptions, type DownloadResult } from './job.js';
 export type { ClientOptions, FetchLike } from './transport.js';
 export type { PageOptions } from './paging.js';

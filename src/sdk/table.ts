@@ -3,7 +3,9 @@ import type {
   ExportMode,
   ExportRequest,
   FileType,
+  ImportFromSourceRequest,
   JobCreatedResponse,
+  LocationConnection,
   MinappExportJob,
   Page,
   RowInput,
@@ -27,6 +29,21 @@ export interface ExportOptions {
   start?: TimeInput;
   /** Exclusive upper bound of `created_at`: Unix seconds, a `Date` or an ISO 8601 string. */
   end?: TimeInput;
+  /**
+   * Write the file to an object store or server folder instead of behind a download link:
+   * `s3://bucket/prefix/` (a trailing `/` gets the generated file name), `gcs://...`, `azblob://...`, `file:///...`.
+   */
+  destination?: string;
+  /** CnosDB's connection options for `destination`, e.g. `{ region, access_key_id, secret_key }`. */
+  connection?: LocationConnection;
+}
+
+/** Options of {@link TableRef.importFrom}. */
+export interface ImportFromOptions {
+  /** CnosDB's connection options for the source. */
+  connection?: LocationConnection;
+  /** The file type; otherwise read from the content. */
+  fileType?: FileType;
 }
 
 /**
@@ -92,6 +109,8 @@ export class TableRef {
     const body: ExportRequest = { file_type: options.fileType, mode: options.mode ?? (hasRange ? 'part' : 'all') };
     if (options.start !== undefined) body.start = toUnixSeconds(options.start, 'floor', 'start');
     if (options.end !== undefined) body.end = toUnixSeconds(options.end, 'ceil', 'end');
+    if (options.destination !== undefined) body.destination = options.destination;
+    if (options.connection !== undefined) body.connection = options.connection;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('export/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }
@@ -112,6 +131,24 @@ export class TableRef {
   async import(source: ImportSource, options: ImportOptions = {}): Promise<JobHandle> {
     const upload = await buildUpload(source, options);
     const res = await this.transport.upload<JobCreatedResponse>(this.path('import/'), upload);
+    return new JobHandle(this.transport, res.job_id);
+  }
+
+  /**
+   * Queues an import of a file at a location instead of an upload: an object store (`s3://`,
+   * `gcs://`, `azblob://`), a URL (`https://`) or a server folder (`file:///`). A source ending in
+   * `/` imports every object under it, in name order, as one all-or-nothing job.
+   *
+   * @example
+   * const job = await tp.table(42).importFrom('s3://landing/orders/', { connection: { region: 'eu-west-1' } });
+   * await job.wait();
+   */
+  async importFrom(source: string, options: ImportFromOptions = {}): Promise<JobHandle> {
+    if (typeof source !== 'string' || source === '') throw new InvalidArgumentError('importFrom() needs a source URL.');
+    const body: ImportFromSourceRequest = { source };
+    if (options.connection !== undefined) body.connection = options.connection;
+    if (options.fileType !== undefined) body.file_type = options.fileType;
+    const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }
 

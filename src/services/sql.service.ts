@@ -44,12 +44,23 @@ export class SqlService {
   }
 }
 
+/**
+ * CnosDB's COPY INTO takes a path whose last part has no file extension as a folder
+ * (`'s3://tmp/air'` is where the files of table air go, and where an import reads them back),
+ * so such a path gets the '/' that makes it one here. http(s) URLs name one file as written.
+ */
+export function copyLocation(url: string): string {
+  if (/^https?:/i.test(url) || url.endsWith('/')) return url;
+  const last = url.slice(url.lastIndexOf('/') + 1);
+  return last.includes('.') ? url : `${url}/`;
+}
+
 /** The export endpoint's body for a plan: every row (CnosDB's COPY has no selection). */
 export function exportBody(plan: CopyExportPlan): Record<string, unknown> {
   return {
     file_type: plan.file_type,
     mode: 'all',
-    destination: plan.destination,
+    destination: copyLocation(plan.destination),
     connection: plan.connection,
     ...(plan.csv_delimiter !== undefined ? { csv_delimiter: plan.csv_delimiter } : {}),
     ...(plan.csv_header !== undefined ? { csv_header: plan.csv_header } : {}),
@@ -63,7 +74,7 @@ export function importBody(plan: CopyImportPlan): Record<string, unknown> {
     throw new InvalidParameterError('sql', 'A column list after the table name needs FILE_FORMAT = (WITH_HEADER = false): with a header line, the header names the columns.');
   }
   return {
-    source: plan.source,
+    source: copyLocation(plan.source),
     connection: plan.connection,
     ...(plan.file_type !== undefined ? { file_type: plan.file_type } : {}),
     ...(plan.csv_delimiter !== undefined ? { csv_delimiter: plan.csv_delimiter } : {}),

@@ -104,6 +104,28 @@ export interface ExportRequest {
   start?: number;
   /** Unix seconds, exclusive (with `mode: 'part'`). */
   end?: number;
+  /** Write the file to a location instead of behind a download link: `s3://`, `gcs://`, `azblob://` or `file:///` (a trailing `/`: a folder). */
+  destination?: string;
+  /** CnosDB's connection options for `destination` (credentials are never shown back). */
+  connection?: LocationConnection;
+}
+
+/** CnosDB's connection options of a location (S3, GCS or Azure Blob names; see the README). */
+export type LocationConnection = Record<string, string | boolean>;
+
+/** `POST /oserve/v1/table/:table_id/import/` with a JSON body: read the file(s) from a location. */
+export interface ImportFromSourceRequest {
+  /** `s3://`, `gcs://`, `azblob://`, `http(s)://` or `file:///`; a trailing `/` imports every object under it, in name order. */
+  source: string;
+  connection?: LocationConnection;
+  /** Otherwise read from the content. */
+  file_type?: FileType;
+}
+
+/** `POST /oserve/v1/sql`. */
+export interface SqlRequest {
+  /** One `COPY INTO` statement. */
+  sql: string;
 }
 
 /** The reply to queuing an export or an import. */
