@@ -1,21 +1,47 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { z } from 'zod';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction, type Pool } from '../db/pool.js';
-import { AppError, InvalidFileError, InvalidParameterError } from '../errors.js';
-import { createImportEncoder, sniffUpload, type ImportFormat } from '../formats/index.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { AppError, InvalidParameterError } from '../errors.js';
+import {
+  createErrorReport,
+  explainInputError,
+  inferSchema,
+  openImportInput,
+  sampleFile,
+  sniffForInference,
+  sniffUpload,
+  type ImportInputOptions,
+} from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
-import { importFileKey } from '../storage/index.js';
+import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
-import { FILE_TYPES, type FieldSchema, type JobCreatedResponse, type JobError } from '../types/api.js';
+import type { FieldSchema, JobCreatedResponse, JobError, OnConflict } from '../types/api.js';
+import { fetchSourceFiles, parseSourceImport, sourceImportParams, userFileOptions, type ImportFile } from './import-sources.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
-import { parseParams } from './validate.js';
+import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
+
+
+/** One file of a staged import and its reader options (given the rows staged before it). */
+interface StageSource {
+  file: ImportFile;
+  options: (rowsSoFar: number) => ImportInputOptions;
+}
+
+/** Throws the rows a file's encoder refused, naming the file when the import reads several. */
+function rowErrorsOf(encoder: { errorCount: number; errors: JobError[]; badRows: number }, label: string | undefined): void {
+  if (encoder.errorCount === 0) return;
+  const errors = label ? encoder.errors.map((e) => ({ ...e, error_msg: `${label}: ${e.error_msg}` })) : encoder.errors;
+  throw new ImportRowsError(errors, encoder.errorCount, encoder.badRows);
+}
+
+/** A JSON body without `name` (the new table's name, not an import option). */
+function omitName(body: unknown): unknown {
+  return body && typeof body === 'object' && !Array.isArray(body) ? omit(body as Record<string, unknown>, 'name') : body;
+}
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -24,20 +50,7 @@ export interface UploadedFile {
   size: number;
 }
 
-/** The import's rows were refused: the job fails with these errors and nothing is written. */
-export class ImportRowsError extends AppError {
-  override name = 'ImportRowsError';
-  constructor(
-    readonly rowErrors: JobError[],
-    readonly errorCount: number,
-  ) {
-    super(
-      'invalid_row',
-      400,
-      `${errorCount} row${errorCount === 1 ? '' : 's'} of the file ${errorCount === 1 ? 'is' : 'are'} not valid; no row was written.`,
-    );
-  }
-}
+export { ImportRowsError } from './import-options.js';
 
 export interface ImportsDeps extends ExportsDeps {
   pool: Pool;
@@ -49,27 +62,47 @@ export class ImportsService {
   constructor(private readonly d: ImportsDeps) {}
 
   /** What can be refused before the upload is read: an unknown table, a minute already used. */
-  async precheck(userId: number, tableId: string): Promise<void> {
+  async precheck(userId: number, tableId: string, query: Record<string, unknown> = {}): Promise<void> {
     const table = await this.d.tables.require(userId, tableId);
-    await this.d.limiter.check('import', table.id);
+    // A dry run writes nothing, so it does not need (or use up) the table's minute.
+    if (query.dry_run !== 'true') await this.d.limiter.check('import', table.id);
   }
 
   /**
    * Checks the upload's content cheaply (type, header, first row), takes the table's minute,
    * moves the file into storage and queues the job. The temp file is gone afterwards, whatever happens.
    */
-  async request(userId: number, tableId: string, file: UploadedFile | undefined): Promise<JobCreatedResponse> {
+  async request(
+    userId: number,
+    tableId: string,
+    file: UploadedFile | undefined,
+    fields: unknown = {},
+    query: Record<string, unknown> = {},
+    extra: Pick<ImportParams, 'inferred_schema'> = {},
+  ): Promise<JobCreatedResponse> {
     try {
       const table = await this.d.tables.require(userId, tableId);
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
-      const sniff = await sniffUpload(file.path, { fields: table.schema.fields, originalName: file.originalname });
+      const f = parseImportFields({ ...(typeof fields === 'object' ? fields : {}), ...pick(query, 'dry_run') });
+      const { dryRun, fileOpts } = f;
+      const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
 
       const jobId = randomUUID();
-      await this.d.limiter.acquire('import', table.id, jobId);
+      if (!dryRun) await this.d.limiter.acquire('import', table.id, jobId);
       const uploadKey = importFileKey(jobId, `upload.${sniff.format}`);
       try {
         await this.d.storage.putFile(uploadKey, file.path);
         const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
+        if (sniff.gzip) params.gzip = true;
+        if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
+        if (fileOpts.csvHeader === false) {
+          params.csv_header = false;
+          if (sniff.columns) params.columns = sniff.columns;
+        }
+        if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
+        if (dryRun) params.dry_run = true;
+        if (extra.inferred_schema) params.inferred_schema = extra.inferred_schema;
+        if (!f.email) params.email = false;
         await this.d.jobs.insert({
           id: jobId,
           type: 'import',
@@ -83,7 +116,7 @@ export class ImportsService {
         });
         await this.d.queues.add(JobName.ImportFile, { jobId });
       } catch (err) {
-        await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
+        if (!dryRun) await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
         await this.d.jobs.delete(jobId).catch(() => undefined);
         await this.d.storage.delete(uploadKey).catch(() => undefined);
         throw err;
@@ -95,29 +128,61 @@ export class ImportsService {
   }
 
   /**
+   * `POST /table/import/`: creates table `name` with the schema inferred from the first rows of
+   * the file, then imports the file into it as `request` does. A refusal removes the new table.
+   */
+  async requestWithInference(
+    userId: number,
+    file: UploadedFile | undefined,
+    fields: unknown = {},
+    query: Record<string, unknown> = {},
+  ): Promise<JobCreatedResponse & { table_id: number }> {
+    let tableId: number | undefined;
+    try {
+      if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
+      const body = (typeof fields === 'object' && fields !== null ? fields : {}) as Record<string, unknown>;
+      if (typeof body.name !== 'string' || body.name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as the field "name".');
+      const { fileOpts } = parseImportFields(omit(body, 'name'));
+      if (fileOpts.csvHeader === false && !fileOpts.columns) {
+        throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
+      }
+      const head = await sniffForInference(file.path, fileOpts);
+      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+      const schema = { fields: inferSchema(sample) };
+      const table = await this.d.tables.create(userId, { name: body.name, schema });
+      tableId = table.id;
+      const fileFields = head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
+      const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });
+      return { ...res, table_id: table.id };
+    } catch (err) {
+      if (tableId !== undefined) await this.d.tables.delete(userId, String(tableId)).catch(() => undefined);
+      throw err;
+    } finally {
+      if (file) await rm(file.path, { force: true });
+    }
+  }
+
+  /**
    * An import from a location (`source`, or MinApp's `dataFileUrl`) instead of an upload: the URL
    * and connection are checked now (a 400 before anything is queued) and sealed into the job row;
    * the worker reads the object, or every object under a folder, when the job runs.
    */
-  async requestFromSource(userId: number, tableId: string, body: unknown): Promise<JobCreatedResponse> {
+  async requestFromSource(userId: number, tableId: string, body: unknown, extra: Pick<ImportParams, 'inferred_schema'> = {}): Promise<JobCreatedResponse> {
     const table = await this.d.tables.require(userId, tableId);
-    const p = parseParams(SourceImportSchema, body ?? {});
-    if (p.source !== undefined && p.dataFileUrl !== undefined) throw new InvalidParameterError('dataFileUrl', 'Give "source" or its synonym "dataFileUrl", not both.');
-    const url = p.source ?? p.dataFileUrl;
-    if (url === undefined) throw new InvalidParameterError('source', 'Name the file in "source" (JSON body), or send it as the multipart/form-data field "file".');
+    const req = parseSourceImport(body);
     const jobId = randomUUID();
-    const location = await this.d.locations.prepare(url, p.connection, 'read', jobId);
-    await this.d.limiter.acquire('import', table.id, jobId);
+    const location = await this.d.locations.prepare(req.url, req.connection, 'read', jobId);
+    const dryRun = req.fields.dryRun;
+    if (!dryRun) await this.d.limiter.acquire('import', table.id, jobId);
     try {
-      const params: ImportParams = { format: p.file_type ?? 'csv', original_name: null, size: 0, ...(p.file_type ? {} : { detect_format: true }) };
       await this.d.jobs.insert({
         id: jobId,
         type: 'import',
         user_id: userId,
         table_id: table.id,
         table_name: table.name,
-        params,
-        file_type: p.file_type ?? null,
+        params: sourceImportParams(req, extra),
+        file_type: req.fileType ?? null,
         file_name: null,
         upload_key: null,
         source_url: location.href,
@@ -125,7 +190,7 @@ export class ImportsService {
       });
       await this.d.queues.add(JobName.ImportFile, { jobId });
     } catch (err) {
-      await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
+      if (!dryRun) await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
       await this.d.jobs.delete(jobId).catch(() => undefined);
       throw err;
     }
@@ -133,10 +198,37 @@ export class ImportsService {
   }
 
   /**
-   * Reads the upload, validates every row and COPYs them in one transaction that also marks the
-   * job succeeded: all rows and the status commit together, or nothing does. A worker that dies
-   * mid-way leaves an open transaction that PostgreSQL rolls back, and the retry starts clean; a
-   * retry of a job that already committed finds it ended and writes nothing.
+   * CnosDB's `auto_infer_schema` for a table that does not exist: the first file of the source is
+   * fetched now, table `name` is created with the schema inferred from its first rows, and the
+   * import is queued as `requestFromSource` does. A refusal removes the new table.
+   */
+  async requestFromSourceWithInference(userId: number, name: unknown, body: unknown): Promise<JobCreatedResponse & { table_id: number }> {
+    if (typeof name !== 'string' || name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as "name".');
+    const req = parseSourceImport(omitName(body));
+    const { fileOpts } = req.fields;
+    if (fileOpts.csvHeader === false && !fileOpts.columns) {
+      throw new InvalidParameterError('columns', 'Without a header line, name the columns (a column list after the table name).');
+    }
+    const sample = await this.d.locations.sampleFirst(req.url, req.connection, this.d.config.uploadMaxBytes, async (path) => {
+      const head = await sniffForInference(path, fileOpts);
+      return { head, rows: await sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' }) };
+    });
+    const schema = { fields: inferSchema(sample.rows) };
+    const table = await this.d.tables.create(userId, { name, schema });
+    try {
+      const res = await this.requestFromSource(userId, String(table.id), omitName(body), { inferred_schema: schema });
+      return { ...res, table_id: table.id };
+    } catch (err) {
+      await this.d.tables.delete(userId, String(table.id)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Reads the upload (or the files of a location), validates every row and COPYs them in one
+   * transaction that also marks the job succeeded: all rows and the status commit together, or
+   * nothing does. A worker that dies mid-way leaves an open transaction that PostgreSQL rolls back,
+   * and the retry starts clean; a retry of a job that already committed finds it ended and writes nothing.
    */
   async run(jobId: string): Promise<JobRecord | null> {
     const job = await this.d.jobs.start(jobId);
@@ -144,124 +236,159 @@ export class ImportsService {
     const params = job.params as ImportParams;
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
-    if (job.location_sealed) return this.runFromSource(job, table.id, table.schema.fields);
-    if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
-
-    const report = progressReporter(this.d.jobs, jobId, params.size);
-    const encoder = createImportEncoder(params.format, {
-      fields: table.schema.fields,
-      defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
-      maxRows: this.d.config.exportMaxRows,
-    });
-
-    await withTransaction(this.d.pool, async (client) => {
-      const source = await this.d.storage.get(job.upload_key!);
-      const sink = this.d.rows.copyIn(client, table.id, table.schema.fields);
+    if (job.location_sealed) {
+      const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes);
       try {
-        await pipeline(source, byteCounter(report), encoder, sink);
-      } catch (err) {
-        throw await this.explainCopyError(err, job, table.schema.fields);
+        return await this.importFiles(job, table.id, table.schema.fields, files);
+      } finally {
+        await cleanup();
       }
-      if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount);
-      await this.d.jobs.succeed(jobId, { rows: encoder.rows }, client);
+    }
+    const uploadKey = job.upload_key;
+    if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
+    const upload: ImportFile = {
+      open: () => this.d.storage.get(uploadKey),
+      format: params.format,
+      gzip: params.gzip ?? false,
+      ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),
+      size: params.size,
+    };
+    return this.importFiles(job, table.id, table.schema.fields, [upload]);
+  }
+
+  /** The import proper, over one file or several (a location's folder), in one transaction. */
+  private async importFiles(job: JobRecord, tableId: number, fields: FieldSchema[], files: ImportFile[]): Promise<JobRecord | null> {
+    const jobId = job.id;
+    const params = job.params as ImportParams;
+    const report = progressReporter(this.d.jobs, jobId, files.reduce((n, f) => n + f.size, 0));
+    const onConflict: OnConflict = params.on_conflict ?? 'error';
+    const userOptions = userFileOptions(params);
+    let before = 0;
+    const inputOptions = (file: ImportFile, lineColumn: boolean, rowsSoFar = 0): ImportInputOptions => ({
+      fileType: file.format,
+      gzip: file.gzip,
+      onBytes: (n) => report(before + n),
+      encoder: {
+        fields,
+        defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
+        maxRows: this.d.config.exportMaxRows - rowsSoFar,
+        lineColumn,
+        ...userOptions,
+        ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
+      },
     });
+    const sources = (lineColumn: boolean): StageSource[] => files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
+
+    try {
+      if (params.dry_run) {
+        // The whole validation, duplicates included, in a transaction that is rolled back.
+        const rows = await this.withRollback((client) => this.stage(client, tableId, fields, sources(true), onConflict === 'error'));
+        await this.d.jobs.succeed(jobId, { rows });
+        return this.d.jobs.get(jobId, null);
+      }
+      await withTransaction(this.d.pool, async (client) => {
+        let written = 0;
+        if (onConflict === 'error') {
+          // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
+          for (const file of files) {
+            const input = await openImportInput(file.open, inputOptions(file, false, written));
+            try {
+              await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable]);
+            } finally {
+              await input.cleanup();
+            }
+            rowErrorsOf(input.encoder, file.label);
+            written += input.encoder.rows;
+            before += file.size;
+          }
+        } else {
+          // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
+          await this.stage(client, tableId, fields, sources(true), false);
+          written = await this.d.rows.mergeStaging(client, tableId, fields, onConflict);
+        }
+        await this.d.jobs.succeed(jobId, { rows: written }, client);
+      });
+    } catch (err) {
+      const e = explainInputError(err) as { code?: string };
+      const only = files.length === 1 ? files[0] : undefined;
+      if (only && e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, only.open, inputOptions(only, false));
+      if (e.code !== '23505') throw e;
+      // PostgreSQL stops at the first duplicate id. On that failure path only, the files are read
+      // once more into a staging table, and one query names every duplicated id with its line.
+      before = 0;
+      await this.withRollback((client) => this.stage(client, tableId, fields, sources(true), true));
+      throw e;
+    }
     return this.d.jobs.get(jobId, null);
   }
 
   /**
-   * An import from a location: the object(s) are downloaded to local files first (capped at the
-   * upload limit), each is checked as an upload is, and all of them are COPYed in ONE transaction
-   * that also marks the job succeeded: every file's rows, or none.
+   * COPYs the files into a staging table and checks them whole: every bad row, then every id that
+   * repeats in the files or (with `againstTable`) is already in the table. Returns the valid rows.
    */
-  private async runFromSource(job: JobRecord, tableId: number, fields: FieldSchema[]): Promise<JobRecord | null> {
-    const dir = join(this.d.config.storageDir, '.incoming', `source-${job.id}`);
-    try {
-      const files = await this.d.locations.fetch(job.location_sealed ?? '', job.id, dir, this.d.config.uploadMaxBytes);
-      const many = files.length > 1;
-      const params = job.params as ImportParams;
-      const formats: ImportFormat[] = [];
-      for (const f of files) {
-        try {
-          const sniff = await sniffUpload(f.path, { fields, ...(params.detect_format ? {} : { originalName: `x.${params.format}` }) });
-          formats.push(sniff.format);
-        } catch (err) {
-          throw many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err;
-        }
+  private async stage(client: PoolClient, tableId: number, fields: FieldSchema[], sources: StageSource[], againstTable: boolean): Promise<number> {
+    await this.d.rows.createStaging(client, tableId);
+    let rows = 0;
+    for (const { file, options } of sources) {
+      const input = await openImportInput(file.open, options(rows));
+      try {
+        await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
+      } finally {
+        await input.cleanup();
       }
-      const report = progressReporter(this.d.jobs, job.id, files.reduce((n, f) => n + f.size, 0));
-      let bytes = 0;
-      await withTransaction(this.d.pool, async (client) => {
-        let rows = 0;
-        for (const [i, f] of files.entries()) {
-          const encoder = createImportEncoder(formats[i] ?? 'csv', {
-            fields,
-            defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
-            maxRows: this.d.config.exportMaxRows - rows,
-          });
-          const sink = this.d.rows.copyIn(client, tableId, fields);
-          await pipeline(createReadStream(f.path), byteCounter((n) => report(bytes + n)), encoder, sink);
-          bytes += f.size;
-          if (encoder.errorCount > 0) {
-            const errors = many ? encoder.errors.map((e) => ({ ...e, error_msg: `${f.name}: ${e.error_msg}` })) : encoder.errors;
-            throw new ImportRowsError(errors, encoder.errorCount);
-          }
-          rows += encoder.rows;
-        }
-        await this.d.jobs.succeed(job.id, { rows }, client);
-      });
-      return this.d.jobs.get(job.id, null);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+      rowErrorsOf(input.encoder, file.label);
+      rows += input.encoder.rows;
     }
+    const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
+    if (dups.total > 0) throw duplicatesError(dups);
+    return rows;
   }
 
   /**
-   * PostgreSQL's refusals during COPY, in the import's own words. A duplicate id names the COPY
-   * row; a second read of the file (only on this failure path) finds the line it came from.
+   * Reads the file once more and stores its bad rows, with their reasons, as a CSV the user can fix
+   * and import again; the job's `error_report_url` and the failure mail link it. Best effort: the
+   * import has failed either way, and a report that cannot be written must not hide why.
    */
-  private async explainCopyError(err: unknown, job: JobRecord, fields: FieldSchema[]): Promise<unknown> {
-    const e = err as { code?: string; detail?: string; where?: string };
-    if (e.code !== '23505') return err;
-    const id = /\(id\)=\((.*)\)/.exec(e.detail ?? '')?.[1] ?? '?';
-    const row = Number(/COPY \S+, line (\d+)/.exec(e.where ?? '')?.[1] ?? NaN);
-    let line: number | undefined;
-    if (Number.isSafeInteger(row)) {
-      const locator = createImportEncoder((job.params as ImportParams).format, {
-        fields,
-        defaults: { createdAt: 0, createdBy: '', newId: this.newId },
-        maxRows: Number.MAX_SAFE_INTEGER,
-        onRowLine: (n, fileLine) => {
-          if (n === row) line = fileLine;
-        },
-      });
-      await pipeline(await this.d.storage.get(job.upload_key!), locator, new Writable({ write: (_c, _e, cb) => cb() })).catch(() => undefined);
+  private async writeErrorReport(job: JobRecord, fields: FieldSchema[], open: () => Promise<Readable>, opts: ImportInputOptions): Promise<void> {
+    const key = exportFileKey(job.id, `${job.table_name}_errors.csv`);
+    const report = createErrorReport(fields);
+    try {
+      const stored = this.d.storage.put(key, report.stream);
+      try {
+        const input = await openImportInput(open, {
+          ...opts,
+          onBytes: () => undefined,
+          encoder: { ...opts.encoder, maxErrors: 0, onBadRow: (line, row, reasons) => report.add(line, row, reasons) },
+        });
+        try {
+          await pipeline([...input.stages, new Writable({ write: (_c, _e, cb) => cb() })] as unknown as [Readable, Writable]);
+        } finally {
+          await input.cleanup();
+        }
+        report.end();
+      } catch (err) {
+        report.stream.destroy(err as Error);
+      }
+      await stored;
+      if (report.rows > 0) await this.d.jobs.setErrorReport(job.id, key);
+      else await this.d.storage.delete(key);
+    } catch {
+      await this.d.storage.delete(key).catch(() => undefined);
     }
-    const where = line === undefined ? '' : `line ${line}: `;
-    const error: JobError = {
-      error_code: 'invalid_row',
-      error_msg: `${where}the id "${id}" is already in the table or appears earlier in the file.`,
-      field: 'id',
-    };
-    if (line !== undefined) error.line = line;
-    return new ImportRowsError([error], 1);
   }
-}
 
-/** The JSON body of an import from a location. */
-const SourceImportSchema = z.object({
-  source: z.unknown().optional(),
-  dataFileUrl: z.unknown().optional(),
-  connection: z.unknown().optional(),
-  file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
-});
-
-function byteCounter(report: (bytes: number) => void): Transform {
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      bytes += chunk.length;
-      report(bytes);
-      cb(null, chunk);
-    },
-  });
+  /** Runs `work` in a transaction that is always rolled back. */
+  private async withRollback<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.d.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      return await work(client);
+    } catch (err) {
+      throw explainInputError(err);
+    } finally {
+      await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      client.release(broken);
+    }
+  }
 }

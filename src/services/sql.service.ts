@@ -20,13 +20,13 @@ const SqlBody = z.object({
 export interface SqlDeps {
   tables: TablesService;
   exports: Pick<ExportsService, 'request'>;
-  imports: Pick<ImportsService, 'requestFromSource'>;
+  imports: Pick<ImportsService, 'requestFromSource' | 'requestFromSourceWithInference'>;
 }
 
 export class SqlService {
   constructor(private readonly d: SqlDeps) {}
 
-  async run(userId: number, body: unknown): Promise<JobCreatedResponse> {
+  async run(userId: number, body: unknown): Promise<JobCreatedResponse & { table_id?: number }> {
     const { sql } = parseParams(SqlBody, body ?? {});
     const plan = planCopy(parseCopyInto(sql));
     return plan.kind === 'export' ? this.export(userId, plan) : this.import(userId, plan);
@@ -37,8 +37,14 @@ export class SqlService {
     return this.d.exports.request(userId, String(table.id), exportBody(plan));
   }
 
-  private async import(userId: number, plan: CopyImportPlan): Promise<JobCreatedResponse> {
+  private async import(userId: number, plan: CopyImportPlan): Promise<JobCreatedResponse & { table_id?: number }> {
     const body = importBody(plan);
+    if (plan.auto_infer_schema === true) {
+      // CnosDB's auto_infer_schema: a table that does not exist yet is made from the (first) file.
+      const existing = await this.d.tables.findByName(userId, plan.tableName);
+      if (!existing) return this.d.imports.requestFromSourceWithInference(userId, plan.tableName, body);
+      return this.d.imports.requestFromSource(userId, String(existing.id), body);
+    }
     const table = await this.d.tables.requireByName(userId, plan.tableName);
     return this.d.imports.requestFromSource(userId, String(table.id), body);
   }

@@ -7,14 +7,16 @@
  * Only `location.href` (no credentials, no presigned query) is ever stored in clear or shown.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { SecretBox, SecretBoxError } from '../crypto/secret-box.js';
 import { FileLocationDriver } from '../locations/file.driver.js';
-import { FileTooLargeError, InvalidParameterError } from '../errors.js';
+import { FileTooLargeError, InvalidParameterError, LocationNotFoundError } from '../errors.js';
+import { baseName } from '../locations/location-url.js';
 import {
   parseConnection,
   readSources,
@@ -40,6 +42,7 @@ const CONTENT_TYPES: Record<string, string> = {
   parquet: 'application/vnd.apache.parquet',
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   sql: 'application/sql; charset=utf-8',
+  gzip: 'application/gzip',
 };
 
 interface Sealed {
@@ -71,18 +74,66 @@ export class TaskLocations {
    * `fileName`: for a destination folder, the generated name the export will write in it.
    */
   async prepare(url: unknown, connection: unknown, purpose: LocationPurpose, jobId: string, fileName?: string): Promise<TaskLocation> {
+    const { location, options } = await this.check(url, connection, purpose);
+    const target = purpose === 'write' && fileName ? writeTarget(location, fileName) : location;
+    const sealed: Sealed = { url: location.requestUrl ?? location.href, connection: options };
+    return { href: target.href, sealed: this.box.seal(sealed, jobId) };
+  }
+
+  /**
+   * Request path: the first file of a source (the one object, or the first in name order under a
+   * folder), downloaded to a temp file for `use` (schema inference), then removed.
+   */
+  async sampleFirst<T>(url: unknown, connection: unknown, maxBytes: number, use: (path: string) => Promise<T>): Promise<T> {
+    const { location, options } = await this.check(url, connection, 'read');
+    const dir = await mkdtemp(join(tmpdir(), 'tableport-sample-'));
+    const resolved = resolveLocation(location.requestUrl ?? location.href, options, this.ctx, 'read');
+    try {
+      for await (const obj of readSources(resolved)) {
+        const path = join(dir, 'first');
+        await this.download(resolved, obj.location, path, maxBytes, () => 0);
+        return await use(path);
+      }
+      throw new LocationNotFoundError(location.href);
+    } finally {
+      resolved.driver.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The request path's checks: the URL and options, a file:// path inside its folder, and the
+   * addresses the user named. The guard checks every connection again when it is made (in the
+   * worker); checking now makes a loopback, private or metadata address a 400 before queueing.
+   */
+  private async check(url: unknown, connection: unknown, purpose: LocationPurpose): Promise<{ location: ParsedLocation; options: Record<string, string | boolean> }> {
     const parameter = purpose === 'write' ? 'destination' : 'source';
     if (typeof url !== 'string') throw new InvalidParameterError(parameter, `Invalid parameter "${parameter}": must be a URL such as s3://bucket/path.`);
     const { location, driver } = resolveLocation(url, connection, this.ctx, purpose, parameter);
     driver.close();
     if (driver instanceof FileLocationDriver) await driver.check(location, purpose === 'read');
     const options = parseConnection(location.scheme, connection);
-    // The guard checks every connection when it is made (in the worker); checking the address the
-    // user named now as well makes a loopback, private or metadata address a 400 before queueing.
     for (const u of userNamedEndpoints(location, options)) await this.ctx.guard.checkUrl(u);
-    const target = purpose === 'write' && fileName ? writeTarget(location, fileName) : location;
-    const sealed: Sealed = { url: location.requestUrl ?? location.href, connection: options };
-    return { href: target.href, sealed: this.box.seal(sealed, jobId) };
+    return { location, options };
+  }
+
+  /** One object to a local file; `counted` adds each chunk's size to a running total and returns it, for the cap. */
+  private async download(resolved: ReturnType<typeof resolveLocation>, location: ParsedLocation, path: string, maxBytes: number, counted: (n: number) => number): Promise<number> {
+    const opened = await resolved.driver.openRead(location);
+    let size = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        cb(Math.max(size, counted(chunk.length)) > maxBytes ? new FileTooLargeError(maxBytes) : null, chunk);
+      },
+    });
+    try {
+      await pipeline(opened.stream, cap, createWriteStream(path));
+    } catch (err) {
+      opened.stream.destroy();
+      throw err;
+    }
+    return size;
   }
 
   /**
@@ -121,23 +172,9 @@ export class TaskLocations {
     try {
       await mkdir(dir, { recursive: true });
       for await (const obj of readSources(resolved)) {
-        const opened = await resolved.driver.openRead(obj.location);
         const path = join(dir, `${String(out.length).padStart(5, '0')}-${randomUUID()}`);
-        let size = 0;
-        const cap = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            size += chunk.length;
-            total += chunk.length;
-            cb(total > maxBytes ? new FileTooLargeError(maxBytes) : null, chunk);
-          },
-        });
-        try {
-          await pipeline(opened.stream, cap, createWriteStream(path));
-        } catch (err) {
-          opened.stream.destroy();
-          throw err;
-        }
-        out.push({ path, name: obj.name || opened.name, href: obj.location.href, size });
+        const size = await this.download(resolved, obj.location, path, maxBytes, (n) => (total += n));
+        out.push({ path, name: obj.name || baseName(obj.location.key), href: obj.location.href, size });
       }
       return out;
     } catch (err) {
