@@ -82,8 +82,9 @@ export class S3StorageDriver implements StorageDriver {
     try {
       Key = this.objectKey(key);
     } catch (err) {
-      // The source will never be read: end it, or whatever feeds it (a COPY on a pooled connection) waits forever.
-      source.destroy(err as Error);
+      // The source will never be read: end it, or whatever feeds it (a COPY on a pooled connection)
+      // waits forever. Without an error: nobody listens to this source's 'error' yet.
+      source.destroy();
       throw err;
     }
     let size = 0;
