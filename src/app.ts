@@ -41,7 +41,8 @@ export function createApp({ config, logger, services, ready }: AppDeps): Express
   api.use(transfersRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));
   api.use(jobsRouter(services));
   api.use(sqlRouter(services));
-  app.use('/oserve/v1', api);
+  // MinApp v1.5 is v1 with more parameters: one router serves both, and links follow the caller's version.
+  app.use(['/oserve/v1', '/oserve/v1.5'], api);
 
   app.use(notFound);
   app.use(errorHandler(logger));

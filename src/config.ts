@@ -43,6 +43,10 @@ const EnvSchema = z.object({
   MAIL_BACKOFF_MS: positiveInt.default(5000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
+  JOB_SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
+  JOB_SWEEP_GRACE_SECONDS: positiveInt.default(60),
+  INCOMING_MAX_AGE_SECONDS: positiveInt.default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Locations (object stores, URLs, local folders); see src/locations/.
   EXPORT_DIR: z.string().min(1).optional(),
@@ -87,6 +91,14 @@ export interface Config {
   mailBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
+  /** A records page stops once its rows' JSON passes this many bytes. */
+  recordsPageMaxBytes: number;
+  /** How often the sweep reconciles job rows with the queue and removes orphaned files. */
+  jobSweepIntervalSeconds: number;
+  /** An unfinished job the sweep may act on has not changed for this long (a request between insert and queue is not lost). */
+  jobSweepGraceSeconds: number;
+  /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
+  incomingMaxAgeSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   locations: LocationsConfig;
 }
@@ -168,6 +180,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailBackoffMs: e.MAIL_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,
+    jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
+    jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
+    incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),

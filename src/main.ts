@@ -25,13 +25,14 @@ export interface Running {
 
 export async function start(config: Config, roles: Role[], logger: Logger, tuning: WorkerTuning = {}): Promise<Running> {
   await runMigrations(config.databaseUrl, logger);
-  const pool = createPool(config.databaseUrl, { max: roles.includes('worker') ? 4 + config.workerConcurrency * 2 : 10 });
+  // A task holds up to three connections: its claim, its COPY, and its progress updates.
+  const pool = createPool(config.databaseUrl, { max: roles.includes('worker') ? 4 + config.workerConcurrency * 3 : 10 });
   pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
   const redis = createRedis(config.redisUrl, `tableport-${roles.join('+')}`);
   redis.on('error', (err) => logger.error({ err }, 'redis error'));
   const queues = new JobQueues(redis, config, logger);
   const storage = createStorage(config);
-  const services = createServices({ config, pool, redis, queues, storage });
+  const services = createServices({ config, pool, redis, queues, storage, logger });
   const closers: Array<() => Promise<unknown>> = [];
 
   // Each role loads only its own modules: a worker has no use for express, an API none for nodemailer.
@@ -40,7 +41,9 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger);
-    const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger);
+    // Where a mail goes when SMTP stays down past its last attempt.
+    const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
+    const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);
     // Workers block on Redis, so they get a connection of their own.
     const workerRedis = createRedis(config.redisUrl, 'tableport-worker');
     workerRedis.on('error', (err) => logger.error({ err }, 'redis error (worker)'));
@@ -48,6 +51,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     closers.push(async () => {
       await workers!.close();
       await mailer.close();
+      await outbox?.close();
       workerRedis.disconnect();
     });
     await queues.scheduleMaintenance(config.cleanupIntervalSeconds);
@@ -110,6 +114,11 @@ export async function runUntilSignalled(config: Config, roles: Role[], logger: L
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // The workers abort their jobs at SHUTDOWN_TIMEOUT_MS; if anything still hangs after that, exit anyway.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 10_000).unref();
     running.close().then(
       () => process.exit(0),
       (err) => {

@@ -9,13 +9,14 @@ import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError, InvalidArgumentError, JobFailedError, JobTimeoutError, TablePortError } from '../sdk/index.js';
 import { EXIT, UsageError } from './client.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
+import { registerRowsCommands } from './commands/rows.command.js';
 import { registerSqlCommand } from './commands/sql.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'sql']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql']);
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -44,6 +45,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerTablesCommands(program);
   registerTransferCommands(program);
   registerJobsCommands(program);
+  registerRowsCommands(program);
   registerSqlCommand(program);
   return program;
 }

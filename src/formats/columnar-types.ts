@@ -1,14 +1,11 @@
 /**
- * The types the Parquet and xlsx modules share with the format layer. `ExportColumn` is the same
- * shape as the format layer's own (`src/formats/format.ts`); when both exist, this file re-exports it.
+ * The types the Parquet and xlsx modules share with the format layer. `ExportColumn` is the format
+ * layer's own (`src/formats/format.ts`).
  */
-import type { FieldSchema, FieldType } from '../types/api.js';
+import type { FieldSchema } from '../types/api.js';
+import type { ExportColumn } from './format.js';
 
-/** One column of an export file, in file order: a built-in or a schema field, with its type. */
-export interface ExportColumn {
-  name: string;
-  type: FieldType;
-}
+export type { ExportColumn } from './format.js';
 
 /** What a columnar export writer is built from: everything it needs is known before the first row. */
 export interface ColumnarExportOptions {

@@ -12,6 +12,8 @@ export enum JobName {
   SendJobMail = 'send-job-mail',
   /** Repeating: removes export files whose download links have expired. */
   CleanupExports = 'cleanup-exports',
+  /** Repeating: reconciles job rows with the queue and removes orphaned uploads (the job sweep). */
+  SweepJobs = 'sweep-jobs',
 }
 
 export interface JobPayloads {
@@ -19,6 +21,7 @@ export interface JobPayloads {
   [JobName.ImportFile]: { jobId: string };
   [JobName.SendJobMail]: { jobId: string };
   [JobName.CleanupExports]: Record<string, never>;
+  [JobName.SweepJobs]: Record<string, never>;
 }
 
 /** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
@@ -30,6 +33,7 @@ export const JOB_QUEUE = {
   [JobName.ImportFile]: QueueName.Import,
   [JobName.SendJobMail]: QueueName.Email,
   [JobName.CleanupExports]: QueueName.Maintenance,
+  [JobName.SweepJobs]: QueueName.Maintenance,
 } as const satisfies Record<JobName, QueueName>;
 
 /** BullMQ job ids: one per tableport job and per mail, so re-adding the same work is a no-op. */

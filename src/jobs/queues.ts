@@ -47,13 +47,29 @@ export class JobQueues {
     await this.queues[JOB_QUEUE[name]].add(name, payload, { jobId: bullJobId(name, payload.jobId) });
   }
 
-  /** Every worker process upserts the same scheduler: one schedule, however many workers. */
-  async scheduleMaintenance(everySeconds: number): Promise<void> {
-    await this.queues[QueueName.Maintenance].upsertJobScheduler(
-      JobName.CleanupExports,
-      { every: everySeconds * 1000 },
-      { name: JobName.CleanupExports, data: {} },
-    );
+  /**
+   * Every worker process upserts the same schedulers: one schedule each, however many workers.
+   * Called again whenever a worker reconnects to Redis, which re-creates them after Redis lost them.
+   */
+  async scheduleMaintenance(cleanupEverySeconds: number, sweepEverySeconds: number = this.config.jobSweepIntervalSeconds): Promise<void> {
+    const q = this.queues[QueueName.Maintenance];
+    await q.upsertJobScheduler(JobName.CleanupExports, { every: cleanupEverySeconds * 1000 }, { name: JobName.CleanupExports, data: {} });
+    await q.upsertJobScheduler(JobName.SweepJobs, { every: sweepEverySeconds * 1000 }, { name: JobName.SweepJobs, data: {} });
+  }
+
+  /** The BullMQ state of a tableport job's queue entry; `missing` when Redis has no such job. */
+  async inspect(name: TaskJobName, jobId: string): Promise<{ state: string; failedReason: string }> {
+    const job = await this.queues[JOB_QUEUE[name]].getJob(bullJobId(name, jobId));
+    if (!job) return { state: 'missing', failedReason: '' };
+    return { state: await job.getState(), failedReason: job.failedReason ?? '' };
+  }
+
+  /** Queues the job again, dropping a finished entry of the same id that would make the add a no-op. */
+  async readd<N extends TaskJobName>(name: N, jobId: string): Promise<void> {
+    const q = this.queues[JOB_QUEUE[name]];
+    const old = await q.getJob(bullJobId(name, jobId));
+    if (old && (await old.isCompleted())) await old.remove();
+    await this.add(name, { jobId } as JobPayloads[N]);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
 import {
   createErrorReport,
@@ -18,11 +18,12 @@ import {
 import { JobName } from '../jobs/job-names.js';
 import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
+import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
 import type { FieldSchema, JobCreatedResponse, JobError, OnConflict } from '../types/api.js';
 import { fetchSourceFiles, parseSourceImport, sourceImportParams, userFileOptions, type ImportFile } from './import-sources.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
-import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
+import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
 
 
 /** One file of a staged import and its reader options (given the rows staged before it). */
@@ -225,21 +226,25 @@ export class ImportsService {
   }
 
   /**
-   * Reads the upload (or the files of a location), validates every row and COPYs them in one
-   * transaction that also marks the job succeeded: all rows and the status commit together, or
-   * nothing does. A worker that dies mid-way leaves an open transaction that PostgreSQL rolls back,
-   * and the retry starts clean; a retry of a job that already committed finds it ended and writes nothing.
+   * Reads the upload, validates every row and COPYs them inside the job's claim (see JobLifecycle):
+   * the rows and the job's success commit together in the claim's transaction, or nothing does. A
+   * worker that dies mid-way leaves an open transaction that PostgreSQL rolls back, and the retry
+   * starts clean; a second attempt while the first lives is refused before it writes; a retry of
+   * a job that already committed finds it ended and writes nothing.
    */
-  async run(jobId: string): Promise<JobRecord | null> {
-    const job = await this.d.jobs.start(jobId);
-    if (!job) return null;
+  async run(jobId: string, signal?: AbortSignal): Promise<JobRecord | null> {
+    return this.d.lifecycle.run(jobId, (ctx) => this.copyRows(ctx), signal);
+  }
+
+  private async copyRows({ job, db: client, signal }: JobRunContext): Promise<JobResult> {
     const params = job.params as ImportParams;
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
     if (job.location_sealed) {
+      // A location: its object(s) are fetched to local files first, then read like uploads.
       const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes);
       try {
-        return await this.importFiles(job, table.id, table.schema.fields, files);
+        return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
       } finally {
         await cleanup();
       }
@@ -253,14 +258,13 @@ export class ImportsService {
       ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),
       size: params.size,
     };
-    return this.importFiles(job, table.id, table.schema.fields, [upload]);
+    return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
   }
 
-  /** The import proper, over one file or several (a location's folder), in one transaction. */
-  private async importFiles(job: JobRecord, tableId: number, fields: FieldSchema[], files: ImportFile[]): Promise<JobRecord | null> {
-    const jobId = job.id;
+  /** The import proper, over one file or several (a location's folder), all in the claim's transaction. */
+  private async importFiles(job: JobRecord, client: PoolClient, signal: AbortSignal, tableId: number, fields: FieldSchema[], files: ImportFile[]): Promise<JobResult> {
     const params = job.params as ImportParams;
-    const report = progressReporter(this.d.jobs, jobId, files.reduce((n, f) => n + f.size, 0));
+    const report = progressReporter(this.d.jobs, job.id, files.reduce((n, f) => n + f.size, 0));
     const onConflict: OnConflict = params.on_conflict ?? 'error';
     const userOptions = userFileOptions(params);
     let before = 0;
@@ -268,6 +272,7 @@ export class ImportsService {
       fileType: file.format,
       gzip: file.gzip,
       onBytes: (n) => report(before + n),
+      signal,
       encoder: {
         fields,
         defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
@@ -281,45 +286,40 @@ export class ImportsService {
 
     try {
       if (params.dry_run) {
-        // The whole validation, duplicates included, in a transaction that is rolled back.
-        const rows = await this.withRollback((client) => this.stage(client, tableId, fields, sources(true), onConflict === 'error'));
-        await this.d.jobs.succeed(jobId, { rows });
-        return this.d.jobs.get(jobId, null);
+        // The whole validation, duplicates included, on a connection of its own whose transaction is
+        // rolled back; the claim's transaction then records the job's success and nothing else.
+        return { rows: await this.withRollback((c) => this.stage(c, tableId, fields, sources(true), onConflict === 'error')) };
       }
-      await withTransaction(this.d.pool, async (client) => {
+      if (onConflict === 'error') {
+        // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
         let written = 0;
-        if (onConflict === 'error') {
-          // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
-          for (const file of files) {
-            const input = await openImportInput(file.open, inputOptions(file, false, written));
-            try {
-              await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable]);
-            } finally {
-              await input.cleanup();
-            }
-            rowErrorsOf(input.encoder, file.label);
-            written += input.encoder.rows;
-            before += file.size;
+        for (const file of files) {
+          const input = await openImportInput(file.open, inputOptions(file, false, written));
+          try {
+            await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable], { signal });
+          } finally {
+            await input.cleanup();
           }
-        } else {
-          // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
-          await this.stage(client, tableId, fields, sources(true), false);
-          written = await this.d.rows.mergeStaging(client, tableId, fields, onConflict);
+          rowErrorsOf(input.encoder, file.label);
+          written += input.encoder.rows;
+          before += file.size;
         }
-        await this.d.jobs.succeed(jobId, { rows: written }, client);
-      });
+        return { rows: written };
+      }
+      // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
+      await this.stage(client, tableId, fields, sources(true), false);
+      return { rows: await this.d.rows.mergeStaging(client, tableId, fields, onConflict) };
     } catch (err) {
+      if (signal.aborted) throw err;
       const e = explainInputError(err) as { code?: string };
       const only = files.length === 1 ? files[0] : undefined;
       if (only && e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, only.open, inputOptions(only, false));
       if (e.code !== '23505') throw e;
       // PostgreSQL stops at the first duplicate id. On that failure path only, the files are read
       // once more into a staging table, and one query names every duplicated id with its line.
-      before = 0;
-      await this.withRollback((client) => this.stage(client, tableId, fields, sources(true), true));
+      await this.withRollback((c) => this.stage(c, tableId, fields, sources(true).map((x) => ({ ...x, options: (rows: number) => ({ ...x.options(rows), onBytes: () => undefined }) })), true));
       throw e;
     }
-    return this.d.jobs.get(jobId, null);
   }
 
   /**

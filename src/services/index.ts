@@ -1,15 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
+import { RecordsRepository } from '../db/repositories/records.repository.js';
 import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
+import { createLogger, type Logger } from '../logger.js';
 import type { StorageDriver } from '../storage/index.js';
 import { createLocationContext } from '../locations/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
+import { JobLifecycle } from './job-lifecycle.service.js';
+import { JobSweep } from './job-sweep.service.js';
 import { JobsService } from './jobs.service.js';
 import { RecordsService } from './records.service.js';
 import { SqlService } from './sql.service.js';
@@ -24,6 +28,7 @@ export interface Infra {
   redis: Redis;
   queues: JobQueues;
   storage: StorageDriver;
+  logger?: Logger;
 }
 
 export interface Repositories {
@@ -41,10 +46,13 @@ export interface Services {
   exports: ExportsService;
   imports: ImportsService;
   jobs: JobsService;
+  /** How every job is claimed, ended, cleaned up and mailed. */
+  lifecycle: JobLifecycle;
+  sweep: JobSweep;
   sql: SqlService;
 }
 
-export function createServices({ config, pool, redis, queues, storage }: Infra): Services {
+export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),
@@ -55,17 +63,20 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
   const tables = new TablesService(repos.tables, repos.rows);
   // One location context per process: it holds the outbound guard and its allow-list.
   const locations = new TaskLocations(createLocationContext(config.locations), config.locations.credentialsKey);
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, locations };
+  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle, locations };
   const exports = new ExportsService(common);
   const imports = new ImportsService({ ...common, pool });
   return {
     repos,
     users: new UsersService(repos.users),
     tables,
-    records: new RecordsService(pool, repos.rows),
+    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes),
     exports,
     imports,
     jobs: new JobsService(config, repos.jobs, tables, storage),
+    lifecycle,
+    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
     sql: new SqlService({ tables, exports, imports }),
   };
 }

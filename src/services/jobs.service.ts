@@ -56,6 +56,7 @@ export class JobsService {
       errors: job.errors,
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
+      mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
       ...(job.destination_url ? { destination_url: job.destination_url } : {}),
       ...(job.source_url ? { source_url: job.source_url } : {}),
     };
@@ -101,24 +102,6 @@ export class JobsService {
     const job = await this.jobs.get(jobId, userId);
     if (!job || job.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
     return this.toMinappExport(job);
-  }
-
-  /**
-   * Removes the files of exports whose links have expired (they can no longer be downloaded).
-   * Returns how many were removed; safe to run from several workers at once.
-   */
-  async removeExpiredExports(now = new Date()): Promise<number> {
-    const before = new Date(now.getTime() - this.config.downloadLinkTtlSeconds * 1000);
-    let removed = 0;
-    for (;;) {
-      const batch = await this.jobs.expiredExportFiles(before, 500);
-      for (const { id, file_key } of batch) {
-        await this.storage.delete(file_key);
-        await this.jobs.forgetFile(id);
-        removed++;
-      }
-      if (batch.length < 500) return removed;
-    }
   }
 
   /** Resolves a signed download link to the file, refusing forged and expired links. */
