@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ImportParams, JobRecord } from '../db/repositories/jobs.repository.js';
+import type { ImportInputOptions } from '../formats/index.js';
 import { InvalidFileError, InvalidParameterError } from '../errors.js';
 import { sniffUpload, type ImportFileOptions } from '../formats/index.js';
-import { FILE_TYPES, type FieldSchema, type FileType } from '../types/api.js';
+import { FILE_TYPES, type FieldSchema, type FileType, type JobError } from '../types/api.js';
 import type { TaskLocations } from './task-locations.js';
-import { parseImportFields, type ImportFields } from './import-options.js';
+import { ImportRowsError, omit, parseImportFields, type ImportFields } from './import-options.js';
 import { parseParams } from './validate.js';
 
 /** One file of an import, ready to read (again, for a report or the duplicates' lines). */
@@ -140,4 +141,22 @@ export async function fetchSourceFiles(
     await cleanup();
     throw err;
   }
+}
+
+/** One file of a staged import and its reader options (given the rows staged before it). */
+export interface StageSource {
+  file: ImportFile;
+  options: (rowsSoFar: number) => ImportInputOptions;
+}
+
+/** Throws the rows a file's encoder refused, naming the file when the import reads several. */
+export function rowErrorsOf(encoder: { errorCount: number; errors: JobError[]; badRows: number }, label: string | undefined): void {
+  if (encoder.errorCount === 0) return;
+  const errors = label ? encoder.errors.map((e) => ({ ...e, error_msg: `${label}: ${e.error_msg}` })) : encoder.errors;
+  throw new ImportRowsError(errors, encoder.errorCount, encoder.badRows);
+}
+
+/** A JSON body without `name` (the new table's name, not an import option). */
+export function omitName(body: unknown): unknown {
+  return body && typeof body === 'object' && !Array.isArray(body) ? omit(body as Record<string, unknown>, 'name') : body;
 }

@@ -19,30 +19,12 @@ import { JobName } from '../jobs/job-names.js';
 import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
 import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
-import type { FieldSchema, JobCreatedResponse, JobError, OnConflict } from '../types/api.js';
-import { fetchSourceFiles, parseSourceImport, sourceImportParams, userFileOptions, type ImportFile } from './import-sources.js';
+import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
+import { fetchSourceFiles, omitName, parseSourceImport, rowErrorsOf, sourceImportParams, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
 import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
 
-
-/** One file of a staged import and its reader options (given the rows staged before it). */
-interface StageSource {
-  file: ImportFile;
-  options: (rowsSoFar: number) => ImportInputOptions;
-}
-
-/** Throws the rows a file's encoder refused, naming the file when the import reads several. */
-function rowErrorsOf(encoder: { errorCount: number; errors: JobError[]; badRows: number }, label: string | undefined): void {
-  if (encoder.errorCount === 0) return;
-  const errors = label ? encoder.errors.map((e) => ({ ...e, error_msg: `${label}: ${e.error_msg}` })) : encoder.errors;
-  throw new ImportRowsError(errors, encoder.errorCount, encoder.badRows);
-}
-
-/** A JSON body without `name` (the new table's name, not an import option). */
-function omitName(body: unknown): unknown {
-  return body && typeof body === 'object' && !Array.isArray(body) ? omit(body as Record<string, unknown>, 'name') : body;
-}
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
