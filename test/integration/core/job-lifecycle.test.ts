@@ -203,7 +203,10 @@ describe('job lifecycle: clean-up', () => {
     const bad = await client(server, token).post(`/oserve/v1/table/${t2}/import/`).attach('file', Buffer.from('n\n1\nnope\n'), 'b.csv');
     assert.equal((await waitForJob(server, token, bad.body.job_id)).status, 'failed');
     const imports = join(server.config.storageDir, 'imports');
-    assert.deepEqual(existsSync(imports) ? await readdir(imports) : [], [], 'no imports/<job>/ folder remains');
+    const left = async () => (existsSync(imports) ? await readdir(imports) : []);
+    // The folder goes right after the job's end is recorded (not in the same transaction): wait for it.
+    for (let i = 0; i < 100 && (await left()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await left(), [], 'no imports/<job>/ folder remains');
   });
 
   test('an export whose storage refuses the file before reading it frees its database connection', async () => {
