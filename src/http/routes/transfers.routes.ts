@@ -25,8 +25,8 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
   });
   r.post('/table/:table_id/import/', async (req, res) => {
     const user = currentUser(res);
-    // A JSON body names a location to read (`source`, or MinApp's `dataFileUrl`) instead of uploading.
-    if (req.is('application/json')) {
+    // A JSON (or form) body names a location to read (`source`, or MinApp's `dataFileUrl`) instead of uploading.
+    if (req.is(['application/json', 'application/x-www-form-urlencoded'])) {
       const body = req.query.dry_run === undefined ? req.body : { ...req.body, dry_run: req.query.dry_run };
       return void res.status(201).json(await s.imports.requestFromSource(user.id, req.params.table_id, body));
     }

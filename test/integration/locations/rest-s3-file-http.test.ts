@@ -10,6 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { REDIS_URL } from '../../helpers/env.js';
 import { startS3rver, type RunningServer } from './servers.js';
 import { mailAbout, startLocationServer, type LocationServer } from './rest-helpers.js';
@@ -171,6 +172,18 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
     assert.equal(job.source_url, `http://127.0.0.1:${HTTP_PORT}/exports/orders.csv`);
     assert.deepEqual(await rowsOf(copy), [['h1', 'from http', 7]]);
     await mailAbout(t, job.id);
+
+    // MinApp's clients may post the form-encoded way, at v1.5.
+    served.set('/exports/more.csv', 'id,title,qty\nh2,form-encoded,8\n');
+    await new Promise((r) => setTimeout(r, 1100)); // the table's import minute is 1 s here
+    const form = await request(t.server.baseUrl)
+      .post(`/oserve/v1.5/table/${copy}/import/`)
+      .set('Authorization', `Bearer ${t.token}`)
+      .type('form')
+      .send({ dataFileUrl: `http://127.0.0.1:${HTTP_PORT}/exports/more.csv` });
+    assert.equal(form.status, 201, form.text);
+    assert.equal((await t.waitForJob(form.body.job_id)).status, 'succeeded');
+    assert.deepEqual(await rowsOf(copy), [['h1', 'from http', 7], ['h2', 'form-encoded', 8]]);
   });
 
   test('loopback, private and metadata addresses are refused with 400 before anything is queued', async () => {
