@@ -24,6 +24,7 @@ import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './li
 import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runSize } from './lib/transfer-bench.js';
+import { renderS3, s3ExportBench, s3Target, S3_BENCH_PORT, type S3ExportFigure } from './lib/location-bench.js';
 
 const positive = (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -43,6 +44,8 @@ const program = new Command('bench')
   .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
+  .option('--no-s3', 'skip the export of the largest table to S3 (s3rver)')
+  .option('--s3-file-type <type>', 'file type of the S3 export', 'parquet')
   .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
   .option('--load-seconds <n>', 'duration of the refusal-path load', positive, 10)
   .option('--connections <n>', 'autocannon connections', positive, 10)
@@ -63,6 +66,8 @@ interface Options {
   rows?: number;
   jobs: JobKind[];
   load: boolean;
+  s3: boolean;
+  s3FileType: string;
   loadTables: number;
   loadSeconds: number;
   connections: number;
@@ -127,6 +132,8 @@ async function main(): Promise<number> {
       SMTP_URL: smtp.url,
       SIGNING_SECRET: randomBytes(24).toString('hex'),
       LOG_LEVEL: 'info',
+      // The S3 export goes to s3rver on loopback, which the outbound guard refuses unless named.
+      OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${S3_BENCH_PORT}`,
     };
     const track = sandbox.track.bind(sandbox);
     const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
@@ -166,6 +173,11 @@ async function main(): Promise<number> {
       for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
     }
 
+    let s3Export: S3ExportFigure | undefined;
+    if (opts.s3 && fullTable) {
+      s3Export = await s3ExportBench({ api, worker, jobTimeoutMs, log, defer: (what, fn) => sandbox.defer(what, fn) }, fullTable, opts.s3FileType);
+    }
+
     let load: BenchResult['load'] = null;
     if (opts.load) {
       log('\n── API under load ──');
@@ -195,7 +207,8 @@ async function main(): Promise<number> {
       seconds: Math.round((Date.now() - started) / 1000),
       sizes: results,
       load,
-      targets: checkTargets(results),
+      targets: [...checkTargets(results), ...(s3Export ? [s3Target(s3Export)] : [])],
+      ...(s3Export ? { s3_export: s3Export } : {}),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;
     if (opts.cpuProf) {
@@ -212,6 +225,7 @@ async function main(): Promise<number> {
     if (opts.json) process.stdout.write(asJson);
     else {
       process.stdout.write(renderText(result) + '\n');
+      if (s3Export) process.stdout.write(renderS3(s3Export) + '\n');
       if (profile) process.stdout.write('\nworker CPU profile (kept): ' + renderProfile(profile) + '\n');
     }
     return result.targets.every((t) => t.met !== false) ? 0 : 1;

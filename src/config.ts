@@ -20,6 +20,16 @@ const EnvSchema = z.object({
   MAIL_FROM: z.string().min(1).default('tableport <no-reply@localhost>'),
   MAIL_OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
   STORAGE_DIR: z.string().min(1).default('./data/files'),
+  // The service's own files in an object store instead of STORAGE_DIR; see src/storage/s3.driver.ts.
+  STORAGE_URL: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket or s3://bucket/prefix')
+    .refine((u) => !/(^|\/)\.{1,2}(\/|$)|\/\/|\\/.test(u.slice(5)), 'the prefix must not hold "//", "." or ".." segments')
+    .optional(),
+  STORAGE_S3_ENDPOINT: z.url().optional(),
+  STORAGE_S3_REGION: z.string().min(1).default('us-east-1'),
+  STORAGE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  STORAGE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   EXPORT_MAX_ROWS: positiveInt.default(1_000_000),
@@ -72,6 +82,8 @@ export interface Config {
   mailFrom: string;
   mailOutboxDir: string;
   storageDir: string;
+  /** Set by STORAGE_URL: the service's own files live in this bucket; STORAGE_DIR then only receives uploads. */
+  storageS3: StorageS3Config | undefined;
   dataDir: string;
   signingSecret: string;
   exportMaxRows: number;
@@ -117,6 +129,19 @@ export interface Config {
   locations: LocationsConfig;
 }
 
+/** The bucket of STORAGE_URL and how to reach it. */
+export interface StorageS3Config {
+  bucket: string;
+  /** '' or a key prefix ending in '/'. */
+  prefix: string;
+  /** An S3-compatible store (MinIO); unset: AWS itself. */
+  endpoint: string | undefined;
+  region: string;
+  /** Unset: the SDK's own credential chain (environment, profile, instance role). */
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
+
 /** What the location layer (object stores, URLs, local folders) takes from the environment. */
 export interface LocationsConfig {
   /** `file://` destinations must lie under this folder; unset refuses them. */
@@ -153,6 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if ((e.STORAGE_S3_ACCESS_KEY_ID === undefined) !== (e.STORAGE_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY: give both or neither');
+  }
   const dataDir = resolve(e.DATA_DIR);
   const signingSecret = e.SIGNING_SECRET ?? loadOrCreateSecret(resolve(dataDir, 'signing-secret'));
   const production = e.NODE_ENV === 'production';
@@ -171,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     mailOutboxDir: resolve(e.MAIL_OUTBOX_DIR),
     storageDir: resolve(e.STORAGE_DIR),
+    storageS3: e.STORAGE_URL === undefined ? undefined : storageS3Config(e.STORAGE_URL, e),
     dataDir,
     signingSecret,
     exportMaxRows: e.EXPORT_MAX_ROWS,
@@ -223,6 +252,21 @@ const SAMPLE_SECRETS = new Set(['change-me-to-a-long-random-string', 'change-me'
 
 function weakSecret(secret: string): boolean {
   return SAMPLE_SECRETS.has(secret.toLowerCase()) || /change-?me/i.test(secret) || secret.length < 32 || new Set(secret).size < 8;
+}
+
+function storageS3Config(url: string, e: z.infer<typeof EnvSchema>): StorageS3Config {
+  const rest = url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const path = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  return {
+    bucket,
+    prefix: path ? `${path}/` : '',
+    endpoint: e.STORAGE_S3_ENDPOINT,
+    region: e.STORAGE_S3_REGION,
+    accessKeyId: e.STORAGE_S3_ACCESS_KEY_ID,
+    secretAccessKey: e.STORAGE_S3_SECRET_ACCESS_KEY,
+  };
 }
 
 /**

@@ -125,6 +125,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       closing ??= (async () => {
         for (const c of closers) await c();
         for (const c of finalClosers) await c();
+        storage.close?.();
       })();
       return closing;
     },

@@ -96,4 +96,6 @@ export interface BenchResult {
   sizes: SizeResult[];
   load: { job_creation?: LoadFigure; refusal?: LoadFigure; refusal_full_table?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
   targets: TargetCheck[];
+  /** The largest table exported to S3 (s3rver) with `destination`, when run. */
+  s3_export?: import('./location-bench.js').S3ExportFigure;
 }

@@ -10,12 +10,13 @@ import { ApiError, ConnectionError, InvalidArgumentError, JobFailedError, JobTim
 import { EXIT, UsageError } from './client.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerRowsCommands } from './commands/rows.command.js';
+import { registerSqlCommand } from './commands/sql.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql']);
 
 // src/cli/ from the sources, dist/src/cli/ once compiled: the first package.json up the tree is ours.
 function packageVersion(): string {
@@ -56,6 +57,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerTransferCommands(program);
   registerJobsCommands(program);
   registerRowsCommands(program);
+  registerSqlCommand(program);
   return program;
 }
 

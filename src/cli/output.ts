@@ -41,6 +41,8 @@ export function describeJob(j: Job): void {
   line(`  rows:     ${j.rows}`);
   if (j.file_type) line(`  file:     ${j.file_name ?? '-'} (${j.file_type})`);
   if (j.file_url) line(`  download: ${j.file_url}`);
+  if (j.destination_url) line(`  written:  ${j.destination_url}`);
+  if (j.source_url) line(`  source:   ${j.source_url}`);
   line(`  created:  ${time(j.created_at)}`);
   line(`  finished: ${time(j.finished_at)}`);
   if (j.errors.length) {

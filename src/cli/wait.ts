@@ -53,7 +53,8 @@ export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFl
     line(`Export job ${done.id} succeeded: ${done.rows} rows (${done.file_type}), finished ${time(done.finished_at)}.`);
     if (download) line(`Saved to ${download.path} (${download.bytes} bytes).`);
     else if (done.file_url) line(`Download link: ${done.file_url}`);
+    if (done.destination_url) line(`Written to ${done.destination_url}`);
   } else {
-    line(`Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}.`);
+    line(`Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}.`);
   }
 }

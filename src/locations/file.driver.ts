@@ -91,6 +91,14 @@ export class FileLocationDriver implements LocationDriver {
   close(): void {}
 
   /**
+   * The request path's check, before a task is queued: the location lies inside the root (a read
+   * must also exist). The same check runs again when the job reads or writes.
+   */
+  async check(location: ParsedLocation, mustExist: boolean): Promise<void> {
+    await this.insideRoot(location, mustExist);
+  }
+
+  /**
    * The real path of `location`, refused unless it lies in the root. `mustExist`: reads resolve the
    * whole path; writes resolve the deepest folder that exists and append the rest.
    */

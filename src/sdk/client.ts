@@ -1,4 +1,4 @@
-import type { CreateTableRequest, Job, Page, Table } from '../types/api.js';
+import type { CreateTableRequest, Job, JobCreatedResponse, Page, Table } from '../types/api.js';
 import { InvalidArgumentError } from './errors.js';
 import { JobHandle } from './job.js';
 import { paginate, type PageOptions } from './paging.js';
@@ -74,6 +74,21 @@ export class TablePort {
   /** One page of your jobs, newest first. */
   listJobs(page: PageOptions = {}): Promise<Page<Job>> {
     return this.transport.json<Page<Job>>('GET', '/jobs/', { query: { ...page } });
+  }
+
+  /**
+   * Runs one of CnosDB's `COPY INTO` statements (tables named by name): an export to, or an import
+   * from, a location. Resolves with the job; rejects with `InvalidParameterError` (with the line
+   * and column) when the statement does not parse, `NotFoundError` for an unknown table.
+   *
+   * @example
+   * const job = await tp.sql("COPY INTO 's3://bucket/air/' FROM air FILE_FORMAT = (TYPE = 'CSV')");
+   * await job.wait();
+   */
+  async sql(statement: string): Promise<JobHandle> {
+    if (typeof statement !== 'string' || statement.trim() === '') throw new InvalidArgumentError('sql() needs a COPY INTO statement.');
+    const res = await this.transport.json<JobCreatedResponse>('POST', '/sql', { json: { sql: statement } });
+    return new JobHandle(this.transport, res.job_id);
   }
 
   /** All your jobs, newest first, page after page. */

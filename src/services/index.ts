@@ -10,12 +10,15 @@ import type { JobQueues } from '../jobs/queues.js';
 import { createLogger, type Logger } from '../logger.js';
 import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
+import { createLocationContext } from '../locations/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
 import { JobLifecycle } from './job-lifecycle.service.js';
 import { JobSweep } from './job-sweep.service.js';
 import { JobsService } from './jobs.service.js';
 import { RecordsService } from './records.service.js';
+import { SqlService } from './sql.service.js';
+import { TaskLocations } from './task-locations.js';
 import { TablesService } from './tables.service.js';
 import { TaskRateLimiter } from './task-rate-limiter.js';
 import { UsersService } from './users.service.js';
@@ -47,6 +50,7 @@ export interface Services {
   /** How every job is claimed, ended, cleaned up and mailed. */
   lifecycle: JobLifecycle;
   sweep: JobSweep;
+  sql: SqlService;
 }
 
 export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
@@ -59,17 +63,22 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
+  // One location context per process: it holds the outbound guard and its allow-list.
+  const locations = new TaskLocations(createLocationContext(config.locations), config.locations.credentialsKey);
   const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle, locations };
+  const exports = new ExportsService(common);
+  const imports = new ImportsService({ ...common, pool });
   return {
     repos,
     users: new UsersService(repos.users),
     tables,
     records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes),
-    exports: new ExportsService(common),
-    imports: new ImportsService({ ...common, pool }),
+    exports,
+    imports,
     jobs: new JobsService(config, repos.jobs, tables, storage),
     lifecycle,
     sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
+    sql: new SqlService({ tables, exports, imports }),
   };
 }

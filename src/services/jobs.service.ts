@@ -35,6 +35,8 @@ export class JobsService {
    * end, so every view of the job (API, mail) shows the same link.
    */
   fileLink(job: JobRecord): { url: string; expiresAt: Date } | null {
+    // An export to a location wrote its object there; the service holds no file to link to.
+    if (job.type === 'export' && job.destination_url) return null;
     const fileName = downloadName(job);
     if (!fileName || !job.finished_at) return null;
     return createDownloadLink(this.config, { jobId: job.id, fileName }, job.finished_at);
@@ -55,6 +57,8 @@ export class JobsService {
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
       mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
+      ...(job.destination_url ? { destination_url: job.destination_url } : {}),
+      ...(job.source_url ? { source_url: job.source_url } : {}),
     };
     const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
     if (params.dry_run) out.dry_run = true;

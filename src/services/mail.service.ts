@@ -52,6 +52,7 @@ export class JobMailService {
       errorCount: job.error_count,
       publicUrl: this.config.publicUrl,
       dryRun: (job.params as { dry_run?: boolean }).dry_run === true,
+      location: job.destination_url ?? job.source_url,
     });
     const sent = await mailer.send({ to: user.email, ...mail });
     await this.jobsRepo.markMailSent(job.id, opts.via === 'outbox' ? 'outbox' : 'sent');

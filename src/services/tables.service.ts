@@ -75,6 +75,18 @@ export class TablesService {
     return table;
   }
 
+  /** The caller's table named `name` (as SQL statements name them), or null. */
+  findByName(ownerId: number, name: string): Promise<TableRecord | null> {
+    return this.tables.getByName(ownerId, name);
+  }
+
+  /** The caller's table named `name` (as SQL statements name them), or 404. */
+  async requireByName(ownerId: number, name: string): Promise<TableRecord> {
+    const table = await this.tables.getByName(ownerId, name);
+    if (!table) throw new NotFoundError(`Table "${name}" was not found.`);
+    return table;
+  }
+
   async get(ownerId: number, tableId: string): Promise<Table> {
     const t = await this.require(ownerId, tableId);
     return toTable(t, await this.rows.count(t.id));

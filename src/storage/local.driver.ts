@@ -1,12 +1,6 @@
 /**
  * Storage on the local disk, under one root folder. A key maps to a path below the root.
- *
- * An S3 driver would map: put → Upload from @aws-sdk/lib-storage (multipart, streams, and an
- * object appears only once complete, so atomic by nature); putFile → the same from a read stream,
- * then unlink the local file; get → GetObject with `Range: bytes=start-end`, NoSuchKey →
- * NotFoundError; stat → HeadObject (ContentLength, LastModified), 404 → null; delete →
- * DeleteObject (already idempotent); deletePrefix → ListObjectsV2 with `Prefix: prefix + '/'` and
- * DeleteObjects in pages of 1,000. Keys are checked by the same keySegments() there too.
+ * The S3 driver beside this one (s3.driver.ts) keeps the same contract in a bucket.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Where export files and uploads live. The interface is streams in and streams out, so no file is
- * ever held in memory, and it is small enough that a second driver (S3) only has to map six calls.
+ * ever held in memory, and it is small enough that the S3 driver beside the local one only maps six calls.
  */
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
@@ -40,6 +40,8 @@ export interface StorageDriver {
    * `exports/abc/x.csv` but not `exports/abcd/x.csv`. Optional for drivers that cannot do it.
    */
   deletePrefix?(prefix: string): Promise<void>;
+  /** Frees clients and sockets (an object store's); the process calls it once at shutdown. */
+  close?(): void;
 }
 
 /** A key that would escape the storage root or cannot be stored. A programming error or an attack. */

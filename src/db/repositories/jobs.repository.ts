@@ -31,6 +31,8 @@ export interface ImportParams {
   email?: boolean;
   /** The schema inferred from the file, for an import that created its table. */
   inferred_schema?: TableSchema;
+  /** An import from a location without file_type: each file's format is read from its content. */
+  detect_format?: boolean;
 }
 
 export interface JobRecord {
@@ -56,6 +58,11 @@ export interface JobRecord {
   updated_at: Date;
   mail_sent_at: Date | null;
   mail_status: 'sent' | 'outbox' | null;
+  /** Exports to a location: the object written; imports from one: the URL or folder read. Never a credential. */
+  destination_url: string | null;
+  source_url: string | null;
+  /** `{url, connection}` sealed for this job (src/services/task-locations.ts); never shown. */
+  location_sealed: string | null;
 }
 
 export interface NewJob {
@@ -65,9 +72,12 @@ export interface NewJob {
   table_id: number;
   table_name: string;
   params: ExportParams | ImportParams;
-  file_type: FileType;
+  file_type: FileType | null;
   file_name: string | null;
   upload_key: string | null;
+  destination_url?: string | null;
+  source_url?: string | null;
+  location_sealed?: string | null;
 }
 
 type Queryable = Pick<Pool, 'query'> | PoolClient;
@@ -79,9 +89,13 @@ export class JobsRepository {
 
   async insert(job: NewJob): Promise<JobRecord> {
     const { rows } = await this.pool.query<JobRecord>(
-      `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, params, file_type, file_name, upload_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key],
+      `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, params, file_type, file_name, upload_key,
+                                   destination_url, source_url, location_sealed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+      [
+        job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key,
+        job.destination_url ?? null, job.source_url ?? null, job.location_sealed ?? null,
+      ],
     );
     return rows[0]!;
   }

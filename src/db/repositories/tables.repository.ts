@@ -62,6 +62,21 @@ export class TablesRepository {
   }
 
   /**
+   * The owner's table named `name` (SQL statements name tables): the exact name, else the one
+   * table whose name differs only in case (unquoted SQL names are case-insensitive), else null.
+   */
+  async getByName(ownerId: number, name: string): Promise<TableRecord | null> {
+    const { rows } = await this.pool.query<TableRecord>(
+      `SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 AND lower(name) = lower($2) ORDER BY (name = $2) DESC, id LIMIT 2`,
+      [ownerId, name],
+    );
+    const [first, second] = rows;
+    if (!first) return null;
+    if (first.name === name || !second) return first;
+    return null;
+  }
+
+  /**
    * Removes the table. A running import or export holds a lock on it; DROP TABLE would wait for
    * it while every reader queued behind the DROP, so the wait is bounded by `lockTimeoutMs` and
    * then refused with `TableLockedError`.
