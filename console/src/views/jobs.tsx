@@ -117,8 +117,8 @@ function JobCard({ job, table, onChange }: { job: Job; table: string | undefined
         <div class="job-errors">
           <h3>{t('errors')}</h3>
           <ul>
-            {job.errors.map((e, i) => (
-              <li key={i}>
+            {job.errors.map((e) => (
+              <li key={`${e.error_code}:${e.line ?? ''}:${e.field ?? ''}:${e.error_msg}`}>
                 {/* The API's sentences usually name the line already; add it only when they do not. */}
                 {e.line !== undefined && !e.error_msg.includes(`line ${e.line}`) && <span class="muted">{t('line', { n: e.line })}: </span>}
                 {e.error_msg} <span class="muted small">({e.error_code})</span>

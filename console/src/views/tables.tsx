@@ -72,17 +72,25 @@ export function TablesView() {
   );
 }
 
+interface DraftField extends Field {
+  key: number;
+}
+let nextKey = 0;
+const draft = (): DraftField => ({ key: nextKey++, name: '', type: 'string' });
+
 function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
   const [name, setName] = useState('');
-  const [fields, setFields] = useState<Field[]>([{ name: '', type: 'string' }]);
+  // Each row keeps a key of its own so removing one keeps the others' inputs (and focus) in place.
+  const [fields, setFields] = useState<DraftField[]>([draft()]);
   const [error, setError] = useState<string | null>(null);
 
-  const update = (i: number, patch: Partial<Field>) => setFields(fields.map((f, j) => (j === i ? { ...f, ...patch } : f)));
+  const update = (i: number, patch: Partial<DraftField>) => setFields(fields.map((f, j) => (j === i ? { ...f, ...patch } : f)));
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      onCreated(await api.createTable(name.trim(), { fields: fields.filter((f) => f.name.trim()) }));
+      const schema = { fields: fields.filter((f) => f.name.trim()).map((f): Field => ({ name: f.name.trim(), type: f.type })) };
+      onCreated(await api.createTable(name.trim(), schema));
     } catch (err) {
       setError(errorText(err));
     }
@@ -97,7 +105,7 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
         <fieldset>
           <legend>{t('fields')}</legend>
           {fields.map((f, i) => (
-            <div class="field-row" key={i}>
+            <div class="field-row" key={f.key}>
               <label class="sr-only" for={`field-name-${i}`}>{`${t('field')} ${i + 1}`}</label>
               <input id={`field-name-${i}`} placeholder={t('field')} value={f.name} onInput={(e) => update(i, { name: e.currentTarget.value })} />
               <label class="sr-only" for={`field-type-${i}`}>{`${t('type')} ${i + 1}`}</label>
@@ -108,7 +116,7 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
                 onClick={() => setFields(fields.filter((_, j) => j !== i))}>×</button>
             </div>
           ))}
-          <button type="button" class="small" onClick={() => setFields([...fields, { name: '', type: 'string' }])}>{t('addField')}</button>
+          <button type="button" class="small" onClick={() => setFields([...fields, draft()])}>{t('addField')}</button>
         </fieldset>
         {error && <Notice kind="error">{error}</Notice>}
         <button type="submit" class="primary">{t('create')}</button>
