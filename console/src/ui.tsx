@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { ApiError } from './api';
+import { lang } from './i18n';
 
 /** A status line: `role=status` for news, `role=alert` for errors (read out at once). */
 export function Notice({ kind, children }: { kind: 'ok' | 'error'; children: ComponentChildren }) {
@@ -16,7 +17,8 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export const when = (secs: number | null | undefined): string => (secs ? new Date(secs * 1000).toLocaleString() : '');
+/** Unix seconds as a local date and time, in the console's language. */
+export const when = (secs: number | null | undefined): string => (secs ? new Date(secs * 1000).toLocaleString(lang.get()) : '');
 
 export function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

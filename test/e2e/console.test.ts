@@ -122,7 +122,7 @@ test('a person signs in, creates a table, imports a CSV by drag-and-drop and exp
   await status(imported.card, 'succeeded');
   assert.equal(await imported.card.getByTestId('progress').textContent(), '100%');
   assert.equal(await imported.card.locator('progress').getAttribute('value'), '100');
-  assert.match((await imported.card.textContent()) ?? '', /5 Rows/);
+  assert.match((await imported.card.textContent()) ?? '', /5 rows/);
 
   // The rows, then the where box narrowing them.
   await openTable(page, 'people', 'Rows');

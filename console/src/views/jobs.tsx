@@ -96,7 +96,7 @@ function JobCard({ job, table, onChange }: { job: Job; table: string | undefined
             <span data-testid="progress">{job.progress}%</span>
           </>
         )}
-        <span>{job.rows.toLocaleString()} {t('rows')}</span>
+        <span>{job.rows.toLocaleString()} {t('rowsUnit')}</span>
       </div>
       {job.dry_run && job.status === 'succeeded' && <p>{t('dryRunDone', { rows: job.rows })}</p>}
       {job.inferred_schema && (

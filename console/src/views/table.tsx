@@ -17,6 +17,11 @@ export function TableView({ id }: { id: string }) {
   useEffect(() => {
     api.table(id).then(setTable, (err: unknown) => setError(errorText(err)));
   }, [id]);
+  // The heading appears only once the table is loaded; focus it then, as the app does on every page change.
+  const loaded = table !== null;
+  useEffect(() => {
+    if (loaded) document.querySelector<HTMLElement>('main h1')?.focus();
+  }, [loaded]);
 
   const queued = (key: 'exportQueued' | 'importQueued') => (jobId: string) => {
     setFlash(t(key, { id: jobId }));
@@ -28,7 +33,7 @@ export function TableView({ id }: { id: string }) {
   return (
     <>
       <p><a href="#/tables">← {t('back')}</a></p>
-      <h1 tabIndex={-1}>{table.name} <span class="muted">· {table.row_count.toLocaleString()} {t('rows')}</span></h1>
+      <h1 tabIndex={-1}>{table.name} <span class="muted">· {table.row_count.toLocaleString()} {t('rowsUnit')}</span></h1>
       <div class="tabs" role="tablist" aria-label={table.name}>
         {tabs.map((k) => (
           <button key={k} type="button" role="tab" id={`tab-${k}`} aria-selected={tab === k} aria-controls={`panel-${k}`}
