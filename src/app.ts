@@ -7,6 +7,7 @@ import { errorHandler, notFound } from './http/middleware/error.middleware.js';
 import { heavyRequestGate } from './http/middleware/heavy-gate.middleware.js';
 import { requestLogger } from './http/middleware/request-log.middleware.js';
 import { createUploadReceiver } from './http/middleware/upload.middleware.js';
+import { consoleRouter } from './http/routes/console.routes.js';
 import { filesRouter } from './http/routes/files.routes.js';
 import { healthRouter, type HealthCheck } from './http/routes/health.routes.js';
 import { jobsRouter } from './http/routes/jobs.routes.js';
@@ -44,6 +45,7 @@ export function createApp({ config, logger, services, health }: AppDeps): Expres
   api.use(sqlRouter(services));
   // MinApp v1.5 is v1 with more parameters: one router serves both, and links follow the caller's version.
   app.use(['/oserve/v1', '/oserve/v1.5'], api);
+  app.use(consoleRouter());
 
   app.use(notFound);
   app.use(errorHandler(logger, { bodyMaxBytes: config.bodyMaxBytes, maxJsonDepth: config.maxJsonDepth }));
