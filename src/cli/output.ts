@@ -2,15 +2,15 @@
 import type { Job, Table } from '../sdk/index.js';
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function line(text = ''): void {
-  process.stdout.write(text + '\n');
+  process.stdout.write(`${text}\n`);
 }
 
 export function warn(text: string): void {
-  process.stderr.write(text + '\n');
+  process.stderr.write(`${text}\n`);
 }
 
 /** Columns padded to their widest cell. */

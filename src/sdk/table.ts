@@ -6,7 +6,6 @@ import type {
   FileType,
   JobCreatedResponse,
   MinappExportJob,
-  Page,
   RecordPage,
   RowInput,
   Table,
