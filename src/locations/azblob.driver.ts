@@ -16,7 +16,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type http from 'node:http';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../errors.js';
 import type { AzblobConnection } from './connection-options.js';

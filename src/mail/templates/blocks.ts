@@ -57,7 +57,7 @@ export function renderText(blocks: Block[]): string {
         break;
     }
   }
-  return out.join('\n\n') + '\n';
+  return `${out.join('\n\n')}\n`;
 }
 
 // ---- HTML ----
