@@ -96,7 +96,7 @@ export class JobsService {
   async getTableExport(userId: number, tableId: string, jobId: string): Promise<MinappExportJob> {
     const table = await this.tables.require(userId, tableId);
     const job = await this.jobs.get(jobId, userId);
-    if (!job || job.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
+    if (job?.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
     return this.toMinappExport(job);
   }
 

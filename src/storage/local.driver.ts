@@ -107,7 +107,7 @@ export class LocalStorageDriver implements StorageDriver {
       await handle.close();
       throw err;
     }
-    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Infinity } : {});
+    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Number.POSITIVE_INFINITY } : {});
   }
 
   async stat(key: string): Promise<StoredFileInfo | null> {
