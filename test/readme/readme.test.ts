@@ -67,7 +67,7 @@ function script(blocks: Block[], baseUrl: string): string {
     parts.push(`__line=${b.line}`, `printf '\\n@@readme-block %s\\n' ${b.line}`, code);
   }
   parts.push('echo "@@readme-done"');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }
 
 let server: TestServer;

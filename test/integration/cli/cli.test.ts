@@ -113,7 +113,7 @@ describe('tableport CLI against a real server', () => {
     assert.equal(ejob.rows, 2);
     assert.equal(ejob.download.path, out);
     const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Array<Record<string, string>>;
-    assert.deepEqual(rows.map((r) => [r['title'], r['qty'], r['created_at']]), [
+    assert.deepEqual(rows.map((r) => [r.title, r.qty, r.created_at]), [
       ['first', '1', '1000'],
       ['second', '2', '2000'],
     ]);

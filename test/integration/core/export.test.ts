@@ -203,7 +203,7 @@ describe('export', () => {
     const res = await stranger.get(`/oserve/v1/jobs/${body.job_id}`);
     assert.equal(res.status, 404);
     assert.equal(res.body.error_code, 'not_found');
-    assert.equal((await stranger.get(`/oserve/v1/jobs/`)).body.meta.total_count, 0);
+    assert.equal((await stranger.get('/oserve/v1/jobs/')).body.meta.total_count, 0);
     const mine = await c.get('/oserve/v1/jobs/?limit=1');
     assert.equal(mine.body.objects[0].id, body.job_id, 'newest first');
   });

@@ -66,7 +66,7 @@ describe('operations', () => {
     try {
       const { token } = await small.createUser();
       const t = await createTable(small, token, 'tiny');
-      const res = await client(small, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('title\n' + 'y\n'.repeat(5000)), 'a.csv');
+      const res = await client(small, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(`title\n${'y\n'.repeat(5000)}`), 'a.csv');
       assert.equal(res.status, 413);
       assert.equal(res.body.error_code, 'file_too_large');
       assert.deepEqual(await readdir(join(small.config.storageDir, '.incoming')), []);
@@ -89,7 +89,7 @@ describe('graceful shutdown', () => {
     const { token } = await server.createUser();
     const t = await createTable(server, token, 'stopping', { fields: [{ name: 'n', type: 'integer' }] });
     const N = 150_000;
-    const csv = 'n\n' + Array.from({ length: N }, (_, i) => i).join('\n') + '\n';
+    const csv = `n\n${Array.from({ length: N }, (_, i) => i).join('\n')}\n`;
     const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(csv), 'n.csv');
     assert.equal(res.status, 201);
     const worker = await startChildWorker(server);

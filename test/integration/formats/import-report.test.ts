@@ -47,7 +47,7 @@ describe('imports people can fix in one go', () => {
   });
 
   test('the list is capped, the total is not', async () => {
-    const csv = 'qty\n' + 'x\n'.repeat(150);
+    const csv = `qty\n${'x\n'.repeat(150)}`;
     const { job } = await importBytes(server, token, csv, { schema: SIMPLE });
     assert.equal(job.errors.length, 101);
     assert.equal(job.errors.at(-1)!.error_msg, '150 rows of the file are not valid; no row was written.');
@@ -129,7 +129,7 @@ describe('imports people can fix in one go', () => {
   });
 
   test('corrupt files fail with a clear invalid_file: a cut gzip, a cut JSON array, an unclosed CSV quote', async () => {
-    const big = 'title\n' + Array.from({ length: 4000 }, () => randomBytes(24).toString('hex')).join('\n') + '\n';
+    const big = `title\n${Array.from({ length: 4000 }, () => randomBytes(24).toString('hex')).join('\n')}\n`;
     const gz = gzipSync(big);
     const cases: Array<[Buffer, RegExp]> = [
       [gz.subarray(0, Math.floor(gz.length * 0.8)), /gzip-compressed but cannot be decompressed/],

@@ -74,7 +74,7 @@ describe('formats: round trips and files from other writers', () => {
       ['Smith; "Al"\nJr.', '3', '2.5', 'TRUE', '2024-05-01', '[1,"a"]', '{"k":true}'],
       ['中文 🎉', '', '', '', '', '', ''],
     ];
-    const csv = '\ufeff' + stringify(records, { delimiter: ';', record_delimiter: 'windows' });
+    const csv = `\ufeff${stringify(records, { delimiter: ';', record_delimiter: 'windows' })}`;
     const { job, tableId } = await importBytes(server, token, csv, { name: 'excel.csv' });
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     const rows = await rowsOf(server, token, tableId);

@@ -122,7 +122,7 @@ describe('SDK against a real server', () => {
     const out = await job.download(dir);
     assert.match(out.path, /\.json$/);
     const rows = JSON.parse(await readFile(out.path, 'utf8')) as Array<Record<string, unknown>>;
-    assert.deepEqual(rows.map((r) => [r['created_at'], r['qty']]), [
+    assert.deepEqual(rows.map((r) => [r.created_at, r.qty]), [
       [2000, 2000],
       [3000, 3000],
     ]);

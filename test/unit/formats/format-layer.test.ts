@@ -12,7 +12,7 @@ describe('NDJSON import encoder', () => {
   const expected = copyLine('new1', ['a', '1', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new2', ['中文 🎉', '\\N', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new3', ['\\N', '2', '\\N', '\\N', '\\N', '\\N', '\\N']);
 
   it('reads one object per line, any chunking, CRLF, blank lines, a BOM and no final newline', async () => {
-    for (const cut of [Infinity, 1, 3, 7]) {
+    for (const cut of [Number.POSITIVE_INFINITY, 1, 3, 7]) {
       const r = await runImport('ndjson', text, { cut });
       assert.equal(r.error, undefined, String(r.error));
       assert.equal(r.out, expected, `cut ${cut}`);

@@ -24,7 +24,7 @@ describe('JSON import encoder', () => {
   });
 
   it('reads a pretty-printed array with CRLF and tabs the same way', async () => {
-    const r = await runImport('json', '\uFEFF \r\n' + JSON.stringify(rows, null, '\t').replaceAll('\n', '\r\n') + '\r\n');
+    const r = await runImport('json', `\uFEFF \r\n${JSON.stringify(rows, null, '\t').replaceAll('\n', '\r\n')}\r\n`);
     assert.equal(r.error, undefined);
     assert.equal(r.out, want);
   });

@@ -8,14 +8,14 @@ import { defaults, runImport } from './helpers.js';
 async function csvCell(type: FieldType, cell: string): Promise<string> {
   const r = await runImport('csv', `v\n${cell}\n`, { fields: [{ name: 'v', type }] });
   assert.equal(r.error, undefined);
-  if (r.errorCount) return 'ERR ' + r.errors[0]!.error_msg;
+  if (r.errorCount) return `ERR ${r.errors[0]!.error_msg}`;
   return r.out.slice(0, -1).split('\t')[4]!;
 }
 
 /** The same for a JSON value. */
 function jsonCell(type: FieldType, value: unknown): string {
   const r = encodeJsonRow({ v: value }, { fields: [{ name: 'v', type }], defaults: defaults() });
-  if (!r.ok) return 'ERR ' + r.errors[0]!.message;
+  if (!r.ok) return `ERR ${r.errors[0]!.message}`;
   return r.line.slice(0, -1).split('\t')[4]!;
 }
 

@@ -99,7 +99,7 @@ describe('SDK error mapping', () => {
 
   it('sends the bearer token', async () => {
     reply = { status: 200, body: { id: 1 } };
-    await new TablePort({ baseUrl: stub.baseUrl + '/oserve/v1/', token: 'sekret' }).getTable(7);
+    await new TablePort({ baseUrl: `${stub.baseUrl}/oserve/v1/`, token: 'sekret' }).getTable(7);
     const last = stub.requests.at(-1)!;
     assert.equal(last.headers.authorization, 'Bearer sekret');
     assert.equal(last.url, '/oserve/v1/table/7/');

@@ -98,7 +98,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
   });
 
   it('sends a Node stream (any chunking) byte for byte, named by option', async () => {
-    const text = '[' + Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i })).join(',') + ']';
+    const text = `[${Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i })).join(',')}]`;
     await tp().table(2).import(Readable.from([text.slice(0, 7), text.slice(7, 5000), text.slice(5000)]), { filename: 'rows.json' });
     assert.match(lastPart.headers, /filename="rows.json"/);
     assert.match(lastPart.headers, /Content-Type: application\/json/i);
@@ -133,7 +133,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
 
   it('a ~200 MB file goes up from a path and from a read stream without being held in memory', { timeout: 120_000 }, async (t) => {
     const path = join(dir, 'big.csv');
-    const line = 'title,amount,note\n' + 'some title,12345,' + 'x'.repeat(80) + '\n';
+    const line = `title,amount,note\nsome title,12345,${'x'.repeat(80)}\n`;
     const count = Math.ceil((200 * 1024 * 1024) / line.length);
     await pipeline(
       Readable.from((function* () {
