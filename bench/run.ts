@@ -78,7 +78,7 @@ interface Options {
   maxMinutes: number;
 }
 
-const log = (msg: string) => process.stderr.write(msg + '\n');
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 /** A PostgreSQL URL names a user; without one, the OS user (what psql would use). */
 function withUser(url: string): string {
@@ -207,12 +207,12 @@ async function main(): Promise<number> {
       if (file) profile = await summariseProfile(join(profDir, file), REPO);
       else log(`no profile in ${profDir}`);
     }
-    const asJson = JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2) + '\n';
+    const asJson = `${JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2)}\n`;
     if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
     if (opts.json) process.stdout.write(asJson);
     else {
-      process.stdout.write(renderText(result) + '\n');
-      if (profile) process.stdout.write('\nworker CPU profile (kept): ' + renderProfile(profile) + '\n');
+      process.stdout.write(`${renderText(result)}\n`);
+      if (profile) process.stdout.write(`\nworker CPU profile (kept): ${renderProfile(profile)}\n`);
     }
     return result.targets.every((t) => t.met !== false) ? 0 : 1;
   } finally {

@@ -36,7 +36,7 @@ export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
     });
   }
   const mails = sizes.flatMap((s) => s.jobs.map((j) => j.mail_s));
-  const worst = Math.max(0, ...mails.map((m) => m ?? Infinity));
+  const worst = Math.max(0, ...mails.map((m) => m ?? Number.POSITIVE_INFINITY));
   checks.push({
     target: `mail ≤ ${MAIL_LATENCY_MAX_S} s after the job ends (every job)`,
     figure: mails.includes(null) ? `${mails.filter((m) => m === null).length} job(s) got no mail` : `worst ${worst.toFixed(2)} s`,
@@ -79,10 +79,10 @@ export function renderText(r: BenchResult): string {
     '',
     table(['size', 'job', 'rows', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s', 'mail s', 'check'], rows, new Set([0, 2, 3, 4, 5, 6, 7, 8, 9])),
   );
-  out.push('', 'files: ' + r.sizes.map((s) => `${s.rows.toLocaleString('en')} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; '));
-  out.push('worker RSS when idle before each size: ' + r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', '));
+  out.push('', `files: ${r.sizes.map((s) => `${s.rows.toLocaleString('en')} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; ')}`);
+  out.push(`worker RSS when idle before each size: ${r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', ')}`);
   const imports = r.sizes.flatMap((s) => s.jobs.filter((j) => j.upload_s !== undefined).map((j) => `${s.rows.toLocaleString('en')} ${j.kind} ${f2(j.upload_s ?? null)} s (API peak ${j.api_peak_mb.toFixed(0)} MB)`));
-  if (imports.length) out.push('uploads (request → 201): ' + imports.join('; '));
+  if (imports.length) out.push(`uploads (request → 201): ${imports.join('; ')}`);
   if (r.load) {
     const l = r.load;
     const lr = [l.job_creation, l.refusal, l.refusal_full_table].filter((x) => x !== undefined);

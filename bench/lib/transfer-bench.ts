@@ -209,10 +209,10 @@ export async function* jsonRowLines(chunks: AsyncIterable<Buffer>): AsyncIterabl
     let out = '';
     for (const line of lines) {
       const l = clean(line);
-      if (l) out += l + '\n';
+      if (l) out += `${l}\n`;
     }
     if (out) yield Buffer.from(out, 'latin1');
   }
   const l = clean(rest);
-  if (l) yield Buffer.from(l + '\n', 'latin1');
+  if (l) yield Buffer.from(`${l}\n`, 'latin1');
 }
