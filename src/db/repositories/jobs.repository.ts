@@ -1,5 +1,6 @@
 import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import { singleRow } from '../single-row.js';
 import type { ExportSelection } from '../table-sql.js';
 
 export interface ExportParams extends ExportSelection {
@@ -83,7 +84,7 @@ export class JobsRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key],
     );
-    return rows[0]!;
+    return singleRow(rows, 'INSERT INTO tableport.jobs');
   }
 
   async delete(id: string): Promise<void> {
@@ -114,7 +115,7 @@ export class JobsRepository {
         [...args, limit, offset],
       ),
     ]);
-    return { total: count.rows[0]!.n, jobs: page.rows };
+    return { total: singleRow(count.rows, 'The job count').n, jobs: page.rows };
   }
 
   /**
