@@ -25,6 +25,7 @@ export interface RowProblem {
 }
 
 const MAX_ID_LENGTH = 64;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ids may not hold control characters; matching them is the point.
 const CONTROL = /[\x00-\x1f\x7f]/;
 export const BUILTIN_COUNT = BUILTIN_FIELDS.length;
 

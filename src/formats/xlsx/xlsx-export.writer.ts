@@ -157,7 +157,10 @@ export class XlsxExportWriter extends Transform {
       cb(err as Error);
       return;
     }
-    if (this.batch.length < BATCH_CHARS) return cb();
+    if (this.batch.length < BATCH_CHARS) {
+      cb();
+      return;
+    }
     const more = this.sheet.push(this.batch);
     this.batch = '';
     if (more) cb();
