@@ -115,8 +115,9 @@ export class JobsService {
       if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
       throw err;
     });
-    const info = job.file_key ? await this.storage.stat(job.file_key) : null;
-    if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
-    return { job, size: info.size, stream: await this.storage.get(job.file_key!) };
+    const fileKey = job.file_key;
+    const info = fileKey ? await this.storage.stat(fileKey) : null;
+    if (!fileKey || !info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
+    return { job, size: info.size, stream: await this.storage.get(fileKey) };
   }
 }
