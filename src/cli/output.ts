@@ -17,7 +17,7 @@ export function warn(text: string): void {
 export function printTable(head: string[], rows: Array<Array<string | number>>): void {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells) line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const r of cells) line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
 /** Unix seconds as `2024-05-01 12:00:00Z`. */
