@@ -86,7 +86,7 @@ export class AzblobLocationDriver implements LocationDriver {
   async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
     const pages = this.container(folder).listBlobsFlat({ prefix: folder.key || undefined }).byPage({ maxPageSize: 1000 });
     for (;;) {
-      let page;
+      let page: Awaited<ReturnType<typeof pages.next>>;
       try {
         page = await pages.next();
       } catch (err) {
