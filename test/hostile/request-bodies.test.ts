@@ -156,7 +156,13 @@ describe('hostile request bodies and parameters', () => {
       req.on('error', () => undefined);
       req.write(`[${' '.repeat(64 * KIB)}`);
       let status = 0;
-      const done = new Promise<number>((resolve) => req.on('response', (r) => (r.resume(), (status = r.statusCode ?? 0), resolve(status))));
+      const done = new Promise<number>((resolve) =>
+        req.on('response', (r) => {
+          r.resume();
+          status = r.statusCode ?? 0;
+          resolve(status);
+        }),
+      );
       return { req, done, refused: () => status !== 0 };
     };
     let held = hold();

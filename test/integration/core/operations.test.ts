@@ -10,6 +10,7 @@ import request from 'supertest';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
+import { defined } from '../../helpers/defined.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/tableport.js', import.meta.url).pathname;
@@ -25,13 +26,13 @@ describe('operations', () => {
   test('`tableport users add` prints a working token alone on the last line, and finds an existing user', async () => {
     const env = server.childEnv();
     const first = await run(process.execPath, [BIN, 'users', 'add', '--email', 'Op@Example.com', '--name', 'Op', '--locale', 'zh-CN'], { env });
-    const token = first.stdout.trimEnd().split('\n').at(-1)!;
+    const token = defined(first.stdout.trimEnd().split('\n').at(-1), 'the printed token');
     assert.match(token, /^tp_[A-Za-z0-9_-]{43}$/);
     const res = await request(server.baseUrl).get('/oserve/v1/table/').set('Authorization', `Bearer ${token}`);
     assert.equal(res.status, 200);
 
     const again = await run(process.execPath, [BIN, 'users', 'add', '--email', 'op@example.com'], { env });
-    const token2 = again.stdout.trimEnd().split('\n').at(-1)!;
+    const token2 = defined(again.stdout.trimEnd().split('\n').at(-1), 'the printed token');
     assert.notEqual(token2, token);
     const users = await server.db.query(`SELECT count(*)::int AS n, min(locale) AS locale FROM tableport.users WHERE lower(email) = 'op@example.com'`);
     assert.deepEqual(users.rows[0], { n: 1, locale: 'zh-CN' }, 'the same user, its locale kept');
@@ -58,7 +59,7 @@ describe('operations', () => {
     assert.equal(found.to, email);
     assert.match(found.subject, /outboxed/);
     assert.match(found.text, /[\u4e00-\u9fff]/, 'written in Chinese');
-    assert.ok(found.text.includes(job.file_url!));
+    assert.ok(found.text.includes(defined(job.file_url, 'job.file_url')));
   });
 
   test('a refused oversized upload leaves nothing behind', async () => {

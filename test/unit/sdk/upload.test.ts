@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { FileTooLargeError, InvalidArgumentError, TablePort } from '../../../src/sdk/index.js';
 import { sendJson, startStub, type Stub } from './stub-server.js';
+import { defined } from '../../helpers/defined.js';
 
 interface Part {
   headers: string;
@@ -94,7 +95,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
     assert.match(lastPart.headers, /Content-Disposition: form-data; name="file"; filename="a %22b%22.csv"/i);
     assert.match(lastPart.headers, /Content-Type: text\/csv/i);
     assert.equal(lastPart.sha256, sha('title\nhello\n'));
-    assert.equal(stub.requests.at(-1)!.url, '/oserve/v1/table/2/import/');
+    assert.equal(stub.requests.at(-1)?.url, '/oserve/v1/table/2/import/');
   });
 
   it('sends a Node stream (any chunking) byte for byte, named by option', async () => {
@@ -153,7 +154,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
       assert.equal(lastPart.bytes, size, mode);
       assert.equal(lastPart.sha256, fileHash, mode);
       assert.match(lastPart.headers, /filename="big.csv"/);
-      const sent = stub.requests.at(-1)!.headers;
+      const sent = defined(stub.requests.at(-1), 'stub.requests.at(-1)').headers;
       // A path's size is known, so the body has a length; a stream's is not, so it goes chunked.
       if (mode === 'path') assert.ok(Number(sent['content-length']) > size, String(sent['content-length']));
       else assert.equal(sent['transfer-encoding'], 'chunked');
