@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   const opts = program.parse(process.argv).opts<Options>();
   const sizes = opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
-  const loadAtStart = loadavg()[0]!;
+  const loadAtStart = loadavg()[0] ?? 0;
   const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   for (const url of [pgAdminUrl, redisUrl]) {
@@ -189,7 +189,7 @@ async function main(): Promise<number> {
 
     const result: BenchResult = {
       machine: machine(pgAdminUrl),
-      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0]!) },
+      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0] ?? 0) },
       seed: opts.seed,
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),

@@ -13,8 +13,9 @@ import {
 export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
   if (sizes.length === 0) return [];
   const sorted = [...sizes].sort((a, b) => a.rows - b.rows);
-  const largest = sorted[sorted.length - 1]!;
-  const smallest = sorted[0]!;
+  const largest = sorted.at(-1);
+  const smallest = sorted[0];
+  if (!largest || !smallest) return [];
   const at = `at ${largest.rows.toLocaleString('en')} rows`;
   // The targets are set at a million rows; below that, fixed costs (a 100 ms poll, a process
   // spawn for psql) weigh too much for a ratio to mean anything, so it is shown but not judged.
@@ -50,7 +51,7 @@ export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
 function table(head: string[], rows: Array<Array<string | number>>, right = new Set<number>()): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, c) => Math.max(...cells.map((r) => [...(r[c] ?? '')].length)));
-  const line = (r: string[]) => r.map((v, c) => (right.has(c) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
+  const line = (r: string[]) => r.map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

@@ -205,7 +205,7 @@ export async function* jsonRowLines(chunks: AsyncIterable<Buffer>): AsyncIterabl
     // latin1 keeps every byte as one char: cheap, and the ASCII edits leave UTF-8 intact.
     const text = rest + chunk.toString('latin1');
     const lines = text.split('\n');
-    rest = lines.pop()!;
+    rest = lines.pop() ?? '';
     let out = '';
     for (const line of lines) {
       const l = clean(line);
