@@ -160,13 +160,12 @@ export class ImportsService {
     const params = job.params as ImportParams;
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
-    const uploadKey = job.upload_key;
-    if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
+    if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
 
     const report = progressReporter(this.d.jobs, jobId, params.size);
     const fields = table.schema.fields;
     const onConflict: OnConflict = params.on_conflict ?? 'error';
-    const open = () => this.d.storage.get(uploadKey);
+    const open = () => this.d.storage.get(job.upload_key!);
     const inputOptions = (lineColumn: boolean) => ({
       fileType: params.format,
       gzip: params.gzip ?? false,
