@@ -78,7 +78,7 @@ export function* generateRows(rows: number, seed: number): Generator<Row> {
     const createdAt = T0 + r.int(0, 3 * rows - 1);
     const noteCount = r.int(1, 3);
     let notes: string | null = r.pick(SENTENCES);
-    for (let k = 1; k < noteCount; k++) notes += `\n${r.pick(SENTENCES)}`;
+    for (let k = 1; k < noteCount; k++) notes += '\n' + r.pick(SENTENCES);
     const n = r.next();
     if (n < 0.05) notes = null;
     else if (n < 0.08) notes = '';
@@ -111,14 +111,14 @@ function csvCell(v: string | number | boolean | null | unknown[]): string {
   if (v === null) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  if (s === '' || /[",\r\n]/.test(s)) return `"${s.replace(/"/g, '""')}"`;
+  if (s === '' || /[",\r\n]/.test(s)) return '"' + s.replace(/"/g, '""') + '"';
   return s;
 }
 
 function csvLine(row: Row): string {
   let line = csvCell(row[0]);
-  for (let i = 1; i < row.length; i++) line += `,${csvCell(row[i] as Parameters<typeof csvCell>[0])}`;
-  return `${line}\n`;
+  for (let i = 1; i < row.length; i++) line += ',' + csvCell(row[i] as Parameters<typeof csvCell>[0]);
+  return line + '\n';
 }
 
 function jsonObject(row: Row): string {
@@ -130,7 +130,7 @@ function jsonObject(row: Row): string {
 const BATCH_ROWS = 2000;
 
 function* csvChunks(rows: number, seed: number): Generator<string> {
-  yield `${HEADER.join(',')}\n`;
+  yield HEADER.join(',') + '\n';
   let chunk = '';
   let n = 0;
   for (const row of generateRows(rows, seed)) {
@@ -153,14 +153,14 @@ function* jsonChunks(rows: number, seed: number): Generator<string> {
       chunk = '';
     }
   }
-  yield `${chunk}\n]\n`;
+  yield chunk + '\n]\n';
 }
 
 function* ndjsonChunks(rows: number, seed: number): Generator<string> {
   let chunk = '';
   let n = 0;
   for (const row of generateRows(rows, seed)) {
-    chunk += `${jsonObject(row)}\n`;
+    chunk += jsonObject(row) + '\n';
     if (++n % BATCH_ROWS === 0) {
       yield chunk;
       chunk = '';
