@@ -83,7 +83,7 @@ interface Options {
   maxMinutes: number;
 }
 
-const log = (msg: string) => process.stderr.write(msg + '\n');
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 /** A PostgreSQL URL names a user; without one, the OS user (what psql would use). */
 function withUser(url: string): string {
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   const opts = program.parse(process.argv).opts<Options>();
   const sizes = opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
-  const loadAtStart = loadavg()[0]!;
+  const loadAtStart = loadavg()[0] ?? 0;
   const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   for (const url of [pgAdminUrl, redisUrl]) {
@@ -201,7 +201,7 @@ async function main(): Promise<number> {
 
     const result: BenchResult = {
       machine: machine(pgAdminUrl),
-      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0]!) },
+      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0] ?? 0) },
       seed: opts.seed,
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
       if (file) profile = await summariseProfile(join(profDir, file), REPO);
       else log(`no profile in ${profDir}`);
     }
-    const asJson = JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2) + '\n';
+    const asJson = `${JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2)}\n`;
     if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
     if (opts.json) process.stdout.write(asJson);
     else {

@@ -298,7 +298,7 @@ function loadOrCreateSecret(path: string): string {
   }
   mkdirSync(dirname(path), { recursive: true });
   try {
-    writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }

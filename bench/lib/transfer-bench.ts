@@ -205,14 +205,14 @@ export async function* jsonRowLines(chunks: AsyncIterable<Buffer>): AsyncIterabl
     // latin1 keeps every byte as one char: cheap, and the ASCII edits leave UTF-8 intact.
     const text = rest + chunk.toString('latin1');
     const lines = text.split('\n');
-    rest = lines.pop()!;
+    rest = lines.pop() ?? '';
     let out = '';
     for (const line of lines) {
       const l = clean(line);
-      if (l) out += l + '\n';
+      if (l) out += `${l}\n`;
     }
     if (out) yield Buffer.from(out, 'latin1');
   }
   const l = clean(rest);
-  if (l) yield Buffer.from(l + '\n', 'latin1');
+  if (l) yield Buffer.from(`${l}\n`, 'latin1');
 }

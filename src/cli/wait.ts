@@ -2,7 +2,7 @@
 import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { constants } from 'node:fs';
-import type { JobHandle, TablePort } from '../sdk/index.js';
+import type { Job, JobHandle, TablePort } from '../sdk/index.js';
 import { UsageError } from './client.js';
 import { line, printJson, time } from './output.js';
 import { progressReporter } from './progress.js';
@@ -31,7 +31,7 @@ export async function checkOut(out: string | undefined): Promise<void> {
  */
 export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFlags): Promise<void> {
   const progress = progressReporter(job.id);
-  let done;
+  let done: Job;
   try {
     done = await job.wait({
       onProgress: (j) => progress.update(j),

@@ -60,7 +60,7 @@ export class TablePort {
 
   /** A handle on one table, for its rows, exports and imports. Sends nothing by itself. */
   table(id: number | string): TableRef {
-    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : NaN;
+    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : Number.NaN;
     if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`Not a table id: ${String(id)}.`);
     return new TableRef(this.transport, n);
   }

@@ -57,7 +57,7 @@ export class TooFrequentError extends ApiError {
   readonly retryAfterSeconds: number;
   constructor(status: number, body: ErrorResponse, retryAfterHeader?: string | null) {
     super(status, body);
-    const fromHeader = retryAfterHeader == null ? NaN : Number(retryAfterHeader);
+    const fromHeader = retryAfterHeader == null ? Number.NaN : Number(retryAfterHeader);
     this.retryAfterSeconds = Number.isFinite(fromHeader) ? fromHeader : (body.retry_after ?? 60);
   }
 }
@@ -67,12 +67,12 @@ export class TooManyRowsError extends ApiError {
   override name = 'TooManyRowsError';
   /** The server's row cap, when it said. */
   get limit(): number | undefined {
-    const v = this.body.details?.['limit'];
+    const v = this.body.details?.limit;
     return typeof v === 'number' ? v : undefined;
   }
   /** How many rows were selected, when the server said. */
   get rows(): number | undefined {
-    const v = this.body.details?.['rows'];
+    const v = this.body.details?.rows;
     return typeof v === 'number' ? v : undefined;
   }
 }

@@ -60,7 +60,7 @@ export class JobHandle {
     const { timeoutMs, onProgress } = options;
     const maxInterval = options.maxIntervalMs ?? 3000;
     let interval = Math.min(options.intervalMs ?? 250, maxInterval);
-    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
     let seen = '';
     for (;;) {
       const job = await this.status();

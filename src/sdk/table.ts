@@ -8,7 +8,6 @@ import type {
   JobCreatedResponse,
   LocationConnection,
   MinappExportJob,
-  Page,
   RecordPage,
   RowInput,
   Table,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
+import type { ImportParams, JobRecord } from '../db/repositories/jobs.repository.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
 import {

@@ -100,7 +100,7 @@ export class JobsService {
   async getTableExport(userId: number, tableId: string, jobId: string): Promise<MinappExportJob> {
     const table = await this.tables.require(userId, tableId);
     const job = await this.jobs.get(jobId, userId);
-    if (!job || job.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
+    if (job?.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
     return this.toMinappExport(job);
   }
 
@@ -119,8 +119,9 @@ export class JobsService {
       if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
       throw err;
     });
-    const info = job.file_key ? await this.storage.stat(job.file_key) : null;
-    if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
-    return { job, size: info.size, stream: await this.storage.get(job.file_key!) };
+    const fileKey = job.file_key;
+    const info = fileKey ? await this.storage.stat(fileKey) : null;
+    if (!fileKey || !info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
+    return { job, size: info.size, stream: await this.storage.get(fileKey) };
   }
 }

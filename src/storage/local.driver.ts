@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -88,7 +88,7 @@ export class LocalStorageDriver implements StorageDriver {
     if (range) checkRange(range);
     // Open first, so a missing file is a NotFoundError here and not an 'error' event later, and a
     // file deleted after this point still streams whole (the descriptor keeps it alive).
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch (err) {
@@ -101,7 +101,7 @@ export class LocalStorageDriver implements StorageDriver {
       await handle.close();
       throw err;
     }
-    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Infinity } : {});
+    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Number.POSITIVE_INFINITY } : {});
   }
 
   async stat(key: string): Promise<StoredFileInfo | null> {

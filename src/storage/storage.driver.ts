@@ -60,7 +60,7 @@ export class InvalidStorageKeyError extends AppError {
 export function keySegments(key: string): string[] {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidStorageKeyError(String(key), 'it is empty');
   if (key.length > 1024) throw new InvalidStorageKeyError(key, 'it is too long');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: storage keys with control characters are refused on purpose.
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidStorageKeyError(key, 'it holds a control character');
   if (key.includes('\\')) throw new InvalidStorageKeyError(key, 'it holds a backslash');
   if (key.startsWith('/') || /^[A-Za-z]:/.test(key)) throw new InvalidStorageKeyError(key, 'it is absolute');

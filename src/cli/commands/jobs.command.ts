@@ -1,5 +1,6 @@
 /** `tableport jobs list|show|wait`. */
 import type { Command } from 'commander';
+import type { Job } from '../../sdk/index.js';
 import { clientCommand, connect, positiveInt, type ClientFlags } from '../client.js';
 import { describeJob, line, printJson, printTable, time } from '../output.js';
 import { checkOut, waitAndReport } from '../wait.js';
@@ -15,7 +16,7 @@ export function registerJobsCommands(program: Command): void {
     .option('--limit <n>', 'how many to show', positiveInt('--limit'), 20)
     .addHelpText('after', '\nExample:\n  tableport jobs list --limit 5 --json')
     .action(async (flags: ClientFlags & { limit: number }) => {
-      const all = [];
+      const all: Job[] = [];
       for await (const j of connect(flags).jobs({ limit: Math.min(flags.limit, 100) })) {
         all.push(j);
         if (all.length >= flags.limit) break;

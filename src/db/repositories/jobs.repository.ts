@@ -1,5 +1,6 @@
 import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import { singleRow } from '../single-row.js';
 import type { ExportSelection } from '../table-sql.js';
 
 export interface ExportParams extends ExportSelection {
@@ -97,7 +98,7 @@ export class JobsRepository {
         job.destination_url ?? null, job.source_url ?? null, job.location_sealed ?? null,
       ],
     );
-    return rows[0]!;
+    return singleRow(rows, 'INSERT INTO tableport.jobs');
   }
 
   async delete(id: string): Promise<void> {
@@ -128,7 +129,7 @@ export class JobsRepository {
         [...args, limit, offset],
       ),
     ]);
-    return { total: count.rows[0]!.n, jobs: page.rows };
+    return { total: singleRow(count.rows, 'The job count').n, jobs: page.rows };
   }
 
   /**

@@ -5,6 +5,7 @@ import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
 import { parameterBinder, settingsSql } from '../query/index.js';
 import { assertRegexes } from '../query/regex-check.js';
+import { singleRow } from '../single-row.js';
 import { copyColumns, dataTable, exportCopySql, exportSelect, projection, selectionWhere, type CsvOptions, type ExportSelection } from '../table-sql.js';
 
 const STAGING = 'tableport_import_staging';
@@ -25,7 +26,7 @@ export class RowsRepository {
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(tableId)} ${where} LIMIT $1) s`,
       [cap + 1, ...binder.values],
     );
-    return rows[0]!.n;
+    return singleRow(rows, 'The capped row count').n;
   }
 
   /** Refuses (400) a `$regex` PostgreSQL cannot compile. */
@@ -35,7 +36,7 @@ export class RowsRepository {
 
   async count(tableId: number): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${dataTable(tableId)}`);
-    return rows[0]!.n;
+    return singleRow(rows, 'The row count').n;
   }
 
   /** A page for the records API (small pages: OFFSET is fine here, unlike for exports). */
@@ -48,7 +49,7 @@ export class RowsRepository {
         [limit, offset],
       ),
     ]);
-    return { total: count.rows[0]!.n, rows: page.rows.map((p) => p.r) };
+    return { total: singleRow(count.rows, 'The row count').n, rows: page.rows.map((p) => p.r) };
   }
 
   async getByIds(tableId: number, fields: FieldSchema[], ids: string[]): Promise<TableRow[]> {
@@ -100,7 +101,7 @@ export class RowsRepository {
       [againstTable, limit],
     );
     return {
-      total: rows.length ? Number(rows[0]!.total) : 0,
+      total: Number(rows[0]?.total ?? 0),
       rows: rows.map((r) => ({ id: r.id, line: Number(r.line), first_line: Number(r.first_line), existing: r.existing })),
     };
   }
