@@ -9,17 +9,18 @@ export interface Signal<T> {
 
 export function signal<T>(value: T): Signal<T> {
   const subs = new Set<(v: T) => void>();
+  let current = value;
   return {
-    get: () => value,
+    get: () => current,
     set(v: T) {
-      value = v;
+      current = v;
       for (const s of subs) s(v);
     },
     use() {
-      const [v, setV] = useState(value);
+      const [v, setV] = useState(current);
       useEffect(() => {
         subs.add(setV);
-        setV(value);
+        setV(current);
         return () => {
           subs.delete(setV);
         };

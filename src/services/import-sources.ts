@@ -118,7 +118,7 @@ export async function fetchSourceFiles(
     const files: ImportFile[] = [];
     for (const f of fetched) {
       const named = (err: unknown) => (many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err);
-      let sniff;
+      let sniff: Awaited<ReturnType<typeof sniffUpload>>;
       try {
         sniff = await sniffUpload(f.path, { fields, ...userFileOptions(params) });
       } catch (err) {

@@ -158,7 +158,7 @@ export class S3StorageDriver implements StorageDriver {
 
   async deletePrefix(prefix: string): Promise<void> {
     // As a folder: "exports/abc" removes "exports/abc/x" and not "exports/abcd/x".
-    const folder = this.objectKey(prefix.replace(/\/+$/, '')) + '/';
+    const folder = `${this.objectKey(prefix.replace(/\/+$/, ''))}/`;
     let token: string | undefined;
     do {
       const page = await this.client.send(

@@ -74,8 +74,9 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
           <input id={`${idp}-name`} value={name} required pattern="[A-Za-z_][A-Za-z0-9_]*" onInput={(e) => setName(e.currentTarget.value)} />
         </>
       )}
-      <div
+      <section
         class={`dropzone${over ? ' over' : ''}${file ? ' has-file' : ''}`}
+        aria-label={t('dropHere')}
         data-testid={`${idp}-dropzone`}
         onDragOver={(e) => { e.preventDefault(); setOver(true); }}
         onDragEnter={(e) => { e.preventDefault(); setOver(true); }}
@@ -87,7 +88,7 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
         <input id={`${idp}-file`} ref={input} type="file" accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet,.xlsx,.gz"
           onChange={(e) => pick(e.currentTarget.files?.[0])} />
         {file && <p class="chosen" aria-live="polite">{t('chosen', { name: file.name, size: size(file.size) })}</p>}
-      </div>
+      </section>
       <details>
         <summary>{t('importOptions')}</summary>
         <div class="options">

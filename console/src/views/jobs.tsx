@@ -74,7 +74,11 @@ function JobCard({ job, table, onChange }: { job: Job; table: string | undefined
       setBusy(false);
     }
   };
-  const cancel = () => act(async () => (await api.cancel(job.id), null));
+  const cancel = () =>
+    act(async () => {
+      await api.cancel(job.id);
+      return null;
+    });
   const retry = () => act(async () => t('retried', { id: (await api.retry(job.id)).job_id }));
   const label = `${word('ty_', job.type)} ${job.id}`;
 
