@@ -31,6 +31,11 @@ export function createProducerRedis(url: string, name: string, commandTimeoutMs:
   });
 }
 
+/** The pub/sub channel on which the API tells workers which running job to abort. */
+export function cancelChannel(config: Pick<Config, 'queuePrefix'>): string {
+  return `${config.queuePrefix}:tableport:cancel`;
+}
+
 export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions {
   const keep = {
     removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
@@ -95,6 +100,17 @@ export class JobQueues {
     const old = await q.getJob(bullJobId(name, jobId));
     if (old && (await old.isCompleted())) await old.remove();
     await this.add(name, { jobId } as JobPayloads[N]);
+  }
+
+  /**
+   * Withdraws a cancelled job: its queue entry goes when it is still waiting (an active one cannot be
+   * removed, and is refused by the lifecycle anyway), and every worker hears the cancel on the
+   * channel, so the one running it aborts it through BullMQ's cancellation (`Worker#cancelJob`).
+   */
+  async cancel(name: TaskJobName, jobId: string): Promise<void> {
+    const q = this.queues[JOB_QUEUE[name]];
+    await q.remove(bullJobId(name, jobId)).catch(() => 0);
+    await this.connection.publish(cancelChannel(this.config), jobId);
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
+import { JobControlService } from './job-control.service.js';
 import { JobLifecycle } from './job-lifecycle.service.js';
 import { JobSweep } from './job-sweep.service.js';
 import { JobsService } from './jobs.service.js';
@@ -47,6 +48,8 @@ export interface Services {
   /** How every job is claimed, ended, cleaned up and mailed. */
   lifecycle: JobLifecycle;
   sweep: JobSweep;
+  /** Cancel and retry of a user's jobs. */
+  jobControl: JobControlService;
 }
 
 export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
@@ -61,6 +64,7 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
   const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
   const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
+  const jobsView = new JobsService(config, repos.jobs, tables, storage);
   return {
     repos,
     users: new UsersService(repos.users),
@@ -68,8 +72,9 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes),
     exports: new ExportsService(common),
     imports: new ImportsService({ ...common, pool }),
-    jobs: new JobsService(config, repos.jobs, tables, storage),
+    jobs: jobsView,
     lifecycle,
     sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
+    jobControl: new JobControlService({ config, jobs: repos.jobs, jobsView, rows: repos.rows, tables, limiter, queues, storage, lifecycle }),
   };
 }
