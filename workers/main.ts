@@ -4,6 +4,7 @@ import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { toJobErrors } from '../src/services/job-lifecycle.service.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
+import { deliverWebhook } from './handlers/deliver-webhook.handler.js';
 import { exportTable } from './handlers/export-table.handler.js';
 import { importFile } from './handlers/import-file.handler.js';
 import type { RunInfo } from './handlers/job-outcome.js';
@@ -22,6 +23,7 @@ const HANDLERS = {
   [JobName.SendJobMail]: sendJobMail,
   [JobName.CleanupExports]: cleanupExports,
   [JobName.SweepJobs]: sweepJobs,
+  [JobName.DeliverWebhook]: deliverWebhook,
 } satisfies { [N in JobName]: Handler<N> };
 
 export interface WorkerTuning {
@@ -60,7 +62,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       {
         connection,
         prefix: config.queuePrefix,
-        concurrency: queue === QueueName.Email ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
+        concurrency: queue === QueueName.Email || queue === QueueName.Webhook ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         // A crash (a stall) counts like a failed attempt: JOB_ATTEMPTS runs in all, whichever way each one ended.
         ...(TASK_QUEUES.has(queue) ? { maxStalledCount: Math.max(1, config.jobAttempts - 1) } : {}),
         ...tuning,

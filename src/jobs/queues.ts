@@ -42,6 +42,9 @@ export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions
     removeOnFail: { age: 30 * 24 * 3600 },
   };
   if (queue === QueueName.Maintenance) return { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+  if (queue === QueueName.Webhook) {
+    return { ...keep, attempts: config.webhookAttempts, backoff: { type: 'exponential', delay: config.webhookBackoffMs } };
+  }
   if (queue === QueueName.Email) {
     // An SMTP outage only delays the mail: many attempts, growing waits (5 s, 10 s, 20 s, ... by default).
     return { ...keep, attempts: config.mailAttempts, backoff: { type: 'exponential', delay: config.mailBackoffMs } };
@@ -69,6 +72,7 @@ export class JobQueues {
       [QueueName.Import]: make(QueueName.Import),
       [QueueName.Email]: make(QueueName.Email),
       [QueueName.Maintenance]: make(QueueName.Maintenance),
+      [QueueName.Webhook]: make(QueueName.Webhook),
     };
   }
 
@@ -100,6 +104,11 @@ export class JobQueues {
     const old = await q.getJob(bullJobId(name, jobId));
     if (old && (await old.isCompleted())) await old.remove();
     await this.add(name, { jobId } as JobPayloads[N]);
+  }
+
+  /** Queues one delivery of a job's end to a webhook; one per webhook and job, so a second add is a no-op. */
+  async addDelivery(payload: JobPayloads[JobName.DeliverWebhook]): Promise<void> {
+    await this.queues[QueueName.Webhook].add(JobName.DeliverWebhook, payload, { jobId: `hook-${payload.webhookId}-${payload.jobId}` });
   }
 
   /**

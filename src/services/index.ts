@@ -6,6 +6,7 @@ import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
+import { WebhooksRepository } from '../db/repositories/webhooks.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { createLogger, type Logger } from '../logger.js';
 import { setValueLimits } from '../formats/values.js';
@@ -20,6 +21,7 @@ import { RecordsService } from './records.service.js';
 import { TablesService } from './tables.service.js';
 import { TaskRateLimiter } from './task-rate-limiter.js';
 import { UsersService } from './users.service.js';
+import { WebhooksService } from './webhooks.service.js';
 
 export interface Infra {
   config: Config;
@@ -35,6 +37,7 @@ export interface Repositories {
   tables: TablesRepository;
   rows: RowsRepository;
   jobs: JobsRepository;
+  webhooks: WebhooksRepository;
 }
 
 export interface Services {
@@ -50,6 +53,7 @@ export interface Services {
   sweep: JobSweep;
   /** Cancel and retry of a user's jobs. */
   jobControl: JobControlService;
+  webhooks: WebhooksService;
 }
 
 export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
@@ -59,12 +63,14 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     tables: new TablesRepository(pool),
     rows: new RowsRepository(pool),
     jobs: new JobsRepository(pool),
+    webhooks: new WebhooksRepository(pool),
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
-  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
   const jobsView = new JobsService(config, repos.jobs, tables, storage);
+  const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
+  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger, webhooks });
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
   return {
     repos,
     users: new UsersService(repos.users),
@@ -76,5 +82,6 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     lifecycle,
     sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
     jobControl: new JobControlService({ config, jobs: repos.jobs, jobsView, rows: repos.rows, tables, limiter, queues, storage, lifecycle }),
+    webhooks,
   };
 }

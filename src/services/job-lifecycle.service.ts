@@ -24,6 +24,7 @@ import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
 import { jobPrefix, type StorageDriver } from '../storage/index.js';
 import type { JobError, JobType } from '../types/api.js';
+import type { WebhookNotifier } from './webhooks.service.js';
 
 /** What a handler gets: the claimed job, the claim's transaction, and a signal to stop early. */
 export interface JobRunContext {
@@ -106,6 +107,8 @@ export interface JobLifecycleDeps {
   queues: JobQueues;
   storage: StorageDriver;
   logger: Logger;
+  /** Told when a job succeeds or fails, next to the mail (queues the webhook deliveries). */
+  webhooks?: WebhookNotifier;
 }
 
 export class JobLifecycle {
@@ -266,6 +269,7 @@ export class JobLifecycle {
     if (job.type === 'export' && job.status !== 'succeeded') await this.removeFolder('export', jobId);
     if (job.status === 'cancelled') return;
     if (!job.mail_sent_at) await this.d.queues.add(JobName.SendJobMail, { jobId });
+    await this.d.webhooks?.enqueueFor(job);
   }
 
   /**
