@@ -46,8 +46,10 @@ describe('cancel and retry', () => {
   let redis: Redis;
   let worker: Running | undefined;
   const queues: Queue[] = [];
+  // The worker's log says when BullMQ's cancellation reached a running job.
+  const logLines: string[] = [];
   before(async () => {
-    server = await startTestServer({ roles: ['api'] });
+    server = await startTestServer({ roles: ['api'], env: { LOG_LEVEL: 'info' }, logTo: { write: (l) => void logLines.push(l) } });
     redis = new Redis(REDIS_URL);
   });
   after(async () => {
@@ -127,6 +129,7 @@ describe('cancel and retry', () => {
       const cancel = await c.post(`/oserve/v1/jobs/${jobId}/cancel`);
       assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
       assert.equal(cancel.body.status, 'cancelled');
+      await until('the worker to abort the running job', async () => logLines.some((l) => l.includes(jobId) && l.includes('running job cancelled')));
       await lock.release();
       released = true;
       await settled('export', jobId);
@@ -152,6 +155,7 @@ describe('cancel and retry', () => {
       const jobId = res.body.job_id as string;
       await until('the import to run', async () => (await c.get(`/oserve/v1/jobs/${jobId}`)).body.status === 'running');
       assert.equal((await c.post(`/oserve/v1/jobs/${jobId}/cancel`)).status, 200);
+      await until('the worker to abort the running job', async () => logLines.some((l) => l.includes(jobId) && l.includes('running job cancelled')));
       await lock.release();
       released = true;
       await settled('import', jobId);
