@@ -25,7 +25,8 @@ import { parseParams } from './validate.js';
 
 export const WEBHOOK_EVENTS = ['job.succeeded', 'job.failed'] as const satisfies readonly WebhookEvent[];
 
-const CreateSchema = z.object({
+/** The body of `POST /webhooks` (exported for the OpenAPI document). */
+export const WebhookCreateSchema = z.object({
   url: z.string().max(2000, 'must be at most 2000 characters').url('must be an http:// or https:// URL'),
   events: z.array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` })).min(1, 'name at least one event'),
   secret: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
@@ -63,7 +64,7 @@ export class WebhooksService {
   }
 
   async create(userId: number, body: unknown): Promise<Webhook> {
-    const p = parseParams(CreateSchema, body ?? {});
+    const p = parseParams(WebhookCreateSchema, body ?? {});
     const url = new URL(p.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError('url', 'Invalid parameter "url": must be an http:// or https:// URL.');
     // Refused addresses (loopback, private, link-local, metadata) answer 400 invalid_parameter now, not at the first delivery.

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Running } from '../../../src/main.js';
+import { ApiError, JobFailedError, TablePort } from '../../../src/sdk/index.js';
 import type { Job } from '../../../src/types/api.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { REDIS_URL } from '../../helpers/env.js';
@@ -16,6 +19,22 @@ const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 async function countRows(server: TestServer, tableId: number): Promise<number> {
   const { rows } = await server.db.query(`SELECT count(*)::int AS n FROM tableport_data.t_${tableId}`);
   return rows[0].n as number;
+}
+
+const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
+
+/** The CLI from the sources (a dist/ build may be older than them), as a user runs it. */
+function cli(server: TestServer, token: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, TABLEPORT_URL: server.baseUrl, TABLEPORT_TOKEN: token, TABLEPORT_FROM_SOURCE: '1' };
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 async function until(what: string, check: () => Promise<boolean>, tries = 300): Promise<void> {
@@ -211,6 +230,49 @@ describe('cancel and retry', () => {
     const no = await c.post(`/oserve/v1/jobs/${ok.body.job_id}/retry`);
     assert.equal(no.status, 409);
     assert.equal(no.body.error_code, 'job_not_retriable');
+  });
+
+  test('the SDK and the CLI cancel and retry', async () => {
+    await startWorker();
+    const { token } = await server.createUser();
+    const tp = new TablePort({ baseUrl: server.baseUrl, token });
+    const t = await createTable(server, token, 'sdk', SCHEMA);
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('n\nnope\n'), 'bad.csv');
+    const failed = await waitForJob(server, token, res.body.job_id);
+    assert.equal(failed.status, 'failed');
+    await assert.rejects(tp.job(failed.id).cancel(), (e: unknown) => e instanceof ApiError && e.errorCode === 'job_not_cancellable' && e.status === 409);
+
+    const early = await cli(server, token, 'jobs', 'retry', failed.id);
+    assert.equal(early.code, 3, early.stderr);
+    assert.match(early.stderr, /too_frequent/);
+
+    await freeMinute('import', t);
+    const again = await tp.retryJob(failed.id);
+    assert.notEqual(again.id, failed.id);
+    await assert.rejects(again.wait(), (e: unknown) => e instanceof JobFailedError && e.errors[0]?.error_code === failed.errors[0]?.error_code);
+
+    // A queued job, cancelled from the CLI (the queue is paused so it stays queued).
+    const q = queue('import');
+    await q.pause();
+    try {
+      const t2 = await createTable(server, token, 'cli_cancel', SCHEMA);
+      const queued = await client(server, token).post(`/oserve/v1/table/${t2}/import/`).attach('file', Buffer.from('n\n1\n'), 'a.csv');
+      const run = await cli(server, token, 'jobs', 'cancel', queued.body.job_id);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /cancelled/);
+      assert.equal((await tp.job(queued.body.job_id).status()).status, 'cancelled');
+      await assert.rejects(tp.job(queued.body.job_id).wait(), (e: unknown) => e instanceof JobFailedError && /was cancelled/.test(e.message));
+      await freeMinute('import', t2);
+      const retried = await cli(server, token, 'jobs', 'retry', queued.body.job_id);
+      assert.equal(retried.code, 0, retried.stderr);
+      const newId = retried.stdout.trim().split('\n').pop() ?? '';
+      assert.notEqual(newId, queued.body.job_id);
+      await q.resume();
+      assert.equal((await waitForJob(server, token, newId)).status, 'succeeded');
+      assert.equal(await countRows(server, t2), 1);
+    } finally {
+      await q.resume();
+    }
   });
 
   test("another user's job cannot be cancelled or retried", async () => {
