@@ -230,7 +230,11 @@ export class JobLifecycle {
   async cancel(job: JobRecord): Promise<JobRecord | null> {
     const cancelled = await this.d.jobs.cancel(job.id);
     if (!cancelled) return null;
-    await this.d.queues.cancel(job.type === 'export' ? JobName.ExportTable : JobName.ImportFile, job.id);
+    // The row is the record: without Redis the queue entry stays, and a running attempt still finds
+    // the job ended when it tries to succeed and rolls back; only the early abort is lost.
+    await this.d.queues
+      .cancel(job.type === 'export' ? JobName.ExportTable : JobName.ImportFile, job.id)
+      .catch((err: unknown) => this.d.logger.warn({ err, jobId: job.id }, 'could not tell the workers of a cancel; the job still ends cancelled'));
     await this.afterEnd(job.id);
     return cancelled;
   }

@@ -37,6 +37,9 @@ export class WebhookDeliveryError extends Error {
   override name = 'WebhookDeliveryError';
 }
 
+/** Webhooks per user: each ended job costs one request per webhook. */
+export const MAX_WEBHOOKS_PER_USER = 20;
+
 const secs = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export interface WebhooksDeps {
@@ -69,6 +72,9 @@ export class WebhooksService {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError('url', 'Invalid parameter "url": must be an http:// or https:// URL.');
     // Refused addresses (loopback, private, link-local, metadata) answer 400 invalid_parameter now, not at the first delivery.
     await this.guard.checkUrl(url);
+    if ((await this.d.webhooks.list(userId)).length >= MAX_WEBHOOKS_PER_USER) {
+      throw new InvalidParameterError('url', `You have ${MAX_WEBHOOKS_PER_USER} webhooks already, the most one user may have; delete one first.`);
+    }
     const id = randomUUID();
     const events = [...new Set(p.events)];
     const secret = p.secret === undefined ? null : this.box.seal(p.secret, id);

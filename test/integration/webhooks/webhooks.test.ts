@@ -209,6 +209,16 @@ describe('webhooks', () => {
     }
   });
 
+  test('one user may have 20 webhooks', async () => {
+    const { token } = await server.createUser();
+    const c = client(server, token);
+    for (let i = 0; i < 20; i++) assert.equal((await c.post('/oserve/v1/webhooks').send({ url: `${hookUrl}?n=${i}`, events: ['job.failed'] })).status, 201);
+    const more = await c.post('/oserve/v1/webhooks').send({ url: hookUrl, events: ['job.failed'] });
+    assert.equal(more.status, 400);
+    assert.equal(more.body.error_code, 'invalid_parameter');
+    assert.match(more.body.error_msg, /20 webhooks/);
+  });
+
   test("another user's webhook is 404, and gets none of this user's events", async () => {
     const owner = await server.createUser();
     const other = await server.createUser();
