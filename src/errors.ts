@@ -265,8 +265,14 @@ export class JobNotCancellableError extends AppError {
 /** Retry of a job that did not fail and was not cancelled. */
 export class JobNotRetriableError extends AppError {
   override name = 'JobNotRetriableError';
-  constructor(jobId: string, status: string) {
-    super('job_not_retriable', 409, `Job ${jobId} is ${status}; only a failed or cancelled job can be retried.`);
+  constructor(jobId: string, status: string, why: 'status' | 'location' = 'status') {
+    super(
+      'job_not_retriable',
+      409,
+      why === 'location'
+        ? `Job ${jobId} reads from or writes to a location with its own credentials, which cannot be reused; ask for the export or import again.`
+        : `Job ${jobId} is ${status}; only a failed or cancelled job can be retried.`,
+    );
   }
 }
 

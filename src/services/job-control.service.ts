@@ -59,6 +59,9 @@ export class JobControlService {
   async retry(userId: number, jobId: string): Promise<JobCreatedResponse> {
     const old = await this.own(userId, jobId);
     if (old.status !== 'failed' && old.status !== 'cancelled') throw new JobNotRetriableError(jobId, old.status);
+    // A destination or source (an object store, a URL) is sealed with its credentials to the job's
+    // own id: a copy would not open under the new one, and a retry without it would go elsewhere.
+    if ('location_sealed' in old && old.location_sealed) throw new JobNotRetriableError(jobId, old.status, 'location');
     const table = await this.d.tables.require(userId, old.table_id);
     const isImport = old.type === 'import';
     const params = { ...old.params };

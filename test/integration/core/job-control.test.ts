@@ -223,6 +223,16 @@ describe('cancel and retry', () => {
     assert.equal(gone.body.error_code, 'upload_gone');
     assert.match(gone.body.error_msg, /upload it again/);
 
+    // A job with a location (an object store, a URL) keeps its credentials sealed to its own id:
+    // not retried, with a sentence that says to ask again. (The column comes with the location work.)
+    await server.db.query('ALTER TABLE tableport.jobs ADD COLUMN IF NOT EXISTS location_sealed text');
+    await server.db.query(`UPDATE tableport.jobs SET location_sealed = 'tp1.sealed' WHERE id = $1`, [second.id]);
+    await freeMinute('import', t);
+    const located = await c.post(`/oserve/v1/jobs/${second.id}/retry`);
+    assert.equal(located.status, 409);
+    assert.equal(located.body.error_code, 'job_not_retriable');
+    assert.match(located.body.error_msg, /ask for the export or import again/);
+
     // A succeeded job is not retried.
     const t2 = await createTable(server, token, 'retry_ok', SCHEMA);
     const ok = await c.post(`/oserve/v1/table/${t2}/import/`).attach('file', Buffer.from('n\n1\n'), 'ok.csv');
