@@ -1,5 +1,8 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
 
+// Numbered after main's 1795300000000_job-locations (a timestamp set ahead of the clock): node-pg-migrate
+// refuses a migration that sorts before one a database has already run.
+
 // A job may be cancelled by its user (POST /jobs/:id/cancel). Webhooks: a user's endpoints told
 // when a job ends, and the log of every delivery attempt, kept per webhook.
 export async function up(pgm: MigrationBuilder): Promise<void> {
