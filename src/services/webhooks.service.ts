@@ -52,14 +52,19 @@ export interface WebhooksDeps {
 
 export class WebhooksService {
   private readonly guard: OutboundGuard;
-  private readonly box: SecretBox;
+  private sealer: SecretBox | undefined;
   private readonly agents: { 'http:': http.Agent; 'https:': http.Agent };
 
   constructor(private readonly d: WebhooksDeps) {
     this.guard = new OutboundGuard({ allowHosts: d.config.locations.outboundAllowHosts });
-    // A key of its own, derived from the same material as the credentials' key.
-    this.box = new SecretBox(d.config.locations.credentialsKey, 'tableport/webhook-secrets/v1');
     this.agents = { 'http:': this.guard.agent('http:'), 'https:': this.guard.agent('https:') };
+  }
+
+  /** Made on first use: a key too short to seal with refuses webhook secrets, not the whole service's start. */
+  private get box(): SecretBox {
+    // A key of its own, derived from the same material as the credentials' key.
+    this.sealer ??= new SecretBox(this.d.config.locations.credentialsKey, 'tableport/webhook-secrets/v1');
+    return this.sealer;
   }
 
   toWebhook(w: WebhookRecord): Webhook {
@@ -119,13 +124,14 @@ export class WebhooksService {
       'x-tableport-event': event,
       'x-tableport-delivery': `${webhookId}.${jobId}`,
     };
-    if (hook.secret) {
-      const secret = this.box.open<string>(hook.secret, hook.id);
-      headers['x-tableport-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-    }
     let status: number | null = null;
     let error: string | null = null;
     try {
+      // Inside the try: a secret that no longer opens (CREDENTIALS_KEY changed) shows in the log.
+      if (hook.secret) {
+        const secret = this.box.open<string>(hook.secret, hook.id);
+        headers['x-tableport-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      }
       status = await this.post(new URL(hook.url), headers, body);
       if (status < 200 || status > 299) error = `the receiver answered HTTP ${status}`;
     } catch (err) {
