@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: positiveInt.default(2),
   MAIL_ATTEMPTS: positiveInt.default(10),
   MAIL_BACKOFF_MS: positiveInt.default(5000),
+  WEBHOOK_ATTEMPTS: positiveInt.default(8),
+  WEBHOOK_BACKOFF_MS: positiveInt.default(10_000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
@@ -98,6 +100,9 @@ export interface Config {
   workerConcurrency: number;
   mailAttempts: number;
   mailBackoffMs: number;
+  /** Deliveries of one webhook event: attempts in all, and the first wait of the exponential backoff. */
+  webhookAttempts: number;
+  webhookBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
   /** A records page stops once its rows' JSON passes this many bytes. */
@@ -211,6 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     mailAttempts: e.MAIL_ATTEMPTS,
     mailBackoffMs: e.MAIL_BACKOFF_MS,
+    webhookAttempts: e.WEBHOOK_ATTEMPTS,
+    webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,

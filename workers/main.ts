@@ -4,12 +4,14 @@ import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { toJobErrors } from '../src/services/job-lifecycle.service.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
+import { deliverWebhook } from './handlers/deliver-webhook.handler.js';
 import { exportTable } from './handlers/export-table.handler.js';
 import { importFile } from './handlers/import-file.handler.js';
 import type { RunInfo } from './handlers/job-outcome.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
 import { sweepJobs } from './handlers/sweep-jobs.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
+import { cancelChannel } from '../src/jobs/queues.js';
 import { logRedisClientError } from '../src/redis-watch.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
@@ -21,6 +23,7 @@ const HANDLERS = {
   [JobName.SendJobMail]: sendJobMail,
   [JobName.CleanupExports]: cleanupExports,
   [JobName.SweepJobs]: sweepJobs,
+  [JobName.DeliverWebhook]: deliverWebhook,
 } satisfies { [N in JobName]: Handler<N> };
 
 export interface WorkerTuning {
@@ -43,13 +46,15 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
   const workers = queues.map((queue) => {
     const w = new Worker(
       queue,
-      async (job: Job, token?: string) => {
+      async (job: Job, token?: string, cancelled?: AbortSignal) => {
         const name = job.name as JobName;
         if (JOB_QUEUE[name] !== queue) throw new Error(`job ${name} does not belong on queue ${queue}`);
         const controller = new AbortController();
         running.add(controller);
         try {
-          await (HANDLERS[name] as Handler<JobName>)(ctx, job, { token, signal: controller.signal });
+          // A shutdown and a user's cancel (BullMQ's own signal, see `cancel` below) stop the job the same way.
+          const signal = cancelled ? AbortSignal.any([controller.signal, cancelled]) : controller.signal;
+          await (HANDLERS[name] as Handler<JobName>)(ctx, job, { token, signal });
         } finally {
           running.delete(controller);
         }
@@ -57,7 +62,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       {
         connection,
         prefix: config.queuePrefix,
-        concurrency: queue === QueueName.Email ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
+        concurrency: queue === QueueName.Email || queue === QueueName.Webhook ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         // A crash (a stall) counts like a failed attempt: JOB_ATTEMPTS runs in all, whichever way each one ended.
         ...(TASK_QUEUES.has(queue) ? { maxStalledCount: Math.max(1, config.jobAttempts - 1) } : {}),
         ...tuning,
@@ -74,6 +79,14 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
     });
     return w;
   });
+
+  // A cancel asked through the API reaches every worker; the one running the job aborts it.
+  const cancels = connection.duplicate({ connectionName: 'tableport-worker-cancels' });
+  cancels.on('error', (err) => logRedisClientError(ctx.logger, err, {}, 'cancel listener error'));
+  cancels.on('message', (_channel: string, jobId: string) => {
+    for (const w of workers) if (TASK_QUEUES.has(w.name as QueueName) && w.cancelJob(jobId, 'cancelled')) ctx.logger.info({ jobId }, 'running job cancelled');
+  });
+  cancels.subscribe(cancelChannel(config)).catch((err: unknown) => ctx.logger.error({ err }, 'could not listen for job cancels'));
 
   // Redis came back (maybe empty, after a restart without persistence): the schedules may be gone.
   let connectedOnce = connection.status === 'ready';
@@ -98,6 +111,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
      */
     async close() {
       connection.off('ready', onReady);
+      cancels.disconnect();
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
       if ((await Promise.race([graceful, timeout])) !== 'timeout') return;

@@ -4,6 +4,7 @@ export enum QueueName {
   Import = 'import',
   Email = 'email',
   Maintenance = 'maintenance',
+  Webhook = 'webhook',
 }
 
 export enum JobName {
@@ -14,6 +15,8 @@ export enum JobName {
   CleanupExports = 'cleanup-exports',
   /** Repeating: reconciles job rows with the queue and removes orphaned uploads (the job sweep). */
   SweepJobs = 'sweep-jobs',
+  /** One event of a job to one webhook; retried with backoff on its own, like the mail. */
+  DeliverWebhook = 'deliver-webhook',
 }
 
 export interface JobPayloads {
@@ -22,6 +25,7 @@ export interface JobPayloads {
   [JobName.SendJobMail]: { jobId: string };
   [JobName.CleanupExports]: Record<string, never>;
   [JobName.SweepJobs]: Record<string, never>;
+  [JobName.DeliverWebhook]: { jobId: string; webhookId: string };
 }
 
 /** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
@@ -34,6 +38,7 @@ export const JOB_QUEUE = {
   [JobName.SendJobMail]: QueueName.Email,
   [JobName.CleanupExports]: QueueName.Maintenance,
   [JobName.SweepJobs]: QueueName.Maintenance,
+  [JobName.DeliverWebhook]: QueueName.Webhook,
 } as const satisfies Record<JobName, QueueName>;
 
 /** BullMQ job ids: one per tableport job and per mail, so re-adding the same work is a no-op. */

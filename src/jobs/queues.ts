@@ -31,12 +31,20 @@ export function createProducerRedis(url: string, name: string, commandTimeoutMs:
   });
 }
 
+/** The pub/sub channel on which the API tells workers which running job to abort. */
+export function cancelChannel(config: Pick<Config, 'queuePrefix'>): string {
+  return `${config.queuePrefix}:tableport:cancel`;
+}
+
 export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions {
   const keep = {
     removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
     removeOnFail: { age: 30 * 24 * 3600 },
   };
   if (queue === QueueName.Maintenance) return { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+  if (queue === QueueName.Webhook) {
+    return { ...keep, attempts: config.webhookAttempts, backoff: { type: 'exponential', delay: config.webhookBackoffMs } };
+  }
   if (queue === QueueName.Email) {
     // An SMTP outage only delays the mail: many attempts, growing waits (5 s, 10 s, 20 s, ... by default).
     return { ...keep, attempts: config.mailAttempts, backoff: { type: 'exponential', delay: config.mailBackoffMs } };
@@ -64,6 +72,7 @@ export class JobQueues {
       [QueueName.Import]: make(QueueName.Import),
       [QueueName.Email]: make(QueueName.Email),
       [QueueName.Maintenance]: make(QueueName.Maintenance),
+      [QueueName.Webhook]: make(QueueName.Webhook),
     };
   }
 
@@ -95,6 +104,22 @@ export class JobQueues {
     const old = await q.getJob(bullJobId(name, jobId));
     if (old && (await old.isCompleted())) await old.remove();
     await this.add(name, { jobId } as JobPayloads[N]);
+  }
+
+  /** Queues one delivery of a job's end to a webhook; one per webhook and job, so a second add is a no-op. */
+  async addDelivery(payload: JobPayloads[JobName.DeliverWebhook]): Promise<void> {
+    await this.queues[QueueName.Webhook].add(JobName.DeliverWebhook, payload, { jobId: `hook-${payload.webhookId}-${payload.jobId}` });
+  }
+
+  /**
+   * Withdraws a cancelled job: its queue entry goes when it is still waiting (an active one cannot be
+   * removed, and is refused by the lifecycle anyway), and every worker hears the cancel on the
+   * channel, so the one running it aborts it through BullMQ's cancellation (`Worker#cancelJob`).
+   */
+  async cancel(name: TaskJobName, jobId: string): Promise<void> {
+    const q = this.queues[JOB_QUEUE[name]];
+    await q.remove(bullJobId(name, jobId)).catch(() => 0);
+    await this.connection.publish(cancelChannel(this.config), jobId);
   }
 
   async close(): Promise<void> {

@@ -71,6 +71,11 @@ export class TablePort {
     return new JobHandle(this.transport, id);
   }
 
+  /** Runs a failed or cancelled job again as a new job (see {@link JobHandle.retry}); resolves with the new job's handle. */
+  retryJob(id: string): Promise<JobHandle> {
+    return this.job(id).retry();
+  }
+
   /** One page of your jobs, newest first. */
   listJobs(page: PageOptions = {}): Promise<Page<Job>> {
     return this.transport.json<Page<Job>>('GET', '/jobs/', { query: { ...page } });

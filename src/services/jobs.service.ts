@@ -20,6 +20,8 @@ const MINAPP_STATUS: Record<JobRecord['status'], MinappExportStatus> = {
   running: 'ready',
   succeeded: 'finish',
   failed: 'failed',
+  // MinApp has no word for it: a cancelled export did not produce its file.
+  cancelled: 'failed',
 };
 
 export class JobsService {

@@ -198,7 +198,7 @@ export interface JobCreatedResponse {
 }
 
 export type JobType = 'export' | 'import';
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
 export interface JobError {
@@ -296,5 +296,31 @@ export const ERROR_CODES = [
   'insufficient_storage',
   'table_busy',
   'invalid_upload',
+  'job_not_cancellable',
+  'job_not_retriable',
+  'upload_gone',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A webhook as the API shows it: the secret itself is never shown again, only whether one is set. */
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+  has_secret: boolean;
+  created_at: number;
+}
+
+export type WebhookEvent = 'job.succeeded' | 'job.failed';
+
+/** One attempt to deliver an event to a webhook. */
+export interface WebhookDelivery {
+  id: number;
+  event: WebhookEvent;
+  job_id: string;
+  attempt: number;
+  /** The receiver's HTTP status, or `null` when no answer came (`error` says why). */
+  http_status: number | null;
+  error: string | null;
+  created_at: number;
+}

@@ -1,4 +1,4 @@
-/** `tableport jobs list|show|wait`. */
+/** `tableport jobs list|show|wait|cancel|retry`. */
 import type { Command } from 'commander';
 import type { Job } from '../../sdk/index.js';
 import { clientCommand, connect, positiveInt, type ClientFlags } from '../client.js';
@@ -36,6 +36,25 @@ export function registerJobsCommands(program: Command): void {
       const job = await connect(flags).job(id).status();
       if (flags.json) return printJson(job);
       describeJob(job);
+    });
+
+  clientCommand(jobs.command('cancel').argument('<job>', 'job id'))
+    .description('cancel a queued or running job: it writes no rows and keeps no file')
+    .addHelpText('after', '\nExample:\n  tableport jobs cancel 0b9d2c1e')
+    .action(async (id: string, flags: ClientFlags) => {
+      const job = await connect(flags).job(id).cancel();
+      if (flags.json) return printJson(job);
+      line(`Job ${job.id} cancelled.`);
+    });
+
+  clientCommand(jobs.command('retry').argument('<job>', 'job id'))
+    .description('run a failed or cancelled job again, as a new job with the same parameters')
+    .addHelpText('after', '\nExample:\n  tableport jobs retry 0b9d2c1e')
+    .action(async (id: string, flags: ClientFlags) => {
+      const job = await connect(flags).retryJob(id);
+      if (flags.json) return printJson({ status: 'ok', job_id: job.id });
+      // The id alone on the last line, for scripts.
+      line(job.id);
     });
 
   clientCommand(jobs.command('wait').argument('<job>', 'job id'))

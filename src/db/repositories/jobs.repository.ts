@@ -183,6 +183,29 @@ export class JobsRepository {
     return rowCount === 1;
   }
 
+  /**
+   * Ends a queued or running job as cancelled. Returns the job, or null when it had already ended.
+   * A running attempt finds the row ended when it tries to succeed, and rolls back.
+   */
+  async cancel(id: string): Promise<JobRecord | null> {
+    const { rows } = await this.pool.query<JobRecord>(
+      `UPDATE tableport.jobs SET status = 'cancelled', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+        WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Uploads that failed and cancelled imports keep for a retry, of jobs that ended before `before`. */
+  async keptUploads(before: Date, limit: number): Promise<Array<{ id: string; upload_key: string }>> {
+    const { rows } = await this.pool.query<{ id: string; upload_key: string }>(
+      `SELECT id, upload_key FROM tableport.jobs
+        WHERE upload_key IS NOT NULL AND status IN ('failed', 'cancelled') AND finished_at < $1 ORDER BY finished_at LIMIT $2`,
+      [before, limit],
+    );
+    return rows;
+  }
+
   /** Keeps the errors of an attempt that will be retried, so a user watching sees why it is slow. */
   async noteRetry(id: string, error: JobError): Promise<void> {
     await this.pool.query(
