@@ -16,7 +16,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { startSmtpServer } from '../test/helpers/smtp.js';
 import { BenchApi } from './lib/api-client.js';
 import { renderProfile, summariseProfile } from './lib/cpu-profile.js';
-import { FIELDS, writeDataset } from './lib/dataset.js';
+import { FIELDS, SHAPES, writeDataset, type Shape } from './lib/dataset.js';
 import { jobCreationLoad, refusalLoad, uploadLoad, type LoadContext } from './lib/load-bench.js';
 import { MailClock } from './lib/mail-clock.js';
 import { checkTargets, renderText } from './lib/report.js';
@@ -36,11 +36,17 @@ const kindList = (v: string) => {
   for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
   return kinds as JobKind[];
 };
+const shapeList = (v: string) => {
+  const shapes = v.split(',').map((s) => s.trim());
+  for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown shape "${s}" (one of ${SHAPES.join(', ')})`);
+  return shapes as Shape[];
+};
 
 const program = new Command('bench')
   .description('tableport against psql \\copy on the same rows: wall time, rows/s, worker peak RSS, mail delay; then the API under load')
   .option('--sizes <list>', 'row counts to run, comma-separated', sizeList, [10_000, 100_000, 1_000_000])
   .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
+  .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [...SHAPES])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
   .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
@@ -61,6 +67,7 @@ const program = new Command('bench')
 interface Options {
   sizes: number[];
   rows?: number;
+  shapes: Shape[];
   jobs: JobKind[];
   load: boolean;
   loadTables: number;
@@ -156,15 +163,19 @@ async function main(): Promise<number> {
     const results: SizeResult[] = [];
     let bigCsv: { path: string; rows: number; mb: number } | undefined;
     let fullTable: { tableId: number; rows: number } | undefined;
-    for (const rows of sizes) {
-      const r = await runSize({ api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), log }, rows);
-      const { csvPath, fullTableId, ...figures } = r;
-      results.push(figures);
-      if (!fullTable || rows > fullTable.rows) fullTable = { tableId: fullTableId, rows };
-      // Keep only the largest CSV (the upload measurement may reuse it); the rest is disk space.
-      if (!bigCsv || rows > bigCsv.rows) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
-      for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
-    }
+    for (const shape of opts.shapes)
+      for (const rows of sizes) {
+        const ctx = { api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), shape, log };
+        const r = await runSize(ctx, rows);
+        const { csvPath, fullTableId, ...figures } = r;
+        results.push(figures);
+        if (shape === 'wide' && (!fullTable || rows > fullTable.rows)) fullTable = { tableId: fullTableId, rows };
+        // Keep only the largest wide CSV (the upload measurement may reuse it); the rest is disk space.
+        if (shape === 'wide' && (!bigCsv || rows > bigCsv.rows)) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
+        for (const f of await readdir(sandbox.dir))
+          if (f.startsWith(`${shape}-${rows}-`) || (f.startsWith(`rows-${shape}-${rows}.`) && join(sandbox.dir, f) !== bigCsv?.path))
+            await rm(join(sandbox.dir, f), { force: true });
+      }
 
     let load: BenchResult['load'] = null;
     if (opts.load) {
