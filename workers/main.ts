@@ -1,5 +1,6 @@
+import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../src/jobs/queues.js';
 import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { toJobErrors } from '../src/services/job-lifecycle.service.js';
@@ -57,6 +58,8 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       {
         connection,
         prefix: config.queuePrefix,
+        // Recorded on each job it takes (BullMQ's processedBy): which replica ran what.
+        name: `${hostname()}:${process.pid}`,
         concurrency: queue === QueueName.Email ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         // A crash (a stall) counts like a failed attempt: JOB_ATTEMPTS runs in all, whichever way each one ended.
         ...(TASK_QUEUES.has(queue) ? { maxStalledCount: Math.max(1, config.jobAttempts - 1) } : {}),
