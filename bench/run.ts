@@ -24,6 +24,7 @@ import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './li
 import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runSize } from './lib/transfer-bench.js';
+import { concurrentExports } from './lib/concurrent-exports.js';
 
 const positive = (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -49,6 +50,8 @@ const program = new Command('bench')
   .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [...SHAPES])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
+  .option('--no-concurrent', 'skip the concurrent exports (20 tables exported at once against psql 2 at a time)')
+  .option('--concurrent-rows <n>', 'rows of each table of the concurrent exports (at most the largest wide size)', positive, 100_000)
   .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
   .option('--load-seconds <n>', 'duration of the refusal-path load', positive, 10)
   .option('--connections <n>', 'autocannon connections', positive, 10)
@@ -70,6 +73,8 @@ interface Options {
   shapes: Shape[];
   jobs: JobKind[];
   load: boolean;
+  concurrent: boolean;
+  concurrentRows: number;
   loadTables: number;
   loadSeconds: number;
   connections: number;
@@ -177,6 +182,13 @@ async function main(): Promise<number> {
             await rm(join(sandbox.dir, f), { force: true });
       }
 
+    let concurrent: BenchResult['concurrent'];
+    if (opts.concurrent && fullTable) {
+      const rows = Math.min(opts.concurrentRows, fullTable.rows);
+      const cctx = { api, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, fields: FIELDS, jobTimeoutMs, log };
+      concurrent = await concurrentExports(cctx, fullTable.tableId, 20, rows);
+    } else if (opts.concurrent) log('concurrent exports skipped: they copy the rows of a wide size (--shapes wide)');
+
     let load: BenchResult['load'] = null;
     if (opts.load) {
       log('\n── API under load ──');
@@ -205,8 +217,9 @@ async function main(): Promise<number> {
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),
       sizes: results,
+      ...(concurrent ? { concurrent } : {}),
       load,
-      targets: checkTargets(results),
+      targets: checkTargets(results, concurrent),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;
     if (opts.cpuProf) {

@@ -1,5 +1,7 @@
 /** The targets of issue 4 checked against a run, and the table a person reads. */
 import {
+  CONCURRENT_RATIO_MAX,
+  type ConcurrentFigure,
   MAIL_LATENCY_MAX_S,
   RATIO_TARGETS,
   TARGET_ROWS,
@@ -10,8 +12,16 @@ import {
   type TargetCheck,
 } from './results.js';
 
-export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
+export function checkTargets(sizes: SizeResult[], concurrent?: ConcurrentFigure): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  if (concurrent) {
+    const c = concurrent;
+    checks.push({
+      target: `${c.tables} concurrent exports of ${c.rows_each.toLocaleString('en')} rows ≤ ${CONCURRENT_RATIO_MAX}× psql's ${c.tables} \\copy 2 at a time`,
+      figure: `${c.ratio}× (${c.service_s} s vs ${c.psql_s} s); ${c.check}`,
+      met: c.ratio <= CONCURRENT_RATIO_MAX && c.check_ok,
+    });
+  }
   for (const shape of ['wide', 'narrow'] as const) {
     const of = sizes.filter((s) => s.shape === shape);
     if (of.length) checks.push(...shapeTargets(of, shape));

@@ -58,6 +58,19 @@ export interface SizeResult {
   jobs: JobFigure[];
 }
 
+/** Issue 12: N exports of N tables at once through the service, against psql's N `\copy`s 2 at a time. */
+export interface ConcurrentFigure {
+  tables: number;
+  rows_each: number;
+  /** From the first POST to the last job seen succeeded. */
+  service_s: number;
+  psql_s: number;
+  ratio: number;
+  check: string;
+  check_ok: boolean;
+}
+export const CONCURRENT_RATIO_MAX = 1.5;
+
 export interface LoadFigure {
   name: string;
   requests: number;
@@ -95,6 +108,7 @@ export interface BenchResult {
   started_at: string;
   seconds: number;
   sizes: SizeResult[];
+  concurrent?: ConcurrentFigure;
   load: { job_creation?: LoadFigure; refusal?: LoadFigure; refusal_full_table?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
   targets: TargetCheck[];
 }
