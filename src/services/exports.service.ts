@@ -151,7 +151,7 @@ export class ExportsService {
     const fileName = job.file_name ?? exportFileName(table.name, job.created_at, exportExtension(params.file_type, gzip));
     const key = exportFileKey(jobId, fileName);
 
-    const { stream: source, rows: copied } =
+    const source =
       from.kind === 'csv'
         ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header }, max + 1)
         : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, undefined, max + 1);
@@ -171,7 +171,7 @@ export class ExportsService {
       signal.removeEventListener('abort', abort);
     }
     // The stream has ended, so the COPY has completed; a count over the cap fails the job (its file goes).
-    const rows = await copied;
+    const rows = await source.copied;
     if (rows > max) throw new TooManyRowsError(max);
     return { rows, file_key: key, file_name: fileName };
   }

@@ -151,11 +151,11 @@ export class RowsRepository {
       stream.once('end', () => release());
       stream.once('error', (err) => release(err));
       stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));
-      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return { stream, rows };
+      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return Object.assign(stream, { copied: rows });
       // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
       const out = new PassThrough();
       out.write(stringify([w.csv_customize_headers], { delimiter: csv?.delimiter ?? ',' }));
-      return { stream: pipeline(stream, out, () => undefined), rows };
+      return Object.assign(pipeline(stream, out, () => undefined), { copied: rows });
     } catch (err) {
       release(err as Error);
       throw err;
@@ -163,11 +163,8 @@ export class RowsRepository {
   }
 }
 
-/** An export's bytes and, once the COPY has completed, the number of rows PostgreSQL wrote. */
-export interface CopyOut {
-  stream: Readable;
-  rows: Promise<number>;
-}
+/** An export's bytes; `copied` resolves, once the COPY has completed, to the number of rows PostgreSQL wrote. */
+export type CopyOut = Readable & { copied: Promise<number> };
 
 /**
  * The row count of a COPY TO. pg-copy-streams sets `rowCount` from the CommandComplete message,
