@@ -16,7 +16,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { startSmtpServer } from '../test/helpers/smtp.js';
 import { BenchApi } from './lib/api-client.js';
 import { renderProfile, summariseProfile } from './lib/cpu-profile.js';
-import { FIELDS, writeDataset } from './lib/dataset.js';
+import { FIELDS, SHAPES, writeDataset, type Shape } from './lib/dataset.js';
 import { jobCreationLoad, refusalLoad, uploadLoad, type LoadContext } from './lib/load-bench.js';
 import { MailClock } from './lib/mail-clock.js';
 import { checkTargets, renderText } from './lib/report.js';
@@ -25,6 +25,7 @@ import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runSize } from './lib/transfer-bench.js';
 import { renderS3, s3ExportBench, s3Target, S3_BENCH_PORT, type S3ExportFigure } from './lib/location-bench.js';
+import { concurrentExports } from './lib/concurrent-exports.js';
 
 const positive = (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -37,15 +38,23 @@ const kindList = (v: string) => {
   for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
   return kinds as JobKind[];
 };
+const shapeList = (v: string) => {
+  const shapes = v.split(',').map((s) => s.trim());
+  for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown shape "${s}" (one of ${SHAPES.join(', ')})`);
+  return shapes as Shape[];
+};
 
 const program = new Command('bench')
   .description('tableport against psql \\copy on the same rows: wall time, rows/s, worker peak RSS, mail delay; then the API under load')
   .option('--sizes <list>', 'row counts to run, comma-separated', sizeList, [10_000, 100_000, 1_000_000])
   .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
+  .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [...SHAPES])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
   .option('--no-s3', 'skip the export of the largest table to S3 (s3rver)')
   .option('--s3-file-type <type>', 'file type of the S3 export', 'parquet')
+  .option('--no-concurrent', 'skip the concurrent exports (20 tables exported at once against psql 2 at a time)')
+  .option('--concurrent-rows <n>', 'rows of each table of the concurrent exports (at most the largest wide size)', positive, 100_000)
   .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
   .option('--load-seconds <n>', 'duration of the refusal-path load', positive, 10)
   .option('--connections <n>', 'autocannon connections', positive, 10)
@@ -64,10 +73,13 @@ const program = new Command('bench')
 interface Options {
   sizes: number[];
   rows?: number;
+  shapes: Shape[];
   jobs: JobKind[];
   load: boolean;
   s3: boolean;
   s3FileType: string;
+  concurrent: boolean;
+  concurrentRows: number;
   loadTables: number;
   loadSeconds: number;
   connections: number;
@@ -163,15 +175,26 @@ async function main(): Promise<number> {
     const results: SizeResult[] = [];
     let bigCsv: { path: string; rows: number; mb: number } | undefined;
     let fullTable: { tableId: number; rows: number } | undefined;
-    for (const rows of sizes) {
-      const r = await runSize({ api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), log }, rows);
-      const { csvPath, fullTableId, ...figures } = r;
-      results.push(figures);
-      if (!fullTable || rows > fullTable.rows) fullTable = { tableId: fullTableId, rows };
-      // Keep only the largest CSV (the upload measurement may reuse it); the rest is disk space.
-      if (!bigCsv || rows > bigCsv.rows) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
-      for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
-    }
+    for (const shape of opts.shapes)
+      for (const rows of sizes) {
+        const ctx = { api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), shape, log };
+        const r = await runSize(ctx, rows);
+        const { csvPath, fullTableId, ...figures } = r;
+        results.push(figures);
+        if (shape === 'wide' && (!fullTable || rows > fullTable.rows)) fullTable = { tableId: fullTableId, rows };
+        // Keep only the largest wide CSV (the upload measurement may reuse it); the rest is disk space.
+        if (shape === 'wide' && (!bigCsv || rows > bigCsv.rows)) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
+        for (const f of await readdir(sandbox.dir))
+          if (f.startsWith(`${shape}-${rows}-`) || (f.startsWith(`rows-${shape}-${rows}.`) && join(sandbox.dir, f) !== bigCsv?.path))
+            await rm(join(sandbox.dir, f), { force: true });
+      }
+
+    let concurrent: BenchResult['concurrent'];
+    if (opts.concurrent && fullTable) {
+      const rows = Math.min(opts.concurrentRows, fullTable.rows);
+      const cctx = { api, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, fields: FIELDS, jobTimeoutMs, log };
+      concurrent = await concurrentExports(cctx, fullTable.tableId, 20, rows);
+    } else if (opts.concurrent) log('concurrent exports skipped: they copy the rows of a wide size (--shapes wide)');
 
     let s3Export: S3ExportFigure | undefined;
     if (opts.s3 && fullTable) {
@@ -206,8 +229,9 @@ async function main(): Promise<number> {
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),
       sizes: results,
+      ...(concurrent ? { concurrent } : {}),
       load,
-      targets: [...checkTargets(results), ...(s3Export ? [s3Target(s3Export)] : [])],
+      targets: [...checkTargets(results, concurrent), ...(s3Export ? [s3Target(s3Export)] : [])],
       ...(s3Export ? { s3_export: s3Export } : {}),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;

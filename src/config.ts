@@ -16,6 +16,11 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().min(1).default('postgres://localhost:5432/tableport'),
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  // A Redis Cluster: its seed nodes as "host:port,host:port"; REDIS_URL then only gives the credentials.
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, 'must be "host:port" pairs separated by commas')
+    .optional(),
   SMTP_URL: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(1).default('tableport <no-reply@localhost>'),
   MAIL_OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
@@ -37,7 +42,10 @@ const EnvSchema = z.object({
   DOWNLOAD_LINK_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   TASK_INTERVAL_SECONDS: positiveInt.default(60),
   CLEANUP_INTERVAL_SECONDS: positiveInt.default(3600),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('tableport'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+|\{[A-Za-z0-9_.-]+\})$/, 'letters, digits, "_", "." and "-" only, optionally in one pair of braces')
+    .default('tableport'),
   WORKER_CONCURRENCY: positiveInt.default(2),
   MAIL_ATTEMPTS: positiveInt.default(10),
   MAIL_BACKOFF_MS: positiveInt.default(5000),
@@ -80,6 +88,8 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); undefined for one Redis at REDIS_URL. */
+  redisClusterNodes?: Array<{ host: string; port: number }>;
   smtpUrl: string | undefined;
   mailFrom: string;
   mailOutboxDir: string;
@@ -200,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     databaseUrl: withDefaultUser(e.DATABASE_URL, env),
     redisUrl: e.REDIS_URL,
+    ...(e.REDIS_CLUSTER_NODES ? { redisClusterNodes: clusterNodes(e.REDIS_CLUSTER_NODES) } : {}),
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailOutboxDir: resolve(e.MAIL_OUTBOX_DIR),
@@ -212,7 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     downloadLinkTtlSeconds: e.DOWNLOAD_LINK_TTL_SECONDS,
     taskIntervalSeconds: e.TASK_INTERVAL_SECONDS,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
-    queuePrefix: e.QUEUE_PREFIX,
+    queuePrefix: e.REDIS_CLUSTER_NODES ? hashTagged(e.QUEUE_PREFIX) : e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     mailAttempts: e.MAIL_ATTEMPTS,
     mailBackoffMs: e.MAIL_BACKOFF_MS,
@@ -310,4 +321,20 @@ function loadOrCreateSecret(path: string): string {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   return readFileSync(path, 'utf8').trim();
+}
+
+function clusterNodes(list: string): Array<{ host: string; port: number }> {
+  return list.split(',').map((pair) => {
+    const [host = '', port = ''] = pair.trim().split(':');
+    return { host, port: Number(port) };
+  });
+}
+
+/**
+ * On a Redis Cluster every key of a queue must hash to one slot (BullMQ's scripts touch several at
+ * once): the prefix becomes a hash tag, `{tableport}`, unless it is written as one already. The
+ * rate limiter's keys share the prefix, so they land on the same slot too.
+ */
+export function hashTagged(prefix: string): string {
+  return prefix.startsWith('{') ? prefix : `{${prefix}}`;
 }

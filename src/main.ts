@@ -36,7 +36,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // A task holds up to three connections: its claim, its COPY, and its progress updates.
     const pool = createPool(config.databaseUrl, { max: 4 + config.workerConcurrency * 3 });
     pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-    const redis = createRedis(config.redisUrl, 'tableport-worker-producer');
+    const redis = createRedis(config.redisUrl, 'tableport-worker-producer', config.redisClusterNodes);
     watchRedis(redis, logger, config.redisUrl, 'worker');
     const queues = new JobQueues(redis, config, logger);
     const services = createServices({ config, pool, redis, queues, storage, logger });
@@ -47,7 +47,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
     const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);
     // Workers block on Redis, so they get a connection of their own.
-    const workerRedis = createRedis(config.redisUrl, 'tableport-worker');
+    const workerRedis = createRedis(config.redisUrl, 'tableport-worker', config.redisClusterNodes);
     watchRedis(workerRedis, logger, config.redisUrl, 'worker-blocking');
     workers = startWorkers({ logger, services, repos: services.repos, queues, storage, mail }, workerRedis, config, tuning);
     const running = workers;
@@ -80,7 +80,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       statementTimeoutMs: config.dbStatementTimeoutMs,
     });
     pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
-    const redis = createProducerRedis(config.redisUrl, 'tableport-api', config.redisCommandTimeoutMs);
+    const redis = createProducerRedis(config.redisUrl, 'tableport-api', config.redisCommandTimeoutMs, config.redisClusterNodes);
     watchRedis(redis, logger, config.redisUrl, 'api');
     const queues = new JobQueues(redis, config, logger, true);
     const services = createServices({ config, pool, redis, queues, storage, logger });

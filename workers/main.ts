@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient as Redis } from '../src/jobs/queues.js';
 import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { toJobErrors } from '../src/services/job-lifecycle.service.js';
@@ -62,6 +64,8 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       {
         connection,
         prefix: config.queuePrefix,
+        // Recorded on each job it takes (BullMQ's processedBy): which replica ran what.
+        name: `${hostname()}:${process.pid}`,
         concurrency: queue === QueueName.Email || queue === QueueName.Webhook ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         // A crash (a stall) counts like a failed attempt: JOB_ATTEMPTS runs in all, whichever way each one ended.
         ...(TASK_QUEUES.has(queue) ? { maxStalledCount: Math.max(1, config.jobAttempts - 1) } : {}),
@@ -81,7 +85,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
   });
 
   // A cancel asked through the API reaches every worker; the one running the job aborts it.
-  const cancels = connection.duplicate({ connectionName: 'tableport-worker-cancels' });
+  const cancels = connection instanceof Cluster ? connection.duplicate() : connection.duplicate({ connectionName: 'tableport-worker-cancels' });
   cancels.on('error', (err) => logRedisClientError(ctx.logger, err, {}, 'cancel listener error'));
   cancels.on('message', (_channel: string, jobId: string) => {
     for (const w of workers) if (TASK_QUEUES.has(w.name as QueueName) && w.cancelJob(jobId, 'cancelled')) ctx.logger.info({ jobId }, 'running job cancelled');

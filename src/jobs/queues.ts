@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -11,24 +11,50 @@ export function redisRetryDelay(times: number): number {
   return Math.min(100 * 2 ** Math.min(times - 1, 5), 2000);
 }
 
+/** One Redis or a Redis Cluster: the queues, workers and the rate limiter work with either. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * A Cluster client from its seed nodes, with each node's connection options; the credentials (and
+ * TLS, with `rediss:`) come from REDIS_URL. Keys must share a hash tag: see `hashTagged` in config.
+ */
+function createCluster(nodes: ClusterNode[], url: string, node: RedisOptions, offlineQueue: boolean): Cluster {
+  const u = new URL(url);
+  const auth: RedisOptions = {};
+  if (u.username) auth.username = decodeURIComponent(u.username);
+  if (u.password) auth.password = decodeURIComponent(u.password);
+  if (u.protocol === 'rediss:') auth.tls = {};
+  return new Cluster(nodes, {
+    redisOptions: { ...node, ...auth },
+    clusterRetryStrategy: redisRetryDelay,
+    enableOfflineQueue: offlineQueue,
+    // Slots move (resharding, failover): follow them rather than fail the command.
+    maxRedirections: 16,
+  });
+}
+
 /** BullMQ needs `maxRetriesPerRequest: null` so blocking commands survive reconnects. */
-export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, retryStrategy: redisRetryDelay });
+export function createRedis(url: string, name: string, clusterNodes?: ClusterNode[]): RedisClient {
+  const options: RedisOptions = { maxRetriesPerRequest: null, connectionName: name, retryStrategy: redisRetryDelay };
+  if (clusterNodes?.length) return createCluster(clusterNodes, url, options, true);
+  return new Redis(url, options);
 }
 
 /**
  * The API's producer connection: it must fail fast, not queue, so a request answers 503 while
  * Redis is away instead of hanging. No offline queue, one retry, and a timeout per command.
  */
-export function createProducerRedis(url: string, name: string, commandTimeoutMs: number): Redis {
-  return new Redis(url, {
+export function createProducerRedis(url: string, name: string, commandTimeoutMs: number, clusterNodes?: ClusterNode[]): RedisClient {
+  const options: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
     connectTimeout: commandTimeoutMs,
     retryStrategy: redisRetryDelay,
-  });
+  };
+  if (clusterNodes?.length) return createCluster(clusterNodes, url, options, false);
+  return new Redis(url, options);
 }
 
 /** The pub/sub channel on which the API tells workers which running job to abort. */
@@ -56,7 +82,7 @@ export class JobQueues {
   readonly queues: Record<QueueName, Queue>;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly config: Config,
     logger: Logger,
     /** The API's queues: refuse at once (503) while Redis is not connected, rather than wait for it. */

@@ -152,16 +152,13 @@ export class ExportsService {
     const table = await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
 
-    // No second count here: the request counted, and the cap is enforced on the rows as they stream
-    // (rows added since the request could push the selection over it).
+    // No second count here: the request counted. Rows added since could push the selection over
+    // the cap: the SELECT reads at most cap + 1 rows, and the COPY's own count decides at the end.
     const max = this.d.config.exportMaxRows;
     const report = progressReporter(this.d.jobs, jobId, params.expected_rows ?? max);
-    const onRows = (rows: number) => {
-      if (rows > max) body.destroy(new TooManyRowsError(max));
-      else report(rows);
-    };
+    const onRows = (rows: number) => report(Math.min(rows, max));
     const gzip = params.compression === 'gzip';
-    const { source: from, stages, counter } = planExport({
+    const { source: from, stages } = planExport({
       fileType: params.file_type,
       tableName: table.name,
       fields: table.schema.fields,
@@ -175,20 +172,17 @@ export class ExportsService {
 
     const source =
       from.kind === 'csv'
-        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header })
-        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params);
+        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header }, max + 1)
+        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, undefined, max + 1);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
     // A shutdown past its timeout stops the stream: the partial file is removed by put().
     const abort = () => body.destroy(new Error('The export was stopped: the worker is shutting down.'));
     signal.addEventListener('abort', abort, { once: true });
     try {
-      if (job.location_sealed) {
-        // A location instead of storage: write() abandons the object and ends the stream on failure.
-        await this.d.locations.write(job.location_sealed, jobId, fileName, gzip ? 'gzip' : params.file_type, body);
-        return { rows: counter.rows, file_name: fileName };
-      }
-      await this.d.storage.put(key, body);
+      // A location instead of storage: write() abandons the object and ends the stream on failure.
+      if (job.location_sealed) await this.d.locations.write(job.location_sealed, jobId, fileName, gzip ? 'gzip' : params.file_type, body);
+      else await this.d.storage.put(key, body);
     } catch (err) {
       // put() may reject before it reads a byte (the folder cannot be made); the COPY would then
       // hold its pooled connection forever. Ending the stream ends the COPY and frees it.
@@ -197,6 +191,9 @@ export class ExportsService {
     } finally {
       signal.removeEventListener('abort', abort);
     }
-    return { rows: counter.rows, file_key: key, file_name: fileName };
+    // The stream has ended, so the COPY has completed; a count over the cap fails the job (its file goes).
+    const rows = await source.copied;
+    if (rows > max) throw new TooManyRowsError(max);
+    return job.location_sealed ? { rows, file_name: fileName } : { rows, file_key: key, file_name: fileName };
   }
 }

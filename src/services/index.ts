@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../jobs/queues.js';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { RecordsRepository } from '../db/repositories/records.repository.js';
