@@ -248,9 +248,9 @@ async function main(): Promise<number> {
     if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
     if (opts.json) process.stdout.write(asJson);
     else {
-      process.stdout.write(renderText(result) + '\n');
-      if (s3Export) process.stdout.write(renderS3(s3Export) + '\n');
-      if (profile) process.stdout.write('\nworker CPU profile (kept): ' + renderProfile(profile) + '\n');
+      process.stdout.write(`${renderText(result)}\n`);
+      if (s3Export) process.stdout.write(`${renderS3(s3Export)}\n`);
+      if (profile) process.stdout.write(`\nworker CPU profile (kept): ${renderProfile(profile)}\n`);
     }
     return result.targets.every((t) => t.met !== false) ? 0 : 1;
   } finally {

@@ -138,7 +138,7 @@ export function* generateRows(rows: number, seed: number): Generator<Row> {
     const createdAt = T0 + r.int(0, 3 * rows - 1);
     const noteCount = r.int(1, 3);
     let notes: string | null = r.pick(SENTENCES);
-    for (let k = 1; k < noteCount; k++) notes += '\n' + r.pick(SENTENCES);
+    for (let k = 1; k < noteCount; k++) notes += `\n${r.pick(SENTENCES)}`;
     const n = r.next();
     if (n < 0.05) notes = null;
     else if (n < 0.08) notes = '';
@@ -171,7 +171,7 @@ function csvCell(v: Cell): string {
   if (v === null) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  if (s === '' || /[",\r\n]/.test(s)) return '"' + s.replace(/"/g, '""') + '"';
+  if (s === '' || /[",\r\n]/.test(s)) return `"${s.replace(/"/g, '""')}"`;
   return s;
 }
 
@@ -218,7 +218,7 @@ function* jsonChunks(rows: number, seed: number, shape: Shape): Generator<string
       chunk = '';
     }
   }
-  yield chunk + '\n]\n';
+  yield `${chunk}\n]\n`;
 }
 
 function* ndjsonChunks(rows: number, seed: number, shape: Shape): Generator<string> {

@@ -28,7 +28,7 @@ export function checkTargets(sizes: SizeResult[], concurrent?: ConcurrentFigure)
   }
   if (sizes.length === 0) return checks;
   const mails = sizes.flatMap((s) => s.jobs.map((j) => j.mail_s));
-  const worst = Math.max(0, ...mails.map((m) => m ?? Infinity));
+  const worst = Math.max(0, ...mails.map((m) => m ?? Number.POSITIVE_INFINITY));
   checks.push({
     target: `mail ≤ ${MAIL_LATENCY_MAX_S} s after the job ends (every job)`,
     figure: mails.includes(null) ? `${mails.filter((m) => m === null).length} job(s) got no mail` : `worst ${worst.toFixed(2)} s`,
@@ -69,7 +69,7 @@ function shapeTargets(sizes: SizeResult[], shape: string): TargetCheck[] {
 function table(head: string[], rows: Array<Array<string | number>>, right = new Set<number>()): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, c) => Math.max(...cells.map((r) => [...(r[c] ?? '')].length)));
-  const line = (r: string[]) => r.map((v, c) => (right.has(c) ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
+  const line = (r: string[]) => r.map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -98,10 +98,10 @@ export function renderText(r: BenchResult): string {
     '',
     table(['size', 'job', 'rows', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s', 'mail s', 'check'], rows, new Set([0, 2, 3, 4, 5, 6, 7, 8, 9])),
   );
-  out.push('', 'files: ' + r.sizes.map((s) => `${s.rows.toLocaleString('en')} ${s.shape} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; '));
-  out.push('worker RSS when idle before each size: ' + r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', '));
+  out.push('', `files: ${r.sizes.map((s) => `${s.rows.toLocaleString('en')} ${s.shape} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; ')}`);
+  out.push(`worker RSS when idle before each size: ${r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', ')}`);
   const imports = r.sizes.flatMap((s) => s.jobs.filter((j) => j.upload_s !== undefined).map((j) => `${s.rows.toLocaleString('en')} ${j.kind} ${f2(j.upload_s ?? null)} s (API peak ${j.api_peak_mb.toFixed(0)} MB)`));
-  if (imports.length) out.push('uploads (request → 201): ' + imports.join('; '));
+  if (imports.length) out.push(`uploads (request → 201): ${imports.join('; ')}`);
   if (r.load) {
     const l = r.load;
     const lr = [l.job_creation, l.refusal, l.refusal_full_table].filter((x) => x !== undefined);

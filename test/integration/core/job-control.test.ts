@@ -63,7 +63,8 @@ describe('cancel and retry', () => {
   // The API alone at first: a job stays queued until the test starts a worker.
   let server: TestServer;
   let redis: Redis;
-  let worker: Running | undefined;
+  // Started once, on demand; the test server closes it with its other peers.
+  let worker: Promise<Running> | undefined;
   const queues: Queue[] = [];
   // The worker's log says when BullMQ's cancellation reached a running job.
   const logLines: string[] = [];
@@ -83,7 +84,8 @@ describe('cancel and retry', () => {
     return q;
   }
   async function startWorker(): Promise<void> {
-    worker ??= await server.startPeer(['worker']);
+    worker ??= server.startPeer(['worker']);
+    await worker;
   }
   /** Waits until BullMQ is done with the job (the attempt ended and released its claim). */
   async function settled(name: 'export' | 'import', jobId: string): Promise<void> {
