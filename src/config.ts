@@ -61,6 +61,10 @@ const EnvSchema = z.object({
   GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
   AZURE_STORAGE_ACCOUNT: z.string().optional(),
   AZURE_STORAGE_KEY: z.string().optional(),
+  // Operator's instruments: /metrics, /admin/queues, and a worker's own metrics port.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: port.optional(),
 });
 
 export interface Config {
@@ -115,6 +119,12 @@ export interface Config {
   /** How long the API waits for one Redis command before answering 503. */
   redisCommandTimeoutMs: number;
   locations: LocationsConfig;
+  /** `GET /metrics` needs `Authorization: Bearer` this when set; open when unset. */
+  metricsToken: string | undefined;
+  /** `/admin/queues` (bull-board) exists only when this is set, and needs it. */
+  adminToken: string | undefined;
+  /** A `tableport worker` without the API serves `/metrics` on this port when set. */
+  metricsPort: number | undefined;
 }
 
 /** What the location layer (object stores, URLs, local folders) takes from the environment. */
@@ -215,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbLockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
+    adminToken: e.ADMIN_TOKEN,
+    metricsPort: e.METRICS_PORT,
   };
 }
 

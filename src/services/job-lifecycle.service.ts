@@ -18,6 +18,7 @@ import { AppError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
+import { metrics } from '../metrics/metrics.js';
 import { jobPrefix, type StorageDriver } from '../storage/index.js';
 import type { JobError, JobType } from '../types/api.js';
 
@@ -116,6 +117,7 @@ export class JobLifecycle {
     const client = await this.d.pool.connect();
     let broken: Error | undefined;
     let ended = false;
+    let committed = false;
     try {
       await client.query('BEGIN');
       if (!(await this.d.jobs.tryClaim(client, jobId))) throw new JobBusyError(jobId);
@@ -133,6 +135,7 @@ export class JobLifecycle {
       if (signal.aborted) throw new JobAbortedError(jobId);
       if (!(await this.d.jobs.succeed(jobId, result, client))) throw new JobEndedElsewhereError(jobId);
       await client.query('COMMIT');
+      committed = true;
     } catch (err) {
       await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       if (isConnectionError(err)) broken = err as Error;
@@ -143,7 +146,7 @@ export class JobLifecycle {
       // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
       if (ended) await this.afterEnd(jobId);
     }
-    await this.afterEnd(jobId);
+    await this.afterEnd(jobId, committed ? 'succeeded' : undefined);
     return this.d.jobs.get(jobId, null);
   }
 
@@ -204,7 +207,7 @@ export class JobLifecycle {
     } finally {
       client.release(broken);
     }
-    await this.afterEnd(jobId);
+    await this.afterEnd(jobId, outcome === 'failed' ? 'failed' : undefined);
     return outcome;
   }
 
@@ -223,11 +226,22 @@ export class JobLifecycle {
 
   /**
    * Whatever the outcome, once the job ended: the upload's folder goes, a failed export's folder
-   * goes, and the mail is queued (a no-op when it already is). Safe to call again.
+   * goes, and the mail is queued (a no-op when it already is). Safe to call again. `endedNow` is
+   * given once, by the call that ended the job, so the job is counted in the metrics exactly once.
    */
-  async afterEnd(jobId: string): Promise<void> {
+  async afterEnd(jobId: string, endedNow?: 'succeeded' | 'failed'): Promise<void> {
     const job = await this.d.jobs.get(jobId, null);
     if (!job || (job.status !== 'succeeded' && job.status !== 'failed')) return;
+    if (endedNow === job.status) {
+      metrics().recordJobEnd({
+        type: job.type,
+        outcome: job.status,
+        rows: job.rows,
+        dryRun: (job.params as { dry_run?: boolean }).dry_run === true,
+        startedAt: job.started_at,
+        finishedAt: job.finished_at,
+      });
+    }
     if (job.type === 'import') {
       await this.removeFolder('import', jobId);
       if (job.upload_key) await this.d.jobs.clearUpload(jobId);

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createLogger } from '../../../src/logger.js';
+import { metrics } from '../../../src/metrics/metrics.js';
+import { startMetricsServer } from '../../../src/metrics/metrics-server.js';
+import { client, createTable, waitForJob } from '../../helpers/api.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { parsePrometheus, valueOf, type Sample } from './prometheus-text.js';
+
+const METRICS_TOKEN = 'metrics-token-for-the-test-0123456789';
+
+describe('GET /metrics', () => {
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    server = await startTestServer({ env: { METRICS_TOKEN } });
+    ({ token } = await server.createUser());
+  });
+  after(() => server.close());
+
+  async function scrape(): Promise<Sample[]> {
+    const res = await fetch(`${server.baseUrl}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    return parsePrometheus(await res.text()).samples;
+  }
+
+  async function scrapeUntil(ok: (s: Sample[]) => boolean, what: string): Promise<Sample[]> {
+    for (let i = 0; i < 200; i++) {
+      const s = await scrape();
+      if (ok(s)) return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`metrics never showed ${what}`);
+  }
+
+  test('refused without the METRICS_TOKEN or with another one', async () => {
+    const none = await fetch(`${server.baseUrl}/metrics`);
+    assert.equal(none.status, 401);
+    assert.equal(((await none.json()) as { error_code: string }).error_code, 'unauthorized');
+    const wrong = await fetch(`${server.baseUrl}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}x` } });
+    assert.equal(wrong.status, 401);
+    // An API token is not the metrics token.
+    const api = await fetch(`${server.baseUrl}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(api.status, 401);
+  });
+
+  test('an export moves the job, row, mail, queue and HTTP metrics, labelled by route pattern', async () => {
+    const before = await scrape();
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'metered', { fields: [{ name: 'title', type: 'string' }] });
+    assert.equal((await c.post(`/oserve/v1/table/${tableId}/record/`).send([{ title: 'a' }, { title: 'b' }, { title: 'c' }])).status, 201);
+    const res = await c.post(`/oserve/v1/table/${tableId}/export/`).send({ file_type: 'csv', mode: 'all' });
+    assert.equal(res.status, 201);
+    const job = await waitForJob(server, token, res.body.job_id as string);
+    assert.equal(job.status, 'succeeded');
+    await c.get(`/oserve/v1/jobs/${job.id}`).expect(200);
+
+    const sent = (s: Sample[]) => valueOf(s, 'tableport_mails_total', { outcome: 'sent' });
+    const after = await scrapeUntil((s) => sent(s) > sent(before), 'the export\'s mail sent');
+
+    const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    assert.equal(delta('tableport_jobs_total', { type: 'export', outcome: 'succeeded' }), 1);
+    assert.equal(delta('tableport_jobs_total', { type: 'export', outcome: 'failed' }), 0);
+    assert.equal(delta('tableport_job_duration_seconds_count', { type: 'export', outcome: 'succeeded' }), 1);
+    assert.equal(delta('tableport_rows_total', { direction: 'exported' }), 3);
+    assert.equal(delta('tableport_rows_total', { direction: 'imported' }), 0);
+    assert.ok(delta('tableport_queue_wait_seconds_count', { queue: 'export' }) >= 1);
+    assert.ok(delta('tableport_queue_wait_seconds_count', { queue: 'email' }) >= 1);
+
+    const route = '/oserve/v1/table/:table_id/export/';
+    assert.equal(delta('tableport_http_requests_total', { method: 'POST', route, status: '201' }), 1);
+    assert.equal(delta('tableport_http_request_duration_seconds_count', { method: 'POST', route, status: '201' }), 1);
+    assert.ok(delta('tableport_http_requests_total', { method: 'GET', route: '/oserve/v1/jobs/:job_id', status: '200' }) >= 2);
+    // No id of a table, job or row ever becomes a label value.
+    const routes = new Set(after.filter((s) => s.name === 'tableport_http_requests_total').map((s) => s.labels.route));
+    for (const r of routes) assert.ok(!r?.includes(String(tableId)) && !r?.includes(job.id), `raw path in a label: ${r}`);
+
+    // Queue depth is read from BullMQ at the scrape, for every queue and state.
+    for (const queue of ['export', 'import', 'email', 'maintenance']) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed']) {
+        assert.ok(after.some((s) => s.name === 'tableport_queue_jobs' && s.labels.queue === queue && s.labels.state === state), `${queue}/${state}`);
+      }
+    }
+    assert.ok(valueOf(after, 'process_resident_memory_bytes') > 0);
+    assert.ok(after.some((s) => s.name === 'nodejs_heap_size_used_bytes'));
+  });
+
+  test('a request no route matched is counted as "unmatched", not by its path', async () => {
+    const before = await scrape();
+    assert.equal((await fetch(`${server.baseUrl}/no/such/place-12345`)).status, 404);
+    const after = await scrape();
+    assert.equal(valueOf(after, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }) - valueOf(before, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }), 1);
+    assert.ok(!after.some((s) => s.labels.route?.includes('place-12345')));
+  });
+});
+
+describe('a worker\'s METRICS_PORT', () => {
+  test('serves the same registry, behind the same token', async () => {
+    const logger = createLogger('silent');
+    const server = await startMetricsServer(metrics(), 0, METRICS_TOKEN, logger);
+    try {
+      const address = server.address();
+      assert.ok(address && typeof address === 'object');
+      const url = `http://127.0.0.1:${address.port}/metrics`;
+      assert.equal((await fetch(url)).status, 401);
+      const res = await fetch(url, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+      assert.equal(res.status, 200);
+      const { samples, types } = parsePrometheus(await res.text());
+      assert.equal(types.get('tableport_jobs_total'), 'counter');
+      assert.equal(types.get('tableport_job_duration_seconds'), 'histogram');
+      assert.ok(samples.some((s) => s.name === 'process_resident_memory_bytes'));
+      assert.equal((await fetch(`http://127.0.0.1:${address.port}/other`)).status, 404);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
