@@ -10,7 +10,7 @@ import type { JobError, OnConflict } from '../types/api.js';
 import { parseParams } from './validate.js';
 
 /** The import's multipart fields beside the file (all text, as forms send them). */
-const ImportFieldsSchema = z.object({
+export const ImportFieldsSchema = z.object({
   csv_delimiter: z
     .string()
     .regex(/^[\x20-\x7e\t]$/, 'must be one printable ASCII character or a tab')

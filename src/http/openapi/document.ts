@@ -1,0 +1,126 @@
+/**
+ * Builds the OpenAPI 3.1 document from the operations list and its zod schemas. JSON Schema
+ * 2020-12 is OpenAPI 3.1's dialect, so zod's output goes in as it is; the input side of each schema
+ * (`io: "input"`) is what a client sends.
+ */
+import { z } from 'zod';
+import { OPERATIONS, type Operation } from './operations.js';
+import { PATH_PARAMS, components } from './schemas.js';
+
+type JsonObject = Record<string, unknown>;
+
+const REF = (id: string) => `#/components/schemas/${id}`;
+const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' } as const;
+
+/** The error answers every operation may give, beside its own. */
+const ERRORS: Record<number, string> = {
+  400: 'invalid_parameter (names the parameter), or another client mistake',
+  404: 'not_found: no such table, row or job of the caller\'s, or no such route',
+  503: 'service_unavailable: PostgreSQL or Redis is away, or the server is busy; retry later',
+};
+const TASK_ERRORS: Record<number, string> = {
+  400: 'invalid_parameter, too_frequent (with Retry-After), too_many_rows, invalid_file',
+  413: 'file_too_large, payload_too_large',
+};
+
+/** `/table/:table_id/` → `/table/{table_id}/`. */
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+}
+
+let cached: { version: string; base: string; doc: JsonObject } | undefined;
+
+/** The document for one base path (`/oserve/v1` or `/oserve/v1.5`, which serve the same operations). */
+export function openApiDocument(base: string, version = '0.1.0'): JsonObject {
+  if (cached?.base === base && cached.version === version) return cached.doc;
+  const { schemas } = z.toJSONSchema(components, { ...OPTIONS, uri: REF }) as { schemas: Record<string, JsonObject> };
+  // `$id` would be a fragment-only URI, which JSON Schema 2020-12 does not allow; the key names the schema already.
+  for (const s of Object.values(schemas)) {
+    delete s.$schema;
+    delete s.$id;
+  }
+  const paths: Record<string, Record<string, JsonObject>> = {};
+  for (const op of OPERATIONS) {
+    const path = openApiPath(op.path);
+    paths[path] ??= {};
+    paths[path][op.method] = operation(op);
+  }
+  const doc: JsonObject = {
+    openapi: '3.1.0',
+    info: {
+      title: 'tableport',
+      version,
+      description:
+        'Table data exports and imports as background jobs, with the results emailed. Models MinApp\'s table import/export API; ' +
+        'every path is served under both /oserve/v1 and /oserve/v1.5.',
+    },
+    servers: [{ url: base }],
+    security: [{ bearer: [] }],
+    tags: [...new Set(OPERATIONS.map((o) => o.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `tableport users add`' } },
+    },
+  };
+  cached = { version, base, doc };
+  return doc;
+}
+
+function operation(op: Operation): JsonObject {
+  const parameters: JsonObject[] = [];
+  for (const name of op.path.match(/:([A-Za-z_][A-Za-z0-9_]*)/g) ?? []) {
+    const key = name.slice(1);
+    const schema = PATH_PARAMS[key];
+    if (!schema) throw new Error(`openapi: no schema for the path parameter "${key}" of ${op.path}`);
+    parameters.push(parameter(key, 'path', schema, true));
+  }
+  for (const [key, schema] of Object.entries(op.query?.shape ?? {})) {
+    parameters.push(parameter(key, 'query', schema, !schema.safeParse(undefined).success));
+  }
+  const out: JsonObject = { operationId: op.operationId, summary: op.summary, tags: [op.tag] };
+  if (parameters.length) out.parameters = parameters;
+  if (op.body) out.requestBody = { required: true, content: { [op.body.contentType]: { schema: bodySchema(op) } } };
+  const responses: Record<string, JsonObject> = {};
+  for (const [status, r] of Object.entries(op.responses)) {
+    responses[status] = r.schema
+      ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: ref(r.schema) } } }
+      : r.contentType
+        ? { description: r.description, content: { [r.contentType]: { schema: { type: 'string', contentMediaType: r.contentType } } } }
+        : { description: r.description };
+  }
+  const errors = { ...ERRORS, ...(op.body ? TASK_ERRORS : {}), ...(op.auth === false ? {} : { 401: 'unauthorized: a missing or unknown API token' }) };
+  for (const [status, description] of Object.entries(errors)) {
+    responses[status] ??= { description, content: { 'application/json': { schema: { $ref: REF('Error') } } } };
+  }
+  out.responses = responses;
+  if (op.auth === false) out.security = [];
+  return out;
+}
+
+function parameter(name: string, where: 'path' | 'query', schema: z.ZodType, required: boolean): JsonObject {
+  const json = z.toJSONSchema(schema, OPTIONS) as JsonObject;
+  delete json.$schema;
+  const description = json.description;
+  delete json.description;
+  return { name, in: where, required, ...(description ? { description } : {}), schema: json };
+}
+
+/** A named schema becomes a `$ref`; another is written in place. */
+function ref(schema: z.ZodType): JsonObject {
+  const id = components.get(schema)?.id;
+  if (id) return { $ref: REF(id) };
+  const json = z.toJSONSchema(schema, OPTIONS) as JsonObject;
+  delete json.$schema;
+  return json;
+}
+
+function bodySchema(op: Operation): JsonObject {
+  const body = op.body;
+  if (!body) return {};
+  if (!body.file) return ref(body.schema);
+  // A form: the file beside the schema's fields.
+  return {
+    allOf: [ref(body.schema), { type: 'object', required: ['file'], properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The file to import' } } }],
+  };
+}

@@ -1,0 +1,54 @@
+import { Router } from 'express';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { openApiDocument } from '../openapi/document.js';
+
+const require = createRequire(import.meta.url);
+/** Scalar's self-contained bundle, served from node_modules: no CDN at run time. */
+const SCALAR_BUNDLE = join(dirname(require.resolve('@scalar/api-reference')), 'browser', 'standalone.js');
+
+/** `GET {base}/openapi.json`: no token; the servers entry follows the version the caller used. */
+export function openApiRouter(version?: string): Router {
+  const r = Router();
+  r.get('/openapi.json', (req, res) => {
+    res.set('Cache-Control', 'no-cache');
+    res.json(openApiDocument(req.baseUrl, version));
+  });
+  return r;
+}
+
+/** `/docs`: a reference page that renders `/oserve/v1/openapi.json`. */
+export function docsRouter(): Router {
+  const r = Router();
+  r.get('/docs', (_req, res) => {
+    res.set('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:");
+    res.type('html').send(DOCS_PAGE);
+  });
+  r.get('/docs/scalar.js', (_req, res) => {
+    res.sendFile(SCALAR_BUNDLE, { maxAge: '1d', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+  });
+  r.get('/docs/init.js', (_req, res) => {
+    res.type('text/javascript').send(INIT_SCRIPT);
+  });
+  return r;
+}
+
+export const OPENAPI_URL = '/oserve/v1/openapi.json';
+
+const INIT_SCRIPT = `Scalar.createApiReference('#app', { url: '${OPENAPI_URL}', hideClientButton: false, withDefaultFonts: false });\n`;
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tableport API reference</title>
+</head>
+<body>
+<noscript>This page needs JavaScript. The document itself is at <a href="${OPENAPI_URL}">${OPENAPI_URL}</a>.</noscript>
+<div id="app" data-openapi-url="${OPENAPI_URL}"></div>
+<script src="/docs/scalar.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+`;
