@@ -28,6 +28,20 @@ export const ImportFieldsSchema = z.object({
   email: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
+const NEW_TABLE_NAME = 'Send the new table\'s name as the field "name".';
+
+/** `POST /table/import/`: the new table's name beside the import's own fields (the name's rules are the table's). */
+export const ImportNewTableFieldsSchema = ImportFieldsSchema.extend({
+  name: z.string({ error: NEW_TABLE_NAME }).min(1, NEW_TABLE_NAME),
+});
+
+/** The new table's name from the form, or `invalid_parameter` naming "name". */
+export function newTableName(body: Record<string, unknown>): string {
+  const r = ImportNewTableFieldsSchema.shape.name.safeParse(body.name);
+  if (!r.success) throw new InvalidParameterError('name', NEW_TABLE_NAME);
+  return r.data;
+}
+
 /** The import's rows were refused: the job fails with these errors and nothing is written. */
 export class ImportRowsError extends AppError {
   override name = 'ImportRowsError';

@@ -3,9 +3,9 @@
  * and that the tests hold the routers to (a route missing here fails them). Request bodies are the
  * services' validating schemas, so the document cannot drift from what is accepted.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ExportSchema } from '../../services/exports.service.js';
-import { ImportFieldsSchema } from '../../services/import-options.js';
+import { ImportFieldsSchema, ImportNewTableFieldsSchema } from '../../services/import-options.js';
 import { CreateTableSchema } from '../../services/tables.service.js';
 import {
   BulkInsertSchema,
@@ -47,8 +47,7 @@ const TablePage = pageOf('TablePage', TableSchema);
 const RecordPage = pageOf('RecordPage', RowSchema);
 const JobPage = pageOf('JobPage', JobSchema);
 const MinappExportPage = pageOf('MinappExportPage', MinappExportJobSchema);
-/** `POST /table/import/` reads the new table's name beside the import's own fields. */
-const ImportNewTableFields = component('ImportNewTableFields', ImportFieldsSchema.extend({ name: z.string().min(1).describe('The new table\'s name') }));
+const ImportNewTableFields = component('ImportNewTableFields', ImportNewTableFieldsSchema);
 const created = { 201: { description: 'The task is queued', schema: JobCreatedSchema } };
 const noContent = { 204: { description: 'Done; no body' } };
 

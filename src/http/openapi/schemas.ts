@@ -4,6 +4,7 @@
  * `ImportFieldsSchema`), the very ones that validate requests; operations.ts names them.
  */
 import { z } from 'zod';
+import { PageQuerySchema } from '../../services/paging.js';
 import { ERROR_CODES, FIELD_TYPES, FILE_TYPES } from '../../types/api.js';
 
 /** The document's named schemas (`#/components/schemas/<id>`): a registry of our own, so nothing else leaks in. */
@@ -126,10 +127,7 @@ export const MinappExportJobSchema = component(
   }),
 );
 
-export const PageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size, 1 to 1000 (default 20)'),
-  offset: z.coerce.number().int().min(0).optional().describe('Rows to skip (default 0)'),
-});
+export { PageQuerySchema } from '../../services/paging.js';
 
 export const RecordsQuerySchema = PageQuerySchema.extend({
   where: z.string().optional().describe('A MinApp query, as JSON text'),
