@@ -79,7 +79,7 @@ export class Metrics {
   });
 
   constructor() {
-    const metrics = this;
+    const self = this;
     new Gauge({
       name: 'tableport_queue_jobs',
       help: `BullMQ jobs per queue and state, read on each scrape (left out when Redis does not answer within ${QUEUE_COUNTS_TIMEOUT_MS} ms).`,
@@ -87,7 +87,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const source = metrics.queueSource;
+        const source = self.queueSource;
         if (!source) return;
         await Promise.all(
           source.names().map(async (queue) => {

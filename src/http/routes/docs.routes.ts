@@ -21,6 +21,7 @@ export function openApiRouter(version?: string): Router {
 export function docsRouter(): Router {
   const r = Router();
   r.get('/docs', (_req, res) => {
+    // Only this server: the page cannot call out even if the bundle tried.
     res.set('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:");
     res.type('html').send(DOCS_PAGE);
   });
@@ -35,7 +36,17 @@ export function docsRouter(): Router {
 
 export const OPENAPI_URL = '/oserve/v1/openapi.json';
 
-const INIT_SCRIPT = `Scalar.createApiReference('#app', { url: '${OPENAPI_URL}', hideClientButton: false, withDefaultFonts: false });\n`;
+// Everything stays on this server: no web fonts, no telemetry, none of Scalar's hosted AI or deploy features.
+const INIT_SCRIPT = `Scalar.createApiReference('#app', {
+  url: '${OPENAPI_URL}',
+  withDefaultFonts: false,
+  telemetry: false,
+  showDeveloperTools: 'never',
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  hideDarkModeToggle: false,
+});
+`;
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">

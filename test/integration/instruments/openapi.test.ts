@@ -114,6 +114,7 @@ describe('OpenAPI document and /docs', () => {
     assert.doesNotMatch(html, /https?:\/\//, 'no CDN');
     const init = await (await fetch(`${server.baseUrl}/docs/init.js`)).text();
     assert.ok(init.includes("url: '/oserve/v1/openapi.json'"));
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     const bundle = await fetch(`${server.baseUrl}/docs/scalar.js`);
     assert.equal(bundle.status, 200);
     assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
