@@ -87,12 +87,58 @@ describe('GET /metrics', () => {
     assert.ok(after.some((s) => s.name === 'nodejs_heap_size_used_bytes'));
   });
 
+  test('imports: a good file adds its rows as imported, a bad one counts a failed import and moves no row', async () => {
+    const before = await scrape();
+    const c = client(server, token);
+    const good = await createTable(server, token, 'imported_ok', { fields: [{ name: 'qty', type: 'integer' }] });
+    const ok = await c.post(`/oserve/v1/table/${good}/import/`).attach('file', Buffer.from('qty\n1\n2\n3\n4\n'), 'ok.csv');
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal((await waitForJob(server, token, ok.body.job_id as string)).status, 'succeeded');
+    const bad = await createTable(server, token, 'imported_bad', { fields: [{ name: 'qty', type: 'integer' }] });
+    const ko = await c.post(`/oserve/v1/table/${bad}/import/`).attach('file', Buffer.from('qty\n1\nx\n'), 'bad.csv');
+    assert.equal(ko.status, 201, JSON.stringify(ko.body));
+    assert.equal((await waitForJob(server, token, ko.body.job_id as string)).status, 'failed');
+
+    const failedImports = (s: Sample[]) => valueOf(s, 'tableport_jobs_total', { type: 'import', outcome: 'failed' });
+    const after = await scrapeUntil((s) => failedImports(s) > failedImports(before), 'the failed import');
+    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    assert.equal(delta('tableport_jobs_total', { type: 'import', outcome: 'succeeded' }), 1);
+    assert.equal(delta('tableport_jobs_total', { type: 'import', outcome: 'failed' }), 1);
+    assert.equal(delta('tableport_job_duration_seconds_count', { type: 'import', outcome: 'failed' }), 1);
+    assert.equal(delta('tableport_rows_total', { direction: 'imported' }), 4);
+  });
+
   test('a request no route matched is counted as "unmatched", not by its path', async () => {
     const before = await scrape();
     assert.equal((await fetch(`${server.baseUrl}/no/such/place-12345`)).status, 404);
     const after = await scrape();
     assert.equal(valueOf(after, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }) - valueOf(before, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }), 1);
     assert.ok(!after.some((s) => s.labels.route?.includes('place-12345')));
+  });
+});
+
+describe('mail failures', () => {
+  let server: TestServer;
+
+  before(async () => {
+    // Nothing listens on port 9: every SMTP attempt fails.
+    server = await startTestServer({ env: { SMTP_URL: 'smtp://127.0.0.1:9', MAIL_ATTEMPTS: '2', MAIL_BACKOFF_MS: '50' } });
+  });
+  after(() => server.close());
+
+  test('a mail that cannot be sent is counted as failed, once per attempt', async () => {
+    const failed = async () => {
+      const res = await fetch(`${server.baseUrl}/metrics`);
+      return valueOf(parsePrometheus(await res.text()).samples, 'tableport_mails_total', { outcome: 'failed' });
+    };
+    const before = await failed();
+    const { token } = await server.createUser();
+    const tableId = await createTable(server, token, 'unmailed', { fields: [{ name: 'title', type: 'string' }] });
+    const res = await client(server, token).post(`/oserve/v1/table/${tableId}/export/`).send({ file_type: 'json', mode: 'all' });
+    assert.equal(res.status, 201);
+    assert.equal((await waitForJob(server, token, res.body.job_id as string)).status, 'succeeded');
+    for (let i = 0; i < 200 && (await failed()) - before < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await failed()) - before, 2);
   });
 });
 
