@@ -28,17 +28,18 @@ export function openApiPath(expressPath: string): string {
   return expressPath.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 }
 
-let cached: { version: string; base: string; doc: JsonObject } | undefined;
+const DESCRIPTION = `Table data exports and imports as background jobs, with the results emailed. Models MinApp's table import/export API; every path is served under both /oserve/v1 and /oserve/v1.5.`;
+
+/** Built once per base path and version: the operations do not change while the process runs. */
+const cache = new Map<string, JsonObject>();
 
 /** The document for one base path (`/oserve/v1` or `/oserve/v1.5`, which serve the same operations). */
 export function openApiDocument(base: string, version = '0.1.0'): JsonObject {
-  if (cached?.base === base && cached.version === version) return cached.doc;
-  const { schemas } = z.toJSONSchema(components, { ...OPTIONS, uri: REF }) as { schemas: Record<string, JsonObject> };
+  const hit = cache.get(`${version} ${base}`);
+  if (hit) return hit;
+  const generated = z.toJSONSchema(components, { ...OPTIONS, uri: REF }) as { schemas: Record<string, JsonObject> };
   // `$id` would be a fragment-only URI, which JSON Schema 2020-12 does not allow; the key names the schema already.
-  for (const s of Object.values(schemas)) {
-    delete s.$schema;
-    delete s.$id;
-  }
+  const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([id, s]) => [id, without(s, '$schema', '$id')]));
   const paths: Record<string, Record<string, JsonObject>> = {};
   for (const op of OPERATIONS) {
     const path = openApiPath(op.path);
@@ -50,9 +51,7 @@ export function openApiDocument(base: string, version = '0.1.0'): JsonObject {
     info: {
       title: 'tableport',
       version,
-      description:
-        'Table data exports and imports as background jobs, with the results emailed. Models MinApp\'s table import/export API; ' +
-        'every path is served under both /oserve/v1 and /oserve/v1.5.',
+      description: DESCRIPTION,
     },
     servers: [{ url: base }],
     security: [{ bearer: [] }],
@@ -63,7 +62,7 @@ export function openApiDocument(base: string, version = '0.1.0'): JsonObject {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `tableport users add`' } },
     },
   };
-  cached = { version, base, doc };
+  cache.set(`${version} ${base}`, doc);
   return doc;
 }
 
@@ -98,21 +97,22 @@ function operation(op: Operation): JsonObject {
   return out;
 }
 
+/** A copy of `json` without `keys`. */
+function without(json: JsonObject, ...keys: string[]): JsonObject {
+  return Object.fromEntries(Object.entries(json).filter(([k]) => !keys.includes(k)));
+}
+
 function parameter(name: string, where: 'path' | 'query', schema: z.ZodType, required: boolean): JsonObject {
   const json = z.toJSONSchema(schema, OPTIONS) as JsonObject;
-  delete json.$schema;
   const description = json.description;
-  delete json.description;
-  return { name, in: where, required, ...(description ? { description } : {}), schema: json };
+  return { name, in: where, required, ...(description ? { description } : {}), schema: without(json, '$schema', 'description') };
 }
 
 /** A named schema becomes a `$ref`; another is written in place. */
 function ref(schema: z.ZodType): JsonObject {
   const id = components.get(schema)?.id;
   if (id) return { $ref: REF(id) };
-  const json = z.toJSONSchema(schema, OPTIONS) as JsonObject;
-  delete json.$schema;
-  return json;
+  return without(z.toJSONSchema(schema, OPTIONS) as JsonObject, '$schema');
 }
 
 function bodySchema(op: Operation): JsonObject {

@@ -1,14 +1,29 @@
 import { Router } from 'express';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openApiDocument } from '../openapi/document.js';
 
 const require = createRequire(import.meta.url);
 /** Scalar's self-contained bundle, served from node_modules: no CDN at run time. */
 const SCALAR_BUNDLE = join(dirname(require.resolve('@scalar/api-reference')), 'browser', 'standalone.js');
 
+/** tableport's own version, from its package.json (found upwards: this file runs from src/ or dist/src/). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tableport' && pkg.version) return pkg.version;
+    } catch {
+      // No package.json here: look further up.
+    }
+  }
+  return '0.0.0';
+}
+
 /** `GET {base}/openapi.json`: no token; the servers entry follows the version the caller used. */
-export function openApiRouter(version?: string): Router {
+export function openApiRouter(version = packageVersion()): Router {
   const r = Router();
   r.get('/openapi.json', (req, res) => {
     res.set('Cache-Control', 'no-cache');
