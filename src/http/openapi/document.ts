@@ -33,15 +33,21 @@ const DESCRIPTION = `Table data exports and imports as background jobs, with the
 /** Built once per base path and version: the operations do not change while the process runs. */
 const cache = new Map<string, JsonObject>();
 
-/** The document for one base path (`/oserve/v1` or `/oserve/v1.5`, which serve the same operations). */
-export function openApiDocument(base: string, version = '0.1.0'): JsonObject {
-  const hit = cache.get(`${version} ${base}`);
+/**
+ * The document for one base path (`/oserve/v1` or `/oserve/v1.5`, which serve the same operations).
+ * `registered` (`METHOD /express/path`, from `registeredRoutes`) keeps the operations whose routes
+ * the app has; without it every known operation is listed.
+ */
+export function openApiDocument(base: string, version = '0.1.0', registered?: ReadonlySet<string>): JsonObject {
+  const key = `${version} ${base}`;
+  const hit = cache.get(key);
   if (hit) return hit;
+  const operations = OPERATIONS.filter((op) => !registered || registered.has(`${op.method.toUpperCase()} ${op.path}`));
   const generated = z.toJSONSchema(components, { ...OPTIONS, uri: REF }) as { schemas: Record<string, JsonObject> };
   // `$id` would be a fragment-only URI, which JSON Schema 2020-12 does not allow; the key names the schema already.
   const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([id, s]) => [id, without(s, '$schema', '$id')]));
   const paths: Record<string, Record<string, JsonObject>> = {};
-  for (const op of OPERATIONS) {
+  for (const op of operations) {
     const path = openApiPath(op.path);
     paths[path] ??= {};
     paths[path][op.method] = operation(op);
@@ -55,14 +61,14 @@ export function openApiDocument(base: string, version = '0.1.0'): JsonObject {
     },
     servers: [{ url: base }],
     security: [{ bearer: [] }],
-    tags: [...new Set(OPERATIONS.map((o) => o.tag))].map((name) => ({ name })),
+    tags: [...new Set(operations.map((o) => o.tag))].map((name) => ({ name })),
     paths,
     components: {
       schemas,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `tableport users add`' } },
     },
   };
-  cache.set(`${version} ${base}`, doc);
+  cache.set(key, doc);
   return doc;
 }
 

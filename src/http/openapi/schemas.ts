@@ -149,4 +149,5 @@ export const PATH_PARAMS: Record<string, z.ZodType> = {
   record_id: z.string().describe('The row\'s id'),
   job_id: z.string().describe('The job\'s id'),
   file_name: z.string().describe('The file\'s name'),
+  id: z.string().describe('The webhook\'s id'),
 };

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openApiDocument } from '../openapi/document.js';
+import { registeredRoutes } from '../openapi/registered-routes.js';
 
 const require = createRequire(import.meta.url);
 /** Scalar's self-contained bundle, served from node_modules: no CDN at run time. */
@@ -25,9 +26,12 @@ function packageVersion(): string {
 /** `GET {base}/openapi.json`: no token; the servers entry follows the version the caller used. */
 export function openApiRouter(version = packageVersion()): Router {
   const r = Router();
+  // The app's routes, read once at the first request (every router is mounted by then).
+  let routes: Set<string> | undefined;
   r.get('/openapi.json', (req, res) => {
+    routes ??= registeredRoutes((req.app as unknown as { router: unknown }).router);
     res.set('Cache-Control', 'no-cache');
-    res.json(openApiDocument(req.baseUrl, version));
+    res.json(openApiDocument(req.baseUrl, version, routes));
   });
   return r;
 }

@@ -9,6 +9,7 @@ import { createApp } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { openApiPath } from '../../../src/http/openapi/document.js';
 import { OPERATIONS } from '../../../src/http/openapi/operations.js';
+import { registeredRoutes } from '../../../src/http/openapi/registered-routes.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Services } from '../../../src/services/index.js';
 import { FILE_TYPES } from '../../../src/types/api.js';
@@ -24,19 +25,9 @@ type Doc = {
 /** Routes outside the versioned API, which the document does not describe. */
 const OUTSIDE_API = new Set(['/healthz', '/metrics', '/docs', '/docs/scalar.js', '/docs/init.js']);
 
-type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
-
 /** Every route express would dispatch to, as `METHOD path`, found by walking the router stacks. */
-function registeredRoutes(app: Express): string[] {
-  const out: string[] = [];
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push(`${m.toUpperCase()} ${layer.route.path}`);
-      else if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return out;
+function routesOf(app: Express): string[] {
+  return [...registeredRoutes((app as unknown as { router: unknown }).router)];
 }
 
 describe('OpenAPI document and /docs', () => {
@@ -68,7 +59,7 @@ describe('OpenAPI document and /docs', () => {
       const config = loadConfig({ STORAGE_DIR: join(dir, 'files'), DATA_DIR: join(dir, 'data'), SIGNING_SECRET: 'a-signing-secret-for-this-test-only', ADMIN_TOKEN: undefined });
       // Building the app registers its routes without touching the services.
       const app = createApp({ config, logger: createLogger('silent'), services: {} as unknown as Services, health: {} });
-      const routes = registeredRoutes(app).filter((r) => !OUTSIDE_API.has(r.split(' ')[1] as string));
+      const routes = routesOf(app).filter((r) => !OUTSIDE_API.has(r.split(' ')[1] as string));
       const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
       const expected = routes.map((r) => {
         const [method, path] = r.split(' ') as [string, string];
@@ -76,7 +67,9 @@ describe('OpenAPI document and /docs', () => {
       });
       assert.ok(expected.length >= 18, `only ${expected.length} routes found: ${expected.join(', ')}`);
       assert.deepEqual([...new Set(expected)].sort(), [...new Set(documented)].sort());
-      assert.equal(OPERATIONS.length, new Set(documented).size);
+      // Each documented operation is a known one (the list may name routes another part adds later).
+      const known = new Set(OPERATIONS.map((o) => `${o.method.toUpperCase()} ${openApiPath(o.path)}`));
+      for (const d of documented) assert.ok(known.has(d), d);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
