@@ -5,6 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
+// The new table's name is read by the schema the OpenAPI document shows for POST /table/import/.
+import { newTableName } from './import-options.js';
 import {
   createErrorReport,
   explainInputError,
@@ -22,7 +24,7 @@ import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
 import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
-import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, newTableName, omit, parseImportFields, pick } from './import-options.js';
+import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
 
 
 /** An upload as multer left it on disk. */
