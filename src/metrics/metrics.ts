@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Job outcomes as the lifecycle records them. */
-export type JobOutcome = 'succeeded' | 'failed';
+export type JobOutcome = 'succeeded' | 'failed' | 'cancelled';
 
 /** What the queue-depth gauge reads on each scrape: BullMQ's counts per queue. */
 export interface QueueCountsSource {
@@ -43,7 +43,7 @@ export class Metrics {
 
   readonly jobs = new Counter({
     name: 'tableport_jobs_total',
-    help: 'Finished jobs by type (export, import) and outcome (succeeded, failed).',
+    help: 'Finished jobs by type (export, import) and outcome (succeeded, failed, cancelled).',
     labelNames: ['type', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -130,6 +130,22 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
     timer = setTimeout(() => resolve(undefined), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Counts a job the lifecycle has just ended (called once per job, by the call that ended it). */
+export function countJobEnd(
+  job: { type: string; rows: number; params: unknown; started_at: Date | null; finished_at: Date | null } | null,
+  outcome: JobOutcome,
+): void {
+  if (!job) return;
+  metrics().recordJobEnd({
+    type: job.type,
+    outcome,
+    rows: job.rows,
+    dryRun: (job.params as { dry_run?: boolean } | null)?.dry_run === true,
+    startedAt: job.started_at,
+    finishedAt: job.finished_at,
+  });
 }
 
 let current: Metrics | undefined;

@@ -18,7 +18,7 @@ import { AppError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
-import { metrics } from '../metrics/metrics.js';
+import { countJobEnd } from '../metrics/metrics.js';
 import { jobPrefix, type StorageDriver } from '../storage/index.js';
 import type { JobError, JobType } from '../types/api.js';
 
@@ -117,7 +117,6 @@ export class JobLifecycle {
     const client = await this.d.pool.connect();
     let broken: Error | undefined;
     let ended = false;
-    let committed = false;
     try {
       await client.query('BEGIN');
       if (!(await this.d.jobs.tryClaim(client, jobId))) throw new JobBusyError(jobId);
@@ -135,7 +134,6 @@ export class JobLifecycle {
       if (signal.aborted) throw new JobAbortedError(jobId);
       if (!(await this.d.jobs.succeed(jobId, result, client))) throw new JobEndedElsewhereError(jobId);
       await client.query('COMMIT');
-      committed = true;
     } catch (err) {
       await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       if (isConnectionError(err)) broken = err as Error;
@@ -146,7 +144,9 @@ export class JobLifecycle {
       // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
       if (ended) await this.afterEnd(jobId);
     }
-    await this.afterEnd(jobId, committed ? 'succeeded' : undefined);
+    // Only the attempt that committed the success gets here: the job is counted once, whatever afterEnd meets.
+    countJobEnd(await this.d.jobs.get(jobId, null), 'succeeded');
+    await this.afterEnd(jobId);
     return this.d.jobs.get(jobId, null);
   }
 
@@ -207,7 +207,8 @@ export class JobLifecycle {
     } finally {
       client.release(broken);
     }
-    await this.afterEnd(jobId, outcome === 'failed' ? 'failed' : undefined);
+    if (outcome === 'failed') countJobEnd(await this.d.jobs.get(jobId, null), 'failed');
+    await this.afterEnd(jobId);
     return outcome;
   }
 
@@ -226,22 +227,11 @@ export class JobLifecycle {
 
   /**
    * Whatever the outcome, once the job ended: the upload's folder goes, a failed export's folder
-   * goes, and the mail is queued (a no-op when it already is). Safe to call again. `endedNow` is
-   * given once, by the call that ended the job, so the job is counted in the metrics exactly once.
+   * goes, and the mail is queued (a no-op when it already is). Safe to call again.
    */
-  async afterEnd(jobId: string, endedNow?: 'succeeded' | 'failed'): Promise<void> {
+  async afterEnd(jobId: string): Promise<void> {
     const job = await this.d.jobs.get(jobId, null);
     if (!job || (job.status !== 'succeeded' && job.status !== 'failed')) return;
-    if (endedNow === job.status) {
-      metrics().recordJobEnd({
-        type: job.type,
-        outcome: job.status,
-        rows: job.rows,
-        dryRun: (job.params as { dry_run?: boolean }).dry_run === true,
-        startedAt: job.started_at,
-        finishedAt: job.finished_at,
-      });
-    }
     if (job.type === 'import') {
       await this.removeFolder('import', jobId);
       if (job.upload_key) await this.d.jobs.clearUpload(jobId);
