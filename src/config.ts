@@ -100,6 +100,12 @@ export interface Config {
   jobSweepGraceSeconds: number;
   /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
   incomingMaxAgeSeconds: number;
+  /** `GET /metrics` needs `Authorization: Bearer` this when set; open when unset. */
+  metricsToken: string | undefined;
+  /** `/admin/queues` (bull-board) exists only when this is set, and needs it. */
+  adminToken: string | undefined;
+  /** A `tableport worker` without the API serves `/metrics` on this port when set. */
+  metricsPort: number | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `NODE_ENV=production`: refuses a weak or sample `SIGNING_SECRET`. */
   production: boolean;
@@ -119,12 +125,6 @@ export interface Config {
   /** How long the API waits for one Redis command before answering 503. */
   redisCommandTimeoutMs: number;
   locations: LocationsConfig;
-  /** `GET /metrics` needs `Authorization: Bearer` this when set; open when unset. */
-  metricsToken: string | undefined;
-  /** `/admin/queues` (bull-board) exists only when this is set, and needs it. */
-  adminToken: string | undefined;
-  /** A `tableport worker` without the API serves `/metrics` on this port when set. */
-  metricsPort: number | undefined;
 }
 
 /** What the location layer (object stores, URLs, local folders) takes from the environment. */
@@ -198,6 +198,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
     jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
     incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
+    metricsToken: e.METRICS_TOKEN,
+    adminToken: e.ADMIN_TOKEN,
+    metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),
@@ -225,9 +228,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbLockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-    metricsToken: e.METRICS_TOKEN,
-    adminToken: e.ADMIN_TOKEN,
-    metricsPort: e.METRICS_PORT,
   };
 }
 
