@@ -43,7 +43,7 @@ export class Metrics {
 
   readonly jobs = new Counter({
     name: 'tableport_jobs_total',
-    help: 'Finished jobs by type (export, import) and outcome (succeeded, failed, cancelled).',
+    help: 'Finished jobs by type (export, import, and any later type such as bundle_export) and outcome (succeeded, failed, cancelled).',
     labelNames: ['type', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -111,9 +111,9 @@ export class Metrics {
     if (job.startedAt && job.finishedAt) {
       this.jobDuration.observe({ type: job.type, outcome: job.outcome }, Math.max(0, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000));
     }
-    if (job.outcome === 'succeeded' && !job.dryRun && job.rows > 0) {
-      this.rows.inc({ direction: job.type === 'import' ? 'imported' : 'exported' }, job.rows);
-    }
+    // export and bundle_export move rows out, import and bundle_import in; other types move none.
+    const direction = /(^|_)export$/.test(job.type) ? 'exported' : /(^|_)import$/.test(job.type) ? 'imported' : undefined;
+    if (direction && job.outcome === 'succeeded' && !job.dryRun && job.rows > 0) this.rows.inc({ direction }, job.rows);
   }
 
   /** `timestamp` is when the job was added, `delay` its delay, `processedOn` when this attempt started (BullMQ's fields, ms). */
