@@ -32,8 +32,10 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
       }
       if (consumed !== m[2].length) throw new Error(`bad labels: ${line}`);
     }
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value: ${line}`);
+    // Values are Go floats: NaN and ±Inf in any case (prom-client writes "Nan" for an empty event-loop sample).
+    const raw = m[3].toLowerCase();
+    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(m[3]);
+    if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad value: ${line}`);
     samples.push({ name: m[1], labels, value });
   }
   return { samples, types };
