@@ -6,9 +6,10 @@ const ADMIN_TOKEN = 'admin-token-for-the-test-0123456789';
 
 describe('/admin/queues with ADMIN_TOKEN set', () => {
   let server: TestServer;
+  const logs: string[] = [];
 
   before(async () => {
-    server = await startTestServer({ env: { ADMIN_TOKEN } });
+    server = await startTestServer({ env: { ADMIN_TOKEN, LOG_LEVEL: 'info' }, logTo: { write: (line) => void logs.push(line) } });
   });
   after(() => server.close());
 
@@ -70,6 +71,17 @@ describe('/admin/queues with ADMIN_TOKEN set', () => {
     for (const forged of [`${name}=${Number(expires) + 3600}.${mac}`, `${name}=${expires}.${mac.slice(1)}A`]) {
       assert.equal((await get('/admin/queues/api/queues', { Cookie: forged, Accept: 'application/json' })).status, 401, forged);
     }
+  });
+
+  test('the token is never accepted from a URL, and never reaches the logs', async () => {
+    // A token in the query string would end up in logs and browser history: it opens nothing.
+    const res = await get(`/admin/queues/?token=${ADMIN_TOKEN}`, { Accept: 'application/json' });
+    assert.equal(res.status, 401);
+    await fetch(`${server.baseUrl}/admin/queues/login`, { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN }), redirect: 'manual' });
+    await get('/admin/queues/', { Authorization: `Bearer ${ADMIN_TOKEN}` });
+    const requestLines = logs.filter((l) => l.includes('/admin/queues'));
+    assert.ok(requestLines.length >= 3, `request lines logged: ${requestLines.length}`);
+    for (const line of logs) assert.ok(!line.includes(ADMIN_TOKEN), `the admin token in a log line: ${line}`);
   });
 });
 
