@@ -12,7 +12,9 @@ export async function startMetricsServer(m: Metrics, port: number, token: string
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error_code: 'not_found', error_msg: 'Only GET /metrics is served here.' }));
+      res
+        .writeHead(404, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ error_code: 'not_found', error_msg: 'Only GET /metrics is served here.' }));
       return;
     }
     const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];

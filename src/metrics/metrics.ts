@@ -106,10 +106,20 @@ export class Metrics {
     this.queueSource = source;
   }
 
-  recordJobEnd(job: { type: string; outcome: JobOutcome; rows: number; dryRun: boolean; startedAt: Date | null; finishedAt: Date | null }): void {
+  recordJobEnd(job: {
+    type: string;
+    outcome: JobOutcome;
+    rows: number;
+    dryRun: boolean;
+    startedAt: Date | null;
+    finishedAt: Date | null;
+  }): void {
     this.jobs.inc({ type: job.type, outcome: job.outcome });
     if (job.startedAt && job.finishedAt) {
-      this.jobDuration.observe({ type: job.type, outcome: job.outcome }, Math.max(0, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000));
+      this.jobDuration.observe(
+        { type: job.type, outcome: job.outcome },
+        Math.max(0, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000),
+      );
     }
     // export and bundle_export move rows out, import and bundle_import in; other types move none.
     const direction = /(^|_)export$/.test(job.type) ? 'exported' : /(^|_)import$/.test(job.type) ? 'imported' : undefined;

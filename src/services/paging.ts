@@ -12,12 +12,12 @@ const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
 /** An integer in a query string; empty or absent gives `dflt`. */
 function intText(name: string, dflt: number, min: number, max: number, rangeMessage: string) {
+  // Twenty digits would reach PostgreSQL as a bigint it cannot hold: refuse them here, as a client mistake.
   return z
     .string({ error: `"${name}" must be an integer.` })
     .regex(/^(-?\d+)?$/, `"${name}" must be an integer.`)
     .optional()
     .transform((v) => (v === undefined || v === '' ? dflt : Number(v)))
-    // Twenty digits would reach PostgreSQL as a bigint it cannot hold: refuse it here, as a client mistake.
     .pipe(z.number().refine(Number.isSafeInteger, `"${name}" is out of range.`).min(min, rangeMessage).max(max, rangeMessage))
     .describe(`an integer, default ${dflt}`);
 }

@@ -15,7 +15,7 @@ const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }
 /** The error answers every operation may give, beside its own. */
 const ERRORS: Record<number, string> = {
   400: 'invalid_parameter (names the parameter), or another client mistake',
-  404: 'not_found: no such table, row or job of the caller\'s, or no such route',
+  404: "not_found: no such table, row or job of the caller's, or no such route",
   503: 'service_unavailable: PostgreSQL or Redis is away, or the server is busy; retry later',
 };
 const TASK_ERRORS: Record<number, string> = {
@@ -94,7 +94,11 @@ function operation(op: Operation): JsonObject {
         ? { description: r.description, content: { [r.contentType]: { schema: { type: 'string', contentMediaType: r.contentType } } } }
         : { description: r.description };
   }
-  const errors = { ...ERRORS, ...(op.body ? TASK_ERRORS : {}), ...(op.auth === false ? {} : { 401: 'unauthorized: a missing or unknown API token' }) };
+  const errors = {
+    ...ERRORS,
+    ...(op.body ? TASK_ERRORS : {}),
+    ...(op.auth === false ? {} : { 401: 'unauthorized: a missing or unknown API token' }),
+  };
   for (const [status, description] of Object.entries(errors)) {
     responses[status] ??= { description, content: { 'application/json': { schema: { $ref: REF('Error') } } } };
   }
@@ -127,6 +131,13 @@ function bodySchema(op: Operation): JsonObject {
   if (!body.file) return ref(body.schema);
   // A form: the file beside the schema's fields.
   return {
-    allOf: [ref(body.schema), { type: 'object', required: ['file'], properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The file to import' } } }],
+    allOf: [
+      ref(body.schema),
+      {
+        type: 'object',
+        required: ['file'],
+        properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The file to import' } },
+      },
+    ],
   };
 }

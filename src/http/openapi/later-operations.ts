@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Operation } from './operations.js';
 import { JobCreatedSchema, JobSchema, component, pageOf } from './schemas.js';
 
-const SqlRequest = component('SqlRequest', z.object({ sql: z.string().describe('One `COPY INTO` statement (CnosDB\'s syntax)') }));
+const SqlRequest = component('SqlRequest', z.object({ sql: z.string().describe("One `COPY INTO` statement (CnosDB's syntax)") }));
 const WebhookCreate = component(
   'WebhookCreate',
   z.object({
@@ -30,15 +30,96 @@ const BundleImportFields = component('BundleImportFields', z.object({}).catchall
 const created = { 201: { description: 'The task is queued', schema: JobCreatedSchema } };
 
 export const LATER_OPERATIONS: Operation[] = [
-  { method: 'post', path: '/sql', operationId: 'runSql', summary: 'Run a `COPY INTO` statement as an export or import job', tag: 'transfers', body: { contentType: 'application/json', schema: SqlRequest }, responses: created },
-  { method: 'post', path: '/jobs/:job_id/cancel', operationId: 'cancelJob', summary: 'Cancel a queued or running job', tag: 'jobs', responses: { 200: { description: 'The job', schema: JobSchema } } },
-  { method: 'post', path: '/jobs/:job_id/retry', operationId: 'retryJob', summary: 'Run a failed or cancelled job again, as a new job', tag: 'jobs', responses: created },
-  { method: 'post', path: '/webhooks', operationId: 'createWebhook', summary: 'Subscribe a URL to job events', tag: 'webhooks', body: { contentType: 'application/json', schema: WebhookCreate }, responses: { 201: { description: 'The webhook', schema: Webhook } } },
-  { method: 'get', path: '/webhooks', operationId: 'listWebhooks', summary: 'The caller\'s webhooks', tag: 'webhooks', responses: { 200: { description: 'The webhooks', schema: WebhookList } } },
-  { method: 'delete', path: '/webhooks/:id', operationId: 'deleteWebhook', summary: 'Remove a webhook', tag: 'webhooks', responses: { 204: { description: 'Done; no body' } } },
-  { method: 'get', path: '/webhooks/:id/deliveries', operationId: 'listWebhookDeliveries', summary: 'A webhook\'s delivery log', tag: 'webhooks', responses: { 200: { description: 'A page of deliveries', schema: WebhookDeliveryPage } } },
-  { method: 'post', path: '/data/export/', operationId: 'exportBundle', summary: 'Queue an export of the whole workspace as a bundle', tag: 'bundles', body: { contentType: 'application/json', schema: BundleExportRequest }, responses: created },
-  { method: 'get', path: '/data/export/', operationId: 'downloadBundle', summary: 'Download the latest bundle', tag: 'bundles', responses: { 200: { description: 'The bundle (JSON, or gzip)', contentType: 'application/octet-stream' } } },
-  { method: 'post', path: '/data/import/', operationId: 'importBundle', summary: 'Queue an import of a bundle', tag: 'bundles', body: { contentType: 'multipart/form-data', schema: BundleImportFields, file: true }, responses: created },
-  { method: 'get', path: '/data/import/status/', operationId: 'bundleImportStatus', summary: 'The state of the latest bundle import', tag: 'bundles', responses: { 200: { description: 'The import\'s state', schema: BundleImportStatus } } },
+  {
+    method: 'post',
+    path: '/sql',
+    operationId: 'runSql',
+    summary: 'Run a `COPY INTO` statement as an export or import job',
+    tag: 'transfers',
+    body: { contentType: 'application/json', schema: SqlRequest },
+    responses: created,
+  },
+  {
+    method: 'post',
+    path: '/jobs/:job_id/cancel',
+    operationId: 'cancelJob',
+    summary: 'Cancel a queued or running job',
+    tag: 'jobs',
+    responses: { 200: { description: 'The job', schema: JobSchema } },
+  },
+  {
+    method: 'post',
+    path: '/jobs/:job_id/retry',
+    operationId: 'retryJob',
+    summary: 'Run a failed or cancelled job again, as a new job',
+    tag: 'jobs',
+    responses: created,
+  },
+  {
+    method: 'post',
+    path: '/webhooks',
+    operationId: 'createWebhook',
+    summary: 'Subscribe a URL to job events',
+    tag: 'webhooks',
+    body: { contentType: 'application/json', schema: WebhookCreate },
+    responses: { 201: { description: 'The webhook', schema: Webhook } },
+  },
+  {
+    method: 'get',
+    path: '/webhooks',
+    operationId: 'listWebhooks',
+    summary: "The caller's webhooks",
+    tag: 'webhooks',
+    responses: { 200: { description: 'The webhooks', schema: WebhookList } },
+  },
+  {
+    method: 'delete',
+    path: '/webhooks/:id',
+    operationId: 'deleteWebhook',
+    summary: 'Remove a webhook',
+    tag: 'webhooks',
+    responses: { 204: { description: 'Done; no body' } },
+  },
+  {
+    method: 'get',
+    path: '/webhooks/:id/deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: "A webhook's delivery log",
+    tag: 'webhooks',
+    responses: { 200: { description: 'A page of deliveries', schema: WebhookDeliveryPage } },
+  },
+  {
+    method: 'post',
+    path: '/data/export/',
+    operationId: 'exportBundle',
+    summary: 'Queue an export of the whole workspace as a bundle',
+    tag: 'bundles',
+    body: { contentType: 'application/json', schema: BundleExportRequest },
+    responses: created,
+  },
+  {
+    method: 'get',
+    path: '/data/export/',
+    operationId: 'downloadBundle',
+    summary: 'Download the latest bundle',
+    tag: 'bundles',
+    responses: { 200: { description: 'The bundle (JSON, or gzip)', contentType: 'application/octet-stream' } },
+  },
+  {
+    method: 'post',
+    path: '/data/import/',
+    operationId: 'importBundle',
+    summary: 'Queue an import of a bundle',
+    tag: 'bundles',
+    body: { contentType: 'multipart/form-data', schema: BundleImportFields, file: true },
+    responses: created,
+  },
+  {
+    method: 'get',
+    path: '/data/import/status/',
+    operationId: 'bundleImportStatus',
+    summary: 'The state of the latest bundle import',
+    tag: 'bundles',
+    responses: { 200: { description: "The import's state", schema: BundleImportStatus } },
+  },
 ];

@@ -29,7 +29,10 @@ export const ErrorSchema = component(
   }),
 );
 
-export const FieldSchema = component('Field', z.object({ name: z.string(), type: z.enum(FIELD_TYPES), description: z.string().optional() }));
+export const FieldSchema = component(
+  'Field',
+  z.object({ name: z.string(), type: z.enum(FIELD_TYPES), description: z.string().optional() }),
+);
 
 export const TableSchema = component(
   'Table',
@@ -64,7 +67,7 @@ export const RowSchema = component(
   z
     .object({ id: z.string(), created_at: unixSeconds, updated_at: unixSeconds, created_by: z.string().nullable() })
     .catchall(z.unknown())
-    .describe('The built-in fields and the schema\'s fields'),
+    .describe("The built-in fields and the schema's fields"),
 );
 
 export const RowInputSchema = component(
@@ -136,7 +139,7 @@ export const RecordsQuerySchema = PageQuerySchema.extend({
 
 export const DownloadQuerySchema = z.object({
   expires: z.string().describe('Unix seconds, from the signed link'),
-  signature: z.string().describe('The link\'s signature'),
+  signature: z.string().describe("The link's signature"),
 });
 
 export const ImportQuerySchema = z.object({
@@ -145,9 +148,9 @@ export const ImportQuerySchema = z.object({
 
 /** Path parameters by name: each is a string in the path. */
 export const PATH_PARAMS: Record<string, z.ZodType> = {
-  table_id: z.string().describe('The table\'s id'),
-  record_id: z.string().describe('The row\'s id'),
-  job_id: z.string().describe('The job\'s id'),
-  file_name: z.string().describe('The file\'s name'),
-  id: z.string().describe('The webhook\'s id'),
+  table_id: z.string().describe("The table's id"),
+  record_id: z.string().describe("The row's id"),
+  job_id: z.string().describe("The job's id"),
+  file_name: z.string().describe("The file's name"),
+  id: z.string().describe("The webhook's id"),
 };

@@ -71,7 +71,9 @@ export function adminQueuesRouter(o: AdminQueuesOptions): Router {
       res.status(401).type('html').send(loginPage());
       return;
     }
-    res.status(401).json({ error_code: 'unauthorized', error_msg: 'The queue dashboard needs "Authorization: Bearer" with the ADMIN_TOKEN.' });
+    res
+      .status(401)
+      .json({ error_code: 'unauthorized', error_msg: 'The queue dashboard needs "Authorization: Bearer" with the ADMIN_TOKEN.' });
   });
 
   const serverAdapter = new ExpressAdapter();

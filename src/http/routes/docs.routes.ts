@@ -41,7 +41,10 @@ export function docsRouter(): Router {
   const r = Router();
   r.get('/docs', (_req, res) => {
     // Only this server: the page cannot call out even if the bundle tried.
-    res.set('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:");
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:",
+    );
     res.type('html').send(DOCS_PAGE);
   });
   r.get('/docs/scalar.js', (_req, res) => {

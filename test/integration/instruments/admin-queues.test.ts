@@ -15,9 +15,14 @@ describe('/admin/queues with ADMIN_TOKEN set', () => {
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${server.baseUrl}${path}`, { headers, redirect: 'manual' });
 
-  test('refused without a token, with a wrong one, and with a user\'s API token', async () => {
+  test("refused without a token, with a wrong one, and with a user's API token", async () => {
     const { token } = await server.createUser();
-    for (const headers of [{} as Record<string, string>, { Authorization: `Bearer ${ADMIN_TOKEN}x` }, { Authorization: `Bearer ${token}` }, { Authorization: ADMIN_TOKEN }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { Authorization: `Bearer ${ADMIN_TOKEN}x` },
+      { Authorization: `Bearer ${token}` },
+      { Authorization: ADMIN_TOKEN },
+    ]) {
       for (const path of ['/admin/queues', '/admin/queues/', '/admin/queues/api/queues']) {
         const res = await get(path, { Accept: 'application/json', ...headers });
         assert.equal(res.status, 401, `${path} ${JSON.stringify(headers)}`);
@@ -77,7 +82,11 @@ describe('/admin/queues with ADMIN_TOKEN set', () => {
     // A token in the query string would end up in logs and browser history: it opens nothing.
     const res = await get(`/admin/queues/?token=${ADMIN_TOKEN}`, { Accept: 'application/json' });
     assert.equal(res.status, 401);
-    await fetch(`${server.baseUrl}/admin/queues/login`, { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN }), redirect: 'manual' });
+    await fetch(`${server.baseUrl}/admin/queues/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+      redirect: 'manual',
+    });
     await get('/admin/queues/', { Authorization: `Bearer ${ADMIN_TOKEN}` });
     const requestLines = logs.filter((l) => l.includes('/admin/queues'));
     assert.ok(requestLines.length >= 3, `request lines logged: ${requestLines.length}`);

@@ -5,7 +5,7 @@ import { metrics } from '../../../src/metrics/metrics.js';
 import { startMetricsServer } from '../../../src/metrics/metrics-server.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { parsePrometheus, valueOf, type Sample } from './prometheus-text.js';
+import { parsePrometheus, sampleValue, type Sample } from './prometheus-text.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-test-0123456789';
 
@@ -57,10 +57,11 @@ describe('GET /metrics', () => {
     assert.equal(job.status, 'succeeded');
     await c.get(`/oserve/v1/jobs/${job.id}`).expect(200);
 
-    const sent = (s: Sample[]) => valueOf(s, 'tableport_mails_total', { outcome: 'sent' });
-    const after = await scrapeUntil((s) => sent(s) > sent(before), 'the export\'s mail sent');
+    const sent = (s: Sample[]) => sampleValue(s, 'tableport_mails_total', { outcome: 'sent' });
+    const after = await scrapeUntil((s) => sent(s) > sent(before), "the export's mail sent");
 
-    const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
     assert.equal(delta('tableport_jobs_total', { type: 'export', outcome: 'succeeded' }), 1);
     assert.equal(delta('tableport_jobs_total', { type: 'export', outcome: 'failed' }), 0);
     assert.equal(delta('tableport_job_duration_seconds_count', { type: 'export', outcome: 'succeeded' }), 1);
@@ -80,10 +81,13 @@ describe('GET /metrics', () => {
     // Queue depth is read from BullMQ at the scrape, for every queue and state.
     for (const queue of ['export', 'import', 'email', 'maintenance']) {
       for (const state of ['waiting', 'active', 'delayed', 'failed']) {
-        assert.ok(after.some((s) => s.name === 'tableport_queue_jobs' && s.labels.queue === queue && s.labels.state === state), `${queue}/${state}`);
+        assert.ok(
+          after.some((s) => s.name === 'tableport_queue_jobs' && s.labels.queue === queue && s.labels.state === state),
+          `${queue}/${state}`,
+        );
       }
     }
-    assert.ok(valueOf(after, 'process_resident_memory_bytes') > 0);
+    assert.ok(sampleValue(after, 'process_resident_memory_bytes') > 0);
     assert.ok(after.some((s) => s.name === 'nodejs_heap_size_used_bytes'));
   });
 
@@ -99,9 +103,9 @@ describe('GET /metrics', () => {
     assert.equal(ko.status, 201, JSON.stringify(ko.body));
     assert.equal((await waitForJob(server, token, ko.body.job_id as string)).status, 'failed');
 
-    const failedImports = (s: Sample[]) => valueOf(s, 'tableport_jobs_total', { type: 'import', outcome: 'failed' });
+    const failedImports = (s: Sample[]) => sampleValue(s, 'tableport_jobs_total', { type: 'import', outcome: 'failed' });
     const after = await scrapeUntil((s) => failedImports(s) > failedImports(before), 'the failed import');
-    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const delta = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
     assert.equal(delta('tableport_jobs_total', { type: 'import', outcome: 'succeeded' }), 1);
     assert.equal(delta('tableport_jobs_total', { type: 'import', outcome: 'failed' }), 1);
     assert.equal(delta('tableport_job_duration_seconds_count', { type: 'import', outcome: 'failed' }), 1);
@@ -112,7 +116,11 @@ describe('GET /metrics', () => {
     const before = await scrape();
     assert.equal((await fetch(`${server.baseUrl}/no/such/place-12345`)).status, 404);
     const after = await scrape();
-    assert.equal(valueOf(after, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }) - valueOf(before, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }), 1);
+    assert.equal(
+      sampleValue(after, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }) -
+        sampleValue(before, 'tableport_http_requests_total', { route: 'unmatched', status: '404' }),
+      1,
+    );
     assert.ok(!after.some((s) => s.labels.route?.includes('place-12345')));
   });
 });
@@ -129,7 +137,7 @@ describe('mail failures', () => {
   test('a mail that cannot be sent is counted as failed, once per attempt', async () => {
     const failed = async () => {
       const res = await fetch(`${server.baseUrl}/metrics`);
-      return valueOf(parsePrometheus(await res.text()).samples, 'tableport_mails_total', { outcome: 'failed' });
+      return sampleValue(parsePrometheus(await res.text()).samples, 'tableport_mails_total', { outcome: 'failed' });
     };
     const before = await failed();
     const { token } = await server.createUser();
@@ -142,7 +150,7 @@ describe('mail failures', () => {
   });
 });
 
-describe('a worker\'s METRICS_PORT', () => {
+describe("a worker's METRICS_PORT", () => {
   test('serves the same registry, behind the same token', async () => {
     const logger = createLogger('silent');
     const server = await startMetricsServer(metrics(), 0, METRICS_TOKEN, logger);

@@ -18,7 +18,18 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 type Doc = {
   openapi: string;
   servers: Array<{ url: string }>;
-  paths: Record<string, Record<string, { security?: unknown[]; parameters?: Array<{ name: string; in: string }>; requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        security?: unknown[];
+        parameters?: Array<{ name: string; in: string }>;
+        requestBody?: unknown;
+        responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+      }
+    >
+  >;
   components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }>; required?: string[] }> };
 };
 
@@ -56,7 +67,12 @@ describe('OpenAPI document and /docs', () => {
   test('every route registered in express is in the document, and nothing else', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tableport-openapi-'));
     try {
-      const config = loadConfig({ STORAGE_DIR: join(dir, 'files'), DATA_DIR: join(dir, 'data'), SIGNING_SECRET: 'a-signing-secret-for-this-test-only', ADMIN_TOKEN: undefined });
+      const config = loadConfig({
+        STORAGE_DIR: join(dir, 'files'),
+        DATA_DIR: join(dir, 'data'),
+        SIGNING_SECRET: 'a-signing-secret-for-this-test-only',
+        ADMIN_TOKEN: undefined,
+      });
       // Building the app registers its routes without touching the services.
       const app = createApp({ config, logger: createLogger('silent'), services: {} as unknown as Services, health: {} });
       const routes = routesOf(app).filter((r) => !OUTSIDE_API.has(r.split(' ')[1] as string));
@@ -81,7 +97,11 @@ describe('OpenAPI document and /docs', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const names = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
-        assert.deepEqual(names, [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]), `${method} ${path}`);
+        assert.deepEqual(
+          names,
+          [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]),
+          `${method} ${path}`,
+        );
         assert.equal(op.responses['404']?.content?.['application/json']?.schema.$ref, '#/components/schemas/Error', `${method} ${path}`);
         const isPublic = path === '/openapi.json' || path.startsWith('/files/');
         assert.deepEqual(op.security, isPublic ? [] : undefined, `${method} ${path}`);
@@ -90,7 +110,7 @@ describe('OpenAPI document and /docs', () => {
     }
   });
 
-  test('request bodies are the validating schemas: the export\'s file types are the accepted ones', async () => {
+  test("request bodies are the validating schemas: the export's file types are the accepted ones", async () => {
     const exportBody = doc.components.schemas.ExportRequest;
     assert.deepEqual(exportBody?.properties?.file_type?.enum, [...FILE_TYPES]);
     assert.deepEqual(exportBody?.required?.sort(), ['file_type', 'mode']);

@@ -34,7 +34,14 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
     }
     // Values are Go floats: NaN and ±Inf in any case (prom-client writes "Nan" for an empty event-loop sample).
     const raw = m[3].toLowerCase();
-    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(m[3]);
+    const value =
+      raw === '+inf' || raw === 'inf'
+        ? Number.POSITIVE_INFINITY
+        : raw === '-inf'
+          ? Number.NEGATIVE_INFINITY
+          : raw === 'nan'
+            ? Number.NaN
+            : Number(m[3]);
     if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad value: ${line}`);
     samples.push({ name: m[1], labels, value });
   }
@@ -42,7 +49,7 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
 }
 
 /** The sum of the samples of `name` whose labels include `labels`. */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
