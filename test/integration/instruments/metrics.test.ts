@@ -123,6 +123,18 @@ describe('GET /metrics', () => {
     );
     assert.ok(!after.some((s) => s.labels.route?.includes('place-12345')));
   });
+
+  test('a route that fails is still labelled by its pattern, under the version the caller used', async () => {
+    const before = await scrape();
+    const res = await client(server, token).get('/oserve/v1.5/table/987654321/');
+    assert.equal(res.status, 404);
+    const after = await scrape();
+    const labels = { method: 'GET', route: '/oserve/v1.5/table/:table_id/', status: '404' };
+    assert.equal(
+      sampleValue(after, 'tableport_http_requests_total', labels) - sampleValue(before, 'tableport_http_requests_total', labels),
+      1,
+    );
+  });
 });
 
 describe('mail failures', () => {
