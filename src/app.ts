@@ -2,6 +2,12 @@ import express, { type Express } from 'express';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { authenticate } from './http/middleware/auth.middleware.js';
+import { httpMetrics, rememberRouteBase } from './http/middleware/metrics.middleware.js';
+import { ADMIN_BASE_PATH, adminQueuesRouter } from './http/routes/admin-queues.routes.js';
+import { docsRouter, openApiRouter } from './http/routes/docs.routes.js';
+import { metricsRouter } from './http/routes/metrics.routes.js';
+import type { JobQueues } from './jobs/queues.js';
+import { metrics } from './metrics/metrics.js';
 import { bodyParsers } from './http/middleware/body.middleware.js';
 import { errorHandler, notFound } from './http/middleware/error.middleware.js';
 import { heavyRequestGate } from './http/middleware/heavy-gate.middleware.js';
@@ -24,15 +30,28 @@ export interface AppDeps {
   services: Services;
   /** Readiness probes by dependency name (`postgres`, `redis`): each resolves when it answers. */
   health: Record<string, HealthCheck>;
+  /** The queues bull-board shows at /admin/queues (mounted only with ADMIN_TOKEN set). */
+  queues?: JobQueues;
 }
 
-export function createApp({ config, logger, services, health }: AppDeps): Express {
+export function createApp({ config, logger, services, health, queues }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(httpMetrics());
   app.use(requestLogger(logger));
   app.use(healthRouter(health));
+  // Operator's instruments: outside /oserve, each with its own token (or none, for the docs).
+  app.use(metricsRouter(metrics(), config.metricsToken));
+  app.use(docsRouter());
+  if (config.adminToken !== undefined && queues) {
+    const adminToken = config.adminToken;
+    app.use(ADMIN_BASE_PATH, adminQueuesRouter({ adminToken, signingSecret: config.signingSecret, publicUrl: config.publicUrl, queues: Object.values(queues.queues) }));
+  }
 
   const api = express.Router();
+  api.use(rememberRouteBase);
+  // The OpenAPI document needs no token.
+  api.use(openApiRouter());
   // Signed downloads come first: they carry their own authorisation instead of a token.
   api.use(filesRouter(services));
   api.use(authenticate(services.users));

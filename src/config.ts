@@ -81,6 +81,10 @@ const EnvSchema = z.object({
   GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
   AZURE_STORAGE_ACCOUNT: z.string().optional(),
   AZURE_STORAGE_KEY: z.string().optional(),
+  // Operator's instruments: /metrics, /admin/queues, and a worker's own metrics port.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: port.optional(),
 });
 
 export interface Config {
@@ -123,6 +127,12 @@ export interface Config {
   jobSweepGraceSeconds: number;
   /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
   incomingMaxAgeSeconds: number;
+  /** `GET /metrics` needs `Authorization: Bearer` this when set; open when unset. */
+  metricsToken: string | undefined;
+  /** `/admin/queues` (bull-board) exists only when this is set, and needs it. */
+  adminToken: string | undefined;
+  /** A `tableport worker` without the API serves `/metrics` on this port when set. */
+  metricsPort: number | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `NODE_ENV=production`: refuses a weak or sample `SIGNING_SECRET`. */
   production: boolean;
@@ -235,6 +245,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
     jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
     incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
+    metricsToken: e.METRICS_TOKEN,
+    adminToken: e.ADMIN_TOKEN,
+    metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),

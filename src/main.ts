@@ -13,6 +13,8 @@ import { createServices } from './services/index.js';
 import { JobMailService } from './services/mail.service.js';
 import { createStorage } from './storage/index.js';
 import { redisReady, watchRedis } from './redis-watch.js';
+import { metrics } from './metrics/metrics.js';
+import { bullQueueCounts } from './metrics/queue-counts.js';
 import type { WorkerTuning } from '../workers/main.js';
 
 export type Role = 'api' | 'worker';
@@ -65,6 +67,12 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // Not awaited: with Redis away at start-up it would hold the API back; it completes once Redis answers.
     queues.scheduleMaintenance(config.cleanupIntervalSeconds).catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
+    // Without the API in this process, the worker's jobs and mails are scraped from a port of its own.
+    if (config.metricsPort !== undefined && !roles.includes('api')) {
+      const { startMetricsServer } = await import('./metrics/metrics-server.js');
+      const metricsServer = await startMetricsServer(metrics(), config.metricsPort, config.metricsToken, logger);
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+    }
   }
 
   let server: Server | undefined;
@@ -92,10 +100,13 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // Give Redis a moment so the first requests do not get 503; past it, serve anyway (/healthz says what is down).
     await redisReady(redis, 5000);
     const { createApp } = await import('./app.js');
+    // Queue depth on /metrics is read from BullMQ at each scrape, through the API's fail-fast connection.
+    metrics().setQueueSource(bullQueueCounts(queues.queues));
     const app = createApp({
       config,
       logger,
       services,
+      queues,
       health: {
         postgres: () => pool.query('SELECT 1'),
         redis: () => redis.ping(),

@@ -15,6 +15,7 @@ import { sweepJobs } from './handlers/sweep-jobs.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
 import { cancelChannel } from '../src/jobs/queues.js';
 import { logRedisClientError } from '../src/redis-watch.js';
+import { metrics } from '../src/metrics/metrics.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
 
@@ -51,6 +52,8 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       async (job: Job, token?: string, cancelled?: AbortSignal) => {
         const name = job.name as JobName;
         if (JOB_QUEUE[name] !== queue) throw new Error(`job ${name} does not belong on queue ${queue}`);
+        // The wait before the first attempt only: a retry's wait includes its earlier attempts and backoff.
+        if (job.attemptsMade === 0) metrics().recordQueueWait(queue, job);
         const controller = new AbortController();
         running.add(controller);
         try {

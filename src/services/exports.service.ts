@@ -30,7 +30,7 @@ const unixSeconds = z
 /** true/false as JSON or as form text. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true')]);
 
-const ExportSchema = z.object({
+export const ExportSchema = z.object({
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }),
   mode: z.enum(['all', 'part'], { error: 'must be "all" or "part"' }),
   start: unixSeconds.nullish(),

@@ -5,6 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord } from '../db/repositories/jobs.repository.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
+// The new table's name is read by the schema the OpenAPI document shows for POST /table/import/.
+import { newTableName } from './import-options.js';
 import {
   createErrorReport,
   explainInputError,
@@ -124,7 +126,7 @@ export class ImportsService {
     try {
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
       const body = (typeof fields === 'object' && fields !== null ? fields : {}) as Record<string, unknown>;
-      if (typeof body.name !== 'string' || body.name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as the field "name".');
+      const name = newTableName(body);
       const { fileOpts } = parseImportFields(omit(body, 'name'));
       if (fileOpts.csvHeader === false && !fileOpts.columns) {
         throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
@@ -132,7 +134,7 @@ export class ImportsService {
       const head = await sniffForInference(file.path, fileOpts);
       const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
       const schema = { fields: inferSchema(sample) };
-      const table = await this.d.tables.create(userId, { name: body.name, schema });
+      const table = await this.d.tables.create(userId, { name, schema });
       tableId = table.id;
       const fileFields = head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
       const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });

@@ -22,6 +22,7 @@ import { AppError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
+import { countJobEnd } from '../metrics/metrics.js';
 import { jobPrefix, type StorageDriver } from '../storage/index.js';
 import type { JobError, JobType } from '../types/api.js';
 import type { WebhookNotifier } from './webhooks.service.js';
@@ -153,6 +154,8 @@ export class JobLifecycle {
       // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
       if (ended) await this.afterEnd(jobId);
     }
+    // Only the attempt that committed the success gets here: the job is counted once, whatever afterEnd meets.
+    countJobEnd(await this.d.jobs.get(jobId, null), 'succeeded');
     await this.afterEnd(jobId);
     return this.d.jobs.get(jobId, null);
   }
@@ -218,6 +221,7 @@ export class JobLifecycle {
     } finally {
       client.release(broken);
     }
+    if (outcome === 'failed') countJobEnd(await this.d.jobs.get(jobId, null), 'failed');
     await this.afterEnd(jobId);
     return outcome;
   }

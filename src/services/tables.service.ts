@@ -12,7 +12,7 @@ const RESERVED = new Set<string>(BUILTIN_FIELDS);
 /** PostgreSQL's system columns exist on every table: a field of that name cannot be created. */
 const SYSTEM_COLUMNS = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid', 'oid']);
 
-const CreateTableSchema = z.object({
+export const CreateTableSchema = z.object({
   name: z.string().regex(NAME_RE, 'a letter, then up to 63 letters, digits or "_"'),
   schema: z.object({
     fields: z
