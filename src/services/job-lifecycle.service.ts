@@ -234,6 +234,7 @@ export class JobLifecycle {
   async cancel(job: JobRecord): Promise<JobRecord | null> {
     const cancelled = await this.d.jobs.cancel(job.id);
     if (!cancelled) return null;
+    countJobEnd(cancelled, 'cancelled');
     // The row is the record: without Redis the queue entry stays, and a running attempt still finds
     // the job ended when it tries to succeed and rolls back; only the early abort is lost.
     await this.d.queues
