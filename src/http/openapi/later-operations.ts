@@ -6,17 +6,12 @@
  */
 import { z } from 'zod';
 import type { Operation } from './operations.js';
+import { WebhookCreateSchema } from '../../services/webhooks.service.js';
 import { JobCreatedSchema, JobSchema, component, pageOf } from './schemas.js';
 
 const SqlRequest = component('SqlRequest', z.object({ sql: z.string().describe("One `COPY INTO` statement (CnosDB's syntax)") }));
-const WebhookCreate = component(
-  'WebhookCreate',
-  z.object({
-    url: z.string().max(2000).describe('An http:// or https:// URL; the outbound-address rules apply'),
-    events: z.array(z.enum(['job.succeeded', 'job.failed'])).min(1),
-    secret: z.string().min(1).max(256).optional().describe('Key of the `X-Tableport-Signature: sha256=<hex HMAC of the body>` header'),
-  }),
-);
+// The very schema that validates the request, so the document cannot drift from it.
+const WebhookCreate = component('WebhookCreate', WebhookCreateSchema);
 const Webhook = component(
   'Webhook',
   z.object({ id: z.string(), url: z.string(), events: z.array(z.enum(['job.succeeded', 'job.failed'])) }).catchall(z.unknown()),
