@@ -153,15 +153,28 @@ function* jsonChunks(rows: number, seed: number): Generator<string> {
   yield chunk + '\n]\n';
 }
 
+function* ndjsonChunks(rows: number, seed: number): Generator<string> {
+  let chunk = '';
+  let n = 0;
+  for (const row of generateRows(rows, seed)) {
+    chunk += jsonObject(row) + '\n';
+    if (++n % BATCH_ROWS === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield chunk;
+}
+
 export interface GeneratedFile {
   path: string;
   bytes: number;
   seconds: number;
 }
 
-export async function writeDataset(path: string, format: 'csv' | 'json', rows: number, seed: number): Promise<GeneratedFile> {
+export async function writeDataset(path: string, format: 'csv' | 'json' | 'ndjson', rows: number, seed: number): Promise<GeneratedFile> {
   const t0 = performance.now();
-  const chunks = format === 'csv' ? csvChunks(rows, seed) : jsonChunks(rows, seed);
+  const chunks = format === 'csv' ? csvChunks(rows, seed) : format === 'json' ? jsonChunks(rows, seed) : ndjsonChunks(rows, seed);
   await pipeline(Readable.from(chunks, { objectMode: false }), createWriteStream(path));
   return { path, bytes: (await stat(path)).size, seconds: (performance.now() - t0) / 1000 };
 }

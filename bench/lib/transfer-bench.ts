@@ -38,6 +38,8 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   const jsonPath = join(ctx.dir, `rows-${rows}.json`);
   const csv = await writeDataset(csvPath, 'csv', rows, ctx.seed);
   const json = await writeDataset(jsonPath, 'json', rows, ctx.seed);
+  const ndjsonPath = join(ctx.dir, `rows-${rows}.ndjson`);
+  const ndjson = ctx.kinds.has('import-ndjson') ? await writeDataset(ndjsonPath, 'ndjson', rows, ctx.seed) : undefined;
   log(`generated ${mb(csv.bytes).toFixed(1)} MB CSV and ${mb(json.bytes).toFixed(1)} MB JSON in ${(csv.seconds + json.seconds).toFixed(1)} s`);
 
   // Three tables with the same schema: the same rows reach each by a different path, so the
@@ -45,6 +47,7 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   const fromCsv = await api.createTable(`bench_${rows}_csv`, FIELDS);
   const fromJson = await api.createTable(`bench_${rows}_json`, FIELDS);
   const fromPsql = await api.createTable(`bench_${rows}_psql`, FIELDS);
+  const fromNdjson = await api.createTable(`bench_${rows}_ndjson`, FIELDS);
   const workerRssBefore = await ctx.worker.memory.rssMb();
   const jobs: JobFigure[] = [];
   const timeout = ctx.jobTimeoutMs;
@@ -64,11 +67,18 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
     jobs.push(figure(f, 'import-json', psqlImport, '\\copy FROM (same rows as csv)', f.finished.job.rows === rows, `rows ${f.finished.job.rows}/${rows}`));
   } else await psql(ctx.databaseUrl, copyFromCsv(fromJson.id, fields, csvPath), timeout);
 
+  if (ctx.kinds.has('import-ndjson') && ndjson) {
+    log(`generated ${mb(ndjson.bytes).toFixed(1)} MB NDJSON`);
+    const f = await measured(ctx, 'import-ndjson', () => api.import(fromNdjson.id, ndjsonPath, timeout));
+    jobs.push(figure(f, 'import-ndjson', psqlImport, '\\copy FROM (same rows as csv)', f.finished.job.rows === rows, `rows ${f.finished.job.rows}/${rows}`));
+  } else await psql(ctx.databaseUrl, copyFromCsv(fromNdjson.id, fields, csvPath), timeout);
+
   // Exports: psql first on each table (it also warms the cache the same way for both).
-  const exportJob = async (kind: JobKind, table: Table, fileType: 'csv' | 'json', w: { start?: number; end?: number }) => {
+  const exportJob = async (kind: JobKind, table: Table, fileType: 'csv' | 'json' | 'ndjson', w: { start?: number; end?: number }) => {
     if (!ctx.kinds.has(kind)) return;
     const psqlFile = out(`${kind}-psql.${fileType}`);
-    const psqlSeconds = await psql(ctx.databaseUrl, copyExportTo(table.id, fields, fileType, w, psqlFile), timeout);
+    // psql's row_to_json lines are NDJSON already: the same query serves both.
+    const psqlSeconds = await psql(ctx.databaseUrl, copyExportTo(table.id, fields, fileType === 'csv' ? 'csv' : 'json', w, psqlFile), timeout);
     log(`psql \\copy ${kind}: ${psqlSeconds.toFixed(2)} s`);
     const body = w.start === undefined ? { file_type: fileType, mode: 'all' } : { file_type: fileType, mode: 'part', ...w };
     const f = await measured(ctx, kind, () => api.export(table.id, body, timeout));
@@ -86,16 +96,22 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   await exportJob('export-csv', fromCsv, 'csv', {});
   await exportJob('export-csv-window', fromJson, 'csv', windowFor(rows));
   await exportJob('export-json', fromPsql, 'json', {});
+  await exportJob('export-ndjson', fromNdjson, 'ndjson', {});
 
   // The imports are right when the three tables hold the same rows: compare psql's exports of each.
   const tableSha = async (t: Table, name: string) => {
     await psql(ctx.databaseUrl, copyExportTo(t.id, fields, 'csv', {}, out(name)), timeout);
     return (await sha256Of(createReadStream(out(name)))).sha256;
   };
-  const [shaPsql, shaCsv, shaJson] = [await tableSha(fromPsql, 'check-psql.csv'), await tableSha(fromCsv, 'check-csv.csv'), await tableSha(fromJson, 'check-json.csv')];
+  const [shaPsql, shaCsv, shaJson, shaNdjson] = [
+    await tableSha(fromPsql, 'check-psql.csv'),
+    await tableSha(fromCsv, 'check-csv.csv'),
+    await tableSha(fromJson, 'check-json.csv'),
+    await tableSha(fromNdjson, 'check-ndjson.csv'),
+  ];
   for (const j of jobs) {
-    if (j.kind === 'import-csv' || j.kind === 'import-json') {
-      const same = (j.kind === 'import-csv' ? shaCsv : shaJson) === shaPsql;
+    if (j.kind === 'import-csv' || j.kind === 'import-json' || j.kind === 'import-ndjson') {
+      const same = (j.kind === 'import-csv' ? shaCsv : j.kind === 'import-json' ? shaJson : shaNdjson) === shaPsql;
       j.check_ok &&= same;
       j.check += `; table ${same ? '=' : '≠'} psql-imported table`;
     }

@@ -86,8 +86,27 @@ function int(n: number): string {
  * text never holds raw (it escapes every control character) passes the lines through untouched,
  * where the text format would double every backslash.
  */
-export function exportCopySql(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window): string {
+export function exportCopySql(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window, csv: CsvOptions = CSV_DEFAULTS): string {
   const select = `SELECT ${projection(fields, fileType)} FROM ${dataTable(tableId)} ${windowWhere(w)} ORDER BY created_at, id`;
-  if (fileType === 'csv') return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`;
+  if (fileType === 'csv') {
+    const delimiter = csv.delimiter === ',' ? '' : `, DELIMITER ${charLiteral(csv.delimiter)}`;
+    return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${csv.header}${delimiter})`;
+  }
   return `COPY (SELECT row_to_json(r) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
+}
+
+/** PostgreSQL's CSV writer options an export may change. */
+export interface CsvOptions {
+  /** One ASCII character other than a quote or a line break. */
+  delimiter: string;
+  header: boolean;
+}
+
+const CSV_DEFAULTS: CsvOptions = { delimiter: ',', header: true };
+
+/** A one-character literal as an escape, so no character can end the literal early. */
+function charLiteral(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c.length !== 1 || code >= 0x80) throw new Error(`not a one-byte character: ${JSON.stringify(c)}`);
+  return `E'\\x${code.toString(16).padStart(2, '0')}'`;
 }

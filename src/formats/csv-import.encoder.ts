@@ -8,19 +8,29 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
+import { ERROR_REPORT_COLUMN } from './error-report.js';
+import type { ImportFileOptions } from './format.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
 import { StrictUtf8Decoder } from './utf8.js';
 
 export class CsvImportEncoder extends ImportEncoder {
   private readonly decoder = new StrictUtf8Decoder('save it as UTF-8 CSV.');
-  private readonly tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line));
+  private readonly tokenizer: CsvTokenizer;
   /** CSV position → plan column, once the header is read. */
   private columnOf: number[] | undefined;
   private readonly slots: (string | null | undefined)[];
+  /** The file's column names, for the error report. */
+  private names: string[] = [];
 
-  constructor(opts: ImportEncoderOptions) {
+  constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
     this.slots = new Array<string | null | undefined>(this.plan.names.length).fill(undefined);
+    this.tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line), opts.csvDelimiter ?? ',');
+    // Without a header, the columns are the ones named, or the schema's fields in order.
+    if (opts.csvHeader === false) {
+      const names = opts.columns ?? opts.fields.map((f) => f.name);
+      this.columnOf = this.header(names, names.length, 0);
+    }
   }
 
   protected consume(chunk: Buffer): void {
@@ -42,28 +52,37 @@ export class CsvImportEncoder extends ImportEncoder {
     }
     this.countRecord();
     if (count !== columnOf.length) {
-      this.addError(
-        line,
-        undefined,
-        `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`,
-      );
+      this.addRowError(line, `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`, this.asRow(cells, count));
       return;
     }
     const slots = this.slots;
-    for (let i = 0; i < count; i++) slots[columnOf[i] as number] = cells[i];
-    const out = this.plan.encode(slots, true, false);
-    if (out === undefined) this.addPlanError(line);
+    for (let i = 0; i < count; i++) {
+      const at = columnOf[i] as number;
+      if (at >= 0) slots[at] = cells[i];
+    }
+    const out = this.plan.encode(slots, true, true);
+    if (out === undefined) this.addPlanErrors(line, [], this.asRow(cells, count));
     else this.addLine(out, line);
   }
 
-  private header(cells: (string | null)[], count: number, line: number): number[] {
+  /** A refused record by column name (only built when there is a report to write). */
+  private asRow(cells: readonly (string | null)[], count: number): Record<string, unknown> {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < count && i < this.names.length; i++) row[this.names[i] as string] = cells[i];
+    return row;
+  }
+
+  private header(cells: readonly (string | null)[], count: number, line: number): number[] {
     const names = cells.slice(0, count).map((c) => c ?? '');
+    this.names = names;
     const unknown: string[] = [];
     const seen = new Set<string>();
     const dup = new Set<string>();
     const columnOf = names.map((name) => {
       if (seen.has(name)) dup.add(name);
       seen.add(name);
+      // The reasons column of an error report, imported back once its rows are fixed.
+      if (name === ERROR_REPORT_COLUMN) return -1;
       const at = this.plan.index.get(name);
       if (at === undefined) unknown.push(name);
       return at ?? -1;

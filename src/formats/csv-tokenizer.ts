@@ -15,7 +15,6 @@ const UNQUOTED = 1; // inside an unquoted cell
 const QUOTED = 2; // inside a quoted cell
 const QUOTE = 3; // just read a quote inside a quoted cell: an escaped quote or the end of the cell
 
-const COMMA = 44;
 const DQUOTE = 34;
 const LF = 10;
 const CR = 13;
@@ -39,7 +38,15 @@ export class CsvTokenizer {
   /** The last character consumed was a CR, so a LF right after it is the same line break. */
   private afterCR = false;
 
-  constructor(private readonly onRecord: RecordHandler) {}
+  /** The cell separator's char code: `,` unless a CSV dialect names another (`;`, TAB, `|`). */
+  private readonly comma: number;
+
+  constructor(
+    private readonly onRecord: RecordHandler,
+    delimiter = ',',
+  ) {
+    this.comma = delimiter.charCodeAt(0);
+  }
 
   /** Feeds the next piece of text; completed records are handed to the handler at once. */
   write(s: string): void {
@@ -49,6 +56,7 @@ export class CsvTokenizer {
     let line = this.line;
     let afterCR = this.afterCR;
     const cells = this.cells;
+    const COMMA = this.comma;
     let start = 0;
     while (i < n) {
       if (state === FIELD) {

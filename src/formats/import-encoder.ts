@@ -8,6 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { TooManyRowsError } from '../errors.js';
 import type { FieldSchema, JobError } from '../types/api.js';
 import { RowPlan, type RowDefaults } from './row-plan.js';
+import { show } from './values.js';
 
 export interface ImportEncoderOptions {
   /** The table's schema fields, in order. */
@@ -25,6 +26,16 @@ export interface ImportEncoderOptions {
    * it starts on. PostgreSQL names a refused COPY row by its position; this maps it back to the file.
    */
   onRowLine?: (row: number, fileLine: number) => void;
+  /**
+   * Append the file line as one more COPY column: for a staging table, where one query can then
+   * name the line of every duplicate id.
+   */
+  lineColumn?: boolean;
+  /**
+   * Called for every refused row with what could be read of it (by column name) and its reasons,
+   * each naming its field: for an error report the user fixes and imports again.
+   */
+  onBadRow?: (line: number, row: Record<string, unknown> | undefined, reasons: string[]) => void;
 }
 
 const BATCH_BYTES = 64 * 1024;
@@ -35,8 +46,10 @@ export abstract class ImportEncoder extends Transform {
   rows = 0;
   /** The first `maxErrors` invalid rows, in file order. */
   readonly errors: JobError[] = [];
-  /** Every invalid row. */
+  /** Every problem found (a row with two bad fields has two). */
   errorCount = 0;
+  /** Every invalid row. */
+  badRows = 0;
   /** Every row read, valid or not. */
   protected records = 0;
   protected readonly plan: RowPlan;
@@ -47,9 +60,15 @@ export abstract class ImportEncoder extends Transform {
   private readonly maxErrors: number;
   private readonly onRows: ((rowsSoFar: number) => void) | undefined;
   private readonly onRowLine: ((row: number, fileLine: number) => void) | undefined;
+  private readonly lineColumn: boolean;
+  private readonly onBadRow: ImportEncoderOptions['onBadRow'];
+  /** Slots for `addObject`, reused from row to row. */
+  private objectSlots: unknown[] | undefined;
 
-  constructor(opts: ImportEncoderOptions) {
-    super();
+  constructor(opts: ImportEncoderOptions, streamOpts: { writableObjectMode?: boolean } = {}) {
+    super(streamOpts);
+    this.lineColumn = opts.lineColumn ?? false;
+    this.onBadRow = opts.onBadRow;
     this.plan = new RowPlan(opts.fields, opts.defaults);
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
@@ -62,9 +81,9 @@ export abstract class ImportEncoder extends Transform {
   /** Ends the input. */
   protected abstract finish(): void;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      this.consume(chunk);
+      this.consume(chunk as Buffer);
       this.onRows?.(this.records);
       cb();
     } catch (err) {
@@ -83,6 +102,11 @@ export abstract class ImportEncoder extends Transform {
     }
   }
 
+  /** Tells the progress callback how many rows have been read. */
+  protected onRowsNow(): void {
+    this.onRows?.(this.records);
+  }
+
   /** Counts a record before it is validated, so the cap holds for invalid rows too. */
   protected countRecord(): void {
     if (++this.records > this.maxRows) throw new TooManyRowsError(this.maxRows, undefined, "The file's rows");
@@ -93,6 +117,7 @@ export abstract class ImportEncoder extends Transform {
     this.rows++;
     this.onRowLine?.(this.rows, fileLine);
     if (this.errorCount !== 0) return;
+    if (this.lineColumn) line = `${line.slice(0, -1)}\t${fileLine}\n`;
     // Each line is written into the batch buffer as it comes: concatenating a 64 KiB string of
     // many small pieces and encoding it at once costs three times as much.
     const worst = line.length * 3;
@@ -103,21 +128,59 @@ export abstract class ImportEncoder extends Transform {
     this.outLength += this.out.write(line, this.outLength, 'utf8');
   }
 
-  /** Records an invalid row; from now on nothing more is output. */
-  protected addError(line: number, field: string | undefined, message: string): void {
+  /**
+   * Records a problem of a row (`field` when one field is at fault); from now on nothing more is
+   * output. Each problem is its own error, said once: "line 3, qty: must be an integer, got "1.5"".
+   */
+  protected addError(line: number, field: string | undefined, reason: string): void {
     this.errorCount++;
     this.outLength = 0;
     if (this.errors.length < this.maxErrors) {
-      const err: JobError = { error_code: 'invalid_row', error_msg: `line ${line}: ${message}`, line };
+      const where = field === undefined ? `line ${line}` : `line ${line}, ${field}`;
+      const err: JobError = { error_code: 'invalid_row', error_msg: `${where}: ${reason}`, line };
       if (field !== undefined) err.field = field;
       this.errors.push(err);
     }
   }
 
-  /** Records the first problem of the row the plan just refused. */
-  protected addPlanError(line: number): void {
-    const p = this.plan.problems[0];
-    this.addError(line, p?.field, p?.message ?? 'the row is not valid');
+  /** Records a refused row: one error per problem the plan found. */
+  protected addPlanErrors(line: number, unknownKeys: readonly string[] = [], row?: Record<string, unknown>): void {
+    this.badRows++;
+    for (const key of unknownKeys) this.addError(line, key, 'not a field of the table');
+    for (const p of this.plan.problems) this.addError(line, p.field, p.reason);
+    if (unknownKeys.length === 0 && this.plan.problems.length === 0) this.addError(line, undefined, 'the row is not valid');
+    if (this.onBadRow) {
+      const reasons = [...unknownKeys.map((k) => `${k}: not a field of the table`), ...this.plan.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason))];
+      this.onBadRow(line, row, reasons);
+    }
+  }
+
+  /** A whole row that is refused for one reason (not an object, wrong number of cells). */
+  protected addRowError(line: number, reason: string, row?: Record<string, unknown>): void {
+    this.badRows++;
+    this.addError(line, undefined, reason);
+    this.onBadRow?.(line, row, [reason]);
+  }
+
+  /** Validates and encodes one row given as an object (JSON, NDJSON, a Parquet or xlsx reader). */
+  protected addObject(obj: unknown, line: number): void {
+    this.countRecord();
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+      this.addRowError(line, `a row must be an object of fields, got ${show(obj)}`, undefined);
+      return;
+    }
+    const slots = (this.objectSlots ??= new Array<unknown>(this.plan.names.length));
+    slots.fill(undefined);
+    const index = this.plan.index;
+    let unknown: string[] | undefined;
+    for (const key in obj) {
+      const at = index.get(key);
+      if (at === undefined) (unknown ??= []).push(key);
+      else slots[at] = (obj as Record<string, unknown>)[key];
+    }
+    const out = this.plan.encode(slots, false, true);
+    if (out === undefined || unknown !== undefined) this.addPlanErrors(line, unknown, obj as Record<string, unknown>);
+    else this.addLine(out, line);
   }
 
   private flushBatch(): void {

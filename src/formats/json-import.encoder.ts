@@ -7,7 +7,6 @@ import { InvalidFileError } from '../errors.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
 import { StrictUtf8Decoder } from './utf8.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
-import { objectToSlots } from './json-row.js';
 
 export class JsonImportEncoder extends ImportEncoder {
   private readonly decoder = new StrictUtf8Decoder('JSON files must be UTF-8.', { ignoreBOM: true });
@@ -20,11 +19,8 @@ export class JsonImportEncoder extends ImportEncoder {
   private spanStart = -1;
   private spanEnd = 0;
   private spanLines: number[] = [];
-  private readonly slots: unknown[];
-
   constructor(opts: ImportEncoderOptions) {
     super(opts);
-    this.slots = new Array<unknown>(this.plan.names.length).fill(undefined);
   }
 
   protected consume(chunk: Buffer): void {
@@ -91,16 +87,7 @@ export class JsonImportEncoder extends ImportEncoder {
     this.row(obj, line);
   }
 
-  private row(obj: Record<string, unknown>, line: number): void {
-    this.countRecord();
-    const slots = this.slots;
-    const unknown = objectToSlots(obj, this.plan.index, slots);
-    if (unknown !== undefined) {
-      this.addError(line, unknown, `"${unknown}" is not a field of the table`);
-      return;
-    }
-    const out = this.plan.encode(slots, false, false);
-    if (out === undefined) this.addPlanError(line);
-    else this.addLine(out, line);
+  private row(obj: unknown, line: number): void {
+    this.addObject(obj, line);
   }
 }

@@ -36,7 +36,7 @@ const plans = new WeakMap<object, RowPlan>();
  */
 export function encodeJsonRow(obj: unknown, ctx: JsonRowContext): JsonRowResult {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    return { ok: false, errors: [{ message: 'a row must be a JSON object' }] };
+    return { ok: false, errors: [{ message: 'a row must be a JSON object', reason: 'a row must be a JSON object' }] };
   }
   let plan = plans.get(ctx.fields);
   if (plan === undefined || plan.defaults !== ctx.defaults) {
@@ -51,7 +51,11 @@ export function encodeJsonRow(obj: unknown, ctx: JsonRowContext): JsonRowResult 
     else slots[at] = (obj as Record<string, unknown>)[key];
   }
   const line = plan.encode(slots, false, true);
-  const errors: RowProblem[] = unknown.map((key) => ({ field: key, message: `"${key}" is not a field of the table` }));
+  const errors: RowProblem[] = unknown.map((key) => ({
+    field: key,
+    message: `"${key}" is not a field of the table`,
+    reason: 'not a field of the table',
+  }));
   if (line === undefined || errors.length) return { ok: false, errors: [...errors, ...plan.problems] };
   return { ok: true, line, id: plan.lastId, createdAt: plan.lastCreatedAt };
 }

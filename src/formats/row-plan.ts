@@ -18,7 +18,10 @@ export interface RowDefaults {
 /** A problem with one row: the field at fault (when there is one) and a sentence. */
 export interface RowProblem {
   field?: string;
+  /** A sentence naming the field: `field "qty" must be an integer, got "x"`. */
   message: string;
+  /** The same without the field's name: `must be an integer, got "x"`. */
+  reason: string;
 }
 
 const MAX_ID_LENGTH = 64;
@@ -115,7 +118,7 @@ export class RowPlan {
   }
 
   private addProblem(field: string): void {
-    this.problems.push({ field, message: `field "${field}" ${this.problem.message}` });
+    this.problems.push({ field, message: `field "${field}" ${this.problem.message}`, reason: this.problem.message });
   }
 
   private id(v: unknown): string | undefined {

@@ -1,130 +1,169 @@
 /**
- * A cheap look at an upload before it is queued: reads only the first 64 KiB and refuses what can
- * be known from them (empty, binary, neither CSV nor a JSON array, a name that contradicts the
- * content, columns that are not fields of the table). The format comes from the content.
+ * A cheap look at an upload before it is queued: reads only the first 64 KiB (after gzip) and
+ * refuses what can be known from them (a format no one reads, columns that are not fields of the
+ * table, a CSV header that is not one). The format comes from the content (see `detect.ts`).
  */
-import { open } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
 import { InvalidFileError } from '../errors.js';
-import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
+import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
+import { detectFormat, readHead, type FileHead } from './detect.js';
+import { ERROR_REPORT_COLUMN } from './error-report.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
-import { incompleteTail } from './utf8.js';
 import { show } from './values.js';
-import { isUtf8 } from 'node:buffer';
 
-export const SNIFF_BYTES = 64 * 1024;
+export { SNIFF_BYTES } from './detect.js';
 
 export interface SniffOptions {
   fields: readonly FieldSchema[];
-  /** The name the user gave the file; its extension must agree with the content. */
-  originalName?: string;
-}
-
-export interface SniffResult {
-  format: 'csv' | 'json';
-  /** CSV: the header's columns. JSON: the first object's keys, when it is complete in the head. */
+  /** CSV: the delimiter the user named; otherwise it is detected. */
+  csvDelimiter?: string;
+  /** CSV: `false` when the file has no header line. */
+  csvHeader?: boolean;
+  /** CSV without a header: its columns (default: the schema's fields in order). */
   columns?: string[];
 }
 
+export interface SniffResult {
+  format: FileType;
+  /** The file is gzip-compressed. */
+  gzip?: boolean;
+  /** CSV: the header's columns. JSON/NDJSON: the first object's keys, when it is complete in the head. */
+  columns?: string[];
+  /** CSV: the delimiter found (or given). */
+  csvDelimiter?: string;
+}
+
+/** The CSV delimiters tried when none is given, most usual first. */
+export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+
 export async function sniffUpload(path: string, opts: SniffOptions): Promise<SniffResult> {
-  const fh = await open(path, 'r');
-  let head: Buffer;
-  let whole: boolean;
-  try {
-    const buf = Buffer.alloc(SNIFF_BYTES + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    whole = bytesRead <= SNIFF_BYTES;
-    head = buf.subarray(0, Math.min(bytesRead, SNIFF_BYTES));
-  } finally {
-    await fh.close();
-  }
-  return sniffHead(head, whole, opts);
+  return sniffHead(await readHead(path), opts);
 }
 
-/** The checks of `sniffUpload` on a file's first bytes; `whole` says they are the entire file. */
-export function sniffHead(head: Buffer, whole: boolean, opts: SniffOptions): SniffResult {
-  const name = opts.originalName ? basename(opts.originalName) : undefined;
-  const ext = name ? extname(name).toLowerCase() : '';
-  if (ext !== '' && ext !== '.csv' && ext !== '.json') {
-    throw new InvalidFileError(`Only .csv and .json files can be imported; "${name}" is neither.`);
-  }
-  if (head.length === 0) throw new InvalidFileError('The file is empty.');
-  if (head.includes(0)) throw new InvalidFileError('The file is binary (it contains NUL bytes), not CSV or JSON text.');
-  const checked = whole ? head : head.subarray(0, head.length - incompleteTail(head));
-  if (!isUtf8(checked)) throw new InvalidFileError('The file is not UTF-8 text; CSV and JSON files must be saved as UTF-8.');
-
-  let text = checked.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const first = /\S/.exec(text);
-  if (!first) {
-    if (whole) throw new InvalidFileError('The file is empty: it holds only white space.');
-    throw new InvalidFileError('The file starts with more than 64 KiB of white space; it is not CSV or JSON.');
-  }
+/** The checks of `sniffUpload` on a file's first bytes. */
+export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
+  const { format, text } = detectFormat(fh);
   const known = new Set<string>([...BUILTIN_FIELDS, ...opts.fields.map((f) => f.name)]);
-  const c = first[0];
-  if (c === '[' || c === '{') {
-    if (ext === '.csv') throw new InvalidFileError(`The file is named "${name}" but holds JSON, not CSV.`);
-    if (c === '{') {
-      throw new InvalidFileError('The JSON file must hold an array of row objects ([{...}, {...}]), but it holds a single object.');
-    }
-    return sniffJson(checked, whole, known);
-  }
-  if (ext === '.json') throw new InvalidFileError(`The file is named "${name}" but does not hold a JSON array; it looks like CSV.`);
-  return sniffCsv(text, whole, known);
+  const knownCsv = new Set<string>([...known, ERROR_REPORT_COLUMN]);
+  let result: SniffResult;
+  if (text === undefined) result = { format: format.fileType };
+  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known);
+  else if (format.fileType === 'ndjson') result = sniffNdjson(text, known);
+  else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, knownCsv, opts);
+  else result = { format: format.fileType };
+  if (fh.gzip) result.gzip = true;
+  return result;
 }
 
-function sniffJson(head: Buffer, whole: boolean, known: Set<string>): SniffResult {
+function unknownKeys(line: number, keys: string[], known: Set<string>, what: string): void {
+  const unknown = keys.filter((k) => !known.has(k));
+  if (!unknown.length) return;
+  throw new InvalidFileError(
+    `line ${line}: ${what} has ${unknown.length === 1 ? 'a key that is not a field' : 'keys that are not fields'} of the table: ${unknown.map((k) => JSON.stringify(k)).join(', ')}.`,
+    { line, columns: unknown },
+  );
+}
+
+function sniffJson(text: string, whole: boolean, known: Set<string>): SniffResult {
   let firstKeys: string[] | undefined;
   let elements = 0;
-  const splitter = new JsonArraySplitter((text, start, end, line) => {
+  const splitter = new JsonArraySplitter((t, start, end, line) => {
     elements++;
     if (elements > 1) return;
-    let obj: Record<string, unknown>;
+    let obj: unknown;
     try {
-      obj = JSON.parse(text.slice(start, end)) as Record<string, unknown>;
+      obj = JSON.parse(t.slice(start, end));
     } catch (err) {
       throw new InvalidFileError(`line ${line}: the first object is not valid JSON (${(err as Error).message}).`, { line });
     }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return;
     firstKeys = Object.keys(obj);
-    const unknown = firstKeys.filter((k) => !known.has(k));
-    if (unknown.length) {
-      throw new InvalidFileError(
-        `line ${line}: the first object has ${unknown.length === 1 ? 'a key that is not a field' : 'keys that are not fields'} of the table: ${unknown.map((k) => JSON.stringify(k)).join(', ')}.`,
-        { line, columns: unknown },
-      );
-    }
+    unknownKeys(line, firstKeys, known, 'the first object');
   });
-  splitter.write(head.toString('utf8'));
-  if (whole) {
-    splitter.end();
-    if (elements === 0) throw new InvalidFileError('The file is empty: its JSON array has no rows.');
-  }
+  splitter.write(text);
+  if (whole) splitter.end();
   return firstKeys ? { format: 'json', columns: firstKeys } : { format: 'json' };
 }
 
-function sniffCsv(text: string, whole: boolean, known: Set<string>): SniffResult {
-  let header: string[] | undefined;
-  let dataRecords = 0;
+function sniffNdjson(text: string, known: Set<string>): SniffResult {
+  const nl = text.indexOf('\n');
+  if (nl === -1) return { format: 'ndjson' };
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text.slice(0, nl));
+  } catch {
+    throw new InvalidFileError(
+      'The file starts with "{" but its first line is not a whole JSON object: NDJSON needs one object per line, and a JSON file must hold an array of objects ([{...}, {...}]).',
+    );
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { format: 'ndjson' };
+  const keys = Object.keys(obj);
+  unknownKeys(1, keys, known, 'the first object');
+  return { format: 'ndjson', columns: keys };
+}
+
+/** The first CSV record of `text` split by `delimiter`, or undefined when it does not end in the head. */
+function firstRecord(text: string, whole: boolean, delimiter: string): string[] | undefined {
+  let first: string[] | undefined;
   const tokenizer = new CsvTokenizer((cells, count) => {
-    if (header === undefined) header = cells.slice(0, count).map((c) => c ?? '');
-    else dataRecords++;
-  });
+    if (first === undefined) first = cells.slice(0, count).map((c) => c ?? '');
+  }, delimiter);
   try {
     tokenizer.write(text);
     if (whole) tokenizer.end();
   } catch (err) {
     if (!(err instanceof InvalidFileError)) throw err;
-    // A quoting problem past the header belongs to the import's report; in the header it is fatal.
-    if (header === undefined) throw new InvalidFileError(`The file is neither a JSON array nor valid CSV: ${err.message}`, err.details);
+    // A quoting problem past the first record belongs to the import's report; in it, it is fatal.
+    if (first === undefined) throw new InvalidFileError(`The file is neither JSON nor valid CSV: ${err.message}`, err.details);
   }
+  return first;
+}
+
+/**
+ * The delimiter whose split of the first line names the most fields of the table (with no
+ * header: gives the expected number of columns); a comma when none does better.
+ */
+function detectDelimiter(text: string, whole: boolean, known: Set<string>, expected: number | undefined): string {
+  let best: string = ',';
+  let bestScore = 0;
+  for (const d of CSV_DELIMITERS) {
+    let cells: string[] | undefined;
+    try {
+      cells = firstRecord(text, whole, d);
+    } catch {
+      continue;
+    }
+    if (!cells) continue;
+    const score = expected === undefined ? cells.filter((c) => known.has(c)).length : cells.length === expected ? 1 : 0;
+    if (score > bestScore) {
+      best = d;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffOptions): SniffResult {
+  if (opts.csvHeader === false) {
+    const columns = opts.columns ?? opts.fields.map((f) => f.name);
+    const unknown = columns.filter((c) => !known.has(c));
+    if (unknown.length) {
+      throw new InvalidFileError(`"columns" names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of the table.`, {
+        columns: unknown,
+      });
+    }
+    const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length);
+    return { format: 'csv', columns, csvDelimiter };
+  }
+  const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, undefined);
+  const header = firstRecord(text, whole, csvDelimiter);
   if (header === undefined) {
     throw new InvalidFileError('The CSV header (its first line) is longer than 64 KiB or never ends; the file is not a usable CSV.');
   }
   const unknown = header.filter((h) => !known.has(h));
   if (unknown.length === header.length) {
     throw new InvalidFileError(
-      `The file is neither a JSON array nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}.`,
+      `The file is neither JSON nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}.`,
       { columns: unknown },
     );
   }
@@ -134,12 +173,40 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>): SniffResult
       { columns: unknown },
     );
   }
-  const dup = header.filter((h, i) => header!.indexOf(h) !== i);
+  const dup = header.filter((h, i) => header.indexOf(h) !== i);
   if (dup.length) {
     throw new InvalidFileError(`The CSV header names ${[...new Set(dup)].map((h) => JSON.stringify(h)).join(', ')} more than once.`, {
       columns: [...new Set(dup)],
     });
   }
-  if (whole && dataRecords === 0) throw new InvalidFileError('The file is empty: the CSV has a header but no rows.');
-  return { format: 'csv', columns: header };
+  return { format: 'csv', columns: header, csvDelimiter };
+}
+
+/**
+ * The first look at a file whose table does not exist yet (schema inference): its format, and for
+ * CSV the delimiter that splits the header into the most columns (ties: the usual order).
+ */
+export async function sniffForInference(path: string, opts: Omit<SniffOptions, 'fields'>): Promise<SniffResult> {
+  const fh = await readHead(path);
+  const { format, text } = detectFormat(fh);
+  const result: SniffResult = { format: format.fileType };
+  if (fh.gzip) result.gzip = true;
+  if (format.fileType === 'csv' && text !== undefined) {
+    let best = ',';
+    let most = 0;
+    for (const d of opts.csvDelimiter ? [opts.csvDelimiter] : CSV_DELIMITERS) {
+      let cells: string[] | undefined;
+      try {
+        cells = firstRecord(text, fh.whole, d);
+      } catch {
+        continue;
+      }
+      if (cells && cells.length > most) {
+        best = d;
+        most = cells.length;
+      }
+    }
+    result.csvDelimiter = best;
+  }
+  return result;
 }

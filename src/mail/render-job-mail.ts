@@ -35,6 +35,8 @@ export interface JobMailInput {
   errorCount?: number | null;
   /** PUBLIC_URL. */
   publicUrl: string;
+  /** An import that only validated its file. */
+  dryRun?: boolean;
   /** The time the relative expiry is counted from; now by default. */
   now?: Date;
 }
@@ -90,6 +92,7 @@ function facts(input: JobMailInput): JobMailFacts {
     moreErrors,
     moreErrorsText: formatNumber(moreErrors, locale),
     jobUrl: `${publicUrl}/oserve/v1/jobs/${encodeURIComponent(input.jobId)}`,
+    dryRun: input.dryRun ?? false,
     publicUrl,
   };
 }

@@ -1,5 +1,6 @@
 import type {
   BulkInsertResponse,
+  Compression,
   ExportMode,
   ExportRequest,
   FileType,
@@ -19,8 +20,16 @@ import { buildUpload, type ImportOptions, type ImportSource } from './upload.js'
 
 /** Options of {@link TableRef.export}. */
 export interface ExportOptions {
-  /** `csv` or `json`. */
+  /** `csv`, `json`, `ndjson`, `sql` (and `parquet`, `xlsx` where the server has them). */
   fileType: FileType;
+  /** `gzip` compresses the file (its name gains `.gz`). */
+  compression?: Compression;
+  /** CSV: the cell separator, one character (default `,`). */
+  csvDelimiter?: string;
+  /** CSV: write the header line (default true). */
+  csvHeader?: boolean;
+  /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
+  csvBom?: boolean;
   /** `all` rows, or `part`: rows whose `created_at` is in `[start, end)`. Default: `part` when `start` or `end` is given, else `all`. */
   mode?: ExportMode;
   /** Inclusive lower bound of `created_at`: Unix seconds, a `Date` or an ISO 8601 string. */
@@ -79,7 +88,7 @@ export class TableRef {
   }
 
   /**
-   * Queues an export of the table's rows to a CSV or JSON file.
+   * Queues an export of the table's rows to a file (`fileType`, optionally gzip-compressed).
    * Rejects with `TooFrequentError` when an export of this table was queued less than a minute ago,
    * `TooManyRowsError` when the selection is over the server's cap, `InvalidParameterError` otherwise.
    *
@@ -92,13 +101,18 @@ export class TableRef {
     const body: ExportRequest = { file_type: options.fileType, mode: options.mode ?? (hasRange ? 'part' : 'all') };
     if (options.start !== undefined) body.start = toUnixSeconds(options.start, 'floor', 'start');
     if (options.end !== undefined) body.end = toUnixSeconds(options.end, 'ceil', 'end');
+    if (options.compression !== undefined) body.compression = options.compression;
+    if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
+    if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
+    if (options.csvBom !== undefined) body.csv_bom = options.csvBom;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('export/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }
 
   /**
-   * Queues an import of a `.csv` or `.json` file (the shapes export writes) into the table. The file
-   * is streamed, never held whole in memory. An import is all or nothing: `job.wait()` rejects with
+   * Queues an import of a CSV, JSON or NDJSON file (the shapes export writes; gzip-compressed or not,
+   * the server reads the format from the content) into the table. The file is streamed, never held
+   * whole in memory. `options` also carry the CSV dialect, `onConflict`, `dryRun` and `email`. An import is all or nothing: `job.wait()` rejects with
    * `JobFailedError` listing the bad rows' lines when any row is invalid.
    * Rejects now with `InvalidFileError`, `FileTooLargeError` or `TooFrequentError` when the server refuses it.
    *

@@ -10,6 +10,7 @@ import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { OnConflict } from '../types/api.js';
 import { InvalidArgumentError } from './errors.js';
 
 /**
@@ -27,9 +28,41 @@ export interface ImportOptions {
   filename?: string;
   /** The part's content type; guessed from the extension when not given. */
   contentType?: string;
+  /** CSV: the cell separator; otherwise the server finds it among `,` `;` TAB `|`. */
+  csvDelimiter?: string;
+  /** CSV: `false` when the file has no header line (columns: `columns`, or the table's fields in order). */
+  csvHeader?: boolean;
+  /** CSV without a header: its columns, in order. */
+  columns?: string[];
+  /** A row whose id is already in the table: `error` (default), `skip` it, or `update` the row. */
+  onConflict?: OnConflict;
+  /** Validate the whole file and write nothing (does not use up the table's minute). */
+  dryRun?: boolean;
+  /** `false`: no email when the job ends. */
+  email?: boolean;
 }
 
-const TYPES: Record<string, string> = { '.csv': 'text/csv', '.json': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.csv': 'text/csv',
+  '.json': 'application/json',
+  '.ndjson': 'application/x-ndjson',
+  '.jsonl': 'application/x-ndjson',
+  '.gz': 'application/gzip',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+/** @internal The form fields an import sends beside its file. */
+export function importFields(options: ImportOptions): Record<string, string> {
+  const f: Record<string, string> = {};
+  if (options.csvDelimiter !== undefined) f.csv_delimiter = options.csvDelimiter;
+  if (options.csvHeader !== undefined) f.csv_header = String(options.csvHeader);
+  if (options.columns !== undefined) f.columns = options.columns.join(',');
+  if (options.onConflict !== undefined) f.on_conflict = options.onConflict;
+  if (options.dryRun !== undefined) f.dry_run = String(options.dryRun);
+  if (options.email !== undefined) f.email = String(options.email);
+  return f;
+}
 
 /** @internal A multipart body, produced on demand, and its length when known ahead. */
 export interface UploadBody {
@@ -47,17 +80,17 @@ export async function buildUpload(source: ImportSource, options: ImportOptions =
     });
     if (!info.isFile()) throw new InvalidArgumentError(`${path} is not a file.`);
     const filename = options.filename ?? basename(path);
-    return multipart(createReadStream(path), info.size, filename, contentTypeOf(filename, options));
+    return multipart(createReadStream(path), info.size, filename, contentTypeOf(filename, options), importFields(options));
   }
   if (source instanceof Uint8Array) {
     const filename = requireName(options.filename, 'a Buffer');
-    return multipart([source], source.byteLength, filename, contentTypeOf(filename, options));
+    return multipart([source], source.byteLength, filename, contentTypeOf(filename, options), importFields(options));
   }
   if (source instanceof Blob) {
     const named = (source as Partial<File>).name;
     const filename = options.filename ?? (named ? named : requireName(undefined, 'a Blob without a name'));
     const type = options.contentType ?? (source.type || contentTypeOf(filename, options));
-    return multipart(source.stream() as unknown as AsyncIterable<Uint8Array>, source.size, filename, type);
+    return multipart(source.stream() as unknown as AsyncIterable<Uint8Array>, source.size, filename, type, importFields(options));
   }
   if (source instanceof ReadableStream || isNodeReadable(source)) {
     const streamPath = (source as { path?: unknown }).path;
@@ -67,7 +100,7 @@ export async function buildUpload(source: ImportSource, options: ImportOptions =
     const chunks = source instanceof ReadableStream
       ? (Readable.fromWeb(source as never) as AsyncIterable<Uint8Array>)
       : (source as AsyncIterable<Uint8Array>);
-    return multipart(chunks, undefined, filename, contentTypeOf(filename, options));
+    return multipart(chunks, undefined, filename, contentTypeOf(filename, options), importFields(options));
   }
   throw new InvalidArgumentError('import() takes a file path, a Buffer, a Blob or a readable stream.');
 }
@@ -78,9 +111,15 @@ export function multipart(
   size: number | undefined,
   filename: string,
   partType: string,
+  fields: Record<string, string> = {},
 ): UploadBody {
   const boundary = `----tableport${randomBytes(16).toString('hex')}`;
+  // Fields go before the file, so the server has them when the file arrives.
+  const fieldParts = Object.entries(fields)
+    .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${escapeQuoted(name)}"\r\n\r\n${value}\r\n`)
+    .join('');
   const head = Buffer.from(
+    fieldParts +
     `--${boundary}\r\n` +
       `Content-Disposition: form-data; name="file"; filename="${escapeQuoted(filename)}"\r\n` +
       `Content-Type: ${partType}\r\n\r\n`,

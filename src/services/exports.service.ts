@@ -6,7 +6,7 @@ import type { JobsRepository, ExportParams, JobRecord } from '../db/repositories
 import type { RowsRepository } from '../db/repositories/rows.repository.js';
 import type { TablesRepository } from '../db/repositories/tables.repository.js';
 import { AppError, InvalidParameterError, TooManyRowsError } from '../errors.js';
-import { createCsvRecordCounter, createJsonArrayTransform } from '../formats/index.js';
+import { exportExtension, exportFormatOf, planExport } from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { exportFileKey, type StorageDriver } from '../storage/index.js';
@@ -25,11 +25,23 @@ const unixSeconds = z.union([
     .transform(Number),
 ]);
 
+/** true/false as JSON or as form text. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true')]);
+
 const ExportSchema = z.object({
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }),
   mode: z.enum(['all', 'part'], { error: 'must be "all" or "part"' }),
   start: unixSeconds.nullish(),
   end: unixSeconds.nullish(),
+  // Formats (CSV dialect and compression).
+  compression: z.enum(['none', 'gzip'], { error: 'must be "none" or "gzip"' }).optional(),
+  csv_delimiter: z
+    .string()
+    .regex(/^[\x20-\x7e\t]$/, 'must be one printable ASCII character or a tab')
+    .refine((c) => c !== '"', 'cannot be a quote (")')
+    .optional(),
+  csv_header: flag.optional(),
+  csv_bom: flag.optional(),
 });
 
 /** What the export and import services share: the table, its rows, the job record, the queue, the files. */
@@ -54,7 +66,12 @@ export class ExportsService {
   async request(userId: number, tableId: string, body: unknown): Promise<JobCreatedResponse> {
     const table = await this.d.tables.require(userId, tableId);
     const p = parseParams(ExportSchema, body ?? {});
+    exportFormatOf(p.file_type);
     const params: ExportParams = { file_type: p.file_type, mode: p.mode };
+    if (p.compression === 'gzip') params.compression = 'gzip';
+    if (p.csv_delimiter !== undefined && p.csv_delimiter !== ',') params.csv_delimiter = p.csv_delimiter;
+    if (p.csv_header === false) params.csv_header = false;
+    if (p.csv_bom === true) params.csv_bom = true;
     if (p.mode === 'part') {
       if (p.start == null && p.end == null)
         throw new InvalidParameterError('start', 'mode "part" needs "start", "end" or both (Unix seconds).');
@@ -81,7 +98,7 @@ export class ExportsService {
         table_name: table.name,
         params,
         file_type: params.file_type,
-        file_name: exportFileName(table.name, createdAt, params.file_type),
+        file_name: exportFileName(table.name, createdAt, exportExtension(params.file_type, params.compression === 'gzip')),
         upload_key: null,
       });
       await this.d.queues.add(JobName.ExportTable, { jobId });
@@ -113,14 +130,24 @@ export class ExportsService {
       if (rows > max) body.destroy(new TooManyRowsError(max));
       else report(rows);
     };
-    const counter: Transform & { rows: number } =
-      params.file_type === 'csv' ? createCsvRecordCounter({ onRows }) : createJsonArrayTransform({ onRows });
-    const fileName = job.file_name ?? exportFileName(table.name, job.created_at, params.file_type);
+    const gzip = params.compression === 'gzip';
+    const { source: from, stages, counter } = planExport({
+      fileType: params.file_type,
+      tableName: table.name,
+      fields: table.schema.fields,
+      csv: { delimiter: params.csv_delimiter ?? ',', header: params.csv_header ?? true, bom: params.csv_bom ?? false },
+      gzip,
+      onRows,
+    });
+    const fileName = job.file_name ?? exportFileName(table.name, job.created_at, exportExtension(params.file_type, gzip));
     const key = exportFileKey(jobId, fileName);
 
-    const source = await this.d.rows.copyOut(table.id, table.schema.fields, params.file_type, params);
+    const source =
+      from.kind === 'csv'
+        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header })
+        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
-    const body: Transform = pipeline(source, counter, () => undefined);
+    const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
     await this.d.storage.put(key, body);
 
     await this.d.jobs.succeed(jobId, { rows: counter.rows, file_key: key, file_name: fileName });

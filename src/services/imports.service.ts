@@ -1,17 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
-import { createImportEncoder, sniffUpload } from '../formats/index.js';
+import {
+  createErrorReport,
+  explainInputError,
+  inferSchema,
+  openImportInput,
+  sampleFile,
+  sniffForInference,
+  sniffUpload,
+  type ImportInputOptions,
+} from '../formats/index.js';
 import { JobName } from '../jobs/job-names.js';
-import { importFileKey } from '../storage/index.js';
+import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
-import type { FieldSchema, JobCreatedResponse, JobError } from '../types/api.js';
+import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
+import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
+
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -20,20 +31,7 @@ export interface UploadedFile {
   size: number;
 }
 
-/** The import's rows were refused: the job fails with these errors and nothing is written. */
-export class ImportRowsError extends AppError {
-  override name = 'ImportRowsError';
-  constructor(
-    readonly rowErrors: JobError[],
-    readonly errorCount: number,
-  ) {
-    super(
-      'invalid_row',
-      400,
-      `${errorCount} row${errorCount === 1 ? '' : 's'} of the file ${errorCount === 1 ? 'is' : 'are'} not valid; no row was written.`,
-    );
-  }
-}
+export { ImportRowsError } from './import-options.js';
 
 export interface ImportsDeps extends ExportsDeps {
   pool: Pool;
@@ -45,27 +43,47 @@ export class ImportsService {
   constructor(private readonly d: ImportsDeps) {}
 
   /** What can be refused before the upload is read: an unknown table, a minute already used. */
-  async precheck(userId: number, tableId: string): Promise<void> {
+  async precheck(userId: number, tableId: string, query: Record<string, unknown> = {}): Promise<void> {
     const table = await this.d.tables.require(userId, tableId);
-    await this.d.limiter.check('import', table.id);
+    // A dry run writes nothing, so it does not need (or use up) the table's minute.
+    if (query.dry_run !== 'true') await this.d.limiter.check('import', table.id);
   }
 
   /**
    * Checks the upload's content cheaply (type, header, first row), takes the table's minute,
    * moves the file into storage and queues the job. The temp file is gone afterwards, whatever happens.
    */
-  async request(userId: number, tableId: string, file: UploadedFile | undefined): Promise<JobCreatedResponse> {
+  async request(
+    userId: number,
+    tableId: string,
+    file: UploadedFile | undefined,
+    fields: unknown = {},
+    query: Record<string, unknown> = {},
+    extra: Pick<ImportParams, 'inferred_schema'> = {},
+  ): Promise<JobCreatedResponse> {
     try {
       const table = await this.d.tables.require(userId, tableId);
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
-      const sniff = await sniffUpload(file.path, { fields: table.schema.fields, originalName: file.originalname });
+      const f = parseImportFields({ ...(typeof fields === 'object' ? fields : {}), ...pick(query, 'dry_run') });
+      const { dryRun, fileOpts } = f;
+      const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
 
       const jobId = randomUUID();
-      await this.d.limiter.acquire('import', table.id, jobId);
+      if (!dryRun) await this.d.limiter.acquire('import', table.id, jobId);
       const uploadKey = importFileKey(jobId, `upload.${sniff.format}`);
       try {
         await this.d.storage.putFile(uploadKey, file.path);
         const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
+        if (sniff.gzip) params.gzip = true;
+        if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
+        if (fileOpts.csvHeader === false) {
+          params.csv_header = false;
+          if (sniff.columns) params.columns = sniff.columns;
+        }
+        if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
+        if (dryRun) params.dry_run = true;
+        if (extra.inferred_schema) params.inferred_schema = extra.inferred_schema;
+        if (!f.email) params.email = false;
         await this.d.jobs.insert({
           id: jobId,
           type: 'import',
@@ -79,12 +97,47 @@ export class ImportsService {
         });
         await this.d.queues.add(JobName.ImportFile, { jobId });
       } catch (err) {
-        await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
+        if (!dryRun) await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
         await this.d.jobs.delete(jobId).catch(() => undefined);
         await this.d.storage.delete(uploadKey).catch(() => undefined);
         throw err;
       }
       return { status: 'ok', job_id: jobId };
+    } finally {
+      if (file) await rm(file.path, { force: true });
+    }
+  }
+
+  /**
+   * `POST /table/import/`: creates table `name` with the schema inferred from the first rows of
+   * the file, then imports the file into it as `request` does. A refusal removes the new table.
+   */
+  async requestWithInference(
+    userId: number,
+    file: UploadedFile | undefined,
+    fields: unknown = {},
+    query: Record<string, unknown> = {},
+  ): Promise<JobCreatedResponse & { table_id: number }> {
+    let tableId: number | undefined;
+    try {
+      if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
+      const body = (typeof fields === 'object' && fields !== null ? fields : {}) as Record<string, unknown>;
+      if (typeof body.name !== 'string' || body.name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as the field "name".');
+      const { fileOpts } = parseImportFields(omit(body, 'name'));
+      if (fileOpts.csvHeader === false && !fileOpts.columns) {
+        throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
+      }
+      const head = await sniffForInference(file.path, fileOpts);
+      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+      const schema = { fields: inferSchema(sample) };
+      const table = await this.d.tables.create(userId, { name: body.name, schema });
+      tableId = table.id;
+      const fileFields = head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
+      const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });
+      return { ...res, table_id: table.id };
+    } catch (err) {
+      if (tableId !== undefined) await this.d.tables.delete(userId, String(tableId)).catch(() => undefined);
+      throw err;
     } finally {
       if (file) await rm(file.path, { force: true });
     }
@@ -105,65 +158,132 @@ export class ImportsService {
     if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
 
     const report = progressReporter(this.d.jobs, jobId, params.size);
-    const encoder = createImportEncoder(params.format, {
-      fields: table.schema.fields,
-      defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
-      maxRows: this.d.config.exportMaxRows,
+    const fields = table.schema.fields;
+    const onConflict: OnConflict = params.on_conflict ?? 'error';
+    const open = () => this.d.storage.get(job.upload_key!);
+    const inputOptions = (lineColumn: boolean) => ({
+      fileType: params.format,
+      gzip: params.gzip ?? false,
+      onBytes: report,
+      encoder: {
+        fields,
+        defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
+        maxRows: this.d.config.exportMaxRows,
+        lineColumn,
+        ...fileOptions(params),
+      },
     });
 
-    await withTransaction(this.d.pool, async (client) => {
-      const source = await this.d.storage.get(job.upload_key!);
-      const sink = this.d.rows.copyIn(client, table.id, table.schema.fields);
-      try {
-        await pipeline(source, byteCounter(report), encoder, sink);
-      } catch (err) {
-        throw await this.explainCopyError(err, job, table.schema.fields);
+    try {
+      if (params.dry_run) {
+        // The whole validation, duplicates included, in a transaction that is rolled back.
+        const rows = await this.withRollback((client) => this.stage(client, table.id, fields, open, inputOptions(true), onConflict === 'error'));
+        await this.d.jobs.succeed(jobId, { rows });
+        return this.d.jobs.get(jobId, null);
       }
-      if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount);
-      await this.d.jobs.succeed(jobId, { rows: encoder.rows }, client);
-    });
+      await withTransaction(this.d.pool, async (client) => {
+        let written: number;
+        if (onConflict === 'error') {
+          // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
+          const input = await openImportInput(open, inputOptions(false));
+          try {
+            await pipeline([...input.stages, this.d.rows.copyIn(client, table.id, fields)] as unknown as [Readable, Writable]);
+          } finally {
+            await input.cleanup();
+          }
+          const { encoder } = input;
+          if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
+          written = encoder.rows;
+        } else {
+          // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
+          await this.stage(client, table.id, fields, open, inputOptions(true), false);
+          written = await this.d.rows.mergeStaging(client, table.id, fields, onConflict);
+        }
+        await this.d.jobs.succeed(jobId, { rows: written }, client);
+      });
+    } catch (err) {
+      const e = explainInputError(err) as { code?: string };
+      if (e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, open, inputOptions(false));
+      if (e.code !== '23505') throw e;
+      // PostgreSQL stops at the first duplicate id. On that failure path only, the file is read
+      // once more into a staging table, and one query names every duplicated id with its line.
+      await this.withRollback((client) => this.stage(client, table.id, fields, open, { ...inputOptions(true), onBytes: () => undefined }, true));
+      throw e;
+    }
     return this.d.jobs.get(jobId, null);
   }
 
   /**
-   * PostgreSQL's refusals during COPY, in the import's own words. A duplicate id names the COPY
-   * row; a second read of the file (only on this failure path) finds the line it came from.
+   * COPYs the file into a staging table and checks it whole: every bad row, then every id that
+   * repeats in the file or (with `againstTable`) is already in the table. Returns the valid rows.
    */
-  private async explainCopyError(err: unknown, job: JobRecord, fields: FieldSchema[]): Promise<unknown> {
-    const e = err as { code?: string; detail?: string; where?: string };
-    if (e.code !== '23505') return err;
-    const id = /\(id\)=\((.*)\)/.exec(e.detail ?? '')?.[1] ?? '?';
-    const row = Number(/COPY \S+, line (\d+)/.exec(e.where ?? '')?.[1] ?? NaN);
-    let line: number | undefined;
-    if (Number.isSafeInteger(row)) {
-      const locator = createImportEncoder((job.params as ImportParams).format, {
-        fields,
-        defaults: { createdAt: 0, createdBy: '', newId: this.newId },
-        maxRows: Number.MAX_SAFE_INTEGER,
-        onRowLine: (n, fileLine) => {
-          if (n === row) line = fileLine;
-        },
-      });
-      await pipeline(await this.d.storage.get(job.upload_key!), locator, new Writable({ write: (_c, _e, cb) => cb() })).catch(() => undefined);
+  private async stage(
+    client: PoolClient,
+    tableId: number,
+    fields: FieldSchema[],
+    open: () => Promise<Readable>,
+    opts: ImportInputOptions,
+    againstTable: boolean,
+  ): Promise<number> {
+    await this.d.rows.createStaging(client, tableId);
+    const input = await openImportInput(open, opts);
+    try {
+      await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
+    } finally {
+      await input.cleanup();
     }
-    const where = line === undefined ? '' : `line ${line}: `;
-    const error: JobError = {
-      error_code: 'invalid_row',
-      error_msg: `${where}the id "${id}" is already in the table or appears earlier in the file.`,
-      field: 'id',
-    };
-    if (line !== undefined) error.line = line;
-    return new ImportRowsError([error], 1);
+    const { encoder } = input;
+    if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
+    const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
+    if (dups.total > 0) throw duplicatesError(dups);
+    return encoder.rows;
   }
-}
 
-function byteCounter(report: (bytes: number) => void): Transform {
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      bytes += chunk.length;
-      report(bytes);
-      cb(null, chunk);
-    },
-  });
+  /**
+   * Reads the file once more and stores its bad rows, with their reasons, as a CSV the user can fix
+   * and import again; the job's `error_report_url` and the failure mail link it. Best effort: the
+   * import has failed either way, and a report that cannot be written must not hide why.
+   */
+  private async writeErrorReport(job: JobRecord, fields: FieldSchema[], open: () => Promise<Readable>, opts: ImportInputOptions): Promise<void> {
+    const key = exportFileKey(job.id, `${job.table_name}_errors.csv`);
+    const report = createErrorReport(fields);
+    try {
+      const stored = this.d.storage.put(key, report.stream);
+      try {
+        const input = await openImportInput(open, {
+          ...opts,
+          onBytes: () => undefined,
+          encoder: { ...opts.encoder, maxErrors: 0, onBadRow: (line, row, reasons) => report.add(line, row, reasons) },
+        });
+        try {
+          await pipeline([...input.stages, new Writable({ write: (_c, _e, cb) => cb() })] as unknown as [Readable, Writable]);
+        } finally {
+          await input.cleanup();
+        }
+        report.end();
+      } catch (err) {
+        report.stream.destroy(err as Error);
+      }
+      await stored;
+      if (report.rows > 0) await this.d.jobs.setErrorReport(job.id, key);
+      else await this.d.storage.delete(key);
+    } catch {
+      await this.d.storage.delete(key).catch(() => undefined);
+    }
+  }
+
+  /** Runs `work` in a transaction that is always rolled back. */
+  private async withRollback<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.d.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      return await work(client);
+    } catch (err) {
+      throw explainInputError(err);
+    } finally {
+      await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      client.release(broken);
+    }
+  }
 }

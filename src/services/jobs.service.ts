@@ -2,12 +2,18 @@ import type { Config } from '../config.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../storage/index.js';
-import type { Job, MinappExportJob, MinappExportStatus, Page } from '../types/api.js';
+import type { Job, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../types/api.js';
 import type { Readable } from 'node:stream';
 import { pageMeta, type PageQuery } from './paging.js';
 import type { TablesService } from './tables.service.js';
 
 const secs = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** The name a job's file is downloaded under: a succeeded export's file, or a failed import's error report. */
+function downloadName(job: JobRecord): string | null {
+  if (job.type === 'export') return job.status === 'succeeded' ? job.file_name : null;
+  return job.file_key ? (job.file_key.split('/').pop() ?? null) : null;
+}
 
 const MINAPP_STATUS: Record<JobRecord['status'], MinappExportStatus> = {
   queued: 'pending',
@@ -29,25 +35,31 @@ export class JobsService {
    * end, so every view of the job (API, mail) shows the same link.
    */
   fileLink(job: JobRecord): { url: string; expiresAt: Date } | null {
-    if (job.type !== 'export' || job.status !== 'succeeded' || !job.file_name || !job.finished_at) return null;
-    return createDownloadLink(this.config, { jobId: job.id, fileName: job.file_name }, job.finished_at);
+    const fileName = downloadName(job);
+    if (!fileName || !job.finished_at) return null;
+    return createDownloadLink(this.config, { jobId: job.id, fileName }, job.finished_at);
   }
 
   toJob(job: JobRecord): Job {
-    return {
+    const out: Job = {
       id: job.id,
       type: job.type,
       table_id: job.table_id,
       status: job.status,
       progress: job.status === 'succeeded' ? 100 : job.progress,
       rows: job.rows,
-      file_url: this.fileLink(job)?.url ?? null,
+      file_url: job.type === 'export' ? (this.fileLink(job)?.url ?? null) : null,
       file_type: job.file_type,
       file_name: job.file_name,
       errors: job.errors,
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
     };
+    const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
+    if (params.dry_run) out.dry_run = true;
+    if (params.inferred_schema) out.inferred_schema = params.inferred_schema;
+    if (job.type === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
+    return out;
   }
 
   toMinappExport(job: JobRecord): MinappExportJob {
@@ -114,7 +126,7 @@ export class JobsService {
         : new AppError('invalid_signature', 403, 'This download link is not valid.');
     }
     const job = await this.jobs.get(req.jobId, null);
-    if (!job || job.file_name !== req.fileName || job.status !== 'succeeded') throw new NotFoundError('The file was not found.');
+    if (!job || downloadName(job) !== req.fileName) throw new NotFoundError('The file was not found.');
     const info = job.file_key ? await this.storage.stat(job.file_key) : null;
     if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
     return { job, size: info.size, stream: await this.storage.get(job.file_key!) };

@@ -20,6 +20,11 @@ export class JobMailService {
   async sendFor(jobId: string): Promise<'sent' | 'skipped'> {
     const job = await this.jobsRepo.get(jobId, null);
     if (!job || job.mail_sent_at || (job.status !== 'succeeded' && job.status !== 'failed')) return 'skipped';
+    // An import may ask for no mail (a dry run checked from a script, say).
+    if ((job.params as { email?: boolean }).email === false) {
+      await this.jobsRepo.markMailSent(job.id);
+      return 'skipped';
+    }
     const user = await this.users.get(job.user_id);
     if (!user) return 'skipped';
     const link = this.jobs.fileLink(job);
@@ -39,6 +44,7 @@ export class JobMailService {
       errors: job.errors,
       errorCount: job.error_count,
       publicUrl: this.config.publicUrl,
+      dryRun: (job.params as { dry_run?: boolean }).dry_run === true,
     });
     const sent = await this.mailer.send({ to: user.email, ...mail });
     await this.jobsRepo.markMailSent(job.id);

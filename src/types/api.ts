@@ -88,10 +88,15 @@ export interface Page<T> {
   objects: T[];
 }
 
-/** Export file formats. */
-export type FileType = 'csv' | 'json';
-/** The export file formats this server writes. */
-export const FILE_TYPES = ['csv', 'json'] as const satisfies readonly FileType[];
+/** File formats (`sql` is export only; a server may lack `parquet` and `xlsx`). */
+export type FileType = 'csv' | 'json' | 'ndjson' | 'parquet' | 'xlsx' | 'sql';
+/** The file formats the API names. */
+export const FILE_TYPES = ['csv', 'json', 'ndjson', 'parquet', 'xlsx', 'sql'] as const satisfies readonly FileType[];
+
+/** Export compression: `gzip` adds `.gz` to the file name. */
+export type Compression = 'none' | 'gzip';
+/** What an import does with a row whose id is already in the table. */
+export type OnConflict = 'error' | 'skip' | 'update';
 
 /** Export selection modes. */
 export type ExportMode = 'all' | 'part';
@@ -104,6 +109,14 @@ export interface ExportRequest {
   start?: number;
   /** Unix seconds, exclusive (with `mode: 'part'`). */
   end?: number;
+  /** `gzip` compresses the file (its name gains `.gz`). */
+  compression?: Compression;
+  /** CSV: the cell separator, one character (default `,`). */
+  csv_delimiter?: string;
+  /** CSV: write a header line (default true). */
+  csv_header?: boolean;
+  /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
+  csv_bom?: boolean;
 }
 
 /** The reply to queuing an export or an import. */
@@ -141,6 +154,12 @@ export interface Job {
   file_name: string | null;
   /** Errors; for a failed import, the first rows that failed (capped) and then a summary. */
   errors: JobError[];
+  /** An import that only validated the file (`dry_run=true`): `rows` is what it would write. */
+  dry_run?: boolean;
+  /** A failed import: a signed link to a CSV of the bad rows with their reasons, to fix and import again. */
+  error_report_url?: string | null;
+  /** An import that created its table (`POST /table/import/`): the schema inferred from the file. */
+  inferred_schema?: TableSchema;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

@@ -6,6 +6,10 @@ import { checkOut, waitAndReport } from '../wait.js';
 
 interface ExportFlags extends ClientFlags {
   type: string;
+  gzip?: boolean;
+  csvDelimiter?: string;
+  csvHeader?: boolean;
+  csvBom?: boolean;
   mode?: 'all' | 'part';
   start?: string;
   end?: string;
@@ -15,6 +19,11 @@ interface ExportFlags extends ClientFlags {
 }
 
 interface ImportFlags extends ClientFlags {
+  csvDelimiter?: string;
+  header?: boolean;
+  columns?: string;
+  onConflict?: 'error' | 'skip' | 'update';
+  dryRun?: boolean;
   wait?: boolean;
   timeout?: number;
   filename?: string;
@@ -23,7 +32,11 @@ interface ImportFlags extends ClientFlags {
 export function registerTransferCommands(program: Command): void {
   clientCommand(program.command('export').argument('<table>', 'table id or name'))
     .description('export a table\'s rows to a CSV or JSON file (a background job; the result is also emailed)')
-    .requiredOption('--type <type>', 'file type: csv or json')
+    .requiredOption('--type <type>', 'file type: csv, json, ndjson or sql (parquet, xlsx where the server has them)')
+    .option('--gzip', 'compress the file (its name gains .gz)')
+    .option('--csv-delimiter <char>', 'CSV: the cell separator (default ,)')
+    .option('--no-csv-header', 'CSV: no header line')
+    .option('--csv-bom', 'CSV: start with a UTF-8 byte order mark, for Excel')
     .addOption(new Option('--mode <mode>', 'all rows, or part: rows created in [--start, --end)').choices(['all', 'part']))
     .option('--start <time>', 'with part: created at or after; Unix seconds or ISO 8601 (2024-05-01T00:00:00Z)')
     .option('--end <time>', 'with part: created before; Unix seconds or ISO 8601')
@@ -45,6 +58,10 @@ export function registerTransferCommands(program: Command): void {
       const job = await tp.table(table.id).export({
         fileType: flags.type as 'csv',
         mode: flags.mode ?? (hasRange ? 'part' : 'all'),
+        ...(flags.gzip ? { compression: 'gzip' as const } : {}),
+        ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
+        ...(flags.csvHeader === false ? { csvHeader: false } : {}),
+        ...(flags.csvBom ? { csvBom: true } : {}),
         ...(flags.start !== undefined ? { start: flags.start } : {}),
         ...(flags.end !== undefined ? { end: flags.end } : {}),
       });
@@ -58,9 +75,14 @@ export function registerTransferCommands(program: Command): void {
     program
       .command('import')
       .argument('<table>', 'table id or name')
-      .argument('<file>', 'a .csv or .json file in the shape export writes; - reads stdin (give --filename)'),
+      .argument('<file>', 'a CSV, JSON, NDJSON (or Parquet, xlsx) file, gzip-compressed or not; - reads stdin (give --filename)'),
   )
-    .description('import a CSV or JSON file into a table (a background job; all rows or none are written)')
+    .description('import a file into a table (a background job; all rows or none are written; the format is read from the content)')
+    .option('--csv-delimiter <char>', 'CSV: the cell separator (default: found among , ; TAB |)')
+    .option('--no-header', 'CSV: the first line is data; columns are --columns or the table\'s fields in order')
+    .option('--columns <names>', 'CSV without a header: its columns, comma-separated')
+    .addOption(new Option('--on-conflict <what>', 'a row whose id is already in the table').choices(['error', 'skip', 'update']))
+    .option('--dry-run', 'validate the whole file and write nothing')
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
     .option('--filename <name>', 'the name sent for the file, whose extension gives the format (needed with -)')
@@ -73,7 +95,14 @@ export function registerTransferCommands(program: Command): void {
       const tp = connect(flags);
       const table = await resolveTable(tp, ref);
       const source = file === '-' ? process.stdin : file;
-      const job = await tp.table(table.id).import(source, flags.filename ? { filename: flags.filename } : {});
+      const job = await tp.table(table.id).import(source, {
+        ...(flags.filename ? { filename: flags.filename } : {}),
+        ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
+        ...(flags.header === false ? { csvHeader: false } : {}),
+        ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
+        ...(flags.onConflict !== undefined ? { onConflict: flags.onConflict } : {}),
+        ...(flags.dryRun ? { dryRun: true } : {}),
+      });
       if (flags.wait) return waitAndReport(tp, job, flags);
       if (flags.json) return printJson({ status: 'ok', job_id: job.id });
       line(`Queued import job ${job.id} into table ${table.id} (${table.name}); the result will be emailed to you.`);

@@ -1,4 +1,4 @@
-import type { FileType, JobError, JobStatus, JobType } from '../../types/api.js';
+import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
 
 export interface ExportParams {
@@ -8,12 +8,28 @@ export interface ExportParams {
   end?: number;
   /** Rows selected when the export was asked for: the progress bar's 100%. */
   expected_rows?: number;
+  compression?: Compression;
+  csv_delimiter?: string;
+  csv_header?: boolean;
+  csv_bom?: boolean;
 }
 
 export interface ImportParams {
   format: FileType;
   original_name: string | null;
   size: number;
+  /** The upload is gzip-compressed. */
+  gzip?: boolean;
+  csv_delimiter?: string;
+  csv_header?: boolean;
+  columns?: string[];
+  on_conflict?: OnConflict;
+  /** Validate only: nothing is written. */
+  dry_run?: boolean;
+  /** `false`: no mail when the job ends. */
+  email?: boolean;
+  /** The schema inferred from the file, for an import that created its table. */
+  inferred_schema?: TableSchema;
 }
 
 export interface JobRecord {
@@ -158,6 +174,11 @@ export class JobsRepository {
     );
   }
 
+  /** A failed import's error report (stored like an export file). */
+  async setErrorReport(id: string, fileKey: string): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET file_key = $2 WHERE id = $1', [id, fileKey]);
+  }
+
   async clearUpload(id: string): Promise<void> {
     await this.pool.query('UPDATE tableport.jobs SET upload_key = NULL WHERE id = $1', [id]);
   }
@@ -166,7 +187,7 @@ export class JobsRepository {
   async expiredExportFiles(before: Date, limit: number): Promise<Array<{ id: string; file_key: string }>> {
     const { rows } = await this.pool.query<{ id: string; file_key: string }>(
       `SELECT id, file_key FROM tableport.jobs
-        WHERE type = 'export' AND status = 'succeeded' AND file_key IS NOT NULL AND finished_at < $1
+        WHERE (type = 'export' AND status = 'succeeded' OR type = 'import') AND file_key IS NOT NULL AND finished_at < $1
         ORDER BY finished_at LIMIT $2`,
       [before, limit],
     );

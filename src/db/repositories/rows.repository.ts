@@ -2,7 +2,11 @@ import type { Readable, Writable } from 'node:stream';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
-import { copyColumns, dataTable, exportCopySql, projection, windowWhere, type Window } from '../table-sql.js';
+import { copyColumns, dataTable, exportCopySql, projection, windowWhere, type CsvOptions, type Window } from '../table-sql.js';
+
+const STAGING = 'tableport_import_staging';
+// Not a possible field name (fields are identifiers), so it cannot clash with the table's columns.
+const LINE = '"#line"';
 
 export class RowsRepository {
   constructor(private readonly pool: Pool) {}
@@ -51,10 +55,66 @@ export class RowsRepository {
   }
 
   /**
+   * A staging table for this transaction (dropped at its end) with the table's columns, no
+   * constraint, and the file line of each row: COPY into it, then find duplicates or merge.
+   */
+  async createStaging(client: PoolClient, tableId: number): Promise<void> {
+    await client.query(
+      `CREATE TEMP TABLE ${STAGING} (LIKE ${dataTable(tableId)} INCLUDING DEFAULTS) ON COMMIT DROP;
+       ALTER TABLE ${STAGING} ADD COLUMN ${LINE} bigint NOT NULL`,
+    );
+  }
+
+  /** COPY into the staging table: the import's COPY text with the file line as a last column. */
+  copyInStaging(client: PoolClient, fields: FieldSchema[]): Writable {
+    return client.query(copyFrom(`COPY ${STAGING} (${copyColumns(fields)}, ${LINE}) FROM STDIN`));
+  }
+
+  /**
+   * Every staged row whose id appears earlier in the file or, with `againstTable`, is already in
+   * the table, in file order: the first `limit` of them and how many there are.
+   */
+  async stagingDuplicates(
+    client: PoolClient,
+    tableId: number,
+    againstTable: boolean,
+    limit: number,
+  ): Promise<{ total: number; rows: Array<{ id: string; line: number; first_line: number; existing: boolean }> }> {
+    const { rows } = await client.query<{ id: string; line: string; first_line: string; existing: boolean; total: string }>(
+      `WITH s AS (
+         SELECT id, ${LINE} AS line, min(${LINE}) OVER (PARTITION BY id) AS first_line,
+                ($1 AND EXISTS (SELECT 1 FROM ${dataTable(tableId)} t WHERE t.id = st.id)) AS existing
+           FROM ${STAGING} st
+       ), d AS (SELECT * FROM s WHERE line > first_line OR existing)
+       SELECT id, line, first_line, existing, count(*) OVER () AS total FROM d ORDER BY line LIMIT $2`,
+      [againstTable, limit],
+    );
+    return {
+      total: rows.length ? Number(rows[0]!.total) : 0,
+      rows: rows.map((r) => ({ id: r.id, line: Number(r.line), first_line: Number(r.first_line), existing: r.existing })),
+    };
+  }
+
+  /** Moves the staged rows into the table; a row whose id is there is skipped or replaces it. Returns rows written. */
+  async mergeStaging(client: PoolClient, tableId: number, fields: FieldSchema[], onConflict: 'skip' | 'update'): Promise<number> {
+    const cols = copyColumns(fields);
+    const set = cols
+      .split(', ')
+      .filter((c) => c !== 'id')
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .join(', ');
+    const action = onConflict === 'skip' ? 'DO NOTHING' : `DO UPDATE SET ${set}`;
+    const { rowCount } = await client.query(
+      `INSERT INTO ${dataTable(tableId)} (${cols}) SELECT ${cols} FROM ${STAGING} ORDER BY ${LINE} ON CONFLICT (id) ${action}`,
+    );
+    return rowCount ?? 0;
+  }
+
+  /**
    * The export bytes straight from PostgreSQL. The connection is held until the stream ends or
    * fails, then returned (or destroyed, after an error, so a half-read COPY never goes back to the pool).
    */
-  async copyOut(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window): Promise<Readable> {
+  async copyOut(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window, csv?: CsvOptions): Promise<Readable> {
     const client = await this.pool.connect();
     let released = false;
     const release = (err?: Error) => {
@@ -63,7 +123,7 @@ export class RowsRepository {
       client.release(err);
     };
     try {
-      const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w)));
+      const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w, csv)));
       stream.once('end', () => release());
       stream.once('error', (err) => release(err));
       stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));

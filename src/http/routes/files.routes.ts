@@ -1,8 +1,14 @@
 import { Router } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { formatOf } from '../../formats/index.js';
 import type { Services } from '../../services/index.js';
 
-const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
+/** A file's type for the browser: gzip when compressed, else the format's own (an import's error report is CSV). */
+function contentType(fileType: string | null, fileName: string): string {
+  if (fileName.endsWith('.gz')) return 'application/gzip';
+  if (fileName.endsWith('_errors.csv')) return 'text/csv; charset=utf-8';
+  return formatOf(fileType ?? '')?.contentType ?? 'application/octet-stream';
+}
 
 /** Signed downloads: no token, the link's signature and expiry are the authorisation. */
 export function filesRouter(s: Services): Router {
@@ -15,9 +21,9 @@ export function filesRouter(s: Services): Router {
       signature: req.query.signature,
     });
     res.set({
-      'Content-Type': CONTENT_TYPES[job.file_type ?? ''] ?? 'application/octet-stream',
+      'Content-Type': contentType(job.file_type, req.params.file_name),
       'Content-Length': String(size),
-      'Content-Disposition': `attachment; filename="${job.file_name!.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(job.file_name!)}`,
+      'Content-Disposition': `attachment; filename="${req.params.file_name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(req.params.file_name)}`,
       'Cache-Control': 'private, no-store',
       'Referrer-Policy': 'no-referrer',
       'X-Content-Type-Options': 'nosniff',

@@ -28,6 +28,7 @@ export interface JobMailFacts {
   /** Upper-case, e.g. `CSV`. */
   fileType: string | null;
   fileName: string | null;
+  /** A succeeded export's file, or a failed import's error report (a CSV of the bad rows). */
   downloadUrl: string | null;
   /** Formatted in UTC. */
   expiresAt: string | null;
@@ -44,6 +45,8 @@ export interface JobMailFacts {
   /** `GET` this (with an API token) to see the whole job. */
   jobUrl: string;
   publicUrl: string;
+  /** An import that only validated its file (`dry_run`): nothing was written. */
+  dryRun: boolean;
 }
 
 export interface MailContent {

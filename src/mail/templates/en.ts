@@ -63,6 +63,16 @@ export const en: MailCopy = {
   },
 
   importSucceeded(f) {
+    if (f.dryRun) {
+      const would = `${f.rows} ${plural(f.rowCount, 'row', 'rows')} would be written`;
+      const blocks: Block[] = [
+        greeting(f),
+        p('Your dry run of an import into table ', ...table(f), ' found no problem: ', b(would), '.'),
+        p('A dry run writes nothing; import the file without dry_run to write its rows.'),
+        footer(f, 'import'),
+      ];
+      return { subject: `Dry run of an import into "${f.tableNameOneLine}": no problem, ${would}`, blocks };
+    }
     const blocks: Block[] = [
       greeting(f),
       p('Your import into table ', ...table(f), ' is done: ', b(`${f.rows} ${plural(f.rowCount, 'row', 'rows')} written`), '.'),
@@ -98,8 +108,11 @@ export const en: MailCopy = {
       blocks.push(p('No reason was recorded.'));
     }
     blocks.push(p(...jobLine(f, f.moreErrors > 0 ? 'To see all of them' : 'For the details')));
-    blocks.push(p('Fix the file and import it again.'));
+    if (f.downloadUrl) {
+      blocks.push(p('The rows at fault, each with its reasons in the last column, are in this CSV: fix them there and import it again.'));
+      blocks.push({ kind: 'button', url: f.downloadUrl, label: 'Download the error report' });
+    } else blocks.push(p('Fix the file and import it again.'));
     blocks.push(footer(f, 'import'));
-    return { subject: `Import into "${f.tableNameOneLine}" failed`, blocks };
+    return { subject: f.dryRun ? `Dry run of an import into "${f.tableNameOneLine}" found problems` : `Import into "${f.tableNameOneLine}" failed`, blocks };
   },
 };

@@ -62,6 +62,15 @@ export const zhCN: MailCopy = {
   },
 
   importSucceeded(f) {
+    if (f.dryRun) {
+      const blocks: Block[] = [
+        greeting(f),
+        p('数据表 ', ...table(f), ' 的试导入（dry run）未发现问题，', b(`正式导入将写入 ${f.rows} 行`), '。'),
+        p('试导入不会写入任何数据；去掉 dry_run 重新导入即可写入。'),
+        footer(f, '导入'),
+      ];
+      return { subject: `数据表“${f.tableNameOneLine}”试导入未发现问题：将写入 ${f.rows} 行`, blocks };
+    }
     const blocks: Block[] = [
       greeting(f),
       p('数据表 ', ...table(f), ' 的导入已完成，', b(`已写入 ${f.rows} 行`), '。'),
@@ -90,8 +99,11 @@ export const zhCN: MailCopy = {
       blocks.push(p('没有记录失败原因。'));
     }
     blocks.push(p(...jobLine(f, f.moreErrors > 0 ? '查看全部错误' : '查看详情')));
-    blocks.push(p('请修正文件后重新导入。'));
+    if (f.downloadUrl) {
+      blocks.push(p('出错的行及原因（最后一列）已整理为 CSV 错误报告：在其中修正后可直接重新导入。'));
+      blocks.push({ kind: 'button', url: f.downloadUrl, label: '下载错误报告' });
+    } else blocks.push(p('请修正文件后重新导入。'));
     blocks.push(footer(f, '导入'));
-    return { subject: `数据表“${f.tableNameOneLine}”导入失败`, blocks };
+    return { subject: f.dryRun ? `数据表“${f.tableNameOneLine}”试导入发现问题` : `数据表“${f.tableNameOneLine}”导入失败`, blocks };
   },
 };

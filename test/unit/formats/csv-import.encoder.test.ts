@@ -99,8 +99,8 @@ describe('CSV import encoder: row errors', () => {
     const r = await runImport('csv', input);
     assert.equal(r.errorCount, 2);
     assert.deepEqual(r.errors, [
-      { error_code: 'invalid_row', error_msg: 'line 5: field "qty" must be an integer between -9007199254740991 and 9007199254740991, got "oops"', line: 5, field: 'qty' },
-      { error_code: 'invalid_row', error_msg: 'line 8: field "qty" must be an integer between -9007199254740991 and 9007199254740991, got "bad"', line: 8, field: 'qty' },
+      { error_code: 'invalid_row', error_msg: 'line 5, qty: must be an integer between -9007199254740991 and 9007199254740991, got "oops"', line: 5, field: 'qty' },
+      { error_code: 'invalid_row', error_msg: 'line 8, qty: must be an integer between -9007199254740991 and 9007199254740991, got "bad"', line: 8, field: 'qty' },
     ]);
     // The same line numbers however the bytes arrive (a CRLF split between chunks included).
     const bytes = await runImport('csv', input, { cut: 1 });

@@ -3,7 +3,7 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import type { FieldSchema } from '../../../src/types/api.js';
-import { createImportEncoder, type ImportEncoderOptions } from '../../../src/formats/index.js';
+import { createImportEncoder, type ImportEncoderOptions, type ImportFileOptions } from '../../../src/formats/index.js';
 
 export const FIELDS: FieldSchema[] = [
   { name: 'title', type: 'string' },
@@ -74,16 +74,16 @@ export function defaults() {
 }
 
 export async function runImport(
-  format: 'csv' | 'json',
+  format: 'csv' | 'json' | 'ndjson',
   input: string | Buffer | Buffer[],
-  opts: Partial<ImportEncoderOptions> & { cut?: number | number[] } = {},
+  opts: Partial<ImportEncoderOptions & ImportFileOptions> & { cut?: number | number[] } = {},
 ): Promise<ImportResult> {
   const progress: number[] = [];
   const enc = createImportEncoder(format, {
     fields: FIELDS,
     defaults: defaults(),
     maxRows: 1000,
-    onRows: (n) => progress.push(n),
+    onRows: (n: number) => progress.push(n),
     ...opts,
   });
   const chunks = Array.isArray(input) ? input : chunked(input, opts.cut);

@@ -47,7 +47,7 @@ describe('JSON import encoder', () => {
     assert.equal(r.errorCount, 1);
     assert.deepEqual(r.errors[0], {
       error_code: 'invalid_row',
-      error_msg: 'line 3: "colour" is not a field of the table',
+      error_msg: 'line 3, colour: not a field of the table',
       line: 3,
       field: 'colour',
     });
@@ -58,7 +58,7 @@ describe('JSON import encoder', () => {
     const r = await runImport('json', text);
     assert.equal(r.errorCount, 2);
     assert.deepEqual(r.errors.map((e) => [e.line, e.field]), [[5, 'qty'], [11, 'price']]);
-    assert.equal(r.errors[0]!.error_msg, 'line 5: field "qty" must be an integer between -9007199254740991 and 9007199254740991, got the string "two"');
+    assert.equal(r.errors[0]!.error_msg, 'line 5, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "two"');
     assert.equal(r.out, '');
     assert.equal(r.rows, 2);
   });
@@ -66,7 +66,7 @@ describe('JSON import encoder', () => {
   it('refuses U+0000 even as a \\u0000 escape, in strings and inside JSON values', async () => {
     const r = await runImport('json', '[{"title":"a\\u0000b"},{"meta":{"k":"\\u0000"}},{"tags":["\\\\u0000 is text"]}]');
     assert.equal(r.errorCount, 2);
-    assert.match(r.errors[0]!.error_msg, /^line 1: field "title" contains the character U\+0000/);
+    assert.match(r.errors[0]!.error_msg, /^line 1, title: contains the character U\+0000/);
     assert.equal(r.errors[1]!.field, 'meta');
   });
 

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidFileError } from '../../../src/errors.js';
-import { sniffUpload } from '../../../src/formats/index.js';
+import { gzipSync } from 'node:zlib';
+import { sniffUpload, type SniffOptions } from '../../../src/formats/index.js';
 import { FIELDS } from './helpers.js';
 
 let dir = '';
@@ -16,14 +17,14 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function sniff(content: string | Buffer, originalName?: string) {
+async function sniff(content: string | Buffer, opts: Omit<SniffOptions, 'fields'> = {}) {
   const path = join(dir, `upload-${++n}`);
   await writeFile(path, content);
-  return sniffUpload(path, originalName === undefined ? { fields: FIELDS } : { fields: FIELDS, originalName });
+  return sniffUpload(path, { fields: FIELDS, ...opts });
 }
 
-async function refused(content: string | Buffer, pattern: RegExp, originalName?: string) {
-  await assert.rejects(sniff(content, originalName), (err: unknown) => {
+async function refused(content: string | Buffer, pattern: RegExp, opts: Omit<SniffOptions, 'fields'> = {}) {
+  await assert.rejects(sniff(content, opts), (err: unknown) => {
     assert.ok(err instanceof InvalidFileError, String(err));
     assert.match(err.message, pattern);
     return true;
@@ -32,12 +33,12 @@ async function refused(content: string | Buffer, pattern: RegExp, originalName?:
 
 describe('sniffUpload', () => {
   it('recognises CSV from its content and returns its columns', async () => {
-    assert.deepEqual(await sniff('id,title,qty\na,b,1\n', 'rows.csv'), { format: 'csv', columns: ['id', 'title', 'qty'] });
-    assert.deepEqual(await sniff('\uFEFFtitle\r\nx\r\n'), { format: 'csv', columns: ['title'] });
+    assert.deepEqual(await sniff('id,title,qty\na,b,1\n'), { format: 'csv', columns: ['id', 'title', 'qty'], csvDelimiter: ',' });
+    assert.deepEqual(await sniff('\uFEFFtitle\r\nx\r\n'), { format: 'csv', columns: ['title'], csvDelimiter: ',' });
   });
 
   it('recognises a JSON array and returns the first object keys', async () => {
-    assert.deepEqual(await sniff(' [\n {"title": "x", "qty": 1}, {"ok": true}]', 'rows.JSON'), { format: 'json', columns: ['title', 'qty'] });
+    assert.deepEqual(await sniff(' [\n {"title": "x", "qty": 1}, {"ok": true}]'), { format: 'json', columns: ['title', 'qty'] });
   });
 
   it('accepts JSON whose first object does not end within the head', async () => {
@@ -45,14 +46,13 @@ describe('sniffUpload', () => {
     assert.deepEqual(await sniff(big), { format: 'json' });
   });
 
-  it('refuses empty files of every kind', async () => {
-    await refused('', /empty/);
-    await refused('  \n\t ', /empty/);
-    await refused('\uFEFF', /empty/);
-    await refused('title,qty\n', /header but no rows/);
-    await refused('title,qty\n\n\n', /header but no rows/);
-    await refused('[]', /no rows/);
-    await refused(' [ \n ] ', /no rows/);
+  it('takes empty files of every kind as files of no rows (an empty table exported and imported back)', async () => {
+    assert.equal((await sniff('')).format, 'ndjson');
+    assert.equal((await sniff('  \n\t ')).format, 'ndjson');
+    assert.equal((await sniff('\uFEFF')).format, 'ndjson');
+    assert.deepEqual(await sniff('title,qty\n'), { format: 'csv', columns: ['title', 'qty'], csvDelimiter: ',' });
+    assert.equal((await sniff('[]')).format, 'json');
+    assert.equal((await sniff(' [ \n ] ')).format, 'json');
   });
 
   it('refuses binary content', async () => {
@@ -64,22 +64,48 @@ describe('sniffUpload', () => {
     // 64 KiB of data whose last multi-byte character straddles the 64 KiB boundary.
     const head = 'title\n' + 'x'.repeat(64 * 1024 - 7) + '€€\n';
     assert.equal(Buffer.byteLength(head.slice(0, 6 + 64 * 1024 - 7 + 1)) > 64 * 1024, true);
-    assert.deepEqual(await sniff(head), { format: 'csv', columns: ['title'] });
+    assert.deepEqual(await sniff(head), { format: 'csv', columns: ['title'], csvDelimiter: ',' });
   });
 
-  it('refuses other extensions but accepts none', async () => {
-    await refused('title\nx\n', /Only \.csv and \.json files/, 'rows.xlsx');
-    await refused('title\nx\n', /Only \.csv and \.json files/, 'rows.txt');
-    assert.equal((await sniff('title\nx\n', 'rows')).format, 'csv');
+  it('reads the format from the content, never from a name', async () => {
+    assert.equal((await sniff('{"title": "x"}\n{"qty": 2}\n')).format, 'ndjson');
+    assert.deepEqual(await sniff('{"title": "x"}\n'), { format: 'ndjson', columns: ['title'] });
+    assert.deepEqual(await sniff(gzipSync('title;qty\nx;1\n')), { format: 'csv', gzip: true, columns: ['title', 'qty'], csvDelimiter: ';' });
+    assert.deepEqual(await sniff(gzipSync('{"qty": 1}\n')), { format: 'ndjson', gzip: true, columns: ['qty'] });
   });
 
-  it('refuses a name that contradicts the content', async () => {
-    await refused('title\nx\n', /named "rows\.json" but does not hold a JSON array/, 'rows.json');
-    await refused('[{"title":"x"}]', /named "rows\.csv" but holds JSON/, 'rows.csv');
+  it('finds the delimiter among , ; TAB | by the header that names fields, unless one is given', async () => {
+    assert.equal((await sniff('title;qty;price\nx,y;1;2,5\n')).csvDelimiter, ';');
+    assert.equal((await sniff('title\tqty\nx\t1\n')).csvDelimiter, '\t');
+    assert.equal((await sniff('title|qty\nx|1\n')).csvDelimiter, '|');
+    assert.equal((await sniff('title,qty\nx;y,1\n')).csvDelimiter, ',');
+    await refused('title;qty\nx;1\n', /first line names fields of the table; its first line is "title;qty"/, { csvDelimiter: ',' });
+  });
+
+  it('without a header, checks the named columns and picks the delimiter that splits the first line into them', async () => {
+    assert.deepEqual(await sniff('x;1\n', { csvHeader: false, columns: ['title', 'qty'] }), {
+      format: 'csv',
+      columns: ['title', 'qty'],
+      csvDelimiter: ';',
+    });
+    await refused('x;1\n', /"columns" names "colour", which is not a field/, { csvHeader: false, columns: ['title', 'colour'] });
+  });
+
+  it('refuses Parquet, xlsx and zip files this server cannot read, saying what they are', async () => {
+    await refused(Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(20, 1), Buffer.from('PAR1')]), /Parquet file/);
+    await refused(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(26, 1), Buffer.from('xl/workbook.xml')]), /Excel workbook/);
+    await refused(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(26, 1), Buffer.from('a.txt')]), /zip archive/);
+  });
+
+  it('refuses a damaged gzip file', async () => {
+    const gz = gzipSync('title\n' + 'x\n'.repeat(1000));
+    const broken = Buffer.from(gz);
+    broken.fill(0x55, 12, 40);
+    await refused(broken, /gzip-compressed but cannot be decompressed/);
   });
 
   it('refuses JSON that is not an array', async () => {
-    await refused('{"title": "x"}', /single object/);
+    await refused('{\n  "title": "x"\n}', /NDJSON needs one object per line/);
     await refused('[1, 2]', /element 1 of the array is not an object/);
     await refused('[{"title": }]', /not valid JSON/);
   });
@@ -91,12 +117,12 @@ describe('sniffUpload', () => {
 
   it('refuses duplicate CSV columns and a header that does not parse', async () => {
     await refused('title,title\nx,y\n', /"title" more than once/);
-    await refused('title,"qty\nx,1\n', /neither a JSON array nor valid CSV/);
-    await refused('ti"tle\nx\n', /neither a JSON array nor valid CSV/);
+    await refused('title,"qty\nx,1\n', /neither JSON nor valid CSV/);
+    await refused('ti"tle\nx\n', /neither JSON nor valid CSV/);
   });
 
   it('refuses text that is neither CSV nor JSON', async () => {
-    await refused('<html><body>hello</body></html>\n', /neither a JSON array nor a CSV whose first line names fields of the table; its first line is "<html><body>hello<\/body><\/html>"/);
-    await refused('just some words, in a text file\nmore\n', /neither a JSON array nor a CSV/);
+    await refused('<html><body>hello</body></html>\n', /neither JSON nor a CSV whose first line names fields of the table; its first line is "<html><body>hello<\/body><\/html>"/);
+    await refused('just some words, in a text file\nmore\n', /neither JSON nor a CSV/);
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * Which format a file is, from its first bytes, never from its name: gzip is opened and the
+ * content looked at again; binary formats by their magic bytes; text by its first character
+ * (`[` a JSON array, `{` NDJSON, anything else CSV).
+ */
+import { isUtf8 } from 'node:buffer';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { InvalidFileError } from '../errors.js';
+import type { FileFormat } from './format.js';
+import { FORMATS } from './registry.js';
+import { incompleteTail } from './utf8.js';
+
+export const SNIFF_BYTES = 64 * 1024;
+
+/** A file's first bytes, after gzip when it is compressed. */
+export interface FileHead {
+  head: Buffer;
+  /** The head is the whole (decompressed) file. */
+  whole: boolean;
+  gzip: boolean;
+}
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+export async function readHead(path: string): Promise<FileHead> {
+  const fh = await open(path, 'r');
+  let raw: Buffer;
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    raw = buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (!isGzip(raw)) return { head: raw.subarray(0, SNIFF_BYTES), whole: raw.length <= SNIFF_BYTES, gzip: false };
+  const inflated = await gunzipHead(path, SNIFF_BYTES + 1);
+  return { head: inflated.subarray(0, SNIFF_BYTES), whole: inflated.length <= SNIFF_BYTES, gzip: true };
+}
+
+/** Up to `limit` decompressed bytes of a gzip file, reading no more of it than that takes. */
+function gunzipHead(path: string, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const file = createReadStream(path);
+    const gunzip = createGunzip();
+    const done = (err?: Error) => {
+      file.destroy();
+      gunzip.destroy();
+      if (err) reject(gzipError(err));
+      else resolve(Buffer.concat(parts).subarray(0, limit));
+    };
+    gunzip.on('data', (chunk: Buffer) => {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= limit) done();
+    });
+    gunzip.once('end', () => done());
+    gunzip.once('error', done);
+    file.once('error', done);
+    file.pipe(gunzip);
+  });
+}
+
+/** A gzip stream's failure in words for the user. */
+export function gzipError(err: Error): InvalidFileError {
+  return new InvalidFileError(`The file is gzip-compressed but cannot be decompressed (${err.message}); it is damaged or cut short.`);
+}
+
+// Formats recognised only to say clearly why they are refused when this server lacks them.
+const KNOWN_BINARY: Array<{ title: string; test: (head: Buffer) => boolean }> = [
+  { title: 'a Parquet file', test: (h) => h.subarray(0, 4).toString('latin1') === 'PAR1' },
+  { title: 'an Excel workbook (xlsx)', test: (h) => isZip(h) && h.includes('xl/') },
+  { title: 'a zip archive', test: isZip },
+  { title: 'gzip-compressed twice', test: isGzip },
+];
+
+function isZip(h: Buffer): boolean {
+  return h.length >= 4 && h[0] === 0x50 && h[1] === 0x4b && h[2] === 0x03 && h[3] === 0x04;
+}
+
+export interface Detected {
+  format: FileFormat;
+  /** Text formats: the head as text without a BOM or leading white space. */
+  text?: string;
+}
+
+/** The format of a file head; refuses, with the reason, what no registered format reads. */
+export function detectFormat({ head, whole }: FileHead): Detected {
+  for (const f of FORMATS) if (f.import && f.detect(head, undefined)) return { format: f };
+  for (const k of KNOWN_BINARY) {
+    if (k.test(head)) throw new InvalidFileError(`The file is ${k.title}, which this server cannot import.`);
+  }
+  if (head.includes(0)) throw new InvalidFileError('The file is binary (it contains NUL bytes), not a format this server reads.');
+  const checked = whole ? head : head.subarray(0, head.length - incompleteTail(head));
+  if (!isUtf8(checked)) throw new InvalidFileError('The file is not UTF-8 text; CSV and JSON files must be saved as UTF-8.');
+  let text = checked.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  text = text.trimStart();
+  if (text === '' && !whole) throw new InvalidFileError('The file starts with more than 64 KiB of white space; it is not CSV or JSON.');
+  for (const f of FORMATS) if (f.import && f.detect(head, text)) return { format: f, text };
+  throw new InvalidFileError('The file is in no format this server reads.');
+}

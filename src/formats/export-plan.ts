@@ -1,0 +1,85 @@
+/**
+ * How an export of a given format is streamed: which COPY PostgreSQL runs (its CSV writer or
+ * row_to_json lines), and the stages between it and the stored file (BOM, reshaping, a format's
+ * row writer, gzip). The service only pipes `source → ...stages → storage`.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
+import { CsvRecordCounter } from './csv-record-counter.transform.js';
+import type { CsvExportDialect, ExportColumn } from './format.js';
+import { JsonLinesToRows } from './json-lines-rows.transform.js';
+import { exportFormatOf } from './registry.js';
+
+export interface ExportPlanOptions {
+  fileType: FileType;
+  tableName: string;
+  fields: FieldSchema[];
+  csv: CsvExportDialect;
+  gzip: boolean;
+  onRows: (rows: number) => void;
+}
+
+export interface ExportPlan {
+  /** What PostgreSQL writes: its CSV (with these options) or one row_to_json object per line. */
+  source: { kind: 'csv'; delimiter: string; header: boolean } | { kind: 'json' };
+  stages: Transform[];
+  /** Rows that have gone through (all of them once the stream has ended). */
+  counter: { readonly rows: number };
+}
+
+const BUILTIN_TYPES: Record<(typeof BUILTIN_FIELDS)[number], ExportColumn['type']> = {
+  id: 'string',
+  created_at: 'integer',
+  updated_at: 'integer',
+  created_by: 'string',
+};
+
+/** The columns of an exported file: the built-ins with their natural types, then the schema's fields. */
+export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
+  return [...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_TYPES[name] })), ...fields.map((f) => ({ name: f.name, type: f.type }))];
+}
+
+export function planExport(opts: ExportPlanOptions): ExportPlan {
+  const format = exportFormatOf(opts.fileType);
+  const shape = format.export;
+  let plan: ExportPlan;
+  if (!shape || shape.kind === 'copy-csv') {
+    const counter = new CsvRecordCounter({ header: opts.csv.header, onRows: opts.onRows });
+    const stages: Transform[] = opts.csv.bom ? [prefix(BOM), counter] : [counter];
+    plan = { source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header }, stages, counter };
+  } else if (shape.kind === 'json-lines') {
+    const counter = shape.createTransform({ onRows: opts.onRows });
+    plan = { source: { kind: 'json' }, stages: [counter], counter };
+  } else {
+    const counter = new JsonLinesToRows({ onRows: opts.onRows });
+    const writer = shape.createWriter({ tableName: opts.tableName, fields: opts.fields, columns: exportColumns(opts.fields) });
+    plan = { source: { kind: 'json' }, stages: [counter, writer], counter };
+  }
+  if (opts.gzip) plan.stages.push(createGzip());
+  return plan;
+}
+
+/** The file name's extension for a format, with `.gz` when compressed (no dot in front). */
+export function exportExtension(fileType: FileType, gzip: boolean): string {
+  return exportFormatOf(fileType).extension.slice(1) + (gzip ? '.gz' : '');
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function prefix(bytes: Buffer): Transform {
+  let first = true;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      if (first) {
+        first = false;
+        this.push(bytes);
+      }
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (first) this.push(bytes);
+      cb();
+    },
+  });
+}

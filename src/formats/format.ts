@@ -1,0 +1,100 @@
+/**
+ * The one interface every file format implements. A format is one file exporting a `FileFormat`
+ * and one line in `registry.ts`; the export and import services only ever talk to this interface.
+ *
+ * Exports have three shapes, from fastest to most general:
+ * - `copy-csv`: PostgreSQL's own COPY CSV writer, passed through and counted;
+ * - `json-lines`: PostgreSQL's `row_to_json` lines reshaped as bytes (JSON array, NDJSON);
+ * - `rows`: those lines parsed into row objects and written by a format's own writer (SQL, Parquet, xlsx).
+ * Imports have two: `bytes` (a Transform from file bytes to COPY text, for text formats read as they
+ * stream) and `rows` (a reader of a local file yielding row objects, for formats that need seeking).
+ */
+import type { Transform } from 'node:stream';
+import type { FieldSchema, FileType } from '../types/api.js';
+import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
+
+/** The type of an exported column: a field's type, or a built-in's natural one. */
+export type ExportColumnType = 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'array' | 'object';
+
+/** One column of an exported file, in file order. */
+export interface ExportColumn {
+  name: string;
+  type: ExportColumnType;
+}
+
+/** What a row writer is told about the table it writes. */
+export interface RowWriterOptions {
+  tableName: string;
+  fields: FieldSchema[];
+  columns: ExportColumn[];
+}
+
+/**
+ * A row writer: writable side in objectMode taking row objects shaped like the JSON export's rows
+ * (native JSON types, dates as ISO 8601 strings), readable side the file's bytes.
+ */
+export type RowWriterFactory = (opts: RowWriterOptions) => Transform;
+
+/** One row read from a file: `line` is the 1-based record number used in error messages. */
+export interface ImportedRow {
+  line: number;
+  row: Record<string, unknown>;
+}
+
+/** A reader of a whole local file (the upload is on disk) yielding rows in native JS types. */
+export type RowReader = (path: string, opts?: { signal?: AbortSignal }) => AsyncIterable<ImportedRow>;
+
+/** CSV options of an export. */
+export interface CsvExportDialect {
+  /** One character; default `,`. */
+  delimiter: string;
+  header: boolean;
+  /** Start the file with a UTF-8 byte order mark (Excel wants one to read UTF-8). */
+  bom: boolean;
+}
+
+/** A Transform that knows how many rows have gone through it. */
+export type CountingTransform = Transform & { readonly rows: number };
+
+export interface JsonLinesExportContext {
+  /** Called as rows go through, with the number so far. */
+  onRows: (rows: number) => void;
+}
+
+export type ExportShape =
+  | { kind: 'copy-csv' }
+  | { kind: 'json-lines'; createTransform: (ctx: JsonLinesExportContext) => CountingTransform }
+  | { kind: 'rows'; createWriter: RowWriterFactory };
+
+/** What a bytes import encoder may be told beyond the common options. */
+export interface ImportFileOptions {
+  /** CSV: the cell separator (one character). */
+  csvDelimiter?: string;
+  /** CSV: `false` when the first line is data; the columns are then `columns`. */
+  csvHeader?: boolean;
+  /** CSV without a header: the columns in file order. */
+  columns?: string[];
+}
+
+export type ImportShape =
+  | { kind: 'bytes'; createEncoder: (opts: ImportEncoderOptions & ImportFileOptions) => ImportEncoder }
+  | { kind: 'rows'; read: RowReader };
+
+export interface FileFormat {
+  fileType: FileType;
+  /** The file name's extension, with its dot. */
+  extension: string;
+  /** Other extensions users give such files (`.jsonl` for NDJSON). */
+  aliases?: string[];
+  contentType: string;
+  /** A name for people: "NDJSON", "Parquet". */
+  title: string;
+  export?: ExportShape;
+  import?: ImportShape;
+  /**
+   * Whether a file's first bytes (after any gzip) are this format. Binary formats check magic
+   * bytes; text formats get the text with a BOM and leading white space removed, and are asked in
+   * registry order, so CSV (anything else) comes last.
+   */
+  detect: (head: Buffer, text: string | undefined) => boolean;
+}

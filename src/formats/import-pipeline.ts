@@ -1,0 +1,82 @@
+/**
+ * The stages that turn a stored upload into COPY text, whatever its format: the file's bytes,
+ * gunzip when it is compressed, then a bytes encoder (CSV, JSON, NDJSON) or, for formats read from
+ * a local file (Parquet, xlsx), a copy to a temp file, the format's reader and the objects encoder.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { InvalidFileError } from '../errors.js';
+import type { FileType } from '../types/api.js';
+import { gzipError } from './detect.js';
+import type { ImportFileOptions } from './format.js';
+import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
+import { ObjectImportEncoder } from './object-import.encoder.js';
+import { formatOf } from './registry.js';
+
+export interface ImportInputOptions {
+  fileType: FileType;
+  gzip: boolean;
+  encoder: ImportEncoderOptions & ImportFileOptions;
+  /** Progress: bytes of the stored file read so far. */
+  onBytes?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ImportInput {
+  /** Pipe these, in order, into the COPY sink. */
+  stages: Array<Readable | Transform>;
+  encoder: ImportEncoder;
+  /** Removes any temp file; call once the pipeline has ended, however it ended. */
+  cleanup: () => Promise<void>;
+}
+
+export async function openImportInput(open: () => Promise<Readable>, opts: ImportInputOptions): Promise<ImportInput> {
+  const shape = formatOf(opts.fileType)?.import;
+  if (!shape) throw new InvalidFileError(`This server cannot import ${opts.fileType} files.`);
+  const counted = (s: Readable): Array<Readable | Transform> => {
+    const stages: Array<Readable | Transform> = [s];
+    if (opts.onBytes) stages.push(byteCounter(opts.onBytes));
+    if (opts.gzip) stages.push(createGunzip());
+    return stages;
+  };
+  if (shape.kind === 'bytes') {
+    const encoder = shape.createEncoder(opts.encoder);
+    return { stages: [...counted(await open()), encoder], encoder, cleanup: async () => undefined };
+  }
+  // Readers of Parquet and xlsx need to seek: the upload (decompressed) goes to a local file first.
+  const dir = await mkdtemp(join(tmpdir(), 'tableport-import-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    const path = join(dir, `upload.${opts.fileType}`);
+    await pipeline(counted(await open()), createWriteStream(path));
+    const encoder = new ObjectImportEncoder(opts.encoder);
+    const rows = Readable.from(shape.read(path, opts.signal ? { signal: opts.signal } : {}), { objectMode: true, highWaterMark: 256 });
+    return { stages: [rows, encoder], encoder, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** A zlib failure (a damaged or cut .gz) as the user's error; any other error as it is. */
+export function explainInputError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('Z_')) return gzipError(err as Error);
+  return err;
+}
+
+function byteCounter(report: (bytes: number) => void): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      bytes += chunk.length;
+      report(bytes);
+      cb(null, chunk);
+    },
+  });
+}

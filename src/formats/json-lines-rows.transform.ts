@@ -1,0 +1,56 @@
+/**
+ * Export: PostgreSQL's `row_to_json` lines → row objects, for the formats that write rows
+ * themselves (SQL, Parquet, xlsx). Counts rows as they go; readable side in objectMode, so the
+ * writer's backpressure reaches PostgreSQL's COPY.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { RowCountingOptions } from './json-array.transform.js';
+
+export class JsonLinesToRows extends Transform {
+  private count = 0;
+  private carry = '';
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly onRows: ((rows: number) => void) | undefined;
+
+  constructor(opts: RowCountingOptions = {}) {
+    super({ readableObjectMode: true, readableHighWaterMark: 256 });
+    this.onRows = opts.onRows;
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.lines(this.carry + this.decoder.write(chunk));
+      this.onRows?.(this.count);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.lines(this.carry + this.decoder.end() + '\n');
+      this.onRows?.(this.count);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  private lines(s: string): void {
+    let from = 0;
+    for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', from)) {
+      if (nl > from) {
+        this.count++;
+        this.push(JSON.parse(s.slice(from, nl)));
+      }
+      from = nl + 1;
+    }
+    this.carry = s.slice(from);
+  }
+}

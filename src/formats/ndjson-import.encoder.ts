@@ -1,0 +1,75 @@
+/**
+ * NDJSON (JSON Lines) file → COPY text: one JSON object per line, blank lines skipped. Each line
+ * stands alone, so a line that is not valid JSON is one bad row among the others (reported with
+ * all of them), not the end of the file.
+ */
+import { InvalidFileError } from '../errors.js';
+import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
+import { MAX_ELEMENT_CHARS } from './json-array-splitter.js';
+import { StrictUtf8Decoder } from './utf8.js';
+
+export class NdjsonImportEncoder extends ImportEncoder {
+  private readonly decoder = new StrictUtf8Decoder('NDJSON files must be UTF-8.');
+  /** The start of a line that the next chunk completes. */
+  private carry = '';
+  /** The line the carried text (or the next line) starts on. */
+  private line = 1;
+
+  constructor(opts: ImportEncoderOptions) {
+    super(opts);
+  }
+
+  protected consume(chunk: Buffer): void {
+    this.lines(this.decoder.decode(chunk), false);
+  }
+
+  protected finish(): void {
+    this.lines(this.decoder.decode(), true);
+  }
+
+  private lines(text: string, last: boolean): void {
+    let from = 0;
+    let s = text;
+    if (this.carry !== '') {
+      s = this.carry + text;
+      this.carry = '';
+    }
+    for (;;) {
+      const nl = s.indexOf('\n', from);
+      if (nl === -1) break;
+      this.one(s, from, nl);
+      from = nl + 1;
+      this.line++;
+    }
+    if (last) {
+      if (from < s.length) this.one(s, from, s.length);
+      return;
+    }
+    this.carry = s.slice(from);
+    if (this.carry.length > MAX_ELEMENT_CHARS) {
+      throw new InvalidFileError(`line ${this.line}: a line is longer than ${MAX_ELEMENT_CHARS} characters; the file is not NDJSON.`, {
+        line: this.line,
+      });
+    }
+  }
+
+  private one(s: string, start: number, end: number): void {
+    // Blank lines (and the \r of a CRLF line ending) carry no row.
+    let i = start;
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
+    if (i === end) return;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(s.slice(start, end));
+    } catch (err) {
+      this.countRecord();
+      this.addRowError(this.line, `not valid JSON (${(err as Error).message}); NDJSON needs one whole object per line`);
+      return;
+    }
+    this.addObject(obj, this.line);
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a || c === 0xfeff;
+}

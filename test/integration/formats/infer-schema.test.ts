@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { client, waitForJob } from '../../helpers/api.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { rowsOf, uniqueName } from './helpers.js';
+
+describe('POST /table/import/: a table from a file, schema inferred', () => {
+  let server: TestServer;
+  let token: string;
+
+  before(async () => {
+    server = await startTestServer();
+    ({ token } = await server.createUser());
+  });
+  after(() => server.close());
+
+  async function create(bytes: Buffer | string, name: string, fields: Record<string, string> = {}) {
+    let req = client(server, token).post('/oserve/v1/table/import/').field('name', name);
+    for (const [k, v] of Object.entries(fields)) req = req.field(k, v);
+    return req.attach('file', Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), 'data');
+  }
+
+  test('a CSV (semicolons): every type, a mixed column as string, built-ins recognised; the job shows the schema', async () => {
+    const csv = [
+      'id;created_at;title;qty;price;paid;due;tags;meta;mixed;empty',
+      'r1;100;Widget;3;2.5;true;2024-05-01;[1,2];"{""a"":1}";7;',
+      'r2;200;Gadget, big;-4;3;FALSE;2024-05-02T10:00:00Z;[];{};x;',
+      'r3;300;;;;;;;;;',
+    ].join('\n');
+    const name = uniqueName('inferred');
+    const res = await create(csv, name);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'ok');
+    assert.equal(typeof res.body.table_id, 'number');
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.equal(job.rows, 3);
+    const expected = [
+      { name: 'title', type: 'string' },
+      { name: 'qty', type: 'integer' },
+      { name: 'price', type: 'number' },
+      { name: 'paid', type: 'boolean' },
+      { name: 'due', type: 'date' },
+      { name: 'tags', type: 'array' },
+      { name: 'meta', type: 'object' },
+      { name: 'mixed', type: 'string' },
+      { name: 'empty', type: 'string' },
+    ];
+    assert.deepEqual(job.inferred_schema, { fields: expected });
+    const table = await client(server, token).get(`/oserve/v1/table/${res.body.table_id}/`);
+    assert.equal(table.body.name, name);
+    assert.deepEqual(table.body.schema.fields, expected);
+    const rows = await rowsOf(server, token, res.body.table_id);
+    assert.deepEqual(rows.map((r) => [r.id, r.created_at, r.title, r.qty, r.price, r.paid]), [
+      ['r1', 100, 'Widget', 3, 2.5, true],
+      ['r2', 200, 'Gadget, big', -4, 3, false],
+      ['r3', 300, null, null, null, null],
+    ]);
+  });
+
+  test('gzip NDJSON with nested values and numbers that are sometimes whole', async () => {
+    const text = '{"n": 1, "x": 1.5, "o": {"k": [1]}, "when": "2024-01-01T00:00:00Z", "s": "a"}\n{"n": 2, "x": 2, "o": null, "when": null, "s": 5}\n';
+    const res = await create(gzipSync(text), uniqueName('nd'));
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'failed', 'column s holds a string and a number: string, and 5 is not a string');
+    assert.deepEqual(job.inferred_schema!.fields, [
+      { name: 'n', type: 'integer' },
+      { name: 'x', type: 'number' },
+      { name: 'o', type: 'object' },
+      { name: 'when', type: 'date' },
+      { name: 's', type: 'string' },
+    ]);
+  });
+
+  test('refused up front, leaving no table: a taken name, no name, a column that cannot be a field', async () => {
+    const name = uniqueName('taken');
+    await client(server, token).post('/oserve/v1/table/').send({ name, schema: { fields: [{ name: 'a', type: 'string' }] } });
+    const taken = await create('a\n1\n', name);
+    assert.equal(taken.status, 409);
+    assert.equal(taken.body.error_code, 'table_exists');
+    const noName = await client(server, token).post('/oserve/v1/table/import/').attach('file', Buffer.from('a\n1\n'), 'x.csv');
+    assert.equal(noName.status, 400);
+    assert.equal(noName.body.parameter, 'name');
+    const badName = uniqueName('bad');
+    const bad = await create('first name,age\nA,1\n', badName);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error_code, 'invalid_file');
+    assert.match(bad.body.error_msg, /"first name" cannot be a field name/);
+    const list = await client(server, token).get('/oserve/v1/table/?limit=100');
+    assert.ok(!list.body.objects.some((t: { name: string }) => t.name === badName));
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, it } from 'node:test';
+import { LineCounter, JsonLinesToRows, ObjectImportEncoder, FORMATS, exportColumns, inferSchema } from '../../../src/formats/index.js';
+import { foreignValue } from '../../../src/formats/object-import.encoder.js';
+import { createSqlExportWriter, sqlLiteral } from '../../../src/formats/sql-export.writer.js';
+import { FIELDS, copyLine, defaults, runImport, through } from './helpers.js';
+
+describe('NDJSON import encoder', () => {
+  const text = '\uFEFF{"title": "a", "qty": 1}\r\n\r\n{"title": "中文 🎉"}\n{"qty": 2}';
+  const expected = copyLine('new1', ['a', '1', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new2', ['中文 🎉', '\\N', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new3', ['\\N', '2', '\\N', '\\N', '\\N', '\\N', '\\N']);
+
+  it('reads one object per line, any chunking, CRLF, blank lines, a BOM and no final newline', async () => {
+    for (const cut of [Infinity, 1, 3, 7]) {
+      const r = await runImport('ndjson', text, { cut });
+      assert.equal(r.error, undefined, String(r.error));
+      assert.equal(r.out, expected, `cut ${cut}`);
+      assert.equal(r.rows, 3);
+    }
+  });
+
+  it('names the line of a line that is not JSON and goes on to report the others', async () => {
+    const r = await runImport('ndjson', '{"qty": 1}\n{"qty": \n{"qty": "x"}\n');
+    assert.equal(r.errorCount, 2);
+    assert.match(r.errors[0]!.error_msg, /^line 2: not valid JSON/);
+    assert.equal(r.errors[1]!.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "x"');
+    assert.equal(r.out, '', 'nothing is output after a bad row');
+  });
+
+  it('an empty file is no rows', async () => {
+    const r = await runImport('ndjson', '');
+    assert.deepEqual([r.out, r.rows, r.errorCount], ['', 0, 0]);
+  });
+});
+
+describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
+  it('brings typed values to their columns: Date, bigint, JSON text, numbers in text columns', async () => {
+    const enc = new ObjectImportEncoder({ fields: FIELDS, defaults: defaults(), maxRows: 10 });
+    const rows = [
+      { line: 2, row: { title: 12, qty: 5n, at: new Date('2024-05-01T00:00:00Z'), tags: '[1,"a"]', meta: '{"k":1}', ok: true, price: 1.5 } },
+      { line: 3, row: { qty: 2n ** 60n } },
+    ];
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(rows), enc, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
+    assert.equal(enc.errorCount, 1);
+    assert.equal(enc.errors[0]!.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "1152921504606846976"');
+    assert.equal(foreignValue(12, 'string'), '12');
+    assert.equal(foreignValue(new Date('2024-05-01T00:00:00Z'), 'date'), '2024-05-01T00:00:00.000Z');
+    assert.deepEqual(foreignValue('[1]', 'array'), [1]);
+  });
+});
+
+describe('export stages', () => {
+  it('LineCounter passes row_to_json lines through and counts them, ending a last line', async () => {
+    const c = new LineCounter();
+    const r = await through(c, [Buffer.from('{"a":1}\n{"a"'), Buffer.from(':2}')]);
+    assert.equal(r.out.toString(), '{"a":1}\n{"a":2}\n');
+    assert.equal(c.rows, 2);
+  });
+
+  it('JsonLinesToRows parses lines split anywhere, multi-byte characters included', async () => {
+    const t = new JsonLinesToRows();
+    const bytes = Buffer.from('{"t":"中文"}\n{"t":"🎉"}\n');
+    const rows: unknown[] = [];
+    await pipeline(Readable.from([bytes.subarray(0, 8), bytes.subarray(8, 19), bytes.subarray(19)]), t, new Writable({ objectMode: true, write: (r, _e, cb) => (rows.push(r), cb()) }));
+    assert.deepEqual(rows, [{ t: '中文' }, { t: '🎉' }]);
+    assert.equal(t.rows, 2);
+  });
+
+  it('SQL literals: quotes doubled, backslashes kept, NULL, booleans, numbers, JSON', async () => {
+    assert.equal(sqlLiteral("it's \\N"), "'it''s \\N'");
+    assert.equal(sqlLiteral(null), 'NULL');
+    assert.equal(sqlLiteral(true), 'TRUE');
+    assert.equal(sqlLiteral(-1.5), '-1.5');
+    assert.equal(sqlLiteral({ a: "'" }), `'{"a":"''"}'`);
+    const w = createSqlExportWriter({ tableName: 'we"ird', fields: [], columns: exportColumns([{ name: 'x', type: 'string' }]) });
+    const out: string[] = [];
+    await pipeline(Readable.from([{ id: 'a', created_at: 1, updated_at: 1, created_by: '7', x: 'y' }]), w, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c.toString()), cb()) }));
+    assert.equal(out.join(''), 'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n');
+  });
+});
+
+describe('the registry', () => {
+  it('has one entry per file type, CSV last (it takes any text)', () => {
+    const types = FORMATS.map((f) => f.fileType);
+    assert.equal(new Set(types).size, types.length);
+    assert.equal(types.at(-1), 'csv');
+  });
+});
+
+describe('schema inference', () => {
+  it('takes the narrowest type every value fits; a mixed column is text', () => {
+    const fields = inferSchema({
+      columns: ['id', 'a', 'b', 'c', 'd'],
+      fromText: true,
+      rows: [
+        { id: 'x', a: '1', b: '1', c: '2024-01-01', d: 'true' },
+        { id: 'y', a: '2', b: '1.5', c: 'soon', d: null },
+      ],
+    });
+    assert.deepEqual(fields, [
+      { name: 'a', type: 'integer' },
+      { name: 'b', type: 'number' },
+      { name: 'c', type: 'string' },
+      { name: 'd', type: 'boolean' },
+    ]);
+  });
+});
