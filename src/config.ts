@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   EXPORT_MAX_ROWS: positiveInt.default(1_000_000),
+  BUNDLE_MAX_TABLES: positiveInt.default(1000),
   UPLOAD_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   DOWNLOAD_LINK_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   TASK_INTERVAL_SECONDS: positiveInt.default(60),
@@ -77,6 +78,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   locations: LocationsConfig;
+  /** Tables a bundle may hold; a bundle with more is refused before they are read. */
+  bundleMaxTables: number;
 }
 
 /** What the location layer (object stores, URLs, local folders) takes from the environment. */
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gcs: { credentialsFile: e.GOOGLE_APPLICATION_CREDENTIALS },
       azure: { account: e.AZURE_STORAGE_ACCOUNT, accessKey: e.AZURE_STORAGE_KEY },
     },
+    bundleMaxTables: e.BUNDLE_MAX_TABLES,
   };
 }
 

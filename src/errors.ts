@@ -166,3 +166,37 @@ export class SqlSyntaxError extends AppError {
     return { ...super.toResponse(), parameter: 'sql' };
   }
 }
+
+/** A second bundle export or import by the same user within the minute (the limit is per user, not per table). */
+export class BundleTooFrequentError extends TooFrequentError {
+  override name = 'BundleTooFrequentError';
+  constructor(retryAfterSeconds: number, kind: 'bundle export' | 'bundle import') {
+    super(retryAfterSeconds, kind);
+    this.message = `You started a ${kind} less than a minute ago; try again in ${retryAfterSeconds} s.`;
+  }
+}
+
+/**
+ * A bundle import that did not happen: some tables failed (`tables` says why, per table; `""` for
+ * the tables that were fine) and every change was rolled back.
+ */
+export class BundleImportFailedError extends AppError {
+  override name = 'BundleImportFailedError';
+  constructor(
+    readonly tables: Record<string, string>,
+    /** The problems, each naming its table (the job's `errors`). */
+    readonly rowErrors: Array<{ error_code: string; error_msg: string; line?: number; field?: string; table?: string }>,
+    readonly errorCount: number,
+    summary?: string,
+  ) {
+    const failed = Object.keys(tables).filter((t) => tables[t]);
+    super(
+      'invalid_file',
+      400,
+      summary ??
+        (failed.length
+          ? `The bundle was not imported: ${failed.length === 1 ? 'table' : 'tables'} ${failed.map((t) => `"${t}"`).join(', ')} could not be imported, so no table was changed.`
+          : 'The bundle was not imported; no table was changed.'),
+    );
+  }
+}
