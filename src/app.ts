@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import { authenticate } from './http/middleware/auth.middleware.js';
 import { errorHandler, notFound } from './http/middleware/error.middleware.js';
 import { createUploadReceiver } from './http/middleware/upload.middleware.js';
+import { bundlesRouter } from './http/routes/bundles.routes.js';
 import { filesRouter } from './http/routes/files.routes.js';
 import { jobsRouter } from './http/routes/jobs.routes.js';
 import { recordsRouter } from './http/routes/records.routes.js';
@@ -37,6 +38,7 @@ export function createApp({ config, logger, services, ready }: AppDeps): Express
   api.use(express.urlencoded({ extended: false, limit: '1mb' }));
   api.use(tablesRouter(services));
   api.use(recordsRouter(services));
+  api.use(bundlesRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));
   api.use(transfersRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));
   api.use(jobsRouter(services));
   app.use('/oserve/v1', api);

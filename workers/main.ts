@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
+import { exportBundle } from './handlers/export-bundle.handler.js';
 import { exportTable } from './handlers/export-table.handler.js';
+import { importBundle } from './handlers/import-bundle.handler.js';
 import { importFile } from './handlers/import-file.handler.js';
 import { finishFailed, toJobErrors } from './handlers/job-outcome.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
@@ -15,6 +17,8 @@ type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>)
 const HANDLERS = {
   [JobName.ExportTable]: exportTable,
   [JobName.ImportFile]: importFile,
+  [JobName.ExportBundle]: exportBundle,
+  [JobName.ImportBundle]: importBundle,
   [JobName.SendJobMail]: sendJobMail,
   [JobName.CleanupExports]: cleanupExports,
 } satisfies { [N in JobName]: Handler<N> };

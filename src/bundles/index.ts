@@ -26,3 +26,4 @@ export {
   type PlanEnd,
   type TableAction,
 } from './bundle-plan.js';
+export { BundleRowsEncoder } from './bundle-rows.encoder.js';

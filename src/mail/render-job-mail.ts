@@ -53,7 +53,7 @@ export function renderJobMail(input: JobMailInput): RenderedMail {
   const f = facts(input);
   const copy = COPY[f.locale];
   const content =
-    input.type === 'export'
+    input.type === 'export' || input.type === 'bundle_export'
       ? input.outcome === 'succeeded' ? copy.exportSucceeded(f) : copy.exportFailed(f)
       : input.outcome === 'succeeded' ? copy.importSucceeded(f) : copy.importFailed(f);
   return {

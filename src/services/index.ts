@@ -7,6 +7,7 @@ import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { StorageDriver } from '../storage/index.js';
+import { createBundleServices, type BundleServices } from './bundles.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
 import { JobsService } from './jobs.service.js';
@@ -38,6 +39,7 @@ export interface Services {
   exports: ExportsService;
   imports: ImportsService;
   jobs: JobsService;
+  bundles: BundleServices;
 }
 
 export function createServices({ config, pool, redis, queues, storage }: Infra): Services {
@@ -58,5 +60,6 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
     exports: new ExportsService(common),
     imports: new ImportsService({ ...common, pool }),
     jobs: new JobsService(config, repos.jobs, tables, storage),
+    bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage }),
   };
 }

@@ -11,7 +11,7 @@ const secs = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** The name a job's file is downloaded under: a succeeded export's file, or a failed import's error report. */
 function downloadName(job: JobRecord): string | null {
-  if (job.type === 'export') return job.status === 'succeeded' ? job.file_name : null;
+  if (job.type === 'export' || job.type === 'bundle_export') return job.status === 'succeeded' ? job.file_name : null;
   return job.file_key ? (job.file_key.split('/').pop() ?? null) : null;
 }
 
@@ -48,7 +48,7 @@ export class JobsService {
       status: job.status,
       progress: job.status === 'succeeded' ? 100 : job.progress,
       rows: job.rows,
-      file_url: job.type === 'export' ? (this.fileLink(job)?.url ?? null) : null,
+      file_url: job.type === 'export' || job.type === 'bundle_export' ? (this.fileLink(job)?.url ?? null) : null,
       file_type: job.file_type,
       file_name: job.file_name,
       errors: job.errors,
