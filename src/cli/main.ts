@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError, InvalidArgumentError, JobFailedError, JobTimeoutError, TablePortError } from '../sdk/index.js';
 import { EXIT, UsageError } from './client.js';
+import { registerBundleCommands } from './commands/bundles.command.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'data', 'getstatus', 'migrate']);
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -43,6 +44,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerTablesCommands(program);
   registerTransferCommands(program);
   registerJobsCommands(program);
+  registerBundleCommands(program);
   return program;
 }
 
@@ -73,7 +75,7 @@ function report(err: unknown, json: boolean): number {
   }
   if (err instanceof JobFailedError) {
     if (json) printJson(err.job);
-    warn(`${err.job.type === 'import' ? 'Import' : 'Export'} job ${err.job.id} failed:`);
+    warn(`${err.job.type.endsWith('import') ? 'Import' : 'Export'} job ${err.job.id} failed:`);
     for (const e of err.job.errors) warn(`  ${formatJobError(e)}`);
     return EXIT.jobFailed;
   }
