@@ -4,10 +4,11 @@
  * request per user per minute. The work itself is in bundle-import.runner.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { constants as zlib, gunzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { IMPORT_MODES, type ImportMode } from '../bundles/index.js';
+import { BundleScanner, IMPORT_MODES, type ImportMode } from '../bundles/index.js';
 import type { BundleJobsRepository } from '../db/repositories/bundle-jobs.repository.js';
 import type { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { InvalidFileError, InvalidParameterError, NotFoundError } from '../errors.js';
@@ -52,9 +53,9 @@ export class BundleImportService {
   async request(userId: number, file: UploadedFile | undefined, body: unknown, query: unknown): Promise<JobCreatedResponse> {
     try {
       const b = parseParams(ImportSchema, body ?? {});
-      const q = parseParams(z.object({ mode: MODE.optional() }), query ?? {}, 'query');
+      const q = parseParams(z.object({ mode: MODE.optional(), rename: z.string().max(70_000).optional() }), query ?? {}, 'query');
       const mode = q.mode ?? b.mode ?? 'reset';
-      const rename = parseRename(b.rename);
+      const rename = parseRename(b.rename ?? q.rename);
       const given = [file ? 'file' : null, b.content !== undefined ? 'content' : null, b.file, b.source].filter((x) => x != null);
       if (given.length === 0) {
         throw new InvalidParameterError('file', 'Send the bundle as the multipart field "file", or a JSON body with "content", "file" (file:///...) or "source".');
@@ -62,6 +63,10 @@ export class BundleImportService {
       if (given.length > 1) throw new InvalidParameterError('file', 'Send one bundle: only one of the upload, "content", "file" and "source".');
       if (b.content !== undefined && b.content.trim() === '') throw new InvalidFileError('The bundle is empty.');
       if (file && file.size === 0) throw new InvalidFileError('The bundle is empty.');
+
+      // What is plainly not a bundle is refused now, not by a job: its first bytes are read.
+      if (file) checkHead(await readHead(file.path));
+      else if (b.content !== undefined) checkHead(Buffer.from(b.content.slice(0, HEAD_BYTES)));
 
       await this.precheck(userId);
       const jobId = randomUUID();
@@ -150,4 +155,38 @@ export function parseRename(raw: Record<string, string> | string | undefined): R
     out[from] = to;
   }
   return out;
+}
+
+/** How much of an upload is read at request time to refuse what is plainly not a bundle. */
+const HEAD_BYTES = 64 * 1024;
+
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Runs the bundle reader over the first bytes (gunzipped as far as they go): a file that is not
+ * JSON, not a bundle, of another version, or whose first tables break the rules is refused with
+ * the reader's own sentence. What lies further is the job's to find.
+ */
+function checkHead(head: Buffer): void {
+  let bytes = head;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength: 4 * HEAD_BYTES });
+    } catch {
+      return; // a damaged start: the job says so, with the reader's sentence
+    }
+  }
+  let text = bytes.toString('utf8');
+  // The last character may be cut in two; it is not the reader's fault.
+  if (text.endsWith('\uFFFD')) text = text.slice(0, -1);
+  new BundleScanner().write(text);
 }
