@@ -72,8 +72,8 @@ export class BundleImportService {
       const jobId = randomUUID();
       let source: BundleSourceParams;
       let uploadKey: string | null = null;
-      if (b.file !== undefined) source = this.d.sources.seal(jobId, 'file', b.file, undefined);
-      else if (b.source !== undefined) source = this.d.sources.seal(jobId, 'source', b.source, b.connection);
+      if (b.file !== undefined) source = await this.d.sources.seal(jobId, 'file', b.file, undefined);
+      else if (b.source !== undefined) source = await this.d.sources.seal(jobId, 'source', b.source, b.connection);
       else if (file) source = { origin: 'upload', source_name: file.originalname || null, size: file.size };
       else source = { origin: 'content', source_name: null, size: Buffer.byteLength(b.content ?? '') };
 

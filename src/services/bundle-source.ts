@@ -41,12 +41,18 @@ export class BundleSources {
    * Checks a `file://` URL (parameter `file`) or a location (`source`, `connection`) and seals it
    * for the job. Nothing is fetched here.
    */
-  seal(jobId: string, parameter: 'file' | 'source', url: string, connection: unknown): BundleSourceParams {
+  async seal(jobId: string, parameter: 'file' | 'source', url: string, connection: unknown): Promise<BundleSourceParams> {
     if (parameter === 'file' && !/^file:\/\//i.test(url)) {
       throw new InvalidParameterError('file', '"file" takes a file:///... URL under IMPORT_DIR; use "source" for object stores and http(s).');
     }
-    const { location } = resolveLocation(url, connection, this.locations, 'read', parameter);
+    const { location, driver } = resolveLocation(url, connection, this.locations, 'read', parameter);
     if (location.isFolder) throw new InvalidLocationError(parameter, `${parameter}: a bundle is one file, not a folder (${location.href}).`);
+    if (location.scheme === 'file') {
+      // A local file is cheap to check now: outside IMPORT_DIR (by .. or a link) or missing is the request's mistake.
+      const opened = await driver.openRead(location);
+      opened.stream.destroy();
+    }
+    driver.close();
     const sealed: SealedSource = { url };
     if (connection !== undefined) sealed.connection = connection;
     return { origin: parameter === 'file' ? 'file' : 'location', source_name: location.href, size: null, sealed: this.box.seal(sealed, jobId) };
