@@ -23,6 +23,7 @@ import { checkTargets, renderText } from './lib/report.js';
 import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './lib/results.js';
 import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
+import { runBundleBench, type BundleFigure } from './lib/bundle-bench.js';
 import { runSize } from './lib/transfer-bench.js';
 
 const positive = (v: string) => {
@@ -32,6 +33,7 @@ const positive = (v: string) => {
 };
 const sizeList = (v: string) => v.split(',').map((s) => positive(s.trim()));
 const kindList = (v: string) => {
+  if (v.trim() === 'none') return [];
   const kinds = v.split(',').map((s) => s.trim());
   for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
   return kinds as JobKind[];
@@ -43,6 +45,9 @@ const program = new Command('bench')
   .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
+  .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
+  .option('--bundle-tables <n>', 'tables in the bundle', positive, 5)
+  .option('--bundle-rows <n>', 'rows in each table of the bundle', positive, 200_000)
   .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
   .option('--load-seconds <n>', 'duration of the refusal-path load', positive, 10)
   .option('--connections <n>', 'autocannon connections', positive, 10)
@@ -56,13 +61,16 @@ const program = new Command('bench')
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
-  .addHelpText('after', '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json');
+  .addHelpText('after', '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json');
 
 interface Options {
   sizes: number[];
   rows?: number;
   jobs: JobKind[];
   load: boolean;
+  bundle: boolean;
+  bundleTables: number;
+  bundleRows: number;
   loadTables: number;
   loadSeconds: number;
   connections: number;
@@ -89,7 +97,8 @@ function withUser(url: string): string {
 
 async function main(): Promise<number> {
   const opts = program.parse(process.argv).opts<Options>();
-  const sizes = opts.rows ? [opts.rows] : opts.sizes;
+  // `--jobs none`: no single-table jobs, so no sizes (the bundle and load parts only).
+  const sizes = opts.jobs.length === 0 ? [] : opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
   const loadAtStart = loadavg()[0]!;
   const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
@@ -166,6 +175,16 @@ async function main(): Promise<number> {
       for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
     }
 
+    let bundle: BundleFigure | null = null;
+    if (opts.bundle) {
+      const target = new BenchApi(baseUrl, await addUser(env, `bench-target-${sandbox.id}@example.com`, track));
+      bundle = await runBundleBench(
+        { api, target, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log },
+        opts.bundleTables,
+        opts.bundleRows,
+      );
+    }
+
     let load: BenchResult['load'] = null;
     if (opts.load) {
       log('\n── API under load ──');
@@ -194,8 +213,9 @@ async function main(): Promise<number> {
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),
       sizes: results,
+      bundle,
       load,
-      targets: checkTargets(results),
+      targets: checkTargets(results, bundle),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;
     if (opts.cpuProf) {

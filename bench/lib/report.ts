@@ -1,4 +1,5 @@
 /** The targets of issue 4 checked against a run, and the table a person reads. */
+import type { BundleFigure } from './bundle-bench.js';
 import {
   MAIL_LATENCY_MAX_S,
   RATIO_TARGETS,
@@ -10,8 +11,18 @@ import {
   type TargetCheck,
 } from './results.js';
 
-export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
-  if (sizes.length === 0) return [];
+export function checkTargets(sizes: SizeResult[], bundle: BundleFigure | null = null): TargetCheck[] {
+  const bundleChecks: TargetCheck[] = bundle
+    ? [
+        {
+          target: `bundle: worker peak RSS ≤ ${WORKER_PEAK_MAX_MB} MB (${bundle.tables} × ${bundle.rows_per_table.toLocaleString('en')} rows)`,
+          figure: `export ${bundle.export.worker_peak_mb} MB, import ${bundle.import.worker_peak_mb} MB`,
+          met: Math.max(bundle.export.worker_peak_mb, bundle.import.worker_peak_mb) <= WORKER_PEAK_MAX_MB,
+        },
+        { target: 'bundle: the imported tables equal their sources', figure: bundle.check, met: bundle.check_ok },
+      ]
+    : [];
+  if (sizes.length === 0) return bundleChecks;
   const sorted = [...sizes].sort((a, b) => a.rows - b.rows);
   const largest = sorted[sorted.length - 1]!;
   const smallest = sorted[0]!;
@@ -44,7 +55,7 @@ export function checkTargets(sizes: SizeResult[]): TargetCheck[] {
   });
   const checksOk = sizes.every((s) => s.jobs.every((j) => j.check_ok));
   checks.push({ target: 'correctness: imports equal psql’s, exports byte-equal psql’s', figure: checksOk ? 'all equal' : 'DIFFERENCES, see the checks column', met: checksOk });
-  return checks;
+  return [...checks, ...bundleChecks];
 }
 
 function table(head: string[], rows: Array<Array<string | number>>, right = new Set<number>()): string {
@@ -60,29 +71,41 @@ export function renderText(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [];
   out.push(`tableport benchmark · ${m.cpus} × ${m.cpu_model} · ${m.memory_gb} GB · Node ${m.node} · PostgreSQL ${m.postgres} · seed ${r.seed} · load average ${r.load_average.start} → ${r.load_average.end}`);
-  const rows = r.sizes.flatMap((s) =>
-    s.jobs.map((j) => [
-      s.rows.toLocaleString('en'),
-      j.kind,
-      j.rows.toLocaleString('en'),
-      f2(j.service_s),
-      j.rows_per_s.toLocaleString('en'),
-      f2(j.psql_s),
-      `${j.ratio.toFixed(2)}×`,
-      j.worker_peak_mb.toFixed(0),
-      f2(j.worker_cpu_s),
-      f2(j.mail_s),
-      j.check_ok ? 'ok' : `FAIL: ${j.check}`,
-    ]),
-  );
-  out.push(
-    '',
-    table(['size', 'job', 'rows', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s', 'mail s', 'check'], rows, new Set([0, 2, 3, 4, 5, 6, 7, 8, 9])),
-  );
-  out.push('', 'files: ' + r.sizes.map((s) => `${s.rows.toLocaleString('en')} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; '));
-  out.push('worker RSS when idle before each size: ' + r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', '));
+  if (r.sizes.length) {
+    const rows = r.sizes.flatMap((s) =>
+      s.jobs.map((j) => [
+        s.rows.toLocaleString('en'),
+        j.kind,
+        j.rows.toLocaleString('en'),
+        f2(j.service_s),
+        j.rows_per_s.toLocaleString('en'),
+        f2(j.psql_s),
+        `${j.ratio.toFixed(2)}×`,
+        j.worker_peak_mb.toFixed(0),
+        f2(j.worker_cpu_s),
+        f2(j.mail_s),
+        j.check_ok ? 'ok' : `FAIL: ${j.check}`,
+      ]),
+    );
+    out.push(
+      '',
+      table(['size', 'job', 'rows', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s', 'mail s', 'check'], rows, new Set([0, 2, 3, 4, 5, 6, 7, 8, 9])),
+    );
+    out.push('', 'files: ' + r.sizes.map((s) => `${s.rows.toLocaleString('en')} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; '));
+    out.push('worker RSS when idle before each size: ' + r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', '));
+  }
   const imports = r.sizes.flatMap((s) => s.jobs.filter((j) => j.upload_s !== undefined).map((j) => `${s.rows.toLocaleString('en')} ${j.kind} ${f2(j.upload_s ?? null)} s (API peak ${j.api_peak_mb.toFixed(0)} MB)`));
   if (imports.length) out.push('uploads (request → 201): ' + imports.join('; '));
+  if (r.bundle) {
+    const b = r.bundle;
+    const step = (name: string, s: BundleFigure['export']) => [name, f2(s.service_s), s.rows_per_s.toLocaleString('en'), f2(s.psql_s), `${s.ratio.toFixed(2)}×`, s.worker_peak_mb.toFixed(0), f2(s.worker_cpu_s)];
+    out.push(
+      '',
+      `bundle: ${b.tables} tables × ${b.rows_per_table.toLocaleString('en')} rows, ${b.bundle_mb} MB (psql: \\copy of the same tables, summed)`,
+      table(['bundle job', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s'], [step('export', b.export), step('import', b.import)], new Set([1, 2, 3, 4, 5, 6])),
+      `bundle import upload (request → 201): ${f2(b.import.upload_s)} s; check: ${b.check}`,
+    );
+  }
   if (r.load) {
     const l = r.load;
     const lr = [l.job_creation, l.refusal, l.refusal_full_table].filter((x) => x !== undefined);

@@ -92,6 +92,8 @@ export interface BenchResult {
   started_at: string;
   seconds: number;
   sizes: SizeResult[];
+  /** Issue 11: a bundle of several tables exported and imported (null when skipped). */
+  bundle?: import('./bundle-bench.js').BundleFigure | null;
   load: { job_creation?: LoadFigure; refusal?: LoadFigure; refusal_full_table?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
   targets: TargetCheck[];
 }
