@@ -1,11 +1,21 @@
 # One image for both roles; docker-compose.yml runs it as `api` and as `worker`.
+# Build stage: the TypeScript compiler and the dev dependencies stay here.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build:sdk && npm run build
+
+# Run stage: production dependencies and the compiled JavaScript (bin/tableport.js runs dist/
+# when it is there: ~30 MB less memory per process than compiling TypeScript at start).
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# The image runs the TypeScript sources through tsx; it needs neither dev dependencies nor the SDK build.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-COPY . .
+COPY bin ./bin
+COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000

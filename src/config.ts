@@ -34,6 +34,19 @@ const EnvSchema = z.object({
   MAIL_BACKOFF_MS: positiveInt.default(5000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
+  JOB_SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
+  JOB_SWEEP_GRACE_SECONDS: positiveInt.default(60),
+  INCOMING_MAX_AGE_SECONDS: positiveInt.default(3600),
+  NODE_ENV: z.string().optional(),
+  BODY_MAX_BYTES: positiveInt.default(8 * 1024 * 1024),
+  MAX_CELL_BYTES: positiveInt.default(4 * 1024 * 1024),
+  MAX_JSON_DEPTH: positiveInt.default(64),
+  HEAVY_REQUEST_CONCURRENCY: positiveInt.default(2),
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(2000),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(30_000),
+  DB_LOCK_TIMEOUT_MS: positiveInt.default(2000),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Locations (object stores, URLs, local folders); see src/locations/.
   EXPORT_DIR: z.string().min(1).optional(),
@@ -76,7 +89,32 @@ export interface Config {
   mailBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
+  /** A records page stops once its rows' JSON passes this many bytes. */
+  recordsPageMaxBytes: number;
+  /** How often the sweep reconciles job rows with the queue and removes orphaned files. */
+  jobSweepIntervalSeconds: number;
+  /** An unfinished job the sweep may act on has not changed for this long (a request between insert and queue is not lost). */
+  jobSweepGraceSeconds: number;
+  /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
+  incomingMaxAgeSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `NODE_ENV=production`: refuses a weak or sample `SIGNING_SECRET`. */
+  production: boolean;
+  /** Largest JSON or form body, counted after decompression. */
+  bodyMaxBytes: number;
+  /** Largest single cell (a string, or an array/object cell's JSON text), in bytes, for the API and imports. */
+  maxCellBytes: number;
+  /** Deepest nesting of a JSON body, and of a JSON value in an import. */
+  maxJsonDepth: number;
+  /** Large requests (big bodies, big record pages) handled at once; more get 503. */
+  heavyRequestConcurrency: number;
+  dbConnectTimeoutMs: number;
+  /** `statement_timeout` of the API's queries (workers have none: an export's COPY takes as long as it takes). */
+  dbStatementTimeoutMs: number;
+  /** How long a table deletion waits for a running import or export's lock before answering 409. */
+  dbLockTimeoutMs: number;
+  /** How long the API waits for one Redis command before answering 503. */
+  redisCommandTimeoutMs: number;
   locations: LocationsConfig;
   /** Tables a bundle may hold; a bundle with more is refused before they are read. */
   bundleMaxTables: number;
@@ -120,6 +158,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const dataDir = resolve(e.DATA_DIR);
   const signingSecret = e.SIGNING_SECRET ?? loadOrCreateSecret(resolve(dataDir, 'signing-secret'));
+  const production = e.NODE_ENV === 'production';
+  if (production && e.SIGNING_SECRET !== undefined && weakSecret(e.SIGNING_SECRET)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SIGNING_SECRET: is a sample value or too weak for production (NODE_ENV=production); ' +
+        'set it to a long random string, e.g. the output of `openssl rand -base64 32`',
+    );
+  }
   return {
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
@@ -142,6 +187,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailBackoffMs: e.MAIL_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,
+    jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
+    jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
+    incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),
@@ -160,8 +209,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gcs: { credentialsFile: e.GOOGLE_APPLICATION_CREDENTIALS },
       azure: { account: e.AZURE_STORAGE_ACCOUNT, accessKey: e.AZURE_STORAGE_KEY },
     },
+    production,
+    bodyMaxBytes: e.BODY_MAX_BYTES,
+    maxCellBytes: e.MAX_CELL_BYTES,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    heavyRequestConcurrency: e.HEAVY_REQUEST_CONCURRENCY,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbLockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     bundleMaxTables: e.BUNDLE_MAX_TABLES,
   };
+}
+
+/** Sample secrets from our own compose file and docs, and anything short or of one repeated character. */
+const SAMPLE_SECRETS = new Set(['change-me-to-a-long-random-string', 'change-me', 'changeme', 'secret', 'tableport']);
+
+function weakSecret(secret: string): boolean {
+  return SAMPLE_SECRETS.has(secret.toLowerCase()) || /change-?me/i.test(secret) || secret.length < 32 || new Set(secret).size < 8;
 }
 
 /**

@@ -94,6 +94,93 @@ export class FileTooLargeError extends AppError {
   }
 }
 
+/** A dependency (PostgreSQL, Redis) is unreachable or too slow: the client may retry later. */
+export class ServiceUnavailableError extends AppError {
+  override name = 'ServiceUnavailableError';
+  constructor(
+    readonly retryAfterSeconds = 5,
+    message = 'The service cannot reach one of its dependencies right now; please try again shortly.',
+  ) {
+    super('service_unavailable', 503, message);
+  }
+}
+
+/** Too many large requests are being handled at once; the client may retry shortly. */
+export class ServerBusyError extends ServiceUnavailableError {
+  override name = 'ServerBusyError';
+  constructor(retryAfterSeconds = 2) {
+    super(retryAfterSeconds, 'The server is busy with other large requests; please try again in a few seconds.');
+  }
+}
+
+/** A request body (as sent or once inflated) over the configured limit. */
+export class PayloadTooLargeError extends AppError {
+  override name = 'PayloadTooLargeError';
+  constructor(limitBytes: number) {
+    super(
+      'payload_too_large',
+      413,
+      `The request body is larger than the limit of ${limitBytes} bytes (after decompression); send fewer rows per request or import a file.`,
+      { limit: limitBytes },
+    );
+  }
+}
+
+/** A JSON body nested deeper than the configured limit. */
+export class JsonTooDeepError extends AppError {
+  override name = 'JsonTooDeepError';
+  constructor(maxDepth: number) {
+    super('invalid_parameter', 400, `The request body is nested more than ${maxDepth} levels deep.`, { max_depth: maxDepth });
+  }
+  override toResponse(): ErrorResponse {
+    return { ...super.toResponse(), parameter: 'body' };
+  }
+}
+
+/** The disk (or the storage) is full: nothing the client did wrong, but nothing a quick retry fixes. */
+export class InsufficientStorageError extends AppError {
+  override name = 'InsufficientStorageError';
+  constructor() {
+    super('insufficient_storage', 507, 'The server has no space left to store the upload; please try again later.');
+  }
+}
+
+/** The table is locked by a running import or export; deleting it now would block every reader. */
+export class TableBusyError extends AppError {
+  override name = 'TableBusyError';
+  constructor(tableId: number) {
+    super('table_busy', 409, `Table ${tableId} is in use by a running import or export; try again when it has finished.`);
+  }
+}
+
+/** The upload itself is malformed (not multipart, cut short, compressed, a bad file name). */
+export class InvalidUploadError extends AppError {
+  override name = 'InvalidUploadError';
+  constructor(message: string) {
+    super('invalid_upload', 400, message);
+  }
+}
+
+/** An export file whose table has been deleted is no longer served. */
+export class TableDeletedError extends AppError {
+  override name = 'TableDeletedError';
+  constructor(message: string) {
+    super('table_deleted', 410, message);
+  }
+}
+
+/** One row of an import file cannot be taken (too large a cell or row); the file's line, and the field when known. */
+export class InvalidRowError extends AppError {
+  override name = 'InvalidRowError';
+  constructor(
+    readonly line: number,
+    readonly field: string | undefined,
+    message: string,
+  ) {
+    super('invalid_row', 400, `line ${line}: ${field === undefined ? '' : `field "${field}" `}${message}`, field === undefined ? { line } : { line, field });
+  }
+}
+
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }

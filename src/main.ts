@@ -7,11 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
-import { JobQueues, createRedis } from './jobs/queues.js';
+import { JobQueues, createProducerRedis, createRedis } from './jobs/queues.js';
 import type { Logger } from './logger.js';
 import { createServices } from './services/index.js';
 import { JobMailService } from './services/mail.service.js';
 import { createStorage } from './storage/index.js';
+import { redisReady, watchRedis } from './redis-watch.js';
 import type { WorkerTuning } from '../workers/main.js';
 
 export type Role = 'api' | 'worker';
@@ -24,59 +25,93 @@ export interface Running {
 }
 
 export async function start(config: Config, roles: Role[], logger: Logger, tuning: WorkerTuning = {}): Promise<Running> {
-  await runMigrations(config.databaseUrl, logger);
-  const pool = createPool(config.databaseUrl, { max: roles.includes('worker') ? 4 + config.workerConcurrency * 2 : 10 });
-  pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-  const redis = createRedis(config.redisUrl, `tableport-${roles.join('+')}`);
-  redis.on('error', (err) => logger.error({ err }, 'redis error'));
-  const queues = new JobQueues(redis, config, logger);
+  await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
   const storage = createStorage(config);
-  const services = createServices({ config, pool, redis, queues, storage });
   const closers: Array<() => Promise<unknown>> = [];
+  const finalClosers: Array<() => Promise<unknown>> = [];
 
   // Each role loads only its own modules: a worker has no use for express, an API none for nodemailer.
   let workers: import('../workers/main.js').Workers | undefined;
   if (roles.includes('worker')) {
+    // A task holds up to three connections: its claim, its COPY, and its progress updates.
+    const pool = createPool(config.databaseUrl, { max: 4 + config.workerConcurrency * 3 });
+    pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
+    const redis = createRedis(config.redisUrl, 'tableport-worker-producer');
+    watchRedis(redis, logger, config.redisUrl, 'worker');
+    const queues = new JobQueues(redis, config, logger);
+    const services = createServices({ config, pool, redis, queues, storage, logger });
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger);
-    const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger);
+    // Where a mail goes when SMTP stays down past its last attempt.
+    const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
+    const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);
     // Workers block on Redis, so they get a connection of their own.
     const workerRedis = createRedis(config.redisUrl, 'tableport-worker');
-    workerRedis.on('error', (err) => logger.error({ err }, 'redis error (worker)'));
+    watchRedis(workerRedis, logger, config.redisUrl, 'worker-blocking');
     workers = startWorkers({ logger, services, repos: services.repos, queues, storage, mail }, workerRedis, config, tuning);
+    const running = workers;
     closers.push(async () => {
-      await workers!.close();
+      await running.close();
       await mailer.close();
+      await outbox?.close();
       workerRedis.disconnect();
     });
-    await queues.scheduleMaintenance(config.cleanupIntervalSeconds);
+    finalClosers.push(async () => {
+      await queues.close();
+      redis.disconnect();
+      await pool.end();
+    });
+    // Not awaited: with Redis away at start-up it would hold the API back; it completes once Redis answers.
+    queues.scheduleMaintenance(config.cleanupIntervalSeconds).catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
   }
 
   let server: Server | undefined;
   let url: string | undefined;
   if (roles.includes('api')) {
+    // The API fails fast: its own pool with connect and statement timeouts, its own Redis
+    // connection without an offline queue. A request answers 503 while a dependency is away
+    // instead of hanging; workers keep their patient connections above.
+    const pool = createPool(config.databaseUrl, {
+      max: 10,
+      applicationName: 'tableport-api',
+      connectionTimeoutMillis: config.dbConnectTimeoutMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+    });
+    pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
+    const redis = createProducerRedis(config.redisUrl, 'tableport-api', config.redisCommandTimeoutMs);
+    watchRedis(redis, logger, config.redisUrl, 'api');
+    const queues = new JobQueues(redis, config, logger, true);
+    const services = createServices({ config, pool, redis, queues, storage, logger });
+    finalClosers.push(async () => {
+      await queues.close();
+      redis.disconnect();
+      await pool.end();
+    });
+    // Give Redis a moment so the first requests do not get 503; past it, serve anyway (/healthz says what is down).
+    await redisReady(redis, 5000);
     const { createApp } = await import('./app.js');
     const app = createApp({
       config,
       logger,
       services,
-      ready: async () => {
-        await pool.query('SELECT 1');
-        await redis.ping();
+      health: {
+        postgres: () => pool.query('SELECT 1'),
+        redis: () => redis.ping(),
       },
     });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
+    const listening = server;
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // Stop accepting first, so no new job is queued while we shut down.
     closers.unshift(
       () =>
         new Promise<void>((resolve) => {
-          server!.close(() => resolve());
-          server!.closeIdleConnections();
+          listening.close(() => resolve());
+          listening.closeIdleConnections();
         }),
     );
     logger.info({ url, publicUrl: config.publicUrl }, 'api listening');
@@ -89,9 +124,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     close() {
       closing ??= (async () => {
         for (const c of closers) await c();
-        await queues.close();
-        redis.disconnect();
-        await pool.end();
+        for (const c of finalClosers) await c();
       })();
       return closing;
     },
@@ -100,6 +133,14 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully (a second signal forces the exit). */
 export async function runUntilSignalled(config: Config, roles: Role[], logger: Logger): Promise<void> {
+  // What cannot be handled leaves the process in an unknown state: log it once, exit non-zero,
+  // and let the supervisor (systemd, compose `restart: unless-stopped`, pm2) start a clean one.
+  const fatal = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, `${kind}; exiting so that the supervisor restarts the process`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled promise rejection'));
   const running = await start(config, roles, logger);
   let stopping = false;
   const stop = (signal: string) => {
@@ -109,6 +150,11 @@ export async function runUntilSignalled(config: Config, roles: Role[], logger: L
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // The workers abort their jobs at SHUTDOWN_TIMEOUT_MS; if anything still hangs after that, exit anyway.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 10_000).unref();
     running.close().then(
       () => process.exit(0),
       (err) => {

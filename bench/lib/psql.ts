@@ -4,7 +4,8 @@
  * selection in the same order and write the same bytes.
  */
 import { spawn } from 'node:child_process';
-import { exportCopySql, copyColumns, dataTable, type Window } from '../../src/db/table-sql.js';
+import type { Binder } from '../../src/db/query/index.js';
+import { exportCopySql, copyColumns, dataTable, type ExportSelection } from '../../src/db/table-sql.js';
 import type { FieldSchema } from '../../src/types/api.js';
 
 export async function psql(databaseUrl: string, command: string, timeoutMs: number): Promise<number> {
@@ -36,9 +37,24 @@ export function copyFromCsv(tableId: number, fields: FieldSchema[], path: string
   return `\\copy ${dataTable(tableId)} (${copyColumns(fields)}) FROM ${quoteLiteral(path)} WITH (FORMAT csv, HEADER true)`;
 }
 
-/** The service's export COPY, as `\copy … TO` a file. */
-export function copyExportTo(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window, path: string): string {
-  const sql = exportCopySql(tableId, fields, fileType, w);
+/**
+ * Values written into the SQL as literals: what a person would type at psql. Only the benchmark's
+ * own values go through it; the service binds them.
+ */
+function literalBinder(): Binder {
+  const values: string[] = [];
+  return {
+    values,
+    bind(text, cast) {
+      values.push(text);
+      return `${quoteLiteral(text)}::${cast}`;
+    },
+  };
+}
+
+/** The service's export COPY, as `\copy … TO` a file (a `where`'s values as literals). */
+export function copyExportTo(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: ExportSelection, path: string): string {
+  const sql = exportCopySql(tableId, fields, fileType, w, undefined, literalBinder());
   if (!sql.startsWith('COPY (') || !sql.includes(') TO STDOUT WITH')) throw new Error(`unexpected export SQL: ${sql}`);
   const i = sql.lastIndexOf(') TO STDOUT WITH');
   // \copy takes one line.

@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { FieldSchema, Table } from '../../src/types/api.js';
 import { downloadSha256, sha256Of, type BenchApi, type Finished } from './api-client.js';
-import { FIELDS, windowFor, writeDataset } from './dataset.js';
+import { dataTable } from '../../src/db/table-sql.js';
+import { FIELDS, HALF_WHERE, windowFor, writeDataset } from './dataset.js';
 import type { MailClock } from './mail-clock.js';
 import { cpuSeconds } from './proc-stat.js';
 import { copyExportTo, copyFromCsv, psql } from './psql.js';
@@ -74,13 +75,13 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   } else await psql(ctx.databaseUrl, copyFromCsv(fromNdjson.id, fields, csvPath), timeout);
 
   // Exports: psql first on each table (it also warms the cache the same way for both).
-  const exportJob = async (kind: JobKind, table: Table, fileType: 'csv' | 'json' | 'ndjson', w: { start?: number; end?: number }) => {
+  const exportJob = async (kind: JobKind, table: Table, fileType: 'csv' | 'json' | 'ndjson', w: { start?: number; end?: number; where?: Record<string, unknown> }) => {
     if (!ctx.kinds.has(kind)) return;
     const psqlFile = out(`${kind}-psql.${fileType}`);
     // psql's row_to_json lines are NDJSON already: the same query serves both.
     const psqlSeconds = await psql(ctx.databaseUrl, copyExportTo(table.id, fields, fileType === 'csv' ? 'csv' : 'json', w, psqlFile), timeout);
     log(`psql \\copy ${kind}: ${psqlSeconds.toFixed(2)} s`);
-    const body = w.start === undefined ? { file_type: fileType, mode: 'all' } : { file_type: fileType, mode: 'part', ...w };
+    const body = w.start === undefined ? { file_type: fileType, mode: 'all', ...w } : { file_type: fileType, mode: 'part', ...w };
     const f = await measured(ctx, kind, () => api.export(table.id, body, timeout));
     const url = f.finished.job.file_url;
     let ok = false;
@@ -97,6 +98,13 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   await exportJob('export-csv-window', fromJson, 'csv', windowFor(rows));
   await exportJob('export-json', fromPsql, 'json', {});
   await exportJob('export-ndjson', fromNdjson, 'ndjson', {});
+  if (ctx.kinds.has('export-csv-where')) {
+    // A fourth table (each export takes its table's minute), filled inside PostgreSQL.
+    const fromCopy = await api.createTable(`bench_${rows}_where`, FIELDS);
+    await psql(ctx.databaseUrl, `INSERT INTO ${dataTable(fromCopy.id)} SELECT * FROM ${dataTable(fromPsql.id)}`, timeout);
+    await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(fromCopy.id)}`, timeout);
+    await exportJob('export-csv-where', fromCopy, 'csv', { where: HALF_WHERE });
+  }
 
   // The imports are right when the three tables hold the same rows: compare psql's exports of each.
   const tableSha = async (t: Table, name: string) => {

@@ -10,14 +10,26 @@ import { ApiError, ConnectionError, InvalidArgumentError, JobFailedError, JobTim
 import { EXIT, UsageError } from './client.js';
 import { registerBundleCommands } from './commands/bundles.command.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
+import { registerRowsCommands } from './commands/rows.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'data', 'getstatus', 'migrate']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'data', 'getstatus', 'migrate']);
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// src/cli/ from the sources, dist/src/cli/ once compiled: the first package.json up the tree is ours.
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+const VERSION = packageVersion();
 
 /**
  * Builds the command tree. The server commands pull in the whole service (database, queues,
@@ -44,6 +56,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerTablesCommands(program);
   registerTransferCommands(program);
   registerJobsCommands(program);
+  registerRowsCommands(program);
   registerBundleCommands(program);
   return program;
 }

@@ -2,7 +2,8 @@
  * SQL text for user tables. Identifiers here come from validated schemas (see
  * tables.service.ts) and are still always quoted; numbers are checked integers.
  */
-import type { FieldSchema, FieldType } from '../types/api.js';
+import { BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../types/api.js';
+import { compileOrderBy, compileWhere, queryFields, settingBinder, type Binder } from './query/index.js';
 
 export const DATA_SCHEMA = 'tableport_data';
 
@@ -51,15 +52,15 @@ const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
  * native types stay (row_to_json renders them) except dates, which JSON has no type for.
  */
 export function projection(fields: FieldSchema[], target: 'csv' | 'json'): string {
-  const cols = ['id', 'created_at', 'updated_at', 'created_by'];
-  for (const f of fields) {
-    const c = quoteIdent(f.name);
-    if (f.type === 'date') cols.push(`to_char(${c} AT TIME ZONE 'UTC', ${ISO_UTC}) AS ${c}`);
-    else if (target === 'csv' && (f.type === 'boolean' || f.type === 'array' || f.type === 'object'))
-      cols.push(`${c}::text AS ${c}`);
-    else cols.push(c);
-  }
-  return cols.join(', ');
+  return [...BUILTIN_FIELDS.map((b) => b as string), ...fields.map((f) => columnExpr(quoteIdent(f.name), f.type, target, false))].join(', ');
+}
+
+/** One exported column: `expr AS "name"`, or the bare column when it needs no conversion. */
+function columnExpr(column: string, type: FieldType, target: 'csv' | 'json', unixToIso: boolean): string {
+  if (unixToIso) return `to_char(to_timestamp(${column}) AT TIME ZONE 'UTC', ${ISO_UTC}) AS ${column}`;
+  if (type === 'date') return `to_char(${column} AT TIME ZONE 'UTC', ${ISO_UTC}) AS ${column}`;
+  if (target === 'csv' && (type === 'boolean' || type === 'array' || type === 'object')) return `${column}::text AS ${column}`;
+  return column;
 }
 
 /** A `[start, end)` window on created_at; either bound may be open. */
@@ -81,16 +82,90 @@ function int(n: number): string {
 }
 
 /**
+ * MinApp v1.5's export selection, as stored in the job's params (validated by the exports service):
+ * the window plus a `where`, the columns, their order, CSV header names and timestamp conversion.
+ */
+export interface ExportSelection extends Window {
+  where?: Record<string, unknown> | undefined;
+  include_keys?: string[] | undefined;
+  exclude_keys?: string[] | undefined;
+  order_by?: string[] | undefined;
+  csv_customize_headers?: string[] | undefined;
+  timestamp_convert_keys?: string[] | undefined;
+}
+
+/** The export's default order: oldest first, ties by id (the `(created_at, id)` index). */
+export const DEFAULT_EXPORT_ORDER = ['created_at'];
+
+/** The exported columns' names, in order: `include_keys`, or every column but `exclude_keys`. */
+export function exportColumns(fields: FieldSchema[], sel: ExportSelection): string[] {
+  if (sel.include_keys?.length) return sel.include_keys;
+  const all = [...BUILTIN_FIELDS.map((b) => b as string), ...fields.map((f) => f.name)];
+  const drop = new Set(sel.exclude_keys ?? []);
+  return all.filter((n) => !drop.has(n));
+}
+
+/**
+ * The exported columns with the type of what the file holds: a `timestamp_convert_keys` column
+ * holds ISO 8601 text, as a `date` field does. For writers that name or type their columns
+ * (SQL, Parquet, xlsx).
+ */
+export function exportColumnTypes(fields: FieldSchema[], sel: ExportSelection): Array<{ name: string; type: FieldType }> {
+  const byName = queryFields(fields);
+  const convert = new Set(sel.timestamp_convert_keys ?? []);
+  return exportColumns(fields, sel).map((name) => ({ name, type: convert.has(name) ? 'date' : (byName.get(name)?.type ?? 'string') }));
+}
+
+/** The condition of a selection: the window and the compiled `where` (values through `binder`). */
+export function selectionWhere(fields: FieldSchema[], sel: ExportSelection, binder: Binder): string {
+  const conds: string[] = [];
+  if (sel.start !== undefined && sel.start !== null) conds.push(`created_at >= ${int(sel.start)}`);
+  if (sel.end !== undefined && sel.end !== null) conds.push(`created_at < ${int(sel.end)}`);
+  if (sel.where && Object.keys(sel.where).length) conds.push(compileWhere(sel.where, fields, binder).sql);
+  return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+}
+
+/** The SELECT of an export, with the values its `where` reads from session settings (see settingBinder). */
+export function exportSelect(
+  tableId: number,
+  fields: FieldSchema[],
+  target: 'csv' | 'json',
+  sel: ExportSelection,
+  binder: Binder = settingBinder(),
+): { select: string; settings: string[] } {
+  const byName = queryFields(fields);
+  const convert = new Set(sel.timestamp_convert_keys ?? []);
+  const cols = exportColumns(fields, sel).map((name) => {
+    const f = byName.get(name);
+    if (!f) throw new Error(`export column ${name} is not a field`);
+    return columnExpr(f.column, f.type, target, convert.has(name));
+  });
+  const where = selectionWhere(fields, sel, binder);
+  const order = compileOrderBy(sel.order_by, fields, DEFAULT_EXPORT_ORDER);
+  return { select: `SELECT ${cols.join(', ')} FROM ${dataTable(tableId)} ${where} ORDER BY ${order}`, settings: binder.values };
+}
+
+/**
  * The COPY statement of an export. CSV is PostgreSQL's own CSV writer (RFC 4180 quoting). JSON
  * is one row_to_json object per line; the CSV format with quote and delimiter bytes that JSON
  * text never holds raw (it escapes every control character) passes the lines through untouched,
- * where the text format would double every backslash.
+ * where the text format would double every backslash. With `csv_customize_headers` PostgreSQL
+ * writes no header: the caller writes the given one (identifiers would cut names at 63 bytes).
  */
-export function exportCopySql(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window, csv: CsvOptions = CSV_DEFAULTS): string {
-  const select = `SELECT ${projection(fields, fileType)} FROM ${dataTable(tableId)} ${windowWhere(w)} ORDER BY created_at, id`;
+export function exportCopySql(
+  tableId: number,
+  fields: FieldSchema[],
+  fileType: 'csv' | 'json',
+  w: ExportSelection,
+  csv: CsvOptions = CSV_DEFAULTS,
+  binder?: Binder,
+): string {
+  const { select } = exportSelect(tableId, fields, fileType, w, binder);
   if (fileType === 'csv') {
     const delimiter = csv.delimiter === ',' ? '' : `, DELIMITER ${charLiteral(csv.delimiter)}`;
-    return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${csv.header}${delimiter})`;
+    // With csv_customize_headers PostgreSQL writes no header: copyOut writes the given names.
+    const header = csv.header && !w.csv_customize_headers?.length;
+    return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${header}${delimiter})`;
   }
   return `COPY (SELECT row_to_json(r) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }

@@ -8,7 +8,8 @@
  * lone CR; blank lines between records are skipped. Lines are counted the same way (CRLF is one
  * line), including line breaks inside quoted cells, so each record knows the line it starts on.
  */
-import { InvalidFileError } from '../errors.js';
+import { InvalidFileError, InvalidRowError } from '../errors.js';
+import { valueLimits } from './values.js';
 
 const FIELD = 0; // at the start of a cell
 const UNQUOTED = 1; // inside an unquoted cell
@@ -19,8 +20,14 @@ const DQUOTE = 34;
 const LF = 10;
 const CR = 13;
 
-/** No cell may grow beyond this: past it the file is almost surely not CSV (or has a stray quote). */
-export const MAX_CELL_CHARS = 64 * 1024 * 1024;
+/**
+ * No cell may grow beyond `MAX_CELL_BYTES` (counted in characters, each at least one byte): past it
+ * the row is refused. The check runs after each chunk, so a cell never holds more than the cap
+ * plus one chunk, whatever the file holds.
+ */
+export function maxCellChars(): number {
+  return valueLimits.maxCellBytes;
+}
 
 /** Called for each record; `cells` is reused, so copy what must outlive the call. */
 export type RecordHandler = (cells: (string | null)[], count: number, line: number) => void;
@@ -37,6 +44,8 @@ export class CsvTokenizer {
   private carry = '';
   /** The last character consumed was a CR, so a LF right after it is the same line break. */
   private afterCR = false;
+  /** The first record's cells (the header, usually), to name the field of a cell that is too large. */
+  private firstRecord: string[] | undefined;
 
   /** The cell separator's char code: `,` unless a CSV dialect names another (`;`, TAB, `|`). */
   private readonly comma: number;
@@ -190,10 +199,16 @@ export class CsvTokenizer {
     this.state = state;
     this.line = line;
     this.afterCR = afterCR;
-    if (this.carry.length > MAX_CELL_CHARS) {
-      throw new InvalidFileError(
-        `line ${this.recordLine}: a cell is longer than ${MAX_CELL_CHARS} characters; the file is probably not CSV or has an unbalanced quote.`,
-        { line: this.recordLine },
+    if (this.carry.length > maxCellChars()) {
+      const column = this.count + 1;
+      const name = this.firstRecord?.[this.count];
+      this.carry = '';
+      throw new InvalidRowError(
+        this.recordLine,
+        name,
+        `(column ${column}) is larger than the limit of ${maxCellChars()} bytes for one value (MAX_CELL_BYTES)${
+          state === QUOTED ? ', or a quote that opens it is never closed' : ''
+        }.`,
       );
     }
   }
@@ -225,6 +240,7 @@ export class CsvTokenizer {
   private endRecord(): void {
     const count = this.count;
     this.count = 0;
+    if (this.firstRecord === undefined) this.firstRecord = this.cells.slice(0, count).map((c) => c ?? '');
     this.onRecord(this.cells, count, this.recordLine);
   }
 }

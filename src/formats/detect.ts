@@ -11,6 +11,7 @@ import { InvalidFileError } from '../errors.js';
 import type { FileFormat } from './format.js';
 import { FORMATS } from './registry.js';
 import { incompleteTail } from './utf8.js';
+import { xlsxHeadProblem } from './xlsx/index.js';
 
 export const SNIFF_BYTES = 64 * 1024;
 
@@ -71,12 +72,11 @@ export function gzipError(err: Error): InvalidFileError {
   return new InvalidFileError(`The file is gzip-compressed but cannot be decompressed (${err.message}); it is damaged or cut short.`);
 }
 
-// Formats recognised only to say clearly why they are refused when this server lacks them.
-const KNOWN_BINARY: Array<{ title: string; test: (head: Buffer) => boolean }> = [
-  { title: 'a Parquet file', test: (h) => h.subarray(0, 4).toString('latin1') === 'PAR1' },
-  { title: 'an Excel workbook (xlsx)', test: (h) => isZip(h) && h.includes('xl/') },
-  { title: 'a zip archive', test: isZip },
-  { title: 'gzip-compressed twice', test: isGzip },
+// Binary files no registered format reads, recognised only to say clearly why they are refused.
+const KNOWN_BINARY: Array<{ problem: (head: Buffer) => string | undefined }> = [
+  // A zip that is not a workbook: say what it is (a Word file, an .ods, a plain archive).
+  { problem: (h) => (isZip(h) ? xlsxHeadProblem(h) : undefined) },
+  { problem: (h) => (isGzip(h) ? 'The file is gzip-compressed twice; decompress it once and send it again.' : undefined) },
 ];
 
 function isZip(h: Buffer): boolean {
@@ -93,7 +93,8 @@ export interface Detected {
 export function detectFormat({ head, whole }: FileHead): Detected {
   for (const f of FORMATS) if (f.import && f.detect(head, undefined)) return { format: f };
   for (const k of KNOWN_BINARY) {
-    if (k.test(head)) throw new InvalidFileError(`The file is ${k.title}, which this server cannot import.`);
+    const problem = k.problem(head);
+    if (problem) throw new InvalidFileError(problem);
   }
   if (head.includes(0)) throw new InvalidFileError('The file is binary (it contains NUL bytes), not a format this server reads.');
   const checked = whole ? head : head.subarray(0, head.length - incompleteTail(head));

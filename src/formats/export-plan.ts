@@ -18,6 +18,8 @@ export interface ExportPlanOptions {
   csv: CsvExportDialect;
   gzip: boolean;
   onRows: (rows: number) => void;
+  /** The file's columns when the export selects them (`include_keys`, ...); default: every column. */
+  columns?: ExportColumn[];
 }
 
 export interface ExportPlan {
@@ -53,7 +55,7 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     plan = { source: { kind: 'json' }, stages: [counter], counter };
   } else {
     const counter = new JsonLinesToRows({ onRows: opts.onRows });
-    const writer = shape.createWriter({ tableName: opts.tableName, fields: opts.fields, columns: exportColumns(opts.fields) });
+    const writer = shape.createWriter({ tableName: opts.tableName, fields: opts.fields, columns: opts.columns ?? exportColumns(opts.fields) });
     plan = { source: { kind: 'json' }, stages: [counter, writer], counter };
   }
   if (opts.gzip) plan.stages.push(createGzip());

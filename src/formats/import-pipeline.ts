@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
@@ -53,7 +53,8 @@ export async function openImportInput(open: () => Promise<Readable>, opts: Impor
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     const path = join(dir, `upload.${opts.fileType}`);
-    await pipeline(counted(await open()), createWriteStream(path));
+    // One array of stages: pipeline(array, sink) would read the array itself as the source.
+    await pipeline([...counted(await open()), createWriteStream(path)] as unknown as [Readable, Writable]);
     const encoder = new ObjectImportEncoder(opts.encoder);
     const rows = Readable.from(shape.read(path, opts.signal ? { signal: opts.signal } : {}), { objectMode: true, highWaterMark: 256 });
     return { stages: [rows, encoder], encoder, cleanup };

@@ -4,7 +4,8 @@
  * needs (string and escape state, nesting depth, line breaks); `JSON.parse` then validates each
  * element. Chosen over stream-json, whose parser alone ran at 50k rows/s here.
  */
-import { InvalidFileError } from '../errors.js';
+import { InvalidFileError, InvalidRowError } from '../errors.js';
+import { valueLimits } from './values.js';
 
 const BEFORE_ARRAY = 0;
 const FIRST = 1; // after '[': an element or ']'
@@ -25,8 +26,13 @@ const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const COMMA = 0x2c;
 
-/** No element may grow beyond this many bytes (a row is far smaller; a broken file is not). */
-export const MAX_ELEMENT_CHARS = 64 * 1024 * 1024;
+/**
+ * No element (row object) may grow beyond this many characters: four cells at the cell cap
+ * (`MAX_CELL_BYTES`). Checked after each chunk, so an element never holds more than this plus one chunk.
+ */
+export function maxElementChars(): number {
+  return 4 * valueLimits.maxCellBytes;
+}
 
 /**
  * Called with text holding a complete element in [start, end) and the line it starts on. `inChunk`
@@ -72,7 +78,15 @@ export class JsonArraySplitter {
             else if (c === BACKSLASH) escape = true;
             else if (c === QUOTE) inString = false;
           } else if (c === QUOTE) inString = true;
-          else if (c === LBRACE || c === LBRACKET) depth++;
+          else if (c === LBRACE || c === LBRACKET) {
+            // The row object is level 1; its values may nest MAX_JSON_DEPTH levels below it.
+            if (++depth > valueLimits.maxJsonDepth + 1) {
+              throw new InvalidFileError(
+                `line ${line}: the object that starts on line ${this.elementLine} is nested more than ${valueLimits.maxJsonDepth} levels deep (MAX_JSON_DEPTH).`,
+                { line: this.elementLine },
+              );
+            }
+          }
           else if (c === RBRACE || c === RBRACKET) {
             if (--depth === 0) break;
           } else if (c === LF) line++;
@@ -161,10 +175,12 @@ export class JsonArraySplitter {
 
   private keep(part: string): void {
     this.parts += part;
-    if (this.parts.length > MAX_ELEMENT_CHARS) {
-      throw new InvalidFileError(
-        `line ${this.elementLine}: the object starting on this line is larger than ${MAX_ELEMENT_CHARS} characters, or never ends.`,
-        { line: this.elementLine },
+    if (this.parts.length > maxElementChars()) {
+      this.parts = '';
+      throw new InvalidRowError(
+        this.elementLine,
+        undefined,
+        `the object starting on this line is larger than the limit of ${maxElementChars()} bytes for one row (4 × MAX_CELL_BYTES), or never ends.`,
       );
     }
   }

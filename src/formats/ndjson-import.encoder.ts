@@ -5,7 +5,7 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
-import { MAX_ELEMENT_CHARS } from './json-array-splitter.js';
+import { maxElementChars } from './json-array-splitter.js';
 import { StrictUtf8Decoder } from './utf8.js';
 
 export class NdjsonImportEncoder extends ImportEncoder {
@@ -46,8 +46,8 @@ export class NdjsonImportEncoder extends ImportEncoder {
       return;
     }
     this.carry = s.slice(from);
-    if (this.carry.length > MAX_ELEMENT_CHARS) {
-      throw new InvalidFileError(`line ${this.line}: a line is longer than ${MAX_ELEMENT_CHARS} characters; the file is not NDJSON.`, {
+    if (this.carry.length > maxElementChars()) {
+      throw new InvalidFileError(`line ${this.line}: a line is longer than the limit of ${maxElementChars()} characters for one row (4 × MAX_CELL_BYTES); the file is not NDJSON.`, {
         line: this.line,
       });
     }

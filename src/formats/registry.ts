@@ -9,10 +9,14 @@ import type { FileFormat, ImportFileOptions } from './format.js';
 import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
 import { jsonFormat } from './json.format.js';
 import { ndjsonFormat } from './ndjson.format.js';
+import { parquetFormat } from './parquet.format.js';
 import { sqlFormat } from './sql.format.js';
+import { xlsxFormat } from './xlsx.format.js';
 
 export const FORMATS: readonly FileFormat[] = [
   // Binary formats first (they look at magic bytes), then text ones; CSV takes any text, so it is last.
+  parquetFormat,
+  xlsxFormat,
   jsonFormat,
   ndjsonFormat,
   sqlFormat,

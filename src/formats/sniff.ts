@@ -179,7 +179,25 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
       columns: [...new Set(dup)],
     });
   }
+  // The whole file is in hand: a quoting problem in its rows (an unclosed quote in the only row) is
+  // refused now, saying what is wrong, rather than after a trip through the queue.
+  if (whole) {
+    const problem = csvQuotingProblem(text, csvDelimiter);
+    if (problem) throw problem;
+  }
   return { format: 'csv', columns: header, csvDelimiter };
+}
+
+function csvQuotingProblem(text: string, delimiter: string): InvalidFileError | undefined {
+  const tokenizer = new CsvTokenizer(() => undefined, delimiter);
+  try {
+    tokenizer.write(text);
+    tokenizer.end();
+    return undefined;
+  } catch (err) {
+    if (err instanceof InvalidFileError) return err;
+    throw err;
+  }
 }
 
 /**

@@ -5,7 +5,30 @@
  * the happy path because an import runs them ten million times.
  */
 import type { FieldType } from '../types/api.js';
+import { jsonDeeperThan } from './json-depth.js';
 import { COPY_NULL, escapeCopy } from './copy-text.js';
+
+/**
+ * Caps on one value, set once at start-up from `MAX_CELL_BYTES` and `MAX_JSON_DEPTH`. A few MiB:
+ * API and workers may share a 256 MB heap, and one cell is held several times over while a row
+ * is converted (text, parsed value, COPY text).
+ */
+export const valueLimits = { maxCellBytes: 4 * 1024 * 1024, maxJsonDepth: 64 };
+
+export function setValueLimits(limits: { maxCellBytes: number; maxJsonDepth: number }): void {
+  valueLimits.maxCellBytes = limits.maxCellBytes;
+  valueLimits.maxJsonDepth = limits.maxJsonDepth;
+}
+
+/** True when the UTF-8 form of `s` is over the cell cap; exact only when it could be. */
+function tooBig(s: string): boolean {
+  const max = valueLimits.maxCellBytes;
+  return s.length > max || (s.length * 3 > max && Buffer.byteLength(s) > max);
+}
+
+function tooBigMessage(): string {
+  return `is larger than the limit of ${valueLimits.maxCellBytes} bytes for one value (MAX_CELL_BYTES)`;
+}
 
 /** Where a converter leaves the reason of its last rejection. */
 export interface Problem {
@@ -69,6 +92,7 @@ const JSON_TEXT_SPECIAL = /[\\\n\r\t\0\ud800-\udfff]/;
 
 export function convertText(kind: number, cell: string | null, problem: Problem): string | undefined {
   if (cell === null) return COPY_NULL;
+  if (tooBig(cell)) return fail(problem, tooBigMessage());
   if (kind === KIND_STRING) {
     if (!TEXT_SPECIAL.test(cell)) return cell;
     if (cell.includes('\0')) return fail(problem, NUL_MESSAGE);
@@ -111,6 +135,7 @@ export function convertJson(kind: number, v: unknown, problem: Problem): string 
   switch (kind) {
     case KIND_STRING:
       if (typeof v !== 'string') return fail(problem, `must be a string, ${got(v)}`);
+      if (tooBig(v)) return fail(problem, tooBigMessage());
       return textValue(v, problem);
     case KIND_INTEGER:
       if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
@@ -151,6 +176,7 @@ export function textValue(s: string, problem: Problem): string | undefined {
 
 function jsonText(kind: number, cell: string, problem: Problem): string | undefined {
   const what = kind === KIND_ARRAY ? 'a JSON array' : 'a JSON object';
+  if (jsonDeeperThan(cell, valueLimits.maxJsonDepth)) return fail(problem, tooDeepMessage());
   let v: unknown;
   try {
     v = JSON.parse(cell);
@@ -159,6 +185,9 @@ function jsonText(kind: number, cell: string, problem: Problem): string | undefi
   }
   const ok = kind === KIND_ARRAY ? Array.isArray(v) : typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!ok) return fail(problem, `must be ${what}, got ${show(cell)}`);
+  // An exponent or a very long run of digits may be a number no double can hold (1e400): JSON.parse
+  // makes it Infinity, which would be stored as null. Refuse it rather than lose it.
+  if (MAYBE_HUGE_NUMBER.test(cell) && hasNonFinite(v)) return fail(problem, NON_FINITE_MESSAGE);
   // Text without white space or \u escapes is already compact, as our own export writes it:
   // pass it through rather than serialise it again (PostgreSQL takes any valid JSON as jsonb).
   if (!NOT_COMPACT.test(cell)) return cell.includes('\\') ? cell.replaceAll('\\', '\\\\') : cell;
@@ -166,13 +195,54 @@ function jsonText(kind: number, cell: string, problem: Problem): string | undefi
 }
 
 const NOT_COMPACT = /\s|\\u/;
+const MAYBE_HUGE_NUMBER = /\d[eE]|\d{300}/;
+const NON_FINITE_MESSAGE =
+  'holds a number too large to be stored exactly (beyond ±1.8e308, e.g. 1e400); send it as a string if it must be kept';
+
+function tooDeepMessage(): string {
+  return `is nested more than ${valueLimits.maxJsonDepth} levels deep (MAX_JSON_DEPTH)`;
+}
+
+/** Looks for Infinity (a number literal too large for a double), iteratively: nesting is capped but may still be deep. */
+function hasNonFinite(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const k in v) stack.push((v as Record<string, unknown>)[k]);
+    }
+  }
+  return false;
+}
+
+/** Depth of a parsed value, stopping as soon as it passes `max`. */
+function deeperThan(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1]);
+    else for (const k in v) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+  }
+  return false;
+}
 
 // JSON.stringify writes U+0000 as \u0000 and a lone surrogate as \udXXX; PostgreSQL's jsonb
 // rejects both. Escaped backslashes (\\u0000 as text) are real text and must not match.
 const JSONB_BAD_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
 
 function jsonValue(v: object, problem: Problem): string | undefined {
+  // JSON.stringify recurses: a value nested thousands of levels deep would overflow the stack.
+  if (deeperThan(v, valueLimits.maxJsonDepth)) return fail(problem, tooDeepMessage());
   const text = JSON.stringify(v);
+  // JSON.stringify writes Infinity as null: look for it only when a null was written.
+  if (text.includes('null') && hasNonFinite(v)) return fail(problem, NON_FINITE_MESSAGE);
+  if (tooBig(text)) return fail(problem, tooBigMessage());
   if (text.includes('\\u') && JSONB_BAD_ESCAPE.test(text)) {
     return fail(
       problem,

@@ -1,3 +1,5 @@
+import type { JobType } from '../types/api.js';
+
 /** The closed set of queues and jobs. Payloads carry ids only: BullMQ stores job data in plain text. */
 export enum QueueName {
   Export = 'export',
@@ -15,6 +17,8 @@ export enum JobName {
   SendJobMail = 'send-job-mail',
   /** Repeating: removes export files whose download links have expired. */
   CleanupExports = 'cleanup-exports',
+  /** Repeating: reconciles job rows with the queue and removes orphaned uploads (the job sweep). */
+  SweepJobs = 'sweep-jobs',
 }
 
 export interface JobPayloads {
@@ -24,6 +28,7 @@ export interface JobPayloads {
   [JobName.ImportBundle]: { jobId: string };
   [JobName.SendJobMail]: { jobId: string };
   [JobName.CleanupExports]: Record<string, never>;
+  [JobName.SweepJobs]: Record<string, never>;
 }
 
 /** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
@@ -37,9 +42,18 @@ export const JOB_QUEUE = {
   [JobName.ImportBundle]: QueueName.Import,
   [JobName.SendJobMail]: QueueName.Email,
   [JobName.CleanupExports]: QueueName.Maintenance,
+  [JobName.SweepJobs]: QueueName.Maintenance,
 } as const satisfies Record<JobName, QueueName>;
 
 /** BullMQ job ids: one per tableport job and per mail, so re-adding the same work is a no-op. */
 export function bullJobId(name: TaskJobName, jobId: string): string {
   return name === JobName.SendJobMail ? `mail-${jobId}` : jobId;
 }
+
+/** The queue job that runs each type of tableport job (the sweep re-adds a lost one by it). */
+export const TASK_JOB_OF_TYPE = {
+  export: JobName.ExportTable,
+  import: JobName.ImportFile,
+  bundle_export: JobName.ExportBundle,
+  bundle_import: JobName.ImportBundle,
+} as const satisfies Record<JobType, TaskJobName>;

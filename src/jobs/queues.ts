@@ -1,12 +1,34 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { logRedisClientError } from '../redis-watch.js';
 import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads, type TaskJobName } from './job-names.js';
+
+/** Reconnect delays: 100 ms doubling to 2 s, so a restart is noticed fast and an outage costs little. */
+export function redisRetryDelay(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times - 1, 5), 2000);
+}
 
 /** BullMQ needs `maxRetriesPerRequest: null` so blocking commands survive reconnects. */
 export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name });
+  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, retryStrategy: redisRetryDelay });
+}
+
+/**
+ * The API's producer connection: it must fail fast, not queue, so a request answers 503 while
+ * Redis is away instead of hanging. No offline queue, one retry, and a timeout per command.
+ */
+export function createProducerRedis(url: string, name: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: commandTimeoutMs,
+    retryStrategy: redisRetryDelay,
+  });
 }
 
 export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions {
@@ -29,10 +51,12 @@ export class JobQueues {
     private readonly connection: Redis,
     private readonly config: Config,
     logger: Logger,
+    /** The API's queues: refuse at once (503) while Redis is not connected, rather than wait for it. */
+    private readonly failFast = false,
   ) {
     const make = (name: QueueName) => {
       const q = new Queue(name, { connection, prefix: config.queuePrefix, defaultJobOptions: defaultJobOptions(config, name) });
-      q.on('error', (err) => logger.error({ err, queue: name }, 'queue error'));
+      q.on('error', (err) => logRedisClientError(logger, err, { queue: name }, 'queue error'));
       return q;
     };
     this.queues = {
@@ -44,16 +68,33 @@ export class JobQueues {
   }
 
   async add<N extends TaskJobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+    if (this.failFast && this.connection.status !== 'ready') throw new ServiceUnavailableError();
     await this.queues[JOB_QUEUE[name]].add(name, payload, { jobId: bullJobId(name, payload.jobId) });
   }
 
-  /** Every worker process upserts the same scheduler: one schedule, however many workers. */
-  async scheduleMaintenance(everySeconds: number): Promise<void> {
-    await this.queues[QueueName.Maintenance].upsertJobScheduler(
-      JobName.CleanupExports,
-      { every: everySeconds * 1000 },
-      { name: JobName.CleanupExports, data: {} },
-    );
+  /**
+   * Every worker process upserts the same schedulers: one schedule each, however many workers.
+   * Called again whenever a worker reconnects to Redis, which re-creates them after Redis lost them.
+   */
+  async scheduleMaintenance(cleanupEverySeconds: number, sweepEverySeconds: number = this.config.jobSweepIntervalSeconds): Promise<void> {
+    const q = this.queues[QueueName.Maintenance];
+    await q.upsertJobScheduler(JobName.CleanupExports, { every: cleanupEverySeconds * 1000 }, { name: JobName.CleanupExports, data: {} });
+    await q.upsertJobScheduler(JobName.SweepJobs, { every: sweepEverySeconds * 1000 }, { name: JobName.SweepJobs, data: {} });
+  }
+
+  /** The BullMQ state of a tableport job's queue entry; `missing` when Redis has no such job. */
+  async inspect(name: TaskJobName, jobId: string): Promise<{ state: string; failedReason: string }> {
+    const job = await this.queues[JOB_QUEUE[name]].getJob(bullJobId(name, jobId));
+    if (!job) return { state: 'missing', failedReason: '' };
+    return { state: await job.getState(), failedReason: job.failedReason ?? '' };
+  }
+
+  /** Queues the job again, dropping a finished entry of the same id that would make the add a no-op. */
+  async readd<N extends TaskJobName>(name: N, jobId: string): Promise<void> {
+    const q = this.queues[JOB_QUEUE[name]];
+    const old = await q.getJob(bullJobId(name, jobId));
+    if (old && (await old.isCompleted())) await old.remove();
+    await this.add(name, { jobId } as JobPayloads[N]);
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,8 @@ export interface JobMailInput {
   locale?: string | null;
   userName?: string | null;
   tableName: string;
-  tableId: number;
+  /** `null` for a bundle job. */
+  tableId: number | null;
   jobId: string;
   type: JobType;
   outcome: 'succeeded' | 'failed';

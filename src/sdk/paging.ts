@@ -10,7 +10,11 @@ export interface PageOptions {
 }
 
 /** @internal Yields every item of a listing, following the server's `next` links. */
-export async function* paginate<T>(transport: Transport, path: string, options: PageOptions = {}): AsyncGenerator<T> {
+export async function* paginate<T>(
+  transport: Transport,
+  path: string,
+  options: PageOptions | Record<string, string | number | undefined> = {},
+): AsyncGenerator<T> {
   let link: string | null = transport.url(path, { ...options });
   while (link) {
     const page: Page<T> | T[] = await transport.json<Page<T> | T[]>('GET', link);

@@ -7,13 +7,16 @@ import type {
   JobCreatedResponse,
   MinappExportJob,
   Page,
+  RecordPage,
   RowInput,
   Table,
   TableRow,
+  WhereQuery,
 } from '../types/api.js';
 import { InvalidArgumentError } from './errors.js';
 import { JobHandle } from './job.js';
 import { paginate, type PageOptions } from './paging.js';
+import { RowRef } from './row.js';
 import { toUnixSeconds, type TimeInput } from './time.js';
 import type { Transport } from './transport.js';
 import { buildUpload, type ImportOptions, type ImportSource } from './upload.js';
@@ -36,6 +39,36 @@ export interface ExportOptions {
   start?: TimeInput;
   /** Exclusive upper bound of `created_at`: Unix seconds, a `Date` or an ISO 8601 string. */
   end?: TimeInput;
+  /** Only rows matching this MinApp query (ANDed with `start`/`end`). */
+  where?: WhereQuery;
+  /** Only these columns, in this order (built-ins included). Not with `excludeKeys`. */
+  includeKeys?: string[];
+  /** Every column but these. Not with `includeKeys`. */
+  excludeKeys?: string[];
+  /** Sort keys, `-` for descending, e.g. `['-price', 'title']`; default `['created_at']`; ties by `id`. */
+  orderBy?: string[];
+  /** CSV only: header names, one per exported column, in order. */
+  csvCustomizeHeaders?: string[];
+  /** Columns holding Unix seconds (`created_at`, `updated_at`, integer fields) to write as ISO 8601 UTC text. */
+  timestampConvertKeys?: string[];
+}
+
+/** Which rows, in which order, and which page of them. */
+export interface RowQuery extends PageOptions {
+  /** A MinApp query, e.g. `{ price: { $gte: 10 }, $or: [{ paid: true }, { tags: { $contains: 'vip' } }] }`. */
+  where?: WhereQuery;
+  /** Sort keys, `-` for descending (`'-price,title'` or `['-price', 'title']`); ties are broken by `id`. */
+  orderBy?: string | string[];
+}
+
+function rowQuery(q: RowQuery, defaultOrder?: string): Record<string, string | number | undefined> {
+  const orderBy = Array.isArray(q.orderBy) ? q.orderBy.join(',') : q.orderBy;
+  return {
+    limit: q.limit,
+    offset: q.offset,
+    where: q.where === undefined ? undefined : JSON.stringify(q.where),
+    order_by: orderBy ?? defaultOrder,
+  };
 }
 
 /**
@@ -72,19 +105,35 @@ export class TableRef {
     return this.transport.json('POST', this.path('record/'), { json: rows });
   }
 
-  /** One page of rows, ordered by `created_at` then `id`. */
-  listRows(page: PageOptions = {}): Promise<Page<TableRow>> {
-    return this.transport.json<Page<TableRow>>('GET', this.path('record/'), { query: { ...page } });
+  /**
+   * One page of rows matching `where`, in `orderBy` order (default: the server's, newest first).
+   * A page of large rows may hold fewer than `limit` (the server caps a page's bytes; `meta.next` goes on).
+   */
+  listRows(query: RowQuery = {}): Promise<RecordPage> {
+    return this.transport.json<RecordPage>('GET', this.path('record/'), { query: rowQuery(query) });
   }
 
   /**
-   * Every row (from `offset` on), page after page following the server's `next` link.
+   * Every row matching `where` (from `offset` on), page after page following the server's `next`
+   * link; ordered by `orderBy`, by default `created_at` then `id` (oldest first, so rows added
+   * while iterating come last instead of shifting the pages).
    *
    * @example
-   * for await (const row of tp.table(42).rows()) console.log(row.id);
+   * for await (const row of tp.table(42).rows({ where: { qty: { $gt: 0 } }, orderBy: '-qty' })) console.log(row.id);
    */
-  rows(options: PageOptions = {}): AsyncGenerator<TableRow> {
-    return paginate<TableRow>(this.transport, this.path('record/'), options);
+  rows(query: RowQuery = {}): AsyncGenerator<TableRow> {
+    return paginate<TableRow>(this.transport, this.path('record/'), rowQuery(query, 'created_at'));
+  }
+
+  /**
+   * One row by id, to read, update or delete it.
+   *
+   * @example
+   * const row = await tp.table(42).row('6f1c...').update({ qty: { $incr_by: 1 } });
+   */
+  row(id: string): RowRef {
+    if (typeof id !== 'string' || id === '') throw new InvalidArgumentError('row() needs a row id.');
+    return new RowRef(this.transport, this.id, id);
   }
 
   /**
@@ -105,6 +154,12 @@ export class TableRef {
     if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
     if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
     if (options.csvBom !== undefined) body.csv_bom = options.csvBom;
+    if (options.where !== undefined) body.where = options.where;
+    if (options.includeKeys !== undefined) body.include_keys = options.includeKeys;
+    if (options.excludeKeys !== undefined) body.exclude_keys = options.excludeKeys;
+    if (options.orderBy !== undefined) body.order_by = options.orderBy;
+    if (options.csvCustomizeHeaders !== undefined) body.csv_customize_headers = options.csvCustomizeHeaders;
+    if (options.timestampConvertKeys !== undefined) body.timestamp_convert_keys = options.timestampConvertKeys;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('export/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }

@@ -6,7 +6,6 @@ import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { BundleJobsRepository } from '../db/repositories/bundle-jobs.repository.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction } from '../db/pool.js';
 import type { RowsRepository } from '../db/repositories/rows.repository.js';
 import { WorkspaceRepository } from '../db/repositories/workspace.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
@@ -16,6 +15,7 @@ import { BundleExportService } from './bundle-export.service.js';
 import { BundleImportRunner } from './bundle-import.runner.js';
 import { BundleImportService } from './bundle-import.service.js';
 import { BundleSources } from './bundle-source.js';
+import type { JobLifecycle } from './job-lifecycle.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
 
 export interface BundleServices {
@@ -35,9 +35,10 @@ export interface BundleInfra {
   limiter: TaskRateLimiter;
   queues: JobQueues;
   storage: StorageDriver;
+  lifecycle: JobLifecycle;
 }
 
-export function createBundleServices({ config, pool, rows, jobs, limiter, queues, storage }: BundleInfra): BundleServices {
+export function createBundleServices({ config, pool, rows, jobs, limiter, queues, storage, lifecycle }: BundleInfra): BundleServices {
   const workspace = new WorkspaceRepository(pool);
   const bundleJobs = new BundleJobsRepository(pool);
   const sources = new BundleSources(storage, createLocationContext(config.locations));
@@ -55,21 +56,9 @@ export function createBundleServices({ config, pool, rows, jobs, limiter, queues
     exports,
     imports: new BundleImportService({ ...deps, bundleJobs, sources }),
     runner,
-    async runExport(jobId, signal = new AbortController().signal) {
-      const job = await jobs.start(jobId);
-      if (!job) return null;
-      const result = await exports.run({ job, signal });
-      await jobs.succeed(jobId, result);
-      return jobs.get(jobId, null);
-    },
-    async runImport(jobId, signal = new AbortController().signal) {
-      const job = await jobs.start(jobId);
-      if (!job) return null;
-      await withTransaction(pool, async (db) => {
-        const result = await runner.run({ job, db, signal });
-        await jobs.succeed(jobId, result, db);
-      });
-      return jobs.get(jobId, null);
-    },
+    // Plug-ins of the one job lifecycle: it claims, ends, cleans up and mails; these do the work.
+    runExport: (jobId, signal) => lifecycle.run(jobId, (ctx) => exports.run(ctx), signal),
+    // The import's DDL and COPY run on the claim's own transaction: they commit with the success, or not at all.
+    runImport: (jobId, signal) => lifecycle.run(jobId, (ctx) => runner.run(ctx), signal),
   };
 }

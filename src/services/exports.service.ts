@@ -11,19 +11,20 @@ import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { exportFileKey, type StorageDriver } from '../storage/index.js';
 import { FILE_TYPES, type JobCreatedResponse } from '../types/api.js';
+import { exportColumnTypes } from '../db/table-sql.js';
+import { ExportSelectionSchema, validateSelection } from './export-selection.js';
+import type { JobLifecycle, JobResult, JobRunContext } from './job-lifecycle.service.js';
 import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
 import { parseParams } from './validate.js';
 
+// Date.now() sent by mistake would select nothing without a word; seconds stay below 1e11 until the year 5138.
+const MILLIS = 'looks like milliseconds; give Unix seconds';
 /** Unix seconds as a JSON integer or a string of digits (form posts and query strings send text). */
-const unixSeconds = z.union([
-  z.number().int('must be an integer (Unix seconds)').min(0, 'must be 0 or more'),
-  z
-    .string()
-    .regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)')
-    .transform(Number),
-]);
+const unixSeconds = z
+  .union([z.number(), z.string().regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)').transform(Number)])
+  .pipe(z.number().int('must be an integer (Unix seconds)').min(0, 'must be 0 or more').max(99_999_999_999, MILLIS));
 
 /** true/false as JSON or as form text. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true')]);
@@ -42,6 +43,7 @@ const ExportSchema = z.object({
     .optional(),
   csv_header: flag.optional(),
   csv_bom: flag.optional(),
+  ...ExportSelectionSchema,
 });
 
 /** What the export and import services share: the table, its rows, the job record, the queue, the files. */
@@ -54,6 +56,7 @@ export interface ExportsDeps {
   limiter: TaskRateLimiter;
   queues: JobQueues;
   storage: StorageDriver;
+  lifecycle: JobLifecycle;
 }
 
 export class ExportsService {
@@ -80,9 +83,14 @@ export class ExportsService {
       if (p.start != null) params.start = p.start;
       if (p.end != null) params.end = p.end;
     }
+    const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p);
+    Object.assign(params, selection);
+    if (params.csv_customize_headers && params.csv_header === false)
+      throw new InvalidParameterError('csv_customize_headers', '"csv_customize_headers" names the header: it cannot go with "csv_header": false.');
+    await this.d.rows.checkRegexes(regexes);
     // The cheap refusal first: a second request within the minute must not cost a count of a big table.
     await this.d.limiter.check('export', table.id);
-    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows);
+    const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows, table.schema.fields);
     if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
     params.expected_rows = selected;
 
@@ -111,15 +119,18 @@ export class ExportsService {
   }
 
   /**
-   * Streams the selection from PostgreSQL into the file. Idempotent: the file is written under a
-   * key of the job's own and replaced atomically, so a retry overwrites instead of adding.
-   * Returns null when the job had already ended.
+   * Streams the selection from PostgreSQL into the file, under the job's claim (see JobLifecycle).
+   * Idempotent: the file is written under a key of the job's own and replaced atomically, so a
+   * retry overwrites instead of adding. Returns null when the job had already ended.
    */
-  async run(jobId: string): Promise<JobRecord | null> {
-    const job = await this.d.jobs.start(jobId);
-    if (!job) return null;
+  async run(jobId: string, signal?: AbortSignal): Promise<JobRecord | null> {
+    return this.d.lifecycle.run(jobId, (ctx) => this.write(ctx), signal);
+  }
+
+  private async write({ job, signal }: JobRunContext): Promise<JobResult> {
+    const jobId = job.id;
     const params = job.params as ExportParams;
-    const table = await this.d.tablesRepo.get(job.table_id, null);
+    const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
 
     // No second count here: the request counted, and the cap is enforced on the rows as they stream
@@ -138,6 +149,7 @@ export class ExportsService {
       csv: { delimiter: params.csv_delimiter ?? ',', header: params.csv_header ?? true, bom: params.csv_bom ?? false },
       gzip,
       onRows,
+      columns: exportColumnTypes(table.schema.fields, params),
     });
     const fileName = job.file_name ?? exportFileName(table.name, job.created_at, exportExtension(params.file_type, gzip));
     const key = exportFileKey(jobId, fileName);
@@ -148,9 +160,19 @@ export class ExportsService {
         : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
-    await this.d.storage.put(key, body);
-
-    await this.d.jobs.succeed(jobId, { rows: counter.rows, file_key: key, file_name: fileName });
-    return this.d.jobs.get(jobId, null);
+    // A shutdown past its timeout stops the stream: the partial file is removed by put().
+    const abort = () => body.destroy(new Error('The export was stopped: the worker is shutting down.'));
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      await this.d.storage.put(key, body);
+    } catch (err) {
+      // put() may reject before it reads a byte (the folder cannot be made); the COPY would then
+      // hold its pooled connection forever. Ending the stream ends the COPY and frees it.
+      body.destroy(err as Error);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+    return { rows: counter.rows, file_key: key, file_name: fileName };
   }
 }

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
 import {
   createErrorReport,
@@ -18,6 +18,7 @@ import {
 import { JobName } from '../jobs/job-names.js';
 import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
+import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
 import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
@@ -144,16 +145,20 @@ export class ImportsService {
   }
 
   /**
-   * Reads the upload, validates every row and COPYs them in one transaction that also marks the
-   * job succeeded: all rows and the status commit together, or nothing does. A worker that dies
-   * mid-way leaves an open transaction that PostgreSQL rolls back, and the retry starts clean; a
-   * retry of a job that already committed finds it ended and writes nothing.
+   * Reads the upload, validates every row and COPYs them inside the job's claim (see JobLifecycle):
+   * the rows and the job's success commit together in the claim's transaction, or nothing does. A
+   * worker that dies mid-way leaves an open transaction that PostgreSQL rolls back, and the retry
+   * starts clean; a second attempt while the first lives is refused before it writes; a retry of
+   * a job that already committed finds it ended and writes nothing.
    */
-  async run(jobId: string): Promise<JobRecord | null> {
-    const job = await this.d.jobs.start(jobId);
-    if (!job) return null;
+  async run(jobId: string, signal?: AbortSignal): Promise<JobRecord | null> {
+    return this.d.lifecycle.run(jobId, (ctx) => this.copyRows(ctx), signal);
+  }
+
+  private async copyRows({ job, db: client, signal }: JobRunContext): Promise<JobResult> {
+    const jobId = job.id;
     const params = job.params as ImportParams;
-    const table = await this.d.tablesRepo.get(job.table_id, null);
+    const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
     if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
 
@@ -165,6 +170,7 @@ export class ImportsService {
       fileType: params.format,
       gzip: params.gzip ?? false,
       onBytes: report,
+      signal,
       encoder: {
         fields,
         defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
@@ -176,41 +182,35 @@ export class ImportsService {
 
     try {
       if (params.dry_run) {
-        // The whole validation, duplicates included, in a transaction that is rolled back.
-        const rows = await this.withRollback((client) => this.stage(client, table.id, fields, open, inputOptions(true), onConflict === 'error'));
-        await this.d.jobs.succeed(jobId, { rows });
-        return this.d.jobs.get(jobId, null);
+        // The whole validation, duplicates included, on a connection of its own whose transaction is
+        // rolled back; the claim's transaction then records the job's success and nothing else.
+        return { rows: await this.withRollback((c) => this.stage(c, table.id, fields, open, inputOptions(true), onConflict === 'error')) };
       }
-      await withTransaction(this.d.pool, async (client) => {
-        let written: number;
-        if (onConflict === 'error') {
-          // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
-          const input = await openImportInput(open, inputOptions(false));
-          try {
-            await pipeline([...input.stages, this.d.rows.copyIn(client, table.id, fields)] as unknown as [Readable, Writable]);
-          } finally {
-            await input.cleanup();
-          }
-          const { encoder } = input;
-          if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
-          written = encoder.rows;
-        } else {
-          // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
-          await this.stage(client, table.id, fields, open, inputOptions(true), false);
-          written = await this.d.rows.mergeStaging(client, table.id, fields, onConflict);
+      if (onConflict === 'error') {
+        // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
+        const input = await openImportInput(open, inputOptions(false));
+        try {
+          await pipeline([...input.stages, this.d.rows.copyIn(client, table.id, fields)] as unknown as [Readable, Writable], { signal });
+        } finally {
+          await input.cleanup();
         }
-        await this.d.jobs.succeed(jobId, { rows: written }, client);
-      });
+        const { encoder } = input;
+        if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
+        return { rows: encoder.rows };
+      }
+      // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
+      await this.stage(client, table.id, fields, open, inputOptions(true), false);
+      return { rows: await this.d.rows.mergeStaging(client, table.id, fields, onConflict) };
     } catch (err) {
+      if (signal.aborted) throw err;
       const e = explainInputError(err) as { code?: string };
       if (e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, open, inputOptions(false));
       if (e.code !== '23505') throw e;
       // PostgreSQL stops at the first duplicate id. On that failure path only, the file is read
       // once more into a staging table, and one query names every duplicated id with its line.
-      await this.withRollback((client) => this.stage(client, table.id, fields, open, { ...inputOptions(true), onBytes: () => undefined }, true));
+      await this.withRollback((c) => this.stage(c, table.id, fields, open, { ...inputOptions(true), onBytes: () => undefined }, true));
       throw e;
     }
-    return this.d.jobs.get(jobId, null);
   }
 
   /**

@@ -1,15 +1,20 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
+import { RecordsRepository } from '../db/repositories/records.repository.js';
 import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
+import { createLogger, type Logger } from '../logger.js';
+import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
 import { createBundleServices, type BundleServices } from './bundles.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
+import { JobLifecycle } from './job-lifecycle.service.js';
+import { JobSweep } from './job-sweep.service.js';
 import { JobsService } from './jobs.service.js';
 import { RecordsService } from './records.service.js';
 import { TablesService } from './tables.service.js';
@@ -22,6 +27,7 @@ export interface Infra {
   redis: Redis;
   queues: JobQueues;
   storage: StorageDriver;
+  logger?: Logger;
 }
 
 export interface Repositories {
@@ -39,10 +45,14 @@ export interface Services {
   exports: ExportsService;
   imports: ImportsService;
   jobs: JobsService;
+  /** How every job is claimed, ended, cleaned up and mailed. */
+  lifecycle: JobLifecycle;
+  sweep: JobSweep;
   bundles: BundleServices;
 }
 
-export function createServices({ config, pool, redis, queues, storage }: Infra): Services {
+export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
+  setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),
@@ -50,16 +60,19 @@ export function createServices({ config, pool, redis, queues, storage }: Infra):
     jobs: new JobsRepository(pool),
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
-  const tables = new TablesService(repos.tables, repos.rows);
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage };
+  const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
+  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
   return {
     repos,
     users: new UsersService(repos.users),
     tables,
-    records: new RecordsService(pool, repos.rows),
+    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes),
     exports: new ExportsService(common),
     imports: new ImportsService({ ...common, pool }),
     jobs: new JobsService(config, repos.jobs, tables, storage),
-    bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage }),
+    lifecycle,
+    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
+    bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle }),
   };
 }

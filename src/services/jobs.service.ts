@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, NotFoundError, TableDeletedError } from '../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../storage/index.js';
 import type { Job, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../types/api.js';
 import type { Readable } from 'node:stream';
@@ -54,6 +54,7 @@ export class JobsService {
       errors: job.errors,
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
+      mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
     };
     const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
     if (params.dry_run) out.dry_run = true;
@@ -99,24 +100,6 @@ export class JobsService {
     return this.toMinappExport(job);
   }
 
-  /**
-   * Removes the files of exports whose links have expired (they can no longer be downloaded).
-   * Returns how many were removed; safe to run from several workers at once.
-   */
-  async removeExpiredExports(now = new Date()): Promise<number> {
-    const before = new Date(now.getTime() - this.config.downloadLinkTtlSeconds * 1000);
-    let removed = 0;
-    for (;;) {
-      const batch = await this.jobs.expiredExportFiles(before, 500);
-      for (const { id, file_key } of batch) {
-        await this.storage.delete(file_key);
-        await this.jobs.forgetFile(id);
-        removed++;
-      }
-      if (batch.length < 500) return removed;
-    }
-  }
-
   /** Resolves a signed download link to the file, refusing forged and expired links. */
   async openDownload(req: { jobId: string; fileName: string; expires: unknown; signature: unknown }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
     const verdict = verifyDownload(req, this.config.signingSecret);
@@ -127,6 +110,12 @@ export class JobsService {
     }
     const job = await this.jobs.get(req.jobId, null);
     if (!job || downloadName(job) !== req.fileName) throw new NotFoundError('The file was not found.');
+    // Deleting a table withdraws its data, exported copies included, even under a link still valid.
+    // (A bundle spans tables: it stays, as a backup must.)
+    if (job.table_id !== null) await this.tables.require(job.user_id, job.table_id).catch((err: unknown) => {
+      if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
+      throw err;
+    });
     const info = job.file_key ? await this.storage.stat(job.file_key) : null;
     if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
     return { job, size: info.size, stream: await this.storage.get(job.file_key!) };

@@ -6,7 +6,11 @@ import type { Mailer } from '../mail/mailer.js';
 import { renderJobMail } from '../mail/render-job-mail.js';
 import type { JobsService } from './jobs.service.js';
 
-/** Sends the one mail a finished job owes its user. Idempotent: a mail already sent is not sent again. */
+/**
+ * Sends the one mail a finished job owes its user. Idempotent: a mail already sent is not sent again.
+ * `outbox` is where a mail goes when SMTP stayed down past the last attempt (none when the
+ * primary mailer is the outbox already).
+ */
 export class JobMailService {
   constructor(
     private readonly config: Config,
@@ -15,9 +19,12 @@ export class JobMailService {
     private readonly users: UsersRepository,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
+    private readonly outbox?: Mailer,
   ) {}
 
-  async sendFor(jobId: string): Promise<'sent' | 'skipped'> {
+  async sendFor(jobId: string, opts: { via?: 'outbox' } = {}): Promise<'sent' | 'skipped'> {
+    const mailer = opts.via === 'outbox' ? this.outbox : this.mailer;
+    if (!mailer) return 'skipped';
     const job = await this.jobsRepo.get(jobId, null);
     if (!job || job.mail_sent_at || (job.status !== 'succeeded' && job.status !== 'failed')) return 'skipped';
     // An import may ask for no mail (a dry run checked from a script, say).
@@ -46,9 +53,9 @@ export class JobMailService {
       publicUrl: this.config.publicUrl,
       dryRun: (job.params as { dry_run?: boolean }).dry_run === true,
     });
-    const sent = await this.mailer.send({ to: user.email, ...mail });
-    await this.jobsRepo.markMailSent(job.id);
-    this.logger.info({ jobId, to: user.email, messageId: sent.messageId, path: sent.path }, 'job mail sent');
+    const sent = await mailer.send({ to: user.email, ...mail });
+    await this.jobsRepo.markMailSent(job.id, opts.via === 'outbox' ? 'outbox' : 'sent');
+    this.logger.info({ jobId, to: user.email, messageId: sent.messageId, path: sent.path, via: opts.via ?? 'mailer' }, 'job mail sent');
     return 'sent';
   }
 }

@@ -15,10 +15,16 @@ export function parsePageQuery(query: Record<string, unknown>, defaults = { limi
   return { limit, offset };
 }
 
+/** Larger offsets cannot be held exactly, and no table has that many rows. */
+const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+
 function intParam(v: unknown, name: string, dflt: number): number {
   if (v === undefined || v === '') return dflt;
   if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw new InvalidParameterError(name, `"${name}" must be an integer.`);
-  return Number(v);
+  const n = Number(v);
+  // Twenty digits would reach PostgreSQL as a bigint it cannot hold: refuse it here, as a client mistake.
+  if (!Number.isSafeInteger(n) || n > MAX_OFFSET) throw new InvalidParameterError(name, `"${name}" is out of range.`);
+  return n;
 }
 
 /** MinApp's meta: `next`/`previous` are the same path with the query of the neighbouring page. */

@@ -1,13 +1,25 @@
+import type { RecordsRepository } from '../db/repositories/records.repository.js';
 import type { RowsRepository } from '../db/repositories/rows.repository.js';
-import { withTransaction, type Pool } from '../db/pool.js';
-import { InvalidParameterError } from '../errors.js';
-import { encodeJsonRow } from '../formats/index.js';
-import type { BulkInsertResponse, Page, TableRow } from '../types/api.js';
 import type { TableRecord } from '../db/repositories/tables.repository.js';
-import { pageMeta, type PageQuery } from './paging.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import { compileOrderBy, compileWhere, parameterBinder, parseOrderByText, parseWhereText } from '../db/query/index.js';
+import { InvalidParameterError, NotFoundError } from '../errors.js';
+import { encodeJsonRow } from '../formats/index.js';
+import type { BulkInsertResponse, RecordPageMeta, TableRow } from '../types/api.js';
+import { parsePageQuery } from './paging.js';
+import { compileUpdate } from './record-update.js';
 import { createRowIdGenerator } from './row-id.js';
 
 export const MAX_ROWS_PER_INSERT = 1000;
+
+/** MinApp's default order: newest first, ties by id (newest id first). */
+export const DEFAULT_RECORD_ORDER = ['-created_at'];
+
+/** A records page rendered as JSON text: the rows' JSON comes from PostgreSQL and is not parsed again. */
+export interface RenderedPage {
+  meta: RecordPageMeta;
+  body: string;
+}
 
 export class RecordsService {
   private readonly newId = createRowIdGenerator();
@@ -15,6 +27,9 @@ export class RecordsService {
   constructor(
     private readonly pool: Pool,
     private readonly rows: RowsRepository,
+    private readonly records: RecordsRepository,
+    /** The JSON of a page's rows is cut short past this many bytes (`RECORDS_PAGE_MAX_BYTES`). */
+    private readonly pageMaxBytes: number,
   ) {}
 
   /**
@@ -68,8 +83,79 @@ export class RecordsService {
     return { succeed: created.length, total_count: created.length, operation_result: created.map((c) => ({ success: c })) };
   }
 
-  async list(table: TableRecord, q: PageQuery, path: string): Promise<Page<TableRow>> {
-    const { total, rows } = await this.rows.list(table.id, table.schema.fields, q.limit, q.offset);
-    return { meta: pageMeta(path, q, total), objects: rows };
+  /**
+   * A page of rows selected by MinApp's `where`, ordered by `order_by` (default newest first).
+   * The page stops early when its rows' JSON passes the byte budget: `meta.limit` is then the
+   * number of rows sent, `meta.truncated` is true, and `next` continues right after them.
+   */
+  async list(table: TableRecord, query: Record<string, unknown>, path: string): Promise<RenderedPage> {
+    const fields = table.schema.fields;
+    const page = parsePageQuery(query);
+    const where = parseWhereText(query.where);
+    const orderBy = parseOrderByText(query.order_by);
+    const binder = parameterBinder();
+    const compiled = where === undefined ? { sql: 'TRUE', regexes: [] } : compileWhere(where, fields, binder);
+    const orderSql = compileOrderBy(orderBy, fields, DEFAULT_RECORD_ORDER);
+    await this.records.checkRegexes(compiled.regexes);
+
+    const { total, pageRows, rows } = await this.records.page(table.id, fields, {
+      whereSql: compiled.sql,
+      whereValues: binder.values,
+      orderSql,
+      limit: page.limit,
+      offset: page.offset,
+      maxBytes: this.pageMaxBytes,
+    });
+    const truncated = rows.length < pageRows;
+    const extra = new URLSearchParams();
+    if (typeof query.where === 'string' && query.where !== '') extra.set('where', query.where);
+    if (typeof query.order_by === 'string' && query.order_by !== '') extra.set('order_by', query.order_by);
+    const link = (offset: number) => {
+      const q = new URLSearchParams(extra);
+      q.set('limit', String(page.limit));
+      q.set('offset', String(offset));
+      return `${path}?${q.toString()}`;
+    };
+    const after = page.offset + rows.length;
+    const meta: RecordPageMeta = {
+      limit: truncated ? rows.length : page.limit,
+      offset: page.offset,
+      total_count: total,
+      next: after < total && rows.length > 0 ? link(after) : null,
+      previous: page.offset > 0 ? link(Math.max(0, page.offset - page.limit)) : null,
+    };
+    if (truncated) meta.truncated = true;
+    return { meta, body: `{"meta":${JSON.stringify(meta)},"objects":[${rows.join(',')}]}` };
+  }
+
+  async get(table: TableRecord, recordId: string): Promise<TableRow> {
+    const row = await this.records.get(table.id, table.schema.fields, recordId);
+    if (!row) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
+    return row;
+  }
+
+  /**
+   * Applies plain values and MinApp's atomic operators (`$incr_by`, `$append`, `$append_unique`,
+   * `$remove`) in one UPDATE, and sets `updated_at`. Returns the row as stored.
+   */
+  async update(table: TableRecord, recordId: string, body: unknown): Promise<TableRow> {
+    const update = compileUpdate(table.schema.fields, body);
+    let row: TableRow | null;
+    try {
+      row = await this.records.update(table.id, table.schema.fields, recordId, Math.floor(Date.now() / 1000), update);
+    } catch (err) {
+      // numeric_value_out_of_range: an $incr_by past what the column holds.
+      if ((err as { code?: string }).code === '22003') throw new InvalidParameterError('body', 'The update takes a value out of its field\'s range.');
+      throw err;
+    }
+    if (row) return row;
+    if (update.guards.length && (await this.records.get(table.id, table.schema.fields, recordId))) {
+      throw new InvalidParameterError(Object.keys(body as object)[0] ?? 'body', 'The $incr_by takes an integer field past ±9007199254740991.');
+    }
+    throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
+  }
+
+  async delete(table: TableRecord, recordId: string): Promise<void> {
+    if (!(await this.records.delete(table.id, recordId))) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
   }
 }

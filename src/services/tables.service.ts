@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RowsRepository } from '../db/repositories/rows.repository.js';
-import { TableNameTakenError, type TableRecord, type TablesRepository } from '../db/repositories/tables.repository.js';
-import { AppError, InvalidParameterError, NotFoundError } from '../errors.js';
+import { TableLockedError, TableNameTakenError, type TableRecord, type TablesRepository } from '../db/repositories/tables.repository.js';
+import { AppError, InvalidParameterError, NotFoundError, TableBusyError } from '../errors.js';
 import { BUILTIN_FIELDS, FIELD_TYPES, type CreateTableRequest, type Page, type Table } from '../types/api.js';
 import { pageMeta, type PageQuery } from './paging.js';
 import { parseParams } from './validate.js';
@@ -9,6 +9,8 @@ import { parseParams } from './validate.js';
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const RESERVED = new Set<string>(BUILTIN_FIELDS);
+/** PostgreSQL's system columns exist on every table: a field of that name cannot be created. */
+const SYSTEM_COLUMNS = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid', 'oid']);
 
 const CreateTableSchema = z.object({
   name: z.string().regex(NAME_RE, 'a letter, then up to 63 letters, digits or "_"'),
@@ -19,7 +21,8 @@ const CreateTableSchema = z.object({
           name: z
             .string()
             .regex(FIELD_RE, 'a letter or "_", then up to 62 letters, digits or "_"')
-            .refine((n) => !RESERVED.has(n.toLowerCase()), 'is a built-in field name'),
+            .refine((n) => !RESERVED.has(n.toLowerCase()), 'is a built-in field name')
+            .refine((n) => !SYSTEM_COLUMNS.has(n.toLowerCase()), 'is the name of a PostgreSQL system column (tableoid, xmin, cmin, xmax, cmax, ctid, oid)'),
           type: z.enum(FIELD_TYPES),
           description: z.string().max(1000).optional(),
         }),
@@ -44,6 +47,8 @@ export class TablesService {
   constructor(
     private readonly tables: TablesRepository,
     private readonly rows: RowsRepository,
+    /** How long a deletion waits for a running import or export before `409 table_busy`. */
+    private readonly lockTimeoutMs = 2000,
   ) {}
 
   async create(ownerId: number, body: unknown): Promise<Table> {
@@ -77,7 +82,12 @@ export class TablesService {
 
   async delete(ownerId: number, tableId: string): Promise<void> {
     const t = await this.require(ownerId, tableId);
-    await this.tables.delete(t.id, ownerId);
+    try {
+      await this.tables.delete(t.id, ownerId, this.lockTimeoutMs);
+    } catch (err) {
+      if (err instanceof TableLockedError) throw new TableBusyError(t.id);
+      throw err;
+    }
   }
 }
 

@@ -47,6 +47,10 @@ export class LocalStorageDriver implements StorageDriver {
     let tmp: string;
     try {
       tmp = await this.tempPathFor(target);
+    } catch (err) {
+      // The source will never be read: end it, or whatever feeds it (a COPY holding a pooled connection) waits forever.
+      source.destroy(err as Error);
+      throw err;
     } finally {
       source.off('error', hold);
     }

@@ -21,6 +21,7 @@ export interface StorageDriver {
   /**
    * Stores the bytes of `source` under `key`. Atomic: readers see the old file or the whole new
    * one, never a part; a source that fails leaves nothing behind, and a re-run overwrites.
+   * The driver owns `source`: when `put` rejects, the source has been destroyed.
    */
   put(key: string, source: Readable): Promise<{ size: number }>;
   /**

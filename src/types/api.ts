@@ -82,6 +82,20 @@ export interface PageMeta {
   previous: string | null;
 }
 
+/**
+ * The meta of a records page. When the rows' JSON passed the server's byte budget the page is cut
+ * short: `limit` is then the number of rows sent, `truncated` is true, and `next` follows on.
+ */
+export interface RecordPageMeta extends PageMeta {
+  truncated?: boolean;
+}
+
+/** `GET .../record/`: a page of rows, possibly cut short by the server's byte budget. */
+export interface RecordPage {
+  meta: RecordPageMeta;
+  objects: TableRow[];
+}
+
 /** MinApp's page shape. */
 export interface Page<T> {
   meta: PageMeta;
@@ -117,7 +131,36 @@ export interface ExportRequest {
   csv_header?: boolean;
   /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
   csv_bom?: boolean;
+  /** MinApp query selecting the rows, ANDed with the `[start, end)` window. */
+  where?: WhereQuery;
+  /** Only these columns, in this order (built-ins included). Not with `exclude_keys`. */
+  include_keys?: string[];
+  /** Every column but these. Not with `include_keys`. */
+  exclude_keys?: string[];
+  /** Sort keys, `-` for descending, e.g. `["-price", "title"]`; default `["created_at"]`; ties by `id`. */
+  order_by?: string[];
+  /** CSV header names, one per exported column, in order. */
+  csv_customize_headers?: string[];
+  /** Columns holding Unix seconds (built-ins or integer fields) written as ISO 8601 UTC text. */
+  timestamp_convert_keys?: string[];
 }
+
+/**
+ * MinApp's `where`: `{field: value}` (equality) or `{field: {$op: value}}` with the operators
+ * `$eq $ne $lt $lte $gt $gte $in $nin $contains $isnull $range $exists $regex $all`, combined with
+ * `{$and: [...]}` and `{$or: [...]}`. Built-in fields (`id`, `created_at`, ...) may be used too.
+ */
+export type WhereQuery = { [key: string]: unknown };
+
+/** MinApp's atomic update operators, one per field of a `PUT .../record/:id/` body. */
+export type AtomicUpdate =
+  | { $incr_by: number }
+  | { $append: FieldValue[] | FieldValue }
+  | { $append_unique: FieldValue[] | FieldValue }
+  | { $remove: FieldValue[] | FieldValue };
+
+/** `PUT /oserve/v1/table/:table_id/record/:record_id/` body: plain values and atomic operators. */
+export type RecordUpdate = { [field: string]: FieldValue | AtomicUpdate };
 
 /** The reply to queuing an export or an import. */
 export interface JobCreatedResponse {
@@ -167,6 +210,11 @@ export interface Job {
   created_at: number;
   /** Unix seconds, or `null` while not finished. */
   finished_at: number | null;
+  /**
+   * The outcome mail, once the job ended: `pending` (not sent yet, e.g. SMTP is down), `sent`, or
+   * `outbox` (SMTP stayed down past the last attempt; the mail was written to MAIL_OUTBOX_DIR).
+   */
+  mail_status?: 'pending' | 'sent' | 'outbox' | null;
 }
 
 /** MinApp v1.5's status words for an export job. */
@@ -215,6 +263,9 @@ export const ERROR_CODES = [
   'payload_too_large',
   'internal_error',
   'service_unavailable',
+  'insufficient_storage',
+  'table_busy',
+  'invalid_upload',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

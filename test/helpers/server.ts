@@ -39,6 +39,8 @@ export interface TestServerOptions {
   tuning?: WorkerTuning;
   /** Start without SMTP_URL: mails go to the .eml outbox. */
   outbox?: boolean;
+  /** Where the service's log lines go (default stdout); set `env.LOG_LEVEL` to choose what is logged. */
+  logTo?: { write(line: string): void };
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -67,7 +69,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...opts.env,
   };
   const config = loadConfig(env);
-  const logger = createLogger(config.logLevel, { test: id });
+  const logger = createLogger(config.logLevel, { test: id }, opts.logTo);
   const peers: Running[] = [];
   const main = await start(config, opts.roles ?? ['api', 'worker'], logger, opts.tuning);
   // Links in mails must point at this very server.

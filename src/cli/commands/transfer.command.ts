@@ -16,6 +16,34 @@ interface ExportFlags extends ClientFlags {
   wait?: boolean;
   out?: string;
   timeout?: number;
+  where?: string;
+  includeKeys?: string;
+  excludeKeys?: string;
+  orderBy?: string;
+  headers?: string;
+  timestampKeys?: string;
+}
+
+/** The export selection flags as SDK options (comma-separated lists, a JSON `--where`). */
+function selectionOptions(flags: ExportFlags) {
+  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()));
+  let where: Record<string, unknown> | undefined;
+  if (flags.where !== undefined) {
+    try {
+      where = JSON.parse(flags.where) as Record<string, unknown>;
+    } catch {
+      throw new UsageError('--where is not valid JSON.');
+    }
+  }
+  const o = {
+    where,
+    includeKeys: list(flags.includeKeys),
+    excludeKeys: list(flags.excludeKeys),
+    orderBy: list(flags.orderBy),
+    csvCustomizeHeaders: list(flags.headers),
+    timestampConvertKeys: list(flags.timestampKeys),
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 interface ImportFlags extends ClientFlags {
@@ -40,6 +68,12 @@ export function registerTransferCommands(program: Command): void {
     .addOption(new Option('--mode <mode>', 'all rows, or part: rows created in [--start, --end)').choices(['all', 'part']))
     .option('--start <time>', 'with part: created at or after; Unix seconds or ISO 8601 (2024-05-01T00:00:00Z)')
     .option('--end <time>', 'with part: created before; Unix seconds or ISO 8601')
+    .option('--where <json>', 'only rows matching this MinApp query, e.g. \'{"paid": true}\'')
+    .option('--include-keys <fields>', 'only these columns, comma-separated, in this order')
+    .option('--exclude-keys <fields>', 'every column but these, comma-separated')
+    .option('--order-by <keys>', 'comma-separated sort keys, - for descending (default created_at)')
+    .option('--headers <names>', 'CSV header names, comma-separated, one per exported column')
+    .option('--timestamp-keys <fields>', 'Unix-seconds columns to write as ISO 8601 UTC, comma-separated')
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--out <file>', 'download the file here when done (implies --wait); a directory keeps the server\'s file name')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
@@ -64,6 +98,7 @@ export function registerTransferCommands(program: Command): void {
         ...(flags.csvBom ? { csvBom: true } : {}),
         ...(flags.start !== undefined ? { start: flags.start } : {}),
         ...(flags.end !== undefined ? { end: flags.end } : {}),
+        ...selectionOptions(flags),
       });
       if (flags.wait || flags.out) return waitAndReport(tp, job, flags);
       if (flags.json) return printJson({ status: 'ok', job_id: job.id });

@@ -1,7 +1,8 @@
 import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import type { ExportSelection } from '../table-sql.js';
 
-export interface ExportParams {
+export interface ExportParams extends ExportSelection {
   file_type: FileType;
   mode: 'all' | 'part';
   start?: number;
@@ -36,7 +37,8 @@ export interface JobRecord {
   id: string;
   type: JobType;
   user_id: number;
-  table_id: number;
+  /** `null` for a bundle job, which spans tables. */
+  table_id: number | null;
   table_name: string;
   status: JobStatus;
   progress: number;
@@ -54,13 +56,15 @@ export interface JobRecord {
   finished_at: Date | null;
   updated_at: Date;
   mail_sent_at: Date | null;
+  mail_status: 'sent' | 'outbox' | null;
 }
 
 export interface NewJob {
   id: string;
   type: JobType;
   user_id: number;
-  table_id: number;
+  /** `null` for a bundle job, which spans tables. */
+  table_id: number | null;
   table_name: string;
   params: ExportParams | ImportParams;
   file_type: FileType;
@@ -119,8 +123,8 @@ export class JobsRepository {
    * Claims the job for an attempt. Returns null when it already ended (a re-delivered job that
    * finished before a crash), so the caller does not redo the work.
    */
-  async start(id: string): Promise<JobRecord | null> {
-    const { rows } = await this.pool.query<JobRecord>(
+  async start(id: string, db: Queryable = this.pool): Promise<JobRecord | null> {
+    const { rows } = await db.query<JobRecord>(
       `UPDATE tableport.jobs
           SET status = 'running', progress = 0, attempts = attempts + 1,
               started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
@@ -156,8 +160,8 @@ export class JobsRepository {
   }
 
   /** Marks failure once; returns false when the job had already ended (so no second mail). */
-  async fail(id: string, errors: JobError[], errorCount: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+  async fail(id: string, errors: JobError[], errorCount: number, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query(
       `UPDATE tableport.jobs
           SET status = 'failed', errors = $2, error_count = $3, finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')`,
@@ -187,7 +191,7 @@ export class JobsRepository {
   async expiredExportFiles(before: Date, limit: number): Promise<Array<{ id: string; file_key: string }>> {
     const { rows } = await this.pool.query<{ id: string; file_key: string }>(
       `SELECT id, file_key FROM tableport.jobs
-        WHERE (type = 'export' AND status = 'succeeded' OR type = 'import') AND file_key IS NOT NULL AND finished_at < $1
+        WHERE (type IN ('export', 'bundle_export') AND status = 'succeeded' OR type = 'import') AND file_key IS NOT NULL AND finished_at < $1
         ORDER BY finished_at LIMIT $2`,
       [before, limit],
     );
@@ -198,8 +202,48 @@ export class JobsRepository {
     await this.pool.query('UPDATE tableport.jobs SET file_key = NULL WHERE id = $1', [id]);
   }
 
-  async markMailSent(id: string): Promise<void> {
-    await this.pool.query('UPDATE tableport.jobs SET mail_sent_at = clock_timestamp() WHERE id = $1', [id]);
+  async markMailSent(id: string, via: 'sent' | 'outbox' = 'sent'): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET mail_sent_at = clock_timestamp(), mail_status = $2 WHERE id = $1', [id, via]);
+  }
+
+  /**
+   * Takes the job's claim for the rest of `client`'s open transaction, or returns false at once when
+   * another attempt holds it. A transaction-scoped advisory lock keyed on the job, not a row lock:
+   * progress updates and the API must keep writing and reading the job row while an attempt runs.
+   * PostgreSQL drops it when the attempt's transaction ends or its connection dies (a killed worker).
+   */
+  async tryClaim(client: PoolClient, id: string): Promise<boolean> {
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended('tableport.job:' || $1, 0)) AS ok`, [id]);
+    return rows[0]?.ok === true;
+  }
+
+  /** Unfinished jobs not touched since `before`: candidates for the sweep. */
+  async unfinishedSince(before: Date, limit: number): Promise<JobRecord[]> {
+    const { rows } = await this.pool.query<JobRecord>(
+      `SELECT * FROM tableport.jobs WHERE status IN ('queued', 'running') AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+      [before, limit],
+    );
+    return rows;
+  }
+
+  /** Finished jobs whose mail is still owed, finished before `before`. */
+  async mailOwedSince(before: Date, limit: number): Promise<JobRecord[]> {
+    const { rows } = await this.pool.query<JobRecord>(
+      `SELECT * FROM tableport.jobs WHERE mail_sent_at IS NULL AND status IN ('succeeded', 'failed') AND finished_at < $1
+        ORDER BY finished_at LIMIT $2`,
+      [before, limit],
+    );
+    return rows;
+  }
+
+  /** Puts a job back in line (an attempt handed back at shutdown); its row must not look running. */
+  async requeue(id: string): Promise<void> {
+    await this.pool.query(`UPDATE tableport.jobs SET status = 'queued', updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`, [id]);
+  }
+
+  /** Marks the sweep's look at an unfinished job, so the next sweep waits a grace period again. */
+  async touch(id: string): Promise<void> {
+    await this.pool.query(`UPDATE tableport.jobs SET updated_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'running')`, [id]);
   }
 }
 

@@ -1,8 +1,11 @@
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, pipeline, type Readable, type Writable } from 'node:stream';
+import { stringify } from 'csv-stringify/sync';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
-import { copyColumns, dataTable, exportCopySql, projection, windowWhere, type CsvOptions, type Window } from '../table-sql.js';
+import { parameterBinder, settingsSql } from '../query/index.js';
+import { assertRegexes } from '../query/regex-check.js';
+import { copyColumns, dataTable, exportCopySql, exportSelect, projection, selectionWhere, type CsvOptions, type ExportSelection } from '../table-sql.js';
 
 const STAGING = 'tableport_import_staging';
 // Not a possible field name (fields are identifiers), so it cannot clash with the table's columns.
@@ -12,15 +15,22 @@ export class RowsRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Rows in the window, counted only up to `cap + 1`: enough to tell "over the cap" without
-   * counting a huge table to the end.
+   * Rows in the selection (window and `where`), counted only up to `cap + 1`: enough to tell "over
+   * the cap" without counting a huge table to the end.
    */
-  async countUpTo(tableId: number, w: Window, cap: number): Promise<number> {
+  async countUpTo(tableId: number, w: ExportSelection, cap: number, fields: FieldSchema[]): Promise<number> {
+    const binder = parameterBinder(1);
+    const where = selectionWhere(fields, w, binder);
     const { rows } = await this.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(tableId)} ${windowWhere(w)} LIMIT $1) s`,
-      [cap + 1],
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(tableId)} ${where} LIMIT $1) s`,
+      [cap + 1, ...binder.values],
     );
     return rows[0]!.n;
+  }
+
+  /** Refuses (400) a `$regex` PostgreSQL cannot compile. */
+  checkRegexes(patterns: string[]): Promise<void> {
+    return assertRegexes(this.pool, patterns);
   }
 
   async count(tableId: number): Promise<number> {
@@ -114,7 +124,7 @@ export class RowsRepository {
    * The export bytes straight from PostgreSQL. The connection is held until the stream ends or
    * fails, then returned (or destroyed, after an error, so a half-read COPY never goes back to the pool).
    */
-  async copyOut(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: Window, csv?: CsvOptions): Promise<Readable> {
+  async copyOut(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: ExportSelection, csv?: CsvOptions): Promise<Readable> {
     const client = await this.pool.connect();
     let released = false;
     const release = (err?: Error) => {
@@ -123,11 +133,19 @@ export class RowsRepository {
       client.release(err);
     };
     try {
+      // COPY cannot take bind parameters: a `where`'s values go into session settings first.
+      const { settings } = exportSelect(tableId, fields, fileType, w);
+      const set = settingsSql(settings.length);
+      if (set) await client.query(set, settings);
       const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w, csv)));
       stream.once('end', () => release());
       stream.once('error', (err) => release(err));
       stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));
-      return stream;
+      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return stream;
+      // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
+      const out = new PassThrough();
+      out.write(stringify([w.csv_customize_headers], { delimiter: csv?.delimiter ?? ',' }));
+      return pipeline(stream, out, () => undefined);
     } catch (err) {
       release(err as Error);
       throw err;

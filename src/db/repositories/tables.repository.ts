@@ -14,6 +14,11 @@ export interface TableRecord {
 const COLS = 'id, owner_id, name, schema, created_at, updated_at';
 
 export class TableNameTakenError extends Error {}
+export class TableLockedError extends Error {
+  constructor(readonly tableId: number) {
+    super(`table ${tableId} is locked`);
+  }
+}
 
 export class TablesRepository {
   constructor(private readonly pool: Pool) {}
@@ -56,12 +61,23 @@ export class TablesRepository {
     return rows[0] ?? null;
   }
 
-  async delete(id: number, ownerId: number): Promise<boolean> {
-    return withTransaction(this.pool, async (client) => {
-      const { rowCount } = await client.query('DELETE FROM tableport.tables WHERE id = $1 AND owner_id = $2', [id, ownerId]);
-      if (!rowCount) return false;
-      await client.query(`DROP TABLE IF EXISTS ${dataTable(id)}`);
-      return true;
-    });
+  /**
+   * Removes the table. A running import or export holds a lock on it; DROP TABLE would wait for
+   * it while every reader queued behind the DROP, so the wait is bounded by `lockTimeoutMs` and
+   * then refused with `TableLockedError`.
+   */
+  async delete(id: number, ownerId: number, lockTimeoutMs = 2000): Promise<boolean> {
+    try {
+      return await withTransaction(this.pool, async (client) => {
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+        const { rowCount } = await client.query('DELETE FROM tableport.tables WHERE id = $1 AND owner_id = $2', [id, ownerId]);
+        if (!rowCount) return false;
+        await client.query(`DROP TABLE IF EXISTS ${dataTable(id)}`);
+        return true;
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === '55P03') throw new TableLockedError(id);
+      throw err;
+    }
   }
 }

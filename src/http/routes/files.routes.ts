@@ -28,7 +28,16 @@ export function filesRouter(s: Services): Router {
       'Referrer-Policy': 'no-referrer',
       'X-Content-Type-Options': 'nosniff',
     });
-    await pipeline(stream, res);
+    try {
+      await pipeline(stream, res);
+    } catch (err) {
+      // A client that stops reading (a closed tab, a cancelled curl) is not an error of ours.
+      if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' && !res.writableFinished) {
+        req.log.debug({ jobId: job.id }, 'download closed early by the client');
+        return;
+      }
+      throw err;
+    }
   });
   return r;
 }

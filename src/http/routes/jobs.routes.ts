@@ -6,7 +6,7 @@ import { currentUser } from '../middleware/auth.middleware.js';
 export function jobsRouter(s: Services): Router {
   const r = Router();
   r.get('/jobs/', async (req, res) => {
-    res.json(await s.jobs.list(currentUser(res).id, parsePageQuery(req.query), '/oserve/v1/jobs/'));
+    res.json(await s.jobs.list(currentUser(res).id, parsePageQuery(req.query), `${req.baseUrl}/jobs/`));
   });
   r.get('/jobs/:job_id', async (req, res) => {
     res.json(await s.jobs.get(currentUser(res).id, req.params.job_id));

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import type { Services } from '../../services/index.js';
-import { parsePageQuery } from '../../services/paging.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 
 export function recordsRouter(s: Services): Router {
@@ -12,7 +11,22 @@ export function recordsRouter(s: Services): Router {
   });
   r.get('/table/:table_id/record/', async (req, res) => {
     const table = await s.tables.require(currentUser(res).id, req.params.table_id);
-    res.json(await s.records.list(table, parsePageQuery(req.query), `/oserve/v1/table/${table.id}/record/`));
+    // Links follow the version the caller used (/oserve/v1 or /oserve/v1.5).
+    const page = await s.records.list(table, req.query, `${req.baseUrl}/table/${table.id}/record/`);
+    res.type('application/json').send(page.body);
+  });
+  r.get('/table/:table_id/record/:record_id/', async (req, res) => {
+    const table = await s.tables.require(currentUser(res).id, req.params.table_id);
+    res.json(await s.records.get(table, req.params.record_id));
+  });
+  r.put('/table/:table_id/record/:record_id/', async (req, res) => {
+    const table = await s.tables.require(currentUser(res).id, req.params.table_id);
+    res.json(await s.records.update(table, req.params.record_id, req.body));
+  });
+  r.delete('/table/:table_id/record/:record_id/', async (req, res) => {
+    const table = await s.tables.require(currentUser(res).id, req.params.table_id);
+    await s.records.delete(table, req.params.record_id);
+    res.status(204).end();
   });
   return r;
 }

@@ -3,15 +3,13 @@ import type { Services } from '../../services/index.js';
 import { parsePageQuery } from '../../services/paging.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 
-const BASE = '/oserve/v1/table/';
-
 export function tablesRouter(s: Services): Router {
   const r = Router();
   r.post('/table/', async (req, res) => {
     res.status(201).json(await s.tables.create(currentUser(res).id, req.body));
   });
   r.get('/table/', async (req, res) => {
-    res.json(await s.tables.list(currentUser(res).id, parsePageQuery(req.query), BASE));
+    res.json(await s.tables.list(currentUser(res).id, parsePageQuery(req.query), `${req.baseUrl}/table/`));
   });
   r.get('/table/:table_id/', async (req, res) => {
     res.json(await s.tables.get(currentUser(res).id, req.params.table_id));

@@ -11,7 +11,7 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
     res.status(201).json(await s.exports.request(currentUser(res).id, req.params.table_id, req.body));
   });
   r.get('/table/:table_id/export/', async (req, res) => {
-    const path = `/oserve/v1/table/${req.params.table_id}/export/`;
+    const path = `${req.baseUrl}/table/${req.params.table_id}/export/`;
     res.json(await s.jobs.listTableExports(currentUser(res).id, req.params.table_id, parsePageQuery(req.query), path));
   });
   r.get('/table/:table_id/export/:job_id/', async (req, res) => {

@@ -136,7 +136,7 @@ describe('export', () => {
     const t = await createTable(server, token, 'params');
     const cases: Array<[object, string]> = [
       [{ mode: 'all' }, 'file_type'],
-      [{ file_type: 'xlsx', mode: 'all' }, 'file_type'],
+      [{ file_type: 'pdf', mode: 'all' }, 'file_type'],
       [{ file_type: 'csv' }, 'mode'],
       [{ file_type: 'csv', mode: 'some' }, 'mode'],
       [{ file_type: 'csv', mode: 'part' }, 'start'],

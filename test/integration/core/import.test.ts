@@ -6,7 +6,7 @@ import { client, createTable, download, waitForJob } from '../../helpers/api.js'
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 async function rowsOf(server: TestServer, token: string, tableId: number) {
-  const res = await client(server, token).get(`/oserve/v1/table/${tableId}/record/?limit=1000`);
+  const res = await client(server, token).get(`/oserve/v1/table/${tableId}/record/?limit=1000&order_by=created_at`);
   return res.body.objects as Array<Record<string, unknown>>;
 }
 

@@ -77,7 +77,7 @@ describe('tables and records', () => {
     assert.equal(notJson.body.error_code, 'invalid_parameter');
   });
 
-  test('inserts one row and arrays, keeps a given created_at, and lists in created_at order', async () => {
+  test('inserts one row and arrays, keeps a given created_at, and lists newest first or in created_at order', async () => {
     const c = client(server, token);
     const id = await createTable(server, token, 'rows_demo');
     const one = await c.post(`/oserve/v1/table/${id}/record/`).send({
@@ -102,17 +102,19 @@ describe('tables and records', () => {
     assert.equal(many.body.succeed, 2);
     assert.equal(many.body.operation_result.length, 2);
 
-    const page = await c.get(`/oserve/v1/table/${id}/record/?limit=2&offset=0`);
+    const newest = await c.get(`/oserve/v1/table/${id}/record/`);
+    assert.deepEqual(newest.body.objects.map((r: { title: string }) => r.title), ['c', 'a, "quoted"\nline', 'b'], 'MinApp default: -created_at');
+    const page = await c.get(`/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=0`);
     assert.equal(page.status, 200);
     assert.deepEqual(page.body.objects.map((r: { title: string }) => r.title), ['b', 'a, "quoted"\nline']);
     assert.deepEqual(page.body.meta, {
       limit: 2, offset: 0, total_count: 3,
-      next: `/oserve/v1/table/${id}/record/?limit=2&offset=2`, previous: null,
+      next: `/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=2`, previous: null,
     });
-    const page2 = await c.get(`/oserve/v1/table/${id}/record/?limit=2&offset=2`);
+    const page2 = await c.get(page.body.meta.next);
     assert.deepEqual(page2.body.objects.map((r: { title: string }) => r.title), ['c']);
     assert.equal(page2.body.meta.next, null);
-    assert.equal(page2.body.meta.previous, `/oserve/v1/table/${id}/record/?limit=2&offset=0`);
+    assert.equal(page2.body.meta.previous, `/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=0`);
   });
 
   test('refuses bad rows with the field named, and more than 1,000 rows per call', async () => {

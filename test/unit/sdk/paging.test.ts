@@ -19,7 +19,8 @@ describe('rows() pages by following next', () => {
     for await (const row of new TablePort({ baseUrl: stub.baseUrl, token: 't' }).table(4).rows({ limit: 2 })) ids.push(row.id);
     assert.deepEqual(ids, ['r0', 'r1', 'r2', 'r3', 'r4']);
     assert.deepEqual(stub.requests.map((r) => r.url), [
-      '/oserve/v1/table/4/record/?limit=2',
+      // The SDK asks for oldest first: the server's default (MinApp's) is newest first.
+      '/oserve/v1/table/4/record/?limit=2&order_by=created_at',
       '/oserve/v1/table/4/record/?limit=2&offset=2',
       '/oserve/v1/table/4/record/?limit=2&offset=4',
     ]);

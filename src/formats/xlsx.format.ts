@@ -1,0 +1,13 @@
+/** xlsx: one sheet named after the table, header row, real numbers, booleans and dates (`src/formats/xlsx/`). */
+import type { FileFormat } from './format.js';
+import { createXlsxExportWriter, isXlsx, readXlsxRows } from './xlsx/index.js';
+
+export const xlsxFormat: FileFormat = {
+  fileType: 'xlsx',
+  extension: '.xlsx',
+  contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  title: 'xlsx',
+  export: { kind: 'rows', createWriter: createXlsxExportWriter },
+  import: { kind: 'rows', read: readXlsxRows },
+  detect: (head) => isXlsx(head),
+};

@@ -1,0 +1,266 @@
+/**
+ * The one way a tableport job lives and dies. A handler (export, import, and later bundle,
+ * COPY INTO, migration) says what to do with a claimed job; the lifecycle says how the job is
+ * claimed, ended, cleaned up and mailed, so every job type gets the same guarantees:
+ *
+ * - one attempt at a time: the claim is held in a transaction for the whole attempt, and a second
+ *   attempt (BullMQ re-running a job whose lock lapsed while the first is only paused or cut off
+ *   from Redis) is refused before it writes anything;
+ * - ended once: `succeed` and `fail` check that they changed the row, and a `succeed` that did not
+ *   rolls back the attempt's transaction (an import's rows with it);
+ * - nothing left behind: the job's folders go when it ends, a failed export's partial files too;
+ * - one mail, queued as its own job, never by re-running the work.
+ */
+import type { Config } from '../config.js';
+import { isConnectionError, type Pool, type PoolClient } from '../db/pool.js';
+import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
+import { AppError } from '../errors.js';
+import { JobName } from '../jobs/job-names.js';
+import type { JobQueues } from '../jobs/queues.js';
+import type { Logger } from '../logger.js';
+import { jobPrefix, type StorageDriver } from '../storage/index.js';
+import type { JobError, JobType } from '../types/api.js';
+
+/** What a handler gets: the claimed job, the claim's transaction, and a signal to stop early. */
+export interface JobRunContext {
+  job: JobRecord;
+  /** The connection holding the claim, inside its transaction. Writes made here commit with the success, or not at all. */
+  db: PoolClient;
+  /** Aborted when the worker shuts down past its timeout: stop, and let the transaction roll back. */
+  signal: AbortSignal;
+}
+
+export interface JobResult {
+  rows: number;
+  file_key?: string | null;
+  file_name?: string | null;
+}
+
+export type JobWork = (ctx: JobRunContext) => Promise<JobResult>;
+
+/** Another attempt of the job holds its claim: this one must write nothing and come back later. */
+export class JobBusyError extends Error {
+  override name = 'JobBusyError';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} is being run by another attempt.`);
+  }
+}
+
+/** The job ended elsewhere (failed by the sweep, cancelled) while this attempt ran: its work is rolled back. */
+export class JobEndedElsewhereError extends Error {
+  override name = 'JobEndedElsewhereError';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} ended while this attempt ran; its work was rolled back.`);
+  }
+}
+
+/** The attempt was stopped by a worker shutdown; the job goes back in line untouched. */
+export class JobAbortedError extends Error {
+  override name = 'JobAbortedError';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} was handed back: the worker is shutting down.`);
+  }
+}
+
+/** What the caller (the BullMQ glue) should do after an attempt. */
+export type AttemptOutcome =
+  | { kind: 'done' }
+  /** Another attempt runs the job, or the database is away, or the worker stops: try later, no attempt spent. */
+  | { kind: 'later'; reason: 'busy' | 'database' | 'shutdown'; error: unknown }
+  /** A failure a retry may fix: rethrow for BullMQ's backoff. */
+  | { kind: 'retry'; error: unknown }
+  /** Recorded as failed (or already ended): no more attempts. */
+  | { kind: 'failed'; error: unknown };
+
+export interface AttemptInfo {
+  /** 1-based number of this attempt. */
+  attempt: number;
+  attempts: number;
+  signal?: AbortSignal;
+}
+
+/** What a retry cannot fix: a bad file, bad rows, a deleted table, the row cap. */
+export function isPermanent(err: unknown): boolean {
+  return (err instanceof AppError && err.status < 500) || (err instanceof Error && err.name === 'UnrecoverableError');
+}
+
+/** A failure as the job's `errors` list shows it. */
+export function toJobErrors(err: unknown): { errors: JobError[]; count: number } {
+  const rows = err as { rowErrors?: JobError[]; errorCount?: number };
+  if (err instanceof AppError && Array.isArray(rows.rowErrors) && typeof rows.errorCount === 'number') {
+    return { errors: [...rows.rowErrors, { error_code: err.code, error_msg: err.message }], count: rows.errorCount };
+  }
+  if (err instanceof AppError) return { errors: [{ error_code: err.code, error_msg: err.message }], count: 1 };
+  const msg = err instanceof Error ? err.message : String(err);
+  return { errors: [{ error_code: 'internal_error', error_msg: `The task failed: ${msg}` }], count: 1 };
+}
+
+export interface JobLifecycleDeps {
+  config: Config;
+  pool: Pool;
+  jobs: JobsRepository;
+  queues: JobQueues;
+  storage: StorageDriver;
+  logger: Logger;
+}
+
+export class JobLifecycle {
+  constructor(private readonly d: JobLifecycleDeps) {}
+
+  /**
+   * Claims the job, runs `work` inside the claim's transaction, and marks success in that same
+   * transaction. Returns the ended job, or null when it had already ended (a re-delivery).
+   * Throws JobBusyError when another attempt holds the claim.
+   */
+  async run(jobId: string, work: JobWork, signal: AbortSignal = new AbortController().signal): Promise<JobRecord | null> {
+    const client = await this.d.pool.connect();
+    let broken: Error | undefined;
+    let ended = false;
+    try {
+      await client.query('BEGIN');
+      if (!(await this.d.jobs.tryClaim(client, jobId))) throw new JobBusyError(jobId);
+      // Through the pool, so the API shows "running" at once rather than at commit.
+      const job = await this.d.jobs.start(jobId);
+      if (!job) {
+        await client.query('ROLLBACK');
+        ended = true;
+        return null;
+      }
+      // Partial files of an earlier attempt that died: nobody else writes here while we hold the claim.
+      if (folderOf(job.type) === 'export') await this.removeFolder('export', jobId);
+      if (signal.aborted) throw new JobAbortedError(jobId);
+      const result = await work({ job, db: client, signal });
+      if (signal.aborted) throw new JobAbortedError(jobId);
+      if (!(await this.d.jobs.succeed(jobId, result, client))) throw new JobEndedElsewhereError(jobId);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      if (isConnectionError(err)) broken = err as Error;
+      throw signal.aborted && !(err instanceof JobBusyError) ? new JobAbortedError(jobId) : err;
+    } finally {
+      // A connection that failed mid-transaction must not go back to the pool.
+      client.release(broken);
+      // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
+      if (ended) await this.afterEnd(jobId);
+    }
+    await this.afterEnd(jobId);
+    return this.d.jobs.get(jobId, null);
+  }
+
+  /**
+   * Runs one attempt (`execute` is a handler's `run`, which calls `run()` above) and decides what
+   * becomes of the job; records the failure when it is the last.
+   */
+  async attempt(jobId: string, execute: () => Promise<unknown>, info: AttemptInfo): Promise<AttemptOutcome> {
+    try {
+      await execute();
+      return { kind: 'done' };
+    } catch (err) {
+      return this.settle(jobId, err, info);
+    }
+  }
+
+  private async settle(jobId: string, err: unknown, info: AttemptInfo): Promise<AttemptOutcome> {
+    if (err instanceof JobBusyError) return { kind: 'later', reason: 'busy', error: err };
+    if (err instanceof JobAbortedError) {
+      await this.d.jobs.requeue(jobId).catch(() => undefined);
+      return { kind: 'later', reason: 'shutdown', error: err };
+    }
+    if (err instanceof JobEndedElsewhereError) return { kind: 'failed', error: err };
+    // Not the job's fault: it waits for the database without spending an attempt.
+    if (isConnectionError(err)) return { kind: 'later', reason: 'database', error: err };
+    const { errors, count } = toJobErrors(err);
+    if (!isPermanent(err) && info.attempt < info.attempts) {
+      this.d.logger.warn({ err, jobId, attempt: info.attempt }, 'job attempt failed; it will be retried');
+      await this.d.jobs.noteRetry(jobId, errors[0] ?? { error_code: 'internal_error', error_msg: String(err) }).catch(() => undefined);
+      return { kind: 'retry', error: err };
+    }
+    this.d.logger.info({ jobId, errors: errors.slice(0, 3), count }, 'job failed');
+    const recorded = await this.fail(jobId, errors, count);
+    // A live attempt elsewhere holds the claim: it will end the job; this one just stops.
+    if (recorded === 'busy') return { kind: 'later', reason: 'busy', error: err };
+    return { kind: 'failed', error: err };
+  }
+
+  /**
+   * Marks the job failed once, cleans up and queues the mail. Refused ('busy') while another
+   * attempt holds the claim, so a live attempt is never declared dead under it.
+   */
+  async fail(jobId: string, errors: JobError[], count: number): Promise<'failed' | 'ended' | 'busy'> {
+    const client = await this.d.pool.connect();
+    let broken: Error | undefined;
+    let outcome: 'failed' | 'ended';
+    try {
+      await client.query('BEGIN');
+      if (!(await this.d.jobs.tryClaim(client, jobId))) {
+        await client.query('ROLLBACK');
+        return 'busy';
+      }
+      outcome = (await this.d.jobs.fail(jobId, errors, count, client)) ? 'failed' : 'ended';
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+    await this.afterEnd(jobId);
+    return outcome;
+  }
+
+  /** True when some attempt holds the job's claim right now. */
+  async isClaimed(jobId: string): Promise<boolean> {
+    const client = await this.d.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const free = await this.d.jobs.tryClaim(client, jobId);
+      await client.query('ROLLBACK');
+      return !free;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Whatever the outcome, once the job ended: the upload's folder goes, a failed export's folder
+   * goes, and the mail is queued (a no-op when it already is). Safe to call again.
+   */
+  async afterEnd(jobId: string): Promise<void> {
+    const job = await this.d.jobs.get(jobId, null);
+    if (!job || (job.status !== 'succeeded' && job.status !== 'failed')) return;
+    if (folderOf(job.type) === 'import') {
+      await this.removeFolder('import', jobId);
+      if (job.upload_key) await this.d.jobs.clearUpload(jobId);
+    }
+    if (folderOf(job.type) === 'export' && job.status === 'failed') await this.removeFolder('export', jobId);
+    if (!job.mail_sent_at) await this.d.queues.add(JobName.SendJobMail, { jobId });
+  }
+
+  /**
+   * Removes the folders of exports whose links have expired (they can no longer be downloaded).
+   * Returns how many; safe to run from several workers at once.
+   */
+  async removeExpiredExports(now = new Date()): Promise<number> {
+    const before = new Date(now.getTime() - this.d.config.downloadLinkTtlSeconds * 1000);
+    let removed = 0;
+    for (;;) {
+      const batch = await this.d.jobs.expiredExportFiles(before, 500);
+      for (const { id, file_key } of batch) {
+        await this.d.storage.delete(file_key);
+        await this.removeFolder('export', id);
+        await this.d.jobs.forgetFile(id);
+        removed++;
+      }
+      if (batch.length < 500) return removed;
+    }
+  }
+
+  private async removeFolder(type: 'export' | 'import', jobId: string): Promise<void> {
+    await this.d.storage.deletePrefix?.(jobPrefix(type, jobId));
+  }
+}
+
+/** Where a job type keeps its files: bundle exports beside exports, bundle uploads beside uploads. */
+function folderOf(type: JobType): 'export' | 'import' {
+  return type === 'export' || type === 'bundle_export' ? 'export' : 'import';
+}

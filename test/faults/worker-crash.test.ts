@@ -1,0 +1,101 @@
+/**
+ * Workers dying (kill -9), pausing past their lock (SIGSTOP) and crashing twice: every job ends
+ * once, with every row written once and one mail.
+ */
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
+import { Redis } from 'ioredis';
+import { startFaultEnv, waitFor, type FaultEnv } from './helpers/fault-env.js';
+import { faultTest } from './helpers/fault-tally.js';
+import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
+
+const ROWS = 200_000;
+
+describe('faults: workers killed or paused', () => {
+  let fe: FaultEnv;
+  let token: string;
+  let csv: Buffer;
+  before(async () => {
+    fe = await startFaultEnv({ redisPort: 6391, pgPort: 5441 });
+    ({ token } = await fe.createUser());
+    csv = bigCsv(ROWS);
+  });
+  after(() => fe?.close());
+
+  async function endsOnce(tableId: number, jobId: string, rows: number): Promise<void> {
+    const job = await fe.waitForJob(token, jobId);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.equal(job.rows, rows);
+    if (job.type === 'import') assert.deepEqual(await rowCounts(fe, tableId), { n: rows, d: rows }, 'every row once');
+    await waitFor('the mail', async () => fe.mailsFor(jobId) > 0);
+    // A late duplicate would come with the next mail attempt; give it that long.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(fe.mailsFor(jobId), 1, 'exactly one mail');
+  }
+
+  faultTest('kill -9 of the worker mid-import, then a new worker: the import ends once', async () => {
+    const t = await fe.createTable(token, 'killed_import', FIELDS);
+    const jobId = await uploadImport(fe, token, t, csv);
+    const w1 = await fe.startWorker();
+    await waitForCopy(fe, t, 'in');
+    await w1.kill('SIGKILL');
+    const w2 = await fe.startWorker();
+    await endsOnce(t, jobId, ROWS);
+    assert.deepEqual(await readdir(join(fe.storageDir, 'imports')).catch(() => []), [], 'the upload folder is gone');
+    await w2.kill('SIGTERM');
+  });
+
+  faultTest('kill -9 of the worker mid-export, then a new worker: one whole file, no partial left', async () => {
+    const t = await fe.createTable(token, 'killed_export', FIELDS);
+    await fillTable(fe, t, 400_000);
+    const res = await fe.request(token, 'POST', `/oserve/v1/table/${t}/export/`, { file_type: 'csv', mode: 'all' });
+    assert.equal(res.status, 201);
+    const jobId = res.body.job_id as string;
+    const w1 = await fe.startWorker();
+    // Mid-export: the partial file is being written.
+    await waitFor('a partial export file', async () => (await readdir(join(fe.storageDir, 'exports', jobId))).some((f) => f.endsWith('.part')));
+    await w1.kill('SIGKILL');
+    const w2 = await fe.startWorker();
+    await endsOnce(t, jobId, 400_000);
+    const files = await readdir(join(fe.storageDir, 'exports', jobId));
+    assert.equal(files.length, 1, `one file and no .part: ${files.join(', ')}`);
+    await w2.kill('SIGTERM');
+  });
+
+  faultTest('two crashes of one job with JOB_ATTEMPTS=3 do not fail it (F)', async () => {
+    const t = await fe.createTable(token, 'crashed_twice', FIELDS);
+    const jobId = await uploadImport(fe, token, t, csv);
+    for (let i = 0; i < 2; i++) {
+      const w = await fe.startWorker();
+      await waitForCopy(fe, t, 'in');
+      await w.kill('SIGKILL');
+    }
+    const w3 = await fe.startWorker();
+    await endsOnce(t, jobId, ROWS);
+    await w3.kill('SIGTERM');
+  });
+
+  faultTest('a worker paused past its lock while another takes over, then resumed: rows written once (A)', async () => {
+    const t = await fe.createTable(token, 'paused', FIELDS);
+    const jobId = await uploadImport(fe, token, t, csv);
+    const w1 = await fe.startWorker();
+    await waitForCopy(fe, t, 'in');
+    w1.child.kill('SIGSTOP');
+    const w2 = await fe.startWorker();
+    // BullMQ declared the job stalled and handed it to the second worker.
+    const redis = new Redis(fe.redis.url);
+    try {
+      await waitFor('the job to be taken over', async () => Number(await redis.hget(`faults:import:${jobId}`, 'stc')) >= 1, 30_000);
+      await waitFor('the second attempt', async () => (await redis.zscore('faults:import:delayed', jobId)) !== null || (await redis.lpos('faults:import:active', jobId)) !== null, 30_000);
+    } finally {
+      redis.disconnect();
+    }
+    assert.equal((await rowCounts(fe, t)).n, 0, 'the second attempt wrote nothing while the first lives');
+    w1.child.kill('SIGCONT');
+    await endsOnce(t, jobId, ROWS);
+    await w1.kill('SIGTERM');
+    await w2.kill('SIGTERM');
+  });
+});

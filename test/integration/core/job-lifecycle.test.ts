@@ -1,0 +1,285 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { JobQueues } from '../../../src/jobs/queues.js';
+import { createLogger } from '../../../src/logger.js';
+import { createServices, type Services } from '../../../src/services/index.js';
+import { JobBusyError, JobEndedElsewhereError } from '../../../src/services/job-lifecycle.service.js';
+import { createStorage, type StorageDriver } from '../../../src/storage/index.js';
+import { createPool, type Pool } from '../../../src/db/pool.js';
+import { client, createTable, waitForJob } from '../../helpers/api.js';
+import { REDIS_URL } from '../../helpers/env.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+
+const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
+
+/** The services of `server`, built in the test, to drive the lifecycle directly. */
+function servicesOf(server: TestServer, o: { pool?: Pool; storage?: StorageDriver } = {}): { services: Services; close(): Promise<void> } {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const logger = createLogger('silent');
+  const queues = new JobQueues(redis, server.config, logger);
+  const storage = o.storage ?? createStorage(server.config);
+  const services = createServices({ config: server.config, pool: o.pool ?? server.db, redis, queues, storage, logger });
+  return {
+    services,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}
+
+async function countRows(server: TestServer, tableId: number): Promise<number> {
+  const { rows } = await server.db.query(`SELECT count(*)::int AS n FROM tableport_data.t_${tableId}`);
+  return rows[0].n as number;
+}
+
+describe('job lifecycle: claim and succeed', () => {
+  let server: TestServer;
+  let s: ReturnType<typeof servicesOf>;
+  before(async () => {
+    // No workers: the test runs the attempts itself.
+    server = await startTestServer({ roles: ['api'] });
+    s = servicesOf(server);
+  });
+  after(async () => {
+    await s.close();
+    await server.close();
+  });
+
+  async function queuedImport(name: string): Promise<{ tableId: number; jobId: string }> {
+    const { token } = await server.createUser();
+    const tableId = await createTable(server, token, name, SCHEMA);
+    const res = await client(server, token).post(`/oserve/v1/table/${tableId}/import/`).attach('file', Buffer.from('n\n1\n2\n3\n'), 'n.csv');
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return { tableId, jobId: res.body.job_id as string };
+  }
+
+  test('a second attempt while the first holds the claim is refused and writes nothing', async () => {
+    const { tableId, jobId } = await queuedImport('claimed');
+    const { lifecycle, imports } = s.services;
+    await assert.rejects(
+      lifecycle.run(jobId, async () => {
+        // The first attempt is alive (paused, cut off from Redis); BullMQ hands the job to another.
+        await assert.rejects(imports.run(jobId), JobBusyError);
+        assert.equal(await countRows(server, tableId), 0);
+        throw new Error('the first attempt gives up');
+      }),
+      /the first attempt gives up/,
+    );
+    assert.equal(await countRows(server, tableId), 0, 'the refused attempt wrote nothing');
+    // With the claim free, the job runs, once.
+    const done = await imports.run(jobId);
+    assert.equal(done?.status, 'succeeded');
+    assert.equal(await countRows(server, tableId), 3);
+    assert.equal(await imports.run(jobId), null, 'a re-delivery of the ended job does nothing');
+    assert.equal(await countRows(server, tableId), 3);
+  });
+
+  test('a succeed that updates no row rolls back what the attempt wrote', async () => {
+    const { tableId, jobId } = await queuedImport('ended_elsewhere');
+    await assert.rejects(
+      s.services.lifecycle.run(jobId, async ({ db }) => {
+        await db.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, created_by, n) VALUES ('x', 1, 1, '1', 1)`);
+        // Meanwhile the job is ended by someone else (the sweep, a cancel).
+        await server.db.query(`UPDATE tableport.jobs SET status = 'failed' WHERE id = $1`, [jobId]);
+        return { rows: 1 };
+      }),
+      JobEndedElsewhereError,
+    );
+    assert.equal(await countRows(server, tableId), 0, 'the rows went with the refused success');
+    const { rows } = await server.db.query('SELECT status FROM tableport.jobs WHERE id = $1', [jobId]);
+    assert.equal(rows[0].status, 'failed');
+  });
+});
+
+describe('job lifecycle: the sweep', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ roles: ['api'], env: { JOB_SWEEP_INTERVAL_SECONDS: '1', JOB_SWEEP_GRACE_SECONDS: '1', INCOMING_MAX_AGE_SECONDS: '60' } });
+  });
+  after(() => server.close());
+
+  test('re-queues an accepted job that the queue lost, and it runs once with one mail', async () => {
+    const { token } = await server.createUser();
+    const t = await createTable(server, token, 'lost', SCHEMA);
+    await client(server, token).post(`/oserve/v1/table/${t}/record/`).send([{ n: 1 }, { n: 2 }]);
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
+    assert.equal(res.status, 201);
+    const jobId = res.body.job_id as string;
+    // Redis forgets the job (a restart without persistence), as if it had never been queued.
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
+    await q.remove(jobId);
+    assert.equal(await q.getJob(jobId), undefined);
+    await q.close();
+    redis.disconnect();
+    // An orphaned upload of a request that died, long untouched.
+    const incoming = join(server.config.storageDir, '.incoming');
+    await mkdir(incoming, { recursive: true });
+    const orphan = join(incoming, 'orphan');
+    await writeFile(orphan, 'half an upload');
+    const old = new Date(Date.now() - 3600_000);
+    await utimes(orphan, old, old);
+
+    await server.startPeer(['worker']);
+    const job = await waitForJob(server, token, jobId, 30_000);
+    assert.equal(job.status, 'succeeded');
+    assert.equal(job.rows, 2);
+    await server.smtp.waitForMessage((m) => m.text.includes(jobId), 20_000);
+    assert.equal(server.smtp.messages.filter((m) => m.text.includes(jobId)).length, 1);
+    const until = Date.now() + 20_000;
+    while (existsSync(orphan) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(existsSync(orphan), false, 'the orphaned upload was removed');
+  });
+});
+
+describe('job lifecycle: the sweep records what could not be recorded', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ roles: ['api'], env: { JOB_SWEEP_GRACE_SECONDS: '1' } });
+  });
+  after(() => server.close());
+
+  test('a job BullMQ failed while its failure could not be written is recorded failed and mailed', async () => {
+    const { token } = await server.createUser();
+    const t = await createTable(server, token, 'unrecorded', SCHEMA);
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
+    const jobId = res.body.job_id as string;
+    // A worker whose every attempt died with the database: BullMQ failed the job, the row never heard.
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const dead = new Worker(
+      'export',
+      async () => {
+        throw new UnrecoverableError('connect ECONNREFUSED 127.0.0.1:5432');
+      },
+      { connection: redis, prefix: server.config.queuePrefix },
+    );
+    const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
+    const mails = new Queue('email', { connection: redis, prefix: server.config.queuePrefix });
+    const s = servicesOf(server);
+    try {
+      const until = Date.now() + 10_000;
+      while ((await q.getJobState(jobId)) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await q.getJobState(jobId), 'failed');
+      assert.equal((await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body.status, 'queued');
+      await new Promise((r) => setTimeout(r, 1100));
+
+      const report = await s.services.sweep.sweep();
+      assert.equal(report.failed, 1);
+      const job = (await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body;
+      assert.equal(job.status, 'failed');
+      assert.match(job.errors[0].error_msg, /ECONNREFUSED/);
+      assert.ok(await mails.getJob(`mail-${jobId}`), 'the mail is queued');
+      assert.equal((await s.services.sweep.sweep()).failed, 0, 'recorded once');
+    } finally {
+      await dead.close();
+      await q.close();
+      await mails.close();
+      await s.close();
+      redis.disconnect();
+    }
+  });
+});
+
+describe('job lifecycle: clean-up', () => {
+  let server: TestServer;
+  let token: string;
+  before(async () => {
+    server = await startTestServer({ env: { JOB_ATTEMPTS: '1', MAIL_ATTEMPTS: '2' } });
+    ({ token } = await server.createUser());
+  });
+  after(() => server.close());
+
+  test('an import leaves no folder behind, whether it succeeds or fails', async () => {
+    const t = await createTable(server, token, 'tidy', SCHEMA);
+    const ok = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('n\n1\n'), 'a.csv');
+    assert.equal((await waitForJob(server, token, ok.body.job_id)).status, 'succeeded');
+    const t2 = await createTable(server, token, 'tidy2', SCHEMA);
+    const bad = await client(server, token).post(`/oserve/v1/table/${t2}/import/`).attach('file', Buffer.from('n\n1\nnope\n'), 'b.csv');
+    assert.equal((await waitForJob(server, token, bad.body.job_id)).status, 'failed');
+    const imports = join(server.config.storageDir, 'imports');
+    const left = async () => (existsSync(imports) ? await readdir(imports) : []);
+    // The folder goes right after the job's end is recorded (not in the same transaction): wait for it.
+    for (let i = 0; i < 100 && (await left()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await left(), [], 'no imports/<job>/ folder remains');
+  });
+
+  test('an export whose storage refuses the file before reading it frees its database connection', async () => {
+    const t = await createTable(server, token, 'nowhere', SCHEMA);
+    // More rows than the streams buffer, so the COPY cannot finish on its own.
+    await server.db.query(
+      `INSERT INTO tableport_data.t_${t} (id, created_at, updated_at, created_by, n) SELECT 'r' || g, 1, 1, '1', g FROM generate_series(1, 300000) g`,
+    );
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
+    await waitForJob(server, token, res.body.job_id);
+    await server.db.query(`UPDATE tableport.jobs SET status = 'queued' WHERE id = $1`, [res.body.job_id]);
+    // A store that fails before it reads a byte (a full disk, an object store refusing the upload).
+    const local = createStorage(server.config);
+    const refusing: StorageDriver = {
+      put: () => Promise.reject(new Error('no space left on device')),
+      putFile: (k, p) => local.putFile(k, p),
+      get: (k, r) => local.get(k, r),
+      stat: (k) => local.stat(k),
+      delete: (k) => local.delete(k),
+      deletePrefix: async (p) => local.deletePrefix?.(p),
+    };
+    const pool = createPool(server.config.databaseUrl, { max: 4 });
+    const s = servicesOf(server, { pool, storage: refusing });
+    try {
+      await assert.rejects(s.services.exports.run(res.body.job_id as string), /no space left/);
+      // Ending the COPY is immediate once the stream is destroyed; the leak held it for seconds or for ever.
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(pool.totalCount - pool.idleCount, 0, 'no connection is left checked out by the COPY');
+    } finally {
+      await s.close();
+      await pool.end();
+    }
+  });
+
+  test('expired exports lose their whole folder', async () => {
+    const t = await createTable(server, token, 'expiring', SCHEMA);
+    await client(server, token).post(`/oserve/v1/table/${t}/record/`).send([{ n: 1 }]);
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded');
+    const folder = join(server.config.storageDir, 'exports', job.id);
+    assert.ok(existsSync(folder));
+    const s = servicesOf(server);
+    try {
+      const removed = await s.services.lifecycle.removeExpiredExports(new Date(Date.now() + (server.config.downloadLinkTtlSeconds + 60) * 1000));
+      assert.ok(removed >= 1);
+    } finally {
+      await s.close();
+    }
+    assert.equal(existsSync(folder), false, 'the export folder is gone');
+  });
+
+  test('SMTP down past the last mail attempt: the mail goes to the outbox and the job says so', async () => {
+    const t = await createTable(server, token, 'no_smtp', SCHEMA);
+    await server.smtp.stop();
+    try {
+      const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
+      const job = await waitForJob(server, token, res.body.job_id);
+      assert.equal(job.status, 'succeeded');
+      const until = Date.now() + 20_000;
+      let mailStatus: unknown;
+      while (Date.now() < until) {
+        mailStatus = (await client(server, token).get(`/oserve/v1/jobs/${job.id}`)).body.mail_status;
+        if (mailStatus === 'outbox') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(mailStatus, 'outbox');
+      const emls = (await readdir(server.config.mailOutboxDir)).filter((f) => f.endsWith('.eml'));
+      assert.equal(emls.length, 1);
+      const { rows } = await server.db.query('SELECT attempts FROM tableport.jobs WHERE id = $1', [job.id]);
+      assert.equal(rows[0].attempts, 1, 'the export was not re-run');
+    } finally {
+      await server.smtp.start();
+    }
+  });
+});

@@ -1,0 +1,206 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import ExcelJS from 'exceljs';
+import yazl from 'yazl';
+import { InvalidFileError } from '../../../../src/errors.js';
+import { createXlsxExportWriter, isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
+import { collect, tempDir } from '../parquet/awkward-rows.js';
+
+const XLSX = createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
+const dir = tempDir('tableport-xlsx-read-');
+
+const AT = new Date('2024-05-01T12:34:56.789Z');
+const DAY = new Date('2024-02-29T00:00:00.000Z');
+/** A sheet as a person makes it: a header, mixed types, an empty cell in the middle, CJK and emoji. */
+const SHEET: unknown[][] = [
+  ['name', 'qty', 'price', 'ok', 'at', 'day', 'note'],
+  ['Widget, "large"', 3, 9.5, true, AT, DAY, 'first\nline'],
+  ['中文 🚀', -7, 0.1, false, null, DAY, null],
+  ['only name'],
+  ['repeat', 9007199254740991, -1e-9, true, AT, null, 'repeat'],
+];
+const EXPECTED = [
+  { line: 2, row: { name: 'Widget, "large"', qty: 3, price: 9.5, ok: true, at: AT, day: DAY, note: 'first\nline' } },
+  { line: 3, row: { name: '中文 🚀', qty: -7, price: 0.1, ok: false, at: null, day: DAY, note: null } },
+  { line: 4, row: { name: 'only name', qty: null, price: null, ok: null, at: null, day: null, note: null } },
+  { line: 5, row: { name: 'repeat', qty: 9007199254740991, price: -1e-9, ok: true, at: AT, day: null, note: 'repeat' } },
+];
+
+async function refused(file: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(collect(readXlsxRows(file)), (err: unknown) => {
+    assert.ok(err instanceof InvalidFileError, String(err));
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+/** A zip of the given entries, written by yazl. */
+async function zip(name: string, entries: Record<string, string>): Promise<string> {
+  const file = join(dir(), name);
+  const z = new yazl.ZipFile();
+  for (const [path, text] of Object.entries(entries)) z.addBuffer(Buffer.from(text), path);
+  z.end();
+  await pipeline(z.outputStream, createWriteStream(file));
+  return file;
+}
+
+function sheetjsFile(name: string, opts: import('xlsx').WritingOptions): string {
+  const ws = XLSX.utils.aoa_to_sheet(SHEET.map((r) => r.map((v) => (v === null ? undefined : v))), { cellDates: true, dateNF: 'yyyy-mm-dd hh:mm:ss.000' });
+  const wb = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(wb, ws, 'Data');
+  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['other'], ['sheet']]), 'Second');
+  const file = join(dir(), name);
+  XLSX.writeFile(wb, file, opts);
+  return file;
+}
+
+describe('readXlsxRows', () => {
+  it('reads the first sheet of a SheetJS workbook with shared strings and date-formatted numbers', async () => {
+    const file = sheetjsFile('sheetjs-sst.xlsx', { bookSST: true, compression: true });
+    const entries = (await readFile(file)).toString('latin1');
+    assert.ok(entries.includes('xl/sharedStrings.xml'), 'has a shared-string table');
+    assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+  });
+
+  it('reads SheetJS cells written as ISO dates (t="d") and strings without a shared table', async () => {
+    const file = sheetjsFile('sheetjs-d.xlsx', { bookSST: false, cellDates: true });
+    assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+  });
+
+  it('reads an exceljs workbook (shared strings, styles, a date number format, a second sheet)', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('People');
+    for (const r of SHEET) ws.addRow(r);
+    ws.getColumn(5).numFmt = 'yyyy-mm-dd hh:mm:ss.000';
+    ws.getColumn(6).numFmt = 'dd/mm/yyyy';
+    wb.addWorksheet('Other').addRow(['x']);
+    const file = join(dir(), 'exceljs.xlsx');
+    await wb.xlsx.writeFile(file);
+    assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+  });
+
+  it('reads a workbook saved by openpyxl (what pandas to_excel uses): shared strings, a date format, the first of two sheets', async () => {
+    const file = fileURLToPath(new URL('../../../fixtures/formats/openpyxl.xlsx', import.meta.url));
+    const row = (name: unknown, qty: unknown, price: unknown, ok: unknown, at: unknown, note: unknown) => ({ name, qty, price, ok, at, note });
+    assert.deepEqual(await collect(readXlsxRows(file)), [
+      { line: 2, row: row('Widget, "large"', 3, 9.5, true, AT, 'first\nline') },
+      { line: 3, row: row('中文 🚀', -7, 0.1, false, null, null) },
+      { line: 4, row: row('only name', null, null, null, null, null) },
+      { line: 5, row: row('repeat', 9007199254740991, -1e-9, true, AT, 'repeat') },
+    ]);
+  });
+
+  it('reads rich text, formulas (their cached result), error cells, a frozen pane and rows with gaps', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('S');
+    ws.views = [{ state: 'frozen', ySplit: 1 }];
+    ws.addRow(['a', 'b', 'c']);
+    ws.getCell('A2').value = { richText: [{ text: 'bold ', font: { bold: true } }, { text: 'plain' }] };
+    ws.getCell('B2').value = { formula: '1+1', result: 2 };
+    ws.getCell('C2').value = { error: '#N/A' };
+    ws.getCell('A5').value = 'after a gap';
+    const file = join(dir(), 'rich.xlsx');
+    await wb.xlsx.writeFile(file);
+    assert.deepEqual(await collect(readXlsxRows(file)), [
+      { line: 2, row: { a: 'bold plain', b: 2, c: null } },
+      { line: 5, row: { a: 'after a gap', b: null, c: null } },
+    ]);
+  });
+
+  it('refuses a header that names a column twice, and values under no header', async () => {
+    const dup = join(dir(), 'dup.xlsx');
+    let wb = XLSX.utils.book_new();
+    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['a', 'b', 'a'], [1, 2, 3]]), 'S');
+    XLSX.writeFile(wb, dup);
+    await refused(dup, /The header row \(row 1\) of the first sheet names column "a" twice/);
+    const extra = join(dir(), 'extra.xlsx');
+    wb = XLSX.utils.book_new();
+    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['a', 'b'], [1, 2, 3]]), 'S');
+    XLSX.writeFile(wb, extra);
+    await refused(extra, /Row 2 of the first sheet has a value in column 3, which has no header/);
+  });
+
+  it('refuses a zip that is not a workbook, and a Word document', async () => {
+    await refused(await zip('notes.zip', { 'notes.txt': 'hello' }), /The file is a zip archive but not an xlsx workbook/);
+    await refused(
+      await zip('doc.docx', { '[Content_Types].xml': '<Types/>', 'word/document.xml': '<w:document/>' }),
+      /The file is a Word or PowerPoint document, not an xlsx workbook/,
+    );
+    await refused(await zip('odd.xlsx', { '[Content_Types].xml': '<Types/>', 'docProps/app.xml': '<x/>' }), /it has no workbook part/);
+  });
+
+  it('refuses a workbook with no sheet, and one whose first sheet is missing', async () => {
+    const rels =
+      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>';
+    const empty = await zip('nosheet.xlsx', {
+      '[Content_Types].xml': '<Types/>',
+      '_rels/.rels': rels,
+      'xl/workbook.xml': '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets/></workbook>',
+    });
+    await refused(empty, /The xlsx file has no worksheet/);
+    const missing = await zip('missing.xlsx', {
+      '[Content_Types].xml': '<Types/>',
+      '_rels/.rels': rels,
+      'xl/workbook.xml':
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Gone" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    });
+    await refused(missing, /names a first sheet \("Gone"\) that it does not contain/);
+  });
+
+  it('refuses a truncated workbook, a file that is not a zip, and an empty file', async () => {
+    const file = sheetjsFile('cut.xlsx', { bookSST: true, compression: true });
+    const size = (await readFile(file)).length;
+    await truncate(file, Math.floor(size * 0.6));
+    await refused(file, /The xlsx file could not be read; it is damaged or truncated/);
+    await writeFile(join(dir(), 'rows.xlsx'), 'name,qty\na,1\n');
+    await refused(join(dir(), 'rows.xlsx'), /The file is not an xlsx workbook: it is not a zip archive/);
+    await writeFile(join(dir(), 'empty.xlsx'), '');
+    await refused(join(dir(), 'empty.xlsx'), /The file is empty/);
+  });
+
+  it('refuses a sheet with no rows at all', async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet('Empty');
+    const file = join(dir(), 'empty-sheet.xlsx');
+    await wb.xlsx.writeFile(file);
+    await refused(file, /The first sheet is empty: it has no header row/);
+  });
+
+  it('stops when the signal is aborted', async () => {
+    const file = join(dir(), 'long.xlsx');
+    const rows = Array.from({ length: 20_000 }, (_v, i) => ({ id: `r${i}`, n: i }));
+    const columns = [
+      { name: 'id', type: 'string' as const },
+      { name: 'n', type: 'integer' as const },
+    ];
+    await pipeline(Readable.from(rows), createXlsxExportWriter({ tableName: 't', fields: [], columns }), createWriteStream(file));
+    const ac = new AbortController();
+    let seen = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const r of readXlsxRows(file, { signal: ac.signal })) {
+          assert.equal(r.line, seen + 2);
+          if (++seen === 10) ac.abort(new Error('stop here'));
+        }
+      })(),
+      /stop here/,
+    );
+    assert.ok(seen < 20_000, `read ${seen} rows`);
+  });
+
+  it('isXlsx recognises a workbook by its zip entries, not by its name', async () => {
+    const xlsx = await readFile(sheetjsFile('detect.xlsx', { compression: true }));
+    assert.equal(isXlsx(xlsx.subarray(0, 4096)), true);
+    const other = await readFile(await zip('other.zip', { 'a.txt': 'x' }));
+    assert.equal(isXlsx(other), false);
+    assert.equal(isXlsx(Buffer.from('PAR1')), false);
+    assert.equal(isXlsx(Buffer.from('PK\x03\x04')), false);
+  });
+});
