@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { createBundleWriter, type BundleTableSource } from '../bundles/index.js';
 import type { Config } from '../config.js';
-import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
+import type { JobRecord, JobsRepository, NewJob } from '../db/repositories/jobs.repository.js';
 import { compileWhere, parameterBinder } from '../db/query/index.js';
 import type { RowsRepository } from '../db/repositories/rows.repository.js';
 import type { TableRecord } from '../db/repositories/tables.repository.js';
@@ -99,11 +99,12 @@ export class BundleExportService {
         user_id: userId,
         table_id: null,
         table_name: bundleLabel(params.tables),
-        params,
+        // The job row keeps a bundle's own parameters (jsonb); the repository's type names the table jobs' ones.
+        params: params as unknown as NewJob['params'],
         file_type: 'json',
         file_name: bundleFileName(createdAt, params.compression),
         upload_key: null,
-      } as unknown as Parameters<JobsRepository['insert']>[0]);
+      });
       await this.d.queues.add(JobName.ExportBundle, { jobId });
     } catch (err) {
       await this.d.limiter.release('bundle_export', userId, jobId).catch(() => undefined);

@@ -10,7 +10,7 @@ import { constants as zlib, gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { BundleScanner, IMPORT_MODES, type ImportMode } from '../bundles/index.js';
 import type { BundleJobsRepository } from '../db/repositories/bundle-jobs.repository.js';
-import type { JobsRepository } from '../db/repositories/jobs.repository.js';
+import type { JobsRepository, NewJob } from '../db/repositories/jobs.repository.js';
 import { InvalidFileError, InvalidParameterError, NotFoundError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import { importFileKey } from '../storage/index.js';
@@ -93,11 +93,12 @@ export class BundleImportService {
           user_id: userId,
           table_id: null,
           table_name: source.source_name ? `bundle ${source.source_name}` : 'bundle',
-          params,
+          // The job row keeps a bundle's own parameters (jsonb); the repository's type names the table jobs' ones.
+          params: params as unknown as NewJob['params'],
           file_type: 'json',
           file_name: source.source_name,
           upload_key: uploadKey,
-        } as unknown as Parameters<JobsRepository['insert']>[0]);
+        });
         await this.d.queues.add(JobName.ImportBundle, { jobId });
       } catch (err) {
         await this.d.limiter.release('bundle_import', userId, jobId).catch(() => undefined);
