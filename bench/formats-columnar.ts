@@ -187,7 +187,7 @@ async function child(name: string, n: number, dir: string): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  process.stdout.write(JSON.stringify({ case: name, ...r, seconds, cpuSeconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
+  process.stdout.write(`${JSON.stringify({ case: name, ...r, seconds, cpuSeconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
 }
 
 async function main(): Promise<void> {
@@ -215,10 +215,10 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   if (process.argv.includes('--json')) {
-    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     return;
   }
-  console.log(`| case | rows | s | rows/s | CPU s | peak RSS MB | file MB |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  console.log('| case | rows | s | rows/s | CPU s | peak RSS MB | file MB |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     if ('failed' in r) {
       console.log(`| ${String(r.case)} | failed (${String(r.failed)}) | | | | | |`);

@@ -18,4 +18,4 @@ if (args.length === 0 || !Number.isInteger(top) || top <= 0) {
   console.error('usage: node --import tsx bench/profile-summary.ts [--top N] FILE.cpuprofile…');
   process.exit(2);
 }
-for (const file of args) console.log(renderProfile(await summariseProfile(file, REPO, top)) + '\n');
+for (const file of args) console.log(`${renderProfile(await summariseProfile(file, REPO, top))}\n`);

@@ -16,7 +16,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { startSmtpServer } from '../test/helpers/smtp.js';
 import { BenchApi } from './lib/api-client.js';
 import { renderProfile, summariseProfile } from './lib/cpu-profile.js';
-import { FIELDS, writeDataset } from './lib/dataset.js';
+import { FIELDS, SHAPES, writeDataset, type Shape } from './lib/dataset.js';
 import { jobCreationLoad, refusalLoad, uploadLoad, type LoadContext } from './lib/load-bench.js';
 import { MailClock } from './lib/mail-clock.js';
 import { checkTargets, renderText } from './lib/report.js';
@@ -25,6 +25,8 @@ import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runBundleBench, type BundleFigure } from './lib/bundle-bench.js';
 import { runSize } from './lib/transfer-bench.js';
+import { renderS3, s3ExportBench, s3Target, S3_BENCH_PORT, type S3ExportFigure } from './lib/location-bench.js';
+import { concurrentExports } from './lib/concurrent-exports.js';
 
 const positive = (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -38,16 +40,26 @@ const kindList = (v: string) => {
   for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
   return kinds as JobKind[];
 };
+const shapeList = (v: string) => {
+  const shapes = v.split(',').map((s) => s.trim());
+  for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown shape "${s}" (one of ${SHAPES.join(', ')})`);
+  return shapes as Shape[];
+};
 
 const program = new Command('bench')
   .description('tableport against psql \\copy on the same rows: wall time, rows/s, worker peak RSS, mail delay; then the API under load')
   .option('--sizes <list>', 'row counts to run, comma-separated', sizeList, [10_000, 100_000, 1_000_000])
   .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
+  .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [...SHAPES])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
   .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
   .option('--bundle-tables <n>', 'tables in the bundle', positive, 5)
   .option('--bundle-rows <n>', 'rows in each table of the bundle', positive, 200_000)
+  .option('--no-s3', 'skip the export of the largest table to S3 (s3rver)')
+  .option('--s3-file-type <type>', 'file type of the S3 export', 'parquet')
+  .option('--no-concurrent', 'skip the concurrent exports (20 tables exported at once against psql 2 at a time)')
+  .option('--concurrent-rows <n>', 'rows of each table of the concurrent exports (at most the largest wide size)', positive, 100_000)
   .option('--load-tables <n>', 'tables (= export jobs created) for the job-creation load', positive, 1000)
   .option('--load-seconds <n>', 'duration of the refusal-path load', positive, 10)
   .option('--connections <n>', 'autocannon connections', positive, 10)
@@ -66,11 +78,16 @@ const program = new Command('bench')
 interface Options {
   sizes: number[];
   rows?: number;
+  shapes: Shape[];
   jobs: JobKind[];
   load: boolean;
   bundle: boolean;
   bundleTables: number;
   bundleRows: number;
+  s3: boolean;
+  s3FileType: string;
+  concurrent: boolean;
+  concurrentRows: number;
   loadTables: number;
   loadSeconds: number;
   connections: number;
@@ -86,7 +103,7 @@ interface Options {
   maxMinutes: number;
 }
 
-const log = (msg: string) => process.stderr.write(msg + '\n');
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 /** A PostgreSQL URL names a user; without one, the OS user (what psql would use). */
 function withUser(url: string): string {
@@ -100,7 +117,7 @@ async function main(): Promise<number> {
   // `--jobs none`: no single-table jobs, so no sizes (the bundle and load parts only).
   const sizes = opts.jobs.length === 0 ? [] : opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
-  const loadAtStart = loadavg()[0]!;
+  const loadAtStart = loadavg()[0] ?? 0;
   const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   for (const url of [pgAdminUrl, redisUrl]) {
@@ -136,6 +153,8 @@ async function main(): Promise<number> {
       SMTP_URL: smtp.url,
       SIGNING_SECRET: randomBytes(24).toString('hex'),
       LOG_LEVEL: 'info',
+      // The S3 export goes to s3rver on loopback, which the outbound guard refuses unless named.
+      OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${S3_BENCH_PORT}`,
     };
     const track = sandbox.track.bind(sandbox);
     const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
@@ -165,14 +184,30 @@ async function main(): Promise<number> {
     const results: SizeResult[] = [];
     let bigCsv: { path: string; rows: number; mb: number } | undefined;
     let fullTable: { tableId: number; rows: number } | undefined;
-    for (const rows of sizes) {
-      const r = await runSize({ api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), log }, rows);
-      const { csvPath, fullTableId, ...figures } = r;
-      results.push(figures);
-      if (!fullTable || rows > fullTable.rows) fullTable = { tableId: fullTableId, rows };
-      // Keep only the largest CSV (the upload measurement may reuse it); the rest is disk space.
-      if (!bigCsv || rows > bigCsv.rows) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
-      for (const f of await readdir(sandbox.dir)) if (f.startsWith(`${rows}-`) || (f.startsWith(`rows-${rows}.`) && join(sandbox.dir, f) !== bigCsv.path)) await rm(join(sandbox.dir, f), { force: true });
+    for (const shape of opts.shapes)
+      for (const rows of sizes) {
+        const ctx = { api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), shape, log };
+        const r = await runSize(ctx, rows);
+        const { csvPath, fullTableId, ...figures } = r;
+        results.push(figures);
+        if (shape === 'wide' && (!fullTable || rows > fullTable.rows)) fullTable = { tableId: fullTableId, rows };
+        // Keep only the largest wide CSV (the upload measurement may reuse it); the rest is disk space.
+        if (shape === 'wide' && (!bigCsv || rows > bigCsv.rows)) bigCsv = { path: csvPath, rows, mb: r.csv_mb };
+        for (const f of await readdir(sandbox.dir))
+          if (f.startsWith(`${shape}-${rows}-`) || (f.startsWith(`rows-${shape}-${rows}.`) && join(sandbox.dir, f) !== bigCsv?.path))
+            await rm(join(sandbox.dir, f), { force: true });
+      }
+
+    let concurrent: BenchResult['concurrent'];
+    if (opts.concurrent && fullTable) {
+      const rows = Math.min(opts.concurrentRows, fullTable.rows);
+      const cctx = { api, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, fields: FIELDS, jobTimeoutMs, log };
+      concurrent = await concurrentExports(cctx, fullTable.tableId, 20, rows);
+    } else if (opts.concurrent) log('concurrent exports skipped: they copy the rows of a wide size (--shapes wide)');
+
+    let s3Export: S3ExportFigure | undefined;
+    if (opts.s3 && fullTable) {
+      s3Export = await s3ExportBench({ api, worker, jobTimeoutMs, log, defer: (what, fn) => sandbox.defer(what, fn) }, fullTable, opts.s3FileType);
     }
 
     let bundle: BundleFigure | null = null;
@@ -208,14 +243,16 @@ async function main(): Promise<number> {
 
     const result: BenchResult = {
       machine: machine(pgAdminUrl),
-      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0]!) },
+      load_average: { start: round2(loadAtStart), end: round2(loadavg()[0] ?? 0) },
       seed: opts.seed,
       started_at: new Date(started).toISOString(),
       seconds: Math.round((Date.now() - started) / 1000),
       sizes: results,
+      ...(concurrent ? { concurrent } : {}),
       bundle,
       load,
-      targets: checkTargets(results, bundle),
+      targets: [...checkTargets(results, concurrent, bundle), ...(s3Export ? [s3Target(s3Export)] : [])],
+      ...(s3Export ? { s3_export: s3Export } : {}),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;
     if (opts.cpuProf) {
@@ -227,12 +264,13 @@ async function main(): Promise<number> {
       if (file) profile = await summariseProfile(join(profDir, file), REPO);
       else log(`no profile in ${profDir}`);
     }
-    const asJson = JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2) + '\n';
+    const asJson = `${JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2)}\n`;
     if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
     if (opts.json) process.stdout.write(asJson);
     else {
-      process.stdout.write(renderText(result) + '\n');
-      if (profile) process.stdout.write('\nworker CPU profile (kept): ' + renderProfile(profile) + '\n');
+      process.stdout.write(`${renderText(result)}\n`);
+      if (s3Export) process.stdout.write(`${renderS3(s3Export)}\n`);
+      if (profile) process.stdout.write(`\nworker CPU profile (kept): ${renderProfile(profile)}\n`);
     }
     return result.targets.every((t) => t.met !== false) ? 0 : 1;
   } finally {

@@ -17,11 +17,11 @@ function find(dir) {
 }
 
 const roots = process.argv.slice(2);
-// Suites with scripts of their own, run only when named (`npm run test:faults`).
-const OWN_SCRIPT = [join('test', 'faults')];
+// Suites with scripts of their own, run only when named (`npm run test:faults`, `npm run test:e2e`).
+const OWN_SCRIPT = [join('test', 'faults'), join('test', 'e2e')];
 const files = (roots.length ? roots : ['test'])
   .flatMap((r) => (statSync(r).isDirectory() ? find(r) : [r]))
-  .filter((f) => roots.length > 0 || !OWN_SCRIPT.some((d) => f.startsWith(d + '/')))
+  .filter((f) => roots.length > 0 || !OWN_SCRIPT.some((d) => f.startsWith(`${d}/`)))
   .sort();
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const reporter = process.env.CI ? 'spec' : (process.env.TEST_REPORTER ?? 'spec');

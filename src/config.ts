@@ -16,10 +16,25 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().min(1).default('postgres://localhost:5432/tableport'),
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  // A Redis Cluster: its seed nodes as "host:port,host:port"; REDIS_URL then only gives the credentials.
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, 'must be "host:port" pairs separated by commas')
+    .optional(),
   SMTP_URL: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(1).default('tableport <no-reply@localhost>'),
   MAIL_OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
   STORAGE_DIR: z.string().min(1).default('./data/files'),
+  // The service's own files in an object store instead of STORAGE_DIR; see src/storage/s3.driver.ts.
+  STORAGE_URL: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket or s3://bucket/prefix')
+    .refine((u) => !/(^|\/)\.{1,2}(\/|$)|\/\/|\\/.test(u.slice(5)), 'the prefix must not hold "//", "." or ".." segments')
+    .optional(),
+  STORAGE_S3_ENDPOINT: z.url().optional(),
+  STORAGE_S3_REGION: z.string().min(1).default('us-east-1'),
+  STORAGE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  STORAGE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   EXPORT_MAX_ROWS: positiveInt.default(1_000_000),
@@ -28,10 +43,15 @@ const EnvSchema = z.object({
   DOWNLOAD_LINK_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   TASK_INTERVAL_SECONDS: positiveInt.default(60),
   CLEANUP_INTERVAL_SECONDS: positiveInt.default(3600),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only').default('tableport'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+|\{[A-Za-z0-9_.-]+\})$/, 'letters, digits, "_", "." and "-" only, optionally in one pair of braces')
+    .default('tableport'),
   WORKER_CONCURRENCY: positiveInt.default(2),
   MAIL_ATTEMPTS: positiveInt.default(10),
   MAIL_BACKOFF_MS: positiveInt.default(5000),
+  WEBHOOK_ATTEMPTS: positiveInt.default(8),
+  WEBHOOK_BACKOFF_MS: positiveInt.default(10_000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
@@ -62,6 +82,10 @@ const EnvSchema = z.object({
   GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
   AZURE_STORAGE_ACCOUNT: z.string().optional(),
   AZURE_STORAGE_KEY: z.string().optional(),
+  // Operator's instruments: /metrics, /admin/queues, and a worker's own metrics port.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: port.optional(),
 });
 
 export interface Config {
@@ -69,10 +93,14 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); undefined for one Redis at REDIS_URL. */
+  redisClusterNodes?: Array<{ host: string; port: number }>;
   smtpUrl: string | undefined;
   mailFrom: string;
   mailOutboxDir: string;
   storageDir: string;
+  /** Set by STORAGE_URL: the service's own files live in this bucket; STORAGE_DIR then only receives uploads. */
+  storageS3: StorageS3Config | undefined;
   dataDir: string;
   signingSecret: string;
   exportMaxRows: number;
@@ -87,6 +115,9 @@ export interface Config {
   workerConcurrency: number;
   mailAttempts: number;
   mailBackoffMs: number;
+  /** Deliveries of one webhook event: attempts in all, and the first wait of the exponential backoff. */
+  webhookAttempts: number;
+  webhookBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
   /** A records page stops once its rows' JSON passes this many bytes. */
@@ -97,6 +128,12 @@ export interface Config {
   jobSweepGraceSeconds: number;
   /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
   incomingMaxAgeSeconds: number;
+  /** `GET /metrics` needs `Authorization: Bearer` this when set; open when unset. */
+  metricsToken: string | undefined;
+  /** `/admin/queues` (bull-board) exists only when this is set, and needs it. */
+  adminToken: string | undefined;
+  /** A `tableport worker` without the API serves `/metrics` on this port when set. */
+  metricsPort: number | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `NODE_ENV=production`: refuses a weak or sample `SIGNING_SECRET`. */
   production: boolean;
@@ -118,6 +155,19 @@ export interface Config {
   locations: LocationsConfig;
   /** Tables a bundle may hold; a bundle with more is refused before they are read. */
   bundleMaxTables: number;
+}
+
+/** The bucket of STORAGE_URL and how to reach it. */
+export interface StorageS3Config {
+  bucket: string;
+  /** '' or a key prefix ending in '/'. */
+  prefix: string;
+  /** An S3-compatible store (MinIO); unset: AWS itself. */
+  endpoint: string | undefined;
+  region: string;
+  /** Unset: the SDK's own credential chain (environment, profile, instance role). */
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
 }
 
 /** What the location layer (object stores, URLs, local folders) takes from the environment. */
@@ -156,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if ((e.STORAGE_S3_ACCESS_KEY_ID === undefined) !== (e.STORAGE_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY: give both or neither');
+  }
   const dataDir = resolve(e.DATA_DIR);
   const signingSecret = e.SIGNING_SECRET ?? loadOrCreateSecret(resolve(dataDir, 'signing-secret'));
   const production = e.NODE_ENV === 'production';
@@ -170,10 +223,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     databaseUrl: withDefaultUser(e.DATABASE_URL, env),
     redisUrl: e.REDIS_URL,
+    ...(e.REDIS_CLUSTER_NODES ? { redisClusterNodes: clusterNodes(e.REDIS_CLUSTER_NODES) } : {}),
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailOutboxDir: resolve(e.MAIL_OUTBOX_DIR),
     storageDir: resolve(e.STORAGE_DIR),
+    storageS3: e.STORAGE_URL === undefined ? undefined : storageS3Config(e.STORAGE_URL, e),
     dataDir,
     signingSecret,
     exportMaxRows: e.EXPORT_MAX_ROWS,
@@ -181,16 +236,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     downloadLinkTtlSeconds: e.DOWNLOAD_LINK_TTL_SECONDS,
     taskIntervalSeconds: e.TASK_INTERVAL_SECONDS,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
-    queuePrefix: e.QUEUE_PREFIX,
+    queuePrefix: e.REDIS_CLUSTER_NODES ? hashTagged(e.QUEUE_PREFIX) : e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     mailAttempts: e.MAIL_ATTEMPTS,
     mailBackoffMs: e.MAIL_BACKOFF_MS,
+    webhookAttempts: e.WEBHOOK_ATTEMPTS,
+    webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,
     jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
     jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
     incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
+    metricsToken: e.METRICS_TOKEN,
+    adminToken: e.ADMIN_TOKEN,
+    metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),
@@ -229,6 +289,21 @@ function weakSecret(secret: string): boolean {
   return SAMPLE_SECRETS.has(secret.toLowerCase()) || /change-?me/i.test(secret) || secret.length < 32 || new Set(secret).size < 8;
 }
 
+function storageS3Config(url: string, e: z.infer<typeof EnvSchema>): StorageS3Config {
+  const rest = url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const path = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  return {
+    bucket,
+    prefix: path ? `${path}/` : '',
+    endpoint: e.STORAGE_S3_ENDPOINT,
+    region: e.STORAGE_S3_REGION,
+    accessKeyId: e.STORAGE_S3_ACCESS_KEY_ID,
+    secretAccessKey: e.STORAGE_S3_SECRET_ACCESS_KEY,
+  };
+}
+
 /**
  * libpq takes the OS user when a URL names none; node-postgres only looks at $PGUSER and $USER,
  * which service managers and CI often leave unset. Fill in the same default libpq would use.
@@ -258,9 +333,25 @@ function loadOrCreateSecret(path: string): string {
   }
   mkdirSync(dirname(path), { recursive: true });
   try {
-    writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   return readFileSync(path, 'utf8').trim();
+}
+
+function clusterNodes(list: string): Array<{ host: string; port: number }> {
+  return list.split(',').map((pair) => {
+    const [host = '', port = ''] = pair.trim().split(':');
+    return { host, port: Number(port) };
+  });
+}
+
+/**
+ * On a Redis Cluster every key of a queue must hash to one slot (BullMQ's scripts touch several at
+ * once): the prefix becomes a hash tag, `{tableport}`, unless it is written as one already. The
+ * rate limiter's keys share the prefix, so they land on the same slot too.
+ */
+export function hashTagged(prefix: string): string {
+  return prefix.startsWith('{') ? prefix : `{${prefix}}`;
 }

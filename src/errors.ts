@@ -287,3 +287,35 @@ export class BundleImportFailedError extends AppError {
     );
   }
 }
+
+/** Cancel of a job that already ended. */
+export class JobNotCancellableError extends AppError {
+  override name = 'JobNotCancellableError';
+  constructor(jobId: string, status: string) {
+    super('job_not_cancellable', 409, `Job ${jobId} has already ended (${status}); only a queued or running job can be cancelled.`);
+  }
+}
+
+/** Retry of a job that did not fail and was not cancelled. */
+export class JobNotRetriableError extends AppError {
+  override name = 'JobNotRetriableError';
+  constructor(jobId: string, status: string, why: 'status' | 'location' | 'bundle' = 'status') {
+    super(
+      'job_not_retriable',
+      409,
+      why === 'location'
+        ? `Job ${jobId} reads from or writes to a location with its own credentials, which cannot be reused; ask for the export or import again.`
+        : why === 'bundle'
+          ? `Job ${jobId} is a bundle job, which is not retried; ask for the bundle export or import again.`
+          : `Job ${jobId} is ${status}; only a failed or cancelled job can be retried.`,
+    );
+  }
+}
+
+/** Retry of an import whose uploaded file is no longer kept. */
+export class UploadGoneError extends AppError {
+  override name = 'UploadGoneError';
+  constructor(jobId: string) {
+    super('upload_gone', 410, `The file uploaded for job ${jobId} is no longer kept (it was retried already, or it expired); upload it again.`);
+  }
+}

@@ -8,7 +8,7 @@ export type { Logger };
  * Location credentials are censored wherever a logged object carries them, so a careless log call
  * cannot leak one.
  */
-export function createLogger(level: string = 'info', base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+export function createLogger(level = 'info', base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
   const options = { level, base: { pid: process.pid, ...base }, redact: { paths: CONNECTION_LOG_REDACT_PATHS, censor: REDACTED } };
   return destination ? pino(options, destination) : pino(options);
 }

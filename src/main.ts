@@ -13,6 +13,8 @@ import { createServices } from './services/index.js';
 import { JobMailService } from './services/mail.service.js';
 import { createStorage } from './storage/index.js';
 import { redisReady, watchRedis } from './redis-watch.js';
+import { metrics } from './metrics/metrics.js';
+import { bullQueueCounts } from './metrics/queue-counts.js';
 import type { WorkerTuning } from '../workers/main.js';
 
 export type Role = 'api' | 'worker';
@@ -36,7 +38,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // A task holds up to three connections: its claim, its COPY, and its progress updates.
     const pool = createPool(config.databaseUrl, { max: 4 + config.workerConcurrency * 3 });
     pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-    const redis = createRedis(config.redisUrl, 'tableport-worker-producer');
+    const redis = createRedis(config.redisUrl, 'tableport-worker-producer', config.redisClusterNodes);
     watchRedis(redis, logger, config.redisUrl, 'worker');
     const queues = new JobQueues(redis, config, logger);
     const services = createServices({ config, pool, redis, queues, storage, logger });
@@ -47,7 +49,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
     const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);
     // Workers block on Redis, so they get a connection of their own.
-    const workerRedis = createRedis(config.redisUrl, 'tableport-worker');
+    const workerRedis = createRedis(config.redisUrl, 'tableport-worker', config.redisClusterNodes);
     watchRedis(workerRedis, logger, config.redisUrl, 'worker-blocking');
     workers = startWorkers({ logger, services, repos: services.repos, queues, storage, mail }, workerRedis, config, tuning);
     const running = workers;
@@ -65,6 +67,12 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // Not awaited: with Redis away at start-up it would hold the API back; it completes once Redis answers.
     queues.scheduleMaintenance(config.cleanupIntervalSeconds).catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
+    // Without the API in this process, the worker's jobs and mails are scraped from a port of its own.
+    if (config.metricsPort !== undefined && !roles.includes('api')) {
+      const { startMetricsServer } = await import('./metrics/metrics-server.js');
+      const metricsServer = await startMetricsServer(metrics(), config.metricsPort, config.metricsToken, logger);
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+    }
   }
 
   let server: Server | undefined;
@@ -80,7 +88,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       statementTimeoutMs: config.dbStatementTimeoutMs,
     });
     pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
-    const redis = createProducerRedis(config.redisUrl, 'tableport-api', config.redisCommandTimeoutMs);
+    const redis = createProducerRedis(config.redisUrl, 'tableport-api', config.redisCommandTimeoutMs, config.redisClusterNodes);
     watchRedis(redis, logger, config.redisUrl, 'api');
     const queues = new JobQueues(redis, config, logger, true);
     const services = createServices({ config, pool, redis, queues, storage, logger });
@@ -92,10 +100,13 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // Give Redis a moment so the first requests do not get 503; past it, serve anyway (/healthz says what is down).
     await redisReady(redis, 5000);
     const { createApp } = await import('./app.js');
+    // Queue depth on /metrics is read from BullMQ at each scrape, through the API's fail-fast connection.
+    metrics().setQueueSource(bullQueueCounts(queues.queues));
     const app = createApp({
       config,
       logger,
       services,
+      queues,
       health: {
         postgres: () => pool.query('SELECT 1'),
         redis: () => redis.ping(),
@@ -125,6 +136,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       closing ??= (async () => {
         for (const c of closers) await c();
         for (const c of finalClosers) await c();
+        storage.close?.();
       })();
       return closing;
     },

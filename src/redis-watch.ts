@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './jobs/queues.js';
 import { describeRedis } from './db/connection-info.js';
 import type { Logger } from './logger.js';
 

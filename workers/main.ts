@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient as Redis } from '../src/jobs/queues.js';
 import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { toJobErrors } from '../src/services/job-lifecycle.service.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
 import { exportBundle } from './handlers/export-bundle.handler.js';
+import { deliverWebhook } from './handlers/deliver-webhook.handler.js';
 import { exportTable } from './handlers/export-table.handler.js';
 import { importBundle } from './handlers/import-bundle.handler.js';
 import { importFile } from './handlers/import-file.handler.js';
@@ -12,7 +15,9 @@ import type { RunInfo } from './handlers/job-outcome.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
 import { sweepJobs } from './handlers/sweep-jobs.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
+import { cancelChannel } from '../src/jobs/queues.js';
 import { logRedisClientError } from '../src/redis-watch.js';
+import { metrics } from '../src/metrics/metrics.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
 
@@ -25,6 +30,7 @@ const HANDLERS = {
   [JobName.SendJobMail]: sendJobMail,
   [JobName.CleanupExports]: cleanupExports,
   [JobName.SweepJobs]: sweepJobs,
+  [JobName.DeliverWebhook]: deliverWebhook,
 } satisfies { [N in JobName]: Handler<N> };
 
 export interface WorkerTuning {
@@ -47,13 +53,17 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
   const workers = queues.map((queue) => {
     const w = new Worker(
       queue,
-      async (job: Job, token?: string) => {
+      async (job: Job, token?: string, cancelled?: AbortSignal) => {
         const name = job.name as JobName;
         if (JOB_QUEUE[name] !== queue) throw new Error(`job ${name} does not belong on queue ${queue}`);
+        // The wait before the first attempt only: a retry's wait includes its earlier attempts and backoff.
+        if (job.attemptsMade === 0) metrics().recordQueueWait(queue, job);
         const controller = new AbortController();
         running.add(controller);
         try {
-          await (HANDLERS[name] as Handler<JobName>)(ctx, job, { token, signal: controller.signal });
+          // A shutdown and a user's cancel (BullMQ's own signal, see `cancel` below) stop the job the same way.
+          const signal = cancelled ? AbortSignal.any([controller.signal, cancelled]) : controller.signal;
+          await (HANDLERS[name] as Handler<JobName>)(ctx, job, { token, signal });
         } finally {
           running.delete(controller);
         }
@@ -61,7 +71,9 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       {
         connection,
         prefix: config.queuePrefix,
-        concurrency: queue === QueueName.Email ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
+        // Recorded on each job it takes (BullMQ's processedBy): which replica ran what.
+        name: `${hostname()}:${process.pid}`,
+        concurrency: queue === QueueName.Email || queue === QueueName.Webhook ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         // A crash (a stall) counts like a failed attempt: JOB_ATTEMPTS runs in all, whichever way each one ended.
         ...(TASK_QUEUES.has(queue) ? { maxStalledCount: Math.max(1, config.jobAttempts - 1) } : {}),
         ...tuning,
@@ -78,6 +90,14 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
     });
     return w;
   });
+
+  // A cancel asked through the API reaches every worker; the one running the job aborts it.
+  const cancels = connection instanceof Cluster ? connection.duplicate() : connection.duplicate({ connectionName: 'tableport-worker-cancels' });
+  cancels.on('error', (err) => logRedisClientError(ctx.logger, err, {}, 'cancel listener error'));
+  cancels.on('message', (_channel: string, jobId: string) => {
+    for (const w of workers) if (TASK_QUEUES.has(w.name as QueueName) && w.cancelJob(jobId, 'cancelled')) ctx.logger.info({ jobId }, 'running job cancelled');
+  });
+  cancels.subscribe(cancelChannel(config)).catch((err: unknown) => ctx.logger.error({ err }, 'could not listen for job cancels'));
 
   // Redis came back (maybe empty, after a restart without persistence): the schedules may be gone.
   let connectedOnce = connection.status === 'ready';
@@ -102,6 +122,7 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
      */
     async close() {
       connection.off('ready', onReady);
+      cancels.disconnect();
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
       if ((await Promise.race([graceful, timeout])) !== 'timeout') return;

@@ -64,7 +64,12 @@ export async function runBundleBench(ctx: BundleBenchContext, tables: number, ro
   }
   log(`psql \\copy FROM csv, ${tables} tables: ${psqlIn.toFixed(2)} s`);
   let psqlOut = 0;
-  for (const t of sources) psqlOut += await psql(ctx.databaseUrl, copyExportTo(t.id, FIELDS, 'json', {}, join(ctx.dir, `bundle-psql-${t.id}.ndjson`)), ctx.jobTimeoutMs);
+  for (const t of sources)
+    psqlOut += await psql(
+      ctx.databaseUrl,
+      copyExportTo(t.id, FIELDS, 'json', {}, join(ctx.dir, `bundle-psql-${t.id}.ndjson`)),
+      ctx.jobTimeoutMs,
+    );
   log(`psql \\copy (row_to_json) TO, ${tables} tables: ${psqlOut.toFixed(2)} s`);
 
   const exp = await measured(ctx, () => ctx.api.exportBundle({ tables: sources.map((t) => t.name) }, ctx.jobTimeoutMs));
@@ -73,7 +78,9 @@ export async function runBundleBench(ctx: BundleBenchContext, tables: number, ro
   if (!res.ok || !res.body) throw new Error(`bundle download: HTTP ${res.status}`);
   await pipeline(Readable.fromWeb(res.body as never), createWriteStream(bundlePath));
   const bundleMb = (await stat(bundlePath)).size / 2 ** 20;
-  log(`bundle export: ${exp.seconds.toFixed(2)} s, ${exp.finished.job.rows} rows, ${bundleMb.toFixed(1)} MB, worker peak ${exp.peakMb.toFixed(0)} MB`);
+  log(
+    `bundle export: ${exp.seconds.toFixed(2)} s, ${exp.finished.job.rows} rows, ${bundleMb.toFixed(1)} MB, worker peak ${exp.peakMb.toFixed(0)} MB`,
+  );
 
   const imp = await measured(ctx, () => ctx.target.importBundle(bundlePath, ctx.jobTimeoutMs));
   log(`bundle import: ${imp.seconds.toFixed(2)} s, ${imp.finished.job.rows} rows, worker peak ${imp.peakMb.toFixed(0)} MB`);

@@ -38,7 +38,7 @@ export async function summariseProfile(path: string, root: string, top = 25): Pr
   const p = JSON.parse(await readFile(path, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (const [i, id] of p.samples.entries()) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   const fns = new Map<string, ProfileLine>();
   const files = new Map<string, ProfileLine>();
   let total = 0;
@@ -50,7 +50,8 @@ export async function summariseProfile(path: string, root: string, top = 25): Pr
     return rel.startsWith('..') ? path : rel;
   };
   for (const [id, us] of self) {
-    const n = byId.get(id)!;
+    const n = byId.get(id);
+    if (!n) throw new Error(`${path}: a sample names node ${id}, which the profile does not list`);
     const ms = us / 1000;
     total += ms;
     const { functionName, url, lineNumber } = n.callFrame;

@@ -1,8 +1,11 @@
 /**
- * The benchmark's rows: N deterministic rows of 10 mixed fields, with the values that break naive
+ * The benchmark's rows, in two shapes. `wide`: N deterministic rows of 10 mixed fields, with the values that break naive
  * CSV and COPY code (commas, quotes, line breaks, tabs, backslashes, Unicode outside the BMP, NULL
  * next to the empty string), written as CSV and as JSON in the shape tableport exports. Files are
- * streamed to disk in batches: a million rows never sit in memory as one string.
+ * streamed to disk in batches: a million rows never sit in memory as one string. `narrow` (issue
+ * 12): 9 short fields (a timestamp, a name and an email, two numbers, an integer, a boolean, a small
+ * JSON array, a note with commas, quotes, line breaks and CJK), ~97 bytes of CSV a row, where the
+ * per-row costs show that wide rows hide.
  */
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -25,6 +28,63 @@ export const FIELDS: FieldSchema[] = [
 ];
 
 export const HEADER = ['id', 'created_at', 'updated_at', 'created_by', ...FIELDS.map((f) => f.name)];
+
+export const SHAPES = ['wide', 'narrow'] as const;
+export type Shape = (typeof SHAPES)[number];
+
+/** The narrow shape: `price` is uniform in [0, 100000] as in the wide one, so HALF_WHERE serves both. */
+export const NARROW_FIELDS: FieldSchema[] = [
+  { name: 'seen_at', type: 'date' },
+  { name: 'name', type: 'string' },
+  { name: 'email', type: 'string' },
+  { name: 'price', type: 'number' },
+  { name: 'rate', type: 'number' },
+  { name: 'qty', type: 'integer' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'tags', type: 'array' },
+  { name: 'note', type: 'string' },
+];
+
+export function fieldsOf(shape: Shape): FieldSchema[] {
+  return shape === 'wide' ? FIELDS : NARROW_FIELDS;
+}
+
+function headerOf(shape: Shape): string[] {
+  return ['id', 'created_at', 'updated_at', 'created_by', ...fieldsOf(shape).map((f) => f.name)];
+}
+
+const FIRST = ['Ann', 'Bo', 'Chen', 'Dé', 'Eve', 'Ōta', 'Li', 'Max', 'Noa', 'Zoë'];
+const NOTES = ['ok', 'late, again', 'said "no"', '到着済み', 'two\nlines', '', 'x, "y", z', '请回电', 'fine'];
+
+/** Narrow rows: ~97 bytes of CSV each. Same created_at spread as the wide rows (see windowFor). */
+export function* generateNarrowRows(rows: number, seed: number): Generator<Cell[]> {
+  const r = new Prng(seed);
+  const idHead = T0.toString(16);
+  for (let i = 0; i < rows; i++) {
+    const createdAt = T0 + r.int(0, 3 * rows - 1);
+    const first = r.pick(FIRST);
+    const note = r.chance(0.1) ? null : r.pick(NOTES);
+    const tags: Cell[] = [];
+    for (let k = r.int(0, 2); k > 0; k--) tags.push(r.chance(0.5) ? r.int(0, 99) : r.pick(['a', 'b,c', 'é']));
+    yield [
+      idHead + r.int(0, 0xffffffff).toString(16).padStart(8, '0') + i.toString(16).padStart(8, '0'),
+      createdAt,
+      createdAt,
+      '1',
+      new Date((createdAt + r.int(0, 86_400)) * 1000).toISOString(),
+      first,
+      `${first.toLowerCase()}${r.int(0, 999)}@ex.io`,
+      r.int(0, 10_000_000) / 100,
+      r.int(0, 1000) / 1000,
+      r.int(0, 9999),
+      r.chance(0.5),
+      tags,
+      note,
+    ];
+  }
+}
+
+type Cell = string | number | boolean | null | Cell[];
 
 /** created_at of row i lies in [T0, T0 + 3N): the window [T0 + N, T0 + 2N) holds about a third. */
 const T0 = 1_700_000_000;
@@ -78,7 +138,7 @@ export function* generateRows(rows: number, seed: number): Generator<Row> {
     const createdAt = T0 + r.int(0, 3 * rows - 1);
     const noteCount = r.int(1, 3);
     let notes: string | null = r.pick(SENTENCES);
-    for (let k = 1; k < noteCount; k++) notes += '\n' + r.pick(SENTENCES);
+    for (let k = 1; k < noteCount; k++) notes += `\n${r.pick(SENTENCES)}`;
     const n = r.next();
     if (n < 0.05) notes = null;
     else if (n < 0.08) notes = '';
@@ -107,33 +167,37 @@ export function* generateRows(rows: number, seed: number): Generator<Row> {
 }
 
 /** RFC 4180: quote when needed; the empty string is quoted so that it differs from NULL (an empty cell). */
-function csvCell(v: string | number | boolean | null | unknown[]): string {
+function csvCell(v: Cell): string {
   if (v === null) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  if (s === '' || /[",\r\n]/.test(s)) return '"' + s.replace(/"/g, '""') + '"';
+  if (s === '' || /[",\r\n]/.test(s)) return `"${s.replace(/"/g, '""')}"`;
   return s;
 }
 
-function csvLine(row: Row): string {
-  let line = csvCell(row[0]);
-  for (let i = 1; i < row.length; i++) line += ',' + csvCell(row[i] as Parameters<typeof csvCell>[0]);
-  return line + '\n';
+function csvLine(row: readonly unknown[]): string {
+  let line = csvCell(row[0] as Cell);
+  for (let i = 1; i < row.length; i++) line += `,${csvCell(row[i] as Cell)}`;
+  return `${line}\n`;
 }
 
-function jsonObject(row: Row): string {
+function jsonObject(row: readonly unknown[], header: readonly string[]): string {
   const o: Record<string, unknown> = {};
-  for (let i = 0; i < HEADER.length; i++) o[HEADER[i] as string] = row[i];
+  for (let i = 0; i < header.length; i++) o[header[i] as string] = row[i];
   return JSON.stringify(o);
+}
+
+function rowsOf(shape: Shape, rows: number, seed: number): Generator<readonly unknown[]> {
+  return shape === 'wide' ? generateRows(rows, seed) : generateNarrowRows(rows, seed);
 }
 
 const BATCH_ROWS = 2000;
 
-function* csvChunks(rows: number, seed: number): Generator<string> {
-  yield HEADER.join(',') + '\n';
+function* csvChunks(rows: number, seed: number, shape: Shape): Generator<string> {
+  yield `${headerOf(shape).join(',')}\n`;
   let chunk = '';
   let n = 0;
-  for (const row of generateRows(rows, seed)) {
+  for (const row of rowsOf(shape, rows, seed)) {
     chunk += csvLine(row);
     if (++n % BATCH_ROWS === 0) {
       yield chunk;
@@ -143,24 +207,26 @@ function* csvChunks(rows: number, seed: number): Generator<string> {
   if (chunk) yield chunk;
 }
 
-function* jsonChunks(rows: number, seed: number): Generator<string> {
+function* jsonChunks(rows: number, seed: number, shape: Shape): Generator<string> {
+  const header = headerOf(shape);
   let chunk = '[';
   let n = 0;
-  for (const row of generateRows(rows, seed)) {
-    chunk += (n === 0 ? '\n' : ',\n') + jsonObject(row);
+  for (const row of rowsOf(shape, rows, seed)) {
+    chunk += (n === 0 ? '\n' : ',\n') + jsonObject(row, header);
     if (++n % BATCH_ROWS === 0) {
       yield chunk;
       chunk = '';
     }
   }
-  yield chunk + '\n]\n';
+  yield `${chunk}\n]\n`;
 }
 
-function* ndjsonChunks(rows: number, seed: number): Generator<string> {
+function* ndjsonChunks(rows: number, seed: number, shape: Shape): Generator<string> {
+  const header = headerOf(shape);
   let chunk = '';
   let n = 0;
-  for (const row of generateRows(rows, seed)) {
-    chunk += jsonObject(row) + '\n';
+  for (const row of rowsOf(shape, rows, seed)) {
+    chunk += `${jsonObject(row, header)}\n`;
     if (++n % BATCH_ROWS === 0) {
       yield chunk;
       chunk = '';
@@ -175,9 +241,16 @@ export interface GeneratedFile {
   seconds: number;
 }
 
-export async function writeDataset(path: string, format: 'csv' | 'json' | 'ndjson', rows: number, seed: number): Promise<GeneratedFile> {
+export async function writeDataset(
+  path: string,
+  format: 'csv' | 'json' | 'ndjson',
+  rows: number,
+  seed: number,
+  shape: Shape = 'wide',
+): Promise<GeneratedFile> {
   const t0 = performance.now();
-  const chunks = format === 'csv' ? csvChunks(rows, seed) : format === 'json' ? jsonChunks(rows, seed) : ndjsonChunks(rows, seed);
+  const chunks =
+    format === 'csv' ? csvChunks(rows, seed, shape) : format === 'json' ? jsonChunks(rows, seed, shape) : ndjsonChunks(rows, seed, shape);
   await pipeline(Readable.from(chunks, { objectMode: false }), createWriteStream(path));
   return { path, bytes: (await stat(path)).size, seconds: (performance.now() - t0) / 1000 };
 }

@@ -56,7 +56,8 @@ async function makeTables(api: BenchApi, count: number, prefix: string): Promise
 export async function jobCreationLoad(ctx: LoadContext, tables: number, connections: number): Promise<{ figure: LoadFigure; drain: { jobs: number; seconds: number; mails: number } }> {
   ctx.log(`making ${tables} tables for the job-creation load…`);
   const ids = await makeTables(ctx.api, tables + 1, 'load');
-  const sentinel = ids.pop()!;
+  const sentinel = ids.pop();
+  if (sentinel === undefined) throw new Error('no table was made for the job-creation load');
   let i = 0;
   const mails0 = ctx.mail.count;
   const t0 = performance.now();
@@ -92,7 +93,8 @@ export async function jobCreationLoad(ctx: LoadContext, tables: number, connecti
  * whether a refusal costs work that grows with the table.
  */
 export async function refusalLoad(ctx: LoadContext, seconds: number, connections: number, full?: { tableId: number; rows: number }): Promise<LoadFigure> {
-  const id = full?.tableId ?? (await makeTables(ctx.api, 1, 'refusal'))[0]!;
+  const id = full?.tableId ?? (await makeTables(ctx.api, 1, 'refusal'))[0];
+  if (id === undefined) throw new Error('no table was made for the refusal load');
   // The first request takes the table's minute (its job runs to the end before the load starts);
   // a table whose minute is still taken refuses it already, which is as good.
   try {

@@ -17,7 +17,8 @@ export class MailClock {
 
   private stamp(): void {
     const now = Date.now();
-    for (; this.seen < this.smtp.messages.length; this.seen++) this.arrivals.set(this.smtp.messages[this.seen]!, now);
+    for (const m of this.smtp.messages.slice(this.seen)) this.arrivals.set(m, now);
+    this.seen = this.smtp.messages.length;
   }
 
   get count(): number {
@@ -30,7 +31,8 @@ export class MailClock {
     while (Date.now() < until) {
       this.stamp();
       const m = this.smtp.messages.find((x) => x.text.includes(jobId));
-      if (m) return this.arrivals.get(m)!;
+      // stamp() has just timed every message, this one included.
+      if (m) return this.arrivals.get(m) ?? Date.now();
       await sleep(10);
     }
     return null;

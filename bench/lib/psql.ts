@@ -52,9 +52,12 @@ function literalBinder(): Binder {
   };
 }
 
+/** The worker's LIMIT: EXPORT_MAX_ROWS (default 1,000,000) + 1, so psql runs the very same SELECT. */
+export const SERVICE_EXPORT_LIMIT = 1_000_001;
+
 /** The service's export COPY, as `\copy … TO` a file (a `where`'s values as literals). */
 export function copyExportTo(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: ExportSelection, path: string): string {
-  const sql = exportCopySql(tableId, fields, fileType, w, undefined, literalBinder());
+  const sql = exportCopySql(tableId, fields, fileType, w, undefined, literalBinder(), SERVICE_EXPORT_LIMIT);
   if (!sql.startsWith('COPY (') || !sql.includes(') TO STDOUT WITH')) throw new Error(`unexpected export SQL: ${sql}`);
   const i = sql.lastIndexOf(') TO STDOUT WITH');
   // \copy takes one line.

@@ -53,17 +53,21 @@ export interface SpawnOptions {
   /** Called with the child the moment it is spawned (before it is ready). */
   track: (child: ChildProcess) => void;
   timeoutMs?: number;
+  /** The log file's name without `.log` (default: the role); two processes of one role need two names. */
+  name?: string;
 }
 
 export async function spawnRole(role: 'api' | 'worker', opts: SpawnOptions): Promise<RoleProcess> {
-  const logPath = join(opts.logDir, `${role}.log`);
+  const logPath = join(opts.logDir, `${opts.name ?? role}.log`);
   const log = createWriteStream(logPath);
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, role], { env: opts.env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   opts.track(child);
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
+  // stdio is 'pipe' for both, so Node always gives the streams.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const pid = child.pid!;
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`the ${role} process did not start (see ${logPath})`);
   const proc: RoleProcess = {
     role,
     child,

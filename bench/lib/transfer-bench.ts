@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FieldSchema, Table } from '../../src/types/api.js';
 import { downloadSha256, sha256Of, type BenchApi, type Finished } from './api-client.js';
 import { dataTable } from '../../src/db/table-sql.js';
-import { FIELDS, HALF_WHERE, windowFor, writeDataset } from './dataset.js';
+import { fieldsOf, HALF_WHERE, windowFor, writeDataset, type Shape } from './dataset.js';
 import type { MailClock } from './mail-clock.js';
 import { cpuSeconds } from './proc-stat.js';
 import { copyExportTo, copyFromCsv, psql } from './psql.js';
@@ -26,6 +26,8 @@ export interface TransferContext {
   jobTimeoutMs: number;
   /** The jobs to run (all by default); a table an import is skipped for is filled by psql. */
   kinds: Set<JobKind>;
+  /** The rows' shape (issue 12: narrow rows show the per-row costs that wide rows hide). */
+  shape: Shape;
   log: (msg: string) => void;
 }
 
@@ -34,26 +36,27 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 export async function runSize(ctx: TransferContext, rows: number): Promise<SizeResult & { csvPath: string; fullTableId: number }> {
   const { api, log } = ctx;
-  log(`\n── ${rows.toLocaleString('en')} rows ──`);
-  const csvPath = join(ctx.dir, `rows-${rows}.csv`);
-  const jsonPath = join(ctx.dir, `rows-${rows}.json`);
-  const csv = await writeDataset(csvPath, 'csv', rows, ctx.seed);
-  const json = await writeDataset(jsonPath, 'json', rows, ctx.seed);
-  const ndjsonPath = join(ctx.dir, `rows-${rows}.ndjson`);
-  const ndjson = ctx.kinds.has('import-ndjson') ? await writeDataset(ndjsonPath, 'ndjson', rows, ctx.seed) : undefined;
+  const shape = ctx.shape;
+  log(`\n── ${rows.toLocaleString('en')} ${shape} rows ──`);
+  const csvPath = join(ctx.dir, `rows-${shape}-${rows}.csv`);
+  const jsonPath = join(ctx.dir, `rows-${shape}-${rows}.json`);
+  const csv = await writeDataset(csvPath, 'csv', rows, ctx.seed, shape);
+  const json = await writeDataset(jsonPath, 'json', rows, ctx.seed, shape);
+  const ndjsonPath = join(ctx.dir, `rows-${shape}-${rows}.ndjson`);
+  const ndjson = ctx.kinds.has('import-ndjson') ? await writeDataset(ndjsonPath, 'ndjson', rows, ctx.seed, shape) : undefined;
   log(`generated ${mb(csv.bytes).toFixed(1)} MB CSV and ${mb(json.bytes).toFixed(1)} MB JSON in ${(csv.seconds + json.seconds).toFixed(1)} s`);
 
   // Three tables with the same schema: the same rows reach each by a different path, so the
   // five jobs never wait for a table's minute and the tables can be compared afterwards.
-  const fromCsv = await api.createTable(`bench_${rows}_csv`, FIELDS);
-  const fromJson = await api.createTable(`bench_${rows}_json`, FIELDS);
-  const fromPsql = await api.createTable(`bench_${rows}_psql`, FIELDS);
-  const fromNdjson = await api.createTable(`bench_${rows}_ndjson`, FIELDS);
+  const fields: FieldSchema[] = fieldsOf(shape);
+  const fromCsv = await api.createTable(`bench_${shape}_${rows}_csv`, fields);
+  const fromJson = await api.createTable(`bench_${shape}_${rows}_json`, fields);
+  const fromPsql = await api.createTable(`bench_${shape}_${rows}_psql`, fields);
+  const fromNdjson = await api.createTable(`bench_${shape}_${rows}_ndjson`, fields);
   const workerRssBefore = await ctx.worker.memory.rssMb();
   const jobs: JobFigure[] = [];
   const timeout = ctx.jobTimeoutMs;
-  const fields: FieldSchema[] = FIELDS;
-  const out = (name: string) => join(ctx.dir, `${rows}-${name}`);
+  const out = (name: string) => join(ctx.dir, `${shape}-${rows}-${name}`);
 
   const psqlImport = await psql(ctx.databaseUrl, copyFromCsv(fromPsql.id, fields, csvPath), timeout);
   log(`psql \\copy FROM csv: ${psqlImport.toFixed(2)} s`);
@@ -100,7 +103,7 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   await exportJob('export-ndjson', fromNdjson, 'ndjson', {});
   if (ctx.kinds.has('export-csv-where')) {
     // A fourth table (each export takes its table's minute), filled inside PostgreSQL.
-    const fromCopy = await api.createTable(`bench_${rows}_where`, FIELDS);
+    const fromCopy = await api.createTable(`bench_${shape}_${rows}_where`, fields);
     await psql(ctx.databaseUrl, `INSERT INTO ${dataTable(fromCopy.id)} SELECT * FROM ${dataTable(fromPsql.id)}`, timeout);
     await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(fromCopy.id)}`, timeout);
     await exportJob('export-csv-where', fromCopy, 'csv', { where: HALF_WHERE });
@@ -126,6 +129,7 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   }
   return {
     rows,
+    shape,
     csv_mb: round(mb(csv.bytes), 1),
     json_mb: round(mb(json.bytes), 1),
     generate_s: round(csv.seconds + json.seconds, 1),
@@ -205,14 +209,14 @@ export async function* jsonRowLines(chunks: AsyncIterable<Buffer>): AsyncIterabl
     // latin1 keeps every byte as one char: cheap, and the ASCII edits leave UTF-8 intact.
     const text = rest + chunk.toString('latin1');
     const lines = text.split('\n');
-    rest = lines.pop()!;
+    rest = lines.pop() ?? '';
     let out = '';
     for (const line of lines) {
       const l = clean(line);
-      if (l) out += l + '\n';
+      if (l) out += `${l}\n`;
     }
     if (out) yield Buffer.from(out, 'latin1');
   }
   const l = clean(rest);
-  if (l) yield Buffer.from(l + '\n', 'latin1');
+  if (l) yield Buffer.from(`${l}\n`, 'latin1');
 }

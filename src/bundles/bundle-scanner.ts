@@ -81,7 +81,7 @@ export class BundleScanner {
   private capKind = 0; // '{', '[', '"' or 0 for a bare scalar
   private capDepth = 0;
   private capInString = false;
-  private capEscape = false;
+  private capEsc = false;
   private capLine = 1;
   private capLimit = 0;
   private capParts = '';
@@ -215,7 +215,7 @@ export class BundleScanner {
     this.capKind = c === LBRACE || c === LBRACKET || c === QUOTE ? c : 0;
     this.capDepth = 0;
     this.capInString = false;
-    this.capEscape = false;
+    this.capEsc = false;
     this.capLine = this.line;
     this.capLimit = limit;
     this.capParts = '';
@@ -231,14 +231,14 @@ export class BundleScanner {
     if (this.capKind === LBRACE || this.capKind === LBRACKET) {
       let depth = this.capDepth;
       let inString = this.capInString;
-      let escape = this.capEscape;
+      let esc = this.capEsc;
       const max = this.purpose === 'row' ? this.limits.maxDepth : 64;
       let line = this.line;
       for (; j < n; j++) {
         const c = text.charCodeAt(j);
         if (inString) {
-          if (escape) escape = false;
-          else if (c === BACKSLASH) escape = true;
+          if (esc) esc = false;
+          else if (c === BACKSLASH) esc = true;
           else if (c === QUOTE) inString = false;
         } else if (c === QUOTE) inString = true;
         else if (c === LBRACE || c === LBRACKET) {
@@ -257,22 +257,22 @@ export class BundleScanner {
       this.line = line;
       this.capDepth = depth;
       this.capInString = inString;
-      this.capEscape = escape;
+      this.capEsc = esc;
     } else if (this.capKind === QUOTE) {
       // The opening quote is at `from` when the capture starts in this chunk.
-      let escape = this.capEscape;
+      let esc = this.capEsc;
       let k = this.capLength === 0 && j === from ? j + 1 : j;
       for (; k < n; k++) {
         const c = text.charCodeAt(k);
-        if (escape) escape = false;
-        else if (c === BACKSLASH) escape = true;
+        if (esc) esc = false;
+        else if (c === BACKSLASH) esc = true;
         else if (c === QUOTE) {
           k++;
           done = true;
           break;
         }
       }
-      this.capEscape = escape;
+      this.capEsc = esc;
       j = k;
     } else {
       for (; j < n; j++) {
@@ -313,7 +313,9 @@ export class BundleScanner {
     try {
       value = JSON.parse(textValue);
     } catch (err) {
-      throw new InvalidFileError(`line ${this.capLine}: the bundle is not valid JSON here (${(err as Error).message}).`, { line: this.capLine });
+      throw new InvalidFileError(`line ${this.capLine}: the bundle is not valid JSON here (${(err as Error).message}).`, {
+        line: this.capLine,
+      });
     }
     if (purpose === 'key') this.gotKey(value as string);
     else if (purpose === 'top') this.gotTopValue(value);
@@ -333,10 +335,13 @@ export class BundleScanner {
       this.tableNames.add(key);
     } else {
       const t = this.table as TableState;
-      if (key !== 'schema' && key !== 'rows') throw this.shape(`table "${t.name}" has a key "${cut(key)}"; a table has only "schema" and "rows"`);
+      if (key !== 'schema' && key !== 'rows')
+        throw this.shape(`table "${t.name}" has a key "${cut(key)}"; a table has only "schema" and "rows"`);
       if (this.tableKeys.has(key)) throw this.shape(`table "${t.name}" has "${key}" twice`);
       if (key === 'rows' && !t.schema) {
-        throw this.shape(`the rows of table "${t.name}" come before its schema; a bundle gives each table's "schema" first (as tableport writes it)`);
+        throw this.shape(
+          `the rows of table "${t.name}" come before its schema; a bundle gives each table's "schema" first (as tableport writes it)`,
+        );
       }
       this.tableKeys.add(key);
     }
@@ -387,7 +392,8 @@ export class BundleScanner {
       if (value !== BUNDLE_VERSION) throw this.shape(`"version" is ${show(value)}; this server reads bundles of version ${BUNDLE_VERSION}`);
       this.header.version = value;
     } else {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw this.shape(`"exported_at" must be Unix seconds, not ${show(value)}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+        throw this.shape(`"exported_at" must be Unix seconds, not ${show(value)}`);
       this.header.exportedAt = value;
     }
     this.state = OBJ_AFTER;
@@ -402,7 +408,10 @@ export class BundleScanner {
       if (!(err instanceof AppError)) throw err;
       const param = (err as { parameter?: string }).parameter ?? '';
       const why = err.message.replace(/^Invalid parameter "[^"]*": /, '').replace(/\.$/, '');
-      const what = param === 'name' ? `the table name "${cut(t.name)}" cannot be used: it must be ${why}` : `table "${t.name}": ${param ? `${param} ` : ''}${why}`;
+      const what =
+        param === 'name'
+          ? `the table name "${cut(t.name)}" cannot be used: it must be ${why}`
+          : `table "${t.name}": ${param ? `${param} ` : ''}${why}`;
       throw new InvalidFileError(`line ${t.line}: ${what}.`, { line: t.line, table: cut(t.name) });
     }
     t.schema = schema;
@@ -480,10 +489,11 @@ export class BundleScanner {
           JSON.parse(rowText);
         } catch (err) {
           const line = lines[k] ?? this.line;
-          throw new InvalidFileError(
-            `line ${line}: row ${first + k} of table "${t.name}" is not valid JSON (${(err as Error).message}).`,
-            { line, table: t.name, row: first + k },
-          );
+          throw new InvalidFileError(`line ${line}: row ${first + k} of table "${t.name}" is not valid JSON (${(err as Error).message}).`, {
+            line,
+            table: t.name,
+            row: first + k,
+          });
         }
       });
       throw new InvalidFileError(`line ${lines[0]}: a row of table "${t.name}" is not valid JSON.`, { line: lines[0], table: t.name });
@@ -534,13 +544,13 @@ function splitTopLevel(text: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let inString = false;
-  let escape = false;
+  let esc = false;
   let start = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (escape) escape = false;
-      else if (c === BACKSLASH) escape = true;
+      if (esc) esc = false;
+      else if (c === BACKSLASH) esc = true;
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
     else if (c === LBRACE || c === LBRACKET) {

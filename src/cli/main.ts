@@ -11,12 +11,13 @@ import { EXIT, UsageError } from './client.js';
 import { registerBundleCommands } from './commands/bundles.command.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerRowsCommands } from './commands/rows.command.js';
+import { registerSqlCommand } from './commands/sql.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'data', 'getstatus', 'migrate']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql', 'data', 'getstatus', 'migrate']);
 
 // src/cli/ from the sources, dist/src/cli/ once compiled: the first package.json up the tree is ours.
 function packageVersion(): string {
@@ -57,6 +58,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerTransferCommands(program);
   registerJobsCommands(program);
   registerRowsCommands(program);
+  registerSqlCommand(program);
   registerBundleCommands(program);
   return program;
 }

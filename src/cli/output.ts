@@ -2,22 +2,22 @@
 import type { Job, Table } from '../sdk/index.js';
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function line(text = ''): void {
-  process.stdout.write(text + '\n');
+  process.stdout.write(`${text}\n`);
 }
 
 export function warn(text: string): void {
-  process.stderr.write(text + '\n');
+  process.stderr.write(`${text}\n`);
 }
 
 /** Columns padded to their widest cell. */
 export function printTable(head: string[], rows: Array<Array<string | number>>): void {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells) line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const r of cells) line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
 /** Unix seconds as `2024-05-01 12:00:00Z`. */
@@ -41,6 +41,8 @@ export function describeJob(j: Job): void {
   line(`  rows:     ${j.rows}`);
   if (j.file_type) line(`  file:     ${j.file_name ?? '-'} (${j.file_type})`);
   if (j.file_url) line(`  download: ${j.file_url}`);
+  if (j.destination_url) line(`  written:  ${j.destination_url}`);
+  if (j.source_url) line(`  source:   ${j.source_url}`);
   line(`  created:  ${time(j.created_at)}`);
   line(`  finished: ${time(j.finished_at)}`);
   if (j.errors.length) {

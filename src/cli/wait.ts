@@ -2,7 +2,7 @@
 import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { constants } from 'node:fs';
-import type { JobHandle, TablePort } from '../sdk/index.js';
+import type { Job, JobHandle, TablePort } from '../sdk/index.js';
 import { UsageError } from './client.js';
 import { line, printJson, time } from './output.js';
 import { progressReporter } from './progress.js';
@@ -31,7 +31,7 @@ export async function checkOut(out: string | undefined): Promise<void> {
  */
 export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFlags): Promise<void> {
   const progress = progressReporter(job.id);
-  let done;
+  let done: Job;
   try {
     done = await job.wait({
       onProgress: (j) => progress.update(j),
@@ -53,9 +53,10 @@ export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFl
     line(`Export job ${done.id} succeeded: ${done.rows} rows (${done.file_type}), finished ${time(done.finished_at)}.`);
     if (download) line(`Saved to ${download.path} (${download.bytes} bytes).`);
     else if (done.file_url) line(`Download link: ${done.file_url}`);
+    if (done.destination_url) line(`Written to ${done.destination_url}`);
   } else if (done.type === 'bundle_import') {
     line(`Bundle import job ${done.id} succeeded: ${done.rows} rows written; see each table with: tableport getstatus import`);
   } else {
-    line(`Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}.`);
+    line(`Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}.`);
   }
 }

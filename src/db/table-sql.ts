@@ -132,6 +132,7 @@ export function exportSelect(
   target: 'csv' | 'json',
   sel: ExportSelection,
   binder: Binder = settingBinder(),
+  limit?: number,
 ): { select: string; settings: string[] } {
   const byName = queryFields(fields);
   const convert = new Set(sel.timestamp_convert_keys ?? []);
@@ -142,7 +143,14 @@ export function exportSelect(
   });
   const where = selectionWhere(fields, sel, binder);
   const order = compileOrderBy(sel.order_by, fields, DEFAULT_EXPORT_ORDER);
-  return { select: `SELECT ${cols.join(', ')} FROM ${dataTable(tableId)} ${where} ORDER BY ${order}`, settings: binder.values };
+  // `limit` (an export's cap + 1) lets PostgreSQL enforce the cap: no byte has to be counted in JavaScript.
+  const bound = limit === undefined ? '' : ` LIMIT ${limitLiteral(limit)}`;
+  return { select: `SELECT ${cols.join(', ')} FROM ${dataTable(tableId)} ${where} ORDER BY ${order}${bound}`, settings: binder.values };
+}
+
+function limitLiteral(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a row limit: ${n}`);
+  return String(n);
 }
 
 /**
@@ -159,8 +167,9 @@ export function exportCopySql(
   w: ExportSelection,
   csv: CsvOptions = CSV_DEFAULTS,
   binder?: Binder,
+  limit?: number,
 ): string {
-  const { select } = exportSelect(tableId, fields, fileType, w, binder);
+  const { select } = exportSelect(tableId, fields, fileType, w, binder, limit);
   if (fileType === 'csv') {
     const delimiter = csv.delimiter === ',' ? '' : `, DELIMITER ${charLiteral(csv.delimiter)}`;
     // With csv_customize_headers PostgreSQL writes no header: copyOut writes the given names.

@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
-import { CsvRecordCounter } from './csv-record-counter.transform.js';
+import { CopyProgress } from './copy-progress.transform.js';
 import type { CsvExportDialect, ExportColumn } from './format.js';
 import { JsonLinesToRows } from './json-lines-rows.transform.js';
 import { exportFormatOf } from './registry.js';
@@ -26,8 +26,11 @@ export interface ExportPlan {
   /** What PostgreSQL writes: its CSV (with these options) or one row_to_json object per line. */
   source: { kind: 'csv'; delimiter: string; header: boolean } | { kind: 'json' };
   stages: Transform[];
-  /** Rows that have gone through (all of them once the stream has ended). */
-  counter: { readonly rows: number };
+  /**
+   * Rows that have gone through (all of them once the stream has ended), or null when the file's
+   * rows are the COPY's own count (CSV passes PostgreSQL's bytes through without parsing them).
+   */
+  counter: { readonly rows: number } | null;
 }
 
 const BUILTIN_TYPES: Record<(typeof BUILTIN_FIELDS)[number], ExportColumn['type']> = {
@@ -47,9 +50,10 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
   const shape = format.export;
   let plan: ExportPlan;
   if (!shape || shape.kind === 'copy-csv') {
-    const counter = new CsvRecordCounter({ header: opts.csv.header, onRows: opts.onRows });
-    const stages: Transform[] = opts.csv.bom ? [prefix(BOM), counter] : [counter];
-    plan = { source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header }, stages, counter };
+    // Progress is estimated from the bytes; the exact count comes from the COPY when it completes.
+    const progress = new CopyProgress({ onRows: opts.onRows });
+    const stages: Transform[] = opts.csv.bom ? [prefix(BOM), progress] : [progress];
+    plan = { source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header }, stages, counter: null };
   } else if (shape.kind === 'json-lines') {
     const counter = shape.createTransform({ onRows: opts.onRows });
     plan = { source: { kind: 'json' }, stages: [counter], counter };

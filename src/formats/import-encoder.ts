@@ -113,11 +113,11 @@ export abstract class ImportEncoder extends Transform {
   }
 
   /** Accepts a valid row's COPY line; `fileLine` is where the row starts in the file. */
-  protected addLine(line: string, fileLine: number): void {
+  protected addLine(copyLine: string, fileLine: number): void {
     this.rows++;
     this.onRowLine?.(this.rows, fileLine);
     if (this.errorCount !== 0) return;
-    if (this.lineColumn) line = `${line.slice(0, -1)}\t${fileLine}\n`;
+    const line = this.lineColumn ? `${copyLine.slice(0, -1)}\t${fileLine}\n` : copyLine;
     // Each line is written into the batch buffer as it comes: concatenating a 64 KiB string of
     // many small pieces and encoding it at once costs three times as much.
     const worst = line.length * 3;
@@ -169,14 +169,16 @@ export abstract class ImportEncoder extends Transform {
       this.addRowError(line, `a row must be an object of fields, got ${show(obj)}`, undefined);
       return;
     }
-    const slots = (this.objectSlots ??= new Array<unknown>(this.plan.names.length));
+    this.objectSlots ??= new Array<unknown>(this.plan.names.length);
+    const slots = this.objectSlots;
     slots.fill(undefined);
     const index = this.plan.index;
     let unknown: string[] | undefined;
     for (const key in obj) {
       const at = index.get(key);
-      if (at === undefined) (unknown ??= []).push(key);
-      else slots[at] = (obj as Record<string, unknown>)[key];
+      if (at !== undefined) slots[at] = (obj as Record<string, unknown>)[key];
+      else if (unknown === undefined) unknown = [key];
+      else unknown.push(key);
     }
     const out = this.plan.encode(slots, false, true);
     if (out === undefined || unknown !== undefined) this.addPlanErrors(line, unknown, obj as Record<string, unknown>);

@@ -5,6 +5,7 @@
 
 export { COPY_NULL, escapeCopy } from './copy-text.js';
 export { CsvRecordCounter, createCsvRecordCounter, type CsvRecordCounterOptions } from './csv-record-counter.transform.js';
+export { CopyProgress, type CopyProgressOptions } from './copy-progress.transform.js';
 export { CsvTokenizer } from './csv-tokenizer.js';
 export { CsvImportEncoder } from './csv-import.encoder.js';
 export { ImportEncoder, DEFAULT_MAX_ERRORS, type ImportEncoderOptions } from './import-encoder.js';

@@ -5,7 +5,7 @@
  * values disagree (other than integers with numbers) is a string; built-in columns stay built-in.
  */
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';

@@ -69,13 +69,13 @@ export class JsonArraySplitter {
       if (phase === IN_ELEMENT) {
         let depth = this.depth;
         let inString = this.inString;
-        let escape = this.escape;
+        let escaped = this.escape;
         let j = i;
         for (; j < n; j++) {
           const c = buf.charCodeAt(j);
           if (inString) {
-            if (escape) escape = false;
-            else if (c === BACKSLASH) escape = true;
+            if (escaped) escaped = false;
+            else if (c === BACKSLASH) escaped = true;
             else if (c === QUOTE) inString = false;
           } else if (c === QUOTE) inString = true;
           else if (c === LBRACE || c === LBRACKET) {
@@ -92,7 +92,7 @@ export class JsonArraySplitter {
           } else if (c === LF) line++;
         }
         this.inString = inString;
-        this.escape = escape;
+        this.escape = escaped;
         this.depth = depth;
         if (j === n) {
           this.keep(buf.slice(start, n));

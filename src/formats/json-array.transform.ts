@@ -40,7 +40,10 @@ export class JsonArrayTransform extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const n = chunk.length;
-    if (n === 0) return cb();
+    if (n === 0) {
+      cb();
+      return;
+    }
     // Count line breaks first to size the output: each one that is not at the end of the chunk
     // becomes ",\n" (one byte more).
     let breaks = 0;

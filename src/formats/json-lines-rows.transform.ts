@@ -34,7 +34,7 @@ export class JsonLinesToRows extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
-      this.lines(this.carry + this.decoder.end() + '\n');
+      this.lines(`${this.carry}${this.decoder.end()}\n`);
       this.onRows?.(this.count);
       cb();
     } catch (err) {

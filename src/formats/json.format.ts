@@ -10,5 +10,5 @@ export const jsonFormat: FileFormat = {
   title: 'JSON',
   export: { kind: 'json-lines', createTransform: ({ onRows }) => new JsonArrayTransform({ onRows }) },
   import: { kind: 'bytes', createEncoder: (opts) => new JsonImportEncoder(opts) },
-  detect: (_head, text) => text !== undefined && text.startsWith('['),
+  detect: (_head, text) => text?.startsWith('[') ?? false,
 };

@@ -25,6 +25,7 @@ export interface RowProblem {
 }
 
 const MAX_ID_LENGTH = 64;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ids may not hold control characters; matching them is the point.
 const CONTROL = /[\x00-\x1f\x7f]/;
 export const BUILTIN_COUNT = BUILTIN_FIELDS.length;
 
@@ -78,7 +79,7 @@ export class RowPlan {
       ok = false;
       if (!all) return undefined;
     }
-    const updatedAt = this.time(slots[2], fromText, 'updated_at', createdAt < 0 ? 0 : createdAt);
+    const updatedAt = this.time(slots[2], fromText, 'updated_at', Math.max(createdAt, 0));
     if (updatedAt < 0) {
       ok = false;
       if (!all) return undefined;
@@ -114,7 +115,7 @@ export class RowPlan {
     this.lastId = id as string;
     this.lastCreatedAt = createdAt;
     // One native join makes a flat string, cheaper to encode than a rope of concatenations.
-    return parts.join('\t') + '\n';
+    return `${parts.join('\t')}\n`;
   }
 
   private addProblem(field: string): void {

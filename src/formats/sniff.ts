@@ -124,7 +124,7 @@ function firstRecord(text: string, whole: boolean, delimiter: string): string[] 
  * header: gives the expected number of columns); a comma when none does better.
  */
 function detectDelimiter(text: string, whole: boolean, known: Set<string>, expected: number | undefined): string {
-  let best: string = ',';
+  let best = ',';
   let bestScore = 0;
   for (const d of CSV_DELIMITERS) {
     let cells: string[] | undefined;

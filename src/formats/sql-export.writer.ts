@@ -30,7 +30,7 @@ export function createSqlExportWriter(opts: RowWriterOptions): Transform {
     transform(row: Record<string, unknown>, _enc: BufferEncoding, cb: TransformCallback) {
       let line = head;
       for (let i = 0; i < names.length; i++) line += (i ? ', ' : '') + sqlLiteral(row[names[i] as string]);
-      out += line + ');\n';
+      out += `${line});\n`;
       if (out.length >= BATCH_CHARS) {
         const chunk = out;
         out = '';

@@ -67,7 +67,7 @@ const MAX_SHOWN = 40;
 /** A value as an error message shows it: strings quoted and cut, other values by their kind. */
 export function show(v: unknown): string {
   if (typeof v === 'string') {
-    const cut = v.length > MAX_SHOWN ? v.slice(0, MAX_SHOWN) + '…' : v;
+    const cut = v.length > MAX_SHOWN ? `${v.slice(0, MAX_SHOWN)}…` : v;
     return JSON.stringify(cut);
   }
   if (v === null) return 'null';

@@ -6,6 +6,7 @@ export enum QueueName {
   Import = 'import',
   Email = 'email',
   Maintenance = 'maintenance',
+  Webhook = 'webhook',
 }
 
 export enum JobName {
@@ -19,6 +20,8 @@ export enum JobName {
   CleanupExports = 'cleanup-exports',
   /** Repeating: reconciles job rows with the queue and removes orphaned uploads (the job sweep). */
   SweepJobs = 'sweep-jobs',
+  /** One event of a job to one webhook; retried with backoff on its own, like the mail. */
+  DeliverWebhook = 'deliver-webhook',
 }
 
 export interface JobPayloads {
@@ -29,6 +32,7 @@ export interface JobPayloads {
   [JobName.SendJobMail]: { jobId: string };
   [JobName.CleanupExports]: Record<string, never>;
   [JobName.SweepJobs]: Record<string, never>;
+  [JobName.DeliverWebhook]: { jobId: string; webhookId: string };
 }
 
 /** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
@@ -43,6 +47,7 @@ export const JOB_QUEUE = {
   [JobName.SendJobMail]: QueueName.Email,
   [JobName.CleanupExports]: QueueName.Maintenance,
   [JobName.SweepJobs]: QueueName.Maintenance,
+  [JobName.DeliverWebhook]: QueueName.Webhook,
 } as const satisfies Record<JobName, QueueName>;
 
 /** BullMQ job ids: one per tableport job and per mail, so re-adding the same work is a no-op. */

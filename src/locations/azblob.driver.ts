@@ -16,7 +16,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type http from 'node:http';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../errors.js';
 import type { AzblobConnection } from './connection-options.js';
@@ -86,7 +86,7 @@ export class AzblobLocationDriver implements LocationDriver {
   async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
     const pages = this.container(folder).listBlobsFlat({ prefix: folder.key || undefined }).byPage({ maxPageSize: 1000 });
     for (;;) {
-      let page;
+      let page: Awaited<ReturnType<typeof pages.next>>;
       try {
         page = await pages.next();
       } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,7 +25,7 @@ export class FileLocationDriver implements LocationDriver {
 
   async openRead(location: ParsedLocation): Promise<OpenedRead> {
     const path = await this.insideRoot(location, true);
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch {
@@ -89,6 +89,14 @@ export class FileLocationDriver implements LocationDriver {
   }
 
   close(): void {}
+
+  /**
+   * The request path's check, before a task is queued: the location lies inside the root (a read
+   * must also exist). The same check runs again when the job reads or writes.
+   */
+  async check(location: ParsedLocation, mustExist: boolean): Promise<void> {
+    await this.insideRoot(location, mustExist);
+  }
 
   /**
    * The real path of `location`, refused unless it lies in the root. `mustExist`: reads resolve the

@@ -38,7 +38,7 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
   } catch {
     throw new InvalidLocationError(parameter, `${parameter} has a malformed %-escape.`);
   }
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: object keys with control characters are refused on purpose.
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidLocationError(parameter, `${parameter} holds a control character.`);
   if (scheme === 'file') {
     if (url.hostname && url.hostname !== 'localhost') throw new InvalidLocationError(parameter, `${parameter}: file:// URLs name a local path (file:///path).`);

@@ -9,6 +9,7 @@ import {
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
+  type ListObjectsV2CommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -46,7 +47,7 @@ export class S3LocationDriver implements LocationDriver {
 
   constructor(
     connection: S3Connection,
-    private readonly ctx: DriverContext,
+    ctx: DriverContext,
     opts: S3DriverOptions = {},
   ) {
     this.partSize = Math.max(5 * 1024 * 1024, opts.partSize ?? S3_PART_SIZE);
@@ -85,7 +86,7 @@ export class S3LocationDriver implements LocationDriver {
   async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
-      let page;
+      let page: ListObjectsV2CommandOutput;
       try {
         page = await this.client.send(new ListObjectsV2Command({ Bucket: folder.container, Prefix: folder.key, ContinuationToken: token, MaxKeys: this.listPageSize }));
       } catch (err) {

@@ -3,7 +3,7 @@
  * Chinese, as a subject, a plain-text part and an HTML part holding the same facts.
  */
 import type { FileType, JobError, JobType } from '../types/api.js';
-import { renderHtml, renderText } from './templates/blocks.js';
+import { code, p, renderHtml, renderText } from './templates/blocks.js';
 import type { JobMailFacts, MailCopy, MailJobError } from './templates/copy.js';
 import { en } from './templates/en.js';
 import { formatNumber, formatRelative, formatUtc, oneLine, resolveLocale, type MailLocale } from './templates/format.js';
@@ -40,7 +40,15 @@ export interface JobMailInput {
   dryRun?: boolean;
   /** The time the relative expiry is counted from; now by default. */
   now?: Date;
+  /** An export's destination object or an import's source (a location URL; never a credential). */
+  location?: string | null;
 }
+
+/** The line naming a task's location, put after a mail's opening paragraph. */
+const LOCATION_LEAD: Record<MailLocale, Record<JobType, string>> = {
+  en: { export: 'Written to: ', import: 'Read from: ', bundle_export: 'Written to: ', bundle_import: 'Read from: ' },
+  'zh-CN': { export: '写入位置：', import: '读取位置：', bundle_export: '写入位置：', bundle_import: '读取位置：' },
+};
 
 export interface RenderedMail {
   subject: string;
@@ -57,10 +65,13 @@ export function renderJobMail(input: JobMailInput): RenderedMail {
     input.type === 'export' || input.type === 'bundle_export'
       ? input.outcome === 'succeeded' ? copy.exportSucceeded(f) : copy.exportFailed(f)
       : input.outcome === 'succeeded' ? copy.importSucceeded(f) : copy.importFailed(f);
+  const blocks = input.location
+    ? [...content.blocks.slice(0, 2), p(LOCATION_LEAD[f.locale][input.type], code(input.location)), ...content.blocks.slice(2)]
+    : content.blocks;
   return {
     subject: content.subject,
-    text: renderText(content.blocks),
-    html: renderHtml(content.blocks, { lang: f.locale, title: content.subject }),
+    text: renderText(blocks),
+    html: renderHtml(blocks, { lang: f.locale, title: content.subject }),
   };
 }
 

@@ -42,11 +42,7 @@ export interface BundleImportOptions {
  * bundle's text (`{ content }`), a `file:///` URL under the server's IMPORT_DIR (`{ file }`), or a
  * location the server reads itself (`{ source, connection }`).
  */
-export type BundleSource =
-  | ImportSource
-  | { content: string }
-  | { file: string }
-  | { source: string; connection?: Record<string, unknown> };
+export type BundleSource = ImportSource | { content: string } | { file: string } | { source: string; connection?: Record<string, unknown> };
 
 /** @internal */
 export async function exportBundle(t: Transport, options: BundleExportOptions): Promise<JobHandle> {
@@ -82,7 +78,10 @@ export async function importBundle(t: Transport, source: BundleSource, options: 
     res = await t.json<JobCreatedResponse>('POST', path, { json: source });
   } else {
     const filename = options.filename ?? defaultName(source);
-    const upload = await buildUpload(source, filename === undefined ? { contentType: 'application/json' } : { filename, contentType: 'application/json' });
+    const upload = await buildUpload(
+      source,
+      filename === undefined ? { contentType: 'application/json' } : { filename, contentType: 'application/json' },
+    );
     res = await t.upload<JobCreatedResponse>(path, upload);
   }
   return new JobHandle(t, res.job_id);
@@ -94,7 +93,15 @@ export function importStatus(t: Transport): Promise<BundleImportStatus> {
 }
 
 function isDescriptor(s: BundleSource): s is { content: string } | { file: string } | { source: string } {
-  if (typeof s !== 'object' || s === null || s instanceof URL || s instanceof Uint8Array || s instanceof Blob || s instanceof ReadableStream) return false;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    s instanceof URL ||
+    s instanceof Uint8Array ||
+    s instanceof Blob ||
+    s instanceof ReadableStream
+  )
+    return false;
   if (typeof (s as { pipe?: unknown }).pipe === 'function') return false;
   return 'content' in s || 'file' in s || 'source' in s;
 }

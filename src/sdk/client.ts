@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BundleImportStatus, CreateTableRequest, Job, Page, Table } from '../types/api.js';
+import type { BundleImportStatus, CreateTableRequest, Job, JobCreatedResponse, Page, Table } from '../types/api.js';
 import * as bundles from './bundles.js';
 import { InvalidArgumentError } from './errors.js';
 import { JobHandle } from './job.js';
@@ -62,7 +62,7 @@ export class TablePort {
 
   /** A handle on one table, for its rows, exports and imports. Sends nothing by itself. */
   table(id: number | string): TableRef {
-    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : NaN;
+    const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : Number.NaN;
     if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`Not a table id: ${String(id)}.`);
     return new TableRef(this.transport, n);
   }
@@ -73,9 +73,29 @@ export class TablePort {
     return new JobHandle(this.transport, id);
   }
 
+  /** Runs a failed or cancelled job again as a new job (see {@link JobHandle.retry}); resolves with the new job's handle. */
+  retryJob(id: string): Promise<JobHandle> {
+    return this.job(id).retry();
+  }
+
   /** One page of your jobs, newest first. */
   listJobs(page: PageOptions = {}): Promise<Page<Job>> {
     return this.transport.json<Page<Job>>('GET', '/jobs/', { query: { ...page } });
+  }
+
+  /**
+   * Runs one of CnosDB's `COPY INTO` statements (tables named by name): an export to, or an import
+   * from, a location. Resolves with the job; rejects with `InvalidParameterError` (with the line
+   * and column) when the statement does not parse, `NotFoundError` for an unknown table.
+   *
+   * @example
+   * const job = await tp.sql("COPY INTO 's3://bucket/air/' FROM air FILE_FORMAT = (TYPE = 'CSV')");
+   * await job.wait();
+   */
+  async sql(statement: string): Promise<JobHandle> {
+    if (typeof statement !== 'string' || statement.trim() === '') throw new InvalidArgumentError('sql() needs a COPY INTO statement.');
+    const res = await this.transport.json<JobCreatedResponse>('POST', '/sql', { json: { sql: statement } });
+    return new JobHandle(this.transport, res.job_id);
   }
 
   /** All your jobs, newest first, page after page. */

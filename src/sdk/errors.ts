@@ -57,7 +57,7 @@ export class TooFrequentError extends ApiError {
   readonly retryAfterSeconds: number;
   constructor(status: number, body: ErrorResponse, retryAfterHeader?: string | null) {
     super(status, body);
-    const fromHeader = retryAfterHeader == null ? NaN : Number(retryAfterHeader);
+    const fromHeader = retryAfterHeader == null ? Number.NaN : Number(retryAfterHeader);
     this.retryAfterSeconds = Number.isFinite(fromHeader) ? fromHeader : (body.retry_after ?? 60);
   }
 }
@@ -67,12 +67,12 @@ export class TooManyRowsError extends ApiError {
   override name = 'TooManyRowsError';
   /** The server's row cap, when it said. */
   get limit(): number | undefined {
-    const v = this.body.details?.['limit'];
+    const v = this.body.details?.limit;
     return typeof v === 'number' ? v : undefined;
   }
   /** How many rows were selected, when the server said. */
   get rows(): number | undefined {
-    const v = this.body.details?.['rows'];
+    const v = this.body.details?.rows;
     return typeof v === 'number' ? v : undefined;
   }
 }
@@ -108,7 +108,7 @@ export class ConnectionError extends TablePortError {
   }
 }
 
-/** A job ended with `status: "failed"`; {@link errors} holds what the server reported. */
+/** A job ended with `status: "failed"` (or `"cancelled"`); {@link errors} holds what the server reported. */
 export class JobFailedError extends TablePortError {
   override name = 'JobFailedError';
   constructor(readonly job: Job) {
@@ -157,7 +157,7 @@ export function errorFromResponse(status: number, body: ErrorResponse, retryAfte
 
 function failureMessage(job: Job): string {
   const first = job.errors[0];
-  const head = `${job.type.endsWith('import') ? 'Import' : 'Export'} job ${job.id} failed`;
+  const head = `${job.type.endsWith('import') ? 'Import' : 'Export'} job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : 'failed'}`;
   if (!first) return `${head}.`;
   const where = first.line !== undefined ? ` (line ${first.line})` : '';
   const more = job.errors.length > 1 ? ` (+${job.errors.length - 1} more)` : '';

@@ -5,7 +5,7 @@
  * @module
  */
 export { TablePort } from './client.js';
-export { TableRef, type ExportOptions, type RowQuery } from './table.js';
+export { TableRef, type ExportOptions, type ImportFromOptions, type RowQuery } from './table.js';
 export { RowRef } from './row.js';
 export { JobHandle, type WaitOptions, type DownloadResult } from './job.js';
 export type { ClientOptions, FetchLike } from './transport.js';

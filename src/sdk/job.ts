@@ -52,6 +52,25 @@ export class JobHandle {
   }
 
   /**
+   * Cancels the job: a queued one never runs, a running one is stopped and rolled back (no rows
+   * written, no file kept). Resolves with the cancelled job; rejects with an `ApiError`
+   * `job_not_cancellable` (409) when the job had already ended.
+   */
+  cancel(): Promise<Job> {
+    return this.transport.json<Job>('POST', `/jobs/${encodeURIComponent(this.id)}/cancel`);
+  }
+
+  /**
+   * Runs a failed or cancelled job again, as a new job with the same parameters (an import reuses
+   * the file it kept). Resolves with the new job's handle; rejects with `TooFrequentError` within
+   * the table's minute, and `ApiError` `upload_gone` (410) when the import's file is no longer kept.
+   */
+  async retry(): Promise<JobHandle> {
+    const res = await this.transport.json<{ status: 'ok'; job_id: string }>('POST', `/jobs/${encodeURIComponent(this.id)}/retry`);
+    return new JobHandle(this.transport, res.job_id);
+  }
+
+  /**
    * Polls the job, with a growing pause, until it ends. Resolves with the job when it succeeded;
    * rejects with `JobFailedError` (its `errors` say why, with file lines for an import) when it
    * failed, and with `JobTimeoutError` when `timeoutMs` passed first.
@@ -60,7 +79,7 @@ export class JobHandle {
     const { timeoutMs, onProgress } = options;
     const maxInterval = options.maxIntervalMs ?? 3000;
     let interval = Math.min(options.intervalMs ?? 250, maxInterval);
-    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
     let seen = '';
     for (;;) {
       const job = await this.status();
@@ -70,7 +89,7 @@ export class JobHandle {
         onProgress?.(job);
       }
       if (job.status === 'succeeded') return job;
-      if (job.status === 'failed') throw new JobFailedError(job);
+      if (job.status === 'failed' || job.status === 'cancelled') throw new JobFailedError(job);
       const left = deadline - Date.now();
       if (left <= 0) throw new JobTimeoutError(job, timeoutMs ?? 0);
       await sleep(Math.min(interval, left));

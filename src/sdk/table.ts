@@ -4,9 +4,10 @@ import type {
   ExportMode,
   ExportRequest,
   FileType,
+  ImportFromSourceRequest,
   JobCreatedResponse,
+  LocationConnection,
   MinappExportJob,
-  Page,
   RecordPage,
   RowInput,
   Table,
@@ -51,6 +52,27 @@ export interface ExportOptions {
   csvCustomizeHeaders?: string[];
   /** Columns holding Unix seconds (`created_at`, `updated_at`, integer fields) to write as ISO 8601 UTC text. */
   timestampConvertKeys?: string[];
+  /**
+   * Write the file to an object store or server folder instead of behind a download link:
+   * `s3://bucket/prefix/` (a trailing `/` gets the generated file name), `gcs://...`, `azblob://...`, `file:///...`.
+   */
+  destination?: string;
+  /** CnosDB's connection options for `destination`, e.g. `{ region, access_key_id, secret_key }`. */
+  connection?: LocationConnection;
+}
+
+/** Options of {@link TableRef.importFrom}. */
+export interface ImportFromOptions {
+  /** CnosDB's connection options for the source. */
+  connection?: LocationConnection;
+  /** The file type; otherwise read from the content. */
+  fileType?: FileType;
+  /** CSV: the cell separator, one character (default: found among , ; TAB |). */
+  csvDelimiter?: string;
+  /** CSV: `false` when the first line is data (then name the columns in `columns`). */
+  csvHeader?: boolean;
+  /** CSV without a header: its columns, in order. */
+  columns?: string[];
 }
 
 /** Which rows, in which order, and which page of them. */
@@ -160,6 +182,8 @@ export class TableRef {
     if (options.orderBy !== undefined) body.order_by = options.orderBy;
     if (options.csvCustomizeHeaders !== undefined) body.csv_customize_headers = options.csvCustomizeHeaders;
     if (options.timestampConvertKeys !== undefined) body.timestamp_convert_keys = options.timestampConvertKeys;
+    if (options.destination !== undefined) body.destination = options.destination;
+    if (options.connection !== undefined) body.connection = options.connection;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('export/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }
@@ -181,6 +205,27 @@ export class TableRef {
   async import(source: ImportSource, options: ImportOptions = {}): Promise<JobHandle> {
     const upload = await buildUpload(source, options);
     const res = await this.transport.upload<JobCreatedResponse>(this.path('import/'), upload);
+    return new JobHandle(this.transport, res.job_id);
+  }
+
+  /**
+   * Queues an import of a file at a location instead of an upload: an object store (`s3://`,
+   * `gcs://`, `azblob://`), a URL (`https://`) or a server folder (`file:///`). A source ending in
+   * `/` imports every object under it, in name order, as one all-or-nothing job.
+   *
+   * @example
+   * const job = await tp.table(42).importFrom('s3://landing/orders/', { connection: { region: 'eu-west-1' } });
+   * await job.wait();
+   */
+  async importFrom(source: string, options: ImportFromOptions = {}): Promise<JobHandle> {
+    if (typeof source !== 'string' || source === '') throw new InvalidArgumentError('importFrom() needs a source URL.');
+    const body: ImportFromSourceRequest = { source };
+    if (options.connection !== undefined) body.connection = options.connection;
+    if (options.fileType !== undefined) body.file_type = options.fileType;
+    if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
+    if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
+    if (options.columns !== undefined) body.columns = options.columns;
+    const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }
 

@@ -76,7 +76,7 @@ export class Transport {
   url(pathOrLink: string, query?: CallOptions['query']): string {
     let url: URL;
     if (/^https?:\/\//i.test(pathOrLink)) url = new URL(pathOrLink);
-    else if (pathOrLink.startsWith(API_PREFIX + '/')) url = new URL(this.root + pathOrLink);
+    else if (pathOrLink.startsWith(`${API_PREFIX}/`)) url = new URL(this.root + pathOrLink);
     else url = new URL(this.root + API_PREFIX + (pathOrLink.startsWith('/') ? '' : '/') + pathOrLink);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     return url.toString();
@@ -131,7 +131,7 @@ export class Transport {
     const idempotent = method === 'GET' || method === 'HEAD';
     const streamed = options.body !== undefined;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-    if (options.auth !== false) headers['authorization'] = `Bearer ${this.token}`;
+    if (options.auth !== false) headers.authorization = `Bearer ${this.token}`;
     let body: RequestInit['body'] | undefined = options.body;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';

@@ -52,7 +52,15 @@ export interface BundleJobContext {
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const tableList = z.union([
   z.array(z.string().min(1).max(64)).max(1000),
-  z.string().max(70_000).transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean)),
+  z
+    .string()
+    .max(70_000)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
 ]);
 
 const ExportSchema = z.object({
@@ -120,7 +128,10 @@ export class BundleExportService {
     const tables = await this.select(userId, p.tables);
     const includeRows = p.include_rows ?? true;
     if (includeRows) {
-      const n = await this.d.workspace.countUpTo(tables.map((t) => t.id), BUNDLE_DOWNLOAD_MAX_ROWS);
+      const n = await this.d.workspace.countUpTo(
+        tables.map((t) => t.id),
+        BUNDLE_DOWNLOAD_MAX_ROWS,
+      );
       if (n > BUNDLE_DOWNLOAD_MAX_ROWS) {
         throw new TooManyRowsError(
           BUNDLE_DOWNLOAD_MAX_ROWS,
@@ -177,7 +188,10 @@ export class BundleExportService {
   }
 
   /** Each table's MinApp `where`, compiled once here so a mistake is a 400 naming `where.<table>...`. */
-  private async checkWhere(where: Record<string, Record<string, unknown>> | undefined, tables: TableRecord[]): Promise<BundleExportParams['where']> {
+  private async checkWhere(
+    where: Record<string, Record<string, unknown>> | undefined,
+    tables: TableRecord[],
+  ): Promise<BundleExportParams['where']> {
     if (!where || Object.keys(where).length === 0) return undefined;
     const byName = new Map(tables.map((t) => [t.name, t]));
     const regexes: string[] = [];

@@ -75,7 +75,12 @@ export class BundleImportRunner {
     let rows = 0;
     const fail = (target: string, reason: string, code: string, list: JobError[] = []) => {
       status[target] = reason;
-      errors.push(...(list.length ? list.slice(0, ERRORS_PER_TABLE) : [{ error_code: code, error_msg: `table "${target}": ${reason}` }]).map((e) => ({ ...e, table: target })));
+      errors.push(
+        ...(list.length ? list.slice(0, ERRORS_PER_TABLE) : [{ error_code: code, error_msg: `table "${target}": ${reason}` }]).map((e) => ({
+          ...e,
+          table: target,
+        })),
+      );
       errorCount += Math.max(1, list.length);
     };
 
@@ -114,7 +119,12 @@ export class BundleImportRunner {
       if (current) status[current.target] = err.message;
       errors.push({ error_code: err.code, error_msg: err.message, ...(current ? { table: current.target } : {}) });
       await this.d.bundleJobs.setTables(job.id, status);
-      throw new BundleImportFailedError(status, errors, errorCount + 1, `The bundle was not imported: ${err.message.replace(/\.$/, '')}. No table was changed.`);
+      throw new BundleImportFailedError(
+        status,
+        errors,
+        errorCount + 1,
+        `The bundle was not imported: ${err.message.replace(/\.$/, '')}. No table was changed.`,
+      );
     }
 
     const end = planner.finish();
@@ -132,7 +142,12 @@ export class BundleImportRunner {
   }
 
   /** Creates, recreates or keeps the target table in a savepoint and starts its COPY. */
-  private async begin(db: PoolClient, ownerId: number, action: Exclude<TableAction, { action: 'fail' }>, defaults: { createdAt: number; createdBy: string; newId: () => string }): Promise<OpenTable> {
+  private async begin(
+    db: PoolClient,
+    ownerId: number,
+    action: Exclude<TableAction, { action: 'fail' }>,
+    defaults: { createdAt: number; createdBy: string; newId: () => string },
+  ): Promise<OpenTable> {
     await this.d.workspace.savepoint(db, SAVEPOINT);
     const t: OpenTable = { target: action.target };
     let tableId: number;
@@ -157,7 +172,10 @@ export class BundleImportRunner {
   }
 
   /** Ends the table's COPY and keeps it (release) or undoes it (rollback to the savepoint). */
-  private async end(db: PoolClient, t: OpenTable): Promise<{ ok: true; rows: number } | { ok: false; reason: string; code: string; errors?: JobError[] }> {
+  private async end(
+    db: PoolClient,
+    t: OpenTable,
+  ): Promise<{ ok: true; rows: number } | { ok: false; reason: string; code: string; errors?: JobError[] }> {
     if (t.input && t.done) {
       t.input.end();
       await t.done;
@@ -166,7 +184,10 @@ export class BundleImportRunner {
     let failure: { ok: false; reason: string; code: string; errors?: JobError[] } | undefined;
     if (t.error !== undefined) failure = { ok: false, code: errorCode(t.error), reason: explain(t.error) };
     else if (enc && enc.errorCount > 0) {
-      const shown = enc.errors.slice(0, 3).map((e) => e.error_msg).join('; ');
+      const shown = enc.errors
+        .slice(0, 3)
+        .map((e) => e.error_msg)
+        .join('; ');
       const more = enc.errorCount > 3 ? `; and ${enc.errorCount - 3} more` : '';
       failure = {
         ok: false,

@@ -10,7 +10,7 @@ import { constants as zlib, gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { BundleScanner, IMPORT_MODES, type ImportMode } from '../bundles/index.js';
 import type { BundleJobsRepository } from '../db/repositories/bundle-jobs.repository.js';
-import type { JobsRepository, NewJob } from '../db/repositories/jobs.repository.js';
+import type { NewJob } from '../db/repositories/jobs.repository.js';
 import { InvalidFileError, InvalidParameterError, NotFoundError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import { importFileKey } from '../storage/index.js';
@@ -58,9 +58,13 @@ export class BundleImportService {
       const rename = parseRename(b.rename ?? q.rename);
       const given = [file ? 'file' : null, b.content !== undefined ? 'content' : null, b.file, b.source].filter((x) => x != null);
       if (given.length === 0) {
-        throw new InvalidParameterError('file', 'Send the bundle as the multipart field "file", or a JSON body with "content", "file" (file:///...) or "source".');
+        throw new InvalidParameterError(
+          'file',
+          'Send the bundle as the multipart field "file", or a JSON body with "content", "file" (file:///...) or "source".',
+        );
       }
-      if (given.length > 1) throw new InvalidParameterError('file', 'Send one bundle: only one of the upload, "content", "file" and "source".');
+      if (given.length > 1)
+        throw new InvalidParameterError('file', 'Send one bundle: only one of the upload, "content", "file" and "source".');
       if (b.content !== undefined && b.content.trim() === '') throw new InvalidFileError('The bundle is empty.');
       if (file && file.size === 0) throw new InvalidFileError('The bundle is empty.');
 
@@ -149,7 +153,10 @@ export function parseRename(raw: Record<string, string> | string | undefined): R
   for (const [from, to] of Object.entries(map)) {
     if (!isTableName(from)) throw new InvalidParameterError('rename', `"${from.slice(0, 64)}" is not a table name.`);
     if (typeof to !== 'string' || !isTableName(to)) {
-      throw new InvalidParameterError(`rename.${from}`, `"${String(to).slice(0, 64)}" is not a table name: a letter, then up to 63 letters, digits or "_".`);
+      throw new InvalidParameterError(
+        `rename.${from}`,
+        `"${String(to).slice(0, 64)}" is not a table name: a letter, then up to 63 letters, digits or "_".`,
+      );
     }
     if (targets.has(to)) throw new InvalidParameterError(`rename.${from}`, `Two tables are renamed to "${to}".`);
     targets.add(to);

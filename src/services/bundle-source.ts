@@ -43,10 +43,14 @@ export class BundleSources {
    */
   async seal(jobId: string, parameter: 'file' | 'source', url: string, connection: unknown): Promise<BundleSourceParams> {
     if (parameter === 'file' && !/^file:\/\//i.test(url)) {
-      throw new InvalidParameterError('file', '"file" takes a file:///... URL under IMPORT_DIR; use "source" for object stores and http(s).');
+      throw new InvalidParameterError(
+        'file',
+        '"file" takes a file:///... URL under IMPORT_DIR; use "source" for object stores and http(s).',
+      );
     }
     const { location, driver } = resolveLocation(url, connection, this.locations, 'read', parameter);
-    if (location.isFolder) throw new InvalidLocationError(parameter, `${parameter}: a bundle is one file, not a folder (${location.href}).`);
+    if (location.isFolder)
+      throw new InvalidLocationError(parameter, `${parameter}: a bundle is one file, not a folder (${location.href}).`);
     if (location.scheme === 'file') {
       // A local file is cheap to check now: outside IMPORT_DIR (by .. or a link) or missing is the request's mistake.
       const opened = await driver.openRead(location);
@@ -55,7 +59,12 @@ export class BundleSources {
     driver.close();
     const sealed: SealedSource = { url };
     if (connection !== undefined) sealed.connection = connection;
-    return { origin: parameter === 'file' ? 'file' : 'location', source_name: location.href, size: null, sealed: this.box.seal(sealed, jobId) };
+    return {
+      origin: parameter === 'file' ? 'file' : 'location',
+      source_name: location.href,
+      size: null,
+      sealed: this.box.seal(sealed, jobId),
+    };
   }
 
   /** The bundle's bytes and their size when known. */
@@ -65,7 +74,7 @@ export class BundleSources {
       const info = await this.storage.stat(uploadKey);
       return { stream: await this.storage.get(uploadKey), size: info?.size ?? params.size };
     }
-    if (!params.sealed) throw new InvalidParameterError('source', 'The bundle\'s location was not recorded.');
+    if (!params.sealed) throw new InvalidParameterError('source', "The bundle's location was not recorded.");
     const s = this.box.open<SealedSource>(params.sealed, jobId);
     const parameter = params.origin === 'file' ? 'file' : 'source';
     const { location, driver } = resolveLocation(s.url, s.connection, this.locations, 'read', parameter);

@@ -105,7 +105,7 @@ export function validateSelection(fields: FieldSchema[], fileType: FileType, p: 
         `"csv_customize_headers" has ${p.csv_customize_headers.length} names for ${columns.length} exported columns (${columns.join(', ')}).`,
       );
     p.csv_customize_headers.forEach((h, i) => {
-      if (/[\x00]/.test(h)) throw new InvalidParameterError(`csv_customize_headers[${i}]`, 'A header name cannot hold U+0000.');
+      if (h.includes('\0')) throw new InvalidParameterError(`csv_customize_headers[${i}]`, 'A header name cannot hold U+0000.');
     });
     s.csv_customize_headers = p.csv_customize_headers;
   }

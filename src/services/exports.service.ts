@@ -18,6 +18,7 @@ import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
 import type { TaskRateLimiter } from './task-rate-limiter.js';
 import { parseParams } from './validate.js';
+import type { TaskLocation, TaskLocations } from './task-locations.js';
 
 // Date.now() sent by mistake would select nothing without a word; seconds stay below 1e11 until the year 5138.
 const MILLIS = 'looks like milliseconds; give Unix seconds';
@@ -29,7 +30,7 @@ const unixSeconds = z
 /** true/false as JSON or as form text. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true')]);
 
-const ExportSchema = z.object({
+export const ExportSchema = z.object({
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }),
   mode: z.enum(['all', 'part'], { error: 'must be "all" or "part"' }),
   start: unixSeconds.nullish(),
@@ -44,6 +45,9 @@ const ExportSchema = z.object({
   csv_header: flag.optional(),
   csv_bom: flag.optional(),
   ...ExportSelectionSchema,
+  // A location instead of a download link (src/services/task-locations.ts); checked there.
+  destination: z.unknown().optional(),
+  connection: z.unknown().optional(),
 });
 
 /** What the export and import services share: the table, its rows, the job record, the queue, the files. */
@@ -57,6 +61,7 @@ export interface ExportsDeps {
   queues: JobQueues;
   storage: StorageDriver;
   lifecycle: JobLifecycle;
+  locations: TaskLocations;
 }
 
 export class ExportsService {
@@ -88,16 +93,19 @@ export class ExportsService {
     if (params.csv_customize_headers && params.csv_header === false)
       throw new InvalidParameterError('csv_customize_headers', '"csv_customize_headers" names the header: it cannot go with "csv_header": false.');
     await this.d.rows.checkRegexes(regexes);
+    const jobId = randomUUID();
+    const createdAt = new Date();
+    const fileName = exportFileName(table.name, createdAt, exportExtension(params.file_type, params.compression === 'gzip'));
+    // A bad destination or connection is a 400 now, before the minute is taken.
+    const location = await this.destination(p, jobId, fileName);
     // The cheap refusal first: a second request within the minute must not cost a count of a big table.
     await this.d.limiter.check('export', table.id);
     const selected = await this.d.rows.countUpTo(table.id, params, this.d.config.exportMaxRows, table.schema.fields);
     if (selected > this.d.config.exportMaxRows) throw new TooManyRowsError(this.d.config.exportMaxRows);
     params.expected_rows = selected;
 
-    const jobId = randomUUID();
     await this.d.limiter.acquire('export', table.id, jobId);
     try {
-      const createdAt = new Date();
       await this.d.jobs.insert({
         id: jobId,
         type: 'export',
@@ -106,8 +114,10 @@ export class ExportsService {
         table_name: table.name,
         params,
         file_type: params.file_type,
-        file_name: exportFileName(table.name, createdAt, exportExtension(params.file_type, params.compression === 'gzip')),
+        file_name: fileName,
         upload_key: null,
+        destination_url: location?.href ?? null,
+        location_sealed: location?.sealed ?? null,
       });
       await this.d.queues.add(JobName.ExportTable, { jobId });
     } catch (err) {
@@ -116,6 +126,15 @@ export class ExportsService {
       throw err;
     }
     return { status: 'ok', job_id: jobId };
+  }
+
+  /** `destination` and `connection` checked and sealed for the job, or undefined for a download link. */
+  private async destination(p: { destination?: unknown; connection?: unknown }, jobId: string, fileName: string): Promise<TaskLocation | undefined> {
+    if (p.destination === undefined || p.destination === null) {
+      if (p.connection !== undefined) throw new InvalidParameterError('connection', '"connection" goes with "destination".');
+      return undefined;
+    }
+    return this.d.locations.prepare(p.destination, p.connection, 'write', jobId, fileName);
   }
 
   /**
@@ -133,16 +152,13 @@ export class ExportsService {
     const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
 
-    // No second count here: the request counted, and the cap is enforced on the rows as they stream
-    // (rows added since the request could push the selection over it).
+    // No second count here: the request counted. Rows added since could push the selection over
+    // the cap: the SELECT reads at most cap + 1 rows, and the COPY's own count decides at the end.
     const max = this.d.config.exportMaxRows;
     const report = progressReporter(this.d.jobs, jobId, params.expected_rows ?? max);
-    const onRows = (rows: number) => {
-      if (rows > max) body.destroy(new TooManyRowsError(max));
-      else report(rows);
-    };
+    const onRows = (rows: number) => report(Math.min(rows, max));
     const gzip = params.compression === 'gzip';
-    const { source: from, stages, counter } = planExport({
+    const { source: from, stages } = planExport({
       fileType: params.file_type,
       tableName: table.name,
       fields: table.schema.fields,
@@ -156,15 +172,17 @@ export class ExportsService {
 
     const source =
       from.kind === 'csv'
-        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header })
-        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params);
+        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header }, max + 1)
+        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, undefined, max + 1);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
     // A shutdown past its timeout stops the stream: the partial file is removed by put().
     const abort = () => body.destroy(new Error('The export was stopped: the worker is shutting down.'));
     signal.addEventListener('abort', abort, { once: true });
     try {
-      await this.d.storage.put(key, body);
+      // A location instead of storage: write() abandons the object and ends the stream on failure.
+      if (job.location_sealed) await this.d.locations.write(job.location_sealed, jobId, fileName, gzip ? 'gzip' : params.file_type, body);
+      else await this.d.storage.put(key, body);
     } catch (err) {
       // put() may reject before it reads a byte (the folder cannot be made); the COPY would then
       // hold its pooled connection forever. Ending the stream ends the COPY and frees it.
@@ -173,6 +191,9 @@ export class ExportsService {
     } finally {
       signal.removeEventListener('abort', abort);
     }
-    return { rows: counter.rows, file_key: key, file_name: fileName };
+    // The stream has ended, so the COPY has completed; a count over the cap fails the job (its file goes).
+    const rows = await source.copied;
+    if (rows > max) throw new TooManyRowsError(max);
+    return job.location_sealed ? { rows, file_name: fileName } : { rows, file_key: key, file_name: fileName };
   }
 }

@@ -10,7 +10,7 @@ import type { JobError, OnConflict } from '../types/api.js';
 import { parseParams } from './validate.js';
 
 /** The import's multipart fields beside the file (all text, as forms send them). */
-const ImportFieldsSchema = z.object({
+export const ImportFieldsSchema = z.object({
   csv_delimiter: z
     .string()
     .regex(/^[\x20-\x7e\t]$/, 'must be one printable ASCII character or a tab')
@@ -27,6 +27,20 @@ const ImportFieldsSchema = z.object({
   dry_run: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
   email: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
+
+const NEW_TABLE_NAME = 'Send the new table\'s name as the field "name".';
+
+/** `POST /table/import/`: the new table's name beside the import's own fields (the name's rules are the table's). */
+export const ImportNewTableFieldsSchema = ImportFieldsSchema.extend({
+  name: z.string({ error: NEW_TABLE_NAME }).min(1, NEW_TABLE_NAME),
+});
+
+/** The new table's name from the form, or `invalid_parameter` naming "name". */
+export function newTableName(body: Record<string, unknown>): string {
+  const r = ImportNewTableFieldsSchema.shape.name.safeParse(body.name);
+  if (!r.success) throw new InvalidParameterError('name', NEW_TABLE_NAME);
+  return r.data;
+}
 
 /** The import's rows were refused: the job fails with these errors and nothing is written. */
 export class ImportRowsError extends AppError {

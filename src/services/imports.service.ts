@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ImportParams, JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
+import type { ImportParams, JobRecord } from '../db/repositories/jobs.repository.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { AppError, InvalidParameterError } from '../errors.js';
+// The new table's name is read by the schema the OpenAPI document shows for POST /table/import/.
+import { newTableName } from './import-options.js';
 import {
   createErrorReport,
   explainInputError,
@@ -20,9 +22,10 @@ import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
 import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
 import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
+import { fetchSourceFiles, omitName, parseSourceImport, rowErrorsOf, sourceImportParams, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
-import { duplicatesError, ImportRowsError, fileOptions, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
+import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
 
 
 /** An upload as multer left it on disk. */
@@ -123,7 +126,7 @@ export class ImportsService {
     try {
       if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
       const body = (typeof fields === 'object' && fields !== null ? fields : {}) as Record<string, unknown>;
-      if (typeof body.name !== 'string' || body.name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as the field "name".');
+      const name = newTableName(body);
       const { fileOpts } = parseImportFields(omit(body, 'name'));
       if (fileOpts.csvHeader === false && !fileOpts.columns) {
         throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
@@ -131,7 +134,7 @@ export class ImportsService {
       const head = await sniffForInference(file.path, fileOpts);
       const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
       const schema = { fields: inferSchema(sample) };
-      const table = await this.d.tables.create(userId, { name: body.name, schema });
+      const table = await this.d.tables.create(userId, { name, schema });
       tableId = table.id;
       const fileFields = head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
       const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });
@@ -141,6 +144,68 @@ export class ImportsService {
       throw err;
     } finally {
       if (file) await rm(file.path, { force: true });
+    }
+  }
+
+  /**
+   * An import from a location (`source`, or MinApp's `dataFileUrl`) instead of an upload: the URL
+   * and connection are checked now (a 400 before anything is queued) and sealed into the job row;
+   * the worker reads the object, or every object under a folder, when the job runs.
+   */
+  async requestFromSource(userId: number, tableId: string, body: unknown, extra: Pick<ImportParams, 'inferred_schema'> = {}): Promise<JobCreatedResponse> {
+    const table = await this.d.tables.require(userId, tableId);
+    const req = parseSourceImport(body);
+    const jobId = randomUUID();
+    const location = await this.d.locations.prepare(req.url, req.connection, 'read', jobId);
+    const dryRun = req.fields.dryRun;
+    if (!dryRun) await this.d.limiter.acquire('import', table.id, jobId);
+    try {
+      await this.d.jobs.insert({
+        id: jobId,
+        type: 'import',
+        user_id: userId,
+        table_id: table.id,
+        table_name: table.name,
+        params: sourceImportParams(req, extra),
+        file_type: req.fileType ?? null,
+        file_name: null,
+        upload_key: null,
+        source_url: location.href,
+        location_sealed: location.sealed,
+      });
+      await this.d.queues.add(JobName.ImportFile, { jobId });
+    } catch (err) {
+      if (!dryRun) await this.d.limiter.release('import', table.id, jobId).catch(() => undefined);
+      await this.d.jobs.delete(jobId).catch(() => undefined);
+      throw err;
+    }
+    return { status: 'ok', job_id: jobId };
+  }
+
+  /**
+   * CnosDB's `auto_infer_schema` for a table that does not exist: the first file of the source is
+   * fetched now, table `name` is created with the schema inferred from its first rows, and the
+   * import is queued as `requestFromSource` does. A refusal removes the new table.
+   */
+  async requestFromSourceWithInference(userId: number, name: unknown, body: unknown): Promise<JobCreatedResponse & { table_id: number }> {
+    if (typeof name !== 'string' || name === '') throw new InvalidParameterError('name', 'Send the new table\'s name as "name".');
+    const req = parseSourceImport(omitName(body));
+    const { fileOpts } = req.fields;
+    if (fileOpts.csvHeader === false && !fileOpts.columns) {
+      throw new InvalidParameterError('columns', 'Without a header line, name the columns (a column list after the table name).');
+    }
+    const sample = await this.d.locations.sampleFirst(req.url, req.connection, this.d.config.uploadMaxBytes, async (path) => {
+      const head = await sniffForInference(path, fileOpts);
+      return { head, rows: await sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' }) };
+    });
+    const schema = { fields: inferSchema(sample.rows) };
+    const table = await this.d.tables.create(userId, { name, schema });
+    try {
+      const res = await this.requestFromSource(userId, String(table.id), omitName(body), { inferred_schema: schema });
+      return { ...res, table_id: table.id };
+    } catch (err) {
+      await this.d.tables.delete(userId, String(table.id)).catch(() => undefined);
+      throw err;
     }
   }
 
@@ -156,87 +221,111 @@ export class ImportsService {
   }
 
   private async copyRows({ job, db: client, signal }: JobRunContext): Promise<JobResult> {
-    const jobId = job.id;
     const params = job.params as ImportParams;
     const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
-    if (!job.upload_key) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
-
-    const report = progressReporter(this.d.jobs, jobId, params.size);
-    const fields = table.schema.fields;
-    const onConflict: OnConflict = params.on_conflict ?? 'error';
-    const open = () => this.d.storage.get(job.upload_key!);
-    const inputOptions = (lineColumn: boolean) => ({
-      fileType: params.format,
+    if (job.location_sealed) {
+      // A location: its object(s) are fetched to local files first, then read like uploads.
+      const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes);
+      try {
+        return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
+      } finally {
+        await cleanup();
+      }
+    }
+    const uploadKey = job.upload_key;
+    if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
+    const upload: ImportFile = {
+      open: () => this.d.storage.get(uploadKey),
+      format: params.format,
       gzip: params.gzip ?? false,
-      onBytes: report,
+      ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),
+      size: params.size,
+    };
+    return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
+  }
+
+  /** The import proper, over one file or several (a location's folder), all in the claim's transaction. */
+  private async importFiles(job: JobRecord, client: PoolClient, signal: AbortSignal, tableId: number, fields: FieldSchema[], files: ImportFile[]): Promise<JobResult> {
+    const params = job.params as ImportParams;
+    const report = progressReporter(this.d.jobs, job.id, files.reduce((n, f) => n + f.size, 0));
+    const onConflict: OnConflict = params.on_conflict ?? 'error';
+    const userOptions = userFileOptions(params);
+    let before = 0;
+    const inputOptions = (file: ImportFile, lineColumn: boolean, rowsSoFar = 0): ImportInputOptions => ({
+      fileType: file.format,
+      gzip: file.gzip,
+      onBytes: (n) => report(before + n),
       signal,
       encoder: {
         fields,
         defaults: { createdAt: Math.floor(Date.now() / 1000), createdBy: String(job.user_id), newId: this.newId },
-        maxRows: this.d.config.exportMaxRows,
+        maxRows: this.d.config.exportMaxRows - rowsSoFar,
         lineColumn,
-        ...fileOptions(params),
+        ...userOptions,
+        ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
       },
     });
+    const sources = (lineColumn: boolean): StageSource[] => files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
 
     try {
       if (params.dry_run) {
         // The whole validation, duplicates included, on a connection of its own whose transaction is
         // rolled back; the claim's transaction then records the job's success and nothing else.
-        return { rows: await this.withRollback((c) => this.stage(c, table.id, fields, open, inputOptions(true), onConflict === 'error')) };
+        return { rows: await this.withRollback((c) => this.stage(c, tableId, fields, sources(true), onConflict === 'error')) };
       }
       if (onConflict === 'error') {
         // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
-        const input = await openImportInput(open, inputOptions(false));
-        try {
-          await pipeline([...input.stages, this.d.rows.copyIn(client, table.id, fields)] as unknown as [Readable, Writable], { signal });
-        } finally {
-          await input.cleanup();
+        let written = 0;
+        for (const file of files) {
+          const input = await openImportInput(file.open, inputOptions(file, false, written));
+          try {
+            await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable], { signal });
+          } finally {
+            await input.cleanup();
+          }
+          rowErrorsOf(input.encoder, file.label);
+          written += input.encoder.rows;
+          before += file.size;
         }
-        const { encoder } = input;
-        if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
-        return { rows: encoder.rows };
+        return { rows: written };
       }
       // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
-      await this.stage(client, table.id, fields, open, inputOptions(true), false);
-      return { rows: await this.d.rows.mergeStaging(client, table.id, fields, onConflict) };
+      await this.stage(client, tableId, fields, sources(true), false);
+      return { rows: await this.d.rows.mergeStaging(client, tableId, fields, onConflict) };
     } catch (err) {
       if (signal.aborted) throw err;
       const e = explainInputError(err) as { code?: string };
-      if (e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, open, inputOptions(false));
+      const only = files.length === 1 ? files[0] : undefined;
+      if (only && e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, only.open, inputOptions(only, false));
       if (e.code !== '23505') throw e;
-      // PostgreSQL stops at the first duplicate id. On that failure path only, the file is read
+      // PostgreSQL stops at the first duplicate id. On that failure path only, the files are read
       // once more into a staging table, and one query names every duplicated id with its line.
-      await this.withRollback((c) => this.stage(c, table.id, fields, open, { ...inputOptions(true), onBytes: () => undefined }, true));
+      await this.withRollback((c) => this.stage(c, tableId, fields, sources(true).map((x) => ({ ...x, options: (rows: number) => ({ ...x.options(rows), onBytes: () => undefined }) })), true));
       throw e;
     }
   }
 
   /**
-   * COPYs the file into a staging table and checks it whole: every bad row, then every id that
-   * repeats in the file or (with `againstTable`) is already in the table. Returns the valid rows.
+   * COPYs the files into a staging table and checks them whole: every bad row, then every id that
+   * repeats in the files or (with `againstTable`) is already in the table. Returns the valid rows.
    */
-  private async stage(
-    client: PoolClient,
-    tableId: number,
-    fields: FieldSchema[],
-    open: () => Promise<Readable>,
-    opts: ImportInputOptions,
-    againstTable: boolean,
-  ): Promise<number> {
+  private async stage(client: PoolClient, tableId: number, fields: FieldSchema[], sources: StageSource[], againstTable: boolean): Promise<number> {
     await this.d.rows.createStaging(client, tableId);
-    const input = await openImportInput(open, opts);
-    try {
-      await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
-    } finally {
-      await input.cleanup();
+    let rows = 0;
+    for (const { file, options } of sources) {
+      const input = await openImportInput(file.open, options(rows));
+      try {
+        await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
+      } finally {
+        await input.cleanup();
+      }
+      rowErrorsOf(input.encoder, file.label);
+      rows += input.encoder.rows;
     }
-    const { encoder } = input;
-    if (encoder.errorCount > 0) throw new ImportRowsError(encoder.errors, encoder.errorCount, encoder.badRows);
     const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
     if (dups.total > 0) throw duplicatesError(dups);
-    return encoder.rows;
+    return rows;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../jobs/queues.js';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { RecordsRepository } from '../db/repositories/records.repository.js';
@@ -6,20 +6,26 @@ import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
+import { WebhooksRepository } from '../db/repositories/webhooks.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { createLogger, type Logger } from '../logger.js';
 import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
+import { createLocationContext } from '../locations/index.js';
 import { createBundleServices, type BundleServices } from './bundles.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
+import { JobControlService } from './job-control.service.js';
 import { JobLifecycle } from './job-lifecycle.service.js';
 import { JobSweep } from './job-sweep.service.js';
 import { JobsService } from './jobs.service.js';
 import { RecordsService } from './records.service.js';
+import { SqlService } from './sql.service.js';
+import { TaskLocations } from './task-locations.js';
 import { TablesService } from './tables.service.js';
 import { TaskRateLimiter } from './task-rate-limiter.js';
 import { UsersService } from './users.service.js';
+import { WebhooksService } from './webhooks.service.js';
 
 export interface Infra {
   config: Config;
@@ -35,6 +41,7 @@ export interface Repositories {
   tables: TablesRepository;
   rows: RowsRepository;
   jobs: JobsRepository;
+  webhooks: WebhooksRepository;
 }
 
 export interface Services {
@@ -48,6 +55,10 @@ export interface Services {
   /** How every job is claimed, ended, cleaned up and mailed. */
   lifecycle: JobLifecycle;
   sweep: JobSweep;
+  sql: SqlService;
+  /** Cancel and retry of a user's jobs. */
+  jobControl: JobControlService;
+  webhooks: WebhooksService;
   bundles: BundleServices;
 }
 
@@ -58,21 +69,31 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     tables: new TablesRepository(pool),
     rows: new RowsRepository(pool),
     jobs: new JobsRepository(pool),
+    webhooks: new WebhooksRepository(pool),
   };
   const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
-  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger });
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle };
+  // One location context per process: it holds the outbound guard and its allow-list.
+  const locations = new TaskLocations(createLocationContext(config.locations), config.locations.credentialsKey);
+  const jobsView = new JobsService(config, repos.jobs, tables, storage);
+  const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
+  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger, webhooks });
+  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle, locations };
+  const exports = new ExportsService(common);
+  const imports = new ImportsService({ ...common, pool });
   return {
     repos,
     users: new UsersService(repos.users),
     tables,
     records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes),
-    exports: new ExportsService(common),
-    imports: new ImportsService({ ...common, pool }),
-    jobs: new JobsService(config, repos.jobs, tables, storage),
+    exports,
+    imports,
+    jobs: jobsView,
     lifecycle,
     sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
+    sql: new SqlService({ tables, exports, imports }),
+    jobControl: new JobControlService({ config, jobs: repos.jobs, jobsView, rows: repos.rows, tables, limiter, queues, storage, lifecycle }),
+    webhooks,
     bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle }),
   };
 }

@@ -9,7 +9,11 @@
  * - ended once: `succeed` and `fail` check that they changed the row, and a `succeed` that did not
  *   rolls back the attempt's transaction (an import's rows with it);
  * - nothing left behind: the job's folders go when it ends, a failed export's partial files too;
- * - one mail, queued as its own job, never by re-running the work.
+ *   a failed or cancelled import keeps its upload for a retry, until the cleanup's expiry;
+ * - one mail, queued as its own job, never by re-running the work (none for a cancelled job:
+ *   its user asked for the end and has the API's answer already);
+ * - cancellable: a queued job is never claimed once cancelled, a running one is aborted through the
+ *   same signal a shutdown uses, and rolls back.
  */
 import type { Config } from '../config.js';
 import { isConnectionError, type Pool, type PoolClient } from '../db/pool.js';
@@ -18,8 +22,10 @@ import { AppError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
+import { countJobEnd } from '../metrics/metrics.js';
 import { jobPrefix, type StorageDriver } from '../storage/index.js';
 import type { JobError, JobType } from '../types/api.js';
+import type { WebhookNotifier } from './webhooks.service.js';
 
 /** What a handler gets: the claimed job, the claim's transaction, and a signal to stop early. */
 export interface JobRunContext {
@@ -102,6 +108,8 @@ export interface JobLifecycleDeps {
   queues: JobQueues;
   storage: StorageDriver;
   logger: Logger;
+  /** Told when a job succeeds or fails, next to the mail (queues the webhook deliveries). */
+  webhooks?: WebhookNotifier;
 }
 
 export class JobLifecycle {
@@ -136,13 +144,18 @@ export class JobLifecycle {
     } catch (err) {
       await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       if (isConnectionError(err)) broken = err as Error;
-      throw signal.aborted && !(err instanceof JobBusyError) ? new JobAbortedError(jobId) : err;
+      if (!signal.aborted || err instanceof JobBusyError) throw err;
+      // Aborted by a cancel (the row says so) or by a shutdown (the job goes back in line).
+      const now = await this.d.jobs.get(jobId, null).catch(() => null);
+      throw now?.status === 'cancelled' ? new JobEndedElsewhereError(jobId) : new JobAbortedError(jobId);
     } finally {
       // A connection that failed mid-transaction must not go back to the pool.
       client.release(broken);
       // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
       if (ended) await this.afterEnd(jobId);
     }
+    // Only the attempt that committed the success gets here: the job is counted once, whatever afterEnd meets.
+    countJobEnd(await this.d.jobs.get(jobId, null), 'succeeded');
     await this.afterEnd(jobId);
     return this.d.jobs.get(jobId, null);
   }
@@ -166,7 +179,11 @@ export class JobLifecycle {
       await this.d.jobs.requeue(jobId).catch(() => undefined);
       return { kind: 'later', reason: 'shutdown', error: err };
     }
-    if (err instanceof JobEndedElsewhereError) return { kind: 'failed', error: err };
+    if (err instanceof JobEndedElsewhereError) {
+      // Cancelled (or failed by the sweep) under this attempt: what it wrote meanwhile goes now.
+      await this.afterEnd(jobId).catch((e: unknown) => this.d.logger.warn({ err: e, jobId }, 'cleanup after a job ended elsewhere failed'));
+      return { kind: 'failed', error: err };
+    }
     // Not the job's fault: it waits for the database without spending an attempt.
     if (isConnectionError(err)) return { kind: 'later', reason: 'database', error: err };
     const { errors, count } = toJobErrors(err);
@@ -204,8 +221,32 @@ export class JobLifecycle {
     } finally {
       client.release(broken);
     }
+    if (outcome === 'failed') countJobEnd(await this.d.jobs.get(jobId, null), 'failed');
     await this.afterEnd(jobId);
     return outcome;
+  }
+
+  /**
+   * Cancels a queued or running job: the row ends as `cancelled` at once, the queue entry is
+   * withdrawn, and a running attempt is told to abort (it rolls back and its partial file goes).
+   * Returns the cancelled job, or null when it had already ended.
+   */
+  async cancel(job: JobRecord): Promise<JobRecord | null> {
+    const cancelled = await this.d.jobs.cancel(job.id);
+    if (!cancelled) return null;
+    // The row is the record: without Redis the queue entry stays, and a running attempt still finds
+    // the job ended when it tries to succeed and rolls back; only the early abort is lost.
+    await this.d.queues
+      .cancel(job.type === 'export' ? JobName.ExportTable : JobName.ImportFile, job.id)
+      .catch((err: unknown) => this.d.logger.warn({ err, jobId: job.id }, 'could not tell the workers of a cancel; the job still ends cancelled'));
+    await this.afterEnd(job.id);
+    return cancelled;
+  }
+
+  /** Drops the upload an ended import kept for a retry (the retry has its own copy now). */
+  async forgetUpload(jobId: string): Promise<void> {
+    await this.removeFolder('import', jobId);
+    await this.d.jobs.clearUpload(jobId);
   }
 
   /** True when some attempt holds the job's claim right now. */
@@ -227,22 +268,36 @@ export class JobLifecycle {
    */
   async afterEnd(jobId: string): Promise<void> {
     const job = await this.d.jobs.get(jobId, null);
-    if (!job || (job.status !== 'succeeded' && job.status !== 'failed')) return;
-    if (folderOf(job.type) === 'import') {
+    if (!job || job.status === 'queued' || job.status === 'running') return;
+    // A failed or cancelled import keeps its upload for a retry (removed by the cleanup when it expires);
+    // a bundle import's upload goes whatever the outcome (bundle jobs are not retried by job control).
+    if ((job.type === 'import' && job.status === 'succeeded') || job.type === 'bundle_import') {
       await this.removeFolder('import', jobId);
       if (job.upload_key) await this.d.jobs.clearUpload(jobId);
     }
-    if (folderOf(job.type) === 'export' && job.status === 'failed') await this.removeFolder('export', jobId);
+    if (folderOf(job.type) === 'export' && job.status !== 'succeeded') await this.removeFolder('export', jobId);
+    if (job.status === 'cancelled') return;
     if (!job.mail_sent_at) await this.d.queues.add(JobName.SendJobMail, { jobId });
+    await this.d.webhooks?.enqueueFor(job);
   }
 
   /**
-   * Removes the folders of exports whose links have expired (they can no longer be downloaded).
+   * Removes the folders of exports whose links have expired (they can no longer be downloaded), and
+   * the uploads failed and cancelled imports kept for a retry, after as long.
    * Returns how many; safe to run from several workers at once.
    */
   async removeExpiredExports(now = new Date()): Promise<number> {
     const before = new Date(now.getTime() - this.d.config.downloadLinkTtlSeconds * 1000);
     let removed = 0;
+    for (;;) {
+      const batch = await this.d.jobs.keptUploads(before, 500);
+      for (const { id } of batch) {
+        await this.removeFolder('import', id);
+        await this.d.jobs.clearUpload(id);
+        removed++;
+      }
+      if (batch.length < 500) break;
+    }
     for (;;) {
       const batch = await this.d.jobs.expiredExportFiles(before, 500);
       for (const { id, file_key } of batch) {

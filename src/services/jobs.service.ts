@@ -20,6 +20,8 @@ const MINAPP_STATUS: Record<JobRecord['status'], MinappExportStatus> = {
   running: 'ready',
   succeeded: 'finish',
   failed: 'failed',
+  // MinApp has no word for it: a cancelled export did not produce its file.
+  cancelled: 'failed',
 };
 
 export class JobsService {
@@ -35,6 +37,8 @@ export class JobsService {
    * end, so every view of the job (API, mail) shows the same link.
    */
   fileLink(job: JobRecord): { url: string; expiresAt: Date } | null {
+    // An export to a location wrote its object there; the service holds no file to link to.
+    if (job.type === 'export' && job.destination_url) return null;
     const fileName = downloadName(job);
     if (!fileName || !job.finished_at) return null;
     return createDownloadLink(this.config, { jobId: job.id, fileName }, job.finished_at);
@@ -55,6 +59,8 @@ export class JobsService {
       created_at: secs(job.created_at),
       finished_at: job.finished_at ? secs(job.finished_at) : null,
       mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
+      ...(job.destination_url ? { destination_url: job.destination_url } : {}),
+      ...(job.source_url ? { source_url: job.source_url } : {}),
     };
     const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
     if (params.dry_run) out.dry_run = true;
@@ -96,7 +102,7 @@ export class JobsService {
   async getTableExport(userId: number, tableId: string, jobId: string): Promise<MinappExportJob> {
     const table = await this.tables.require(userId, tableId);
     const job = await this.jobs.get(jobId, userId);
-    if (!job || job.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
+    if (job?.type !== 'export' || job.table_id !== table.id) throw new NotFoundError(`Export job ${jobId} was not found.`);
     return this.toMinappExport(job);
   }
 
@@ -116,8 +122,9 @@ export class JobsService {
       if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
       throw err;
     });
-    const info = job.file_key ? await this.storage.stat(job.file_key) : null;
-    if (!info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
-    return { job, size: info.size, stream: await this.storage.get(job.file_key!) };
+    const fileKey = job.file_key;
+    const info = fileKey ? await this.storage.stat(fileKey) : null;
+    if (!fileKey || !info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');
+    return { job, size: info.size, stream: await this.storage.get(fileKey) };
   }
 }

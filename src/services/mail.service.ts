@@ -3,6 +3,7 @@ import type { JobsRepository } from '../db/repositories/jobs.repository.js';
 import type { UsersRepository } from '../db/repositories/users.repository.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/mailer.js';
+import { metrics } from '../metrics/metrics.js';
 import { renderJobMail } from '../mail/render-job-mail.js';
 import type { JobsService } from './jobs.service.js';
 
@@ -52,8 +53,16 @@ export class JobMailService {
       errorCount: job.error_count,
       publicUrl: this.config.publicUrl,
       dryRun: (job.params as { dry_run?: boolean }).dry_run === true,
+      location: job.destination_url ?? job.source_url,
     });
-    const sent = await mailer.send({ to: user.email, ...mail });
+    let sent: Awaited<ReturnType<Mailer['send']>>;
+    try {
+      sent = await mailer.send({ to: user.email, ...mail });
+    } catch (err) {
+      metrics().mails.inc({ outcome: 'failed' });
+      throw err;
+    }
+    metrics().mails.inc({ outcome: 'sent' });
     await this.jobsRepo.markMailSent(job.id, opts.via === 'outbox' ? 'outbox' : 'sent');
     this.logger.info({ jobId, to: user.email, messageId: sent.messageId, path: sent.path, via: opts.via ?? 'mailer' }, 'job mail sent');
     return 'sent';

@@ -53,7 +53,8 @@ export class RecordsService {
     input.forEach((row, i) => {
       const r = encodeJsonRow(row, ctx);
       if (!r.ok) {
-        const e = r.errors[0]!;
+        const [e] = r.errors;
+        if (!e) throw new Error('A refused row came without a problem.');
         const param = (many ? `[${i}]` : '') + (e.field ? (many ? `.${e.field}` : e.field) : '') || 'body';
         throw new InvalidParameterError(param, many ? `Row ${i}: ${e.message}` : e.message);
       }
@@ -79,7 +80,11 @@ export class RecordsService {
       throw err;
     }
 
-    if (!many) return (await this.rows.getByIds(table.id, table.schema.fields, [created[0]!.id]))[0]!;
+    if (!many) {
+      const [row] = await this.rows.getByIds(table.id, table.schema.fields, created.map((c) => c.id));
+      if (!row) throw new Error('The inserted row could not be read back.');
+      return row;
+    }
     return { succeed: created.length, total_count: created.length, operation_result: created.map((c) => ({ success: c })) };
   }
 

@@ -12,7 +12,7 @@ const RESERVED = new Set<string>(BUILTIN_FIELDS);
 /** PostgreSQL's system columns exist on every table: a field of that name cannot be created. */
 const SYSTEM_COLUMNS = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid', 'oid']);
 
-const CreateTableSchema = z.object({
+export const CreateTableSchema = z.object({
   name: z.string().regex(NAME_RE, 'a letter, then up to 63 letters, digits or "_"'),
   schema: z.object({
     fields: z
@@ -66,6 +66,18 @@ export class TablesService {
     const id = Number(tableId);
     const table = Number.isSafeInteger(id) && id > 0 ? await this.tables.get(id, ownerId) : null;
     if (!table) throw new NotFoundError(`Table ${tableId} was not found.`);
+    return table;
+  }
+
+  /** The caller's table named `name` (as SQL statements name them), or null. */
+  findByName(ownerId: number, name: string): Promise<TableRecord | null> {
+    return this.tables.getByName(ownerId, name);
+  }
+
+  /** The caller's table named `name` (as SQL statements name them), or 404. */
+  async requireByName(ownerId: number, name: string): Promise<TableRecord> {
+    const table = await this.tables.getByName(ownerId, name);
+    if (!table) throw new NotFoundError(`Table "${name}" was not found.`);
     return table;
   }
 

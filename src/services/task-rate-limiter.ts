@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../jobs/queues.js';
 import { TooFrequentError } from '../errors.js';
 import type { JobType } from '../types/api.js';
 
@@ -13,7 +13,7 @@ return ttl`;
 /** One task of a kind per table per interval (60 s by the contract), shared through Redis. */
 export class TaskRateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly intervalSeconds: number,
   ) {}

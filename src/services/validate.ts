@@ -5,7 +5,8 @@ import { InvalidParameterError } from '../errors.js';
 export function parseParams<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.infer<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
+  const [issue] = r.error.issues;
+  if (!issue) throw new InvalidParameterError(what, `Invalid parameter "${what}".`);
   const param = pathName(issue.path) || what;
   throw new InvalidParameterError(param, `Invalid parameter "${param}": ${issue.message}.`);
 }

@@ -1,16 +1,10 @@
 /**
  * Storage on the local disk, under one root folder. A key maps to a path below the root.
- *
- * An S3 driver would map: put → Upload from @aws-sdk/lib-storage (multipart, streams, and an
- * object appears only once complete, so atomic by nature); putFile → the same from a read stream,
- * then unlink the local file; get → GetObject with `Range: bytes=start-end`, NoSuchKey →
- * NotFoundError; stat → HeadObject (ContentLength, LastModified), 404 → null; delete →
- * DeleteObject (already idempotent); deletePrefix → ListObjectsV2 with `Prefix: prefix + '/'` and
- * DeleteObjects in pages of 1,000. Keys are checked by the same keySegments() there too.
+ * The S3 driver beside this one (s3.driver.ts) keeps the same contract in a bucket.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -94,7 +88,7 @@ export class LocalStorageDriver implements StorageDriver {
     if (range) checkRange(range);
     // Open first, so a missing file is a NotFoundError here and not an 'error' event later, and a
     // file deleted after this point still streams whole (the descriptor keeps it alive).
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch (err) {
@@ -107,7 +101,7 @@ export class LocalStorageDriver implements StorageDriver {
       await handle.close();
       throw err;
     }
-    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Infinity } : {});
+    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Number.POSITIVE_INFINITY } : {});
   }
 
   async stat(key: string): Promise<StoredFileInfo | null> {

@@ -1,6 +1,6 @@
 /**
  * Where export files and uploads live. The interface is streams in and streams out, so no file is
- * ever held in memory, and it is small enough that a second driver (S3) only has to map six calls.
+ * ever held in memory, and it is small enough that the S3 driver beside the local one only maps six calls.
  */
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
@@ -40,6 +40,8 @@ export interface StorageDriver {
    * `exports/abc/x.csv` but not `exports/abcd/x.csv`. Optional for drivers that cannot do it.
    */
   deletePrefix?(prefix: string): Promise<void>;
+  /** Frees clients and sockets (an object store's); the process calls it once at shutdown. */
+  close?(): void;
 }
 
 /** A key that would escape the storage root or cannot be stored. A programming error or an attack. */
@@ -58,7 +60,7 @@ export class InvalidStorageKeyError extends AppError {
 export function keySegments(key: string): string[] {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidStorageKeyError(String(key), 'it is empty');
   if (key.length > 1024) throw new InvalidStorageKeyError(key, 'it is too long');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: storage keys with control characters are refused on purpose.
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidStorageKeyError(key, 'it holds a control character');
   if (key.includes('\\')) throw new InvalidStorageKeyError(key, 'it holds a backslash');
   if (key.startsWith('/') || /^[A-Za-z]:/.test(key)) throw new InvalidStorageKeyError(key, 'it is absolute');

@@ -143,6 +143,35 @@ export interface ExportRequest {
   csv_customize_headers?: string[];
   /** Columns holding Unix seconds (built-ins or integer fields) written as ISO 8601 UTC text. */
   timestamp_convert_keys?: string[];
+  /** Write the file to a location instead of behind a download link: `s3://`, `gcs://`, `azblob://` or `file:///` (a trailing `/`: a folder). */
+  destination?: string;
+  /** CnosDB's connection options for `destination` (credentials are never shown back). */
+  connection?: LocationConnection;
+}
+
+/** CnosDB's connection options of a location (S3, GCS or Azure Blob names; see the README). */
+export type LocationConnection = Record<string, string | boolean>;
+
+/** `POST /oserve/v1/table/:table_id/import/` with a JSON body: read the file(s) from a location. */
+export interface ImportFromSourceRequest {
+  /** `s3://`, `gcs://`, `azblob://`, `http(s)://` or `file:///`; a trailing `/` imports every object under it, in name order. */
+  source: string;
+  connection?: LocationConnection;
+  /** Otherwise read from the content. */
+  file_type?: FileType;
+  /** As an upload's fields: `csv_delimiter`, `csv_header` (`false`: then `columns` names the columns), `on_conflict`, `dry_run`, `email`. */
+  csv_delimiter?: string;
+  csv_header?: boolean;
+  columns?: string[] | string;
+  on_conflict?: OnConflict;
+  dry_run?: boolean;
+  email?: boolean;
+}
+
+/** `POST /oserve/v1/sql`. */
+export interface SqlRequest {
+  /** One `COPY INTO` statement. */
+  sql: string;
 }
 
 /**
@@ -169,7 +198,7 @@ export interface JobCreatedResponse {
 }
 
 export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import';
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
 export interface JobError {
@@ -215,6 +244,10 @@ export interface Job {
    * `outbox` (SMTP stayed down past the last attempt; the mail was written to MAIL_OUTBOX_DIR).
    */
   mail_status?: 'pending' | 'sent' | 'outbox' | null;
+  /** An export to a location (`destination`): the object it writes, e.g. `s3://bucket/exports/orders_20261121_093000.csv`. */
+  destination_url?: string;
+  /** An import from a location (`source`): the object, folder or URL it reads (without any query string). */
+  source_url?: string;
 }
 
 /** MinApp v1.5's status words for an export job. */
@@ -266,6 +299,9 @@ export const ERROR_CODES = [
   'insufficient_storage',
   'table_busy',
   'invalid_upload',
+  'job_not_cancellable',
+  'job_not_retriable',
+  'upload_gone',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -289,4 +325,27 @@ export interface BundleImportStatus {
   job_id: string;
   status: JobStatus;
   tables: Record<string, string>;
+}
+
+/** A webhook as the API shows it: the secret itself is never shown again, only whether one is set. */
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+  has_secret: boolean;
+  created_at: number;
+}
+
+export type WebhookEvent = 'job.succeeded' | 'job.failed';
+
+/** One attempt to deliver an event to a webhook. */
+export interface WebhookDelivery {
+  id: number;
+  event: WebhookEvent;
+  job_id: string;
+  attempt: number;
+  /** The receiver's HTTP status, or `null` when no answer came (`error` says why). */
+  http_status: number | null;
+  error: string | null;
+  created_at: number;
 }

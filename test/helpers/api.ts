@@ -20,7 +20,7 @@ export async function waitForJob(server: TestServer, token: string, jobId: strin
     const res = await c.get(`/oserve/v1/jobs/${jobId}`);
     if (res.status !== 200) throw new Error(`job ${jobId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
     const job = res.body as Job;
-    if (job.status === 'succeeded' || job.status === 'failed') return job;
+    if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') return job;
     if (Date.now() > until) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

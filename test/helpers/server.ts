@@ -18,6 +18,7 @@ import type { WorkerTuning } from '../../workers/main.js';
 import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, databaseUrlFor } from './env.js';
 import { dropRedisPrefix } from './redis.js';
 import { startSmtpServer, type SmtpCapture } from './smtp.js';
+import { defined } from './defined.js';
 
 export interface TestServer {
   baseUrl: string;
@@ -73,7 +74,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const peers: Running[] = [];
   const main = await start(config, opts.roles ?? ['api', 'worker'], logger, opts.tuning);
   // Links in mails must point at this very server.
-  const baseUrl = main.url!;
+  const baseUrl = defined(main.url, 'main.url');
   if (!opts.env?.PUBLIC_URL) config.publicUrl = baseUrl;
   const db = createPool(config.databaseUrl, { max: 3 });
   const users = new UsersService(new UsersRepository(db));

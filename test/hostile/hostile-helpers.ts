@@ -4,6 +4,7 @@
  * input must not have changed.
  */
 import assert from 'node:assert/strict';
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestServer } from '../helpers/server.js';
@@ -89,7 +90,7 @@ export async function snapshot(server: TestServer): Promise<string> {
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, rel: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(d, { withFileTypes: true });
     } catch {

@@ -13,7 +13,10 @@ export async function waitForPort(port: number, open = true, timeoutMs = 30_000)
   for (;;) {
     const isOpen = await new Promise<boolean>((resolve) => {
       const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (isOpen === open) return;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { ALL_TYPES_SCHEMA, createTable } from '../helpers/api.js';
+import { createTable } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { Tally, assertUp, expectRefused, raw, snapshot } from './hostile-helpers.js';
 
@@ -154,9 +154,15 @@ describe('hostile request bodies and parameters', () => {
     const hold = () => {
       const req = request(url, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}`, 'content-length': String(900 * KIB) } });
       req.on('error', () => undefined);
-      req.write('[' + ' '.repeat(64 * KIB));
+      req.write(`[${' '.repeat(64 * KIB)}`);
       let status = 0;
-      const done = new Promise<number>((resolve) => req.on('response', (r) => (r.resume(), (status = r.statusCode ?? 0), resolve(status))));
+      const done = new Promise<number>((resolve) =>
+        req.on('response', (r) => {
+          r.resume();
+          status = r.statusCode ?? 0;
+          resolve(status);
+        }),
+      );
       return { req, done, refused: () => status !== 0 };
     };
     let held = hold();
@@ -177,7 +183,7 @@ describe('hostile request bodies and parameters', () => {
     // Small requests are never held back.
     const small = await raw(server, 'GET', `${records()}?limit=20`, { token });
     assert.equal(small.status, 200);
-    held.req.end(' '.repeat(900 * KIB - 64 * KIB - 2) + ']');
+    held.req.end(`${' '.repeat(900 * KIB - 64 * KIB - 2)}]`);
     assert.equal(await held.done, 400); // an empty array of rows
     const free = await raw(server, 'GET', `${records()}?limit=1000`, { token });
     assert.equal(free.status, 200, 'the slot is given back');

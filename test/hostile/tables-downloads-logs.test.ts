@@ -128,7 +128,7 @@ describe('tables, downloads and the request log', () => {
     try {
       const { token: tk } = await small.createUser();
       const tableId = await createTable(small, tk, 'full');
-      const { body, type } = multipart('big.csv', 'title\n' + 'x'.repeat(100).concat('\n').repeat(5000));
+      const { body, type } = multipart('big.csv', `title\n${'x'.repeat(100).concat('\n').repeat(5000)}`);
       const res = await raw(small, 'POST', `/oserve/v1/table/${tableId}/import/`, { token: tk, headers: { 'content-type': type }, body });
       expectRefused(tally, 'upload to a full disk', res, 507, 'insufficient_storage');
       await assertUp(small, tk);

@@ -38,12 +38,12 @@ export function shellBlocks(markdown: string): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== '```sh') continue;
+    if (lines[i]?.trim() !== '```sh') continue;
     let end = i + 1;
-    while (end < lines.length && lines[end]!.trim() !== '```') end++;
+    while (end < lines.length && lines[end]?.trim() !== '```') end++;
     let prev = i - 1;
-    while (prev >= 0 && lines[prev]!.trim() === '') prev--;
-    if (prev < 0 || lines[prev]!.trim() !== SKIP_MARKER) blocks.push({ line: i + 1, code: lines.slice(i + 1, end).join('\n') });
+    while (prev >= 0 && lines[prev]?.trim() === '') prev--;
+    if (prev < 0 || lines[prev]?.trim() !== SKIP_MARKER) blocks.push({ line: i + 1, code: lines.slice(i + 1, end).join('\n') });
     i = end;
   }
   return blocks;
@@ -67,7 +67,7 @@ function script(blocks: Block[], baseUrl: string): string {
     parts.push(`__line=${b.line}`, `printf '\\n@@readme-block %s\\n' ${b.line}`, code);
   }
   parts.push('echo "@@readme-done"');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }
 
 let server: TestServer;

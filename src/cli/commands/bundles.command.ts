@@ -48,7 +48,10 @@ export function registerBundleCommands(program: Command): void {
     .option('--schema-only', 'the schemas without rows (downloaded at once)')
     .option('--gzip', 'compress the bundle')
     .option('--timeout <seconds>', 'give up waiting for the export job after this many seconds (exit 5)', positiveInt('--timeout'))
-    .addHelpText('after', '\nExamples:\n  tableport data export backup.json\n  tableport data export schemas.json --tables orders,customers --schema-only')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tableport data export backup.json\n  tableport data export schemas.json --tables orders,customers --schema-only',
+    )
     .action(async (file: string, flags: ExportFlags) => {
       const tp = connect(flags);
       const tables = list(flags.tables);
@@ -69,11 +72,19 @@ export function registerBundleCommands(program: Command): void {
   clientCommand(data.command('import'))
     .description('import a bundle: reset (default) makes your workspace exactly the bundle; all tables or none change')
     .requiredOption('-f, --file <file>', 'the bundle file (plain or gzip); - reads stdin')
-    .addOption(new Option('--mode <mode>', 'reset: the workspace becomes the bundle; replace: only its tables; merge: create missing, append').choices(['reset', 'replace', 'merge']))
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'reset: the workspace becomes the bundle; replace: only its tables; merge: create missing, append',
+      ).choices(['reset', 'replace', 'merge']),
+    )
     .option('--rename <pairs>', 'import tables under other names: old=new,old2=new2')
-    .option('--wait', 'wait for the job, then show each table\'s outcome')
+    .option('--wait', "wait for the job, then show each table's outcome")
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
-    .addHelpText('after', '\nExamples:\n  tableport data import -f backup.json --wait\n  tableport data import -f staging.json --mode merge --rename orders=orders_staging')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tableport data import -f backup.json --wait\n  tableport data import -f staging.json --mode merge --rename orders=orders_staging',
+    )
     .action(async (flags: ImportFlags) => {
       const tp = connect(flags);
       const source = flags.file === '-' ? process.stdin : flags.file;
@@ -86,7 +97,7 @@ export function registerBundleCommands(program: Command): void {
       await finishImport(tp, job, flags);
     });
 
-  const getstatus = program.command('getstatus').description('the outcome of your latest bundle import (eKuiper\'s getstatus)');
+  const getstatus = program.command('getstatus').description("the outcome of your latest bundle import (eKuiper's getstatus)");
   clientCommand(getstatus.command('import'))
     .description('your latest bundle import: each table, and why it failed when it did')
     .action(async (flags: ClientFlags) => {
@@ -101,7 +112,11 @@ export function registerBundleCommands(program: Command): void {
     .addOption(new Option('--to-token <token>', 'an API token on the other server').env('TABLEPORT_TO_TOKEN').makeOptionMandatory())
     .option('--tables <names>', 'only these tables, comma-separated (default all)')
     .option('--rename <pairs>', 'arrive under other names: old=new,old2=new2')
-    .addOption(new Option('--mode <mode>', 'on the other server: replace (default) recreates the bundle\'s tables only').choices(['reset', 'replace', 'merge']).default('replace'))
+    .addOption(
+      new Option('--mode <mode>', "on the other server: replace (default) recreates the bundle's tables only")
+        .choices(['reset', 'replace', 'merge'])
+        .default('replace'),
+    )
     .option('--timeout <seconds>', 'give up waiting for either job after this many seconds (exit 5)', positiveInt('--timeout'))
     .addHelpText('after', '\nExample:\n  tableport migrate --to https://prod.example.com --to-token $PROD_TOKEN --tables orders,customers')
     .action(async (flags: MigrateFlags) => {
@@ -121,7 +136,11 @@ export function registerBundleCommands(program: Command): void {
       const body = Readable.fromWeb(link.body as never).pipe(meter.counter);
       let job: JobHandle;
       try {
-        job = await to.importBundle(body, { mode: flags.mode, filename: exported.file_name ?? 'bundle.json.gz', ...renameOption(flags.rename) });
+        job = await to.importBundle(body, {
+          mode: flags.mode,
+          filename: exported.file_name ?? 'bundle.json.gz',
+          ...renameOption(flags.rename),
+        });
       } finally {
         meter.stop();
       }
@@ -151,7 +170,10 @@ async function finishImport(tp: TablePort, job: JobHandle, flags: { json?: boole
 async function follow(job: JobHandle, timeoutSeconds: number | undefined): Promise<Job> {
   const progress = progressReporter(job.id);
   try {
-    return await job.wait({ onProgress: (j) => progress.update(j), ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}) });
+    return await job.wait({
+      onProgress: (j) => progress.update(j),
+      ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}),
+    });
   } finally {
     progress.stop();
   }
@@ -189,12 +211,18 @@ async function save(body: Readable, file: string): Promise<number> {
 
 function printStatus(s: BundleImportStatus): void {
   line(`Bundle import ${s.job_id}: ${s.status}`);
-  const rows = Object.entries(s.tables).map(([name, why]) => [name, why === '' ? (s.status === 'succeeded' ? 'ok' : 'ok (rolled back)') : why]);
+  const rows = Object.entries(s.tables).map(([name, why]) => [
+    name,
+    why === '' ? (s.status === 'succeeded' ? 'ok' : 'ok (rolled back)') : why,
+  ]);
   if (rows.length) printTable(['TABLE', 'OUTCOME'], rows);
 }
 
 function list(names: string | undefined): string[] | undefined {
-  const out = names?.split(',').map((n) => n.trim()).filter(Boolean);
+  const out = names
+    ?.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   return out?.length ? out : undefined;
 }
 
@@ -213,7 +241,10 @@ function renameOption(pairs: string | undefined): { rename?: Record<string, stri
 function byteMeter(total: number, label: string): { counter: Transform; stop: () => void } {
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: `${label} |{bar}| {percentage}% | {value}/{total} bytes`, hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: `${label} |{bar}| {percentage}% | {value}/{total} bytes`, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
   let bytes = 0;
   bar?.start(total || 1, 0);

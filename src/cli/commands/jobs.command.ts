@@ -1,5 +1,6 @@
-/** `tableport jobs list|show|wait`. */
+/** `tableport jobs list|show|wait|cancel|retry`. */
 import type { Command } from 'commander';
+import type { Job } from '../../sdk/index.js';
 import { clientCommand, connect, positiveInt, type ClientFlags } from '../client.js';
 import { describeJob, line, printJson, printTable, time } from '../output.js';
 import { checkOut, waitAndReport } from '../wait.js';
@@ -15,7 +16,7 @@ export function registerJobsCommands(program: Command): void {
     .option('--limit <n>', 'how many to show', positiveInt('--limit'), 20)
     .addHelpText('after', '\nExample:\n  tableport jobs list --limit 5 --json')
     .action(async (flags: ClientFlags & { limit: number }) => {
-      const all = [];
+      const all: Job[] = [];
       for await (const j of connect(flags).jobs({ limit: Math.min(flags.limit, 100) })) {
         all.push(j);
         if (all.length >= flags.limit) break;
@@ -35,6 +36,25 @@ export function registerJobsCommands(program: Command): void {
       const job = await connect(flags).job(id).status();
       if (flags.json) return printJson(job);
       describeJob(job);
+    });
+
+  clientCommand(jobs.command('cancel').argument('<job>', 'job id'))
+    .description('cancel a queued or running job: it writes no rows and keeps no file')
+    .addHelpText('after', '\nExample:\n  tableport jobs cancel 0b9d2c1e')
+    .action(async (id: string, flags: ClientFlags) => {
+      const job = await connect(flags).job(id).cancel();
+      if (flags.json) return printJson(job);
+      line(`Job ${job.id} cancelled.`);
+    });
+
+  clientCommand(jobs.command('retry').argument('<job>', 'job id'))
+    .description('run a failed or cancelled job again, as a new job with the same parameters')
+    .addHelpText('after', '\nExample:\n  tableport jobs retry 0b9d2c1e')
+    .action(async (id: string, flags: ClientFlags) => {
+      const job = await connect(flags).retryJob(id);
+      if (flags.json) return printJson({ status: 'ok', job_id: job.id });
+      // The id alone on the last line, for scripts.
+      line(job.id);
     });
 
   clientCommand(jobs.command('wait').argument('<job>', 'job id'))

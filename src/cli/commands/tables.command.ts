@@ -1,7 +1,7 @@
 /** `tableport tables list|create|show|delete`. */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { FIELD_TYPES, type FieldSchema, type FieldType, type TableSchema } from '../../sdk/index.js';
+import { FIELD_TYPES, type FieldSchema, type Table, type TableSchema } from '../../sdk/index.js';
 import { clientCommand, connect, resolveTable, UsageError, type ClientFlags } from '../client.js';
 import { describeTable, line, printJson, printTable, time } from '../output.js';
 
@@ -16,7 +16,7 @@ export function registerTablesCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  TABLEPORT_URL=http://localhost:3000 TABLEPORT_TOKEN=... tableport tables list --json')
     .action(async (flags: ClientFlags) => {
       const tp = connect(flags);
-      const all = [];
+      const all: Table[] = [];
       for await (const t of tp.tables()) all.push(t);
       if (flags.json) return printJson(all);
       if (all.length === 0) return line('No tables yet. Create one with: tableport tables create NAME --field title:string');
@@ -69,12 +69,13 @@ function collect(value: string, previous: string[]): string[] {
 
 async function schemaFrom(flags: { field: string[]; schema?: string }): Promise<TableSchema> {
   if (flags.schema && flags.field.length) throw new UsageError('Give either --schema or --field, not both.');
-  if (flags.schema) {
-    const text = flags.schema.startsWith('@')
-      ? await readFile(flags.schema.slice(1), 'utf8').catch((err: Error) => {
-          throw new UsageError(`Cannot read ${flags.schema!.slice(1)}: ${err.message}`);
+  const spec = flags.schema;
+  if (spec) {
+    const text = spec.startsWith('@')
+      ? await readFile(spec.slice(1), 'utf8').catch((err: Error) => {
+          throw new UsageError(`Cannot read ${spec.slice(1)}: ${err.message}`);
         })
-      : flags.schema;
+      : spec;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -89,10 +90,12 @@ async function schemaFrom(flags: { field: string[]; schema?: string }): Promise<
   }
   const fields: FieldSchema[] = flags.field.map((spec) => {
     const m = /^([^:]+):([a-z]+)$/.exec(spec);
-    if (!m || !(FIELD_TYPES as readonly string[]).includes(m[2]!)) {
+    const name = m?.[1];
+    const type = FIELD_TYPES.find((t) => t === m?.[2]);
+    if (!name || !type) {
       throw new UsageError(`--field ${spec}: expected NAME:TYPE with TYPE one of ${FIELD_TYPES.join(', ')}.`);
     }
-    return { name: m[1]!, type: m[2] as FieldType };
+    return { name, type };
   });
   return { fields };
 }

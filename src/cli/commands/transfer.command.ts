@@ -1,4 +1,5 @@
 /** `tableport export TABLE` and `tableport import TABLE FILE`. */
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { clientCommand, connect, positiveInt, resolveTable, UsageError, type ClientFlags } from '../client.js';
 import { line, printJson } from '../output.js';
@@ -16,6 +17,8 @@ interface ExportFlags extends ClientFlags {
   wait?: boolean;
   out?: string;
   timeout?: number;
+  destination?: string;
+  connection?: string;
   where?: string;
   includeKeys?: string;
   excludeKeys?: string;
@@ -55,6 +58,27 @@ interface ImportFlags extends ClientFlags {
   wait?: boolean;
   timeout?: number;
   filename?: string;
+  connection?: string;
+}
+
+/** A location's scheme: such an import argument names a location, not a local file. */
+const LOCATION_RE = /^(s3|gcs|azblob|https?|file):\/\//i;
+
+/**
+ * `--connection`: a JSON object, `@file.json`, or `-` unset with TABLEPORT_CONNECTION holding the
+ * JSON (so keys need not appear in the process list or the shell history).
+ */
+function connectionOption(value: string | undefined): Record<string, string | boolean> | undefined {
+  const text = value === undefined ? process.env.TABLEPORT_CONNECTION : value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+  if (text === undefined || text === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError('--connection must be a JSON object such as \'{"region": "us-east-1"}\', or @file.json.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--connection must be a JSON object.');
+  return parsed as Record<string, string | boolean>;
 }
 
 export function registerTransferCommands(program: Command): void {
@@ -77,16 +101,22 @@ export function registerTransferCommands(program: Command): void {
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--out <file>', 'download the file here when done (implies --wait); a directory keeps the server\'s file name')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
+    .option('--destination <url>', 'write the file to s3://, gcs://, azblob:// or file:/// instead of a download link (a trailing / gets the generated name)')
+    .option('--connection <json>', 'the destination\'s connection options as JSON, or @file.json (default: $TABLEPORT_CONNECTION)')
     .addHelpText(
       'after',
       '\nExamples:\n  tableport export orders --type csv --wait --out orders.csv\n' +
+        '  tableport export orders --type csv --destination s3://my-bucket/exports/ --connection @s3.json --wait\n' +
         '  tableport export 42 --type json --mode part --start 2024-05-01T00:00:00Z --end 2024-06-01T00:00:00Z --json',
     )
     .action(async (ref: string, flags: ExportFlags) => {
       const hasRange = flags.start !== undefined || flags.end !== undefined;
       if (flags.mode === 'all' && hasRange) throw new UsageError('--start and --end select part of the rows: use them with --mode part.');
       if (flags.mode === 'part' && !hasRange) throw new UsageError('--mode part needs --start, --end or both.');
+      if (flags.out && flags.destination) throw new UsageError('--out downloads a file the server keeps; with --destination the file is written there instead.');
       await checkOut(flags.out);
+      const connection = connectionOption(flags.connection);
+      if (connection && !flags.destination) throw new UsageError('--connection goes with --destination.');
       const tp = connect(flags);
       const table = await resolveTable(tp, ref);
       const job = await tp.table(table.id).export({
@@ -98,6 +128,8 @@ export function registerTransferCommands(program: Command): void {
         ...(flags.csvBom ? { csvBom: true } : {}),
         ...(flags.start !== undefined ? { start: flags.start } : {}),
         ...(flags.end !== undefined ? { end: flags.end } : {}),
+        ...(flags.destination !== undefined ? { destination: flags.destination } : {}),
+        ...(connection ? { connection } : {}),
         ...selectionOptions(flags),
       });
       if (flags.wait || flags.out) return waitAndReport(tp, job, flags);
@@ -110,7 +142,7 @@ export function registerTransferCommands(program: Command): void {
     program
       .command('import')
       .argument('<table>', 'table id or name')
-      .argument('<file>', 'a CSV, JSON, NDJSON (or Parquet, xlsx) file, gzip-compressed or not; - reads stdin (give --filename)'),
+      .argument('<file>', 'a CSV, JSON, NDJSON (or Parquet, xlsx) file, gzip-compressed or not; - reads stdin (give --filename); or a location: s3://, gcs://, azblob://, https://, file:///'),
   )
     .description('import a file into a table (a background job; all rows or none are written; the format is read from the content)')
     .option('--csv-delimiter <char>', 'CSV: the cell separator (default: found among , ; TAB |)')
@@ -121,11 +153,30 @@ export function registerTransferCommands(program: Command): void {
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
     .option('--filename <name>', 'the name sent for the file, whose extension gives the format (needed with -)')
+    .option('--connection <json>', 'a location\'s connection options as JSON, or @file.json (default: $TABLEPORT_CONNECTION)')
     .addHelpText(
       'after',
-      '\nExamples:\n  tableport import orders ./orders.csv --wait\n  gunzip -c rows.json.gz | tableport import 42 - --filename rows.json --wait --json',
+      '\nExamples:\n  tableport import orders ./orders.csv --wait\n  gunzip -c rows.json.gz | tableport import 42 - --filename rows.json --wait --json\n' +
+        '  tableport import orders s3://landing/orders/ --connection @s3.json --wait',
     )
     .action(async (ref: string, file: string, flags: ImportFlags) => {
+      if (LOCATION_RE.test(file)) {
+        const connection = connectionOption(flags.connection);
+        const tp = connect(flags);
+        const table = await resolveTable(tp, ref);
+        if (flags.onConflict !== undefined || flags.dryRun) throw new UsageError('--on-conflict and --dry-run go with an uploaded file.');
+        const job = await tp.table(table.id).importFrom(file, {
+          ...(connection ? { connection } : {}),
+          ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
+          ...(flags.header === false ? { csvHeader: false } : {}),
+          ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
+        });
+        if (flags.wait) return waitAndReport(tp, job, flags);
+        if (flags.json) return printJson({ status: 'ok', job_id: job.id });
+        line(`Queued import job ${job.id} into table ${table.id} (${table.name}) from ${file.replace(/\?.*$/, '')}; the result will be emailed to you.`);
+        return line(`Follow it with: tableport jobs wait ${job.id}`);
+      }
+      if (flags.connection !== undefined) throw new UsageError('--connection goes with a location (s3://, gcs://, ...), not a local file.');
       if (file === '-' && !flags.filename) throw new UsageError('Reading stdin needs --filename NAME.csv or NAME.json to tell the format.');
       const tp = connect(flags);
       const table = await resolveTable(tp, ref);

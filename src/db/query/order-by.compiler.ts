@@ -21,7 +21,7 @@ export function parseOrderByText(v: unknown, param = 'order_by'): string[] | und
  * on `id` runs in the direction of the last key, so `-created_at` means newest first, then `-id`.
  */
 export function compileOrderBy(keys: readonly string[] | undefined, fields: readonly FieldSchema[], dflt: readonly string[], param = 'order_by'): string {
-  const list = keys && keys.length ? keys : dflt;
+  const list = keys?.length ? keys : dflt;
   if (list.length > MAX_ORDER_KEYS) throw new InvalidParameterError(param, `"${param}" takes at most ${MAX_ORDER_KEYS} fields.`);
   const byName = queryFields(fields);
   const seen = new Set<string>();

@@ -1,5 +1,6 @@
 import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import { singleRow } from '../single-row.js';
 import type { ExportSelection } from '../table-sql.js';
 
 export interface ExportParams extends ExportSelection {
@@ -31,6 +32,8 @@ export interface ImportParams {
   email?: boolean;
   /** The schema inferred from the file, for an import that created its table. */
   inferred_schema?: TableSchema;
+  /** An import from a location without file_type: each file's format is read from its content. */
+  detect_format?: boolean;
 }
 
 export interface JobRecord {
@@ -57,6 +60,11 @@ export interface JobRecord {
   updated_at: Date;
   mail_sent_at: Date | null;
   mail_status: 'sent' | 'outbox' | null;
+  /** Exports to a location: the object written; imports from one: the URL or folder read. Never a credential. */
+  destination_url: string | null;
+  source_url: string | null;
+  /** `{url, connection}` sealed for this job (src/services/task-locations.ts); never shown. */
+  location_sealed: string | null;
 }
 
 export interface NewJob {
@@ -67,9 +75,12 @@ export interface NewJob {
   table_id: number | null;
   table_name: string;
   params: ExportParams | ImportParams;
-  file_type: FileType;
+  file_type: FileType | null;
   file_name: string | null;
   upload_key: string | null;
+  destination_url?: string | null;
+  source_url?: string | null;
+  location_sealed?: string | null;
 }
 
 type Queryable = Pick<Pool, 'query'> | PoolClient;
@@ -81,11 +92,15 @@ export class JobsRepository {
 
   async insert(job: NewJob): Promise<JobRecord> {
     const { rows } = await this.pool.query<JobRecord>(
-      `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, params, file_type, file_name, upload_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key],
+      `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, params, file_type, file_name, upload_key,
+                                   destination_url, source_url, location_sealed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+      [
+        job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key,
+        job.destination_url ?? null, job.source_url ?? null, job.location_sealed ?? null,
+      ],
     );
-    return rows[0]!;
+    return singleRow(rows, 'INSERT INTO tableport.jobs');
   }
 
   async delete(id: string): Promise<void> {
@@ -116,7 +131,7 @@ export class JobsRepository {
         [...args, limit, offset],
       ),
     ]);
-    return { total: count.rows[0]!.n, jobs: page.rows };
+    return { total: singleRow(count.rows, 'The job count').n, jobs: page.rows };
   }
 
   /**
@@ -168,6 +183,29 @@ export class JobsRepository {
       [id, JSON.stringify(errors), errorCount],
     );
     return rowCount === 1;
+  }
+
+  /**
+   * Ends a queued or running job as cancelled. Returns the job, or null when it had already ended.
+   * A running attempt finds the row ended when it tries to succeed, and rolls back.
+   */
+  async cancel(id: string): Promise<JobRecord | null> {
+    const { rows } = await this.pool.query<JobRecord>(
+      `UPDATE tableport.jobs SET status = 'cancelled', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+        WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Uploads that failed and cancelled imports keep for a retry, of jobs that ended before `before`. */
+  async keptUploads(before: Date, limit: number): Promise<Array<{ id: string; upload_key: string }>> {
+    const { rows } = await this.pool.query<{ id: string; upload_key: string }>(
+      `SELECT id, upload_key FROM tableport.jobs
+        WHERE upload_key IS NOT NULL AND status IN ('failed', 'cancelled') AND finished_at < $1 ORDER BY finished_at LIMIT $2`,
+      [before, limit],
+    );
+    return rows;
   }
 
   /** Keeps the errors of an attempt that will be retried, so a user watching sees why it is slow. */

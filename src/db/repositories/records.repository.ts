@@ -6,6 +6,7 @@
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool } from '../pool.js';
 import { assertRegexes } from '../query/regex-check.js';
+import { singleRow } from '../single-row.js';
 import { dataTable, projection } from '../table-sql.js';
 
 export interface PageSelection {
@@ -49,7 +50,7 @@ export class RecordsRepository {
         [...s.whereValues, s.limit, s.offset, s.maxBytes],
       ),
     ]);
-    return { total: count.rows[0]!.n, pageRows: page.rows[0]?.m ?? 0, rows: page.rows.map((r) => r.j) };
+    return { total: singleRow(count.rows, 'The record count').n, pageRows: page.rows[0]?.m ?? 0, rows: page.rows.map((r) => r.j) };
   }
 
   async get(tableId: number, fields: FieldSchema[], id: string): Promise<TableRow | null> {

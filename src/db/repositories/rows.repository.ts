@@ -1,10 +1,11 @@
 import { PassThrough, pipeline, type Readable, type Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
 import { parameterBinder, settingsSql } from '../query/index.js';
 import { assertRegexes } from '../query/regex-check.js';
+import { singleRow } from '../single-row.js';
 import { copyColumns, dataTable, exportCopySql, exportSelect, projection, selectionWhere, type CsvOptions, type ExportSelection } from '../table-sql.js';
 
 const STAGING = 'tableport_import_staging';
@@ -25,7 +26,7 @@ export class RowsRepository {
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(tableId)} ${where} LIMIT $1) s`,
       [cap + 1, ...binder.values],
     );
-    return rows[0]!.n;
+    return singleRow(rows, 'The capped row count').n;
   }
 
   /** Refuses (400) a `$regex` PostgreSQL cannot compile. */
@@ -35,7 +36,7 @@ export class RowsRepository {
 
   async count(tableId: number): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${dataTable(tableId)}`);
-    return rows[0]!.n;
+    return singleRow(rows, 'The row count').n;
   }
 
   /** A page for the records API (small pages: OFFSET is fine here, unlike for exports). */
@@ -48,7 +49,7 @@ export class RowsRepository {
         [limit, offset],
       ),
     ]);
-    return { total: count.rows[0]!.n, rows: page.rows.map((p) => p.r) };
+    return { total: singleRow(count.rows, 'The row count').n, rows: page.rows.map((p) => p.r) };
   }
 
   async getByIds(tableId: number, fields: FieldSchema[], ids: string[]): Promise<TableRow[]> {
@@ -100,7 +101,7 @@ export class RowsRepository {
       [againstTable, limit],
     );
     return {
-      total: rows.length ? Number(rows[0]!.total) : 0,
+      total: Number(rows[0]?.total ?? 0),
       rows: rows.map((r) => ({ id: r.id, line: Number(r.line), first_line: Number(r.first_line), existing: r.existing })),
     };
   }
@@ -123,8 +124,17 @@ export class RowsRepository {
   /**
    * The export bytes straight from PostgreSQL. The connection is held until the stream ends or
    * fails, then returned (or destroyed, after an error, so a half-read COPY never goes back to the pool).
+   * `rows` is the count PostgreSQL's COPY reports when it completes (header excluded), so nothing
+   * has to count records in the bytes; `limit` bounds the SELECT (an export's cap + 1).
    */
-  async copyOut(tableId: number, fields: FieldSchema[], fileType: 'csv' | 'json', w: ExportSelection, csv?: CsvOptions): Promise<Readable> {
+  async copyOut(
+    tableId: number,
+    fields: FieldSchema[],
+    fileType: 'csv' | 'json',
+    w: ExportSelection,
+    csv?: CsvOptions,
+    limit?: number,
+  ): Promise<CopyOut> {
     const client = await this.pool.connect();
     let released = false;
     const release = (err?: Error) => {
@@ -137,18 +147,44 @@ export class RowsRepository {
       const { settings } = exportSelect(tableId, fields, fileType, w);
       const set = settingsSql(settings.length);
       if (set) await client.query(set, settings);
-      const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w, csv)));
+      const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit)));
+      const rows = copyRowCount(stream);
       stream.once('end', () => release());
       stream.once('error', (err) => release(err));
       stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));
-      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return stream;
+      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return Object.assign(stream, { copied: rows });
       // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
       const out = new PassThrough();
       out.write(stringify([w.csv_customize_headers], { delimiter: csv?.delimiter ?? ',' }));
-      return pipeline(stream, out, () => undefined);
+      return Object.assign(pipeline(stream, out, () => undefined), { copied: rows });
     } catch (err) {
       release(err as Error);
       throw err;
     }
   }
+}
+
+/** An export's bytes; `copied` resolves, once the COPY has completed, to the number of rows PostgreSQL wrote. */
+export type CopyOut = Readable & { copied: Promise<number> };
+
+/**
+ * The row count of a COPY TO. pg-copy-streams sets `rowCount` from the CommandComplete message,
+ * which can arrive after the stream's end (CopyDone ends it): the count is final when pg hands the
+ * query its ReadyForQuery (the Submittable hook pg calls on the active query).
+ */
+function copyRowCount(stream: CopyToStreamQuery): Promise<number> {
+  const hooks = stream as unknown as { handleReadyForQuery: (...args: unknown[]) => void };
+  const ready = hooks.handleReadyForQuery.bind(stream);
+  const rows = new Promise<number>((resolve, reject) => {
+    hooks.handleReadyForQuery = (...args: unknown[]) => {
+      ready(...args);
+      resolve(stream.rowCount);
+    };
+    stream.once('error', reject);
+    stream.once('close', () => {
+      if (!stream.readableEnded) reject(new Error('export stream closed early'));
+    });
+  });
+  rows.catch(() => undefined);
+  return rows;
 }

@@ -1,5 +1,6 @@
 import type { TableSchema } from '../../types/api.js';
 import { withTransaction, type Pool } from '../pool.js';
+import { singleRow } from '../single-row.js';
 import { createTableSql, dataTable } from '../table-sql.js';
 
 export interface TableRecord {
@@ -31,7 +32,7 @@ export class TablesRepository {
           `INSERT INTO tableport.tables (owner_id, name, schema) VALUES ($1, $2, $3) RETURNING ${COLS}`,
           [ownerId, name, JSON.stringify(schema)],
         );
-        const table = rows[0]!;
+        const table = singleRow(rows, 'INSERT INTO tableport.tables');
         await client.query(createTableSql(table.id, schema.fields));
         return table;
       });
@@ -49,7 +50,7 @@ export class TablesRepository {
         [ownerId, limit, offset],
       ),
     ]);
-    return { total: count.rows[0]!.n, tables: page.rows };
+    return { total: singleRow(count.rows, 'The table count').n, tables: page.rows };
   }
 
   /** The table if it exists and belongs to `ownerId`; pass `null` for any owner (workers). */
@@ -59,6 +60,21 @@ export class TablesRepository {
       [id, ownerId],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * The owner's table named `name` (SQL statements name tables): the exact name, else the one
+   * table whose name differs only in case (unquoted SQL names are case-insensitive), else null.
+   */
+  async getByName(ownerId: number, name: string): Promise<TableRecord | null> {
+    const { rows } = await this.pool.query<TableRecord>(
+      `SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 AND lower(name) = lower($2) ORDER BY (name = $2) DESC, id LIMIT 2`,
+      [ownerId, name],
+    );
+    const [first, second] = rows;
+    if (!first) return null;
+    if (first.name === name || !second) return first;
+    return null;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Pool } from '../pool.js';
+import { singleRow } from '../single-row.js';
 
 export type Locale = 'en' | 'zh-CN';
 
@@ -22,7 +23,7 @@ export class UsersRepository {
        RETURNING id, email, name, locale, created_at`,
       [email, name, locale],
     );
-    return rows[0]!;
+    return singleRow(rows, 'INSERT INTO tableport.users');
   }
 
   async addToken(userId: number, tokenHash: Buffer): Promise<void> {

@@ -23,10 +23,9 @@ export class WorkspaceRepository {
    * meanwhile through the API waits for the import instead of being lost under it.
    */
   async lockAll(client: PoolClient, ownerId: number): Promise<TableRecord[]> {
-    const { rows } = await client.query<TableRecord>(
-      `SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 ORDER BY id FOR UPDATE`,
-      [ownerId],
-    );
+    const { rows } = await client.query<TableRecord>(`SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 ORDER BY id FOR UPDATE`, [
+      ownerId,
+    ]);
     return rows;
   }
 
@@ -42,7 +41,7 @@ export class WorkspaceRepository {
 
   /** Empties a table and gives it a new schema, keeping its id (links and job history stay valid). */
   async recreate(client: PoolClient, tableId: number, schema: TableSchema): Promise<void> {
-    await client.query(`UPDATE tableport.tables SET schema = $2, updated_at = now() WHERE id = $1`, [tableId, JSON.stringify(schema)]);
+    await client.query('UPDATE tableport.tables SET schema = $2, updated_at = now() WHERE id = $1', [tableId, JSON.stringify(schema)]);
     await client.query(`DROP TABLE ${dataTable(tableId)}`);
     await client.query(createTableSql(tableId, schema.fields));
   }
@@ -68,7 +67,9 @@ export class WorkspaceRepository {
   async countUpTo(tableIds: number[], cap: number): Promise<number> {
     let total = 0;
     for (const id of tableIds) {
-      const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(id)} LIMIT $1) s`, [cap + 1 - total]);
+      const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${dataTable(id)} LIMIT $1) s`, [
+        cap + 1 - total,
+      ]);
       total += rows[0]?.n ?? 0;
       if (total > cap) break;
     }

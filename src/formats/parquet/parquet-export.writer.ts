@@ -59,7 +59,7 @@ const toInt64: Converter = (v, column) => {
 const toDouble: Converter = (v, column) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : bad(column, 'a number', v));
 const toBoolean: Converter = (v, column) => (typeof v === 'boolean' ? v : bad(column, 'a boolean', v));
 const toMillis: Converter = (v, column) => {
-  const ms = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : typeof v === 'number' ? v : NaN;
+  const ms = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Number.NaN;
   return Number.isFinite(ms) ? BigInt(ms) : bad(column, 'a date', v);
 };
 const toText: Converter = (v) => (typeof v === 'string' ? v : JSON.stringify(v));

@@ -4,6 +4,7 @@ export const XLSX_SHEET_NAME_MAX = 31;
 
 /** The table's name made into a sheet name Excel accepts (forbidden characters become `_`). */
 export function xlsxSheetName(tableName: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: Excel refuses control characters in sheet names; they are replaced.
   let name = tableName.replace(/[\\/?*[\]:\u0000-\u001f]/g, '_').replace(/^'+|'+$/g, '');
   // Excel counts UTF-16 units; cut between code points so an emoji is never split in half.
   let cut = '';

@@ -121,7 +121,7 @@ export class XlsxExportWriter extends Transform {
         if (typeof v === 'boolean') return `<c r="${ref}" t="b"><v>${v ? 1 : 0}</v></c>`;
         break;
       case 'date': {
-        const ms = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : NaN;
+        const ms = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : Number.NaN;
         // Excel shows dates from 1900-03-01 (before it, its 1900 leap-year bug shifts them) to 9999-12-31;
         // others stay ISO text, which reads back as the same date.
         if (ms >= FIRST_EXCEL_DATE_MS && ms <= LAST_EXCEL_DATE_MS) return `<c r="${ref}" s="${DATE_STYLE}"><v>${excelSerial(ms)}</v></c>`;
@@ -157,7 +157,10 @@ export class XlsxExportWriter extends Transform {
       cb(err as Error);
       return;
     }
-    if (this.batch.length < BATCH_CHARS) return cb();
+    if (this.batch.length < BATCH_CHARS) {
+      cb();
+      return;
+    }
     const more = this.sheet.push(this.batch);
     this.batch = '';
     if (more) cb();

@@ -66,9 +66,9 @@ export function columnIndex(ref: string): number {
   return n - 1;
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 cannot carry these control characters; OOXML escapes them as _xHHHH_.
 const NEEDS_ESCAPE = /[&<>"\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_/;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same characters, to escape them.
 const ESCAPES = /[&<>"\r\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)/g;
 
 function hex4(code: number): string {
@@ -106,10 +106,10 @@ export function unescapeXml(text: string): string {
   let s = text;
   if (s.includes('&')) {
     s = s.replace(ENTITY, (_m, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
-      hex !== undefined ? String.fromCodePoint(parseInt(hex, 16)) : dec !== undefined ? String.fromCodePoint(parseInt(dec, 10)) : (NAMED[name ?? ''] ?? ''),
+      hex !== undefined ? String.fromCodePoint(Number.parseInt(hex, 16)) : dec !== undefined ? String.fromCodePoint(Number.parseInt(dec, 10)) : (NAMED[name ?? ''] ?? ''),
     );
   }
-  if (s.includes('_x')) s = s.replace(OOXML_ESCAPE, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  if (s.includes('_x')) s = s.replace(OOXML_ESCAPE, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   // XML turns CR LF into LF; a CR that mattered was written as _x000D_ above.
   return s;
 }

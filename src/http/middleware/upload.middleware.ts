@@ -6,6 +6,7 @@ import multer from 'multer';
 import { AppError, FileTooLargeError, InsufficientStorageError, InvalidParameterError, InvalidUploadError } from '../../errors.js';
 
 /** CR, LF, NUL and the other control characters: they break headers, logs and PostgreSQL text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters in file names is the point.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 

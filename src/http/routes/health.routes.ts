@@ -16,7 +16,7 @@ export function healthRouter(checks: Record<string, HealthCheck>): Router {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((n) => probe(checks[n] as HealthCheck)));
     const body: Record<string, string> = { status: results.every(Boolean) ? 'ok' : 'unavailable' };
-    names.forEach((n, i) => (body[n] = results[i] ? 'ok' : 'down'));
+    for (const [i, n] of names.entries()) body[n] = results[i] ? 'ok' : 'down';
     if (body.status !== 'ok') res.set('Retry-After', '5');
     res.status(body.status === 'ok' ? 200 : 503).json(body);
   });

@@ -11,5 +11,12 @@ export function jobsRouter(s: Services): Router {
   r.get('/jobs/:job_id', async (req, res) => {
     res.json(await s.jobs.get(currentUser(res).id, req.params.job_id));
   });
+  r.post('/jobs/:job_id/cancel', async (req, res) => {
+    res.json(await s.jobControl.cancel(currentUser(res).id, req.params.job_id));
+  });
+  r.post('/jobs/:job_id/retry', async (req, res) => {
+    const created = await s.jobControl.retry(currentUser(res).id, req.params.job_id);
+    res.status(201).json(created);
+  });
   return r;
 }

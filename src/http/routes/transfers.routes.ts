@@ -19,11 +19,17 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
   });
   r.post('/table/import/', async (req, res) => {
     // A new table with a schema inferred from the file, then the import into it.
+    if (req.is('application/json')) return void res.status(201).json(await s.imports.requestFromSourceWithInference(currentUser(res).id, req.body?.name, req.body));
     const file = await receiveUpload(req, res);
     res.status(201).json(await s.imports.requestWithInference(currentUser(res).id, file, req.body, req.query));
   });
   r.post('/table/:table_id/import/', async (req, res) => {
     const user = currentUser(res);
+    // A JSON (or form) body names a location to read (`source`, or MinApp's `dataFileUrl`) instead of uploading.
+    if (req.is(['application/json', 'application/x-www-form-urlencoded'])) {
+      const body = req.query.dry_run === undefined ? req.body : { ...req.body, dry_run: req.query.dry_run };
+      return void res.status(201).json(await s.imports.requestFromSource(user.id, req.params.table_id, body));
+    }
     // Refuse before reading a possibly large body when the answer is already known.
     await s.imports.precheck(user.id, req.params.table_id, req.query);
     const file = await receiveUpload(req, res);

@@ -57,7 +57,7 @@ export function renderText(blocks: Block[]): string {
         break;
     }
   }
-  return out.join('\n\n') + '\n';
+  return `${out.join('\n\n')}\n`;
 }
 
 // ---- HTML ----
@@ -65,7 +65,7 @@ export function renderText(blocks: Block[]): string {
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 
 /**
@@ -78,6 +78,7 @@ export function escapeHtml(s: string): string {
 export function hrefAttr(url: string): string | null {
   if (!/^https?:\/\//i.test(url)) return null;
   return url
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters in a link are percent-encoded on purpose.
     .replace(/[\s"'<>`\u0000-\u001f\u007f]/g, (c) => encodeURIComponent(c))
     .replace(/&(?![A-Za-z0-9_.~%-]*=)/g, '&amp;');
 }

@@ -35,7 +35,7 @@ export function plural(n: number, one: string, other: string): string {
 
 /** A user-supplied name fit for a header line: no line breaks or controls, not endless. */
 export function oneLine(s: string, max = 120): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: line breaks and controls must not reach a mail header.
   const flat = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -21,7 +21,7 @@ const jobLine = (f: JobMailFacts, lead: string): Inline[] => [`${lead}，请用�
 
 const footer = (f: JobMailFacts, what: string): Block => ({
   kind: 'footer',
-  content: [`您收到这封邮件，是因为您在 tableport（`, a(f.publicUrl), `）上发起了这次${what}。任务 ID：${f.jobId}。`],
+  content: ['您收到这封邮件，是因为您在 tableport（', a(f.publicUrl), `）上发起了这次${what}。任务 ID：${f.jobId}。`],
 });
 
 export const zhCN: MailCopy = {

@@ -14,7 +14,7 @@ export function faultTest(name: string, fn: () => Promise<void>): void {
       held = true;
     } finally {
       const file = process.env.FAULT_SUMMARY_FILE;
-      if (file) appendFileSync(file, JSON.stringify({ name, held }) + '\n');
+      if (file) appendFileSync(file, `${JSON.stringify({ name, held })}\n`);
     }
   });
 }

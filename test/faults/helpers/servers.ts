@@ -59,7 +59,10 @@ export async function startOwnRedis(port: number): Promise<OwnRedis> {
     await once(c, 'exit');
   };
   await start();
-  return { url, start, kill, restart: async () => (await kill(), await start()), close: kill };
+  return { url, start, kill, restart: async () => {
+      await kill();
+      await start();
+    }, close: kill };
 }
 
 export interface OwnPostgres {

@@ -81,7 +81,10 @@ describe('bundles between two deployments', () => {
     const before = await workspace(prod, other.token);
     const failed = await importBundle(prod, other.token, bundle, '?mode=merge');
     assert.equal(failed.job.status, 'failed');
-    assert.equal(failed.status.tables.notes, 'the table "notes" exists with other fields: "body" is string in the bundle, integer in the table');
+    assert.equal(
+      failed.status.tables.notes,
+      'the table "notes" exists with other fields: "body" is string in the bundle, integer in the table',
+    );
     assert.equal(failed.status.tables.orders, '');
     assert.deepEqual(await workspace(prod, other.token), before, 'nothing changed, not even the tables that were fine');
   });
@@ -98,13 +101,16 @@ describe('bundles between two deployments', () => {
     assert.equal(status.status, 'failed');
     assert.equal(status.tables.orders, '');
     const line = text.split('\n').findIndex((l) => l.includes('12345')) + 1;
-    assert.match(status.tables.notes ?? '', new RegExp(`1 row is not valid: line \\d+, body: `));
-    assert.ok(job.errors.some((e) => e.table === 'notes' && e.error_msg.startsWith('table "notes": line ')), JSON.stringify(job.errors));
+    assert.match(status.tables.notes ?? '', /1 row is not valid: line \d+, body: /);
+    assert.ok(
+      job.errors.some((e) => e.table === 'notes' && e.error_msg.startsWith('table "notes": line ')),
+      JSON.stringify(job.errors),
+    );
     assert.ok(line > 0);
     assert.deepEqual(await workspace(prod, target.token), before);
   });
 
-  test('a duplicate id is that table\'s failure, and nothing is kept', async () => {
+  test("a duplicate id is that table's failure, and nothing is kept", async () => {
     const target = await prod.createUser();
     const b = JSON.parse(bundle.toString('utf8'));
     b.tables.notes.rows[1].id = b.tables.notes.rows[0].id;
@@ -131,7 +137,9 @@ describe('bundles between two deployments', () => {
 
   test('content and gzip: the same bundle as JSON text, and gzip-compressed', async () => {
     const target = await prod.createUser();
-    const res = await client(prod, target.token).post('/oserve/v1/data/import/').send({ content: bundle.toString('utf8'), mode: 'reset' });
+    const res = await client(prod, target.token)
+      .post('/oserve/v1/data/import/')
+      .send({ content: bundle.toString('utf8'), mode: 'reset' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(prod, target.token, res.body.job_id, 60_000);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -164,7 +172,13 @@ describe('bundles between two deployments', () => {
     assert.equal(unknown.body.error_code, 'invalid_parameter');
 
     const big = await staging.createUser();
-    await makeTable(staging, big.token, 'big', NOTES_SCHEMA, Array.from({ length: 10_001 }, (_, k) => ({ body: String(k) })));
+    await makeTable(
+      staging,
+      big.token,
+      'big',
+      NOTES_SCHEMA,
+      Array.from({ length: 10_001 }, (_, k) => ({ body: String(k) })),
+    );
     const refused = await client(staging, big.token).get('/oserve/v1/data/export/');
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error_code, 'too_many_rows');
@@ -175,15 +189,22 @@ describe('bundles between two deployments', () => {
     const u = await staging.createUser();
     await makeTable(staging, u.token, 'orders', ORDERS_SCHEMA, orderRows(50));
     await makeTable(staging, u.token, 'notes', NOTES_SCHEMA, [{ body: 'all of me' }]);
-    const bad = await client(staging, u.token).post('/oserve/v1/data/export/').send({ where: { orders: { nope: 1 } } });
+    const bad = await client(staging, u.token)
+      .post('/oserve/v1/data/export/')
+      .send({ where: { orders: { nope: 1 } } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error_code, 'invalid_parameter');
     assert.match(bad.body.parameter, /^where\.orders/);
-    const missing = await client(staging, u.token).post('/oserve/v1/data/export/').send({ tables: ['notes'], where: { orders: { qty: 1 } } });
+    const missing = await client(staging, u.token)
+      .post('/oserve/v1/data/export/')
+      .send({ tables: ['notes'], where: { orders: { qty: 1 } } });
     assert.equal(missing.body.parameter, 'where.orders');
     const { bytes } = await exportBundle(staging, u.token, { where: { orders: { qty: { $gte: 45 } } } });
     const b = JSON.parse(bytes.toString());
-    assert.deepEqual(b.tables.orders.rows.map((r: { qty: number }) => r.qty), [46, 47, 48, 49]);
+    assert.deepEqual(
+      b.tables.orders.rows.map((r: { qty: number }) => r.qty),
+      [46, 47, 48, 49],
+    );
     assert.equal(b.tables.notes.rows.length, 1);
   });
 
@@ -206,9 +227,13 @@ describe('bundles between two deployments', () => {
 
   test('one bundle import and one bundle export per user per minute', async () => {
     const u = await prod.createUser();
-    const first = await client(prod, u.token).post('/oserve/v1/data/import/').send({ content: '{"format":"tableport.bundle","version":1,"tables":{}}' });
+    const first = await client(prod, u.token)
+      .post('/oserve/v1/data/import/')
+      .send({ content: '{"format":"tableport.bundle","version":1,"tables":{}}' });
     assert.equal(first.status, 201);
-    const second = await client(prod, u.token).post('/oserve/v1/data/import/').send({ content: '{"format":"tableport.bundle","version":1,"tables":{}}' });
+    const second = await client(prod, u.token)
+      .post('/oserve/v1/data/import/')
+      .send({ content: '{"format":"tableport.bundle","version":1,"tables":{}}' });
     assert.equal(second.status, 400);
     assert.equal(second.body.error_code, 'too_frequent');
     assert.ok(second.body.retry_after > 0);
@@ -216,6 +241,13 @@ describe('bundles between two deployments', () => {
     const again = await client(prod, u.token).post('/oserve/v1/data/export/').send({});
     assert.equal(again.body.error_code, 'too_frequent');
     // Another user has a minute of their own.
-    assert.equal((await client(prod, (await prod.createUser()).token).post('/oserve/v1/data/export/').send({})).status, 201);
+    assert.equal(
+      (
+        await client(prod, (await prod.createUser()).token)
+          .post('/oserve/v1/data/export/')
+          .send({})
+      ).status,
+      201,
+    );
   });
 });

@@ -65,7 +65,10 @@ describe('bundle CLI verbs against two real servers', () => {
     assert.match(exp.stderr, /Saved the bundle to .*backup\.json \(\d+ bytes, 301 rows\)/);
     const b = JSON.parse(await readFile(file, 'utf8'));
     assert.deepEqual(Object.keys(b.tables), ['orders', 'notes']);
-    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.part')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.endsWith('.part')),
+      [],
+    );
 
     const schemas = join(dir, 'schemas.json');
     const only = await tableport(['data', 'export', schemas, '--tables', 'notes', '--schema-only', '--json'], from);
@@ -79,13 +82,16 @@ describe('bundle CLI verbs against two real servers', () => {
     const status = await tableport(['getstatus', 'import', '--json'], to);
     assert.equal(status.code, 0, status.stderr);
     assert.deepEqual(JSON.parse(status.stdout).tables, { orders: '', notes: '' });
-    assert.deepEqual(await workspace(prod, to.TABLEPORT_TOKEN!), await workspace(staging, from.TABLEPORT_TOKEN!));
+    assert.deepEqual(await workspace(prod, to.TABLEPORT_TOKEN ?? ''), await workspace(staging, from.TABLEPORT_TOKEN ?? ''));
   });
 
   test('a failing import exits 1 and shows which table failed and why', async () => {
     const bad = join(dir, 'bad.json');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(bad, JSON.stringify({ format: 'tableport.bundle', version: 1, tables: { notes: { schema: NOTES_SCHEMA, rows: [{ body: 5 }] } } }));
+    await writeFile(
+      bad,
+      JSON.stringify({ format: 'tableport.bundle', version: 1, tables: { notes: { schema: NOTES_SCHEMA, rows: [{ body: 5 }] } } }),
+    );
     const u = await prod.createUser();
     const run = await tableport(['data', 'import', '-f', bad, '--wait'], { TABLEPORT_URL: prod.baseUrl, TABLEPORT_TOKEN: u.token });
     assert.equal(run.code, 1, run.stderr);
@@ -105,7 +111,7 @@ describe('bundle CLI verbs against two real servers', () => {
     assert.match(run.stdout, /orders_live\s+ok/);
     const got = await workspace(prod, u.token);
     assert.deepEqual(Object.keys(got).sort(), ['keep', 'orders_live'], 'replace keeps the other tables');
-    const want = await workspace(staging, from.TABLEPORT_TOKEN!);
+    const want = await workspace(staging, from.TABLEPORT_TOKEN ?? '');
     assert.deepEqual(got.orders_live, want.orders);
   });
 

@@ -30,7 +30,13 @@ export function orderRows(n: number, prefix = 'o'): Array<Record<string, unknown
   }));
 }
 
-export async function makeTable(server: TestServer, token: string, name: string, schema: object, rows: Array<Record<string, unknown>>): Promise<number> {
+export async function makeTable(
+  server: TestServer,
+  token: string,
+  name: string,
+  schema: object,
+  rows: Array<Record<string, unknown>>,
+): Promise<number> {
   const c = client(server, token);
   const res = await c.post('/oserve/v1/table/').send({ name, schema });
   if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${JSON.stringify(res.body)}`);

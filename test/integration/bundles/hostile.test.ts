@@ -65,20 +65,33 @@ describe('hostile bundles', () => {
     assert.equal(empty.body.error_code, 'invalid_file');
     const none = await client(server, u.token).post('/oserve/v1/data/import/').send({});
     assert.equal(none.body.error_code, 'invalid_parameter');
-    const mode = await client(server, u.token).post('/oserve/v1/data/import/?mode=wipe').send({ content: HEAD + '}}' });
+    const mode = await client(server, u.token)
+      .post('/oserve/v1/data/import/?mode=wipe')
+      .send({ content: `${HEAD}}}` });
     assert.equal(mode.body.error_code, 'invalid_parameter');
     assert.equal(mode.body.parameter, 'mode');
-    const rename = await client(server, u.token).post('/oserve/v1/data/import/').send({ content: HEAD + '}}', rename: { a: '1bad' } });
+    const rename = await client(server, u.token)
+      .post('/oserve/v1/data/import/')
+      .send({ content: `${HEAD}}}`, rename: { a: '1bad' } });
     assert.equal(rename.body.error_code, 'invalid_parameter');
   });
 
   test('table and field names the schema rules refuse', async () => {
-    await refusedAtRequest(`${HEAD}"drop table x":{"schema":{"fields":[{"name":"a","type":"string"}]},"rows":[]}}}`, /the table name "drop table x" cannot be used/);
+    await refusedAtRequest(
+      `${HEAD}"drop table x":{"schema":{"fields":[{"name":"a","type":"string"}]},"rows":[]}}}`,
+      /the table name "drop table x" cannot be used/,
+    );
     await refusedAtRequest(`${HEAD}"t":{"schema":{"fields":[{"name":"created_at","type":"string"}]},"rows":[]}}}`, /built-in field name/);
-    await refusedAtRequest(`${HEAD}"t":{"schema":{"fields":[{"name":"a\\"; DROP","type":"string"}]},"rows":[]}}}`, /schema.fields\[0\].name/);
+    await refusedAtRequest(
+      `${HEAD}"t":{"schema":{"fields":[{"name":"a\\"; DROP","type":"string"}]},"rows":[]}}}`,
+      /schema.fields\[0\].name/,
+    );
     // Further in than the request reads: the job refuses it, naming the table.
     const note = 'n'.repeat(1000);
-    const filler = Array.from({ length: 70 }, (_, k) => `"t${k}":{"schema":{"fields":[{"name":"a","type":"string","description":"${note}"}]},"rows":[]}`);
+    const filler = Array.from(
+      { length: 70 },
+      (_, k) => `"t${k}":{"schema":{"fields":[{"name":"a","type":"string","description":"${note}"}]},"rows":[]}`,
+    );
     await refusedByJob(
       `${HEAD}${filler.join(',')},"ok":{"schema":{"fields":[{"name":"a","type":"string"}]},"rows":[{"a":"x"}]},"9bad":{"schema":{"fields":[{"name":"a","type":"string"}]}}}}`,
       /the table name "9bad" cannot be used/,
@@ -107,6 +120,10 @@ describe('hostile bundles', () => {
     const deep = `${HEAD}"t":{"schema":{"fields":[{"name":"a","type":"object"}]},"rows":[{"a":${'['.repeat(100_000)}`;
     await refusedAtRequest(deep, /nested more than 64 deep/);
     const pad = Array.from({ length: 10_000 }, (_, k) => `{"a":"${k}"}`).join(',\n');
-    await refusedByJob(`${HEAD}"t":{"schema":{"fields":[{"name":"a","type":"string"}]},"rows":[${pad},\n{"a": nope}]}}}`, /line 10001: row 10001 of table "t" is not valid JSON/, 't');
+    await refusedByJob(
+      `${HEAD}"t":{"schema":{"fields":[{"name":"a","type":"string"}]},"rows":[${pad},\n{"a": nope}]}}}`,
+      /line 10001: row 10001 of table "t" is not valid JSON/,
+      't',
+    );
   });
 });

@@ -14,7 +14,11 @@ import { REDIS_URL } from '../../helpers/env.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { NOTES_SCHEMA, workspace } from './helpers.js';
 
-const BUNDLE = JSON.stringify({ format: 'tableport.bundle', version: 1, tables: { notes: { schema: NOTES_SCHEMA, rows: [{ body: 'from a file' }] } } });
+const BUNDLE = JSON.stringify({
+  format: 'tableport.bundle',
+  version: 1,
+  tables: { notes: { schema: NOTES_SCHEMA, rows: [{ body: 'from a file' }] } },
+});
 
 describe('bundle import sources', () => {
   let server: TestServer;
@@ -36,16 +40,24 @@ describe('bundle import sources', () => {
 
   test('{"file": "file:///..."} under IMPORT_DIR is read by the job', async () => {
     const u = await server.createUser();
-    const res = await client(server, u.token).post('/oserve/v1/data/import/?mode=merge').send({ file: pathToFileURL(join(importDir, 'backup.json')).href });
+    const res = await client(server, u.token)
+      .post('/oserve/v1/data/import/?mode=merge')
+      .send({ file: pathToFileURL(join(importDir, 'backup.json')).href });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, u.token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
-    assert.deepEqual((await workspace(server, u.token)).notes?.rows.map((r) => r.body), ['from a file']);
+    assert.deepEqual(
+      (await workspace(server, u.token)).notes?.rows.map((r) => r.body),
+      ['from a file'],
+    );
   });
 
   test('a file outside IMPORT_DIR, or .. out of it, is refused at the request', async () => {
     const u = await server.createUser();
-    for (const url of [pathToFileURL(join(outside, 'secret.json')).href, `${pathToFileURL(importDir).href}/../${outside.split('/').pop()}/secret.json`]) {
+    for (const url of [
+      pathToFileURL(join(outside, 'secret.json')).href,
+      `${pathToFileURL(importDir).href}/../${outside.split('/').pop()}/secret.json`,
+    ]) {
       const res = await client(server, u.token).post('/oserve/v1/data/import/').send({ file: url });
       assert.equal(res.status, 400, `${url}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.error_code, 'invalid_parameter');
@@ -54,12 +66,15 @@ describe('bundle import sources', () => {
     assert.equal(s3.body.parameter, 'file');
   });
 
-  test('a location\'s credentials are sealed: not in the job row, not in Redis', async () => {
+  test("a location's credentials are sealed: not in the job row, not in Redis", async () => {
     const u = await server.createUser();
     const secret = 'SECRET-KEY-d41d8cd98f00b204';
     const res = await client(server, u.token)
       .post('/oserve/v1/data/import/')
-      .send({ source: 's3://bucket/backup.json', connection: { region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_key: secret, endpoint_url: 'http://127.0.0.1:9' } });
+      .send({
+        source: 's3://bucket/backup.json',
+        connection: { region: 'us-east-1', access_key_id: 'AKIAEXAMPLE', secret_key: secret, endpoint_url: 'http://127.0.0.1:9' },
+      });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, u.token, res.body.job_id, 60_000);
     assert.equal(job.status, 'failed');

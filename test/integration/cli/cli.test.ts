@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import type { Job, Table } from '../../../src/types/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
 
@@ -29,11 +30,11 @@ function tableport(args: string[], env: Record<string, string | undefined> = {},
       env: { ...process.env, TABLEPORT_URL: undefined, TABLEPORT_TOKEN: undefined, ...env },
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
-    if (input !== undefined) child.stdin!.end(input);
+    if (input !== undefined) defined(child.stdin, 'child.stdin').end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (c) => (stdout += c));
-    child.stderr!.on('data', (c) => (stderr += c));
+    defined(child.stdout, 'child.stdout').on('data', (c) => (stdout += c));
+    defined(child.stderr, 'child.stderr').on('data', (c) => (stderr += c));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -113,7 +114,7 @@ describe('tableport CLI against a real server', () => {
     assert.equal(ejob.rows, 2);
     assert.equal(ejob.download.path, out);
     const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Array<Record<string, string>>;
-    assert.deepEqual(rows.map((r) => [r['title'], r['qty'], r['created_at']]), [
+    assert.deepEqual(rows.map((r) => [r.title, r.qty, r.created_at]), [
       ['first', '1', '1000'],
       ['second', '2', '2000'],
     ]);
@@ -208,7 +209,7 @@ describe('tableport CLI against a real server', () => {
     const run = await tableport(['tables', 'list', '--url', server.baseUrl, '--token', 'wrong', '--json']);
     assert.equal(run.code, 3);
     assert.equal(json<{ error_code: string }>(run).error_code, 'unauthorized');
-    const ok = await tableport(['tables', 'list', '--url', server.baseUrl, '--token', env.TABLEPORT_TOKEN!, '--json']);
+    const ok = await tableport(['tables', 'list', '--url', server.baseUrl, '--token', defined(env.TABLEPORT_TOKEN, 'env.TABLEPORT_TOKEN'), '--json']);
     assert.equal(ok.code, 0, ok.stderr);
   });
 
@@ -229,7 +230,7 @@ describe('tableport CLI against a real server', () => {
     const commands = [[], ['tables'], ['tables', 'list'], ['tables', 'create'], ['tables', 'show'], ['tables', 'delete'], ['export'], ['import'], ['jobs'], ['jobs', 'list'], ['jobs', 'show'], ['jobs', 'wait'], ['users', 'add']];
     const runs = await Promise.all(commands.map((c) => tableport([...c, '--help'])));
     runs.forEach((run, i) => {
-      const name = commands[i]!.join(' ') || '(top)';
+      const name = defined(commands[i], 'commands[i]').join(' ') || '(top)';
       assert.equal(run.code, 0, name);
       assert.match(run.stdout, /Usage: tableport/, name);
       assert.match(run.stdout, /Example/, name);

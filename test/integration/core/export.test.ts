@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 const ROWS = [
   { id: 'r1', created_at: 1000, title: 'plain', qty: 1, price: 1.5, paid: true, due: '2024-01-01T00:00:00.000Z', tags: ['a'], meta: { k: 1 } },
@@ -52,23 +53,23 @@ describe('export', () => {
     assert.ok(link, 'the mail holds the download link');
     assert.equal(link, job.file_url);
 
-    const file = await download(link!);
+    const file = await download(defined(link, 'link'));
     assert.equal(file.status, 200);
     assert.match(file.headers.get('content-type') ?? '', /text\/csv/);
     const lines = parse(file.body, { relax_column_count: false }) as string[][];
     assert.deepEqual(lines[0], ['id', 'created_at', 'updated_at', 'created_by', 'title', 'qty', 'price', 'paid', 'due', 'tags', 'meta']);
     assert.equal(lines.length, 6);
     assert.deepEqual(lines.slice(1).map((l) => l[0]), ['r1', 'r2', 'r3', 'r4', 'r5']);
-    const r2 = lines[2]!;
+    const r2 = defined(lines[2], 'lines[2]');
     assert.equal(r2[4], 'comma, "quote"\nnew line');
     assert.equal(r2[7], 'false');
-    assert.deepEqual(JSON.parse(r2[9]!), []);
-    assert.equal(lines[1]![7], 'true');
-    assert.equal(lines[1]![8], '2024-01-01T00:00:00.000Z');
-    assert.equal(lines[3]![4], 'Unicode: 中文 ü 🎉');
-    assert.equal(lines[4]![5], '9007199254740991');
-    assert.deepEqual(JSON.parse(lines[4]![9]!), [{ x: [1, 2] }]);
-    assert.deepEqual(JSON.parse(lines[4]![10]!), { s: 'a\\b' });
+    assert.deepEqual(JSON.parse(defined(r2[9], 'r2[9]')), []);
+    assert.equal(lines[1]?.[7], 'true');
+    assert.equal(lines[1]?.[8], '2024-01-01T00:00:00.000Z');
+    assert.equal(lines[3]?.[4], 'Unicode: 中文 ü 🎉');
+    assert.equal(lines[4]?.[5], '9007199254740991');
+    assert.deepEqual(JSON.parse(defined(lines[4]?.[9], 'lines[4]?.[9]')), [{ x: [1, 2] }]);
+    assert.deepEqual(JSON.parse(defined(lines[4]?.[10], 'lines[4]?.[10]')), { s: 'a\\b' });
     // RFC 4180: the quoted cell is written with doubled quotes, NULL as an empty unquoted cell, '' as "".
     assert.ok(file.body.includes('"comma, ""quote""\nnew line"'));
     assert.ok(file.body.includes(',"",'), 'an empty string is a quoted empty cell');
@@ -84,18 +85,18 @@ describe('export', () => {
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.rows, 3);
-    const file = await download(job.file_url!);
+    const file = await download(defined(job.file_url, 'job.file_url'));
     const rows = JSON.parse(file.body) as Array<Record<string, unknown>>;
     assert.deepEqual(rows.map((r) => r.id), ['r2', 'r3', 'r4'], 'start is in, end is out');
-    assert.equal(rows[0]!.paid, false);
-    assert.equal(rows[0]!.created_at, 1500);
-    assert.equal(rows[0]!.title, 'comma, "quote"\nnew line');
-    assert.deepEqual(rows[2]!.tags, [{ x: [1, 2] }]);
-    assert.equal(rows[2]!.qty, 9007199254740991);
-    assert.equal(rows[2]!.price, -1e21);
-    assert.equal(rows[2]!.due, '1999-12-31T23:59:59.999Z');
-    assert.equal(rows[1]!.qty, null);
-    assert.deepEqual(Object.keys(rows[0]!), ['id', 'created_at', 'updated_at', 'created_by', 'title', 'qty', 'price', 'paid', 'due', 'tags', 'meta']);
+    assert.equal(rows[0]?.paid, false);
+    assert.equal(rows[0]?.created_at, 1500);
+    assert.equal(rows[0]?.title, 'comma, "quote"\nnew line');
+    assert.deepEqual(rows[2]?.tags, [{ x: [1, 2] }]);
+    assert.equal(rows[2]?.qty, 9007199254740991);
+    assert.equal(rows[2]?.price, -1e21);
+    assert.equal(rows[2]?.due, '1999-12-31T23:59:59.999Z');
+    assert.equal(rows[1]?.qty, null);
+    assert.deepEqual(Object.keys(defined(rows[0], 'rows[0]')), ['id', 'created_at', 'updated_at', 'created_by', 'title', 'qty', 'price', 'paid', 'due', 'tags', 'meta']);
 
     // MinApp v1.5's views of the table's exports.
     const list = await c.get(`/oserve/v1/table/${t2}/export/`);
@@ -117,18 +118,18 @@ describe('export', () => {
     await c.post(`/oserve/v1/table/${t}/record/`).send(ROWS);
     const res = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'json', mode: 'part', end: 2000 });
     const job = await waitForJob(server, token, res.body.job_id);
-    assert.deepEqual((JSON.parse((await download(job.file_url!)).body) as Array<{ id: string }>).map((r) => r.id), ['r1', 'r2']);
+    assert.deepEqual((JSON.parse((await download(defined(job.file_url, 'job.file_url'))).body) as Array<{ id: string }>).map((r) => r.id), ['r1', 'r2']);
     const tf = await createTable(server, token, 'bounds_form');
     await c.post(`/oserve/v1/table/${tf}/record/`).send(ROWS);
     const form = await c.post(`/oserve/v1/table/${tf}/export/`).type('form').send({ file_type: 'json', mode: 'part', start: '1500', end: '2000' });
     assert.equal(form.status, 201, `a form post works too: ${JSON.stringify(form.body)}`);
     const jobF = await waitForJob(server, token, form.body.job_id);
-    assert.deepEqual((JSON.parse((await download(jobF.file_url!)).body) as Array<{ id: string }>).map((r) => r.id), ['r2']);
+    assert.deepEqual((JSON.parse((await download(defined(jobF.file_url, 'jobF.file_url'))).body) as Array<{ id: string }>).map((r) => r.id), ['r2']);
     const t3 = await createTable(server, token, 'bounds2');
     await c.post(`/oserve/v1/table/${t3}/record/`).send(ROWS);
     const res2 = await c.post(`/oserve/v1/table/${t3}/export/`).send({ file_type: 'json', mode: 'part', start: '2999' });
     const job2 = await waitForJob(server, token, res2.body.job_id);
-    assert.deepEqual((JSON.parse((await download(job2.file_url!)).body) as Array<{ id: string }>).map((r) => r.id), ['r4', 'r5']);
+    assert.deepEqual((JSON.parse((await download(defined(job2.file_url, 'job2.file_url'))).body) as Array<{ id: string }>).map((r) => r.id), ['r4', 'r5']);
   });
 
   test('every wrong parameter is 400 invalid_parameter naming it, and does not use up the minute', async () => {
@@ -177,10 +178,10 @@ describe('export', () => {
     const t = await createTable(server, token, 'links');
     await c.post(`/oserve/v1/table/${t}/record/`).send(ROWS.slice(0, 1));
     const job = await waitForJob(server, token, (await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' })).body.job_id);
-    const url = new URL(job.file_url!);
+    const url = new URL(defined(job.file_url, 'job.file_url'));
     assert.equal((await download(url.toString())).status, 200);
 
-    const sig = url.searchParams.get('signature')!;
+    const sig = defined(url.searchParams.get('signature'), 'the signature');
     const flipped = new URL(url);
     flipped.searchParams.set('signature', (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1));
     const forged = await download(flipped.toString());
@@ -203,7 +204,7 @@ describe('export', () => {
     const res = await stranger.get(`/oserve/v1/jobs/${body.job_id}`);
     assert.equal(res.status, 404);
     assert.equal(res.body.error_code, 'not_found');
-    assert.equal((await stranger.get(`/oserve/v1/jobs/`)).body.meta.total_count, 0);
+    assert.equal((await stranger.get('/oserve/v1/jobs/')).body.meta.total_count, 0);
     const mine = await c.get('/oserve/v1/jobs/?limit=1');
     assert.equal(mine.body.objects[0].id, body.job_id, 'newest first');
   });
@@ -231,12 +232,12 @@ describe('export limits', () => {
     const job = await waitForJob(server, token, part.body.job_id);
     assert.equal(job.rows, 3);
     await new Promise((r) => setTimeout(r, 2100));
-    const expired = await download(job.file_url!);
+    const expired = await download(defined(job.file_url, 'job.file_url'));
     assert.equal(expired.status, 410);
     assert.equal(JSON.parse(expired.body).error_code, 'link_expired');
 
     // The file of an expired link is removed by the repeating clean-up job.
-    const path = join(server.config.storageDir, 'exports', job.id, job.file_name!);
+    const path = join(server.config.storageDir, 'exports', job.id, defined(job.file_name, 'job.file_name'));
     const until = Date.now() + 10_000;
     while (existsSync(path)) {
       if (Date.now() > until) throw new Error(`${path} is still there`);
@@ -268,7 +269,7 @@ describe('export cap at run time', () => {
     await server.startPeer(['worker']);
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'failed');
-    assert.equal(job.errors[0]!.error_code, 'too_many_rows');
+    assert.equal(job.errors[0]?.error_code, 'too_many_rows');
     assert.equal(job.file_url, null);
   });
 });

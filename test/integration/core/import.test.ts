@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 async function rowsOf(server: TestServer, token: string, tableId: number) {
   const res = await client(server, token).get(`/oserve/v1/table/${tableId}/record/?limit=1000&order_by=created_at`);
@@ -45,7 +46,7 @@ describe('import', () => {
 
     const rows = await rowsOf(server, token, t);
     assert.equal(rows.length, 3);
-    const p1 = rows.find((r) => r.id === 'p1')!;
+    const p1 = defined(rows.find((r) => r.id === 'p1'), 'row p1');
     assert.equal(p1.title, 'Smith, "Al"\nJr.');
     assert.equal(p1.created_at, 100);
     assert.equal(p1.qty, 3);
@@ -53,10 +54,10 @@ describe('import', () => {
     assert.equal(p1.due, '2024-05-01T12:00:00.000Z');
     assert.deepEqual(p1.tags, [1, 'a']);
     assert.deepEqual(p1.meta, { k: true });
-    const p2 = rows.find((r) => r.id === 'p2')!;
+    const p2 = defined(rows.find((r) => r.id === 'p2'), 'row p2');
     assert.equal(p2.title, '中文 🎉');
     assert.equal(p2.qty, null);
-    const gen = rows.find((r) => r.id !== 'p1' && r.id !== 'p2')!;
+    const gen = defined(rows.find((r) => r.id !== 'p1' && r.id !== 'p2'), 'the generated row');
     assert.equal(gen.title, '', 'a quoted empty cell is an empty string');
     assert.equal(gen.paid, false);
     assert.match(String(gen.id), /^[0-9a-f]{24}$/);
@@ -79,7 +80,7 @@ describe('import', () => {
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.rows, 2);
-    const j1 = (await rowsOf(server, token, t)).find((r) => r.id === 'j1')!;
+    const j1 = defined((await rowsOf(server, token, t)).find((r) => r.id === 'j1'), 'row j1');
     assert.deepEqual(j1.tags, ['a', { b: 1 }]);
     assert.equal(j1.price, 1.25);
   });
@@ -115,7 +116,7 @@ describe('import', () => {
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'failed');
     assert.deepEqual(job.errors.filter((e) => e.line).map((e) => [e.line, e.field]), [[3, 'id']]);
-    assert.match(job.errors[0]!.error_msg, /"taken"/);
+    assert.match(job.errors[0]?.error_msg ?? '', /"taken"/);
     assert.deepEqual((await rowsOf(server, token, t)).map((r) => r.id), ['taken']);
 
     const t2 = await createTable(server, token, 'dups_in_file');
@@ -158,7 +159,7 @@ describe('import', () => {
     const c = client(server, token);
     const src = await createTable(server, token, 'trip_src');
     const rows = [
-      { id: 'a', created_at: 10, title: 'x, "y"\r\nz', qty: -7, price: 3.14159, paid: true, due: '2020-02-29T23:59:59.123Z', tags: ['1', 2, null], meta: { a: { b: [] } } },
+      { id: 'a', created_at: 10, title: 'x, "y"\r\nz', qty: -7, price: 12.34567, paid: true, due: '2020-02-29T23:59:59.123Z', tags: ['1', 2, null], meta: { a: { b: [] } } },
       { id: 'b', created_at: 20, title: '', qty: null, price: 1e-7, paid: false, due: null, tags: [], meta: {} },
       { id: 'c', created_at: 30, title: null, qty: 0, price: null, paid: null, due: '1970-01-01T00:00:00.000Z', tags: null, meta: null },
       { id: 'd', created_at: 40, title: 'tab\there \\N back\\slash', qty: 1, price: 0, paid: true, due: null, tags: [''], meta: { '': '' } },
@@ -169,9 +170,9 @@ describe('import', () => {
       const s = await createTable(server, token, `trip_src_${fileType}`);
       await c.post(`/oserve/v1/table/${s}/record/`).send(rows);
       const exp = await waitForJob(server, token, (await c.post(`/oserve/v1/table/${s}/export/`).send({ file_type: fileType, mode: 'all' })).body.job_id);
-      const file = await download(exp.file_url!);
+      const file = await download(defined(exp.file_url, 'exp.file_url'));
       const dst = await createTable(server, token, `trip_dst_${fileType}`);
-      const imp = await c.post(`/oserve/v1/table/${dst}/import/`).attach('file', Buffer.from(file.body), exp.file_name!);
+      const imp = await c.post(`/oserve/v1/table/${dst}/import/`).attach('file', Buffer.from(file.body), defined(exp.file_name, 'exp.file_name'));
       assert.equal(imp.status, 201, JSON.stringify(imp.body));
       const done = await waitForJob(server, token, imp.body.job_id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done.errors));
@@ -193,7 +194,7 @@ describe('import limits', () => {
 
   test('a file over UPLOAD_MAX_BYTES is 413 file_too_large', async () => {
     const t = await createTable(server, token, 'small');
-    const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('title\n' + 'x\n'.repeat(1000)), 'big.csv');
+    const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(`title\n${'x\n'.repeat(1000)}`), 'big.csv');
     assert.equal(res.status, 413);
     assert.equal(res.body.error_code, 'file_too_large');
   });
@@ -204,7 +205,7 @@ describe('import limits', () => {
     assert.equal(res.status, 201);
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'failed');
-    assert.equal(job.errors[0]!.error_code, 'too_many_rows');
+    assert.equal(job.errors[0]?.error_code, 'too_many_rows');
     assert.equal((await rowsOf(server, token, t)).length, 0);
   });
 });

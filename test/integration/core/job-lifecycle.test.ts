@@ -195,7 +195,7 @@ describe('job lifecycle: clean-up', () => {
   });
   after(() => server.close());
 
-  test('an import leaves no folder behind, whether it succeeds or fails', async () => {
+  test('a succeeded import leaves no folder behind; a failed one keeps only its upload, for a retry', async () => {
     const t = await createTable(server, token, 'tidy', SCHEMA);
     const ok = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('n\n1\n'), 'a.csv');
     assert.equal((await waitForJob(server, token, ok.body.job_id)).status, 'succeeded');
@@ -205,8 +205,9 @@ describe('job lifecycle: clean-up', () => {
     const imports = join(server.config.storageDir, 'imports');
     const left = async () => (existsSync(imports) ? await readdir(imports) : []);
     // The folder goes right after the job's end is recorded (not in the same transaction): wait for it.
-    for (let i = 0; i < 100 && (await left()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(await left(), [], 'no imports/<job>/ folder remains');
+    for (let i = 0; i < 100 && (await left()).length > 1; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await left(), [bad.body.job_id], 'only the failed import keeps its folder (the upload, for a retry)');
+    assert.deepEqual(await readdir(join(imports, bad.body.job_id)), ['upload.csv']);
   });
 
   test('an export whose storage refuses the file before reading it frees its database connection', async () => {
@@ -257,6 +258,9 @@ describe('job lifecycle: clean-up', () => {
       await s.close();
     }
     assert.equal(existsSync(folder), false, 'the export folder is gone');
+    // The earlier test's failed import kept its upload for a retry: the same expiry takes it.
+    const imports = join(server.config.storageDir, 'imports');
+    assert.deepEqual(existsSync(imports) ? await readdir(imports) : [], [], 'kept uploads expire with the links');
   });
 
   test('SMTP down past the last mail attempt: the mail goes to the outbox and the job says so', async () => {

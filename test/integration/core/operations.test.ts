@@ -10,6 +10,7 @@ import request from 'supertest';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
+import { defined } from '../../helpers/defined.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/tableport.js', import.meta.url).pathname;
@@ -25,13 +26,13 @@ describe('operations', () => {
   test('`tableport users add` prints a working token alone on the last line, and finds an existing user', async () => {
     const env = server.childEnv();
     const first = await run(process.execPath, [BIN, 'users', 'add', '--email', 'Op@Example.com', '--name', 'Op', '--locale', 'zh-CN'], { env });
-    const token = first.stdout.trimEnd().split('\n').at(-1)!;
+    const token = defined(first.stdout.trimEnd().split('\n').at(-1), 'the printed token');
     assert.match(token, /^tp_[A-Za-z0-9_-]{43}$/);
     const res = await request(server.baseUrl).get('/oserve/v1/table/').set('Authorization', `Bearer ${token}`);
     assert.equal(res.status, 200);
 
     const again = await run(process.execPath, [BIN, 'users', 'add', '--email', 'op@example.com'], { env });
-    const token2 = again.stdout.trimEnd().split('\n').at(-1)!;
+    const token2 = defined(again.stdout.trimEnd().split('\n').at(-1), 'the printed token');
     assert.notEqual(token2, token);
     const users = await server.db.query(`SELECT count(*)::int AS n, min(locale) AS locale FROM tableport.users WHERE lower(email) = 'op@example.com'`);
     assert.deepEqual(users.rows[0], { n: 1, locale: 'zh-CN' }, 'the same user, its locale kept');
@@ -58,7 +59,7 @@ describe('operations', () => {
     assert.equal(found.to, email);
     assert.match(found.subject, /outboxed/);
     assert.match(found.text, /[\u4e00-\u9fff]/, 'written in Chinese');
-    assert.ok(found.text.includes(job.file_url!));
+    assert.ok(found.text.includes(defined(job.file_url, 'job.file_url')));
   });
 
   test('a refused oversized upload leaves nothing behind', async () => {
@@ -66,7 +67,7 @@ describe('operations', () => {
     try {
       const { token } = await small.createUser();
       const t = await createTable(small, token, 'tiny');
-      const res = await client(small, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('title\n' + 'y\n'.repeat(5000)), 'a.csv');
+      const res = await client(small, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(`title\n${'y\n'.repeat(5000)}`), 'a.csv');
       assert.equal(res.status, 413);
       assert.equal(res.body.error_code, 'file_too_large');
       assert.deepEqual(await readdir(join(small.config.storageDir, '.incoming')), []);
@@ -89,7 +90,7 @@ describe('graceful shutdown', () => {
     const { token } = await server.createUser();
     const t = await createTable(server, token, 'stopping', { fields: [{ name: 'n', type: 'integer' }] });
     const N = 150_000;
-    const csv = 'n\n' + Array.from({ length: N }, (_, i) => i).join('\n') + '\n';
+    const csv = `n\n${Array.from({ length: N }, (_, i) => i).join('\n')}\n`;
     const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(csv), 'n.csv');
     assert.equal(res.status, 201);
     const worker = await startChildWorker(server);

@@ -8,6 +8,7 @@ import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { REDIS_URL } from '../../helpers/env.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
+import { defined } from '../../helpers/defined.js';
 
 
 describe('rate limit across API processes', () => {
@@ -22,7 +23,7 @@ describe('rate limit across API processes', () => {
     const t = await createTable(server, token, 'raced');
     const peer = await server.startPeer(['api']);
     const bodies = Array.from({ length: 10 }, (_, i) =>
-      request(i % 2 ? server.baseUrl : peer.url!)
+      request(i % 2 ? server.baseUrl : defined(peer.url, 'peer.url'))
         .post(`/oserve/v1/table/${t}/export/`)
         .set('Authorization', `Bearer ${token}`)
         .send({ file_type: 'csv', mode: 'all' }),

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import type { Job } from '../../../src/types/api.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import type { TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 /** Rows no simple writer gets right: delimiters, quotes, line breaks, CJK and emoji, '' vs null, 2^53-1, nesting. */
 export const AWKWARD_ROWS = [
-  { id: 'a', created_at: 10, title: 'x, "y"; z|w\r\nnext\tline', qty: 9007199254740991, price: 3.14159, paid: true, due: '2020-02-29T23:59:59.123Z', tags: ['1', 2, null], meta: { a: { b: [] }, s: "it's" } },
+  { id: 'a', created_at: 10, title: 'x, "y"; z|w\r\nnext\tline', qty: 9007199254740991, price: 12.34567, paid: true, due: '2020-02-29T23:59:59.123Z', tags: ['1', 2, null], meta: { a: { b: [] }, s: "it's" } },
   { id: 'b', created_at: 20, title: '', qty: -9007199254740991, price: 1e-7, paid: false, due: null, tags: [], meta: {} },
   { id: 'c', created_at: 30, title: null, qty: 0, price: null, paid: null, due: '1970-01-01T00:00:00.000Z', tags: null, meta: null },
   { id: 'd', created_at: 40, title: '中文 🎉 back\\slash \\N \'quote\'', qty: 1, price: -0.5, paid: true, due: null, tags: [''], meta: { '': '', 'k"': '中' } },
@@ -39,7 +40,7 @@ export async function exportBytes(server: TestServer, token: string, tableId: nu
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const job = await waitForJob(server, token, res.body.job_id);
   assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
-  const file = await fetch(job.file_url!);
+  const file = await fetch(defined(job.file_url, 'job.file_url'));
   assert.equal(file.status, 200);
   return { job, bytes: Buffer.from(await file.arrayBuffer()), contentType: file.headers.get('content-type') ?? '' };
 }

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { exportBytes, importBytes, rowsOf, tableWith, uniqueName } from './helpers.js';
+import { defined } from '../../helpers/defined.js';
 
 const SIMPLE = { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'integer' }, { name: 'paid', type: 'boolean' }, { name: 'due', type: 'date' }] };
 
@@ -39,7 +40,7 @@ describe('imports people can fix in one go', () => {
     const { job } = await importBytes(server, token, text, { schema: SIMPLE });
     assert.equal(job.status, 'failed');
     const msgs = job.errors.map((e) => e.error_msg);
-    assert.match(msgs[0]!, /^line 2: not valid JSON \(.*\); NDJSON needs one whole object per line$/);
+    assert.match(defined(msgs[0], 'msgs[0]'), /^line 2: not valid JSON \(.*\); NDJSON needs one whole object per line$/);
     assert.equal(msgs[1], 'line 3, colour: not a field of the table');
     assert.equal(msgs[2], 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "x"');
     assert.equal(msgs[3], 'line 4: a row must be an object of fields, got an array');
@@ -47,10 +48,10 @@ describe('imports people can fix in one go', () => {
   });
 
   test('the list is capped, the total is not', async () => {
-    const csv = 'qty\n' + 'x\n'.repeat(150);
+    const csv = `qty\n${'x\n'.repeat(150)}`;
     const { job } = await importBytes(server, token, csv, { schema: SIMPLE });
     assert.equal(job.errors.length, 101);
-    assert.equal(job.errors.at(-1)!.error_msg, '150 rows of the file are not valid; no row was written.');
+    assert.equal(job.errors.at(-1)?.error_msg, '150 rows of the file are not valid; no row was written.');
   });
 
   test('every duplicated id is named with its line: repeated in the file or already in the table', async () => {
@@ -99,7 +100,7 @@ describe('imports people can fix in one go', () => {
     const t = await tableWith(server, token, [], SIMPLE);
     const { job } = await importBytes(server, token, '{"id": "a"}\n{"id": "a"}\n', { tableId: t, fields: { on_conflict: 'update' } });
     assert.equal(job.status, 'failed');
-    assert.equal(job.errors[0]!.error_msg, 'line 2, id: "a" already appears on line 1 of the file');
+    assert.equal(job.errors[0]?.error_msg, 'line 2, id: "a" already appears on line 1 of the file');
     const t2 = await tableWith(server, token, [], SIMPLE);
     const res = await client(server, token).post(`/oserve/v1/table/${t2}/import/`).field('on_conflict', 'merge').attach('file', Buffer.from('{}\n'), 'x.ndjson');
     assert.equal(res.status, 400);
@@ -129,7 +130,7 @@ describe('imports people can fix in one go', () => {
   });
 
   test('corrupt files fail with a clear invalid_file: a cut gzip, a cut JSON array, an unclosed CSV quote', async () => {
-    const big = 'title\n' + Array.from({ length: 4000 }, () => randomBytes(24).toString('hex')).join('\n') + '\n';
+    const big = `title\n${Array.from({ length: 4000 }, () => randomBytes(24).toString('hex')).join('\n')}\n`;
     const gz = gzipSync(big);
     const cases: Array<[Buffer, RegExp]> = [
       [gz.subarray(0, Math.floor(gz.length * 0.8)), /gzip-compressed but cannot be decompressed/],
@@ -146,7 +147,7 @@ describe('imports people can fix in one go', () => {
         assert.equal(res.status, 201, JSON.stringify(res.body));
         const job = await waitForJob(server, token, res.body.job_id);
         assert.equal(job.status, 'failed');
-        error = job.errors[0]!;
+        error = defined(job.errors[0], 'job.errors[0]');
       }
       assert.equal(error.error_code, 'invalid_file', JSON.stringify(error));
       assert.match(error.error_msg, message);

@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { client } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { AWKWARD_ROWS, exportBytes, importBytes, rowsOf, tableWith } from './helpers.js';
+import { defined } from '../../helpers/defined.js';
 
 describe('formats: round trips and files from other writers', () => {
   let server: TestServer;
@@ -37,8 +38,8 @@ describe('formats: round trips and files from other writers', () => {
       const { bytes, job } = await exportBytes(server, token, await tableWith(server, token, AWKWARD_ROWS), body);
       check(bytes);
       assert.equal(job.rows, 4);
-      if ((body as { compression?: string }).compression === 'gzip') assert.match(job.file_name!, /\.gz$/);
-      const { job: imp, tableId } = await importBytes(server, token, bytes, { name: job.file_name! });
+      if ((body as { compression?: string }).compression === 'gzip') assert.match(defined(job.file_name, 'job.file_name'), /\.gz$/);
+      const { job: imp, tableId } = await importBytes(server, token, bytes, { name: defined(job.file_name, 'job.file_name') });
       assert.equal(imp.status, 'succeeded', JSON.stringify(imp.errors));
       assert.equal(imp.rows, 4);
       assert.deepEqual(await rowsOf(server, token, tableId), before_);
@@ -74,11 +75,11 @@ describe('formats: round trips and files from other writers', () => {
       ['Smith; "Al"\nJr.', '3', '2.5', 'TRUE', '2024-05-01', '[1,"a"]', '{"k":true}'],
       ['中文 🎉', '', '', '', '', '', ''],
     ];
-    const csv = '\ufeff' + stringify(records, { delimiter: ';', record_delimiter: 'windows' });
+    const csv = `\ufeff${stringify(records, { delimiter: ';', record_delimiter: 'windows' })}`;
     const { job, tableId } = await importBytes(server, token, csv, { name: 'excel.csv' });
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     const rows = await rowsOf(server, token, tableId);
-    const al = rows.find((r) => r.qty === 3)!;
+    const al = defined(rows.find((r) => r.qty === 3), 'the row with qty 3');
     assert.equal(al.title, 'Smith; "Al"\nJr.');
     assert.equal(al.paid, true);
     assert.equal(al.due, '2024-05-01T00:00:00.000Z');
@@ -92,7 +93,7 @@ describe('formats: round trips and files from other writers', () => {
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.rows, 3);
     const rows = await rowsOf(server, token, tableId);
-    const two = rows.find((r) => r.id === 't2')!;
+    const two = defined(rows.find((r) => r.id === 't2'), 'row t2');
     assert.deepEqual([two.title, two.created_at, two.meta], ['two', 5, { x: [1] }]);
   });
 

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { AWKWARD_ROWS, exportBytes, rowsOf, tableWith } from './helpers.js';
+import { defined } from '../../helpers/defined.js';
 
 const run = promisify(execFile);
 
@@ -28,9 +29,9 @@ describe('SQL export', () => {
   test('psql runs the file into a table of the same shape, giving the same rows, whatever the server quoting setting', async () => {
     const src = await tableWith(server, token, AWKWARD_ROWS);
     const { bytes, job } = await exportBytes(server, token, src, { file_type: 'sql' });
-    assert.match(job.file_name!, /\.sql$/);
+    assert.match(defined(job.file_name, 'job.file_name'), /\.sql$/);
     const text = bytes.toString();
-    const name = (await server.db.query<{ name: string }>('SELECT name FROM tableport.tables WHERE id = $1', [src])).rows[0]!.name;
+    const name = defined((await server.db.query<{ name: string }>('SELECT name FROM tableport.tables WHERE id = $1', [src])).rows[0], 'the table row').name;
     assert.equal(text.split('\n').filter((l) => l.startsWith(`INSERT INTO "${name}" ("id", "created_at", "updated_at", "created_by", "title"`)).length, 4);
     assert.match(text, /VALUES \('c', 30, 30, '\d+', NULL, 0, NULL, NULL, '1970-01-01T00:00:00.000Z', NULL, NULL\);/);
 

@@ -8,6 +8,7 @@ import { createLogger } from '../../../src/logger.js';
 import { createMailer, isPermanentMailError, type Mailer } from '../../../src/mail/mailer.js';
 import { renderJobMail } from '../../../src/mail/render-job-mail.js';
 import { startSmtpServer, type SmtpCapture } from '../../helpers/smtp.js';
+import { defined } from '../../helpers/defined.js';
 
 const logger = createLogger('silent');
 const FROM = 'tableport <no-reply@tableport.test>';
@@ -118,9 +119,9 @@ describe('mailer without SMTP_URL (outbox)', () => {
 
     assert.ok(sent.path?.startsWith(outbox) && sent.path.endsWith('.eml'), sent.path);
     assert.notEqual(sent.path, again.path);
-    assert.deepEqual((await readdir(outbox)).sort(), [sent.path, again.path].map((p) => p!.slice(outbox.length + 1)).sort());
+    assert.deepEqual((await readdir(outbox)).sort(), [sent.path, again.path].map((p) => p?.slice(outbox.length + 1)).sort());
 
-    const raw = await readFile(sent.path!);
+    const raw = await readFile(defined(sent.path, 'sent.path'));
     assert.ok(raw.includes('\r\n'), 'CRLF line ends');
     const parsed = await PostalMime.parse(raw);
     assert.equal(parsed.subject, msg.subject);

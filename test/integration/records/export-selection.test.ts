@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 const ROWS = [
   { id: 'r1', created_at: 1000, title: 'plain', qty: 1700000000, price: 1.5, paid: true, tags: ['a'] },
@@ -37,7 +38,7 @@ describe('export selection: where, keys, order, headers, timestamps (v1 and v1.5
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
-    const file = await download(job.file_url!);
+    const file = await download(defined(job.file_url, 'job.file_url'));
     return { rows: job.rows, text: file.body };
   }
 
@@ -90,7 +91,7 @@ describe('export selection: where, keys, order, headers, timestamps (v1 and v1.5
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, token, res.body.job_id);
-    assert.deepEqual(parse((await download(job.file_url!)).body), [['id', 'qty'], ['r1', '1700000000'], ['r4', '4']]);
+    assert.deepEqual(parse((await download(defined(job.file_url, 'job.file_url'))).body), [['id', 'qty'], ['r1', '1700000000'], ['r4', '4']]);
   });
 
   test('the row cap counts the whole selection', async () => {

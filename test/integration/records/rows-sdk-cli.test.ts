@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { InvalidParameterError, NotFoundError, TablePort, type TableRow } from '../../../src/sdk/index.js';
 import { download } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
 
@@ -80,7 +81,7 @@ describe('rows in the SDK and the CLI', () => {
       timestampConvertKeys: ['created_at'],
     });
     const done = await job.wait({ timeoutMs: 30_000 });
-    assert.deepEqual(parse((await download(done.file_url!)).body), [
+    assert.deepEqual(parse((await download(defined(done.file_url, 'done.file_url'))).body), [
       ['Fruit', 'Added'],
       ['banana', '1970-01-01T00:03:20.000Z'],
       ['apple', '1970-01-01T00:01:40.000Z'],

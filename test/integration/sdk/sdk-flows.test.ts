@@ -18,9 +18,11 @@ import {
   TooManyRowsError,
   UnauthorizedError,
   type Job,
+  type TableRow,
   type TableSchema,
 } from '../../../src/sdk/index.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { defined } from '../../helpers/defined.js';
 
 const SCHEMA: TableSchema = {
   fields: [
@@ -73,7 +75,7 @@ describe('SDK against a real server', () => {
     assert.deepEqual(titles, ['first', 'second', 'third']);
 
     assert.equal((await tp.getTable(table.id)).row_count, 3);
-    const listed = [];
+    const listed: number[] = [];
     for await (const t of tp.tables()) listed.push(t.id);
     assert.ok(listed.includes(table.id));
 
@@ -105,7 +107,7 @@ describe('SDK against a real server', () => {
     ]);
     assert.equal(out.bytes, (await readFile(out.path)).length);
 
-    const mail = await server.smtp.waitForMessage((m) => m.text.includes(done.file_url!) , 10_000);
+    const mail = await server.smtp.waitForMessage((m) => m.text.includes(defined(done.file_url, 'done.file_url')) , 10_000);
     assert.deepEqual(mail.to, [email]);
     assert.match(mail.text, /\b2\b/);
   });
@@ -122,7 +124,7 @@ describe('SDK against a real server', () => {
     const out = await job.download(dir);
     assert.match(out.path, /\.json$/);
     const rows = JSON.parse(await readFile(out.path, 'utf8')) as Array<Record<string, unknown>>;
-    assert.deepEqual(rows.map((r) => [r['created_at'], r['qty']]), [
+    assert.deepEqual(rows.map((r) => [r.created_at, r.qty]), [
       [2000, 2000],
       [3000, 3000],
     ]);
@@ -181,10 +183,10 @@ describe('SDK against a real server', () => {
     const done2 = await (await tp.table(table2.id).import(path)).wait({ timeoutMs: 30_000 });
     assert.equal(done2.rows, 2);
 
-    const rows1 = [];
+    const rows1: TableRow[] = [];
     for await (const r of tp.table(table.id).rows()) rows1.push(r);
     assert.deepEqual(rows1.map((r) => [r.title, r.qty, r.price, r.paid, r.tags]), [['from csv', 7, 0.5, true, ['a']]]);
-    const rows2 = [];
+    const rows2: TableRow[] = [];
     for await (const r of tp.table(table2.id).rows()) rows2.push(r);
     assert.deepEqual(rows2.map((r) => [r.title, r.qty, r.created_at]), [
       ['from json', 8, 5000],

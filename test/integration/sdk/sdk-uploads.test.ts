@@ -57,7 +57,7 @@ describe('SDK uploads against a real server', () => {
       const after = await tp.getTable(table.id);
       assert.equal(after.row_count, ROWS);
       const first = await tp.table(table.id).listRows({ limit: 1 });
-      assert.equal(first.objects[0]?.['body'], filler);
+      assert.equal(first.objects[0]?.body, filler);
     });
   });
 

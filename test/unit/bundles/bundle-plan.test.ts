@@ -3,9 +3,24 @@ import assert from 'node:assert/strict';
 import { BundleImportPlanner, fieldMismatch, planBundleImport, type ExistingTable } from '../../../src/bundles/index.js';
 import type { TableSchema } from '../../../src/types/api.js';
 
-const A: TableSchema = { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'integer' }] };
-const A_REORDERED: TableSchema = { fields: [{ name: 'qty', type: 'integer', description: 'how many' }, { name: 'title', type: 'string' }] };
-const B: TableSchema = { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'number' }] };
+const A: TableSchema = {
+  fields: [
+    { name: 'title', type: 'string' },
+    { name: 'qty', type: 'integer' },
+  ],
+};
+const A_REORDERED: TableSchema = {
+  fields: [
+    { name: 'qty', type: 'integer', description: 'how many' },
+    { name: 'title', type: 'string' },
+  ],
+};
+const B: TableSchema = {
+  fields: [
+    { name: 'title', type: 'string' },
+    { name: 'qty', type: 'number' },
+  ],
+};
 
 const existing: ExistingTable[] = [
   { id: 1, name: 'orders', schema: A },
@@ -72,7 +87,15 @@ describe('bundle import plan', () => {
   });
 
   it('two bundle tables that would land on one name: the second fails', () => {
-    const p = planBundleImport('replace', [], [{ name: 'a', schema: A }, { name: 'b', schema: A }], { a: 'b' });
+    const p = planBundleImport(
+      'replace',
+      [],
+      [
+        { name: 'a', schema: A },
+        { name: 'b', schema: A },
+      ],
+      { a: 'b' },
+    );
     assert.deepEqual(summary(p).tables, ['a->b: create', 'b->b: fail']);
   });
 
@@ -89,13 +112,19 @@ describe('bundle import plan', () => {
   it('the streaming planner gives the same answers table by table', () => {
     const planner = new BundleImportPlanner('reset', existing);
     assert.equal(planner.table({ name: 'logs', schema: B }).action, 'recreate');
-    assert.deepEqual(planner.finish().drop.map((t) => t.name), ['orders', 'users']);
+    assert.deepEqual(
+      planner.finish().drop.map((t) => t.name),
+      ['orders', 'users'],
+    );
   });
 
   it('names every difference of fields, capped', () => {
     assert.equal(fieldMismatch(A.fields, A_REORDERED.fields), undefined);
     assert.equal(
-      fieldMismatch(A.fields, [{ name: 'title', type: 'string' }, { name: 'extra', type: 'date' }]),
+      fieldMismatch(A.fields, [
+        { name: 'title', type: 'string' },
+        { name: 'extra', type: 'date' },
+      ]),
       'the bundle has "extra" (date), the table has not; the table has "qty" (integer), the bundle has not',
     );
     const many = Array.from({ length: 6 }, (_, k) => ({ name: `f${k}`, type: 'string' as const }));

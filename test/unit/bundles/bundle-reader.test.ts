@@ -36,13 +36,19 @@ async function refused(input: string | Buffer | Readable, pattern: RegExp, opts 
 describe('bundle reader', () => {
   it('reads tables, schemas and rows in file order, whatever the chunking and layout', async () => {
     for (const indent of [undefined, 2, '\t'] as const) {
-      for (const chunk of [Infinity, 1, 2, 5, 64]) {
-        const src = '\uFEFF' + (indent === '\t' ? text(BUNDLE, 1).replaceAll('\n', '\r\n') : text(BUNDLE, indent as number | undefined));
+      for (const chunk of [Number.POSITIVE_INFINITY, 1, 2, 5, 64]) {
+        const src = `\uFEFF${indent === '\t' ? text(BUNDLE, 1).replaceAll('\n', '\r\n') : text(BUNDLE, indent as number | undefined)}`;
         const r = await readAll(bytes(src, chunk));
         assert.equal(r.error, undefined, `${String(indent)} ${chunk}: ${r.error?.message}`);
         assert.deepEqual(r.order, ['orders', 'empty', 'no_rows_key']);
-        assert.deepEqual(r.tables.get('orders')?.rows.map((x) => x.row), ROWS);
-        assert.deepEqual(r.tables.get('orders')?.rows.map((x) => x.position), [1, 2, 3]);
+        assert.deepEqual(
+          r.tables.get('orders')?.rows.map((x) => x.row),
+          ROWS,
+        );
+        assert.deepEqual(
+          r.tables.get('orders')?.rows.map((x) => x.position),
+          [1, 2, 3],
+        );
         assert.deepEqual(r.tables.get('empty')?.schema, BUNDLE.tables.empty.schema);
         assert.equal(r.tables.get('orders')?.ended, 3);
         assert.equal(r.tables.get('empty')?.ended, 0);
@@ -58,7 +64,7 @@ describe('bundle reader', () => {
     const lines = text(BUNDLE, 2).split('\n');
     for (const row of r.tables.get('orders')?.rows ?? []) {
       assert.equal(lines[row.line - 1]?.trim(), '{', `row ${row.position} at line ${row.line}`);
-      assert.match(lines[row.line] ?? '', new RegExp(`"(id|title)"`));
+      assert.match(lines[row.line] ?? '', /"(id|title)"/);
     }
     assert.equal(r.tables.get('orders')?.line, 6);
   });
@@ -66,7 +72,10 @@ describe('bundle reader', () => {
   it('reads gzip, found by its magic bytes', async () => {
     const r = await readAll(bytes(gzipSync(text(BUNDLE)), 10));
     assert.equal(r.error, undefined);
-    assert.deepEqual(r.tables.get('orders')?.rows.map((x) => x.row), ROWS);
+    assert.deepEqual(
+      r.tables.get('orders')?.rows.map((x) => x.row),
+      ROWS,
+    );
     await refused(bytes(gzipSync(text(BUNDLE)).subarray(0, 40)), /gzip.*damaged/);
   });
 
@@ -82,7 +91,7 @@ describe('bundle reader', () => {
     await refused(text({ format: 'tableport.bundle', version: 1 }), /no "tables"/);
     await refused(text({ ...BUNDLE, extra: 1 }), /no key "extra"/);
     await refused(text(BUNDLE).slice(0, -30), /cut short/);
-    await refused(text(BUNDLE) + ' {}', /goes on after/);
+    await refused(`${text(BUNDLE)} {}`, /goes on after/);
     await refused(text(BUNDLE).replace('"version":1', '"version":1,"version":1'), /"version" appears twice/);
   });
 
@@ -97,13 +106,22 @@ describe('bundle reader', () => {
   });
 
   it('checks table and field names with the rules of table creation', async () => {
-    const one = (name: string, schema: unknown) => text({ format: 'tableport.bundle', version: 1, tables: { [name]: { schema, rows: [] } } });
+    const one = (name: string, schema: unknown) =>
+      text({ format: 'tableport.bundle', version: 1, tables: { [name]: { schema, rows: [] } } });
     await refused(one('1orders', SCHEMA), /the table name "1orders" cannot be used: it must be a letter, then up to 63 letters/);
     await refused(one('a-b', SCHEMA), /table name "a-b"/);
     await refused(one('t', { fields: [{ name: 'id', type: 'string' }] }), /table "t": schema.fields\[0\].name is a built-in field name/);
     await refused(one('t', { fields: [{ name: 'bad name', type: 'string' }] }), /schema.fields\[0\].name a letter or "_"/);
     await refused(one('t', { fields: [{ name: 'a', type: 'blob' }] }), /schema.fields\[0\].type/);
-    await refused(one('t', { fields: [{ name: 'a', type: 'string' }, { name: 'A', type: 'string' }] }), /"A" is used twice/);
+    await refused(
+      one('t', {
+        fields: [
+          { name: 'a', type: 'string' },
+          { name: 'A', type: 'string' },
+        ],
+      }),
+      /"A" is used twice/,
+    );
     await refused(one('t', { fields: [] }), /at least one field/);
     await refused(one('t', []), /schema of table "t" must be an object/);
     const dup = '{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":{"fields":[{"name":"a","type":"string"}]}},"t":{}}}';
@@ -113,12 +131,12 @@ describe('bundle reader', () => {
   });
 
   it('refuses rows that are not objects or not JSON, naming table, row and line', async () => {
-    const head = '{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":' + text(SCHEMA) + ',"rows":[\n';
-    await refused(head + '{"title":"a"},\n[1,2]\n]}}}', /line 3: .*row 2 of table "t" is not an object/);
-    await refused(head + '{"title":"a"},\n{"title":"b",}\n]}}}', /line 3: row 2 of table "t" is not valid JSON/);
-    await refused(head + '{"title":"a"} {"title":"b"}\n]}}}', /expected "," or "]" after a row of table "t"/);
-    await refused(head + '{"title":"a"},]}}}', /comma before the closing "]"/);
-    const bad = await refused(bytes(head + '{"title":"a"},\n{"title":\n"b" x}\n]}}}', 1), /line 3: row 2 of table "t" is not valid JSON/);
+    const head = `{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":${text(SCHEMA)},"rows":[\n`;
+    await refused(`${head}{"title":"a"},\n[1,2]\n]}}}`, /line 3: .*row 2 of table "t" is not an object/);
+    await refused(`${head}{"title":"a"},\n{"title":"b",}\n]}}}`, /line 3: row 2 of table "t" is not valid JSON/);
+    await refused(`${head}{"title":"a"} {"title":"b"}\n]}}}`, /expected "," or "]" after a row of table "t"/);
+    await refused(`${head}{"title":"a"},]}}}`, /comma before the closing "]"/);
+    const bad = await refused(bytes(`${head}{"title":"a"},\n{"title":\n"b" x}\n]}}}`, 1), /line 3: row 2 of table "t" is not valid JSON/);
     assert.deepEqual(bad.details, { line: 3, table: 't', row: 2 });
   });
 
@@ -135,9 +153,13 @@ describe('bundle reader', () => {
     );
     await refused(src, /at most 1000 tables/);
     assert.ok(made < 1100, `read ${made} tables`);
-    await refused(text({ format: 'tableport.bundle', version: 1, tables: { a: { schema: SCHEMA }, b: { schema: SCHEMA } } }), /at most 1 tables/, {
-      maxTables: 1,
-    });
+    await refused(
+      text({ format: 'tableport.bundle', version: 1, tables: { a: { schema: SCHEMA }, b: { schema: SCHEMA } } }),
+      /at most 1 tables/,
+      {
+        maxTables: 1,
+      },
+    );
   });
 
   it('refuses a 1 GB string at the value cap, having read only about the cap', async () => {
@@ -154,7 +176,7 @@ describe('bundle reader', () => {
       );
       return { stream, sent: () => sent };
     };
-    const head = '{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":' + text(SCHEMA) + ',"rows":[{"title":"';
+    const head = `{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":${text(SCHEMA)},"rows":[{"title":"`;
     const row = huge(head);
     await refused(row.stream, /row 1 of table "t" is larger than 1048576 characters, or never ends/, { maxRowChars: 1024 * 1024 });
     assert.ok(row.sent() < 4 * 1024 * 1024, `read ${row.sent()} bytes`);
@@ -169,12 +191,12 @@ describe('bundle reader', () => {
   });
 
   it('refuses deep nesting', async () => {
-    const head = '{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":' + text(SCHEMA) + ',"rows":[{"tags":';
-    await refused(head + '['.repeat(100_000) + ']'.repeat(100_000) + '}]}}}', /nested more than 64 deep/);
-    const ok = await readAll(bytes(head + '['.repeat(10) + ']'.repeat(10) + '}]}}}'));
+    const head = `{"format":"tableport.bundle","version":1,"tables":{"t":{"schema":${text(SCHEMA)},"rows":[{"tags":`;
+    await refused(`${head + '['.repeat(100_000) + ']'.repeat(100_000)}}]}}}`, /nested more than 64 deep/);
+    const ok = await readAll(bytes(`${head + '['.repeat(10) + ']'.repeat(10)}}]}}}`));
     assert.equal(ok.error, undefined);
-    await refused(head + '['.repeat(10) + ']'.repeat(10) + '}]}}}', /nested more than 5 deep/, { maxDepth: 5 });
-    await refused('{"format":' + '['.repeat(1000), /nested more than 64 deep|longer than/);
+    await refused(`${head + '['.repeat(10) + ']'.repeat(10)}}]}}}`, /nested more than 5 deep/, { maxDepth: 5 });
+    await refused(`{"format":${'['.repeat(1000)}`, /nested more than 64 deep|longer than/);
   });
 
   it('caps the rows of one table', async () => {
@@ -189,7 +211,13 @@ describe('bundle reader', () => {
     assert.equal(r.error, undefined);
     const batches = r.events.filter((e) => e.kind === 'rows');
     assert.ok(batches.length > 5, `${batches.length} batches`);
-    assert.deepEqual(r.tables.get('big')?.rows.map((x) => x.row), rows);
-    assert.deepEqual(r.tables.get('big')?.rows.map((x) => x.position), rows.map((_, k) => k + 1));
+    assert.deepEqual(
+      r.tables.get('big')?.rows.map((x) => x.row),
+      rows,
+    );
+    assert.deepEqual(
+      r.tables.get('big')?.rows.map((x) => x.position),
+      rows.map((_, k) => k + 1),
+    );
   });
 });

@@ -13,9 +13,9 @@ const ROWS = [
   { id: 'a3', created_at: 1700000002, updated_at: 1700000002, created_by: null, title: '', qty: -5, tags: [{ k: '}]' }] },
 ];
 /** What COPY of row_to_json gives: one object per line. */
-const LINES = ROWS.map((r) => JSON.stringify(r) + '\n').join('');
+const LINES = ROWS.map((r) => `${JSON.stringify(r)}\n`).join('');
 
-function table(name: string, lines: string | null, chunk = Infinity): BundleTableSource {
+function table(name: string, lines: string | null, chunk = Number.POSITIVE_INFINITY): BundleTableSource {
   const t: BundleTableSource = { name, schema: SCHEMA };
   if (lines !== null) t.openRows = async () => bytes(lines, chunk);
   return t;
@@ -23,21 +23,25 @@ function table(name: string, lines: string | null, chunk = Infinity): BundleTabl
 
 describe('bundle writer', () => {
   it("writes the contract's shape, rows passed through as array elements", async () => {
-    for (const chunk of [Infinity, 1, 3, 7]) {
+    for (const chunk of [Number.POSITIVE_INFINITY, 1, 3, 7]) {
       const { stream, stats } = createBundleWriter([table('orders', LINES, chunk), table('empty', ''), table('schema_only', null)], {
         exportedAt: 1763700000,
       });
       const text = (await buffer(stream)).toString('utf8');
-      assert.deepEqual(JSON.parse(text), {
-        format: 'tableport.bundle',
-        version: 1,
-        exported_at: 1763700000,
-        tables: {
-          orders: { schema: SCHEMA, rows: ROWS },
-          empty: { schema: SCHEMA, rows: [] },
-          schema_only: { schema: SCHEMA, rows: [] },
+      assert.deepEqual(
+        JSON.parse(text),
+        {
+          format: 'tableport.bundle',
+          version: 1,
+          exported_at: 1763700000,
+          tables: {
+            orders: { schema: SCHEMA, rows: ROWS },
+            empty: { schema: SCHEMA, rows: [] },
+            schema_only: { schema: SCHEMA, rows: [] },
+          },
         },
-      }, `chunks of ${chunk}`);
+        `chunks of ${chunk}`,
+      );
       assert.deepEqual(stats, { tables: 3, rows: 3 });
       // One row per line: diffs of two bundles show rows, and the reader's line numbers mean something.
       assert.equal(text.split('\n').filter((l) => l.includes('"id":"a')).length, 3);
@@ -62,8 +66,14 @@ describe('bundle writer', () => {
       const r = await readAll(bytes(await buffer(stream), 11));
       assert.equal(r.error, undefined);
       assert.deepEqual(r.order, ['a', 'b']);
-      assert.deepEqual(r.tables.get('a')?.rows.map((x) => x.row), ROWS);
-      assert.deepEqual(r.tables.get('a')?.rows.map((x) => x.position), [1, 2, 3]);
+      assert.deepEqual(
+        r.tables.get('a')?.rows.map((x) => x.row),
+        ROWS,
+      );
+      assert.deepEqual(
+        r.tables.get('a')?.rows.map((x) => x.position),
+        [1, 2, 3],
+      );
       assert.equal(r.tables.get('b')?.ended, 0);
     }
   });
@@ -93,7 +103,7 @@ describe('bundle writer', () => {
 
   it('pulls rows only as fast as the bundle is read (backpressure)', async () => {
     let pulled = 0;
-    const line = Buffer.from(JSON.stringify(ROWS[0]) + '\n');
+    const line = Buffer.from(`${JSON.stringify(ROWS[0])}\n`);
     const endless = new Readable({
       read() {
         pulled++;

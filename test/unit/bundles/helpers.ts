@@ -4,10 +4,10 @@ import { readBundle, type BundleEvent, type BundleReaderOptions, type BundleRow 
 import type { TableSchema } from '../../../src/types/api.js';
 
 /** Bytes as a stream of `size`-byte chunks (Infinity: one chunk). */
-export function bytes(input: string | Buffer, size = Infinity): Readable {
+export function bytes(input: string | Buffer, size = Number.POSITIVE_INFINITY): Readable {
   const buf = typeof input === 'string' ? Buffer.from(input) : input;
   const chunks: Buffer[] = [];
-  if (size === Infinity) chunks.push(buf);
+  if (size === Number.POSITIVE_INFINITY) chunks.push(buf);
   else for (let i = 0; i < buf.length; i += size) chunks.push(buf.subarray(i, i + size));
   return Readable.from(chunks, { objectMode: false });
 }

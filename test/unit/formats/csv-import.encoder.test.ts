@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
 import { InvalidFileError, TooManyRowsError } from '../../../src/errors.js';
 import { copyLine, runImport } from './helpers.js';
+import { defined } from '../../helpers/defined.js';
 
 const N = '\\N';
 
@@ -17,7 +18,7 @@ describe('CSV import encoder: output', () => {
 
   it('keeps given built-ins; updated_at defaults to the row created_at', async () => {
     const r = await runImport('csv', 'id,created_at,created_by,title\nabc,1600000000,42,x\n');
-    assert.equal(r.out, ['abc', '1600000000', '1600000000', '42', 'x', N, N, N, N, N, N].join('\t') + '\n');
+    assert.equal(r.out, `${['abc', '1600000000', '1600000000', '42', 'x', N, N, N, N, N, N].join('\t')}\n`);
   });
 
   it('takes columns in any order', async () => {
@@ -61,7 +62,7 @@ describe('CSV import encoder: output', () => {
 
   it('batches output into chunks of about 64 KiB rather than one per row', async () => {
     const rows = Array.from({ length: 5000 }, (_, i) => `row number ${i} with some text`).join('\n');
-    const r = await runImport('csv', 'title\n' + rows + '\n', { maxRows: 10000 });
+    const r = await runImport('csv', `title\n${rows}\n`, { maxRows: 10000 });
     assert.equal(r.rows, 5000);
     assert.equal(r.out.split('\n').length - 1, 5000);
     // 5000 lines of ~50 bytes are ~250 KB: a handful of pushes, not thousands.
@@ -109,7 +110,7 @@ describe('CSV import encoder: row errors', () => {
 
   it('stops output at the first invalid row but reads on to count every error', async () => {
     const rows = ['title,qty', 'a,1', 'b,x', 'c,2', 'd,y', 'e,3'];
-    const r = await runImport('csv', rows.join('\n') + '\n');
+    const r = await runImport('csv', `${rows.join('\n')}\n`);
     assert.equal(r.out, '', 'nothing is pushed once a row is invalid');
     assert.equal(r.errorCount, 2);
     assert.deepEqual(r.errors.map((e) => e.line), [3, 5]);
@@ -127,7 +128,7 @@ describe('CSV import encoder: row errors', () => {
 
   it('keeps the first maxErrors errors and counts them all', async () => {
     const rows = Array.from({ length: 30 }, () => 'x,notanumber');
-    const r = await runImport('csv', 'title,qty\n' + rows.join('\n'), { maxErrors: 5 });
+    const r = await runImport('csv', `title,qty\n${rows.join('\n')}`, { maxErrors: 5 });
     assert.equal(r.errorCount, 30);
     assert.equal(r.errors.length, 5);
     assert.deepEqual(r.errors.map((e) => e.line), [2, 3, 4, 5, 6]);
@@ -135,7 +136,7 @@ describe('CSV import encoder: row errors', () => {
 
   it('defaults to keeping 100 errors', async () => {
     const rows = Array.from({ length: 150 }, () => 'x,1.5');
-    const r = await runImport('csv', 'title,qty\n' + rows.join('\n'));
+    const r = await runImport('csv', `title,qty\n${rows.join('\n')}`);
     assert.equal(r.errorCount, 150);
     assert.equal(r.errors.length, 100);
   });
@@ -143,13 +144,13 @@ describe('CSV import encoder: row errors', () => {
   it('a row with the wrong number of cells is a row error', async () => {
     const r = await runImport('csv', 'title,qty\na\nb,1,2\nc,3\n');
     assert.equal(r.errorCount, 2);
-    assert.equal(r.errors[0]!.error_msg, 'line 2: the row has 1 cell but the header has 2 columns');
-    assert.equal(r.errors[1]!.error_msg, 'line 3: the row has 3 cells but the header has 2 columns');
+    assert.equal(r.errors[0]?.error_msg, 'line 2: the row has 1 cell but the header has 2 columns');
+    assert.equal(r.errors[1]?.error_msg, 'line 3: the row has 3 cells but the header has 2 columns');
   });
 
   it('truncates long values in messages', async () => {
     const r = await runImport('csv', `qty\n${'9'.repeat(100)}x\n`);
-    assert.match(r.errors[0]!.error_msg, /got "9{40}…"$/);
+    assert.match(r.errors[0]?.error_msg ?? '', /got "9{40}…"$/);
   });
 });
 
@@ -200,7 +201,11 @@ describe('CSV import encoder: fatal problems', () => {
 describe('CSV import encoder: agrees with csv-parse', () => {
   // A seeded generator of nasty cells; csv-parse (the reference) must read the same cells.
   function rng(seed: number) {
-    return () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    let state = seed;
+    return () => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state / 0x7fffffff;
+    };
   }
   const pieces = ['a', ',', '"', '\n', '\r\n', ' ', 'é', '北', '🚀', 'xyz', '\\', '\t'];
 
@@ -214,15 +219,15 @@ describe('CSV import encoder: agrees with csv-parse', () => {
       for (let k = 0; k < len; k++) s += pieces[Math.floor(rand() * pieces.length)];
       titles.push(s);
     }
-    const csv = 'title' + eol + titles.map((c) => '"' + c.replaceAll('"', '""') + '"').join(eol) + eol;
+    const csv = `title${eol}${titles.map((c) => `"${c.replaceAll('"', '""')}"`).join(eol)}${eol}`;
     const reference = (parse(csv, { columns: true }) as { title: string }[]).map((r) => r.title);
     assert.deepEqual(reference, titles);
-    for (const cut of [1, 5, 64, Infinity]) {
+    for (const cut of [1, 5, 64, Number.POSITIVE_INFINITY]) {
       const r = await runImport('csv', csv, { cut });
       assert.equal(r.error, undefined);
-      const got = r.out.split('\n').filter(Boolean).map((l) => l.split('\t')[4]!);
-      const unescape = (s: string) => s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
-      assert.deepEqual(got.map(unescape), reference, `chunks of ${cut}`);
+      const got = r.out.split('\n').filter(Boolean).map((l) => defined(l.split('\t')[4], 'the title cell'));
+      const unescapeCopy = (s: string) => s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
+      assert.deepEqual(got.map(unescapeCopy), reference, `chunks of ${cut}`);
     }
   });
   }

@@ -12,12 +12,8 @@ async function count(input: string, cut?: number | number[], header?: boolean) {
 }
 
 describe('createCsvRecordCounter', () => {
-  const input =
-    'id,title,tags\n' +
-    'a,"line one\nline two",[]\n' +
-    'b,"he said ""hi"", then\r\nleft","[""x""]"\n' +
-    'c,plain,\n' +
-    'd,"""",\n';
+  // One record per element: a header, then records with quoted line breaks and quotes.
+  const input = ['id,title,tags\n', 'a,"line one\nline two",[]\n', 'b,"he said ""hi"", then\r\nleft","[""x""]"\n', 'c,plain,\n', 'd,"""",\n'].join('');
 
   it('counts records, not lines, and not the header', async () => {
     assert.equal(await count(input), 4);

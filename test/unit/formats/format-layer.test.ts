@@ -12,7 +12,7 @@ describe('NDJSON import encoder', () => {
   const expected = copyLine('new1', ['a', '1', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new2', ['中文 🎉', '\\N', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new3', ['\\N', '2', '\\N', '\\N', '\\N', '\\N', '\\N']);
 
   it('reads one object per line, any chunking, CRLF, blank lines, a BOM and no final newline', async () => {
-    for (const cut of [Infinity, 1, 3, 7]) {
+    for (const cut of [Number.POSITIVE_INFINITY, 1, 3, 7]) {
       const r = await runImport('ndjson', text, { cut });
       assert.equal(r.error, undefined, String(r.error));
       assert.equal(r.out, expected, `cut ${cut}`);
@@ -23,8 +23,8 @@ describe('NDJSON import encoder', () => {
   it('names the line of a line that is not JSON and goes on to report the others', async () => {
     const r = await runImport('ndjson', '{"qty": 1}\n{"qty": \n{"qty": "x"}\n');
     assert.equal(r.errorCount, 2);
-    assert.match(r.errors[0]!.error_msg, /^line 2: not valid JSON/);
-    assert.equal(r.errors[1]!.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "x"');
+    assert.match(r.errors[0]?.error_msg ?? '', /^line 2: not valid JSON/);
+    assert.equal(r.errors[1]?.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "x"');
     assert.equal(r.out, '', 'nothing is output after a bad row');
   });
 
@@ -42,9 +42,15 @@ describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
       { line: 3, row: { qty: 2n ** 60n } },
     ];
     const out: Buffer[] = [];
-    await pipeline(Readable.from(rows), enc, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
+    const sink = new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    });
+    await pipeline(Readable.from(rows), enc, sink);
     assert.equal(enc.errorCount, 1);
-    assert.equal(enc.errors[0]!.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "1152921504606846976"');
+    assert.equal(enc.errors[0]?.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "1152921504606846976"');
     assert.equal(foreignValue(12, 'string'), '12');
     assert.equal(foreignValue(new Date('2024-05-01T00:00:00Z'), 'date'), '2024-05-01T00:00:00.000Z');
     assert.deepEqual(foreignValue('[1]', 'array'), [1]);
@@ -63,7 +69,14 @@ describe('export stages', () => {
     const t = new JsonLinesToRows();
     const bytes = Buffer.from('{"t":"中文"}\n{"t":"🎉"}\n');
     const rows: unknown[] = [];
-    await pipeline(Readable.from([bytes.subarray(0, 8), bytes.subarray(8, 19), bytes.subarray(19)]), t, new Writable({ objectMode: true, write: (r, _e, cb) => (rows.push(r), cb()) }));
+    const sink = new Writable({
+      objectMode: true,
+      write(r, _e, cb) {
+        rows.push(r);
+        cb();
+      },
+    });
+    await pipeline(Readable.from([bytes.subarray(0, 8), bytes.subarray(8, 19), bytes.subarray(19)]), t, sink);
     assert.deepEqual(rows, [{ t: '中文' }, { t: '🎉' }]);
     assert.equal(t.rows, 2);
   });
@@ -76,7 +89,13 @@ describe('export stages', () => {
     assert.equal(sqlLiteral({ a: "'" }), `'{"a":"''"}'`);
     const w = createSqlExportWriter({ tableName: 'we"ird', fields: [], columns: exportColumns([{ name: 'x', type: 'string' }]) });
     const out: string[] = [];
-    await pipeline(Readable.from([{ id: 'a', created_at: 1, updated_at: 1, created_by: '7', x: 'y' }]), w, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c.toString()), cb()) }));
+    const sink = new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c.toString());
+        cb();
+      },
+    });
+    await pipeline(Readable.from([{ id: 'a', created_at: 1, updated_at: 1, created_by: '7', x: 'y' }]), w, sink);
     assert.equal(out.join(''), 'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n');
   });
 });

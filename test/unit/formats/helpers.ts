@@ -16,7 +16,7 @@ export const FIELDS: FieldSchema[] = [
 ];
 
 /** Splits bytes into chunks: a number is a chunk size, an array gives cut positions. */
-export function chunked(input: string | Buffer, cut: number | number[] = Infinity): Buffer[] {
+export function chunked(input: string | Buffer, cut: number | number[] = Number.POSITIVE_INFINITY): Buffer[] {
   const buf = typeof input === 'string' ? Buffer.from(input) : input;
   const out: Buffer[] = [];
   if (Array.isArray(cut)) {
@@ -27,7 +27,7 @@ export function chunked(input: string | Buffer, cut: number | number[] = Infinit
     }
     return out.filter((b) => b.length > 0);
   }
-  if (cut === Infinity) return [buf];
+  if (cut === Number.POSITIVE_INFINITY) return [buf];
   for (let i = 0; i < buf.length; i += cut) out.push(buf.subarray(i, i + cut));
   return out;
 }
@@ -101,5 +101,5 @@ export async function runImport(
 
 /** One COPY line as the encoder writes it for a row with default built-ins. */
 export function copyLine(id: string, cells: string[], createdAt = 1700000000, createdBy = 'user-1'): string {
-  return [id, String(createdAt), String(createdAt), createdBy, ...cells].join('\t') + '\n';
+  return `${[id, String(createdAt), String(createdAt), createdBy, ...cells].join('\t')}\n`;
 }

@@ -34,8 +34,8 @@ describe('createJsonArrayTransform', () => {
 
   it('gives the same bytes for every way of cutting the input into two or three chunks', async () => {
     const rows = ['{"t":"x,y"}', '{"t":"北京 🚀"}', '{"t":"[]{}"}', '{}'];
-    const input = rows.map((r) => r + '\n').join('');
-    const want = '[\n' + rows.join(',\n') + '\n]\n';
+    const input = rows.map((r) => `${r}\n`).join('');
+    const want = `[\n${rows.join(',\n')}\n]\n`;
     const len = Buffer.byteLength(input);
     for (let a = 0; a <= len; a++) {
       const one = await reshape(input, [a]);
@@ -63,8 +63,8 @@ describe('createJsonArrayTransform', () => {
 
   it('handles many rows in large and tiny chunks alike', async () => {
     const rows = Array.from({ length: 500 }, (_, i) => JSON.stringify({ i, s: 'v'.repeat(i % 17) }));
-    const input = rows.map((r) => r + '\n').join('');
-    for (const size of [1, 7, 64, 4096, Infinity]) {
+    const input = rows.map((r) => `${r}\n`).join('');
+    for (const size of [1, 7, 64, 4096, Number.POSITIVE_INFINITY]) {
       const r = await reshape(input, size);
       assert.deepEqual(JSON.parse(r.text), rows.map((x) => JSON.parse(x)));
       assert.equal(r.rows, 500);

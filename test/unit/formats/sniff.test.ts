@@ -62,7 +62,7 @@ describe('sniffUpload', () => {
 
   it('does not mistake a character cut at the end of the head for invalid UTF-8', async () => {
     // 64 KiB of data whose last multi-byte character straddles the 64 KiB boundary.
-    const head = 'title\n' + 'x'.repeat(64 * 1024 - 7) + '€€\n';
+    const head = `title\n${'x'.repeat(64 * 1024 - 7)}€€\n`;
     assert.equal(Buffer.byteLength(head.slice(0, 6 + 64 * 1024 - 7 + 1)) > 64 * 1024, true);
     assert.deepEqual(await sniff(head), { format: 'csv', columns: ['title'], csvDelimiter: ',' });
   });
@@ -103,7 +103,7 @@ describe('sniffUpload', () => {
   });
 
   it('refuses a damaged gzip file', async () => {
-    const gz = gzipSync('title\n' + 'x\n'.repeat(1000));
+    const gz = gzipSync(`title\n${'x\n'.repeat(1000)}`);
     const broken = Buffer.from(gz);
     broken.fill(0x55, 12, 40);
     await refused(broken, /gzip-compressed but cannot be decompressed/);

@@ -3,20 +3,21 @@ import assert from 'node:assert/strict';
 import { encodeJsonRow } from '../../../src/formats/index.js';
 import type { FieldType } from '../../../src/types/api.js';
 import { defaults, runImport } from './helpers.js';
+import { defined } from '../../helpers/defined.js';
 
 /** The COPY cell a CSV cell becomes for a one-field table of `type`, or the error message. */
 async function csvCell(type: FieldType, cell: string): Promise<string> {
   const r = await runImport('csv', `v\n${cell}\n`, { fields: [{ name: 'v', type }] });
   assert.equal(r.error, undefined);
-  if (r.errorCount) return 'ERR ' + r.errors[0]!.error_msg;
-  return r.out.slice(0, -1).split('\t')[4]!;
+  if (r.errorCount) return `ERR ${defined(r.errors[0], 'r.errors[0]').error_msg}`;
+  return defined(r.out.slice(0, -1).split('\t')[4], 'the value cell');
 }
 
 /** The same for a JSON value. */
 function jsonCell(type: FieldType, value: unknown): string {
   const r = encodeJsonRow({ v: value }, { fields: [{ name: 'v', type }], defaults: defaults() });
-  if (!r.ok) return 'ERR ' + r.errors[0]!.message;
-  return r.line.slice(0, -1).split('\t')[4]!;
+  if (!r.ok) return `ERR ${defined(r.errors[0], 'r.errors[0]').message}`;
+  return defined(r.line.slice(0, -1).split('\t')[4], 'the value cell');
 }
 
 const CSV_CASES: Record<FieldType, { ok: [string, string][]; bad: string[] }> = {
@@ -118,7 +119,7 @@ describe('built-in fields', () => {
       r.errors.map((e) => e.field),
       ['extra', 'id', 'created_at', 'updated_at', 'created_by', 'title'],
     );
-    assert.equal(r.errors[0]!.message, '"extra" is not a field of the table');
+    assert.equal(r.errors[0]?.message, '"extra" is not a field of the table');
   });
 
   it('refuses ids with control characters and non-string ids', () => {

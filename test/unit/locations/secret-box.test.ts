@@ -86,7 +86,12 @@ describe('redactConnection', () => {
 
   test('pino with the redact paths prints no secret of a logged connection', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) });
+    const sink = new Writable({
+      write(c: Buffer, _e, done) {
+        lines.push(c.toString());
+        done();
+      },
+    });
     const log = pino({ redact: CONNECTION_LOG_REDACT_PATHS }, sink);
     log.info({ connection }, 'a');
     log.info({ job: { connection } }, 'b');

@@ -12,6 +12,7 @@ import {
   UnauthorizedError,
 } from '../../../src/sdk/index.js';
 import { sendJson, startStub, type Stub } from './stub-server.js';
+import { defined } from '../../helpers/defined.js';
 
 describe('SDK error mapping', () => {
   let stub: Stub;
@@ -99,8 +100,8 @@ describe('SDK error mapping', () => {
 
   it('sends the bearer token', async () => {
     reply = { status: 200, body: { id: 1 } };
-    await new TablePort({ baseUrl: stub.baseUrl + '/oserve/v1/', token: 'sekret' }).getTable(7);
-    const last = stub.requests.at(-1)!;
+    await new TablePort({ baseUrl: `${stub.baseUrl}/oserve/v1/`, token: 'sekret' }).getTable(7);
+    const last = defined(stub.requests.at(-1), 'stub.requests.at(-1)');
     assert.equal(last.headers.authorization, 'Bearer sekret');
     assert.equal(last.url, '/oserve/v1/table/7/');
   });

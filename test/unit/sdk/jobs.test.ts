@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Job } from '../../../src/types/api.js';
 import { JobFailedError, JobTimeoutError, TablePort, TablePortError } from '../../../src/sdk/index.js';
 import { sendJson, stubPerTest } from './stub-server.js';
+import { defined } from '../../helpers/defined.js';
 
 function job(over: Partial<Job>): Job {
   return {
@@ -28,7 +29,7 @@ describe('JobHandle', () => {
     assert.equal(done.rows, 9);
     assert.deepEqual(seen, ['queued:0', 'running:50', 'succeeded:100']);
     assert.equal(stub.requests.length, 4);
-    assert.equal(stub.requests[0]!.url, '/oserve/v1/jobs/j1');
+    assert.equal(stub.requests[0]?.url, '/oserve/v1/jobs/j1');
   });
 
   it('wait() backs off: pauses grow up to maxIntervalMs', async () => {
@@ -38,11 +39,12 @@ describe('JobHandle', () => {
       sendJson(res, 200, job({ status: times.length >= 5 ? 'succeeded' : 'running' }));
     });
     await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait({ intervalMs: 40, maxIntervalMs: 90 });
-    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    const gaps = times.slice(1).map((t, i) => t - defined(times[i], 'times[i]'));
     // 40, 60, 90, 90 (capped)
-    assert.ok(gaps[0]! >= 35 && gaps[0]! < 80, `gaps ${gaps}`);
-    assert.ok(gaps[1]! > gaps[0]!, `gaps ${gaps}`);
-    assert.ok(gaps[3]! < 150, `gaps ${gaps}`);
+    const gap = (i: number) => defined(gaps[i], `gap ${i}`);
+    assert.ok(gap(0) >= 35 && gap(0) < 80, `gaps ${gaps}`);
+    assert.ok(gap(1) > gap(0), `gaps ${gaps}`);
+    assert.ok(gap(3) < 150, `gaps ${gaps}`);
   });
 
   it('wait() rejects with the job errors when the job failed', async () => {
@@ -78,7 +80,7 @@ describe('JobHandle', () => {
     assert.equal(out.path, join(dir, 'orders.csv'));
     assert.equal(await readFile(out.path, 'utf8'), 'id,created_at\nr1,5\n');
     assert.equal(out.bytes, 19);
-    const fileReq = stub.requests.find((r) => r.url.startsWith('/files/'))!;
+    const fileReq = defined(stub.requests.find((r) => r.url.startsWith('/files/')), 'the file request');
     assert.equal(fileReq.headers.authorization, undefined);
   });
 

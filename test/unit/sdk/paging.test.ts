@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError, TablePort, toUnixSeconds } from '../../../src/sdk/index.js';
 import { readBody, sendJson, stubPerTest } from './stub-server.js';
+import { defined } from '../../helpers/defined.js';
 
 describe('rows() pages by following next', () => {
   const serve = stubPerTest();
@@ -9,7 +10,7 @@ describe('rows() pages by following next', () => {
   it('yields every row across pages and stops at next: null', async () => {
     const all = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, created_at: i, updated_at: i, created_by: null }));
     const stub = await serve((req, res) => {
-      const url = new URL(req.url!, 'http://x');
+      const url = new URL(defined(req.url, 'req.url'), 'http://x');
       const limit = Number(url.searchParams.get('limit') ?? 2);
       const offset = Number(url.searchParams.get('offset') ?? 0);
       const next = offset + limit < all.length ? `/oserve/v1/table/4/record/?limit=${limit}&offset=${offset + limit}` : null;

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { FileTooLargeError, InvalidArgumentError, TablePort } from '../../../src/sdk/index.js';
 import { sendJson, startStub, type Stub } from './stub-server.js';
+import { defined } from '../../helpers/defined.js';
 
 interface Part {
   headers: string;
@@ -94,11 +95,11 @@ describe('import() uploads multipart/form-data, streamed', () => {
     assert.match(lastPart.headers, /Content-Disposition: form-data; name="file"; filename="a %22b%22.csv"/i);
     assert.match(lastPart.headers, /Content-Type: text\/csv/i);
     assert.equal(lastPart.sha256, sha('title\nhello\n'));
-    assert.equal(stub.requests.at(-1)!.url, '/oserve/v1/table/2/import/');
+    assert.equal(stub.requests.at(-1)?.url, '/oserve/v1/table/2/import/');
   });
 
   it('sends a Node stream (any chunking) byte for byte, named by option', async () => {
-    const text = '[' + Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i })).join(',') + ']';
+    const text = `[${Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i })).join(',')}]`;
     await tp().table(2).import(Readable.from([text.slice(0, 7), text.slice(7, 5000), text.slice(5000)]), { filename: 'rows.json' });
     assert.match(lastPart.headers, /filename="rows.json"/);
     assert.match(lastPart.headers, /Content-Type: application\/json/i);
@@ -133,7 +134,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
 
   it('a ~200 MB file goes up from a path and from a read stream without being held in memory', { timeout: 120_000 }, async (t) => {
     const path = join(dir, 'big.csv');
-    const line = 'title,amount,note\n' + 'some title,12345,' + 'x'.repeat(80) + '\n';
+    const line = `title,amount,note\nsome title,12345,${'x'.repeat(80)}\n`;
     const count = Math.ceil((200 * 1024 * 1024) / line.length);
     await pipeline(
       Readable.from((function* () {
@@ -153,7 +154,7 @@ describe('import() uploads multipart/form-data, streamed', () => {
       assert.equal(lastPart.bytes, size, mode);
       assert.equal(lastPart.sha256, fileHash, mode);
       assert.match(lastPart.headers, /filename="big.csv"/);
-      const sent = stub.requests.at(-1)!.headers;
+      const sent = defined(stub.requests.at(-1), 'stub.requests.at(-1)').headers;
       // A path's size is known, so the body has a length; a stream's is not, so it goes chunked.
       if (mode === 'path') assert.ok(Number(sent['content-length']) > size, String(sent['content-length']));
       else assert.equal(sent['transfer-encoding'], 'chunked');

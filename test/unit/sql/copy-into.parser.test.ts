@@ -204,8 +204,8 @@ describe('COPY INTO: statements that do not parse say where and what was expecte
   });
 
   test('the rest: not COPY, a bad scheme, an unclosed list, auto_infer_schema on an export, TAGS, a stray character', () => {
-    assert.match(syntaxError(`SELECT * FROM t`).message, /Expected COPY but found "SELECT"/);
-    assert.match(syntaxError(``).message, /Expected COPY but found the end of the statement/);
+    assert.match(syntaxError('SELECT * FROM t').message, /Expected COPY but found "SELECT"/);
+    assert.match(syntaxError('').message, /Expected COPY but found the end of the statement/);
     assert.match(syntaxError(`COPY INTO 'ftp://h/x' FROM t`).message, /must be an s3:\/\//);
     assert.match(syntaxError(`COPY INTO 's3://b/k' FROM t CONNECTION = (region = 'x'`).message, /Expected '\)' or ','/);
     assert.match(syntaxError(`COPY INTO 's3://b/k' FROM t COPY_OPTIONS = (auto_infer_schema = true)`).message, /applies only to COPY INTO a table/);

@@ -7,6 +7,7 @@ import {
   verifyDownload,
   type DownloadRequest,
 } from '../../../src/storage/signed-url.js';
+import { defined } from '../../helpers/defined.js';
 
 const SECRET = 'a-test-secret-of-enough-length';
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -18,8 +19,8 @@ function parse(path: string): DownloadRequest {
   const m = /^\/oserve\/v1\/files\/([^/]+)\/([^/]+)$/.exec(url.pathname);
   assert.ok(m, `unexpected path ${url.pathname}`);
   return {
-    jobId: decodeURIComponent(m[1]!),
-    fileName: decodeURIComponent(m[2]!),
+    jobId: decodeURIComponent(defined(m[1], 'm[1]')),
+    fileName: decodeURIComponent(defined(m[2], 'm[2]')),
     expires: url.searchParams.get('expires'),
     signature: url.searchParams.get('signature'),
   };
@@ -113,7 +114,7 @@ function otherChar(s: string, i: number): string {
 
 function spareBitTwin(s: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-  const v = alphabet.indexOf(s.at(-1)!);
+  const v = alphabet.indexOf(defined(s.at(-1), 's.at(-1)'));
   const twin = s.slice(0, -1) + alphabet[v ^ 1];
   assert.deepEqual(Buffer.from(twin, 'base64url'), Buffer.from(s, 'base64url'));
   return twin;

@@ -36,7 +36,7 @@ export const AWKWARD_ROWS: Record<string, unknown>[] = [
   { ...base, id: 'r3', title: '中文 한국어 日本語 🚀👩‍👩‍👧 emoji', qty: 0, price: 0, ok: null, at: null, tags: null, meta: null },
   { ...base, id: 'r4', title: '', qty: null, price: null, ok: true, at: '2038-01-19T03:14:08.001Z', tags: ['', null, 1.25], meta: { 'key with space': '', quote: '"' } },
   { ...base, id: 'r5', title: null, qty: -1, price: 1e300, ok: false, at: '2000-02-29T00:00:00.000Z', tags: [[1, 2], { a: 1 }], meta: { html: '<b>&amp;</b>' } },
-  { ...base, id: 'r6', title: '  leading and trailing spaces  ', qty: 42, price: 3.141592653589793, ok: true, at: '2024-01-01T00:00:00.000Z', tags: ['x'], meta: { n: -0.5 } },
+  { ...base, id: 'r6', title: '  leading and trailing spaces  ', qty: 42, price: Math.PI, ok: true, at: '2024-01-01T00:00:00.000Z', tags: ['x'], meta: { n: -0.5 } },
   { ...base, id: 'r7', title: '<xml> & entities &amp; _x0041_ \u0001 control', qty: 1234567890123, price: -1e-300, ok: false, at: '2024-12-31T23:59:59.999Z', tags: ['🚀'], meta: { u: '\u00e9' } },
 ];
 

@@ -9,6 +9,7 @@ import ExcelJS from 'exceljs';
 import { InvalidParameterError, TooManyRowsError } from '../../../../src/errors.js';
 import type { ExportColumn } from '../../../../src/formats/columnar-types.js';
 import { createXlsxExportWriter, readXlsxRows, xlsxSheetName, type XlsxExportWriterOptions } from '../../../../src/formats/xlsx/index.js';
+import { defined } from '../../../helpers/defined.js';
 import { AWKWARD_ROWS, COLUMNS, FIELDS, collect, expectedRow, tempDir } from '../parquet/awkward-rows.js';
 
 // SheetJS's CommonJS build: its ES module build has no file access.
@@ -78,7 +79,7 @@ describe('createXlsxExportWriter', () => {
     await wb.xlsx.readFile(file);
     const ws = wb.worksheets[0];
     assert.equal(ws?.name, 'orders');
-    assert.deepEqual((ws?.getRow(1).values as unknown[]).slice(1), COLUMNS.map((c) => c.name));
+    assert.deepEqual((defined(ws, 'the first sheet').getRow(1).values as unknown[]).slice(1), COLUMNS.map((c) => c.name));
     const r2 = ws?.getRow(2);
     assert.equal(r2?.getCell(1).value, 'r1');
     assert.equal(r2?.getCell(6).value, 9007199254740991);

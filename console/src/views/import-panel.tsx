@@ -1,0 +1,127 @@
+import { useRef, useState } from 'preact/hooks';
+import { api, type Table } from '../api';
+import { t } from '../i18n';
+import { Notice, errorText, size } from '../ui';
+
+/**
+ * Drop a file (or pick one) and start an import: into `table` when given, otherwise into a new
+ * table whose schema the server infers from the file (`POST /table/import/` with `name`).
+ */
+export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (jobId: string) => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [over, setOver] = useState(false);
+  const [name, setName] = useState('');
+  const [delimiter, setDelimiter] = useState('');
+  const [header, setHeader] = useState(true);
+  const [columns, setColumns] = useState('');
+  const [onConflict, setOnConflict] = useState('error');
+  const [dryRun, setDryRun] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  const idp = table ? `imp-${table.id}` : 'imp-new';
+
+  const pick = (f: File | undefined | null) => {
+    if (f) {
+      setFile(f);
+      setError(null);
+    }
+  };
+  const drop = (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    pick(e.dataTransfer?.files[0]);
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!file) return;
+    const form = new FormData();
+    if (!table) form.set('name', name.trim());
+    if (delimiter) form.set('csv_delimiter', delimiter === 'tab' ? '\t' : delimiter);
+    if (!header) {
+      form.set('csv_header', 'false');
+      if (columns.trim()) form.set('columns', columns.trim());
+    }
+    if (onConflict !== 'error') form.set('on_conflict', onConflict);
+    if (dryRun) form.set('dry_run', 'true');
+    form.set('file', file, file.name);
+    setBusy(true);
+    setError(null);
+    try {
+      const res = table ? await api.import(table.id, form) : await api.importNew(form);
+      onQueued(res.job_id);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={submit} class="import">
+      {table && (
+        <div class="schema-hint">
+          <p class="help">{t('targetSchema')}</p>
+          <ul class="chips" aria-label={t('schema')}>
+            {table.schema.fields.map((f) => <li key={f.name}><code>{f.name}</code> <span class="type">{f.type}</span></li>)}
+          </ul>
+        </div>
+      )}
+      {!table && (
+        <>
+          <label for={`${idp}-name`}>{t('tableName')}</label>
+          <input id={`${idp}-name`} value={name} required pattern="[A-Za-z_][A-Za-z0-9_]*" onInput={(e) => setName(e.currentTarget.value)} />
+        </>
+      )}
+      <section
+        class={`dropzone${over ? ' over' : ''}${file ? ' has-file' : ''}`}
+        aria-label={t('dropHere')}
+        data-testid={`${idp}-dropzone`}
+        onDragOver={(e) => { e.preventDefault(); setOver(true); }}
+        onDragEnter={(e) => { e.preventDefault(); setOver(true); }}
+        onDragLeave={() => setOver(false)}
+        onDrop={drop}
+      >
+        <p>{t('dropHere')}</p>
+        <label for={`${idp}-file`} class="pick">{t('orPick')}</label>
+        <input id={`${idp}-file`} ref={input} type="file" accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet,.xlsx,.gz"
+          onChange={(e) => pick(e.currentTarget.files?.[0])} />
+        {file && <p class="chosen" aria-live="polite">{t('chosen', { name: file.name, size: size(file.size) })}</p>}
+      </section>
+      <details>
+        <summary>{t('importOptions')}</summary>
+        <div class="options">
+          <label for={`${idp}-delim`}>{t('delimiter')}</label>
+          <select id={`${idp}-delim`} value={delimiter} onChange={(e) => setDelimiter(e.currentTarget.value)}>
+            <option value="">{t('detect')}</option>
+            <option value=",">,</option>
+            <option value=";">;</option>
+            <option value="tab">{t('tab')}</option>
+            <option value="|">|</option>
+          </select>
+          <label class="check">
+            <input type="checkbox" checked={header} onChange={(e) => setHeader(e.currentTarget.checked)} /> {t('headerTrue')}
+          </label>
+          {!header && (
+            <>
+              <label for={`${idp}-cols`}>{t('columns')}</label>
+              <input id={`${idp}-cols`} value={columns} onInput={(e) => setColumns(e.currentTarget.value)} />
+            </>
+          )}
+          <label for={`${idp}-conflict`}>{t('onConflict')}</label>
+          <select id={`${idp}-conflict`} value={onConflict} onChange={(e) => setOnConflict(e.currentTarget.value)}>
+            <option value="error">error</option>
+            <option value="skip">skip</option>
+            <option value="update">update</option>
+          </select>
+          <label class="check">
+            <input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} /> {t('dryRun')}
+          </label>
+        </div>
+      </details>
+      {error && <Notice kind="error">{error}</Notice>}
+      <button type="submit" class="primary" disabled={!file || busy}>{t('startImport')}</button>
+    </form>
+  );
+}

@@ -1,0 +1,166 @@
+/**
+ * Webhooks: a user's URLs told when one of their jobs ends. Each delivery is its own queue job
+ * (see JobName.DeliverWebhook), queued by the lifecycle next to the mail, retried with backoff.
+ * The body is the job as `GET /jobs/:id` shows it plus `event`; with a secret, it is signed:
+ * `X-Tableport-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes>`. Every connection goes
+ * through the outbound guard (checked at registration, and pinned again at each delivery, since a
+ * name may resolve elsewhere later); the secret is stored sealed and never shown again.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { SecretBox } from '../crypto/secret-box.js';
+import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
+import type { DeliveryRecord, WebhookRecord, WebhooksRepository } from '../db/repositories/webhooks.repository.js';
+import { InvalidParameterError, NotFoundError } from '../errors.js';
+import type { JobQueues } from '../jobs/queues.js';
+import { OutboundGuard } from '../net/outbound-guard.js';
+import { displayUrl } from '../net/guarded-get.js';
+import type { Page, Webhook, WebhookDelivery, WebhookEvent } from '../types/api.js';
+import type { JobsService } from './jobs.service.js';
+import { pageMeta, type PageQuery } from './paging.js';
+import { parseParams } from './validate.js';
+
+export const WEBHOOK_EVENTS = ['job.succeeded', 'job.failed'] as const satisfies readonly WebhookEvent[];
+
+/** The body of `POST /webhooks` (exported for the OpenAPI document). */
+export const WebhookCreateSchema = z.object({
+  url: z.string().max(2000, 'must be at most 2000 characters').url('must be an http:// or https:// URL'),
+  events: z.array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` })).min(1, 'name at least one event'),
+  secret: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
+});
+
+/** A delivery the receiver did not take (an error status, no answer, a refused address): BullMQ retries it. */
+export class WebhookDeliveryError extends Error {
+  override name = 'WebhookDeliveryError';
+}
+
+/** Webhooks per user: each ended job costs one request per webhook. */
+export const MAX_WEBHOOKS_PER_USER = 20;
+
+const secs = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export interface WebhooksDeps {
+  config: Config;
+  webhooks: WebhooksRepository;
+  jobs: JobsRepository;
+  jobsView: JobsService;
+  queues: JobQueues;
+}
+
+export class WebhooksService {
+  private readonly guard: OutboundGuard;
+  private sealer: SecretBox | undefined;
+  private readonly agents: { 'http:': http.Agent; 'https:': http.Agent };
+
+  constructor(private readonly d: WebhooksDeps) {
+    this.guard = new OutboundGuard({ allowHosts: d.config.locations.outboundAllowHosts });
+    this.agents = { 'http:': this.guard.agent('http:'), 'https:': this.guard.agent('https:') };
+  }
+
+  /** Made on first use: a key too short to seal with refuses webhook secrets, not the whole service's start. */
+  private get box(): SecretBox {
+    // A key of its own, derived from the same material as the credentials' key.
+    this.sealer ??= new SecretBox(this.d.config.locations.credentialsKey, 'tableport/webhook-secrets/v1');
+    return this.sealer;
+  }
+
+  toWebhook(w: WebhookRecord): Webhook {
+    return { id: w.id, url: w.url, events: w.events, has_secret: w.secret !== null, created_at: secs(w.created_at) };
+  }
+
+  async create(userId: number, body: unknown): Promise<Webhook> {
+    const p = parseParams(WebhookCreateSchema, body ?? {});
+    const url = new URL(p.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError('url', 'Invalid parameter "url": must be an http:// or https:// URL.');
+    // Refused addresses (loopback, private, link-local, metadata) answer 400 invalid_parameter now, not at the first delivery.
+    await this.guard.checkUrl(url);
+    if ((await this.d.webhooks.list(userId)).length >= MAX_WEBHOOKS_PER_USER) {
+      throw new InvalidParameterError('url', `You have ${MAX_WEBHOOKS_PER_USER} webhooks already, the most one user may have; delete one first.`);
+    }
+    const id = randomUUID();
+    const events = [...new Set(p.events)];
+    const secret = p.secret === undefined ? null : this.box.seal(p.secret, id);
+    return this.toWebhook(await this.d.webhooks.insert({ id, user_id: userId, url: url.href, events, secret }));
+  }
+
+  async list(userId: number): Promise<{ objects: Webhook[] }> {
+    return { objects: (await this.d.webhooks.list(userId)).map((w) => this.toWebhook(w)) };
+  }
+
+  async remove(userId: number, id: string): Promise<void> {
+    if (!(await this.d.webhooks.delete(id, userId))) throw new NotFoundError(`Webhook ${id} was not found.`);
+  }
+
+  async deliveries(userId: number, id: string, q: PageQuery, path: string): Promise<Page<WebhookDelivery>> {
+    const hook = await this.d.webhooks.get(id, userId);
+    if (!hook) throw new NotFoundError(`Webhook ${id} was not found.`);
+    const { total, rows } = await this.d.webhooks.deliveries(hook.id, q.limit, q.offset);
+    return { meta: pageMeta(path, q, total), objects: rows.map(toDelivery) };
+  }
+
+  /** Queues one delivery per webhook of the job's user that asked for this end. Safe to call again. */
+  async enqueueFor(job: JobRecord): Promise<void> {
+    if (job.status !== 'succeeded' && job.status !== 'failed') return;
+    for (const hook of await this.d.webhooks.forEvent(job.user_id, `job.${job.status}`)) {
+      await this.d.queues.addDelivery({ jobId: job.id, webhookId: hook.id });
+    }
+  }
+
+  /** One attempt: POSTs the event, logs it, and throws WebhookDeliveryError when the receiver did not take it. */
+  async deliver(webhookId: string, jobId: string, attempt: number): Promise<void> {
+    const hook = await this.d.webhooks.get(webhookId, null);
+    const job = await this.d.jobs.get(jobId, null);
+    // Deleted since (the webhook or the job's user): nothing to send.
+    if (!hook || !job || (job.status !== 'succeeded' && job.status !== 'failed')) return;
+    const event: WebhookEvent = `job.${job.status}`;
+    const body = JSON.stringify({ event, ...this.d.jobsView.toJob(job) });
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'user-agent': 'tableport-webhook',
+      'x-tableport-event': event,
+      'x-tableport-delivery': `${webhookId}.${jobId}`,
+    };
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      // Inside the try: a secret that no longer opens (CREDENTIALS_KEY changed) shows in the log.
+      if (hook.secret) {
+        const secret = this.box.open<string>(hook.secret, hook.id);
+        headers['x-tableport-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      }
+      status = await this.post(new URL(hook.url), headers, body);
+      if (status < 200 || status > 299) error = `the receiver answered HTTP ${status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    await this.d.webhooks.logDelivery({ webhook_id: hook.id, job_id: jobId, event, attempt, http_status: status, error });
+    if (error) throw new WebhookDeliveryError(`Webhook ${displayUrl(new URL(hook.url))}: ${error}`);
+  }
+
+  private post(url: URL, headers: Record<string, string>, body: string): Promise<number> {
+    const agent = url.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
+    const lib = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(url, { method: 'POST', agent, headers, timeout: this.d.config.locations.outboundTimeoutMs }, (res) => {
+        // The answer's body does not matter: drain it so the socket is freed.
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.d.config.locations.outboundTimeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+function toDelivery(r: DeliveryRecord): WebhookDelivery {
+  return { id: Number(r.id), event: r.event, job_id: r.job_id, attempt: r.attempt, http_status: r.http_status, error: r.error, created_at: secs(r.created_at) };
+}
+
+/** For the lifecycle: the part of the webhooks it needs when a job ends. */
+export type WebhookNotifier = Pick<WebhooksService, 'enqueueFor'>;
