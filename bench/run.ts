@@ -23,6 +23,7 @@ import { checkTargets, renderText } from './lib/report.js';
 import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './lib/results.js';
 import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
+import { runBundleBench, type BundleFigure } from './lib/bundle-bench.js';
 import { runSize } from './lib/transfer-bench.js';
 import { renderS3, s3ExportBench, s3Target, S3_BENCH_PORT, type S3ExportFigure } from './lib/location-bench.js';
 import { concurrentExports } from './lib/concurrent-exports.js';
@@ -34,6 +35,7 @@ const positive = (v: string) => {
 };
 const sizeList = (v: string) => v.split(',').map((s) => positive(s.trim()));
 const kindList = (v: string) => {
+  if (v.trim() === 'none') return [];
   const kinds = v.split(',').map((s) => s.trim());
   for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
   return kinds as JobKind[];
@@ -51,6 +53,9 @@ const program = new Command('bench')
   .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [...SHAPES])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
+  .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
+  .option('--bundle-tables <n>', 'tables in the bundle', positive, 5)
+  .option('--bundle-rows <n>', 'rows in each table of the bundle', positive, 200_000)
   .option('--no-s3', 'skip the export of the largest table to S3 (s3rver)')
   .option('--s3-file-type <type>', 'file type of the S3 export', 'parquet')
   .option('--no-concurrent', 'skip the concurrent exports (20 tables exported at once against psql 2 at a time)')
@@ -68,7 +73,7 @@ const program = new Command('bench')
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
-  .addHelpText('after', '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json');
+  .addHelpText('after', '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json');
 
 interface Options {
   sizes: number[];
@@ -76,6 +81,9 @@ interface Options {
   shapes: Shape[];
   jobs: JobKind[];
   load: boolean;
+  bundle: boolean;
+  bundleTables: number;
+  bundleRows: number;
   s3: boolean;
   s3FileType: string;
   concurrent: boolean;
@@ -106,7 +114,8 @@ function withUser(url: string): string {
 
 async function main(): Promise<number> {
   const opts = program.parse(process.argv).opts<Options>();
-  const sizes = opts.rows ? [opts.rows] : opts.sizes;
+  // `--jobs none`: no single-table jobs, so no sizes (the bundle and load parts only).
+  const sizes = opts.jobs.length === 0 ? [] : opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
   const loadAtStart = loadavg()[0] ?? 0;
   const pgAdminUrl = withUser(process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres');
@@ -201,6 +210,16 @@ async function main(): Promise<number> {
       s3Export = await s3ExportBench({ api, worker, jobTimeoutMs, log, defer: (what, fn) => sandbox.defer(what, fn) }, fullTable, opts.s3FileType);
     }
 
+    let bundle: BundleFigure | null = null;
+    if (opts.bundle) {
+      const target = new BenchApi(baseUrl, await addUser(env, `bench-target-${sandbox.id}@example.com`, track));
+      bundle = await runBundleBench(
+        { api, target, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log },
+        opts.bundleTables,
+        opts.bundleRows,
+      );
+    }
+
     let load: BenchResult['load'] = null;
     if (opts.load) {
       log('\n── API under load ──');
@@ -230,8 +249,9 @@ async function main(): Promise<number> {
       seconds: Math.round((Date.now() - started) / 1000),
       sizes: results,
       ...(concurrent ? { concurrent } : {}),
+      bundle,
       load,
-      targets: [...checkTargets(results, concurrent), ...(s3Export ? [s3Target(s3Export)] : [])],
+      targets: [...checkTargets(results, concurrent, bundle), ...(s3Export ? [s3Target(s3Export)] : [])],
       ...(s3Export ? { s3_export: s3Export } : {}),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;

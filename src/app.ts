@@ -13,6 +13,7 @@ import { errorHandler, notFound } from './http/middleware/error.middleware.js';
 import { heavyRequestGate } from './http/middleware/heavy-gate.middleware.js';
 import { requestLogger } from './http/middleware/request-log.middleware.js';
 import { createUploadReceiver } from './http/middleware/upload.middleware.js';
+import { bundlesRouter } from './http/routes/bundles.routes.js';
 import { consoleRouter } from './http/routes/console.routes.js';
 import { filesRouter } from './http/routes/files.routes.js';
 import { healthRouter, type HealthCheck } from './http/routes/health.routes.js';
@@ -60,6 +61,7 @@ export function createApp({ config, logger, services, health, queues }: AppDeps)
   api.use(bodyParsers({ maxBytes: config.bodyMaxBytes, maxDepth: config.maxJsonDepth }));
   api.use(tablesRouter(services));
   api.use(recordsRouter(services));
+  api.use(bundlesRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));
   api.use(transfersRouter(services, createUploadReceiver(config.storageDir, config.uploadMaxBytes)));
   api.use(jobsRouter(services));
   api.use(sqlRouter(services));

@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   EXPORT_MAX_ROWS: positiveInt.default(1_000_000),
+  BUNDLE_MAX_TABLES: positiveInt.default(1000),
   UPLOAD_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   DOWNLOAD_LINK_TTL_SECONDS: positiveInt.default(7 * 24 * 3600),
   TASK_INTERVAL_SECONDS: positiveInt.default(60),
@@ -152,6 +153,8 @@ export interface Config {
   /** How long the API waits for one Redis command before answering 503. */
   redisCommandTimeoutMs: number;
   locations: LocationsConfig;
+  /** Tables a bundle may hold; a bundle with more is refused before they are read. */
+  bundleMaxTables: number;
 }
 
 /** The bucket of STORAGE_URL and how to reach it. */
@@ -275,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbLockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    bundleMaxTables: e.BUNDLE_MAX_TABLES,
   };
 }
 

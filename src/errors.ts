@@ -254,6 +254,40 @@ export class SqlSyntaxError extends AppError {
   }
 }
 
+/** A second bundle export or import by the same user within the minute (the limit is per user, not per table). */
+export class BundleTooFrequentError extends TooFrequentError {
+  override name = 'BundleTooFrequentError';
+  constructor(retryAfterSeconds: number, kind: 'bundle export' | 'bundle import') {
+    super(retryAfterSeconds, kind);
+    this.message = `You started a ${kind} less than a minute ago; try again in ${retryAfterSeconds} s.`;
+  }
+}
+
+/**
+ * A bundle import that did not happen: some tables failed (`tables` says why, per table; `""` for
+ * the tables that were fine) and every change was rolled back.
+ */
+export class BundleImportFailedError extends AppError {
+  override name = 'BundleImportFailedError';
+  constructor(
+    readonly tables: Record<string, string>,
+    /** The problems, each naming its table (the job's `errors`). */
+    readonly rowErrors: Array<{ error_code: string; error_msg: string; line?: number; field?: string; table?: string }>,
+    readonly errorCount: number,
+    summary?: string,
+  ) {
+    const failed = Object.keys(tables).filter((t) => tables[t]);
+    super(
+      'invalid_file',
+      400,
+      summary ??
+        (failed.length
+          ? `The bundle was not imported: ${failed.length === 1 ? 'table' : 'tables'} ${failed.map((t) => `"${t}"`).join(', ')} could not be imported, so no table was changed.`
+          : 'The bundle was not imported; no table was changed.'),
+    );
+  }
+}
+
 /** Cancel of a job that already ended. */
 export class JobNotCancellableError extends AppError {
   override name = 'JobNotCancellableError';
@@ -265,13 +299,15 @@ export class JobNotCancellableError extends AppError {
 /** Retry of a job that did not fail and was not cancelled. */
 export class JobNotRetriableError extends AppError {
   override name = 'JobNotRetriableError';
-  constructor(jobId: string, status: string, why: 'status' | 'location' = 'status') {
+  constructor(jobId: string, status: string, why: 'status' | 'location' | 'bundle' = 'status') {
     super(
       'job_not_retriable',
       409,
       why === 'location'
         ? `Job ${jobId} reads from or writes to a location with its own credentials, which cannot be reused; ask for the export or import again.`
-        : `Job ${jobId} is ${status}; only a failed or cancelled job can be retried.`,
+        : why === 'bundle'
+          ? `Job ${jobId} is a bundle job, which is not retried; ask for the bundle export or import again.`
+          : `Job ${jobId} is ${status}; only a failed or cancelled job can be retried.`,
     );
   }
 }

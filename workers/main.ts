@@ -6,8 +6,10 @@ import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
 import { toJobErrors } from '../src/services/job-lifecycle.service.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
+import { exportBundle } from './handlers/export-bundle.handler.js';
 import { deliverWebhook } from './handlers/deliver-webhook.handler.js';
 import { exportTable } from './handlers/export-table.handler.js';
+import { importBundle } from './handlers/import-bundle.handler.js';
 import { importFile } from './handlers/import-file.handler.js';
 import type { RunInfo } from './handlers/job-outcome.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
@@ -23,6 +25,8 @@ type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>,
 const HANDLERS = {
   [JobName.ExportTable]: exportTable,
   [JobName.ImportFile]: importFile,
+  [JobName.ExportBundle]: exportBundle,
+  [JobName.ImportBundle]: importBundle,
   [JobName.SendJobMail]: sendJobMail,
   [JobName.CleanupExports]: cleanupExports,
   [JobName.SweepJobs]: sweepJobs,

@@ -58,6 +58,10 @@ export class BenchApi {
     return this.json<Table>('POST', '/oserve/v1/table/', { name, schema: { fields } });
   }
 
+  async listTables(): Promise<Table[]> {
+    return (await this.json<{ objects: Table[] }>('GET', '/oserve/v1/table/?limit=1000')).objects;
+  }
+
   getJob(id: string): Promise<Job> {
     return this.json<Job>('GET', `/oserve/v1/jobs/${id}`);
   }
@@ -75,7 +79,24 @@ export class BenchApi {
   }
 
   /** POST …/import/ with the file as the multipart field `file`, streamed from disk. */
-  async upload(tableId: number, path: string): Promise<JobCreatedResponse> {
+  upload(tableId: number, path: string): Promise<JobCreatedResponse> {
+    return this.uploadTo(`/oserve/v1/table/${tableId}/import/`, path);
+  }
+
+  /** Bundles: a bundle import of the file (`mode` as a query parameter). */
+  async importBundle(path: string, timeoutMs: number, mode = 'reset'): Promise<Finished> {
+    const sentAt = performance.now();
+    const created = await this.uploadTo(`/oserve/v1/data/import/?mode=${mode}`, path);
+    return this.waitFor(created.job_id, sentAt, performance.now(), timeoutMs);
+  }
+
+  async exportBundle(body: Record<string, unknown>, timeoutMs: number): Promise<Finished> {
+    const sentAt = performance.now();
+    const created = await this.json<JobCreatedResponse>('POST', '/oserve/v1/data/export/', body);
+    return this.waitFor(created.job_id, sentAt, performance.now(), timeoutMs);
+  }
+
+  private async uploadTo(apiPath: string, path: string): Promise<JobCreatedResponse> {
     const boundary = `----tableport-bench-${Date.now().toString(16)}`;
     const name = basename(path);
     const type = name.endsWith('.json') ? 'application/json' : 'text/csv';
@@ -84,7 +105,7 @@ export class BenchApi {
     );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const size = (await stat(path)).size;
-    const url = new URL(`/oserve/v1/table/${tableId}/import/`, this.baseUrl);
+    const url = new URL(apiPath, this.baseUrl);
     return new Promise<JobCreatedResponse>((resolve, reject) => {
       const req = request(
         url,

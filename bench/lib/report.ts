@@ -1,4 +1,5 @@
 /** The targets of issue 4 checked against a run, and the table a person reads. */
+import type { BundleFigure } from './bundle-bench.js';
 import {
   CONCURRENT_RATIO_MAX,
   type ConcurrentFigure,
@@ -12,8 +13,18 @@ import {
   type TargetCheck,
 } from './results.js';
 
-export function checkTargets(sizes: SizeResult[], concurrent?: ConcurrentFigure): TargetCheck[] {
+export function checkTargets(sizes: SizeResult[], concurrent?: ConcurrentFigure, bundle: BundleFigure | null = null): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  if (bundle) {
+    checks.push(
+      {
+        target: `bundle: worker peak RSS ≤ ${WORKER_PEAK_MAX_MB} MB (${bundle.tables} × ${bundle.rows_per_table.toLocaleString('en')} rows)`,
+        figure: `export ${bundle.export.worker_peak_mb} MB, import ${bundle.import.worker_peak_mb} MB`,
+        met: Math.max(bundle.export.worker_peak_mb, bundle.import.worker_peak_mb) <= WORKER_PEAK_MAX_MB,
+      },
+      { target: 'bundle: the imported tables equal their sources', figure: bundle.check, met: bundle.check_ok },
+    );
+  }
   if (concurrent) {
     const c = concurrent;
     checks.push({
@@ -102,6 +113,16 @@ export function renderText(r: BenchResult): string {
   out.push(`worker RSS when idle before each size: ${r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', ')}`);
   const imports = r.sizes.flatMap((s) => s.jobs.filter((j) => j.upload_s !== undefined).map((j) => `${s.rows.toLocaleString('en')} ${j.kind} ${f2(j.upload_s ?? null)} s (API peak ${j.api_peak_mb.toFixed(0)} MB)`));
   if (imports.length) out.push(`uploads (request → 201): ${imports.join('; ')}`);
+  if (r.bundle) {
+    const b = r.bundle;
+    const step = (name: string, s: BundleFigure['export']) => [name, f2(s.service_s), s.rows_per_s.toLocaleString('en'), f2(s.psql_s), `${s.ratio.toFixed(2)}×`, s.worker_peak_mb.toFixed(0), f2(s.worker_cpu_s)];
+    out.push(
+      '',
+      `bundle: ${b.tables} tables × ${b.rows_per_table.toLocaleString('en')} rows, ${b.bundle_mb} MB (psql: \\copy of the same tables, summed)`,
+      table(['bundle job', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s'], [step('export', b.export), step('import', b.import)], new Set([1, 2, 3, 4, 5, 6])),
+      `bundle import upload (request → 201): ${f2(b.import.upload_s)} s; check: ${b.check}`,
+    );
+  }
   if (r.load) {
     const l = r.load;
     const lr = [l.job_creation, l.refusal, l.refusal_full_table].filter((x) => x !== undefined);

@@ -109,6 +109,8 @@ export interface BenchResult {
   seconds: number;
   sizes: SizeResult[];
   concurrent?: ConcurrentFigure;
+  /** Issue 11: a bundle of several tables exported and imported (null when skipped). */
+  bundle?: import('./bundle-bench.js').BundleFigure | null;
   load: { job_creation?: LoadFigure; refusal?: LoadFigure; refusal_full_table?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
   targets: TargetCheck[];
   /** The largest table exported to S3 (s3rver) with `destination`, when run. */

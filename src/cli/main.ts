@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError, InvalidArgumentError, JobFailedError, JobTimeoutError, TablePortError } from '../sdk/index.js';
 import { EXIT, UsageError } from './client.js';
+import { registerBundleCommands } from './commands/bundles.command.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerRowsCommands } from './commands/rows.command.js';
 import { registerSqlCommand } from './commands/sql.command.js';
@@ -16,7 +17,7 @@ import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql', 'data', 'getstatus', 'migrate']);
 
 // src/cli/ from the sources, dist/src/cli/ once compiled: the first package.json up the tree is ours.
 function packageVersion(): string {
@@ -58,6 +59,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerJobsCommands(program);
   registerRowsCommands(program);
   registerSqlCommand(program);
+  registerBundleCommands(program);
   return program;
 }
 
@@ -88,7 +90,7 @@ function report(err: unknown, json: boolean): number {
   }
   if (err instanceof JobFailedError) {
     if (json) printJson(err.job);
-    warn(`${err.job.type === 'import' ? 'Import' : 'Export'} job ${err.job.id} failed:`);
+    warn(`${err.job.type.endsWith('import') ? 'Import' : 'Export'} job ${err.job.id} failed:`);
     for (const e of err.job.errors) warn(`  ${formatJobError(e)}`);
     return EXIT.jobFailed;
   }

@@ -49,11 +49,13 @@ export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFl
     printJson(download ? { ...done, download } : done);
     return;
   }
-  if (done.type === 'export') {
+  if (done.type === 'export' || done.type === 'bundle_export') {
     line(`Export job ${done.id} succeeded: ${done.rows} rows (${done.file_type}), finished ${time(done.finished_at)}.`);
     if (download) line(`Saved to ${download.path} (${download.bytes} bytes).`);
     else if (done.file_url) line(`Download link: ${done.file_url}`);
     if (done.destination_url) line(`Written to ${done.destination_url}`);
+  } else if (done.type === 'bundle_import') {
+    line(`Bundle import job ${done.id} succeeded: ${done.rows} rows written; see each table with: tableport getstatus import`);
   } else {
     line(`Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}.`);
   }

@@ -1,3 +1,5 @@
+import type { JobType } from '../types/api.js';
+
 /** The closed set of queues and jobs. Payloads carry ids only: BullMQ stores job data in plain text. */
 export enum QueueName {
   Export = 'export',
@@ -10,6 +12,9 @@ export enum QueueName {
 export enum JobName {
   ExportTable = 'export-table',
   ImportFile = 'import-file',
+  /** Bundles: several tables out as one file, or in as one all-or-nothing transaction. */
+  ExportBundle = 'export-bundle',
+  ImportBundle = 'import-bundle',
   SendJobMail = 'send-job-mail',
   /** Repeating: removes export files whose download links have expired. */
   CleanupExports = 'cleanup-exports',
@@ -22,6 +27,8 @@ export enum JobName {
 export interface JobPayloads {
   [JobName.ExportTable]: { jobId: string };
   [JobName.ImportFile]: { jobId: string };
+  [JobName.ExportBundle]: { jobId: string };
+  [JobName.ImportBundle]: { jobId: string };
   [JobName.SendJobMail]: { jobId: string };
   [JobName.CleanupExports]: Record<string, never>;
   [JobName.SweepJobs]: Record<string, never>;
@@ -29,12 +36,14 @@ export interface JobPayloads {
 }
 
 /** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
-export type TaskJobName = JobName.ExportTable | JobName.ImportFile | JobName.SendJobMail;
+export type TaskJobName = JobName.ExportTable | JobName.ImportFile | JobName.ExportBundle | JobName.ImportBundle | JobName.SendJobMail;
 
 /** Which queue each job runs on. */
 export const JOB_QUEUE = {
   [JobName.ExportTable]: QueueName.Export,
   [JobName.ImportFile]: QueueName.Import,
+  [JobName.ExportBundle]: QueueName.Export,
+  [JobName.ImportBundle]: QueueName.Import,
   [JobName.SendJobMail]: QueueName.Email,
   [JobName.CleanupExports]: QueueName.Maintenance,
   [JobName.SweepJobs]: QueueName.Maintenance,
@@ -45,3 +54,11 @@ export const JOB_QUEUE = {
 export function bullJobId(name: TaskJobName, jobId: string): string {
   return name === JobName.SendJobMail ? `mail-${jobId}` : jobId;
 }
+
+/** The queue job that runs each type of tableport job (the sweep re-adds a lost one by it). */
+export const TASK_JOB_OF_TYPE = {
+  export: JobName.ExportTable,
+  import: JobName.ImportFile,
+  bundle_export: JobName.ExportBundle,
+  bundle_import: JobName.ImportBundle,
+} as const satisfies Record<JobType, TaskJobName>;

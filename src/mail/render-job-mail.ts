@@ -19,7 +19,8 @@ export interface JobMailInput {
   locale?: string | null;
   userName?: string | null;
   tableName: string;
-  tableId: number;
+  /** `null` for a bundle job. */
+  tableId: number | null;
   jobId: string;
   type: JobType;
   outcome: 'succeeded' | 'failed';
@@ -45,8 +46,8 @@ export interface JobMailInput {
 
 /** The line naming a task's location, put after a mail's opening paragraph. */
 const LOCATION_LEAD: Record<MailLocale, Record<JobType, string>> = {
-  en: { export: 'Written to: ', import: 'Read from: ' },
-  'zh-CN': { export: '写入位置：', import: '读取位置：' },
+  en: { export: 'Written to: ', import: 'Read from: ', bundle_export: 'Written to: ', bundle_import: 'Read from: ' },
+  'zh-CN': { export: '写入位置：', import: '读取位置：', bundle_export: '写入位置：', bundle_import: '读取位置：' },
 };
 
 export interface RenderedMail {
@@ -61,7 +62,7 @@ export function renderJobMail(input: JobMailInput): RenderedMail {
   const f = facts(input);
   const copy = COPY[f.locale];
   const content =
-    input.type === 'export'
+    input.type === 'export' || input.type === 'bundle_export'
       ? input.outcome === 'succeeded' ? copy.exportSucceeded(f) : copy.exportFailed(f)
       : input.outcome === 'succeeded' ? copy.importSucceeded(f) : copy.importFailed(f);
   const blocks = input.location

@@ -1,4 +1,6 @@
-import type { CreateTableRequest, Job, JobCreatedResponse, Page, Table } from '../types/api.js';
+import type { Readable } from 'node:stream';
+import type { BundleImportStatus, CreateTableRequest, Job, JobCreatedResponse, Page, Table } from '../types/api.js';
+import * as bundles from './bundles.js';
 import { InvalidArgumentError } from './errors.js';
 import { JobHandle } from './job.js';
 import { paginate, type PageOptions } from './paging.js';
@@ -99,6 +101,44 @@ export class TablePort {
   /** All your jobs, newest first, page after page. */
   jobs(options: PageOptions = {}): AsyncGenerator<Job> {
     return paginate<Job>(this.transport, '/jobs/', options);
+  }
+
+  /**
+   * Exports several tables (default: all of yours), their schemas and rows, as one bundle file: a
+   * background job whose file is downloaded with `job.download(path)` once `job.wait()` resolves.
+   *
+   * @example
+   * const job = await tp.exportBundle({ tables: ['orders', 'customers'] });
+   * await job.wait();
+   * await job.download('./backup.json');
+   */
+  exportBundle(options: bundles.BundleExportOptions = {}): Promise<JobHandle> {
+    return bundles.exportBundle(this.transport, options);
+  }
+
+  /**
+   * The bundle itself, streamed back at once (eKuiper's download): for schemas only
+   * (`includeRows: false`) or at most 10,000 rows; more is `TooManyRowsError` (use {@link exportBundle}).
+   */
+  downloadBundle(options: bundles.BundleDownloadOptions = {}): Promise<Readable> {
+    return bundles.downloadBundle(this.transport, options);
+  }
+
+  /**
+   * Imports a bundle as one all-or-nothing job: `mode` `reset` (default; your workspace becomes the
+   * bundle), `replace` or `merge`. Wait with `job.wait()`; {@link importStatus} says per table what happened.
+   *
+   * @example
+   * const job = await tp.importBundle('./backup.json', { mode: 'replace', rename: { orders: 'orders_2024' } });
+   * await job.wait();
+   */
+  importBundle(source: bundles.BundleSource, options: bundles.BundleImportOptions = {}): Promise<JobHandle> {
+    return bundles.importBundle(this.transport, source, options);
+  }
+
+  /** Your latest bundle import: its job, status, and per table `""` or why it failed. */
+  importStatus(): Promise<BundleImportStatus> {
+    return bundles.importStatus(this.transport);
   }
 }
 

@@ -11,6 +11,7 @@ export { JobHandle, type WaitOptions, type DownloadResult } from './job.js';
 export type { ClientOptions, FetchLike } from './transport.js';
 export type { PageOptions } from './paging.js';
 export type { ImportSource, ImportOptions } from './upload.js';
+export type { BundleDownloadOptions, BundleExportOptions, BundleImportOptions, BundleSource } from './bundles.js';
 export { toUnixSeconds, type TimeInput } from './time.js';
 export {
   TablePortError,

@@ -106,7 +106,9 @@ export class JobHandle {
    */
   async download(toPath: string): Promise<DownloadResult> {
     const job = await this.status();
-    if (job.type !== 'export') throw new TablePortError('not_an_export', `Job ${job.id} is an import; only exports have a file.`);
+    if (job.type !== 'export' && job.type !== 'bundle_export') {
+      throw new TablePortError('not_an_export', `Job ${job.id} is an import; only exports have a file.`);
+    }
     if (job.status === 'failed') throw new JobFailedError(job);
     if (job.status !== 'succeeded' || !job.file_url) {
       throw new TablePortError('job_not_finished', `Job ${job.id} is ${job.status}; wait for it to succeed before downloading.`);

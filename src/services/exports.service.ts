@@ -149,7 +149,7 @@ export class ExportsService {
   private async write({ job, signal }: JobRunContext): Promise<JobResult> {
     const jobId = job.id;
     const params = job.params as ExportParams;
-    const table = await this.d.tablesRepo.get(job.table_id, null);
+    const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
 
     // No second count here: the request counted. Rows added since could push the selection over

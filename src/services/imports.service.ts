@@ -222,7 +222,7 @@ export class ImportsService {
 
   private async copyRows({ job, db: client, signal }: JobRunContext): Promise<JobResult> {
     const params = job.params as ImportParams;
-    const table = await this.d.tablesRepo.get(job.table_id, null);
+    const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
     if (job.location_sealed) {
       // A location: its object(s) are fetched to local files first, then read like uploads.

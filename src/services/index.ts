@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { setValueLimits } from '../formats/values.js';
 import type { StorageDriver } from '../storage/index.js';
 import { createLocationContext } from '../locations/index.js';
+import { createBundleServices, type BundleServices } from './bundles.js';
 import { ExportsService } from './exports.service.js';
 import { ImportsService } from './imports.service.js';
 import { JobControlService } from './job-control.service.js';
@@ -58,6 +59,7 @@ export interface Services {
   /** Cancel and retry of a user's jobs. */
   jobControl: JobControlService;
   webhooks: WebhooksService;
+  bundles: BundleServices;
 }
 
 export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
@@ -92,5 +94,6 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     sql: new SqlService({ tables, exports, imports }),
     jobControl: new JobControlService({ config, jobs: repos.jobs, jobsView, rows: repos.rows, tables, limiter, queues, storage, lifecycle }),
     webhooks,
+    bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle }),
   };
 }

@@ -62,6 +62,7 @@ export class JobControlService {
     // A destination or source (an object store, a URL) is sealed with its credentials to the job's
     // own id: a copy would not open under the new one, and a retry without it would go elsewhere.
     if ('location_sealed' in old && old.location_sealed) throw new JobNotRetriableError(jobId, old.status, 'location');
+    if (old.table_id === null) throw new JobNotRetriableError(jobId, old.status, 'bundle');
     const table = await this.d.tables.require(userId, old.table_id);
     const isImport = old.type === 'import';
     const params = { ...old.params };

@@ -135,7 +135,7 @@ export class JobLifecycle {
         return null;
       }
       // Partial files of an earlier attempt that died: nobody else writes here while we hold the claim.
-      if (job.type === 'export') await this.removeFolder('export', jobId);
+      if (folderOf(job.type) === 'export') await this.removeFolder('export', jobId);
       if (signal.aborted) throw new JobAbortedError(jobId);
       const result = await work({ job, db: client, signal });
       if (signal.aborted) throw new JobAbortedError(jobId);
@@ -270,12 +270,13 @@ export class JobLifecycle {
   async afterEnd(jobId: string): Promise<void> {
     const job = await this.d.jobs.get(jobId, null);
     if (!job || job.status === 'queued' || job.status === 'running') return;
-    // A failed or cancelled import keeps its upload for a retry (removed by the cleanup when it expires).
-    if (job.type === 'import' && job.status === 'succeeded') {
+    // A failed or cancelled import keeps its upload for a retry (removed by the cleanup when it expires);
+    // a bundle import's upload goes whatever the outcome (bundle jobs are not retried by job control).
+    if ((job.type === 'import' && job.status === 'succeeded') || job.type === 'bundle_import') {
       await this.removeFolder('import', jobId);
       if (job.upload_key) await this.d.jobs.clearUpload(jobId);
     }
-    if (job.type === 'export' && job.status !== 'succeeded') await this.removeFolder('export', jobId);
+    if (folderOf(job.type) === 'export' && job.status !== 'succeeded') await this.removeFolder('export', jobId);
     if (job.status === 'cancelled') return;
     if (!job.mail_sent_at) await this.d.queues.add(JobName.SendJobMail, { jobId });
     await this.d.webhooks?.enqueueFor(job);
@@ -310,7 +311,12 @@ export class JobLifecycle {
     }
   }
 
-  private async removeFolder(type: JobType, jobId: string): Promise<void> {
+  private async removeFolder(type: 'export' | 'import', jobId: string): Promise<void> {
     await this.d.storage.deletePrefix?.(jobPrefix(type, jobId));
   }
+}
+
+/** Where a job type keeps its files: bundle exports beside exports, bundle uploads beside uploads. */
+function folderOf(type: JobType): 'export' | 'import' {
+  return type === 'export' || type === 'bundle_export' ? 'export' : 'import';
 }

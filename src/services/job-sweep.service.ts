@@ -9,7 +9,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { JobsRepository } from '../db/repositories/jobs.repository.js';
-import { JobName } from '../jobs/job-names.js';
+import { JobName, TASK_JOB_OF_TYPE } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
 import type { JobLifecycle } from './job-lifecycle.service.js';
@@ -38,7 +38,7 @@ export class JobSweep {
     const before = new Date(now.getTime() - this.d.config.jobSweepGraceSeconds * 1000);
 
     for (const job of await this.d.jobs.unfinishedSince(before, 500)) {
-      const name = job.type === 'export' ? JobName.ExportTable : JobName.ImportFile;
+      const name = TASK_JOB_OF_TYPE[job.type];
       const { state, failedReason } = await this.d.queues.inspect(name, job.id);
       if (LIVE_STATES.has(state)) continue;
       // A worker cut off from Redis may still be running it; it will end the job itself.

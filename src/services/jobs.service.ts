@@ -11,7 +11,7 @@ const secs = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** The name a job's file is downloaded under: a succeeded export's file, or a failed import's error report. */
 function downloadName(job: JobRecord): string | null {
-  if (job.type === 'export') return job.status === 'succeeded' ? job.file_name : null;
+  if (job.type === 'export' || job.type === 'bundle_export') return job.status === 'succeeded' ? job.file_name : null;
   return job.file_key ? (job.file_key.split('/').pop() ?? null) : null;
 }
 
@@ -52,7 +52,7 @@ export class JobsService {
       status: job.status,
       progress: job.status === 'succeeded' ? 100 : job.progress,
       rows: job.rows,
-      file_url: job.type === 'export' ? (this.fileLink(job)?.url ?? null) : null,
+      file_url: job.type === 'export' || job.type === 'bundle_export' ? (this.fileLink(job)?.url ?? null) : null,
       file_type: job.file_type,
       file_name: job.file_name,
       errors: job.errors,
@@ -117,7 +117,8 @@ export class JobsService {
     const job = await this.jobs.get(req.jobId, null);
     if (!job || downloadName(job) !== req.fileName) throw new NotFoundError('The file was not found.');
     // Deleting a table withdraws its data, exported copies included, even under a link still valid.
-    await this.tables.require(job.user_id, job.table_id).catch((err: unknown) => {
+    // (A bundle spans tables: it stays, as a backup must.)
+    if (job.table_id !== null) await this.tables.require(job.user_id, job.table_id).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
       throw err;
     });

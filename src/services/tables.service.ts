@@ -52,13 +52,7 @@ export class TablesService {
   ) {}
 
   async create(ownerId: number, body: unknown): Promise<Table> {
-    const req: CreateTableRequest = parseParams(CreateTableSchema, body);
-    const seen = new Set<string>();
-    req.schema.fields.forEach((f, i) => {
-      const k = f.name.toLowerCase();
-      if (seen.has(k)) throw new InvalidParameterError(`schema.fields[${i}].name`, `The field name "${f.name}" is used twice.`);
-      seen.add(k);
-    });
+    const req = parseTableDefinition(body);
     try {
       return toTable(await this.tables.create(ownerId, req.name, req.schema), 0);
     } catch (err) {
@@ -107,4 +101,24 @@ export class TablesService {
       throw err;
     }
   }
+}
+
+/**
+ * A table's name and schema checked by the rules of `POST /table/` (names, field names and types,
+ * no field twice). Bundles check each of their tables with it; `invalid_parameter` names the path.
+ */
+export function parseTableDefinition(body: unknown): CreateTableRequest {
+  const req: CreateTableRequest = parseParams(CreateTableSchema, body);
+  const seen = new Set<string>();
+  req.schema.fields.forEach((f, i) => {
+    const k = f.name.toLowerCase();
+    if (seen.has(k)) throw new InvalidParameterError(`schema.fields[${i}].name`, `The field name "${f.name}" is used twice.`);
+    seen.add(k);
+  });
+  return req;
+}
+
+/** Whether `name` may name a table (the rule `POST /table/` checks). */
+export function isTableName(name: string): boolean {
+  return NAME_RE.test(name);
 }

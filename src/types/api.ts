@@ -197,7 +197,7 @@ export interface JobCreatedResponse {
   job_id: string;
 }
 
-export type JobType = 'export' | 'import';
+export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
@@ -208,13 +208,16 @@ export interface JobError {
   line?: number;
   /** The field the error is about, when there is one. */
   field?: string;
+  /** A bundle import: the table the error is about. */
+  table?: string;
 }
 
 /** `GET /oserve/v1/jobs/:job_id`. */
 export interface Job {
   id: string;
   type: JobType;
-  table_id: number;
+  /** The job's table; `null` for a bundle job, which spans tables. */
+  table_id: number | null;
   status: JobStatus;
   /** 0-100. */
   progress: number;
@@ -301,6 +304,28 @@ export const ERROR_CODES = [
   'upload_gone',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** How a bundle import treats the caller's tables (see `POST /oserve/v1/data/import/`). */
+export type BundleImportMode = 'reset' | 'replace' | 'merge';
+
+/** `POST /oserve/v1/data/export/` body. */
+export interface BundleExportRequest {
+  /** Table names; default every table of the caller. */
+  tables?: string[];
+  /** Default true; `false` writes only the schemas. */
+  include_rows?: boolean;
+  /** A MinApp `where` per table name. */
+  where?: Record<string, Record<string, unknown>>;
+  /** `gzip` compresses the bundle (its name gains `.gz`). */
+  compression?: Compression;
+}
+
+/** `GET /oserve/v1/data/import/status/`: the caller's latest bundle import, per table `""` or why it failed. */
+export interface BundleImportStatus {
+  job_id: string;
+  status: JobStatus;
+  tables: Record<string, string>;
+}
 
 /** A webhook as the API shows it: the secret itself is never shown again, only whether one is set. */
 export interface Webhook {

@@ -25,7 +25,7 @@ export function registerJobsCommands(program: Command): void {
       if (all.length === 0) return line('No jobs yet.');
       printTable(
         ['ID', 'TYPE', 'TABLE', 'STATUS', 'PROGRESS', 'ROWS', 'CREATED'],
-        all.map((j) => [j.id, j.type, j.table_id, j.status, `${j.progress}%`, j.rows, time(j.created_at)]),
+        all.map((j) => [j.id, j.type, j.table_id ?? '-', j.status, `${j.progress}%`, j.rows, time(j.created_at)]),
       );
     });
 

@@ -40,7 +40,8 @@ export interface JobRecord {
   id: string;
   type: JobType;
   user_id: number;
-  table_id: number;
+  /** `null` for a bundle job, which spans tables. */
+  table_id: number | null;
   table_name: string;
   status: JobStatus;
   progress: number;
@@ -70,7 +71,8 @@ export interface NewJob {
   id: string;
   type: JobType;
   user_id: number;
-  table_id: number;
+  /** `null` for a bundle job, which spans tables. */
+  table_id: number | null;
   table_name: string;
   params: ExportParams | ImportParams;
   file_type: FileType | null;
@@ -227,7 +229,7 @@ export class JobsRepository {
   async expiredExportFiles(before: Date, limit: number): Promise<Array<{ id: string; file_key: string }>> {
     const { rows } = await this.pool.query<{ id: string; file_key: string }>(
       `SELECT id, file_key FROM tableport.jobs
-        WHERE (type = 'export' AND status = 'succeeded' OR type = 'import') AND file_key IS NOT NULL AND finished_at < $1
+        WHERE (type IN ('export', 'bundle_export') AND status = 'succeeded' OR type = 'import') AND file_key IS NOT NULL AND finished_at < $1
         ORDER BY finished_at LIMIT $2`,
       [before, limit],
     );

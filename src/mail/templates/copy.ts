@@ -19,7 +19,7 @@ export interface JobMailFacts {
   tableName: string;
   /** For the subject: one line, shortened. */
   tableNameOneLine: string;
-  tableId: number;
+  tableId: number | null;
   jobId: string;
   type: JobType;
   /** Formatted count of rows exported or written. */

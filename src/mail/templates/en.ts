@@ -33,7 +33,7 @@ export const en: MailCopy = {
       {
         kind: 'facts',
         rows: [
-          ['Table', [`${f.tableName} (id ${f.tableId})`]],
+          ['Table', [f.tableId === null ? f.tableName : `${f.tableName} (id ${f.tableId})`]],
           ['Rows', [f.rows]],
           ['File', [f.fileName ?? '—', f.fileType ? ` (${f.fileType})` : '']],
           ...(f.expiresAt ? [['Link expires', [`${f.expiresAt}${f.expiresIn ? ` (${f.expiresIn})` : ''}`]] as [string, Inline[]]] : []),
@@ -79,7 +79,7 @@ export const en: MailCopy = {
       {
         kind: 'facts',
         rows: [
-          ['Table', [`${f.tableName} (id ${f.tableId})`]],
+          ['Table', [f.tableId === null ? f.tableName : `${f.tableName} (id ${f.tableId})`]],
           ['Rows written', [f.rows]],
           ...(f.fileName ? [['File', [f.fileName, f.fileType ? ` (${f.fileType})` : '']] as [string, Inline[]]] : []),
         ],

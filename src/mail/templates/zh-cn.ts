@@ -32,7 +32,7 @@ export const zhCN: MailCopy = {
       {
         kind: 'facts',
         rows: [
-          ['数据表', [`${f.tableName}（ID ${f.tableId}）`]],
+          ['数据表', [f.tableId === null ? f.tableName : `${f.tableName}（ID ${f.tableId}）`]],
           ['行数', [f.rows]],
           ['文件', [f.fileName ?? '—', f.fileType ? `（${f.fileType}）` : '']],
           ...(f.expiresAt ? [['链接有效期至', [`${f.expiresAt}${f.expiresIn ? `，${f.expiresIn}` : ''}`]] as [string, Inline[]]] : []),
@@ -77,7 +77,7 @@ export const zhCN: MailCopy = {
       {
         kind: 'facts',
         rows: [
-          ['数据表', [`${f.tableName}（ID ${f.tableId}）`]],
+          ['数据表', [f.tableId === null ? f.tableName : `${f.tableName}（ID ${f.tableId}）`]],
           ['写入行数', [f.rows]],
           ...(f.fileName ? [['文件', [f.fileName, f.fileType ? `（${f.fileType}）` : '']] as [string, Inline[]]] : []),
         ],
