@@ -17,7 +17,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ExportColumn } from '../src/formats/columnar-types.js';
-import { createParquetExportWriter, readParquetRows, type ParquetCodec, type ParquetExportWriterOptions } from '../src/formats/parquet/index.js';
+import {
+  createParquetExportWriter,
+  readParquetRows,
+  type ParquetCodec,
+  type ParquetExportWriterOptions,
+} from '../src/formats/parquet/index.js';
 import { createXlsxExportWriter, readXlsxRows } from '../src/formats/xlsx/index.js';
 import type { FieldSchema } from '../src/types/api.js';
 
@@ -80,7 +85,11 @@ type Case = (n: number, dir: string) => Promise<{ rows: number; bytes?: number }
 const CASES: Record<string, Case> = {
   async 'parquet-write'(n, dir) {
     const file = join(dir, 'rows.parquet');
-    await pipeline(Readable.from(rows(n)), createParquetExportWriter({ tableName: 'bench', fields: FIELDS, columns: COLUMNS, ...parquetTuning() }), createWriteStream(file));
+    await pipeline(
+      Readable.from(rows(n)),
+      createParquetExportWriter({ tableName: 'bench', fields: FIELDS, columns: COLUMNS, ...parquetTuning() }),
+      createWriteStream(file),
+    );
     return { rows: n, bytes: (await stat(file)).size };
   },
   async 'parquet-read'(_n, dir) {
@@ -130,7 +139,11 @@ const CASES: Record<string, Case> = {
   },
   async 'xlsx-write'(n, dir) {
     const file = join(dir, 'rows.xlsx');
-    await pipeline(Readable.from(rows(n)), createXlsxExportWriter({ tableName: 'bench', fields: FIELDS, columns: COLUMNS }), createWriteStream(file));
+    await pipeline(
+      Readable.from(rows(n)),
+      createXlsxExportWriter({ tableName: 'bench', fields: FIELDS, columns: COLUMNS }),
+      createWriteStream(file),
+    );
     return { rows: n, bytes: (await stat(file)).size };
   },
   async 'xlsx-read'(_n, dir) {
@@ -143,14 +156,28 @@ const CASES: Record<string, Case> = {
     const file = join(dir, 'exceljs.xlsx');
     const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useStyles: true, useSharedStrings: false });
     const ws = wb.addWorksheet('bench');
-    ws.columns = COLUMNS.map((c) => ({ header: c.name, key: c.name, ...(c.type === 'date' ? { style: { numFmt: 'yyyy-mm-dd hh:mm:ss.000' } } : {}) }));
-    for (const r of rows(n)) ws.addRow(COLUMNS.map((c) => (c.type === 'date' && r[c.name] ? new Date(r[c.name] as string) : c.type === 'array' ? JSON.stringify(r[c.name]) : r[c.name]))).commit();
+    ws.columns = COLUMNS.map((c) => ({
+      header: c.name,
+      key: c.name,
+      ...(c.type === 'date' ? { style: { numFmt: 'yyyy-mm-dd hh:mm:ss.000' } } : {}),
+    }));
+    for (const r of rows(n))
+      ws.addRow(
+        COLUMNS.map((c) =>
+          c.type === 'date' && r[c.name] ? new Date(r[c.name] as string) : c.type === 'array' ? JSON.stringify(r[c.name]) : r[c.name],
+        ),
+      ).commit();
     await wb.commit();
     return { rows: n, bytes: (await stat(file)).size };
   },
   async 'exceljs-xlsx-read'(_n, dir) {
     const { default: ExcelJS } = await import('exceljs');
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(join(dir, 'rows.xlsx'), { sharedStrings: 'cache', styles: 'cache', worksheets: 'emit', hyperlinks: 'ignore' });
+    const reader = new ExcelJS.stream.xlsx.WorkbookReader(join(dir, 'rows.xlsx'), {
+      sharedStrings: 'cache',
+      styles: 'cache',
+      worksheets: 'emit',
+      hyperlinks: 'ignore',
+    });
     let count = 0;
     for await (const ws of reader) for await (const _row of ws) count++;
     return { rows: count - 1 };
@@ -187,7 +214,9 @@ async function child(name: string, n: number, dir: string): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  process.stdout.write(`${JSON.stringify({ case: name, ...r, seconds, cpuSeconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ case: name, ...r, seconds, cpuSeconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -200,10 +229,25 @@ async function main(): Promise<void> {
   try {
     for (const name of ORDER.filter((c) => cases.includes(c))) {
       process.stderr.write(`${name} × ${n}…\n`);
-      const res = spawnSync(process.execPath, ['--import', 'tsx', ...process.execArgv.filter((a) => a.startsWith('--max-old')), process.argv[1] as string, '--case', name, '--rows', String(n), '--dir', dir], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const res = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          ...process.execArgv.filter((a) => a.startsWith('--max-old')),
+          process.argv[1] as string,
+          '--case',
+          name,
+          '--rows',
+          String(n),
+          '--dir',
+          dir,
+        ],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       const line = res.stdout.trim().split('\n').pop() ?? '';
       if (res.status !== 0 || !line.startsWith('{')) {
         results.push({ case: name, failed: `exit ${res.status ?? res.signal}` });

@@ -27,7 +27,9 @@ function rows(n: number): Readable {
       if (i >= n) return void this.push(null);
       const lines: string[] = [];
       for (const end = Math.min(n, i + 2000); i < end; i++) {
-        lines.push(`${(1e15 + i).toString(36)},${1700000000 + i},${1700000000 + i},u1,Order number ${i} for a customer,${(i % 9973) / 7},"[""a"",""b""]"\n`);
+        lines.push(
+          `${(1e15 + i).toString(36)},${1700000000 + i},${1700000000 + i},u1,Order number ${i} for a customer,${(i % 9973) / 7},"[""a"",""b""]"\n`,
+        );
       }
       this.push(lines.join(''));
     },

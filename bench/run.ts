@@ -37,12 +37,15 @@ const sizeList = (v: string) => v.split(',').map((s) => positive(s.trim()));
 const kindList = (v: string) => {
   if (v.trim() === 'none') return [];
   const kinds = v.split(',').map((s) => s.trim());
-  for (const k of kinds) if (!(JOB_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
+  for (const k of kinds)
+    if (!(JOB_KINDS as readonly string[]).includes(k))
+      throw new InvalidArgumentError(`unknown job "${k}" (one of ${JOB_KINDS.join(', ')})`);
   return kinds as JobKind[];
 };
 const shapeList = (v: string) => {
   const shapes = v.split(',').map((s) => s.trim());
-  for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown shape "${s}" (one of ${SHAPES.join(', ')})`);
+  for (const s of shapes)
+    if (!(SHAPES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown shape "${s}" (one of ${SHAPES.join(', ')})`);
   return shapes as Shape[];
 };
 
@@ -50,7 +53,9 @@ const program = new Command('bench')
   .description('tableport against psql \\copy on the same rows: wall time, rows/s, worker peak RSS, mail delay; then the API under load')
   .option('--sizes <list>', 'row counts to run, comma-separated', sizeList, [10_000, 100_000, 1_000_000])
   .option('--rows <n>', 'run one size only (same as --sizes N)', positive)
-  .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [...SHAPES])
+  .option('--shapes <list>', 'row shapes to run: wide (10 mixed fields, ~230 B a row) and narrow (9 short fields, issue 12)', shapeList, [
+    ...SHAPES,
+  ])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
   .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
@@ -67,13 +72,16 @@ const program = new Command('bench')
   .option('--seed <n>', 'seed of the generated rows', positive, 42)
   .option('--json', 'print the figures as JSON on stdout (progress still goes to stderr)')
   .option('--json-out <file>', 'also write the figures as JSON to this file')
-  .option('--cpu-prof', "profile the worker (node --cpu-prof) and print where its CPU time went")
+  .option('--cpu-prof', 'profile the worker (node --cpu-prof) and print where its CPU time went')
   .option('--worker-node-args <flags>', 'extra node flags for the worker, e.g. "--trace-gc" (its log is kept with --keep)')
-  .option('--worker-heap-mb <n>', 'the worker\'s --max-old-space-size, as the README recommends for workers; 0 for Node\'s default', '192')
+  .option('--worker-heap-mb <n>', "the worker's --max-old-space-size, as the README recommends for workers; 0 for Node's default", '192')
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
-  .addHelpText('after', '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json');
+  .addHelpText(
+    'after',
+    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json',
+  );
 
 interface Options {
   sizes: number[];
@@ -171,7 +179,8 @@ async function main(): Promise<number> {
       track,
       nodeArgs: [
         ...(Number(opts.workerHeapMb) > 0 ? [`--max-old-space-size=${Number(opts.workerHeapMb)}`] : []),
-        ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? []),
+        ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
+        ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? []),
       ],
       ready: (p) => waitForLog(p, 'workers started'),
     });
@@ -186,7 +195,19 @@ async function main(): Promise<number> {
     let fullTable: { tableId: number; rows: number } | undefined;
     for (const shape of opts.shapes)
       for (const rows of sizes) {
-        const ctx = { api, apiProc, worker, mail, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, kinds: new Set(opts.jobs), shape, log };
+        const ctx = {
+          api,
+          apiProc,
+          worker,
+          mail,
+          databaseUrl: sandbox.databaseUrl,
+          dir: sandbox.dir,
+          seed: opts.seed,
+          jobTimeoutMs,
+          kinds: new Set(opts.jobs),
+          shape,
+          log,
+        };
         const r = await runSize(ctx, rows);
         const { csvPath, fullTableId, ...figures } = r;
         results.push(figures);
@@ -207,7 +228,11 @@ async function main(): Promise<number> {
 
     let s3Export: S3ExportFigure | undefined;
     if (opts.s3 && fullTable) {
-      s3Export = await s3ExportBench({ api, worker, jobTimeoutMs, log, defer: (what, fn) => sandbox.defer(what, fn) }, fullTable, opts.s3FileType);
+      s3Export = await s3ExportBench(
+        { api, worker, jobTimeoutMs, log, defer: (what, fn) => sandbox.defer(what, fn) },
+        fullTable,
+        opts.s3FileType,
+      );
     }
 
     let bundle: BundleFigure | null = null;
@@ -237,7 +262,13 @@ async function main(): Promise<number> {
       const created = await jobCreationLoad(lctx, opts.loadTables, opts.connections);
       const refusal = await refusalLoad(lctx, opts.loadSeconds, opts.connections);
       const refusalFull = fullTable ? await refusalLoad(lctx, opts.loadSeconds, opts.connections, fullTable) : undefined;
-      load = { upload: up, job_creation: created.figure, drain: created.drain, refusal, ...(refusalFull ? { refusal_full_table: refusalFull } : {}) };
+      load = {
+        upload: up,
+        job_creation: created.figure,
+        drain: created.drain,
+        refusal,
+        ...(refusalFull ? { refusal_full_table: refusalFull } : {}),
+      };
     }
     mail.stop();
 
@@ -284,7 +315,8 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 function machine(pgAdminUrl: string): BenchResult['machine'] {
   let postgres = '?';
   try {
-    postgres = execFileSync('psql', ['-X', '-tA', '-d', pgAdminUrl, '-c', 'SHOW server_version'], { encoding: 'utf8' }).trim().split(' ')[0] ?? '?';
+    postgres =
+      execFileSync('psql', ['-X', '-tA', '-d', pgAdminUrl, '-c', 'SHOW server_version'], { encoding: 'utf8' }).trim().split(' ')[0] ?? '?';
   } catch {
     // reported as "?"
   }

@@ -86,7 +86,15 @@ async function main(): Promise<number> {
     const apis: BenchApi[] = [];
     for (const [i, port] of ports.entries()) {
       const url = `http://127.0.0.1:${port}`;
-      procs.push(await spawnRole('api', { env: { ...base, PORT: String(port) }, logDir: sandbox.dir, track, name: `api${i + 1}`, ready: () => waitForHttp(`${url}/healthz`) }));
+      procs.push(
+        await spawnRole('api', {
+          env: { ...base, PORT: String(port) },
+          logDir: sandbox.dir,
+          track,
+          name: `api${i + 1}`,
+          ready: () => waitForHttp(`${url}/healthz`),
+        }),
+      );
       apis.push(new BenchApi(url, token));
     }
     const startWorker = async (n: number) => {
@@ -129,7 +137,8 @@ async function main(): Promise<number> {
     try {
       await api2.export(first, { file_type: 'csv', mode: 'all' }, 60_000);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 400 && err.message.includes('too_frequent')) minute = 'refused by API 2 with 400 too_frequent';
+      if (err instanceof ApiError && err.status === 400 && err.message.includes('too_frequent'))
+        minute = 'refused by API 2 with 400 too_frequent';
       else throw err;
     }
     log(`minute across APIs: export through API 1 ${taken.job.status}; the same table through API 2: ${minute}`);
@@ -166,15 +175,24 @@ async function main(): Promise<number> {
         worker_cpu_s: cpu1.map((c, k) => round(c - (cpu0[k] ?? 0))),
       };
       phases.push(phase);
-      log(`${count} worker(s): ${phase.jobs} exports in ${phase.seconds} s = ${phase.jobs_per_s} jobs/s; per worker ${JSON.stringify(perWorker)}; worker CPU s ${phase.worker_cpu_s.join(', ')}`);
+      log(
+        `${count} worker(s): ${phase.jobs} exports in ${phase.seconds} s = ${phase.jobs_per_s} jobs/s; per worker ${JSON.stringify(perWorker)}; worker CPU s ${phase.worker_cpu_s.join(', ')}`,
+      );
     }
-    const result = { cpus: cpus().length, load_average: { start: round(load0), end: round(loadavg()[0] ?? 0) }, minute_across_apis: minute, phases };
+    const result = {
+      cpus: cpus().length,
+      load_average: { start: round(load0), end: round(loadavg()[0] ?? 0) },
+      minute_across_apis: minute,
+      phases,
+    };
     if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       process.stdout.write(`scale-out · ${result.cpus} CPUs · load average ${result.load_average.start} → ${result.load_average.end}\n`);
       process.stdout.write(`per-table minute across 2 APIs: ${minute}\n`);
       for (const p of phases)
-        process.stdout.write(`${p.workers} worker(s): ${p.jobs} exports of ${opts.rows} rows in ${p.seconds} s (${p.jobs_per_s} jobs/s), per worker ${JSON.stringify(p.per_worker)}, worker CPU s ${p.worker_cpu_s.join(' + ')}\n`);
+        process.stdout.write(
+          `${p.workers} worker(s): ${p.jobs} exports of ${opts.rows} rows in ${p.seconds} s (${p.jobs_per_s} jobs/s), per worker ${JSON.stringify(p.per_worker)}, worker CPU s ${p.worker_cpu_s.join(' + ')}\n`,
+        );
     }
     return minute.startsWith('refused') ? 0 : 1;
   } finally {

@@ -17,7 +17,10 @@ const res = spawnSync(process.execPath, ['scripts/test.js', ...(args.length ? ar
 });
 let lines = [];
 try {
-  lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 } catch {
   // No fault test ran.
 }

@@ -46,7 +46,15 @@ export function createApp({ config, logger, services, health, queues }: AppDeps)
   app.use(docsRouter());
   if (config.adminToken !== undefined && queues) {
     const adminToken = config.adminToken;
-    app.use(ADMIN_BASE_PATH, adminQueuesRouter({ adminToken, signingSecret: config.signingSecret, publicUrl: config.publicUrl, queues: Object.values(queues.queues) }));
+    app.use(
+      ADMIN_BASE_PATH,
+      adminQueuesRouter({
+        adminToken,
+        signingSecret: config.signingSecret,
+        publicUrl: config.publicUrl,
+        queues: Object.values(queues.queues),
+      }),
+    );
   }
 
   const api = express.Router();

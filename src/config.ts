@@ -255,7 +255,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     locations: {
       exportDir: e.EXPORT_DIR === undefined ? undefined : resolve(e.EXPORT_DIR),
       importDir: e.IMPORT_DIR === undefined ? undefined : resolve(e.IMPORT_DIR),
-      outboundAllowHosts: (e.OUTBOUND_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+      outboundAllowHosts: (e.OUTBOUND_ALLOW_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
       outboundTimeoutMs: e.OUTBOUND_TIMEOUT_MS,
       outboundMaxDurationMs: e.OUTBOUND_MAX_DURATION_MS,
       outboundMaxBytes: e.UPLOAD_MAX_BYTES,

@@ -55,11 +55,7 @@ export class TooFrequentError extends AppError {
     readonly retryAfterSeconds: number,
     kind: string,
   ) {
-    super(
-      'too_frequent',
-      400,
-      `An ${kind} task was created for this table less than a minute ago; try again in ${retryAfterSeconds} s.`,
-    );
+    super('too_frequent', 400, `An ${kind} task was created for this table less than a minute ago; try again in ${retryAfterSeconds} s.`);
   }
   override toResponse(): ErrorResponse {
     return { ...super.toResponse(), retry_after: this.retryAfterSeconds };
@@ -72,9 +68,7 @@ export class TooManyRowsError extends AppError {
     super(
       'too_many_rows',
       400,
-      rows === undefined
-        ? `${what} number more than the limit of ${limit}.`
-        : `${what} number ${rows}, more than the limit of ${limit}.`,
+      rows === undefined ? `${what} number more than the limit of ${limit}.` : `${what} number ${rows}, more than the limit of ${limit}.`,
       rows === undefined ? { limit } : { limit, rows },
     );
   }
@@ -177,7 +171,12 @@ export class InvalidRowError extends AppError {
     readonly field: string | undefined,
     message: string,
   ) {
-    super('invalid_row', 400, `line ${line}: ${field === undefined ? '' : `field "${field}" `}${message}`, field === undefined ? { line } : { line, field });
+    super(
+      'invalid_row',
+      400,
+      `line ${line}: ${field === undefined ? '' : `field "${field}" `}${message}`,
+      field === undefined ? { line } : { line, field },
+    );
   }
 }
 
@@ -225,7 +224,10 @@ export class LocationNotFoundError extends AppError {
 export class LocationAccessDeniedError extends InvalidParameterError {
   override name = 'LocationAccessDeniedError';
   constructor(url: string, detail?: string) {
-    super('connection', `The store refused access to ${url}${detail ? ` (${detail})` : ''}: check the connection's credentials and permissions.`);
+    super(
+      'connection',
+      `The store refused access to ${url}${detail ? ` (${detail})` : ''}: check the connection's credentials and permissions.`,
+    );
   }
 }
 
@@ -316,6 +318,10 @@ export class JobNotRetriableError extends AppError {
 export class UploadGoneError extends AppError {
   override name = 'UploadGoneError';
   constructor(jobId: string) {
-    super('upload_gone', 410, `The file uploaded for job ${jobId} is no longer kept (it was retried already, or it expired); upload it again.`);
+    super(
+      'upload_gone',
+      410,
+      `The file uploaded for job ${jobId} is no longer kept (it was retried already, or it expired); upload it again.`,
+    );
   }
 }

@@ -65,7 +65,9 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       await pool.end();
     });
     // Not awaited: with Redis away at start-up it would hold the API back; it completes once Redis answers.
-    queues.scheduleMaintenance(config.cleanupIntervalSeconds).catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
+    queues
+      .scheduleMaintenance(config.cleanupIntervalSeconds)
+      .catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
     // Without the API in this process, the worker's jobs and mails are scraped from a port of its own.
     if (config.metricsPort !== undefined && !roles.includes('api')) {

@@ -73,7 +73,8 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
         prefix: config.queuePrefix,
         // Recorded on each job it takes (BullMQ's processedBy): which replica ran what.
         name: `${hostname()}:${process.pid}`,
-        concurrency: queue === QueueName.Email || queue === QueueName.Webhook ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
+        concurrency:
+          queue === QueueName.Email || queue === QueueName.Webhook ? 5 : queue === QueueName.Maintenance ? 1 : config.workerConcurrency,
         // A crash (a stall) counts like a failed attempt: JOB_ATTEMPTS runs in all, whichever way each one ended.
         ...(TASK_QUEUES.has(queue) ? { maxStalledCount: Math.max(1, config.jobAttempts - 1) } : {}),
         ...tuning,
@@ -92,10 +93,12 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
   });
 
   // A cancel asked through the API reaches every worker; the one running the job aborts it.
-  const cancels = connection instanceof Cluster ? connection.duplicate() : connection.duplicate({ connectionName: 'tableport-worker-cancels' });
+  const cancels =
+    connection instanceof Cluster ? connection.duplicate() : connection.duplicate({ connectionName: 'tableport-worker-cancels' });
   cancels.on('error', (err) => logRedisClientError(ctx.logger, err, {}, 'cancel listener error'));
   cancels.on('message', (_channel: string, jobId: string) => {
-    for (const w of workers) if (TASK_QUEUES.has(w.name as QueueName) && w.cancelJob(jobId, 'cancelled')) ctx.logger.info({ jobId }, 'running job cancelled');
+    for (const w of workers)
+      if (TASK_QUEUES.has(w.name as QueueName) && w.cancelJob(jobId, 'cancelled')) ctx.logger.info({ jobId }, 'running job cancelled');
   });
   cancels.subscribe(cancelChannel(config)).catch((err: unknown) => ctx.logger.error({ err }, 'could not listen for job cancels'));
 

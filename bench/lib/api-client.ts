@@ -148,7 +148,8 @@ export class BenchApi {
       const job = await this.getJob(jobId);
       if (job.status === 'succeeded') return { job, sentAt, acceptedAt, doneAt: performance.now(), doneWallMs: Date.now(), pendingWallMs };
       if (job.status === 'failed') throw new Error(`job ${jobId} (${job.type}) failed: ${JSON.stringify(job.errors).slice(0, 800)}`);
-      if (performance.now() > until) throw new Error(`job ${jobId} (${job.type}) not done within ${timeoutMs / 1000} s (status ${job.status}, ${job.progress}%)`);
+      if (performance.now() > until)
+        throw new Error(`job ${jobId} (${job.type}) not done within ${timeoutMs / 1000} s (status ${job.status}, ${job.progress}%)`);
       // The server read "not done" after this request left: the job ended later than askedAt.
       pendingWallMs = askedAt;
       await sleep(100);
@@ -157,13 +158,19 @@ export class BenchApi {
 }
 
 /** Downloads a signed file link (no token) and returns the SHA-256 of its bytes, streaming. */
-export async function downloadSha256(url: string, transform?: (lines: AsyncIterable<Buffer>) => AsyncIterable<string | Buffer>): Promise<{ sha256: string; bytes: number }> {
+export async function downloadSha256(
+  url: string,
+  transform?: (lines: AsyncIterable<Buffer>) => AsyncIterable<string | Buffer>,
+): Promise<{ sha256: string; bytes: number }> {
   const res = await fetch(url);
   if (!res.ok || !res.body) throw new ApiError(res.status, await res.text(), `download ${url}`);
   return sha256Of(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), transform);
 }
 
-export async function sha256Of(source: AsyncIterable<Buffer>, transform?: (chunks: AsyncIterable<Buffer>) => AsyncIterable<string | Buffer>): Promise<{ sha256: string; bytes: number }> {
+export async function sha256Of(
+  source: AsyncIterable<Buffer>,
+  transform?: (chunks: AsyncIterable<Buffer>) => AsyncIterable<string | Buffer>,
+): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of transform ? transform(source) : source) {

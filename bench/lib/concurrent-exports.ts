@@ -29,13 +29,22 @@ async function inWaves(n: number, width: number, task: (i: number) => Promise<vo
   await Promise.all(Array.from({ length: Math.min(width, n) }, lane));
 }
 
-export async function concurrentExports(ctx: ConcurrentContext, sourceTableId: number, tables: number, rows: number): Promise<ConcurrentFigure> {
+export async function concurrentExports(
+  ctx: ConcurrentContext,
+  sourceTableId: number,
+  tables: number,
+  rows: number,
+): Promise<ConcurrentFigure> {
   const { api, log } = ctx;
   log(`\n── ${tables} concurrent exports of ${rows.toLocaleString('en')} rows ──`);
   const ids: number[] = [];
   for (let i = 0; i < tables; i++) {
     const t = await api.createTable(`bench_concurrent_${i}`, ctx.fields);
-    await psql(ctx.databaseUrl, `INSERT INTO ${dataTable(t.id)} SELECT * FROM ${dataTable(sourceTableId)} ORDER BY created_at, id LIMIT ${rows}`, ctx.jobTimeoutMs);
+    await psql(
+      ctx.databaseUrl,
+      `INSERT INTO ${dataTable(t.id)} SELECT * FROM ${dataTable(sourceTableId)} ORDER BY created_at, id LIMIT ${rows}`,
+      ctx.jobTimeoutMs,
+    );
     await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(t.id)}`, ctx.jobTimeoutMs);
     ids.push(t.id);
   }

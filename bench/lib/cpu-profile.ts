@@ -81,7 +81,8 @@ export async function summariseProfile(path: string, root: string, top = 25): Pr
 
 export function renderProfile(s: ProfileSummary): string {
   const lines = [`${s.file}: ${(s.busy_ms / 1000).toFixed(1)} s busy of ${(s.total_ms / 1000).toFixed(1)} s`, '', 'self time by function:'];
-  for (const f of s.functions) lines.push(`  ${f.pct.toFixed(1).padStart(5)} %  ${String(f.self_ms).padStart(7)} ms  ${f.name}  ${f.where}`);
+  for (const f of s.functions)
+    lines.push(`  ${f.pct.toFixed(1).padStart(5)} %  ${String(f.self_ms).padStart(7)} ms  ${f.name}  ${f.where}`);
   lines.push('', 'self time by file:');
   for (const f of s.files) lines.push(`  ${f.pct.toFixed(1).padStart(5)} %  ${String(f.self_ms).padStart(7)} ms  ${f.name}`);
   return lines.join('\n');

@@ -96,8 +96,19 @@ export function windowFor(rows: number): { start: number; end: number } {
 /** A MinApp `where` that selects about half of the rows (price is uniform in [0, 100000]). */
 export const HALF_WHERE = { price: { $lt: 50_000 } };
 
-const ADJECTIVES = ['Quick', 'Lazy', 'Größte', 'naïve', 'Crème brûlée', 'Ünïcödé', '東京の', 'Сибирский', 'O\'Brien\'s', 'Déjà vu'];
-const NOUNS = ['order', 'invoice, paid', 'shipment "express"', 'ticket #42', 'café', '注文', 'rocket 🚀', 'a\\b path', 'tab\there', 'semi;colon'];
+const ADJECTIVES = ['Quick', 'Lazy', 'Größte', 'naïve', 'Crème brûlée', 'Ünïcödé', '東京の', 'Сибирский', "O'Brien's", 'Déjà vu'];
+const NOUNS = [
+  'order',
+  'invoice, paid',
+  'shipment "express"',
+  'ticket #42',
+  'café',
+  '注文',
+  'rocket 🚀',
+  'a\\b path',
+  'tab\there',
+  'semi;colon',
+];
 const SENTENCES = [
   'Deliver before noon, please.',
   'She said "hello", then left.',

@@ -53,7 +53,11 @@ async function makeTables(api: BenchApi, count: number, prefix: string): Promise
   return ids;
 }
 
-export async function jobCreationLoad(ctx: LoadContext, tables: number, connections: number): Promise<{ figure: LoadFigure; drain: { jobs: number; seconds: number; mails: number } }> {
+export async function jobCreationLoad(
+  ctx: LoadContext,
+  tables: number,
+  connections: number,
+): Promise<{ figure: LoadFigure; drain: { jobs: number; seconds: number; mails: number } }> {
   ctx.log(`making ${tables} tables for the job-creation load…`);
   const ids = await makeTables(ctx.api, tables + 1, 'load');
   const sentinel = ids.pop();
@@ -92,7 +96,12 @@ export async function jobCreationLoad(ctx: LoadContext, tables: number, connecti
  * load gets 400 too_frequent. On an empty table, and on one with many rows (`full`), to show
  * whether a refusal costs work that grows with the table.
  */
-export async function refusalLoad(ctx: LoadContext, seconds: number, connections: number, full?: { tableId: number; rows: number }): Promise<LoadFigure> {
+export async function refusalLoad(
+  ctx: LoadContext,
+  seconds: number,
+  connections: number,
+  full?: { tableId: number; rows: number },
+): Promise<LoadFigure> {
   const id = full?.tableId ?? (await makeTables(ctx.api, 1, 'refusal'))[0];
   if (id === undefined) throw new Error('no table was made for the refusal load');
   // The first request takes the table's minute (its job runs to the end before the load starts);
@@ -112,7 +121,9 @@ export async function refusalLoad(ctx: LoadContext, seconds: number, connections
   });
   const what = full ? `a table of ${full.rows.toLocaleString('en')} rows` : 'one empty table';
   const fig = figure(`POST …/export/ on ${what} → 400 too_frequent (${connections} connections)`, r);
-  ctx.log(`refusal path, ${what}: ${fig.req_per_s} req/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms, ${JSON.stringify(fig.status_counts)}`);
+  ctx.log(
+    `refusal path, ${what}: ${fig.req_per_s} req/s, p50 ${fig.p50_ms} ms, p99 ${fig.p99_ms} ms, ${JSON.stringify(fig.status_counts)}`,
+  );
   return fig;
 }
 
@@ -125,7 +136,9 @@ export async function uploadLoad(ctx: LoadContext, path: string, rows: number, t
   const created = await ctx.api.upload(tableId, path);
   const seconds = (performance.now() - t0) / 1000;
   const peak = await ctx.apiProc.memory.peakMb();
-  ctx.log(`upload of ${(bytes / 2 ** 20).toFixed(0)} MB: ${seconds.toFixed(2)} s, API peak ${peak.toFixed(0)} MB (was ${before.toFixed(0)} MB)`);
+  ctx.log(
+    `upload of ${(bytes / 2 ** 20).toFixed(0)} MB: ${seconds.toFixed(2)} s, API peak ${peak.toFixed(0)} MB (was ${before.toFixed(0)} MB)`,
+  );
   // The import it queued runs before the next measurement, so the two do not share the CPUs.
   let importS: number | null = null;
   try {

@@ -25,7 +25,13 @@ export interface S3ExportFigure {
 }
 
 export async function s3ExportBench(
-  ctx: { api: BenchApi; worker: RoleProcess; jobTimeoutMs: number; log: (m: string) => void; defer: (what: string, fn: () => Promise<unknown>) => void },
+  ctx: {
+    api: BenchApi;
+    worker: RoleProcess;
+    jobTimeoutMs: number;
+    log: (m: string) => void;
+    defer: (what: string, fn: () => Promise<unknown>) => void;
+  },
   table: { tableId: number; rows: number },
   fileType: string,
 ): Promise<S3ExportFigure> {
@@ -44,7 +50,12 @@ export async function s3ExportBench(
   const peak = await ctx.worker.memory.peakMb();
   const seconds = (f.doneAt - f.sentAt) / 1000;
   const url = f.job.destination_url ?? '';
-  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   let size = 0;
   try {
     const head = await client.send(new HeadObjectCommand({ Bucket: 'bench', Key: url.replace(/^s3:\/\/bench\//, '') }));
@@ -52,7 +63,8 @@ export async function s3ExportBench(
   } finally {
     client.destroy();
   }
-  if (f.job.rows !== table.rows || size === 0) throw new Error(`the S3 export wrote ${f.job.rows} rows, ${size} bytes; expected ${table.rows} rows`);
+  if (f.job.rows !== table.rows || size === 0)
+    throw new Error(`the S3 export wrote ${f.job.rows} rows, ${size} bytes; expected ${table.rows} rows`);
   const fig: S3ExportFigure = {
     rows: f.job.rows,
     file_type: fileType,

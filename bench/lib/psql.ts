@@ -11,7 +11,9 @@ import type { FieldSchema } from '../../src/types/api.js';
 export async function psql(databaseUrl: string, command: string, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', databaseUrl, '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', databaseUrl, '-c', command], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -22,7 +24,12 @@ export async function psql(databaseUrl: string, command: string, timeoutMs: numb
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`psql ${signal ? `killed (${signal}, over ${timeoutMs / 1000} s)` : `exited ${code}`}: ${err.trim()}\n  ${command.slice(0, 200)}`));
+      else
+        reject(
+          new Error(
+            `psql ${signal ? `killed (${signal}, over ${timeoutMs / 1000} s)` : `exited ${code}`}: ${err.trim()}\n  ${command.slice(0, 200)}`,
+          ),
+        );
     });
   });
   return (performance.now() - t0) / 1000;

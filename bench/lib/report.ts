@@ -46,7 +46,11 @@ export function checkTargets(sizes: SizeResult[], concurrent?: ConcurrentFigure,
     met: worst <= MAIL_LATENCY_MAX_S,
   });
   const checksOk = sizes.every((s) => s.jobs.every((j) => j.check_ok));
-  checks.push({ target: 'correctness: imports equal psql’s, exports byte-equal psql’s', figure: checksOk ? 'all equal' : 'DIFFERENCES, see the checks column', met: checksOk });
+  checks.push({
+    target: 'correctness: imports equal psql’s, exports byte-equal psql’s',
+    figure: checksOk ? 'all equal' : 'DIFFERENCES, see the checks column',
+    met: checksOk,
+  });
   return checks;
 }
 
@@ -62,10 +66,18 @@ function shapeTargets(sizes: SizeResult[], shape: string): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const j of largest.jobs) {
     const max = RATIO_TARGETS[j.kind];
-    checks.push({ target: `${j.kind} ≤ ${max}× psql ${at}${note}`, figure: `${j.ratio}× (${j.service_s} s vs ${j.psql_s} s)`, met: judged ? j.ratio <= max : null });
+    checks.push({
+      target: `${j.kind} ≤ ${max}× psql ${at}${note}`,
+      figure: `${j.ratio}× (${j.service_s} s vs ${j.psql_s} s)`,
+      met: judged ? j.ratio <= max : null,
+    });
   }
   const peak = (s: SizeResult) => Math.max(0, ...s.jobs.map((j) => j.worker_peak_mb));
-  checks.push({ target: `worker peak RSS ≤ ${WORKER_PEAK_MAX_MB} MB ${at}`, figure: `${peak(largest)} MB`, met: peak(largest) <= WORKER_PEAK_MAX_MB });
+  checks.push({
+    target: `worker peak RSS ≤ ${WORKER_PEAK_MAX_MB} MB ${at}`,
+    figure: `${peak(largest)} MB`,
+    met: peak(largest) <= WORKER_PEAK_MAX_MB,
+  });
   if (smallest !== largest) {
     const growth = Math.round((peak(largest) - peak(smallest)) * 10) / 10;
     checks.push({
@@ -80,7 +92,11 @@ function shapeTargets(sizes: SizeResult[], shape: string): TargetCheck[] {
 function table(head: string[], rows: Array<Array<string | number>>, right = new Set<number>()): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, c) => Math.max(...cells.map((r) => [...(r[c] ?? '')].length)));
-  const line = (r: string[]) => r.map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -89,7 +105,9 @@ const f2 = (n: number | null | undefined) => (n === null || n === undefined ? '�
 export function renderText(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [];
-  out.push(`tableport benchmark · ${m.cpus} × ${m.cpu_model} · ${m.memory_gb} GB · Node ${m.node} · PostgreSQL ${m.postgres} · seed ${r.seed} · load average ${r.load_average.start} → ${r.load_average.end}`);
+  out.push(
+    `tableport benchmark · ${m.cpus} × ${m.cpu_model} · ${m.memory_gb} GB · Node ${m.node} · PostgreSQL ${m.postgres} · seed ${r.seed} · load average ${r.load_average.start} → ${r.load_average.end}`,
+  );
   const rows = r.sizes.flatMap((s) =>
     s.jobs.map((j) => [
       `${s.rows.toLocaleString('en')} ${s.shape}`,
@@ -107,19 +125,42 @@ export function renderText(r: BenchResult): string {
   );
   out.push(
     '',
-    table(['size', 'job', 'rows', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s', 'mail s', 'check'], rows, new Set([0, 2, 3, 4, 5, 6, 7, 8, 9])),
+    table(
+      ['size', 'job', 'rows', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s', 'mail s', 'check'],
+      rows,
+      new Set([0, 2, 3, 4, 5, 6, 7, 8, 9]),
+    ),
   );
-  out.push('', `files: ${r.sizes.map((s) => `${s.rows.toLocaleString('en')} ${s.shape} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; ')}`);
+  out.push(
+    '',
+    `files: ${r.sizes.map((s) => `${s.rows.toLocaleString('en')} ${s.shape} rows = ${s.csv_mb} MB CSV, ${s.json_mb} MB JSON`).join('; ')}`,
+  );
   out.push(`worker RSS when idle before each size: ${r.sizes.map((s) => `${s.worker_rss_before_mb} MB`).join(', ')}`);
-  const imports = r.sizes.flatMap((s) => s.jobs.filter((j) => j.upload_s !== undefined).map((j) => `${s.rows.toLocaleString('en')} ${j.kind} ${f2(j.upload_s ?? null)} s (API peak ${j.api_peak_mb.toFixed(0)} MB)`));
+  const imports = r.sizes.flatMap((s) =>
+    s.jobs
+      .filter((j) => j.upload_s !== undefined)
+      .map((j) => `${s.rows.toLocaleString('en')} ${j.kind} ${f2(j.upload_s ?? null)} s (API peak ${j.api_peak_mb.toFixed(0)} MB)`),
+  );
   if (imports.length) out.push(`uploads (request → 201): ${imports.join('; ')}`);
   if (r.bundle) {
     const b = r.bundle;
-    const step = (name: string, s: BundleFigure['export']) => [name, f2(s.service_s), s.rows_per_s.toLocaleString('en'), f2(s.psql_s), `${s.ratio.toFixed(2)}×`, s.worker_peak_mb.toFixed(0), f2(s.worker_cpu_s)];
+    const step = (name: string, s: BundleFigure['export']) => [
+      name,
+      f2(s.service_s),
+      s.rows_per_s.toLocaleString('en'),
+      f2(s.psql_s),
+      `${s.ratio.toFixed(2)}×`,
+      s.worker_peak_mb.toFixed(0),
+      f2(s.worker_cpu_s),
+    ];
     out.push(
       '',
       `bundle: ${b.tables} tables × ${b.rows_per_table.toLocaleString('en')} rows, ${b.bundle_mb} MB (psql: \\copy of the same tables, summed)`,
-      table(['bundle job', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s'], [step('export', b.export), step('import', b.import)], new Set([1, 2, 3, 4, 5, 6])),
+      table(
+        ['bundle job', 'wall s', 'rows/s', 'psql s', 'ratio', 'worker MB', 'worker cpu s'],
+        [step('export', b.export), step('import', b.import)],
+        new Set([1, 2, 3, 4, 5, 6]),
+      ),
       `bundle import upload (request → 201): ${f2(b.import.upload_s)} s; check: ${b.check}`,
     );
   }
@@ -127,16 +168,30 @@ export function renderText(r: BenchResult): string {
     const l = r.load;
     const lr = [l.job_creation, l.refusal, l.refusal_full_table].filter((x) => x !== undefined);
     if (lr.length) {
-      out.push('', table(['load', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses'], lr.map((x) => [x.name, x.requests, x.req_per_s, x.p50_ms, x.p99_ms, x.max_ms, JSON.stringify(x.status_counts)]), new Set([1, 2, 3, 4, 5])));
+      out.push(
+        '',
+        table(
+          ['load', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses'],
+          lr.map((x) => [x.name, x.requests, x.req_per_s, x.p50_ms, x.p99_ms, x.max_ms, JSON.stringify(x.status_counts)]),
+          new Set([1, 2, 3, 4, 5]),
+        ),
+      );
     }
-    if (l.drain) out.push(`drain: the worker ran ${l.drain.jobs} queued exports and ${l.drain.mails} mails were received in ${l.drain.seconds} s`);
+    if (l.drain)
+      out.push(`drain: the worker ran ${l.drain.jobs} queued exports and ${l.drain.mails} mails were received in ${l.drain.seconds} s`);
     if (l.upload)
       out.push(
         `upload: ${l.upload.mb} MB (${l.upload.rows.toLocaleString('en')} rows) in ${l.upload.seconds} s (${l.upload.mb_per_s} MB/s), API peak RSS ${l.upload.api_peak_mb} MB (idle ${l.upload.api_rss_before_mb} MB)` +
           (l.upload.import_job_s === null ? '' : `; its import job: ${l.upload.import_job_s} s`),
       );
   }
-  out.push('', table(['target', 'figure', ''], r.targets.map((t) => [t.target, t.figure, t.met === null ? '?' : t.met ? 'met' : 'MISSED'])));
+  out.push(
+    '',
+    table(
+      ['target', 'figure', ''],
+      r.targets.map((t) => [t.target, t.figure, t.met === null ? '?' : t.met ? 'met' : 'MISSED']),
+    ),
+  );
   out.push('', `${r.seconds.toFixed(0)} s in all`);
   return out.join('\n');
 }

@@ -1,6 +1,15 @@
 /** The figures one run produces, as `--json` prints them and the table shows them. */
 
-export const JOB_KINDS = ['import-csv', 'import-json', 'import-ndjson', 'export-csv', 'export-csv-window', 'export-json', 'export-ndjson', 'export-csv-where'] as const;
+export const JOB_KINDS = [
+  'import-csv',
+  'import-json',
+  'import-ndjson',
+  'export-csv',
+  'export-csv-window',
+  'export-json',
+  'export-ndjson',
+  'export-csv-where',
+] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** The size issue 4's ratio targets are set at. */
@@ -111,7 +120,13 @@ export interface BenchResult {
   concurrent?: ConcurrentFigure;
   /** Issue 11: a bundle of several tables exported and imported (null when skipped). */
   bundle?: import('./bundle-bench.js').BundleFigure | null;
-  load: { job_creation?: LoadFigure; refusal?: LoadFigure; refusal_full_table?: LoadFigure; drain?: { jobs: number; seconds: number; mails: number }; upload?: UploadFigure } | null;
+  load: {
+    job_creation?: LoadFigure;
+    refusal?: LoadFigure;
+    refusal_full_table?: LoadFigure;
+    drain?: { jobs: number; seconds: number; mails: number };
+    upload?: UploadFigure;
+  } | null;
   targets: TargetCheck[];
   /** The largest table exported to S3 (s3rver) with `destination`, when run. */
   s3_export?: import('./location-bench.js').S3ExportFigure;

@@ -57,7 +57,9 @@ export class Sandbox {
 
   async create(): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'tableport-bench-'));
-    this.defer('temp dir', () => (this.opts.keepDir ? Promise.resolve(this.opts.log(`kept ${this.dir}`)) : rm(this.dir, { recursive: true, force: true })));
+    this.defer('temp dir', () =>
+      this.opts.keepDir ? Promise.resolve(this.opts.log(`kept ${this.dir}`)) : rm(this.dir, { recursive: true, force: true }),
+    );
     // The key prefix is deleted even if nothing was written: a crashed service may have written some.
     this.defer('redis prefix', () => dropRedisPrefix(this.opts.redisUrl, this.queuePrefix));
     await adminQuery(this.opts.pgAdminUrl, `CREATE DATABASE ${this.dbName}`);

@@ -60,7 +60,11 @@ export interface SpawnOptions {
 export async function spawnRole(role: 'api' | 'worker', opts: SpawnOptions): Promise<RoleProcess> {
   const logPath = join(opts.logDir, `${opts.name ?? role}.log`);
   const log = createWriteStream(logPath);
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, role], { env: opts.env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, role], {
+    env: opts.env,
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   opts.track(child);
   // stdio is 'pipe' for both, so Node always gives the streams.
   child.stdout?.pipe(log, { end: false });

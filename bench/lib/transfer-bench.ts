@@ -44,7 +44,9 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
   const json = await writeDataset(jsonPath, 'json', rows, ctx.seed, shape);
   const ndjsonPath = join(ctx.dir, `rows-${shape}-${rows}.ndjson`);
   const ndjson = ctx.kinds.has('import-ndjson') ? await writeDataset(ndjsonPath, 'ndjson', rows, ctx.seed, shape) : undefined;
-  log(`generated ${mb(csv.bytes).toFixed(1)} MB CSV and ${mb(json.bytes).toFixed(1)} MB JSON in ${(csv.seconds + json.seconds).toFixed(1)} s`);
+  log(
+    `generated ${mb(csv.bytes).toFixed(1)} MB CSV and ${mb(json.bytes).toFixed(1)} MB JSON in ${(csv.seconds + json.seconds).toFixed(1)} s`,
+  );
 
   // Three tables with the same schema: the same rows reach each by a different path, so the
   // five jobs never wait for a table's minute and the tables can be compared afterwards.
@@ -63,26 +65,55 @@ export async function runSize(ctx: TransferContext, rows: number): Promise<SizeR
 
   if (ctx.kinds.has('import-csv')) {
     const f = await measured(ctx, 'import-csv', () => api.import(fromCsv.id, csvPath, timeout));
-    jobs.push(figure(f, 'import-csv', psqlImport, '\\copy FROM (csv)', f.finished.job.rows === rows, `rows ${f.finished.job.rows}/${rows}`));
+    jobs.push(
+      figure(f, 'import-csv', psqlImport, '\\copy FROM (csv)', f.finished.job.rows === rows, `rows ${f.finished.job.rows}/${rows}`),
+    );
   } else await psql(ctx.databaseUrl, copyFromCsv(fromCsv.id, fields, csvPath), timeout);
 
   if (ctx.kinds.has('import-json')) {
     const f = await measured(ctx, 'import-json', () => api.import(fromJson.id, jsonPath, timeout));
-    jobs.push(figure(f, 'import-json', psqlImport, '\\copy FROM (same rows as csv)', f.finished.job.rows === rows, `rows ${f.finished.job.rows}/${rows}`));
+    jobs.push(
+      figure(
+        f,
+        'import-json',
+        psqlImport,
+        '\\copy FROM (same rows as csv)',
+        f.finished.job.rows === rows,
+        `rows ${f.finished.job.rows}/${rows}`,
+      ),
+    );
   } else await psql(ctx.databaseUrl, copyFromCsv(fromJson.id, fields, csvPath), timeout);
 
   if (ctx.kinds.has('import-ndjson') && ndjson) {
     log(`generated ${mb(ndjson.bytes).toFixed(1)} MB NDJSON`);
     const f = await measured(ctx, 'import-ndjson', () => api.import(fromNdjson.id, ndjsonPath, timeout));
-    jobs.push(figure(f, 'import-ndjson', psqlImport, '\\copy FROM (same rows as csv)', f.finished.job.rows === rows, `rows ${f.finished.job.rows}/${rows}`));
+    jobs.push(
+      figure(
+        f,
+        'import-ndjson',
+        psqlImport,
+        '\\copy FROM (same rows as csv)',
+        f.finished.job.rows === rows,
+        `rows ${f.finished.job.rows}/${rows}`,
+      ),
+    );
   } else await psql(ctx.databaseUrl, copyFromCsv(fromNdjson.id, fields, csvPath), timeout);
 
   // Exports: psql first on each table (it also warms the cache the same way for both).
-  const exportJob = async (kind: JobKind, table: Table, fileType: 'csv' | 'json' | 'ndjson', w: { start?: number; end?: number; where?: Record<string, unknown> }) => {
+  const exportJob = async (
+    kind: JobKind,
+    table: Table,
+    fileType: 'csv' | 'json' | 'ndjson',
+    w: { start?: number; end?: number; where?: Record<string, unknown> },
+  ) => {
     if (!ctx.kinds.has(kind)) return;
     const psqlFile = out(`${kind}-psql.${fileType}`);
     // psql's row_to_json lines are NDJSON already: the same query serves both.
-    const psqlSeconds = await psql(ctx.databaseUrl, copyExportTo(table.id, fields, fileType === 'csv' ? 'csv' : 'json', w, psqlFile), timeout);
+    const psqlSeconds = await psql(
+      ctx.databaseUrl,
+      copyExportTo(table.id, fields, fileType === 'csv' ? 'csv' : 'json', w, psqlFile),
+      timeout,
+    );
     log(`psql \\copy ${kind}: ${psqlSeconds.toFixed(2)} s`);
     const body = w.start === undefined ? { file_type: fileType, mode: 'all', ...w } : { file_type: fileType, mode: 'part', ...w };
     const f = await measured(ctx, kind, () => api.export(table.id, body, timeout));
@@ -154,10 +185,16 @@ async function measured(ctx: TransferContext, kind: JobKind, run: () => Promise<
   await Promise.all([ctx.worker.memory.reset(), ctx.apiProc.memory.reset()]);
   const cpu0 = await cpuSeconds(ctx.worker.pid);
   const finished = await run();
-  const [workerPeakMb, apiPeakMb, cpu1] = await Promise.all([ctx.worker.memory.peakMb(), ctx.apiProc.memory.peakMb(), cpuSeconds(ctx.worker.pid)]);
+  const [workerPeakMb, apiPeakMb, cpu1] = await Promise.all([
+    ctx.worker.memory.peakMb(),
+    ctx.apiProc.memory.peakMb(),
+    cpuSeconds(ctx.worker.pid),
+  ]);
   const arrival = await ctx.mail.arrivalOf(finished.job.id);
   const s = (finished.doneAt - finished.sentAt) / 1000;
-  ctx.log(`${kind}: ${s.toFixed(2)} s, ${finished.job.rows} rows, worker peak ${workerPeakMb.toFixed(0)} MB, cpu ${(cpu1 - cpu0).toFixed(1)} s${arrival === null ? ', NO MAIL' : ''}`);
+  ctx.log(
+    `${kind}: ${s.toFixed(2)} s, ${finished.job.rows} rows, worker peak ${workerPeakMb.toFixed(0)} MB, cpu ${(cpu1 - cpu0).toFixed(1)} s${arrival === null ? ', NO MAIL' : ''}`,
+  );
   return {
     finished,
     workerPeakMb,

@@ -39,23 +39,36 @@ function App() {
         <span class="brand">{t('app')}</span>
         {signedIn && (
           <nav aria-label={t('app')}>
-            <a href="#/tables" aria-current={current.page !== 'jobs' ? 'page' : undefined}>{t('tables')}</a>
-            <a href="#/jobs" aria-current={current.page === 'jobs' ? 'page' : undefined}>{t('jobs')}</a>
+            <a href="#/tables" aria-current={current.page !== 'jobs' ? 'page' : undefined}>
+              {t('tables')}
+            </a>
+            <a href="#/jobs" aria-current={current.page === 'jobs' ? 'page' : undefined}>
+              {t('jobs')}
+            </a>
           </nav>
         )}
         <span class="spacer" />
         <label class="lang">
           <span class="sr-only">{t('language')}</span>
-          <select value={l} onChange={(e) => setLang((e.currentTarget.value === 'zh-CN' ? 'zh-CN' : 'en'))}>
+          <select value={l} onChange={(e) => setLang(e.currentTarget.value === 'zh-CN' ? 'zh-CN' : 'en')}>
             <option value="en">English</option>
             <option value="zh-CN">简体中文</option>
           </select>
         </label>
-        {signedIn && <button type="button" class="link" onClick={signOut}>{t('signOut')}</button>}
+        {signedIn && (
+          <button type="button" class="link" onClick={signOut}>
+            {t('signOut')}
+          </button>
+        )}
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         {!signedIn ? (
-          <SignIn onSignedIn={() => { setSignedIn(true); go('#/tables'); }} />
+          <SignIn
+            onSignedIn={() => {
+              setSignedIn(true);
+              go('#/tables');
+            }}
+          />
         ) : current.page === 'jobs' ? (
           <JobsView />
         ) : current.page === 'table' && current.id ? (

@@ -28,6 +28,9 @@ export function size(bytes: number): string {
 
 /** "a, b ,c" → ["a", "b", "c"]; empty → undefined so the parameter is left out. */
 export function list(text: string): string[] | undefined {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items.length ? items : undefined;
 }

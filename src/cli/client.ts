@@ -43,7 +43,10 @@ export function clientCommand(cmd: Command): Command {
 /** The SDK client the flags describe; a missing URL or token is a usage error. */
 export function connect(flags: ClientFlags): TablePort {
   if (!flags.url) throw new UsageError('No server given: pass --url URL or set TABLEPORT_URL (e.g. http://localhost:3000).');
-  if (!flags.token) throw new UsageError('No API token given: pass --token TOKEN or set TABLEPORT_TOKEN (create one with `tableport users add --email ...`).');
+  if (!flags.token)
+    throw new UsageError(
+      'No API token given: pass --token TOKEN or set TABLEPORT_TOKEN (create one with `tableport users add --email ...`).',
+    );
   try {
     return new TablePort({ baseUrl: flags.url, token: flags.token });
   } catch (err) {

@@ -17,13 +17,22 @@ export function warn(text: string): void {
 export function printTable(head: string[], rows: Array<Array<string | number>>): void {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells) line(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  for (const r of cells)
+    line(
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 /** Unix seconds as `2024-05-01 12:00:00Z`. */
 export function time(seconds: number | null | undefined): string {
   if (seconds == null) return '-';
-  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(seconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export function describeTable(t: Table): void {

@@ -36,8 +36,8 @@ export function registerServerCommands(program: Command): void {
   users
     .command('add')
     .description('create a user (or find it by email) and print a new API token; the token alone is the last line')
-    .requiredOption('--email <email>', 'the user\'s email: where job results are sent')
-    .option('--name <name>', 'the user\'s name, used in emails')
+    .requiredOption('--email <email>', "the user's email: where job results are sent")
+    .option('--name <name>', "the user's name, used in emails")
     .option('--locale <locale>', 'language of the emails: en or zh-CN')
     .addHelpText('after', '\nExample:\n  TOKEN=$(npx tableport users add --email ada@example.com --name Ada | tail -n 1)')
     .action(async (opts: { email: string; name?: string; locale?: string }) => {

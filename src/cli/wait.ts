@@ -18,7 +18,10 @@ export interface WaitFlags {
 /** Fails as bad usage, before anything is queued, when `--out` cannot be written. */
 export async function checkOut(out: string | undefined): Promise<void> {
   if (!out) return;
-  const isDir = await stat(out).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(out).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   const dir = isDir ? out : dirname(out);
   await access(dir, constants.W_OK).catch(() => {
     throw new UsageError(`Cannot write to ${out}: ${dir} does not exist or is not writable.`);
@@ -57,6 +60,8 @@ export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFl
   } else if (done.type === 'bundle_import') {
     line(`Bundle import job ${done.id} succeeded: ${done.rows} rows written; see each table with: tableport getstatus import`);
   } else {
-    line(`Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}.`);
+    line(
+      `Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}.`,
+    );
   }
 }

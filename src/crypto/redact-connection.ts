@@ -3,7 +3,16 @@
  * options known to be harmless keep their value; every other one, including any option this list
  * does not know yet, becomes "[redacted]". Safer to hide a region by mistake than show a key.
  */
-const SHOWN = new Set(['region', 'endpoint_url', 'virtual_hosted_style', 'gcs_base_url', 'disable_oauth', 'account', 'client_email', 'use_emulator']);
+const SHOWN = new Set([
+  'region',
+  'endpoint_url',
+  'virtual_hosted_style',
+  'gcs_base_url',
+  'disable_oauth',
+  'account',
+  'client_email',
+  'use_emulator',
+]);
 
 export const REDACTED = '[redacted]';
 

@@ -50,7 +50,9 @@ export function isConnectionError(err: unknown): boolean {
   if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i.test(msg);
+  return /Connection terminated|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i.test(
+    msg,
+  );
 }
 
 /** Runs `fn` in a transaction on one connection, rolling back if it throws. */

@@ -52,7 +52,9 @@ const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
  * native types stay (row_to_json renders them) except dates, which JSON has no type for.
  */
 export function projection(fields: FieldSchema[], target: 'csv' | 'json'): string {
-  return [...BUILTIN_FIELDS.map((b) => b as string), ...fields.map((f) => columnExpr(quoteIdent(f.name), f.type, target, false))].join(', ');
+  return [...BUILTIN_FIELDS.map((b) => b as string), ...fields.map((f) => columnExpr(quoteIdent(f.name), f.type, target, false))].join(
+    ', ',
+  );
 }
 
 /** One exported column: `expr AS "name"`, or the bare column when it needs no conversion. */

@@ -52,7 +52,11 @@ export class CsvImportEncoder extends ImportEncoder {
     }
     this.countRecord();
     if (count !== columnOf.length) {
-      this.addRowError(line, `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`, this.asRow(cells, count));
+      this.addRowError(
+        line,
+        `the row has ${count} ${count === 1 ? 'cell' : 'cells'} but the header has ${columnOf.length} columns`,
+        this.asRow(cells, count),
+      );
       return;
     }
     const slots = this.slots;
@@ -94,10 +98,10 @@ export class CsvImportEncoder extends ImportEncoder {
       );
     }
     if (dup.size) {
-      throw new InvalidFileError(
-        `line ${line}: the header names ${[...dup].map((n) => JSON.stringify(n)).join(', ')} more than once.`,
-        { line, columns: [...dup] },
-      );
+      throw new InvalidFileError(`line ${line}: the header names ${[...dup].map((n) => JSON.stringify(n)).join(', ')} more than once.`, {
+        line,
+        columns: [...dup],
+      });
     }
     return columnOf;
   }

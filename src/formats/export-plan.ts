@@ -59,7 +59,11 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     plan = { source: { kind: 'json' }, stages: [counter], counter };
   } else {
     const counter = new JsonLinesToRows({ onRows: opts.onRows });
-    const writer = shape.createWriter({ tableName: opts.tableName, fields: opts.fields, columns: opts.columns ?? exportColumns(opts.fields) });
+    const writer = shape.createWriter({
+      tableName: opts.tableName,
+      fields: opts.fields,
+      columns: opts.columns ?? exportColumns(opts.fields),
+    });
     plan = { source: { kind: 'json' }, stages: [counter, writer], counter };
   }
   if (opts.gzip) plan.stages.push(createGzip());

@@ -150,7 +150,10 @@ export abstract class ImportEncoder extends Transform {
     for (const p of this.plan.problems) this.addError(line, p.field, p.reason);
     if (unknownKeys.length === 0 && this.plan.problems.length === 0) this.addError(line, undefined, 'the row is not valid');
     if (this.onBadRow) {
-      const reasons = [...unknownKeys.map((k) => `${k}: not a field of the table`), ...this.plan.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason))];
+      const reasons = [
+        ...unknownKeys.map((k) => `${k}: not a field of the table`),
+        ...this.plan.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason)),
+      ];
       this.onBadRow(line, row, reasons);
     }
   }

@@ -113,7 +113,8 @@ export function inferSchema(sample: Sample): FieldSchema[] {
       { columns: bad },
     );
   }
-  if (columns.length === 0) throw new InvalidFileError('The file has no columns besides the built-in ones, so no schema can be inferred from it.');
+  if (columns.length === 0)
+    throw new InvalidFileError('The file has no columns besides the built-in ones, so no schema can be inferred from it.');
   return columns.map((name) => {
     let type: FieldType | undefined;
     for (const row of sample.rows) {

@@ -86,8 +86,7 @@ export class JsonArraySplitter {
                 { line: this.elementLine },
               );
             }
-          }
-          else if (c === RBRACE || c === RBRACKET) {
+          } else if (c === RBRACE || c === RBRACKET) {
             if (--depth === 0) break;
           } else if (c === LF) line++;
         }
@@ -120,10 +119,9 @@ export class JsonArraySplitter {
       }
       if (phase === BEFORE_ARRAY) {
         if (c !== LBRACKET) {
-          throw new InvalidFileError(
-            `line ${line}: the file must hold one JSON array of row objects, but it starts with ${describe(c)}.`,
-            { line },
-          );
+          throw new InvalidFileError(`line ${line}: the file must hold one JSON array of row objects, but it starts with ${describe(c)}.`, {
+            line,
+          });
         }
         this.phase = FIRST;
         i++;
@@ -148,10 +146,9 @@ export class JsonArraySplitter {
         if (c === COMMA) this.phase = NEXT;
         else if (c === RBRACKET) this.phase = DONE;
         else {
-          throw new InvalidFileError(
-            `line ${line}: expected "," or "]" after element ${this.elements} of the array, got ${describe(c)}.`,
-            { line },
-          );
+          throw new InvalidFileError(`line ${line}: expected "," or "]" after element ${this.elements} of the array, got ${describe(c)}.`, {
+            line,
+          });
         }
         i++;
       } else {

@@ -79,10 +79,9 @@ export class JsonImportEncoder extends ImportEncoder {
     try {
       obj = JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
-      throw new InvalidFileError(
-        `line ${line}: the object that starts on this line is not valid JSON (${(err as Error).message}).`,
-        { line },
-      );
+      throw new InvalidFileError(`line ${line}: the object that starts on this line is not valid JSON (${(err as Error).message}).`, {
+        line,
+      });
     }
     this.row(obj, line);
   }

@@ -24,7 +24,7 @@ export interface JsonRowContext {
 }
 
 export type JsonRowResult =
-  | { ok: true; /** COPY text line, with its `\n`. */ line: string; id: string; createdAt: number }
+  | { ok: true /** COPY text line, with its `\n`. */; line: string; id: string; createdAt: number }
   | { ok: false; errors: RowProblem[] };
 
 // One plan per schema array (the API validates a batch of up to 1,000 rows against one table).

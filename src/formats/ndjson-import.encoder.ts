@@ -47,9 +47,12 @@ export class NdjsonImportEncoder extends ImportEncoder {
     }
     this.carry = s.slice(from);
     if (this.carry.length > maxElementChars()) {
-      throw new InvalidFileError(`line ${this.line}: a line is longer than the limit of ${maxElementChars()} characters for one row (4 × MAX_CELL_BYTES); the file is not NDJSON.`, {
-        line: this.line,
-      });
+      throw new InvalidFileError(
+        `line ${this.line}: a line is longer than the limit of ${maxElementChars()} characters for one row (4 × MAX_CELL_BYTES); the file is not NDJSON.`,
+        {
+          line: this.line,
+        },
+      );
     }
   }
 

@@ -43,7 +43,8 @@ export class ObjectImportEncoder extends ImportEncoder {
 /** One value from a typed file brought to the JSON shape of its column's type. */
 export function foreignValue(v: unknown, type: FieldSchema['type'] | undefined): unknown {
   if (v === undefined || v === null) return null;
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : type === 'integer' ? Math.floor(v.getTime() / 1000) : v.toISOString();
+  if (v instanceof Date)
+    return Number.isNaN(v.getTime()) ? String(v) : type === 'integer' ? Math.floor(v.getTime() / 1000) : v.toISOString();
   if (typeof v === 'bigint') {
     const n = Number(v);
     if (type === 'string') return v.toString();

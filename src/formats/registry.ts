@@ -34,7 +34,10 @@ export function formatOf(fileType: string): FileFormat | undefined {
 export function exportFormatOf(fileType: FileType): FileFormat {
   const f = byType.get(fileType);
   if (!f?.export) {
-    throw new InvalidParameterError('file_type', `file_type "${fileType}" cannot be exported by this server; use one of ${exportFileTypes().join(', ')}.`);
+    throw new InvalidParameterError(
+      'file_type',
+      `file_type "${fileType}" cannot be exported by this server; use one of ${exportFileTypes().join(', ')}.`,
+    );
   }
   return f;
 }

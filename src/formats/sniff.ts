@@ -148,9 +148,12 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
     const columns = opts.columns ?? opts.fields.map((f) => f.name);
     const unknown = columns.filter((c) => !known.has(c));
     if (unknown.length) {
-      throw new InvalidFileError(`"columns" names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of the table.`, {
-        columns: unknown,
-      });
+      throw new InvalidFileError(
+        `"columns" names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of the table.`,
+        {
+          columns: unknown,
+        },
+      );
     }
     const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length);
     return { format: 'csv', columns, csvDelimiter };

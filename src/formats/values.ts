@@ -244,17 +244,13 @@ function jsonValue(v: object, problem: Problem): string | undefined {
   if (text.includes('null') && hasNonFinite(v)) return fail(problem, NON_FINITE_MESSAGE);
   if (tooBig(text)) return fail(problem, tooBigMessage());
   if (text.includes('\\u') && JSONB_BAD_ESCAPE.test(text)) {
-    return fail(
-      problem,
-      'contains the character U+0000 or a lone UTF-16 surrogate, which PostgreSQL cannot store in JSON',
-    );
+    return fail(problem, 'contains the character U+0000 or a lone UTF-16 surrogate, which PostgreSQL cannot store in JSON');
   }
   return escapeCopy(text);
 }
 
 // YYYY-MM-DD, optionally followed by a time (T or space) with optional seconds, fraction and offset.
-const DATE_TEXT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2})(?::?(\d{2}))?)?)?$/;
+const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2})(?::?(\d{2}))?)?)?$/;
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
@@ -270,8 +266,7 @@ export function parseDate(s: string, problem: Problem): string | undefined {
     const day = Number(m[3]);
     const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
     const dayOk = day >= 1 && (month === 2 && !leap ? day <= 28 : day <= (DAYS_IN_MONTH[month] ?? 0));
-    const timeOk =
-      m[4] === undefined || (Number(m[4]) <= 23 && Number(m[5]) <= 59 && (m[6] === undefined || Number(m[6]) <= 59));
+    const timeOk = m[4] === undefined || (Number(m[4]) <= 23 && Number(m[5]) <= 59 && (m[6] === undefined || Number(m[6]) <= 59));
     const offsetOk = m[9] === undefined || (Number(m[9]) <= 15 && (m[10] === undefined || Number(m[10]) <= 59));
     if (year >= 1 && month >= 1 && month <= 12 && dayOk && timeOk && offsetOk) {
       if (m[4] === undefined) return `${m[1]}-${m[2]}-${m[3]} 00:00:00+00`;

@@ -44,10 +44,13 @@ export class AzblobLocationDriver implements LocationDriver {
   constructor(connection: AzblobConnection, ctx: DriverContext) {
     const custom = connection.endpoint_url !== undefined || connection.use_emulator === true;
     const account = connection.account ?? (custom ? undefined : ctx.config.azure.account);
-    if (account !== undefined && !ACCOUNT.test(account)) throw new InvalidLocationError('connection.account', 'connection.account must be 3 to 24 lower-case letters and digits.');
+    if (account !== undefined && !ACCOUNT.test(account))
+      throw new InvalidLocationError('connection.account', 'connection.account must be 3 to 24 lower-case letters and digits.');
     let accountUrl: string;
-    if (connection.endpoint_url !== undefined) accountUrl = checkEndpoint(connection.endpoint_url, 'connection.endpoint_url').toString().replace(/\/+$/, '');
-    else if (account === undefined) throw new InvalidLocationError('connection.account', 'azblob:// needs connection.account (or AZURE_STORAGE_ACCOUNT on the server).');
+    if (connection.endpoint_url !== undefined)
+      accountUrl = checkEndpoint(connection.endpoint_url, 'connection.endpoint_url').toString().replace(/\/+$/, '');
+    else if (account === undefined)
+      throw new InvalidLocationError('connection.account', 'azblob:// needs connection.account (or AZURE_STORAGE_ACCOUNT on the server).');
     else accountUrl = connection.use_emulator ? `${EMULATOR}/${account}` : `https://${account}.blob.core.windows.net`;
 
     const protocol = accountUrl.startsWith('http:') ? 'http:' : 'https:';
@@ -84,7 +87,9 @@ export class AzblobLocationDriver implements LocationDriver {
   }
 
   async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
-    const pages = this.container(folder).listBlobsFlat({ prefix: folder.key || undefined }).byPage({ maxPageSize: 1000 });
+    const pages = this.container(folder)
+      .listBlobsFlat({ prefix: folder.key || undefined })
+      .byPage({ maxPageSize: 1000 });
     for (;;) {
       let page: Awaited<ReturnType<typeof pages.next>>;
       try {
@@ -113,7 +118,12 @@ export class AzblobLocationDriver implements LocationDriver {
     const blob = this.container(location).getBlockBlobClient(location.key);
     // Uncommitted blocks are discarded by Azure, so a failed upload leaves no blob behind.
     const done = blob
-      .uploadStream(body, AZURE_BUFFER_SIZE, AZURE_CONCURRENCY, opts.contentType ? { blobHTTPHeaders: { blobContentType: opts.contentType } } : {})
+      .uploadStream(
+        body,
+        AZURE_BUFFER_SIZE,
+        AZURE_CONCURRENCY,
+        opts.contentType ? { blobHTTPHeaders: { blobContentType: opts.contentType } } : {},
+      )
       .then(
         () => ({ url: location.href, size }),
         (err: unknown) => {
@@ -137,9 +147,11 @@ export class AzblobLocationDriver implements LocationDriver {
     return mapStoreError(err, location.href, (e) => {
       if (!(e instanceof RestError)) return undefined;
       // The SDK rethrows a socket error as a RestError that keeps only its code and message.
-      if (e.code === 'invalid_parameter' && OutboundAddressRefusedError.isRefusalMessage(e.message)) return OutboundAddressRefusedError.fromMessage(e.message);
+      if (e.code === 'invalid_parameter' && OutboundAddressRefusedError.isRefusalMessage(e.message))
+        return OutboundAddressRefusedError.fromMessage(e.message);
       if (e.statusCode === 404) return new LocationNotFoundError(location.href);
-      if (e.statusCode === 401 || e.statusCode === 403) return new LocationAccessDeniedError(location.href, e.code ?? `HTTP ${e.statusCode}`);
+      if (e.statusCode === 401 || e.statusCode === 403)
+        return new LocationAccessDeniedError(location.href, e.code ?? `HTTP ${e.statusCode}`);
       return undefined;
     });
   }

@@ -59,7 +59,8 @@ export function optionNames(scheme: LocationScheme): readonly string[] {
  */
 export function parseConnection(scheme: LocationScheme, raw: unknown, parameter = 'connection'): Record<string, string | boolean> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidLocationError(parameter, `${parameter} must be an object of options.`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new InvalidLocationError(parameter, `${parameter} must be an object of options.`);
   const allowed: readonly string[] = CONNECTION_OPTIONS[scheme];
   const out: Record<string, string | boolean> = {};
   for (const [key, value] of Object.entries(raw)) {

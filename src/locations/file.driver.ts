@@ -65,7 +65,8 @@ export class FileLocationDriver implements LocationDriver {
   openWrite(location: ParsedLocation): OpenedWrite {
     const body = new PassThrough({ highWaterMark: 1024 * 1024 });
     const done = (async () => {
-      if (location.isFolder) throw new InvalidLocationError(this.parameter, `${this.parameter} names a folder; a file name is needed to write.`);
+      if (location.isFolder)
+        throw new InvalidLocationError(this.parameter, `${this.parameter} names a folder; a file name is needed to write.`);
       const target = await this.insideRoot(location, false);
       await mkdir(dirname(target), { recursive: true });
       // mkdir may have followed a link made meanwhile; check the real folder again.

@@ -59,7 +59,11 @@ export class GcsLocationDriver implements LocationDriver {
           base = pinned.toString().replace(/\/+$/, '');
         }
       }
-      const storage = new Storage({ projectId: 'tableport', retryOptions: { maxRetries: 2 }, ...authFor(this.connection, this.ctx, base, this.custom) });
+      const storage = new Storage({
+        projectId: 'tableport',
+        retryOptions: { maxRetries: 2 },
+        ...authFor(this.connection, this.ctx, base, this.custom),
+      });
       const agent = this.agent;
       storage.interceptors.push({
         request: (reqOpts) => {
@@ -160,7 +164,8 @@ export class GcsLocationDriver implements LocationDriver {
       const code = Number((e as { code?: unknown }).code);
       if (code === 404) return new LocationNotFoundError(location.href);
       if (code === 401 || code === 403) return new LocationAccessDeniedError(location.href, `HTTP ${code}`);
-      if (/invalid_grant|invalid_client|private key|PEM|DECODER/i.test(e.message)) return new LocationAccessDeniedError(location.href, 'the service account key was refused');
+      if (/invalid_grant|invalid_client|private key|PEM|DECODER/i.test(e.message))
+        return new LocationAccessDeniedError(location.href, 'the service account key was refused');
       return undefined;
     });
   }
@@ -175,10 +180,15 @@ function authFor(c: GcsConnection, ctx: DriverContext, base: string | undefined,
   const anonymous = { apiEndpoint: base ?? `${GCS_DEFAULT}/`, useAuthWithCustomEndpoint: false };
   if (c.disable_oauth === true) return anonymous;
   if (c.client_email !== undefined || c.private_key !== undefined) {
-    if (!c.client_email || !c.private_key) throw new InvalidLocationError('connection', 'client_email and private_key go together: give both or neither.');
+    if (!c.client_email || !c.private_key)
+      throw new InvalidLocationError('connection', 'client_email and private_key go together: give both or neither.');
     // Keys pasted into SQL or JSON often carry "\n" as two characters.
     const privateKey = c.private_key.includes('\\n') ? c.private_key.replace(/\\n/g, '\n') : c.private_key;
-    return { ...(base ? { apiEndpoint: base } : {}), credentials: { client_email: c.client_email, private_key: privateKey }, useAuthWithCustomEndpoint: true };
+    return {
+      ...(base ? { apiEndpoint: base } : {}),
+      credentials: { client_email: c.client_email, private_key: privateKey },
+      useAuthWithCustomEndpoint: true,
+    };
   }
   // The server's own service account authenticates only to Google itself, never to a user's endpoint.
   if (!customEndpoint && ctx.config.gcs.credentialsFile) return { keyFilename: ctx.config.gcs.credentialsFile };

@@ -44,7 +44,13 @@ export interface ResolvedLocation {
  * errors naming `parameter` (e.g. `destination`, `source`, `connection.secret_key`). No request is
  * made here; the guard checks addresses when a driver connects.
  */
-export function resolveLocation(url: string, connection: unknown, ctx: LocationContext, purpose: LocationPurpose, parameter = purpose === 'write' ? 'destination' : 'source'): ResolvedLocation {
+export function resolveLocation(
+  url: string,
+  connection: unknown,
+  ctx: LocationContext,
+  purpose: LocationPurpose,
+  parameter = purpose === 'write' ? 'destination' : 'source',
+): ResolvedLocation {
   const location = parseLocationUrl(url, parameter);
   const options = parseConnection(location.scheme, connection);
   switch (location.scheme) {
@@ -72,7 +78,8 @@ export function resolveLocation(url: string, connection: unknown, ctx: LocationC
 /** Where an export writes: the location itself, or `fileName` inside it when it is a folder. */
 export function writeTarget(location: ParsedLocation, fileName: string): ParsedLocation {
   if (!location.isFolder) return location;
-  if (!fileName || fileName.includes('/') || fileName === '.' || fileName === '..') throw new Error(`writeTarget: "${fileName}" is not a file name`);
+  if (!fileName || fileName.includes('/') || fileName === '.' || fileName === '..')
+    throw new Error(`writeTarget: "${fileName}" is not a file name`);
   return childLocation(location, fileName);
 }
 

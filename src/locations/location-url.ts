@@ -11,17 +11,24 @@ import type { ParsedLocation } from './location.driver.js';
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
 export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLocation {
-  if (typeof raw !== 'string' || raw.length === 0) throw new InvalidLocationError(parameter, `${parameter} must be a URL such as s3://bucket/path.`);
+  if (typeof raw !== 'string' || raw.length === 0)
+    throw new InvalidLocationError(parameter, `${parameter} must be a URL such as s3://bucket/path.`);
   if (raw.length > 2048) throw new InvalidLocationError(parameter, `${parameter} is longer than 2048 characters.`);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new InvalidLocationError(parameter, `${parameter} is not a URL; write it as s3://bucket/path, gcs://..., azblob://..., https://... or file:///....`);
+    throw new InvalidLocationError(
+      parameter,
+      `${parameter} is not a URL; write it as s3://bucket/path, gcs://..., azblob://..., https://... or file:///....`,
+    );
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   if (!isLocationScheme(scheme)) {
-    throw new InvalidLocationError(parameter, `${parameter}: the scheme "${scheme}" is not supported; use s3, gcs, azblob, http, https or file.`);
+    throw new InvalidLocationError(
+      parameter,
+      `${parameter}: the scheme "${scheme}" is not supported; use s3, gcs, azblob, http, https or file.`,
+    );
   }
   if (scheme === 'http' || scheme === 'https') {
     if (url.username || url.password) throw new InvalidLocationError(parameter, `${parameter} must not carry a user name or password.`);
@@ -30,7 +37,10 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
     return { scheme, container: '', key: url.pathname, isFolder: false, href: `${url.origin}${url.pathname}`, requestUrl: url.toString() };
   }
   if (url.search || url.hash || url.username || url.password || url.port) {
-    throw new InvalidLocationError(parameter, `${parameter} must not carry a query, fragment, user, password or port; connection options go in "connection".`);
+    throw new InvalidLocationError(
+      parameter,
+      `${parameter} must not carry a query, fragment, user, password or port; connection options go in "connection".`,
+    );
   }
   let key: string;
   try {
@@ -41,17 +51,27 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
   // biome-ignore lint/suspicious/noControlCharactersInRegex: object keys with control characters are refused on purpose.
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidLocationError(parameter, `${parameter} holds a control character.`);
   if (scheme === 'file') {
-    if (url.hostname && url.hostname !== 'localhost') throw new InvalidLocationError(parameter, `${parameter}: file:// URLs name a local path (file:///path).`);
+    if (url.hostname && url.hostname !== 'localhost')
+      throw new InvalidLocationError(parameter, `${parameter}: file:// URLs name a local path (file:///path).`);
     if (!key.startsWith('/')) throw new InvalidLocationError(parameter, `${parameter}: file:// needs an absolute path.`);
     return { scheme, container: '', key: key.slice(1), isFolder: key.endsWith('/'), href: `file://${encodePath(key)}` };
   }
   const container = url.hostname;
   if (!BUCKET.test(container)) {
-    throw new InvalidLocationError(parameter, `${parameter}: "${container}" is not a valid ${scheme === 'azblob' ? 'container' : 'bucket'} name.`);
+    throw new InvalidLocationError(
+      parameter,
+      `${parameter}: "${container}" is not a valid ${scheme === 'azblob' ? 'container' : 'bucket'} name.`,
+    );
   }
   const objectKey = key.replace(/^\/+/, '');
   if (objectKey.length > 1024) throw new InvalidLocationError(parameter, `${parameter}: the object key is longer than 1024 characters.`);
-  return { scheme, container, key: objectKey, isFolder: objectKey === '' || objectKey.endsWith('/'), href: `${scheme}://${container}/${encodePath(objectKey)}` };
+  return {
+    scheme,
+    container,
+    key: objectKey,
+    isFolder: objectKey === '' || objectKey.endsWith('/'),
+    href: `${scheme}://${container}/${encodePath(objectKey)}`,
+  };
 }
 
 /** The object `name` inside a folder location (a generated export file name, a listed object). */

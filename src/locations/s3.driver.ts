@@ -45,11 +45,7 @@ export class S3LocationDriver implements LocationDriver {
   partsUploaded = 0;
   listPages = 0;
 
-  constructor(
-    connection: S3Connection,
-    ctx: DriverContext,
-    opts: S3DriverOptions = {},
-  ) {
+  constructor(connection: S3Connection, ctx: DriverContext, opts: S3DriverOptions = {}) {
     this.partSize = Math.max(5 * 1024 * 1024, opts.partSize ?? S3_PART_SIZE);
     this.queueSize = opts.queueSize ?? S3_QUEUE_SIZE;
     this.listPageSize = opts.listPageSize;
@@ -61,7 +57,12 @@ export class S3LocationDriver implements LocationDriver {
     const config: S3ClientConfig = {
       region: connection.region ?? ctx.config.aws.region ?? 'us-east-1',
       forcePathStyle: connection.virtual_hosted_style !== true,
-      requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: ctx.config.outboundTimeoutMs, requestTimeout: ctx.config.outboundTimeoutMs }),
+      requestHandler: new NodeHttpHandler({
+        httpAgent,
+        httpsAgent,
+        connectionTimeout: ctx.config.outboundTimeoutMs,
+        requestTimeout: ctx.config.outboundTimeoutMs,
+      }),
       maxAttempts: 3,
       // Checksums only where S3 demands them: S3-compatible stores often reject the newer headers.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -88,7 +89,9 @@ export class S3LocationDriver implements LocationDriver {
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: folder.container, Prefix: folder.key, ContinuationToken: token, MaxKeys: this.listPageSize }));
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: folder.container, Prefix: folder.key, ContinuationToken: token, MaxKeys: this.listPageSize }),
+        );
       } catch (err) {
         throw this.mapError(err, folder);
       }
@@ -145,8 +148,13 @@ export class S3LocationDriver implements LocationDriver {
     return mapStoreError(err, location.href, (e) => {
       if (!(e instanceof S3ServiceException)) return undefined;
       const status = e.$metadata.httpStatusCode;
-      if (e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' || e.name === 'NotFound' || status === 404) return new LocationNotFoundError(location.href);
-      if (status === 403 || status === 401 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|InvalidToken/.test(e.name)) {
+      if (e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' || e.name === 'NotFound' || status === 404)
+        return new LocationNotFoundError(location.href);
+      if (
+        status === 403 ||
+        status === 401 ||
+        /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|InvalidToken/.test(e.name)
+      ) {
         // The error's name (e.g. InvalidAccessKeyId) helps and holds no secret; its message may echo the key id.
         return new LocationAccessDeniedError(location.href, e.name);
       }
@@ -157,7 +165,8 @@ export class S3LocationDriver implements LocationDriver {
 
 function credentialsFor(c: S3Connection, ctx: DriverContext, customEndpoint: boolean): Pick<S3ClientConfig, 'credentials' | 'signer'> {
   if (c.access_key_id !== undefined || c.secret_key !== undefined) {
-    if (!c.access_key_id || !c.secret_key) throw new InvalidLocationError('connection', 'access_key_id and secret_key go together: give both or neither.');
+    if (!c.access_key_id || !c.secret_key)
+      throw new InvalidLocationError('connection', 'access_key_id and secret_key go together: give both or neither.');
     return { credentials: { accessKeyId: c.access_key_id, secretAccessKey: c.secret_key, sessionToken: c.token } };
   }
   // The server's own keys sign requests only to AWS itself: a user's endpoint_url must not receive
@@ -178,7 +187,8 @@ export function checkEndpoint(value: string, parameter: string): URL {
   } catch {
     throw new InvalidLocationError(parameter, `${parameter} must be an http:// or https:// URL.`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidLocationError(parameter, `${parameter} must be an http:// or https:// URL.`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new InvalidLocationError(parameter, `${parameter} must be an http:// or https:// URL.`);
   if (u.username || u.password) throw new InvalidLocationError(parameter, `${parameter} must not carry a user name or password.`);
   return u;
 }

@@ -14,7 +14,17 @@ export interface DriverContext {
   guard: OutboundGuard;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'TimeoutError']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'TimeoutError',
+]);
 
 export function mapStoreError(err: unknown, href: string, storeSpecific: (err: Error) => Error | undefined): Error {
   const refused = findInChain(err, (e) => e instanceof OutboundAddressRefusedError);
@@ -24,8 +34,11 @@ export function mapStoreError(err: unknown, href: string, storeSpecific: (err: E
   const mapped = storeSpecific(err);
   if (mapped) return mapped;
   const network = findInChain(err, (e) => NETWORK_CODES.has(String((e as NodeJS.ErrnoException).code ?? e.name)));
-  if (network) return new LocationUnavailableError(href, `the connection failed (${(network as NodeJS.ErrnoException).code ?? network.name})`);
-  const status = (err as { $metadata?: { httpStatusCode?: number }; statusCode?: number; code?: unknown }).$metadata?.httpStatusCode ?? (err as { statusCode?: number }).statusCode;
+  if (network)
+    return new LocationUnavailableError(href, `the connection failed (${(network as NodeJS.ErrnoException).code ?? network.name})`);
+  const status =
+    (err as { $metadata?: { httpStatusCode?: number }; statusCode?: number; code?: unknown }).$metadata?.httpStatusCode ??
+    (err as { statusCode?: number }).statusCode;
   return new LocationUnavailableError(href, status ? `the store answered HTTP ${status}` : `the store failed (${err.name})`);
 }
 

@@ -63,8 +63,12 @@ export function renderJobMail(input: JobMailInput): RenderedMail {
   const copy = COPY[f.locale];
   const content =
     input.type === 'export' || input.type === 'bundle_export'
-      ? input.outcome === 'succeeded' ? copy.exportSucceeded(f) : copy.exportFailed(f)
-      : input.outcome === 'succeeded' ? copy.importSucceeded(f) : copy.importFailed(f);
+      ? input.outcome === 'succeeded'
+        ? copy.exportSucceeded(f)
+        : copy.exportFailed(f)
+      : input.outcome === 'succeeded'
+        ? copy.importSucceeded(f)
+        : copy.importFailed(f);
   const blocks = input.location
     ? [...content.blocks.slice(0, 2), p(LOCATION_LEAD[f.locale][input.type], code(input.location)), ...content.blocks.slice(2)]
     : content.blocks;

@@ -205,7 +205,11 @@ export class OutboundGuard {
 }
 
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
-type ConnectOptions = Parameters<http.Agent['createConnection']>[0] & { host?: string | null; hostname?: string | null; port?: number | string | null };
+type ConnectOptions = Parameters<http.Agent['createConnection']>[0] & {
+  host?: string | null;
+  hostname?: string | null;
+  port?: number | string | null;
+};
 
 function normaliseHost(host: string): string {
   const h = host.toLowerCase();

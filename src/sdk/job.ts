@@ -113,7 +113,10 @@ export class JobHandle {
     if (job.status !== 'succeeded' || !job.file_url) {
       throw new TablePortError('job_not_finished', `Job ${job.id} is ${job.status}; wait for it to succeed before downloading.`);
     }
-    const dir = await stat(toPath).then((s) => s.isDirectory(), () => false);
+    const dir = await stat(toPath).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     const target = dir ? join(toPath, job.file_name ?? `${job.id}.${job.file_type ?? 'dat'}`) : toPath;
     const res = await this.transport.raw('GET', job.file_url, { auth: false, noTimeout: true, headers: { accept: '*/*' } });
     if (!res.body) throw new TablePortError('empty_download', `The download of job ${job.id} had no body.`);

@@ -95,11 +95,11 @@ export async function buildUpload(source: ImportSource, options: ImportOptions =
   if (source instanceof ReadableStream || isNodeReadable(source)) {
     const streamPath = (source as { path?: unknown }).path;
     const filename =
-      options.filename ??
-      (typeof streamPath === 'string' ? basename(streamPath) : requireName(undefined, 'a stream without a path'));
-    const chunks = source instanceof ReadableStream
-      ? (Readable.fromWeb(source as never) as AsyncIterable<Uint8Array>)
-      : (source as AsyncIterable<Uint8Array>);
+      options.filename ?? (typeof streamPath === 'string' ? basename(streamPath) : requireName(undefined, 'a stream without a path'));
+    const chunks =
+      source instanceof ReadableStream
+        ? (Readable.fromWeb(source as never) as AsyncIterable<Uint8Array>)
+        : (source as AsyncIterable<Uint8Array>);
     return multipart(chunks, undefined, filename, contentTypeOf(filename, options), importFields(options));
   }
   throw new InvalidArgumentError('import() takes a file path, a Buffer, a Blob or a readable stream.');
@@ -120,7 +120,7 @@ export function multipart(
     .join('');
   const head = Buffer.from(
     fieldParts +
-    `--${boundary}\r\n` +
+      `--${boundary}\r\n` +
       `Content-Disposition: form-data; name="file"; filename="${escapeQuoted(filename)}"\r\n` +
       `Content-Type: ${partType}\r\n\r\n`,
   );
@@ -161,9 +161,7 @@ function contentTypeOf(filename: string, options: ImportOptions): string {
 
 function requireName(name: string | undefined, what: string): string {
   if (name) return name;
-  throw new InvalidArgumentError(
-    `Importing from ${what} needs { filename } (e.g. "rows.csv"): its extension tells the server the format.`,
-  );
+  throw new InvalidArgumentError(`Importing from ${what} needs { filename } (e.g. "rows.csv"): its extension tells the server the format.`);
 }
 
 // The WHATWG multipart encoding of a quoted name: a browser sends the same bytes.

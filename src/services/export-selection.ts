@@ -26,23 +26,33 @@ function list(what: string) {
       }
       return t === '' ? [] : t.split(',').map((s) => s.trim());
     },
-    z.array(z.string({ error: `must list ${what} as strings` }).min(1).max(255), { error: `must be an array of ${what}` }).max(MAX_KEYS),
+    z
+      .array(
+        z
+          .string({ error: `must list ${what} as strings` })
+          .min(1)
+          .max(255),
+        { error: `must be an array of ${what}` },
+      )
+      .max(MAX_KEYS),
   );
 }
 
 /** The selection parameters' schema, merged into the export request's. */
 export const ExportSelectionSchema = {
-  where: z.preprocess(
-    (v) => {
-      if (typeof v !== 'string') return v;
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        return v;
-      }
-    },
-    z.record(z.string(), z.unknown(), { error: 'must be a JSON object (a MinApp query)' }),
-  ).optional(),
+  where: z
+    .preprocess(
+      (v) => {
+        if (typeof v !== 'string') return v;
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          return v;
+        }
+      },
+      z.record(z.string(), z.unknown(), { error: 'must be a JSON object (a MinApp query)' }),
+    )
+    .optional(),
   include_keys: list('field names').optional(),
   exclude_keys: list('field names').optional(),
   order_by: list('field names').optional(),
@@ -79,7 +89,8 @@ export function validateSelection(fields: FieldSchema[], fileType: FileType, p: 
   if (p.include_keys?.length) s.include_keys = keysOf(fields, p.include_keys, 'include_keys');
   if (p.exclude_keys?.length) {
     s.exclude_keys = keysOf(fields, p.exclude_keys, 'exclude_keys');
-    if (exportColumns(fields, s).length === 0) throw new InvalidParameterError('exclude_keys', '"exclude_keys" leaves no column to export.');
+    if (exportColumns(fields, s).length === 0)
+      throw new InvalidParameterError('exclude_keys', '"exclude_keys" leaves no column to export.');
   }
   if (p.order_by?.length) {
     compileOrderBy(p.order_by, fields, DEFAULT_EXPORT_ORDER);
@@ -91,14 +102,21 @@ export function validateSelection(fields: FieldSchema[], fileType: FileType, p: 
     keysOf(fields, p.timestamp_convert_keys, 'timestamp_convert_keys').forEach((k, i) => {
       const type = known.get(k)?.type;
       if (type !== 'integer')
-        throw new InvalidParameterError(`timestamp_convert_keys[${i}]`, `"timestamp_convert_keys": "${k}" is a ${type ?? 'unknown'} field; only created_at, updated_at and integer fields hold Unix seconds.`);
+        throw new InvalidParameterError(
+          `timestamp_convert_keys[${i}]`,
+          `"timestamp_convert_keys": "${k}" is a ${type ?? 'unknown'} field; only created_at, updated_at and integer fields hold Unix seconds.`,
+        );
       if (!columns.includes(k))
-        throw new InvalidParameterError(`timestamp_convert_keys[${i}]`, `"timestamp_convert_keys": "${k}" is not among the exported columns.`);
+        throw new InvalidParameterError(
+          `timestamp_convert_keys[${i}]`,
+          `"timestamp_convert_keys": "${k}" is not among the exported columns.`,
+        );
     });
     s.timestamp_convert_keys = p.timestamp_convert_keys;
   }
   if (p.csv_customize_headers?.length) {
-    if (fileType !== 'csv') throw new InvalidParameterError('csv_customize_headers', '"csv_customize_headers" applies to CSV exports only.');
+    if (fileType !== 'csv')
+      throw new InvalidParameterError('csv_customize_headers', '"csv_customize_headers" applies to CSV exports only.');
     if (p.csv_customize_headers.length !== columns.length)
       throw new InvalidParameterError(
         'csv_customize_headers',

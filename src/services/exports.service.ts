@@ -24,7 +24,13 @@ import type { TaskLocation, TaskLocations } from './task-locations.js';
 const MILLIS = 'looks like milliseconds; give Unix seconds';
 /** Unix seconds as a JSON integer or a string of digits (form posts and query strings send text). */
 const unixSeconds = z
-  .union([z.number(), z.string().regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)').transform(Number)])
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\d{1,15}$/, 'must be an integer (Unix seconds)')
+      .transform(Number),
+  ])
   .pipe(z.number().int('must be an integer (Unix seconds)').min(0, 'must be 0 or more').max(99_999_999_999, MILLIS));
 
 /** true/false as JSON or as form text. */
@@ -91,7 +97,10 @@ export class ExportsService {
     const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p);
     Object.assign(params, selection);
     if (params.csv_customize_headers && params.csv_header === false)
-      throw new InvalidParameterError('csv_customize_headers', '"csv_customize_headers" names the header: it cannot go with "csv_header": false.');
+      throw new InvalidParameterError(
+        'csv_customize_headers',
+        '"csv_customize_headers" names the header: it cannot go with "csv_header": false.',
+      );
     await this.d.rows.checkRegexes(regexes);
     const jobId = randomUUID();
     const createdAt = new Date();
@@ -129,7 +138,11 @@ export class ExportsService {
   }
 
   /** `destination` and `connection` checked and sealed for the job, or undefined for a download link. */
-  private async destination(p: { destination?: unknown; connection?: unknown }, jobId: string, fileName: string): Promise<TaskLocation | undefined> {
+  private async destination(
+    p: { destination?: unknown; connection?: unknown },
+    jobId: string,
+    fileName: string,
+  ): Promise<TaskLocation | undefined> {
     if (p.destination === undefined || p.destination === null) {
       if (p.connection !== undefined) throw new InvalidParameterError('connection', '"connection" goes with "destination".');
       return undefined;
@@ -172,7 +185,14 @@ export class ExportsService {
 
     const source =
       from.kind === 'csv'
-        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, { delimiter: from.delimiter, header: from.header }, max + 1)
+        ? await this.d.rows.copyOut(
+            table.id,
+            table.schema.fields,
+            'csv',
+            params,
+            { delimiter: from.delimiter, header: from.header },
+            max + 1,
+          )
         : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, undefined, max + 1);
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;

@@ -104,7 +104,10 @@ export function pick(o: Record<string, unknown>, key: string): Record<string, un
 }
 
 /** Every duplicated id with its line, as the job's errors (no error report: the list says it all). */
-export function duplicatesError(d: { total: number; rows: Array<{ id: string; line: number; first_line: number; existing: boolean }> }): ImportRowsError {
+export function duplicatesError(d: {
+  total: number;
+  rows: Array<{ id: string; line: number; first_line: number; existing: boolean }>;
+}): ImportRowsError {
   const errors: JobError[] = d.rows.map((r) => ({
     error_code: 'invalid_row',
     error_msg: r.existing

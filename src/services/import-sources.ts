@@ -57,9 +57,14 @@ export interface SourceImportRequest {
 /** Parses the JSON body; the file options are checked as an upload's multipart fields are. */
 export function parseSourceImport(body: unknown): SourceImportRequest {
   const p = parseParams(SourceImportSchema, body ?? {});
-  if (p.source !== undefined && p.dataFileUrl !== undefined) throw new InvalidParameterError('dataFileUrl', 'Give "source" or its synonym "dataFileUrl", not both.');
+  if (p.source !== undefined && p.dataFileUrl !== undefined)
+    throw new InvalidParameterError('dataFileUrl', 'Give "source" or its synonym "dataFileUrl", not both.');
   const url = p.source ?? p.dataFileUrl;
-  if (url === undefined) throw new InvalidParameterError('source', 'Name the file in "source" (a JSON body), or send it as the multipart/form-data field "file".');
+  if (url === undefined)
+    throw new InvalidParameterError(
+      'source',
+      'Name the file in "source" (a JSON body), or send it as the multipart/form-data field "file".',
+    );
   const text = (v: boolean | string | undefined) => (v === undefined ? undefined : String(v));
   const fields = parseImportFields({
     csv_delimiter: p.csv_delimiter,
@@ -69,7 +74,8 @@ export function parseSourceImport(body: unknown): SourceImportRequest {
     dry_run: text(p.dry_run),
     email: text(p.email),
   });
-  if (p.file_type === 'sql') throw new InvalidParameterError('file_type', 'SQL files cannot be imported; use csv, json, ndjson, parquet or xlsx.');
+  if (p.file_type === 'sql')
+    throw new InvalidParameterError('file_type', 'SQL files cannot be imported; use csv, json, ndjson, parquet or xlsx.');
   return { url, connection: p.connection, fields, ...(p.file_type ? { fileType: p.file_type } : {}) };
 }
 
@@ -117,7 +123,8 @@ export async function fetchSourceFiles(
     const many = fetched.length > 1;
     const files: ImportFile[] = [];
     for (const f of fetched) {
-      const named = (err: unknown) => (many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err);
+      const named = (err: unknown) =>
+        many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err;
       let sniff: Awaited<ReturnType<typeof sniffUpload>>;
       try {
         sniff = await sniffUpload(f.path, { fields, ...userFileOptions(params) });
@@ -125,7 +132,11 @@ export async function fetchSourceFiles(
         throw named(err);
       }
       if (!params.detect_format && sniff.format !== params.format) {
-        throw named(new InvalidFileError(`The file's content is ${sniff.format.toUpperCase()}, not the ${params.format.toUpperCase()} named by file_type.`));
+        throw named(
+          new InvalidFileError(
+            `The file's content is ${sniff.format.toUpperCase()}, not the ${params.format.toUpperCase()} named by file_type.`,
+          ),
+        );
       }
       files.push({
         open: async () => createReadStream(f.path),

@@ -22,11 +22,19 @@ import { exportFileKey, importFileKey } from '../storage/index.js';
 import type { ExportsDeps } from './exports.service.js';
 import type { JobResult, JobRunContext } from './job-lifecycle.service.js';
 import type { FieldSchema, JobCreatedResponse, OnConflict } from '../types/api.js';
-import { fetchSourceFiles, omitName, parseSourceImport, rowErrorsOf, sourceImportParams, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
+import {
+  fetchSourceFiles,
+  omitName,
+  parseSourceImport,
+  rowErrorsOf,
+  sourceImportParams,
+  userFileOptions,
+  type ImportFile,
+  type StageSource,
+} from './import-sources.js';
 import { progressReporter } from './job-progress.js';
 import { createRowIdGenerator } from './row-id.js';
 import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN, omit, parseImportFields, pick } from './import-options.js';
-
 
 /** An upload as multer left it on disk. */
 export interface UploadedFile {
@@ -136,7 +144,8 @@ export class ImportsService {
       const schema = { fields: inferSchema(sample) };
       const table = await this.d.tables.create(userId, { name, schema });
       tableId = table.id;
-      const fileFields = head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
+      const fileFields =
+        head.csvDelimiter && !fileOpts.csvDelimiter ? { ...omit(body, 'name'), csv_delimiter: head.csvDelimiter } : omit(body, 'name');
       const res = await this.request(userId, String(table.id), file, fileFields, query, { inferred_schema: schema });
       return { ...res, table_id: table.id };
     } catch (err) {
@@ -152,7 +161,12 @@ export class ImportsService {
    * and connection are checked now (a 400 before anything is queued) and sealed into the job row;
    * the worker reads the object, or every object under a folder, when the job runs.
    */
-  async requestFromSource(userId: number, tableId: string, body: unknown, extra: Pick<ImportParams, 'inferred_schema'> = {}): Promise<JobCreatedResponse> {
+  async requestFromSource(
+    userId: number,
+    tableId: string,
+    body: unknown,
+    extra: Pick<ImportParams, 'inferred_schema'> = {},
+  ): Promise<JobCreatedResponse> {
     const table = await this.d.tables.require(userId, tableId);
     const req = parseSourceImport(body);
     const jobId = randomUUID();
@@ -196,7 +210,10 @@ export class ImportsService {
     }
     const sample = await this.d.locations.sampleFirst(req.url, req.connection, this.d.config.uploadMaxBytes, async (path) => {
       const head = await sniffForInference(path, fileOpts);
-      return { head, rows: await sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' }) };
+      return {
+        head,
+        rows: await sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' }),
+      };
     });
     const schema = { fields: inferSchema(sample.rows) };
     const table = await this.d.tables.create(userId, { name, schema });
@@ -246,9 +263,20 @@ export class ImportsService {
   }
 
   /** The import proper, over one file or several (a location's folder), all in the claim's transaction. */
-  private async importFiles(job: JobRecord, client: PoolClient, signal: AbortSignal, tableId: number, fields: FieldSchema[], files: ImportFile[]): Promise<JobResult> {
+  private async importFiles(
+    job: JobRecord,
+    client: PoolClient,
+    signal: AbortSignal,
+    tableId: number,
+    fields: FieldSchema[],
+    files: ImportFile[],
+  ): Promise<JobResult> {
     const params = job.params as ImportParams;
-    const report = progressReporter(this.d.jobs, job.id, files.reduce((n, f) => n + f.size, 0));
+    const report = progressReporter(
+      this.d.jobs,
+      job.id,
+      files.reduce((n, f) => n + f.size, 0),
+    );
     const onConflict: OnConflict = params.on_conflict ?? 'error';
     const userOptions = userFileOptions(params);
     let before = 0;
@@ -266,7 +294,8 @@ export class ImportsService {
         ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
       },
     });
-    const sources = (lineColumn: boolean): StageSource[] => files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
+    const sources = (lineColumn: boolean): StageSource[] =>
+      files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
 
     try {
       if (params.dry_run) {
@@ -297,11 +326,20 @@ export class ImportsService {
       if (signal.aborted) throw err;
       const e = explainInputError(err) as { code?: string };
       const only = files.length === 1 ? files[0] : undefined;
-      if (only && e instanceof ImportRowsError && !e.duplicates) await this.writeErrorReport(job, fields, only.open, inputOptions(only, false));
+      if (only && e instanceof ImportRowsError && !e.duplicates)
+        await this.writeErrorReport(job, fields, only.open, inputOptions(only, false));
       if (e.code !== '23505') throw e;
       // PostgreSQL stops at the first duplicate id. On that failure path only, the files are read
       // once more into a staging table, and one query names every duplicated id with its line.
-      await this.withRollback((c) => this.stage(c, tableId, fields, sources(true).map((x) => ({ ...x, options: (rows: number) => ({ ...x.options(rows), onBytes: () => undefined }) })), true));
+      await this.withRollback((c) =>
+        this.stage(
+          c,
+          tableId,
+          fields,
+          sources(true).map((x) => ({ ...x, options: (rows: number) => ({ ...x.options(rows), onBytes: () => undefined }) })),
+          true,
+        ),
+      );
       throw e;
     }
   }
@@ -310,7 +348,13 @@ export class ImportsService {
    * COPYs the files into a staging table and checks them whole: every bad row, then every id that
    * repeats in the files or (with `againstTable`) is already in the table. Returns the valid rows.
    */
-  private async stage(client: PoolClient, tableId: number, fields: FieldSchema[], sources: StageSource[], againstTable: boolean): Promise<number> {
+  private async stage(
+    client: PoolClient,
+    tableId: number,
+    fields: FieldSchema[],
+    sources: StageSource[],
+    againstTable: boolean,
+  ): Promise<number> {
     await this.d.rows.createStaging(client, tableId);
     let rows = 0;
     for (const { file, options } of sources) {
@@ -333,7 +377,12 @@ export class ImportsService {
    * and import again; the job's `error_report_url` and the failure mail link it. Best effort: the
    * import has failed either way, and a report that cannot be written must not hide why.
    */
-  private async writeErrorReport(job: JobRecord, fields: FieldSchema[], open: () => Promise<Readable>, opts: ImportInputOptions): Promise<void> {
+  private async writeErrorReport(
+    job: JobRecord,
+    fields: FieldSchema[],
+    open: () => Promise<Readable>,
+    opts: ImportInputOptions,
+  ): Promise<void> {
     const key = exportFileKey(job.id, `${job.table_name}_errors.csv`);
     const report = createErrorReport(fields);
     try {

@@ -78,7 +78,18 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
   const jobsView = new JobsService(config, repos.jobs, tables, storage);
   const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
   const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger, webhooks });
-  const common = { config, tables, tablesRepo: repos.tables, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle, locations };
+  const common = {
+    config,
+    tables,
+    tablesRepo: repos.tables,
+    rows: repos.rows,
+    jobs: repos.jobs,
+    limiter,
+    queues,
+    storage,
+    lifecycle,
+    locations,
+  };
   const exports = new ExportsService(common);
   const imports = new ImportsService({ ...common, pool });
   return {
@@ -92,7 +103,17 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     lifecycle,
     sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
     sql: new SqlService({ tables, exports, imports }),
-    jobControl: new JobControlService({ config, jobs: repos.jobs, jobsView, rows: repos.rows, tables, limiter, queues, storage, lifecycle }),
+    jobControl: new JobControlService({
+      config,
+      jobs: repos.jobs,
+      jobsView,
+      rows: repos.rows,
+      tables,
+      limiter,
+      queues,
+      storage,
+      lifecycle,
+    }),
     webhooks,
     bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle }),
   };

@@ -84,7 +84,11 @@ export class JobControlService {
       if (uploadKey && old.upload_key) await this.d.storage.put(uploadKey, await this.d.storage.get(old.upload_key));
       const fileName = isImport
         ? old.file_name
-        : exportFileName(table.name, new Date(), exportExtension((params as ExportParams).file_type, (params as ExportParams).compression === 'gzip'));
+        : exportFileName(
+            table.name,
+            new Date(),
+            exportExtension((params as ExportParams).file_type, (params as ExportParams).compression === 'gzip'),
+          );
       await this.d.jobs.insert({
         id: newId,
         type: old.type,

@@ -239,7 +239,9 @@ export class JobLifecycle {
     // the job ended when it tries to succeed and rolls back; only the early abort is lost.
     await this.d.queues
       .cancel(job.type === 'export' ? JobName.ExportTable : JobName.ImportFile, job.id)
-      .catch((err: unknown) => this.d.logger.warn({ err, jobId: job.id }, 'could not tell the workers of a cancel; the job still ends cancelled'));
+      .catch((err: unknown) =>
+        this.d.logger.warn({ err, jobId: job.id }, 'could not tell the workers of a cancel; the job still ends cancelled'),
+      );
     await this.afterEnd(job.id);
     return cancelled;
   }

@@ -28,9 +28,7 @@ export interface SweepReport {
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export class JobSweep {
-  constructor(
-    private readonly d: { config: Config; jobs: JobsRepository; queues: JobQueues; lifecycle: JobLifecycle; logger: Logger },
-  ) {}
+  constructor(private readonly d: { config: Config; jobs: JobsRepository; queues: JobQueues; lifecycle: JobLifecycle; logger: Logger }) {}
 
   async sweep(now = new Date()): Promise<SweepReport> {
     const report: SweepReport = { requeued: 0, failed: 0, mailed: 0, uploadsRemoved: 0 };

@@ -107,7 +107,12 @@ export class JobsService {
   }
 
   /** Resolves a signed download link to the file, refusing forged and expired links. */
-  async openDownload(req: { jobId: string; fileName: string; expires: unknown; signature: unknown }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
+  async openDownload(req: {
+    jobId: string;
+    fileName: string;
+    expires: unknown;
+    signature: unknown;
+  }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
     const verdict = verifyDownload(req, this.config.signingSecret);
     if (!verdict.ok) {
       throw verdict.code === 'link_expired'
@@ -118,10 +123,12 @@ export class JobsService {
     if (!job || downloadName(job) !== req.fileName) throw new NotFoundError('The file was not found.');
     // Deleting a table withdraws its data, exported copies included, even under a link still valid.
     // (A bundle spans tables: it stays, as a backup must.)
-    if (job.table_id !== null) await this.tables.require(job.user_id, job.table_id).catch((err: unknown) => {
-      if (err instanceof NotFoundError) throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
-      throw err;
-    });
+    if (job.table_id !== null)
+      await this.tables.require(job.user_id, job.table_id).catch((err: unknown) => {
+        if (err instanceof NotFoundError)
+          throw new TableDeletedError(`The table "${job.table_name}" of this export was deleted; its files are no longer served.`);
+        throw err;
+      });
     const fileKey = job.file_key;
     const info = fileKey ? await this.storage.stat(fileKey) : null;
     if (!fileKey || !info) throw new AppError('link_expired', 410, 'The file is no longer stored; export the table again.');

@@ -84,7 +84,10 @@ export function compileUpdate(fields: FieldSchema[], body: unknown): CompiledUpd
       continue;
     }
     if (!APPLIES[op].includes(f.type))
-      throw new InvalidParameterError(key, `"${op}" does not apply to the ${f.type} field "${key}"; it takes ${APPLIES[op].join(' or ')} fields.`);
+      throw new InvalidParameterError(
+        key,
+        `"${op}" does not apply to the ${f.type} field "${key}"; it takes ${APPLIES[op].join(' or ')} fields.`,
+      );
     const operand = (v as Record<string, unknown>)[op];
     if (operand === null || operand === undefined) throw new InvalidParameterError(key, `"${key}.${op}" needs a value.`);
     // MinApp sends a list; a single value is taken as a list of one.

@@ -81,7 +81,11 @@ export class RecordsService {
     }
 
     if (!many) {
-      const [row] = await this.rows.getByIds(table.id, table.schema.fields, created.map((c) => c.id));
+      const [row] = await this.rows.getByIds(
+        table.id,
+        table.schema.fields,
+        created.map((c) => c.id),
+      );
       if (!row) throw new Error('The inserted row could not be read back.');
       return row;
     }
@@ -150,12 +154,16 @@ export class RecordsService {
       row = await this.records.update(table.id, table.schema.fields, recordId, Math.floor(Date.now() / 1000), update);
     } catch (err) {
       // numeric_value_out_of_range: an $incr_by past what the column holds.
-      if ((err as { code?: string }).code === '22003') throw new InvalidParameterError('body', 'The update takes a value out of its field\'s range.');
+      if ((err as { code?: string }).code === '22003')
+        throw new InvalidParameterError('body', "The update takes a value out of its field's range.");
       throw err;
     }
     if (row) return row;
     if (update.guards.length && (await this.records.get(table.id, table.schema.fields, recordId))) {
-      throw new InvalidParameterError(Object.keys(body as object)[0] ?? 'body', 'The $incr_by takes an integer field past ±9007199254740991.');
+      throw new InvalidParameterError(
+        Object.keys(body as object)[0] ?? 'body',
+        'The $incr_by takes an integer field past ±9007199254740991.',
+      );
     }
     throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
   }

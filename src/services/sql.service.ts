@@ -14,7 +14,10 @@ import type { TablesService } from './tables.service.js';
 import { parseParams } from './validate.js';
 
 const SqlBody = z.object({
-  sql: z.string({ error: 'must be a COPY INTO statement (a string)' }).min(1, 'must be a COPY INTO statement').max(MAX_STATEMENT_LENGTH, `must be at most ${MAX_STATEMENT_LENGTH} characters`),
+  sql: z
+    .string({ error: 'must be a COPY INTO statement (a string)' })
+    .min(1, 'must be a COPY INTO statement')
+    .max(MAX_STATEMENT_LENGTH, `must be at most ${MAX_STATEMENT_LENGTH} characters`),
 });
 
 export interface SqlDeps {
@@ -77,7 +80,10 @@ export function exportBody(plan: CopyExportPlan): Record<string, unknown> {
 export function importBody(plan: CopyImportPlan): Record<string, unknown> {
   if (plan.columns && plan.csv_header !== false) {
     // CnosDB's column list names the file's columns; with a header line the header already does.
-    throw new InvalidParameterError('sql', 'A column list after the table name needs FILE_FORMAT = (WITH_HEADER = false): with a header line, the header names the columns.');
+    throw new InvalidParameterError(
+      'sql',
+      'A column list after the table name needs FILE_FORMAT = (WITH_HEADER = false): with a header line, the header names the columns.',
+    );
   }
   return {
     source: copyLocation(plan.source),

@@ -22,7 +22,10 @@ export const CreateTableSchema = z.object({
             .string()
             .regex(FIELD_RE, 'a letter or "_", then up to 62 letters, digits or "_"')
             .refine((n) => !RESERVED.has(n.toLowerCase()), 'is a built-in field name')
-            .refine((n) => !SYSTEM_COLUMNS.has(n.toLowerCase()), 'is the name of a PostgreSQL system column (tableoid, xmin, cmin, xmax, cmax, ctid, oid)'),
+            .refine(
+              (n) => !SYSTEM_COLUMNS.has(n.toLowerCase()),
+              'is the name of a PostgreSQL system column (tableoid, xmin, cmin, xmax, cmax, ctid, oid)',
+            ),
           type: z.enum(FIELD_TYPES),
           description: z.string().max(1000).optional(),
         }),

@@ -106,9 +106,14 @@ export class TaskLocations {
    * addresses the user named. The guard checks every connection again when it is made (in the
    * worker); checking now makes a loopback, private or metadata address a 400 before queueing.
    */
-  private async check(url: unknown, connection: unknown, purpose: LocationPurpose): Promise<{ location: ParsedLocation; options: Record<string, string | boolean> }> {
+  private async check(
+    url: unknown,
+    connection: unknown,
+    purpose: LocationPurpose,
+  ): Promise<{ location: ParsedLocation; options: Record<string, string | boolean> }> {
     const parameter = purpose === 'write' ? 'destination' : 'source';
-    if (typeof url !== 'string') throw new InvalidParameterError(parameter, `Invalid parameter "${parameter}": must be a URL such as s3://bucket/path.`);
+    if (typeof url !== 'string')
+      throw new InvalidParameterError(parameter, `Invalid parameter "${parameter}": must be a URL such as s3://bucket/path.`);
     const { location, driver } = resolveLocation(url, connection, this.ctx, purpose, parameter);
     driver.close();
     if (driver instanceof FileLocationDriver) await driver.check(location, purpose === 'read');
@@ -118,7 +123,13 @@ export class TaskLocations {
   }
 
   /** One object to a local file; `counted` adds each chunk's size to a running total and returns it, for the cap. */
-  private async download(resolved: ReturnType<typeof resolveLocation>, location: ParsedLocation, path: string, maxBytes: number, counted: (n: number) => number): Promise<number> {
+  private async download(
+    resolved: ReturnType<typeof resolveLocation>,
+    location: ParsedLocation,
+    path: string,
+    maxBytes: number,
+    counted: (n: number) => number,
+  ): Promise<number> {
     const opened = await resolved.driver.openRead(location);
     let size = 0;
     const cap = new Transform({
@@ -191,7 +202,10 @@ export class TaskLocations {
       s = this.box.open<Sealed>(sealed, jobId);
     } catch (err) {
       if (!(err instanceof SecretBoxError)) throw err;
-      throw new InvalidParameterError('connection', 'The task\'s connection could not be decrypted (the server\'s CREDENTIALS_KEY changed); queue the task again.');
+      throw new InvalidParameterError(
+        'connection',
+        "The task's connection could not be decrypted (the server's CREDENTIALS_KEY changed); queue the task again.",
+      );
     }
     return resolveLocation(s.url, s.connection, this.ctx, purpose);
   }
@@ -209,7 +223,8 @@ function userNamedEndpoints(location: ParsedLocation, options: Record<string, st
     if (typeof v === 'string') urls.push(v);
   }
   // CnosDB's use_emulator means azurite on this very host.
-  if (location.scheme === 'azblob' && options.use_emulator === true && options.endpoint_url === undefined) urls.push('http://127.0.0.1:10000/');
+  if (location.scheme === 'azblob' && options.use_emulator === true && options.endpoint_url === undefined)
+    urls.push('http://127.0.0.1:10000/');
   return urls.map((u) => new URL(u));
 }
 

@@ -12,7 +12,11 @@ export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
   /** Creates the user (or finds it by email) and issues a new API token, returned once in clear. */
-  async addUserWithToken(input: { email: string; name?: string | null; locale?: string | null }): Promise<{ user: UserRecord; token: string }> {
+  async addUserWithToken(input: {
+    email: string;
+    name?: string | null;
+    locale?: string | null;
+  }): Promise<{ user: UserRecord; token: string }> {
     const email = input.email.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new InvalidParameterError('email', `"${input.email}" is not an email address.`);
     const locale = input.locale ?? null;

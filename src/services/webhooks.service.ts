@@ -74,11 +74,15 @@ export class WebhooksService {
   async create(userId: number, body: unknown): Promise<Webhook> {
     const p = parseParams(WebhookCreateSchema, body ?? {});
     const url = new URL(p.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidParameterError('url', 'Invalid parameter "url": must be an http:// or https:// URL.');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new InvalidParameterError('url', 'Invalid parameter "url": must be an http:// or https:// URL.');
     // Refused addresses (loopback, private, link-local, metadata) answer 400 invalid_parameter now, not at the first delivery.
     await this.guard.checkUrl(url);
     if ((await this.d.webhooks.list(userId)).length >= MAX_WEBHOOKS_PER_USER) {
-      throw new InvalidParameterError('url', `You have ${MAX_WEBHOOKS_PER_USER} webhooks already, the most one user may have; delete one first.`);
+      throw new InvalidParameterError(
+        'url',
+        `You have ${MAX_WEBHOOKS_PER_USER} webhooks already, the most one user may have; delete one first.`,
+      );
     }
     const id = randomUUID();
     const events = [...new Set(p.events)];
@@ -159,7 +163,15 @@ export class WebhooksService {
 }
 
 function toDelivery(r: DeliveryRecord): WebhookDelivery {
-  return { id: Number(r.id), event: r.event, job_id: r.job_id, attempt: r.attempt, http_status: r.http_status, error: r.error, created_at: secs(r.created_at) };
+  return {
+    id: Number(r.id),
+    event: r.event,
+    job_id: r.job_id,
+    attempt: r.attempt,
+    http_status: r.http_status,
+    error: r.error,
+    created_at: secs(r.created_at),
+  };
 }
 
 /** For the lifecycle: the part of the webhooks it needs when a job ends. */

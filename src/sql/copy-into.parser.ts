@@ -29,7 +29,8 @@ type OptionList = Map<string, OptionValue & { keyToken: Token }>;
 
 export function parseCopyInto(sql: string): CopyStatement {
   const src = new SourceText(sql);
-  if (sql.length > MAX_STATEMENT_LENGTH) throw src.error(MAX_STATEMENT_LENGTH, `The statement is longer than ${MAX_STATEMENT_LENGTH} characters`);
+  if (sql.length > MAX_STATEMENT_LENGTH)
+    throw src.error(MAX_STATEMENT_LENGTH, `The statement is longer than ${MAX_STATEMENT_LENGTH} characters`);
   return new Parser(src, tokenize(src)).statement();
 }
 
@@ -113,7 +114,8 @@ class Parser {
   private columnName(): string {
     const t = this.peek();
     // CnosDB's time-series TAGS (...) group has no meaning for tableport's tables.
-    if (t.kind === 'word' && t.value.toUpperCase() === 'TAGS') throw this.src.error(t.offset, 'TAGS columns are not supported; list plain column names');
+    if (t.kind === 'word' && t.value.toUpperCase() === 'TAGS')
+      throw this.src.error(t.offset, 'TAGS columns are not supported; list plain column names');
     return this.ident('a column name');
   }
 
@@ -131,7 +133,7 @@ class Parser {
       if (t.kind === 'string') value = t.value;
       else if (t.kind === 'number' && /^\d+(\.\d+)?$/.test(t.value)) value = Number(t.value);
       else if (t.kind === 'word' && /^(true|false)$/i.test(t.value)) value = t.value.toLowerCase() === 'true';
-      else throw this.unexpected(["a quoted string", 'TRUE', 'FALSE', 'a number']);
+      else throw this.unexpected(['a quoted string', 'TRUE', 'FALSE', 'a number']);
       this.next();
       out.set(key, { value, token: t, keyToken });
       if (this.peek().kind === 'eof') throw this.unexpected(["')'", "','"]);
@@ -147,7 +149,8 @@ class Parser {
       if (!allowed.includes(key)) {
         throw this.src.error(keyToken.offset, `Unknown CONNECTION option ${JSON.stringify(key)} for ${scheme}://`, [...allowed]);
       }
-      if (typeof value === 'number') throw this.src.error(token.offset, `The CONNECTION option ${JSON.stringify(key)} takes a quoted string or TRUE/FALSE`);
+      if (typeof value === 'number')
+        throw this.src.error(token.offset, `The CONNECTION option ${JSON.stringify(key)} takes a quoted string or TRUE/FALSE`);
       out[key] = value;
     }
     return out;
@@ -158,21 +161,31 @@ class Parser {
     for (const [key, { value, token, keyToken }] of list ?? []) {
       if (key === 'type') {
         const type = typeof value === 'string' ? FILE_TYPES[value.toUpperCase()] : undefined;
-        if (!type) throw this.src.error(token.offset, "TYPE must be 'CSV', 'JSON', 'NDJSON' or 'PARQUET'", Object.keys(FILE_TYPES).map((t) => `'${t}'`));
+        if (!type)
+          throw this.src.error(
+            token.offset,
+            "TYPE must be 'CSV', 'JSON', 'NDJSON' or 'PARQUET'",
+            Object.keys(FILE_TYPES).map((t) => `'${t}'`),
+          );
         out.type = type;
       } else if (key === 'delimiter') {
-        if (typeof value !== 'string' || [...value].length !== 1) throw this.src.error(token.offset, 'DELIMITER must be one character in quotes', ["','"]);
+        if (typeof value !== 'string' || [...value].length !== 1)
+          throw this.src.error(token.offset, 'DELIMITER must be one character in quotes', ["','"]);
         out.delimiter = value;
       } else if (key === 'with_header') {
         if (typeof value !== 'boolean') throw this.src.error(token.offset, 'WITH_HEADER must be TRUE or FALSE', ['TRUE', 'FALSE']);
         out.withHeader = value;
       } else {
-        throw this.src.error(keyToken.offset, `Unknown FILE_FORMAT option ${JSON.stringify(keyToken.value)}`, ['TYPE', 'DELIMITER', 'WITH_HEADER']);
+        throw this.src.error(keyToken.offset, `Unknown FILE_FORMAT option ${JSON.stringify(keyToken.value)}`, [
+          'TYPE',
+          'DELIMITER',
+          'WITH_HEADER',
+        ]);
       }
     }
     if ((out.delimiter !== undefined || out.withHeader !== undefined) && out.type !== undefined && out.type !== 'csv') {
       const key = list?.get(out.delimiter !== undefined ? 'delimiter' : 'with_header');
-      throw this.src.error(key?.keyToken.offset ?? 0, 'DELIMITER and WITH_HEADER apply only to TYPE = \'CSV\'');
+      throw this.src.error(key?.keyToken.offset ?? 0, "DELIMITER and WITH_HEADER apply only to TYPE = 'CSV'");
     }
     return out;
   }
@@ -180,7 +193,8 @@ class Parser {
   private copyOptions(list: OptionList | undefined, kind: 'export' | 'import'): CopyOptions {
     const out: CopyOptions = {};
     for (const [key, { value, token, keyToken }] of list ?? []) {
-      if (key !== 'auto_infer_schema') throw this.src.error(keyToken.offset, `Unknown COPY_OPTIONS option ${JSON.stringify(keyToken.value)}`, ['auto_infer_schema']);
+      if (key !== 'auto_infer_schema')
+        throw this.src.error(keyToken.offset, `Unknown COPY_OPTIONS option ${JSON.stringify(keyToken.value)}`, ['auto_infer_schema']);
       if (kind === 'export') throw this.src.error(keyToken.offset, 'auto_infer_schema applies only to COPY INTO a table (an import)');
       if (typeof value !== 'boolean') throw this.src.error(token.offset, 'auto_infer_schema must be TRUE or FALSE', ['TRUE', 'FALSE']);
       out.autoInferSchema = value;

@@ -9,13 +9,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../errors.js';
-import {
-  InvalidStorageKeyError,
-  keySegments,
-  type ByteRange,
-  type StorageDriver,
-  type StoredFileInfo,
-} from './storage.driver.js';
+import { InvalidStorageKeyError, keySegments, type ByteRange, type StorageDriver, type StoredFileInfo } from './storage.driver.js';
 
 export class LocalStorageDriver implements StorageDriver {
   readonly root: string;

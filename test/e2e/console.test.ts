@@ -144,7 +144,10 @@ test('a person signs in, creates a table, imports a CSV by drag-and-drop and exp
   const exported = await newestJob(page);
   await status(exported.card, 'succeeded');
   await shot('05-jobs');
-  const [download] = await Promise.all([page.waitForEvent('download', WAIT), exported.card.getByRole('link', { name: 'Download' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', WAIT),
+    exported.card.getByRole('link', { name: 'Download' }).click(),
+  ]);
   const path = await download.path();
   const lines = (await readFile(path, 'utf8')).trim().split('\n');
   assert.equal(lines[0], 'id,created_at,updated_at,created_by,name,age');
@@ -157,7 +160,15 @@ test('a person signs in, creates a table, imports a CSV by drag-and-drop and exp
 
 test('a big export is cancelled from the jobs page', { timeout: 300_000 }, async () => {
   const { page, shot } = browser;
-  const created = await api('POST', '/table/', { name: 'big', schema: { fields: [{ name: 'n', type: 'integer' }, { name: 'body', type: 'string' }] } });
+  const created = await api('POST', '/table/', {
+    name: 'big',
+    schema: {
+      fields: [
+        { name: 'n', type: 'integer' },
+        { name: 'body', type: 'string' },
+      ],
+    },
+  });
   assert.equal(created.status, 201);
   await server.db.query(
     `INSERT INTO tableport_data.t_${Number(created.json.id)} (id, created_at, updated_at, created_by, n, body)
@@ -184,7 +195,15 @@ test('a big export is cancelled from the jobs page', { timeout: 300_000 }, async
 
 test('a failed import shows its errors by line and links the error report', { timeout: 300_000 }, async () => {
   const { page, shot } = browser;
-  const created = await api('POST', '/table/', { name: 'scores', schema: { fields: [{ name: 'player', type: 'string' }, { name: 'score', type: 'integer' }] } });
+  const created = await api('POST', '/table/', {
+    name: 'scores',
+    schema: {
+      fields: [
+        { name: 'player', type: 'string' },
+        { name: 'score', type: 'integer' },
+      ],
+    },
+  });
   assert.equal(created.status, 201);
   await openTable(page, 'scores', 'Import');
   await dropFile(page, page.getByRole('tabpanel').locator('.dropzone'), 'scores.csv', 'player,score\nann,10\nbob,ten\ncid,30\ndee,4.5\n');

@@ -76,7 +76,11 @@ describe('faults: SMTP, API and shutdown', () => {
     const boundary = 'faultboundary';
     const req = request(url, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(64 * 1024 * 1024) },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        'Content-Length': String(64 * 1024 * 1024),
+      },
     });
     req.on('error', () => undefined);
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nn,s\n`);

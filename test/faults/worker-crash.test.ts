@@ -55,7 +55,9 @@ describe('faults: workers killed or paused', () => {
     const jobId = res.body.job_id as string;
     const w1 = await fe.startWorker();
     // Mid-export: the partial file is being written.
-    await waitFor('a partial export file', async () => (await readdir(join(fe.storageDir, 'exports', jobId))).some((f) => f.endsWith('.part')));
+    await waitFor('a partial export file', async () =>
+      (await readdir(join(fe.storageDir, 'exports', jobId))).some((f) => f.endsWith('.part')),
+    );
     await w1.kill('SIGKILL');
     const w2 = await fe.startWorker();
     await endsOnce(t, jobId, 400_000);
@@ -88,7 +90,12 @@ describe('faults: workers killed or paused', () => {
     const redis = new Redis(fe.redis.url);
     try {
       await waitFor('the job to be taken over', async () => Number(await redis.hget(`faults:import:${jobId}`, 'stc')) >= 1, 30_000);
-      await waitFor('the second attempt', async () => (await redis.zscore('faults:import:delayed', jobId)) !== null || (await redis.lpos('faults:import:active', jobId)) !== null, 30_000);
+      await waitFor(
+        'the second attempt',
+        async () =>
+          (await redis.zscore('faults:import:delayed', jobId)) !== null || (await redis.lpos('faults:import:active', jobId)) !== null,
+        30_000,
+      );
     } finally {
       redis.disconnect();
     }

@@ -53,7 +53,11 @@ describe('the API while a dependency is down', () => {
       const { token } = await server.createUser();
       const tableId = await createTable(server, token, 'r');
       await redis.kill();
-      const exp = await raw(server, 'POST', `/oserve/v1/table/${tableId}/export/`, { token, headers: json, body: '{"file_type":"csv","mode":"all"}' });
+      const exp = await raw(server, 'POST', `/oserve/v1/table/${tableId}/export/`, {
+        token,
+        headers: json,
+        body: '{"file_type":"csv","mode":"all"}',
+      });
       expectRefused(tally, 'export, redis down', exp, 503, 'service_unavailable');
       assert.ok(Number(exp.headers.get('retry-after')) > 0);
       const { body, type } = multipart('a.csv', 'title\nx\n');
@@ -68,7 +72,11 @@ describe('the API while a dependency is down', () => {
       assert.equal(jobs.rows[0]?.n, 0, 'no job row left behind by a refused request');
       await redis.start();
       await until('an export once Redis is back', async () => {
-        const r = await raw(server, 'POST', `/oserve/v1/table/${tableId}/export/`, { token, headers: json, body: '{"file_type":"csv","mode":"all"}' });
+        const r = await raw(server, 'POST', `/oserve/v1/table/${tableId}/export/`, {
+          token,
+          headers: json,
+          body: '{"file_type":"csv","mode":"all"}',
+        });
         return r.status === 201 ? r : undefined;
       });
     } finally {
@@ -78,7 +86,9 @@ describe('the API while a dependency is down', () => {
     }
   });
 
-  it('PostgreSQL down: requests are 503 with Retry-After, /healthz names postgres, and it recovers', { skip: !OwnPostgres.available() }, async () => {
+  it('PostgreSQL down: requests are 503 with Retry-After, /healthz names postgres, and it recovers', {
+    skip: !OwnPostgres.available(),
+  }, async () => {
     const own = new OwnPostgres(5446);
     await own.init();
     const dir = mkdtempSync(join(tmpdir(), 'tableport-dep-'));
@@ -96,9 +106,17 @@ describe('the API while a dependency is down', () => {
     const srv = { baseUrl: running.url as string } as Parameters<typeof raw>[0];
     try {
       const pool = createPool(own.url, { max: 1 });
-      const { token } = await new UsersService(new UsersRepository(pool)).addUserWithToken({ email: 'pg@example.com', name: null, locale: null });
+      const { token } = await new UsersService(new UsersRepository(pool)).addUserWithToken({
+        email: 'pg@example.com',
+        name: null,
+        locale: null,
+      });
       await pool.end();
-      const created = await raw(srv, 'POST', '/oserve/v1/table/', { token, headers: json, body: JSON.stringify({ name: 't', schema: { fields: [{ name: 'a', type: 'string' }] } }) });
+      const created = await raw(srv, 'POST', '/oserve/v1/table/', {
+        token,
+        headers: json,
+        body: JSON.stringify({ name: 't', schema: { fields: [{ name: 'a', type: 'string' }] } }),
+      });
       assert.equal(created.status, 201);
       await own.stop();
       for (const [method, path, body] of [
@@ -131,7 +149,14 @@ describe('the API while a dependency is down', () => {
     const name = `tableport_boot_${randomBytes(4).toString('hex')}`;
     const runFor = async (env: Record<string, string>, waitFor: RegExp, port?: number) => {
       const child = spawn(process.execPath, [BIN, 'all'], {
-        env: { ...process.env, PORT: String(port ?? 0), STORAGE_DIR: join(dir, 'files'), DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', ...env },
+        env: {
+          ...process.env,
+          PORT: String(port ?? 0),
+          STORAGE_DIR: join(dir, 'files'),
+          DATA_DIR: join(dir, 'data'),
+          LOG_LEVEL: 'info',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -156,7 +181,11 @@ describe('the API while a dependency is down', () => {
       assert.ok(pgOut.trim().split('\n').length <= 3, `noisy:\n${pgOut}`);
 
       const port = 39000 + Math.floor(Math.random() * 1000);
-      const redisOut = await runFor({ DATABASE_URL: databaseUrlFor(name), REDIS_URL: 'redis://:redis-secret-pw@127.0.0.1:6397' }, /api listening/, port);
+      const redisOut = await runFor(
+        { DATABASE_URL: databaseUrlFor(name), REDIS_URL: 'redis://:redis-secret-pw@127.0.0.1:6397' },
+        /api listening/,
+        port,
+      );
       assert.equal(redisOut.match(/cannot reach Redis at redis:\/\/127\.0\.0\.1:6397/g)?.length, 1, redisOut);
       assert.ok(!redisOut.includes('redis-secret-pw'), 'credentials in the log');
       assert.ok(!/ECONNREFUSED.*\n.*ECONNREFUSED.*\n.*ECONNREFUSED/.test(redisOut), `noisy:\n${redisOut}`);

@@ -74,13 +74,20 @@ describe('memory under the production heap cap', () => {
     child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
     const until = Date.now() + 30_000;
     for (;;) {
-      const ok = await fetch(`${base}/healthz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${base}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       if (child.exitCode !== null || Date.now() > until) throw new Error(`the service did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const pool = createPool(databaseUrlFor(name), { max: 1 });
-    ({ token } = await new UsersService(new UsersRepository(pool)).addUserWithToken({ email: 'mem@example.com', name: null, locale: null }));
+    ({ token } = await new UsersService(new UsersRepository(pool)).addUserWithToken({
+      email: 'mem@example.com',
+      name: null,
+      locale: null,
+    }));
     const res = await fetch(`${base}/oserve/v1/table/`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -116,7 +123,10 @@ describe('memory under the production heap cap', () => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const statuses = await Promise.all(Array.from({ length: 4 }, () => send(url, 'POST', headers, body)));
     await stillUp('31 MB bodies', statuses);
-    assert.ok(statuses.every((s) => s === 413 || s === 503), statuses.join(','));
+    assert.ok(
+      statuses.every((s) => s === 413 || s === 503),
+      statuses.join(','),
+    );
   });
 
   it('six concurrent 32 KB gzip bodies that inflate to 31 MB', async () => {
@@ -126,7 +136,10 @@ describe('memory under the production heap cap', () => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' };
     const statuses = await Promise.all(Array.from({ length: 6 }, () => send(url, 'POST', headers, body)));
     await stillUp('gzip bodies', statuses);
-    assert.ok(statuses.every((s) => s === 413 || s === 503), statuses.join(','));
+    assert.ok(
+      statuses.every((s) => s === 413 || s === 503),
+      statuses.join(','),
+    );
   });
 
   it('eight concurrent pages of 1,000 rows of 31 KB', async () => {
@@ -144,7 +157,9 @@ describe('memory under the production heap cap', () => {
     for (let round = 0; round < 2; round++) {
       const statuses = await Promise.all([
         ...Array.from({ length: 4 }, () => send(rec, 'POST', { ...auth, 'content-type': 'application/json' }, big)),
-        ...Array.from({ length: 6 }, () => send(rec, 'POST', { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' }, gz)),
+        ...Array.from({ length: 6 }, () =>
+          send(rec, 'POST', { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' }, gz),
+        ),
         ...Array.from({ length: 8 }, () => send(`${rec}?limit=1000`, 'GET', auth)),
       ]);
       await stillUp(`round ${round}`, statuses);

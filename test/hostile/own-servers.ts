@@ -33,7 +33,9 @@ export class OwnRedis {
     if (this.proc && this.proc.exitCode === null) return;
     // A server left on the port (a crashed earlier run) would answer for ours: refuse to go on.
     await waitForPort(this.port, false, 5000);
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     await waitForPort(this.port);
     if (this.proc.exitCode !== null) throw new Error(`redis-server on ${this.port} exited at once`);
   }

@@ -26,7 +26,11 @@ describe('hostile request bodies and parameters', () => {
     });
     ({ token } = await server.createUser());
     tableId = await createTable(server, token, 'orders');
-    const seed = await raw(server, 'POST', `/oserve/v1/table/${tableId}/record/`, { token, headers: json, body: JSON.stringify({ title: 'seed', tags: [1] }) });
+    const seed = await raw(server, 'POST', `/oserve/v1/table/${tableId}/record/`, {
+      token,
+      headers: json,
+      body: JSON.stringify({ title: 'seed', tags: [1] }),
+    });
     assert.equal(seed.status, 201);
     before_ = await snapshot(server);
   });
@@ -44,7 +48,13 @@ describe('hostile request bodies and parameters', () => {
   it('a body over BODY_MAX_BYTES is 413 payload_too_large, as sent or once inflated', async () => {
     const rows = Array.from({ length: 40 }, () => ({ title: 'x'.repeat(31 * KIB) }));
     const big = JSON.stringify(rows);
-    expectRefused(tally, 'JSON body 1.2 MiB', await raw(server, 'POST', records(), { token, headers: json, body: big }), 413, 'payload_too_large');
+    expectRefused(
+      tally,
+      'JSON body 1.2 MiB',
+      await raw(server, 'POST', records(), { token, headers: json, body: big }),
+      413,
+      'payload_too_large',
+    );
     // 32 KB on the wire, 31 MB inflated: the limit counts the inflated bytes.
     const bomb = gzipSync(Buffer.from(JSON.stringify([{ title: 'a'.repeat(31 * 1024 * KIB) }])), { level: 9 });
     assert.ok(bomb.length < 64 * KIB);
@@ -73,7 +83,14 @@ describe('hostile request bodies and parameters', () => {
   it('a row nested 5,000 levels deep is 400, not a 500', async () => {
     const deep = '['.repeat(5000) + ']'.repeat(5000);
     for (const body of [`{"tags": ${deep}}`, `[{"tags": ${deep}}]`, deep, `{"meta": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`]) {
-      expectRefused(tally, 'deep row', await raw(server, 'POST', records(), { token, headers: json, body }), 400, 'invalid_parameter', 'body');
+      expectRefused(
+        tally,
+        'deep row',
+        await raw(server, 'POST', records(), { token, headers: json, body }),
+        400,
+        'invalid_parameter',
+        'body',
+      );
     }
     // Nested within MAX_JSON_DEPTH is fine: the limit is not in the way of real data.
     const ok = await raw(server, 'POST', records(), { token, headers: json, body: `{"tags": ${'['.repeat(30)}1${']'.repeat(30)}}` });
@@ -152,7 +169,10 @@ describe('hostile request bodies and parameters', () => {
     const { request } = await import('node:http');
     const url = new URL(records(), server.baseUrl);
     const hold = () => {
-      const req = request(url, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}`, 'content-length': String(900 * KIB) } });
+      const req = request(url, {
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${token}`, 'content-length': String(900 * KIB) },
+      });
       req.on('error', () => undefined);
       req.write(`[${' '.repeat(64 * KIB)}`);
       let status = 0;
@@ -178,7 +198,11 @@ describe('hostile request bodies and parameters', () => {
     assert.ok(busy);
     expectRefused(tally, 'record page while busy', busy, 503, 'service_unavailable');
     assert.ok(Number(busy.headers.get('retry-after')) > 0);
-    const gz = await raw(server, 'POST', records(), { token, headers: { ...json, 'content-encoding': 'gzip' }, body: gzipSync('{"title":"x"}') });
+    const gz = await raw(server, 'POST', records(), {
+      token,
+      headers: { ...json, 'content-encoding': 'gzip' },
+      body: gzipSync('{"title":"x"}'),
+    });
     expectRefused(tally, 'gzip body while busy', gz, 503, 'service_unavailable');
     // Small requests are never held back.
     const small = await raw(server, 'GET', `${records()}?limit=20`, { token });

@@ -38,7 +38,11 @@ describe('tables, downloads and the request log', () => {
       `INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, title) SELECT 'r' || g, 1, 1, repeat('x', 200) FROM generate_series(1, $1) g`,
       [rows],
     );
-    const res = await raw(server, 'POST', `/oserve/v1/table/${tableId}/export/`, { token, headers: json, body: '{"file_type": "csv", "mode": "all"}' });
+    const res = await raw(server, 'POST', `/oserve/v1/table/${tableId}/export/`, {
+      token,
+      headers: json,
+      body: '{"file_type": "csv", "mode": "all"}',
+    });
     assert.equal(res.status, 201, res.text);
     const job = await waitForJob(server, token, res.body.job_id as string);
     assert.equal(job.status, 'succeeded');
@@ -110,7 +114,13 @@ describe('tables, downloads and the request log', () => {
       setTimeout(() => reject(new Error('no data')), 10_000);
     });
     const fresh = logs.slice(before_).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(!fresh.some((e) => (e.level as number) >= 50), `error lines: ${fresh.filter((e) => (e.level as number) >= 50).map((e) => e.msg).join(', ')}`);
+    assert.ok(
+      !fresh.some((e) => (e.level as number) >= 50),
+      `error lines: ${fresh
+        .filter((e) => (e.level as number) >= 50)
+        .map((e) => e.msg)
+        .join(', ')}`,
+    );
     assert.ok(fresh.some((e) => e.msg === 'download closed early by the client' && e.level === 20));
     await assertUp(server, token);
   });

@@ -40,7 +40,10 @@ describe('hostile inputs, unit level', () => {
   it('NODE_ENV=production refuses the compose sample or a weak SIGNING_SECRET, and accepts a strong one', () => {
     const base = { DATA_DIR: '/tmp/tableport-unused', NODE_ENV: 'production' };
     for (const weak of ['change-me-to-a-long-random-string', 'short-but-16-chars', 'a'.repeat(40)]) {
-      assert.throws(() => loadConfig({ ...base, SIGNING_SECRET: weak }), (e: unknown) => e instanceof ConfigError && /SIGNING_SECRET/.test(e.message));
+      assert.throws(
+        () => loadConfig({ ...base, SIGNING_SECRET: weak }),
+        (e: unknown) => e instanceof ConfigError && /SIGNING_SECRET/.test(e.message),
+      );
     }
     assert.equal(loadConfig({ ...base, SIGNING_SECRET: randomBytes(32).toString('base64') }).production, true);
     // Outside production the sample still works, so `docker compose up` on a laptop is one command.
@@ -61,7 +64,10 @@ describe('hostile inputs, unit level', () => {
   });
 
   it('the signature and tokens are cut from logged URLs', () => {
-    assert.equal(redactUrl('/oserve/v1/files/j/f.csv?expires=1&signature=abc123'), '/oserve/v1/files/j/f.csv?expires=1&signature=[REDACTED]');
+    assert.equal(
+      redactUrl('/oserve/v1/files/j/f.csv?expires=1&signature=abc123'),
+      '/oserve/v1/files/j/f.csv?expires=1&signature=[REDACTED]',
+    );
     assert.equal(redactUrl('/x?token=t&a=1'), '/x?token=[REDACTED]&a=1');
   });
 

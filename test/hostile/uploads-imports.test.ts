@@ -21,7 +21,10 @@ describe('hostile uploads and import files', () => {
   let n = 0;
 
   before(async () => {
-    server = await startTestServer({ env: { MAX_CELL_BYTES: String(64 * KIB), LOG_LEVEL: 'debug' }, logTo: { write: (l) => void logs.push(l) } });
+    server = await startTestServer({
+      env: { MAX_CELL_BYTES: String(64 * KIB), LOG_LEVEL: 'debug' },
+      logTo: { write: (l) => void logs.push(l) },
+    });
     ({ token } = await server.createUser());
   });
   after(async () => {
@@ -66,9 +69,11 @@ describe('hostile uploads and import files', () => {
       assert.ok(res.status === 400, `${what}: ${res.status} ${res.text}`);
       assert.ok(['invalid_upload', 'invalid_parameter'].includes(res.body.error_code as string), `${what}: ${res.text}`);
     }
-    for (const name of ["a%0D%0Ab.csv", 'a%00b.csv', 'a%0Ab.csv']) {
+    for (const name of ['a%0D%0Ab.csv', 'a%00b.csv', 'a%0Ab.csv']) {
       const head = `--B\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''${name}\r\n\r\n`;
-      const res = await upload(tableId, Buffer.from(`${head}title\nx\n\r\n--B--\r\n`), { 'content-type': 'multipart/form-data; boundary=B' });
+      const res = await upload(tableId, Buffer.from(`${head}title\nx\n\r\n--B--\r\n`), {
+        'content-type': 'multipart/form-data; boundary=B',
+      });
       expectRefused(tally, `file name ${name}`, res, 400, 'invalid_upload');
     }
     await assertUp(server, token);

@@ -84,8 +84,13 @@ after(async () => {
 });
 
 test('the extractor keeps ```sh blocks in order and honours the skip marker', () => {
-  const md = ['a', '```sh', 'echo 1', '```', SKIP_MARKER, '```sh', 'npm test', '```', '```', 'out', '```', '```sh', 'echo 2', '```'].join('\n');
-  assert.deepEqual(shellBlocks(md), [{ line: 2, code: 'echo 1' }, { line: 12, code: 'echo 2' }]);
+  const md = ['a', '```sh', 'echo 1', '```', SKIP_MARKER, '```sh', 'npm test', '```', '```', 'out', '```', '```sh', 'echo 2', '```'].join(
+    '\n',
+  );
+  assert.deepEqual(shellBlocks(md), [
+    { line: 2, code: 'echo 1' },
+    { line: 12, code: 'echo 2' },
+  ]);
 });
 
 test('every README shell block runs in order against a fresh server', { timeout: 600_000 }, async () => {
@@ -135,7 +140,11 @@ test('every README shell block runs in order against a fresh server', { timeout:
   assert.match(quick.out, /Export job \S+ succeeded: 2 rows/, `README.md line ${quick.line}`);
   assert.match(quick.out, /"second, with a comma",12/, `README.md line ${quick.line}: the exported CSV`);
   const selection = blockWith('csv_customize_headers');
-  assert.match(selection.out, /Product,Price,Added\n50% off: Tea,3.5,\d{4}-\d\d-\d\dT[\d:.]+Z\nMilk,1.5,2023-11-14T22:15:00.000Z\n/, `README.md line ${selection.line}`);
+  assert.match(
+    selection.out,
+    /Product,Price,Added\n50% off: Tea,3.5,\d{4}-\d\d-\d\dT[\d:.]+Z\nMilk,1.5,2023-11-14T22:15:00.000Z\n/,
+    `README.md line ${selection.line}`,
+  );
   const imported = blockWith('more-products.csv');
   assert.match(imported.out, /Import job \S+ succeeded: 2 rows written/, `README.md line ${imported.line}`);
   const sdk = blockWith('examples/sdk-quickstart.ts');

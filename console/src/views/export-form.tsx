@@ -75,12 +75,20 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
     <form onSubmit={submit} class="export options">
       <label for="exp-type">{t('fileType')}</label>
       <select id="exp-type" value={fileType} onChange={(e) => setFileType(e.currentTarget.value)}>
-        {FILE_TYPES.map((ft) => <option key={ft} value={ft}>{ft}</option>)}
+        {FILE_TYPES.map((ft) => (
+          <option key={ft} value={ft}>
+            {ft}
+          </option>
+        ))}
       </select>
       <fieldset>
         <legend>{t('mode')}</legend>
-        <label class="check"><input type="radio" name="exp-mode" value="all" checked={mode === 'all'} onChange={() => setMode('all')} /> {t('modeAll')}</label>
-        <label class="check"><input type="radio" name="exp-mode" value="part" checked={mode === 'part'} onChange={() => setMode('part')} /> {t('modePart')}</label>
+        <label class="check">
+          <input type="radio" name="exp-mode" value="all" checked={mode === 'all'} onChange={() => setMode('all')} /> {t('modeAll')}
+        </label>
+        <label class="check">
+          <input type="radio" name="exp-mode" value="part" checked={mode === 'part'} onChange={() => setMode('part')} /> {t('modePart')}
+        </label>
         {mode === 'part' && (
           <div class="pair">
             <span>
@@ -109,23 +117,35 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
             <option value="tab">{t('tab')}</option>
             <option value="|">|</option>
           </select>
-          <label class="check"><input type="checkbox" checked={header} onChange={(e) => setHeader(e.currentTarget.checked)} /> {t('header')}</label>
-          <label class="check"><input type="checkbox" checked={bom} onChange={(e) => setBom(e.currentTarget.checked)} /> {t('bom')}</label>
+          <label class="check">
+            <input type="checkbox" checked={header} onChange={(e) => setHeader(e.currentTarget.checked)} /> {t('header')}
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={bom} onChange={(e) => setBom(e.currentTarget.checked)} /> {t('bom')}
+          </label>
           {text('exp-headers', t('customHeaders'), headers, setHeaders)}
         </fieldset>
       )}
       <fieldset>
         <legend>{t('selection')}</legend>
         <label for="exp-where">{t('where')}</label>
-        <textarea id="exp-where" rows={2} value={where} placeholder='{"price": {"$gt": 10}}' spellcheck={false}
-          onInput={(e) => setWhere(e.currentTarget.value)} />
+        <textarea
+          id="exp-where"
+          rows={2}
+          value={where}
+          placeholder='{"price": {"$gt": 10}}'
+          spellcheck={false}
+          onInput={(e) => setWhere(e.currentTarget.value)}
+        />
         {text('exp-include', t('includeKeys'), include, setInclude)}
         {text('exp-exclude', t('excludeKeys'), exclude, setExclude)}
         {text('exp-order', t('orderByList'), orderBy, setOrderBy, '-created_at')}
         {text('exp-ts', t('timestampKeys'), tsKeys, setTsKeys, 'created_at')}
       </fieldset>
       {error && <Notice kind="error">{error}</Notice>}
-      <button type="submit" class="primary" disabled={busy}>{t('startExport')}</button>
+      <button type="submit" class="primary" disabled={busy}>
+        {t('startExport')}
+      </button>
     </form>
   );
 }

@@ -64,30 +64,57 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
         <div class="schema-hint">
           <p class="help">{t('targetSchema')}</p>
           <ul class="chips" aria-label={t('schema')}>
-            {table.schema.fields.map((f) => <li key={f.name}><code>{f.name}</code> <span class="type">{f.type}</span></li>)}
+            {table.schema.fields.map((f) => (
+              <li key={f.name}>
+                <code>{f.name}</code> <span class="type">{f.type}</span>
+              </li>
+            ))}
           </ul>
         </div>
       )}
       {!table && (
         <>
           <label for={`${idp}-name`}>{t('tableName')}</label>
-          <input id={`${idp}-name`} value={name} required pattern="[A-Za-z_][A-Za-z0-9_]*" onInput={(e) => setName(e.currentTarget.value)} />
+          <input
+            id={`${idp}-name`}
+            value={name}
+            required
+            pattern="[A-Za-z_][A-Za-z0-9_]*"
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
         </>
       )}
       <section
         class={`dropzone${over ? ' over' : ''}${file ? ' has-file' : ''}`}
         aria-label={t('dropHere')}
         data-testid={`${idp}-dropzone`}
-        onDragOver={(e) => { e.preventDefault(); setOver(true); }}
-        onDragEnter={(e) => { e.preventDefault(); setOver(true); }}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragEnter={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
         onDragLeave={() => setOver(false)}
         onDrop={drop}
       >
         <p>{t('dropHere')}</p>
-        <label for={`${idp}-file`} class="pick">{t('orPick')}</label>
-        <input id={`${idp}-file`} ref={input} type="file" accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet,.xlsx,.gz"
-          onChange={(e) => pick(e.currentTarget.files?.[0])} />
-        {file && <p class="chosen" aria-live="polite">{t('chosen', { name: file.name, size: size(file.size) })}</p>}
+        <label for={`${idp}-file`} class="pick">
+          {t('orPick')}
+        </label>
+        <input
+          id={`${idp}-file`}
+          ref={input}
+          type="file"
+          accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet,.xlsx,.gz"
+          onChange={(e) => pick(e.currentTarget.files?.[0])}
+        />
+        {file && (
+          <p class="chosen" aria-live="polite">
+            {t('chosen', { name: file.name, size: size(file.size) })}
+          </p>
+        )}
       </section>
       <details>
         <summary>{t('importOptions')}</summary>
@@ -121,7 +148,9 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
         </div>
       </details>
       {error && <Notice kind="error">{error}</Notice>}
-      <button type="submit" class="primary" disabled={!file || busy}>{t('startImport')}</button>
+      <button type="submit" class="primary" disabled={!file || busy}>
+        {t('startImport')}
+      </button>
     </form>
   );
 }

@@ -17,7 +17,10 @@ export function JobsView() {
 
   useEffect(() => {
     alive.current = true;
-    api.tables(0, 1000).then((p) => setNames(new Map(p.objects.map((tb) => [tb.id, tb.name]))), () => {});
+    api.tables(0, 1000).then(
+      (p) => setNames(new Map(p.objects.map((tb) => [tb.id, tb.name]))),
+      () => {},
+    );
     return () => {
       alive.current = false;
     };
@@ -47,13 +50,29 @@ export function JobsView() {
     <>
       <div class="title-row">
         <h1 tabIndex={-1}>{t('jobs')}</h1>
-        <button type="button" onClick={refresh}>{t('refresh')}</button>
+        <button type="button" onClick={refresh}>
+          {t('refresh')}
+        </button>
       </div>
       {news && <Notice kind="ok">{news}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
-      {jobs === null ? <p>{t('loading')}</p> : jobs.length === 0 ? <p>{t('noJobs')}</p> : (
+      {jobs === null ? (
+        <p>{t('loading')}</p>
+      ) : jobs.length === 0 ? (
+        <p>{t('noJobs')}</p>
+      ) : (
         <ul class="jobs">
-          {jobs.map((j) => <JobCard key={j.id} job={j} table={names.get(j.table_id)} onChange={(msg) => { setNews(msg); refresh(); }} />)}
+          {jobs.map((j) => (
+            <JobCard
+              key={j.id}
+              job={j}
+              table={names.get(j.table_id)}
+              onChange={(msg) => {
+                setNews(msg);
+                refresh();
+              }}
+            />
+          ))}
         </ul>
       )}
     </>
@@ -88,7 +107,9 @@ function JobCard({ job, table, onChange }: { job: Job; table: string | undefined
         <strong>{word('ty_', job.type)}</strong>
         <span>{table ? <a href={`#/table/${job.table_id}`}>{table}</a> : `#${job.table_id}`}</span>
         {job.file_name && <span class="muted">{job.file_name}</span>}
-        <span class={`badge ${job.status}`} data-testid="status">{word('st_', job.status)}</span>
+        <span class={`badge ${job.status}`} data-testid="status">
+          {word('st_', job.status)}
+        </span>
         <span class="muted small">{when(job.created_at)}</span>
         <code class="muted small">{job.id}</code>
       </div>
@@ -100,7 +121,9 @@ function JobCard({ job, table, onChange }: { job: Job; table: string | undefined
             <span data-testid="progress">{job.progress}%</span>
           </>
         )}
-        <span>{job.rows.toLocaleString()} {t('rowsUnit')}</span>
+        <span>
+          {job.rows.toLocaleString()} {t('rowsUnit')}
+        </span>
       </div>
       {job.dry_run && job.status === 'succeeded' && <p>{t('dryRunDone', { rows: job.rows })}</p>}
       {job.inferred_schema && (
@@ -109,11 +132,25 @@ function JobCard({ job, table, onChange }: { job: Job; table: string | undefined
         </p>
       )}
       <div class="job-actions">
-        {job.file_url && <a class="button primary" href={job.file_url} download={job.file_name ?? ''}>{t('download')}</a>}
-        {job.error_report_url && <a class="button" href={job.error_report_url} download>{t('errorReport')}</a>}
-        {!isFinished(job) && <button type="button" disabled={busy} onClick={() => void cancel()}>{t('cancel')}</button>}
+        {job.file_url && (
+          <a class="button primary" href={job.file_url} download={job.file_name ?? ''}>
+            {t('download')}
+          </a>
+        )}
+        {job.error_report_url && (
+          <a class="button" href={job.error_report_url} download>
+            {t('errorReport')}
+          </a>
+        )}
+        {!isFinished(job) && (
+          <button type="button" disabled={busy} onClick={() => void cancel()}>
+            {t('cancel')}
+          </button>
+        )}
         {(job.status === 'failed' || job.status === 'cancelled') && (
-          <button type="button" disabled={busy} onClick={() => void retry()}>{t('retry')}</button>
+          <button type="button" disabled={busy} onClick={() => void retry()}>
+            {t('retry')}
+          </button>
         )}
       </div>
       {error && <Notice kind="error">{error}</Notice>}

@@ -30,11 +30,23 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
       <h1 tabIndex={-1}>{t('signIn')}</h1>
       <form onSubmit={submit}>
         <label for="token">{t('token')}</label>
-        <input id="token" name="token" type="password" autoComplete="off" value={value} required aria-describedby="token-help"
-          onInput={(e) => setValue(e.currentTarget.value)} />
-        <p id="token-help" class="help">{t('tokenHelp')}</p>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="off"
+          value={value}
+          required
+          aria-describedby="token-help"
+          onInput={(e) => setValue(e.currentTarget.value)}
+        />
+        <p id="token-help" class="help">
+          {t('tokenHelp')}
+        </p>
         {error && <Notice kind="error">{error}</Notice>}
-        <button type="submit" class="primary" disabled={busy}>{t('signIn')}</button>
+        <button type="submit" class="primary" disabled={busy}>
+          {t('signIn')}
+        </button>
       </form>
     </section>
   );

@@ -32,12 +32,26 @@ export function TableView({ id }: { id: string }) {
   const tabs: Tab[] = ['browse', 'import', 'export'];
   return (
     <>
-      <p><a href="#/tables">← {t('back')}</a></p>
-      <h1 tabIndex={-1}>{table.name} <span class="muted">· {table.row_count.toLocaleString()} {t('rowsUnit')}</span></h1>
+      <p>
+        <a href="#/tables">← {t('back')}</a>
+      </p>
+      <h1 tabIndex={-1}>
+        {table.name}{' '}
+        <span class="muted">
+          · {table.row_count.toLocaleString()} {t('rowsUnit')}
+        </span>
+      </h1>
       <div class="tabs" role="tablist" aria-label={table.name}>
         {tabs.map((k) => (
-          <button key={k} type="button" role="tab" id={`tab-${k}`} aria-selected={tab === k} aria-controls={`panel-${k}`}
-            tabIndex={tab === k ? 0 : -1} onClick={() => setTab(k)}
+          <button
+            key={k}
+            type="button"
+            role="tab"
+            id={`tab-${k}`}
+            aria-selected={tab === k}
+            aria-controls={`panel-${k}`}
+            tabIndex={tab === k ? 0 : -1}
+            onClick={() => setTab(k)}
             onKeyDown={(e) => {
               // Arrow keys move between tabs, as the ARIA tabs pattern expects.
               const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
@@ -45,7 +59,8 @@ export function TableView({ id }: { id: string }) {
               const next = tabs[(tabs.indexOf(k) + step + tabs.length) % tabs.length] ?? 'browse';
               setTab(next);
               document.getElementById(`tab-${next}`)?.focus();
-            }}>
+            }}
+          >
             {t(k)}
           </button>
         ))}
@@ -87,7 +102,13 @@ function Rows({ table }: { table: Table }) {
       <form class="filter" onSubmit={apply}>
         <span>
           <label for="rows-where">{t('where')}</label>
-          <input id="rows-where" value={where} placeholder='{"title": {"$contains": "a"}}' spellcheck={false} onInput={(e) => setWhere(e.currentTarget.value)} />
+          <input
+            id="rows-where"
+            value={where}
+            placeholder='{"title": {"$contains": "a"}}'
+            spellcheck={false}
+            onInput={(e) => setWhere(e.currentTarget.value)}
+          />
         </span>
         <span>
           <label for="rows-order">{t('orderBy')}</label>
@@ -100,10 +121,22 @@ function Rows({ table }: { table: Table }) {
       {page && page.objects.length > 0 && (
         <div class="scroll">
           <table class="grid" aria-label={table.name}>
-            <thead><tr>{cols.map((c) => <th scope="col" key={c}>{c}</th>)}</tr></thead>
+            <thead>
+              <tr>
+                {cols.map((c) => (
+                  <th scope="col" key={c}>
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
             <tbody>
               {page.objects.map((row) => (
-                <tr key={String(row.id)}>{cols.map((c) => <td key={c}>{cell(row[c])}</td>)}</tr>
+                <tr key={String(row.id)}>
+                  {cols.map((c) => (
+                    <td key={c}>{cell(row[c])}</td>
+                  ))}
+                </tr>
               ))}
             </tbody>
           </table>
@@ -111,9 +144,13 @@ function Rows({ table }: { table: Table }) {
       )}
       {page && total > 0 && (
         <nav class="pager" aria-label={t('rows')}>
-          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>{t('previous')}</button>
+          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
+            {t('previous')}
+          </button>
           <span aria-live="polite">{t('pageOf', { from: offset + 1, to: Math.min(offset + LIMIT, total), total })}</span>
-          <button type="button" disabled={offset + LIMIT >= total} onClick={() => setOffset(offset + LIMIT)}>{t('next')}</button>
+          <button type="button" disabled={offset + LIMIT >= total} onClick={() => setOffset(offset + LIMIT)}>
+            {t('next')}
+          </button>
         </nav>
       )}
     </>

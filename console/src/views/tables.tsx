@@ -44,16 +44,29 @@ export function TablesView() {
       ) : (
         <table class="grid" aria-label={t('tables')}>
           <thead>
-            <tr><th scope="col">{t('name')}</th><th scope="col" class="num">{t('rows')}</th><th scope="col">{t('created')}</th><th scope="col">{t('actions')}</th></tr>
+            <tr>
+              <th scope="col">{t('name')}</th>
+              <th scope="col" class="num">
+                {t('rows')}
+              </th>
+              <th scope="col">{t('created')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
           </thead>
           <tbody>
             {tables.map((tb) => (
               <tr key={tb.id}>
-                <th scope="row"><a href={`#/table/${tb.id}`}>{tb.name}</a></th>
-                <td class="num" data-testid={`row-count-${tb.name}`}>{tb.row_count.toLocaleString()}</td>
+                <th scope="row">
+                  <a href={`#/table/${tb.id}`}>{tb.name}</a>
+                </th>
+                <td class="num" data-testid={`row-count-${tb.name}`}>
+                  {tb.row_count.toLocaleString()}
+                </td>
                 <td>{when(tb.created_at)}</td>
                 <td>
-                  <button type="button" class="danger small" onClick={() => void remove(tb)} aria-label={`${t('delete')} ${tb.name}`}>{t('delete')}</button>
+                  <button type="button" class="danger small" onClick={() => void remove(tb)} aria-label={`${t('delete')} ${tb.name}`}>
+                    {t('delete')}
+                  </button>
                 </td>
               </tr>
             ))}
@@ -65,7 +78,12 @@ export function TablesView() {
         <section class="card">
           <h2>{t('importNew')}</h2>
           <p class="help">{t('importNewHelp')}</p>
-          <ImportPanel onQueued={(id) => { setFlash(t('importQueued', { id })); go('#/jobs'); }} />
+          <ImportPanel
+            onQueued={(id) => {
+              setFlash(t('importQueued', { id }));
+              go('#/jobs');
+            }}
+          />
         </section>
       </div>
     </>
@@ -107,19 +125,39 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
           {fields.map((f, i) => (
             <div class="field-row" key={f.key}>
               <label class="sr-only" for={`field-name-${i}`}>{`${t('field')} ${i + 1}`}</label>
-              <input id={`field-name-${i}`} placeholder={t('field')} value={f.name} onInput={(e) => update(i, { name: e.currentTarget.value })} />
+              <input
+                id={`field-name-${i}`}
+                placeholder={t('field')}
+                value={f.name}
+                onInput={(e) => update(i, { name: e.currentTarget.value })}
+              />
               <label class="sr-only" for={`field-type-${i}`}>{`${t('type')} ${i + 1}`}</label>
               <select id={`field-type-${i}`} value={f.type} onChange={(e) => update(i, { type: e.currentTarget.value as FieldType })}>
-                {FIELD_TYPES.map((ty) => <option key={ty} value={ty}>{ty}</option>)}
+                {FIELD_TYPES.map((ty) => (
+                  <option key={ty} value={ty}>
+                    {ty}
+                  </option>
+                ))}
               </select>
-              <button type="button" class="small" aria-label={`${t('removeField')} ${i + 1}`} disabled={fields.length === 1}
-                onClick={() => setFields(fields.filter((_, j) => j !== i))}>×</button>
+              <button
+                type="button"
+                class="small"
+                aria-label={`${t('removeField')} ${i + 1}`}
+                disabled={fields.length === 1}
+                onClick={() => setFields(fields.filter((_, j) => j !== i))}
+              >
+                ×
+              </button>
             </div>
           ))}
-          <button type="button" class="small" onClick={() => setFields([...fields, draft()])}>{t('addField')}</button>
+          <button type="button" class="small" onClick={() => setFields([...fields, draft()])}>
+            {t('addField')}
+          </button>
         </fieldset>
         {error && <Notice kind="error">{error}</Notice>}
-        <button type="submit" class="primary">{t('create')}</button>
+        <button type="submit" class="primary">
+          {t('create')}
+        </button>
       </form>
     </section>
   );

@@ -59,7 +59,7 @@ export function registerJobsCommands(program: Command): void {
 
   clientCommand(jobs.command('wait').argument('<job>', 'job id'))
     .description('wait for a job to end, showing its progress; exit 1 if it failed')
-    .option('--out <file>', 'download a finished export here (a directory keeps the server\'s file name)')
+    .option('--out <file>', "download a finished export here (a directory keeps the server's file name)")
     .option('--timeout <seconds>', 'give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
     .addHelpText('after', '\nExample:\n  tableport jobs wait 0b9d2c1e --out ./exports/')
     .action(async (id: string, flags: ClientFlags & { out?: string; timeout?: number }) => {

@@ -31,7 +31,7 @@ function cell(v: unknown): string {
 export function registerRowsCommands(program: Command): void {
   const rows = program
     .command('rows')
-    .description('list, show, update and delete a table\'s rows')
+    .description("list, show, update and delete a table's rows")
     .addHelpText('after', `\nExample:\n  tableport rows list orders --where '{"amount": {"$gt": 10}}' --order-by -amount`);
 
   clientCommand(rows.command('list').argument('<table>', 'table id or name'))
@@ -43,7 +43,10 @@ export function registerRowsCommands(program: Command): void {
       if (!/^\d+$/.test(v)) throw new UsageError('--offset must be 0 or more.');
       return Number(v);
     })
-    .addHelpText('after', `\nExamples:\n  tableport rows list orders --where '{"paid": true}' --order-by -amount,title --limit 10\n  tableport rows list 42 --json`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  tableport rows list orders --where '{"paid": true}' --order-by -amount,title --limit 10\n  tableport rows list 42 --json`,
+    )
     .action(async (ref: string, flags: ListFlags) => {
       const where = flags.where === undefined ? undefined : (jsonObject('--where', flags.where) as WhereQuery);
       const tp = connect(flags);

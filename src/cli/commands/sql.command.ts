@@ -17,7 +17,7 @@ export function registerSqlCommand(program: Command): void {
     .addHelpText(
       'after',
       "\nExamples:\n  tableport sql \"COPY INTO 's3://bucket/air/' FROM air CONNECTION = (region = 'us-east-1') FILE_FORMAT = (TYPE = 'CSV')\" --wait\n" +
-        "  tableport sql \"COPY INTO air FROM 'https://example.com/air.csv'\" --json",
+        '  tableport sql "COPY INTO air FROM \'https://example.com/air.csv\'" --json',
     )
     .action(async (statement: string, flags: SqlFlags) => {
       const tp = connect(flags);

@@ -26,7 +26,7 @@ export function registerTablesCommands(program: Command): void {
       );
     });
 
-  clientCommand(tables.command('create').argument('<name>', 'the new table\'s name'))
+  clientCommand(tables.command('create').argument('<name>', "the new table's name"))
     .description('create a table with a schema')
     .option('--field <name:type>', `a field, repeatable; types: ${FIELD_TYPES.join(', ')}`, collect, [])
     .option('--schema <json|@file>', 'the whole schema as JSON, {"fields": [...]}, or @path to a JSON file')

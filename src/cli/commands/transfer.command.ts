@@ -69,7 +69,8 @@ const LOCATION_RE = /^(s3|gcs|azblob|https?|file):\/\//i;
  * JSON (so keys need not appear in the process list or the shell history).
  */
 function connectionOption(value: string | undefined): Record<string, string | boolean> | undefined {
-  const text = value === undefined ? process.env.TABLEPORT_CONNECTION : value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+  const text =
+    value === undefined ? process.env.TABLEPORT_CONNECTION : value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
   if (text === undefined || text === '') return undefined;
   let parsed: unknown;
   try {
@@ -83,7 +84,7 @@ function connectionOption(value: string | undefined): Record<string, string | bo
 
 export function registerTransferCommands(program: Command): void {
   clientCommand(program.command('export').argument('<table>', 'table id or name'))
-    .description('export a table\'s rows to a CSV or JSON file (a background job; the result is also emailed)')
+    .description("export a table's rows to a CSV or JSON file (a background job; the result is also emailed)")
     .requiredOption('--type <type>', 'file type: csv, json, ndjson or sql (parquet, xlsx where the server has them)')
     .option('--gzip', 'compress the file (its name gains .gz)')
     .option('--csv-delimiter <char>', 'CSV: the cell separator (default ,)')
@@ -99,10 +100,13 @@ export function registerTransferCommands(program: Command): void {
     .option('--headers <names>', 'CSV header names, comma-separated, one per exported column')
     .option('--timestamp-keys <fields>', 'Unix-seconds columns to write as ISO 8601 UTC, comma-separated')
     .option('--wait', 'wait for the job to end, showing its progress')
-    .option('--out <file>', 'download the file here when done (implies --wait); a directory keeps the server\'s file name')
+    .option('--out <file>', "download the file here when done (implies --wait); a directory keeps the server's file name")
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
-    .option('--destination <url>', 'write the file to s3://, gcs://, azblob:// or file:/// instead of a download link (a trailing / gets the generated name)')
-    .option('--connection <json>', 'the destination\'s connection options as JSON, or @file.json (default: $TABLEPORT_CONNECTION)')
+    .option(
+      '--destination <url>',
+      'write the file to s3://, gcs://, azblob:// or file:/// instead of a download link (a trailing / gets the generated name)',
+    )
+    .option('--connection <json>', "the destination's connection options as JSON, or @file.json (default: $TABLEPORT_CONNECTION)")
     .addHelpText(
       'after',
       '\nExamples:\n  tableport export orders --type csv --wait --out orders.csv\n' +
@@ -113,7 +117,8 @@ export function registerTransferCommands(program: Command): void {
       const hasRange = flags.start !== undefined || flags.end !== undefined;
       if (flags.mode === 'all' && hasRange) throw new UsageError('--start and --end select part of the rows: use them with --mode part.');
       if (flags.mode === 'part' && !hasRange) throw new UsageError('--mode part needs --start, --end or both.');
-      if (flags.out && flags.destination) throw new UsageError('--out downloads a file the server keeps; with --destination the file is written there instead.');
+      if (flags.out && flags.destination)
+        throw new UsageError('--out downloads a file the server keeps; with --destination the file is written there instead.');
       await checkOut(flags.out);
       const connection = connectionOption(flags.connection);
       if (connection && !flags.destination) throw new UsageError('--connection goes with --destination.');
@@ -142,18 +147,21 @@ export function registerTransferCommands(program: Command): void {
     program
       .command('import')
       .argument('<table>', 'table id or name')
-      .argument('<file>', 'a CSV, JSON, NDJSON (or Parquet, xlsx) file, gzip-compressed or not; - reads stdin (give --filename); or a location: s3://, gcs://, azblob://, https://, file:///'),
+      .argument(
+        '<file>',
+        'a CSV, JSON, NDJSON (or Parquet, xlsx) file, gzip-compressed or not; - reads stdin (give --filename); or a location: s3://, gcs://, azblob://, https://, file:///',
+      ),
   )
     .description('import a file into a table (a background job; all rows or none are written; the format is read from the content)')
     .option('--csv-delimiter <char>', 'CSV: the cell separator (default: found among , ; TAB |)')
-    .option('--no-header', 'CSV: the first line is data; columns are --columns or the table\'s fields in order')
+    .option('--no-header', "CSV: the first line is data; columns are --columns or the table's fields in order")
     .option('--columns <names>', 'CSV without a header: its columns, comma-separated')
     .addOption(new Option('--on-conflict <what>', 'a row whose id is already in the table').choices(['error', 'skip', 'update']))
     .option('--dry-run', 'validate the whole file and write nothing')
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
     .option('--filename <name>', 'the name sent for the file, whose extension gives the format (needed with -)')
-    .option('--connection <json>', 'a location\'s connection options as JSON, or @file.json (default: $TABLEPORT_CONNECTION)')
+    .option('--connection <json>', "a location's connection options as JSON, or @file.json (default: $TABLEPORT_CONNECTION)")
     .addHelpText(
       'after',
       '\nExamples:\n  tableport import orders ./orders.csv --wait\n  gunzip -c rows.json.gz | tableport import 42 - --filename rows.json --wait --json\n' +
@@ -173,7 +181,9 @@ export function registerTransferCommands(program: Command): void {
         });
         if (flags.wait) return waitAndReport(tp, job, flags);
         if (flags.json) return printJson({ status: 'ok', job_id: job.id });
-        line(`Queued import job ${job.id} into table ${table.id} (${table.name}) from ${file.replace(/\?.*$/, '')}; the result will be emailed to you.`);
+        line(
+          `Queued import job ${job.id} into table ${table.id} (${table.name}) from ${file.replace(/\?.*$/, '')}; the result will be emailed to you.`,
+        );
         return line(`Follow it with: tableport jobs wait ${job.id}`);
       }
       if (flags.connection !== undefined) throw new UsageError('--connection goes with a location (s3://, gcs://, ...), not a local file.');

@@ -20,7 +20,12 @@ export function parseOrderByText(v: unknown, param = 'order_by'): string[] | und
  * `keys` (or `dflt` when there are none) as an ORDER BY list, without the keywords. The tie-break
  * on `id` runs in the direction of the last key, so `-created_at` means newest first, then `-id`.
  */
-export function compileOrderBy(keys: readonly string[] | undefined, fields: readonly FieldSchema[], dflt: readonly string[], param = 'order_by'): string {
+export function compileOrderBy(
+  keys: readonly string[] | undefined,
+  fields: readonly FieldSchema[],
+  dflt: readonly string[],
+  param = 'order_by',
+): string {
   const list = keys?.length ? keys : dflt;
   if (list.length > MAX_ORDER_KEYS) throw new InvalidParameterError(param, `"${param}" takes at most ${MAX_ORDER_KEYS} fields.`);
   const byName = queryFields(fields);
@@ -34,7 +39,10 @@ export function compileOrderBy(keys: readonly string[] | undefined, fields: read
     const f = byName.get(name);
     if (!f) throw new InvalidParameterError(param, `"${param}": "${name}" is not a field of the table.`);
     if (!SORTABLE.has(f.type))
-      throw new InvalidParameterError(param, `"${param}": "${name}" is an ${f.type} field; only boolean, date, integer, number and string fields sort.`);
+      throw new InvalidParameterError(
+        param,
+        `"${param}": "${name}" is an ${f.type} field; only boolean, date, integer, number and string fields sort.`,
+      );
     if (seen.has(name)) throw new InvalidParameterError(param, `"${param}": "${name}" is named twice.`);
     seen.add(name);
     parts.push(`${f.column} ${desc ? 'DESC' : 'ASC'}`);

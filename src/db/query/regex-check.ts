@@ -16,7 +16,10 @@ export async function assertRegexes(db: Queryable, patterns: readonly string[], 
     const e = err as { code?: string; message?: string };
     // invalid_regular_expression
     if (e.code === '2201B')
-      throw new InvalidParameterError(param, `Invalid "${param}": a $regex is not a valid regular expression (${e.message ?? 'PostgreSQL refused it'}).`);
+      throw new InvalidParameterError(
+        param,
+        `Invalid "${param}": a $regex is not a valid regular expression (${e.message ?? 'PostgreSQL refused it'}).`,
+      );
     throw err;
   }
 }

@@ -25,7 +25,20 @@ export const WHERE_LIMITS = {
 };
 
 export const WHERE_OPERATORS = [
-  '$eq', '$ne', '$lt', '$lte', '$gt', '$gte', '$in', '$nin', '$contains', '$isnull', '$range', '$exists', '$regex', '$all',
+  '$eq',
+  '$ne',
+  '$lt',
+  '$lte',
+  '$gt',
+  '$gte',
+  '$in',
+  '$nin',
+  '$contains',
+  '$isnull',
+  '$range',
+  '$exists',
+  '$regex',
+  '$all',
 ] as const;
 type Operator = (typeof WHERE_OPERATORS)[number];
 

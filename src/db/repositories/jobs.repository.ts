@@ -96,8 +96,18 @@ export class JobsRepository {
                                    destination_url, source_url, location_sealed)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
       [
-        job.id, job.type, job.user_id, job.table_id, job.table_name, JSON.stringify(job.params), job.file_type, job.file_name, job.upload_key,
-        job.destination_url ?? null, job.source_url ?? null, job.location_sealed ?? null,
+        job.id,
+        job.type,
+        job.user_id,
+        job.table_id,
+        job.table_name,
+        JSON.stringify(job.params),
+        job.file_type,
+        job.file_name,
+        job.upload_key,
+        job.destination_url ?? null,
+        job.source_url ?? null,
+        job.location_sealed ?? null,
       ],
     );
     return singleRow(rows, 'INSERT INTO tableport.jobs');
@@ -126,10 +136,11 @@ export class JobsRepository {
     const args = [filter.userId, filter.tableId ?? null, filter.type ?? null];
     const [count, page] = await Promise.all([
       this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM tableport.jobs WHERE ${where}`, args),
-      this.pool.query<JobRecord>(
-        `SELECT * FROM tableport.jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5`,
-        [...args, limit, offset],
-      ),
+      this.pool.query<JobRecord>(`SELECT * FROM tableport.jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5`, [
+        ...args,
+        limit,
+        offset,
+      ]),
     ]);
     return { total: singleRow(count.rows, 'The job count').n, jobs: page.rows };
   }
@@ -151,10 +162,10 @@ export class JobsRepository {
   }
 
   async setProgress(id: string, progress: number): Promise<void> {
-    await this.pool.query(
-      `UPDATE tableport.jobs SET progress = $2, updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`,
-      [id, Math.max(0, Math.min(99, Math.floor(progress)))],
-    );
+    await this.pool.query(`UPDATE tableport.jobs SET progress = $2, updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`, [
+      id,
+      Math.max(0, Math.min(99, Math.floor(progress))),
+    ]);
   }
 
   /** Marks success; `db` may be the import's own transaction so rows and status commit together. */
@@ -251,7 +262,10 @@ export class JobsRepository {
    * PostgreSQL drops it when the attempt's transaction ends or its connection dies (a killed worker).
    */
   async tryClaim(client: PoolClient, id: string): Promise<boolean> {
-    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended('tableport.job:' || $1, 0)) AS ok`, [id]);
+    const { rows } = await client.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtextextended('tableport.job:' || $1, 0)) AS ok`,
+      [id],
+    );
     return rows[0]?.ok === true;
   }
 
@@ -276,12 +290,17 @@ export class JobsRepository {
 
   /** Puts a job back in line (an attempt handed back at shutdown); its row must not look running. */
   async requeue(id: string): Promise<void> {
-    await this.pool.query(`UPDATE tableport.jobs SET status = 'queued', updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`, [id]);
+    await this.pool.query(
+      `UPDATE tableport.jobs SET status = 'queued', updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`,
+      [id],
+    );
   }
 
   /** Marks the sweep's look at an unfinished job, so the next sweep waits a grace period again. */
   async touch(id: string): Promise<void> {
-    await this.pool.query(`UPDATE tableport.jobs SET updated_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'running')`, [id]);
+    await this.pool.query(`UPDATE tableport.jobs SET updated_at = clock_timestamp() WHERE id = $1 AND status IN ('queued', 'running')`, [
+      id,
+    ]);
   }
 }
 

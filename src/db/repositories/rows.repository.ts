@@ -6,7 +6,16 @@ import type { Pool, PoolClient } from '../pool.js';
 import { parameterBinder, settingsSql } from '../query/index.js';
 import { assertRegexes } from '../query/regex-check.js';
 import { singleRow } from '../single-row.js';
-import { copyColumns, dataTable, exportCopySql, exportSelect, projection, selectionWhere, type CsvOptions, type ExportSelection } from '../table-sql.js';
+import {
+  copyColumns,
+  dataTable,
+  exportCopySql,
+  exportSelect,
+  projection,
+  selectionWhere,
+  type CsvOptions,
+  type ExportSelection,
+} from '../table-sql.js';
 
 const STAGING = 'tableport_import_staging';
 // Not a possible field name (fields are identifiers), so it cannot clash with the table's columns.
@@ -156,7 +165,10 @@ export class RowsRepository {
       // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
       const out = new PassThrough();
       out.write(stringify([w.csv_customize_headers], { delimiter: csv?.delimiter ?? ',' }));
-      return Object.assign(pipeline(stream, out, () => undefined), { copied: rows });
+      return Object.assign(
+        pipeline(stream, out, () => undefined),
+        { copied: rows },
+      );
     } catch (err) {
       release(err as Error);
       throw err;

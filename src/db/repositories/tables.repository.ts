@@ -45,10 +45,11 @@ export class TablesRepository {
   async list(ownerId: number, limit: number, offset: number): Promise<{ total: number; tables: TableRecord[] }> {
     const [count, page] = await Promise.all([
       this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tableport.tables WHERE owner_id = $1', [ownerId]),
-      this.pool.query<TableRecord>(
-        `SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
-        [ownerId, limit, offset],
-      ),
+      this.pool.query<TableRecord>(`SELECT ${COLS} FROM tableport.tables WHERE owner_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, [
+        ownerId,
+        limit,
+        offset,
+      ]),
     ]);
     return { total: singleRow(count.rows, 'The table count').n, tables: page.rows };
   }

@@ -41,10 +41,9 @@ export class UsersRepository {
   }
 
   async get(id: number): Promise<UserRecord | null> {
-    const { rows } = await this.pool.query<UserRecord>(
-      'SELECT id, email, name, locale, created_at FROM tableport.users WHERE id = $1',
-      [id],
-    );
+    const { rows } = await this.pool.query<UserRecord>('SELECT id, email, name, locale, created_at FROM tableport.users WHERE id = $1', [
+      id,
+    ]);
     return rows[0] ?? null;
   }
 }

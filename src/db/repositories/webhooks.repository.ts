@@ -47,13 +47,18 @@ export class WebhooksRepository {
   }
 
   async list(userId: number): Promise<WebhookRecord[]> {
-    const { rows } = await this.pool.query<WebhookRecord>('SELECT * FROM tableport.webhooks WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+    const { rows } = await this.pool.query<WebhookRecord>('SELECT * FROM tableport.webhooks WHERE user_id = $1 ORDER BY created_at, id', [
+      userId,
+    ]);
     return rows;
   }
 
   /** The user's webhooks that asked for `event`. */
   async forEvent(userId: number, event: WebhookEvent): Promise<WebhookRecord[]> {
-    const { rows } = await this.pool.query<WebhookRecord>('SELECT * FROM tableport.webhooks WHERE user_id = $1 AND $2 = ANY (events)', [userId, event]);
+    const { rows } = await this.pool.query<WebhookRecord>('SELECT * FROM tableport.webhooks WHERE user_id = $1 AND $2 = ANY (events)', [
+      userId,
+      event,
+    ]);
     return rows;
   }
 

@@ -47,7 +47,9 @@ export function parquetSchemaElement(column: ExportColumn): SchemaElement {
 
 function bad(column: string, what: string, value: unknown): never {
   const shown = JSON.stringify(value) ?? String(value);
-  throw new InvalidFileError(`Column "${column}" must hold ${what}, but a row holds ${shown.slice(0, 100)}; it cannot be written to Parquet.`);
+  throw new InvalidFileError(
+    `Column "${column}" must hold ${what}, but a row holds ${shown.slice(0, 100)}; it cannot be written to Parquet.`,
+  );
 }
 
 const toInt64: Converter = (v, column) => {
@@ -123,10 +125,7 @@ export class ParquetExportWriter extends Transform {
     this.convert = opts.columns.map((c) => converter(c.type));
     this.groupRows = opts.rowGroupRows ?? PARQUET_ROW_GROUP_ROWS;
     this.data = this.emptyColumns();
-    const schema: SchemaElement[] = [
-      { name: 'schema', num_children: this.columns.length },
-      ...this.columns.map(parquetSchemaElement),
-    ];
+    const schema: SchemaElement[] = [{ name: 'schema', num_children: this.columns.length }, ...this.columns.map(parquetSchemaElement)];
     this.parquet = new ParquetWriter({
       writer: this.bytes,
       schema,
@@ -135,7 +134,10 @@ export class ParquetExportWriter extends Transform {
       statistics: opts.statistics ?? true,
       createdBy: 'tableport',
       // Lets a later import know which text columns held JSON arrays and objects.
-      kvMetadata: [{ key: 'tableport.columns', value: JSON.stringify(this.columns) }, { key: 'tableport.table', value: opts.tableName }],
+      kvMetadata: [
+        { key: 'tableport.columns', value: JSON.stringify(this.columns) },
+        { key: 'tableport.table', value: opts.tableName },
+      ],
     });
   }
 

@@ -87,7 +87,9 @@ function pagesSmallerThan(group: RowGroup, rows: number): boolean {
   return group.columns.every((c) => {
     const stats = c.meta_data?.encoding_stats;
     if (!stats) return false;
-    const pages = stats.filter((e) => e.page_type === 'DATA_PAGE' || e.page_type === 'DATA_PAGE_V2').reduce((n, e) => n + Number(e.count), 0);
+    const pages = stats
+      .filter((e) => e.page_type === 'DATA_PAGE' || e.page_type === 'DATA_PAGE_V2')
+      .reduce((n, e) => n + Number(e.count), 0);
     return pages > 0 && groupRows / pages <= rows;
   });
 }

@@ -37,7 +37,8 @@ export function xlsxHeadProblem(head: Buffer): string | undefined {
     return 'The file is a Word or PowerPoint document, not an xlsx workbook.';
   }
   if (names.includes('mimetype') || names.includes('content.xml')) return 'The file is an OpenDocument file (.ods), not an xlsx workbook.';
-  if (!names.some(isOfficeEntry)) return 'The file is a zip archive but not an xlsx workbook (it has no [Content_Types].xml or xl/ entries).';
+  if (!names.some(isOfficeEntry))
+    return 'The file is a zip archive but not an xlsx workbook (it has no [Content_Types].xml or xl/ entries).';
   return undefined;
 }
 

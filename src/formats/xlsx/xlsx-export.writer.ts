@@ -125,7 +125,8 @@ export class XlsxExportWriter extends Transform {
         // Excel shows dates from 1900-03-01 (before it, its 1900 leap-year bug shifts them) to 9999-12-31;
         // others stay ISO text, which reads back as the same date.
         if (ms >= FIRST_EXCEL_DATE_MS && ms <= LAST_EXCEL_DATE_MS) return `<c r="${ref}" s="${DATE_STYLE}"><v>${excelSerial(ms)}</v></c>`;
-        if (Number.isFinite(ms) && typeof v !== 'string') return this.cell(new Date(ms).toISOString(), { name: column.name, type: 'string' }, ref);
+        if (Number.isFinite(ms) && typeof v !== 'string')
+          return this.cell(new Date(ms).toISOString(), { name: column.name, type: 'string' }, ref);
         break;
       }
       default:
@@ -171,7 +172,10 @@ export class XlsxExportWriter extends Transform {
     this.sheet.push(this.batch + SHEET_END);
     this.batch = '';
     this.sheet.push(null);
-    this.zipEnded.then(() => cb(), (err: unknown) => cb(err as Error));
+    this.zipEnded.then(
+      () => cb(),
+      (err: unknown) => cb(err as Error),
+    );
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {

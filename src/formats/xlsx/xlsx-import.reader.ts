@@ -96,7 +96,8 @@ async function prepare(zip: yauzl.ZipFile, entries: Entries): Promise<{ sheet: y
   const bookTarget = rootRels.find((r) => r.type.endsWith('/officeDocument'))?.target;
   const bookPart = bookTarget ? resolveTarget('', bookTarget) : 'xl/workbook.xml';
   const bookXml = await readSmall(zip, entries, bookPart);
-  if (bookXml === undefined) throw new InvalidFileError('The zip archive is not an xlsx workbook: it has no workbook part (xl/workbook.xml).');
+  if (bookXml === undefined)
+    throw new InvalidFileError('The zip archive is not an xlsx workbook: it has no workbook part (xl/workbook.xml).');
   const book = workbookInfo(bookXml);
   if (!book.firstSheet) throw new InvalidFileError('The xlsx file has no worksheet.');
   const rels = relationships((await readSmall(zip, entries, relsPath(bookPart))) ?? '');
@@ -130,7 +131,8 @@ function headerOf(row: SheetRow): string[] {
   for (let c = 0; c < row.cells.length; c++) {
     const v = row.cells[c];
     const key = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v).trim();
-    if (key !== '' && seen.has(key)) throw new InvalidFileError(`The header row (row ${row.number}) of the first sheet names column "${key}" twice.`);
+    if (key !== '' && seen.has(key))
+      throw new InvalidFileError(`The header row (row ${row.number}) of the first sheet names column "${key}" twice.`);
     seen.add(key);
     keys[c] = key;
   }

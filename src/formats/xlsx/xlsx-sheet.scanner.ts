@@ -71,7 +71,8 @@ export class SheetScanner {
     this.rest += text;
     const end = afterLastClose(this.rest, 'row');
     if (end < 0) {
-      if (this.rest.length > 64 * 1024 * 1024) throw new InvalidFileError('A row of the first sheet is larger than 64 MB; the file cannot be read.');
+      if (this.rest.length > 64 * 1024 * 1024)
+        throw new InvalidFileError('A row of the first sheet is larger than 64 MB; the file cannot be read.');
       return [];
     }
     const done = this.rest.slice(0, end);
@@ -127,7 +128,8 @@ export class SheetScanner {
     switch (t) {
       case 's': {
         const s = this.ctx.sharedStrings[Number(v)];
-        if (s === undefined) throw new InvalidFileError(`Cell ${ref} (row ${rowNumber}) refers to shared string ${v}, which the file does not have.`);
+        if (s === undefined)
+          throw new InvalidFileError(`Cell ${ref} (row ${rowNumber}) refers to shared string ${v}, which the file does not have.`);
         return s;
       }
       case 'str':
@@ -144,7 +146,8 @@ export class SheetScanner {
       default: {
         if (v === '') return null;
         const n = Number(v);
-        if (Number.isNaN(n)) throw new InvalidFileError(`Cell ${ref} (row ${rowNumber}) should hold a number but holds "${v.slice(0, 40)}".`);
+        if (Number.isNaN(n))
+          throw new InvalidFileError(`Cell ${ref} (row ${rowNumber}) should hold a number but holds "${v.slice(0, 40)}".`);
         const s = attrs.s;
         if (s !== undefined && this.ctx.dateStyles[Number(s)]) return this.date(n);
         return n;

@@ -106,7 +106,11 @@ export function unescapeXml(text: string): string {
   let s = text;
   if (s.includes('&')) {
     s = s.replace(ENTITY, (_m, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
-      hex !== undefined ? String.fromCodePoint(Number.parseInt(hex, 16)) : dec !== undefined ? String.fromCodePoint(Number.parseInt(dec, 10)) : (NAMED[name ?? ''] ?? ''),
+      hex !== undefined
+        ? String.fromCodePoint(Number.parseInt(hex, 16))
+        : dec !== undefined
+          ? String.fromCodePoint(Number.parseInt(dec, 10))
+          : (NAMED[name ?? ''] ?? ''),
     );
   }
   if (s.includes('_x')) s = s.replace(OOXML_ESCAPE, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));

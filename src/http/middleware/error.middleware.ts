@@ -1,5 +1,13 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, InsufficientStorageError, InvalidParameterError, JsonTooDeepError, PayloadTooLargeError, ServiceUnavailableError, TooFrequentError } from '../../errors.js';
+import {
+  AppError,
+  InsufficientStorageError,
+  InvalidParameterError,
+  JsonTooDeepError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  TooFrequentError,
+} from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { infrastructureError } from './infrastructure-errors.js';
 
@@ -36,11 +44,15 @@ function fromExpress(err: unknown, opts: ErrorHandlerOptions): AppError | undefi
   if (t === 'entity.too.large') return new PayloadTooLargeError(opts.bodyMaxBytes);
   if (t === 'entity.too.deep') return new JsonTooDeepError(opts.maxJsonDepth);
   if (t === 'encoding.unsupported' || t === 'charset.unsupported')
-    return new InvalidParameterError('body', 'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.');
+    return new InvalidParameterError(
+      'body',
+      'The request body must be UTF-8 JSON, sent as is or with Content-Encoding gzip, deflate or br.',
+    );
   // A compressed body that does not inflate, or a body cut short by the client.
   if (t === 'request.aborted' || t === 'request.size.invalid')
     return new InvalidParameterError('body', 'The request body ended before the length it declared.');
-  if ((err as { code?: string } | null)?.code === 'ENOSPC' || (err as { code?: string } | null)?.code === 'EDQUOT') return new InsufficientStorageError();
+  if ((err as { code?: string } | null)?.code === 'ENOSPC' || (err as { code?: string } | null)?.code === 'EDQUOT')
+    return new InsufficientStorageError();
   if ((err as { code?: string } | null)?.code === 'Z_DATA_ERROR' || (err as { code?: string } | null)?.code === 'Z_BUF_ERROR')
     return new InvalidParameterError('body', 'The request body is not valid for its Content-Encoding.');
   return undefined;

@@ -1,6 +1,15 @@
 import { ServiceUnavailableError } from '../../errors.js';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 // PostgreSQL: too many connections, shutting down, cannot connect now, query cancelled (statement_timeout).
 const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '57014', '08000', '08001', '08003', '08006']);
 const MESSAGES = [

@@ -30,7 +30,9 @@ export function createUploadReceiver(storageDir: string, maxBytes: number) {
     });
     if (file && CONTROL_CHARS.test(file.originalname)) {
       await rm(file.path, { force: true });
-      throw new InvalidUploadError('The file name contains a control character (such as CR, LF or NUL); rename the file and send it again.');
+      throw new InvalidUploadError(
+        'The file name contains a control character (such as CR, LF or NUL); rename the file and send it again.',
+      );
     }
     return file;
   };
@@ -40,7 +42,9 @@ export function createUploadReceiver(storageDir: string, maxBytes: number) {
 function checkUploadHeaders(req: Request): void {
   const type = req.get('content-type') ?? '';
   if (/^multipart\//i.test(type) && !/;\s*boundary=/i.test(type)) {
-    throw new InvalidUploadError('The Content-Type is multipart but names no boundary; send multipart/form-data as your HTTP client builds it.');
+    throw new InvalidUploadError(
+      'The Content-Type is multipart but names no boundary; send multipart/form-data as your HTTP client builds it.',
+    );
   }
   const encoding = (req.get('content-encoding') ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
@@ -61,7 +65,9 @@ export function uploadError(err: unknown, maxBytes: number): unknown {
   if (typeof code === 'string' && DISK_FULL.has(code)) return new InsufficientStorageError();
   const message = err instanceof Error ? err.message : '';
   if (/^(Unexpected end of (form|file)|Malformed part header|Multipart: Boundary not found|Malformed urlencoded form)/.test(message)) {
-    return new InvalidUploadError(`The multipart/form-data body is not valid: ${message.toLowerCase()}. Send the whole body, as your HTTP client builds it.`);
+    return new InvalidUploadError(
+      `The multipart/form-data body is not valid: ${message.toLowerCase()}. Send the whole body, as your HTTP client builds it.`,
+    );
   }
   if (message === 'aborted' || code === 'ECONNRESET') return new InvalidUploadError('The upload was cut off before it ended.');
   return err;

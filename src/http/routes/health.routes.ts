@@ -29,7 +29,13 @@ async function probe(check: HealthCheck): Promise<boolean> {
     timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([check().then(() => true, () => false), timeout]);
+    return await Promise.race([
+      check().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

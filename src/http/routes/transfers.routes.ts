@@ -19,7 +19,8 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
   });
   r.post('/table/import/', async (req, res) => {
     // A new table with a schema inferred from the file, then the import into it.
-    if (req.is('application/json')) return void res.status(201).json(await s.imports.requestFromSourceWithInference(currentUser(res).id, req.body?.name, req.body));
+    if (req.is('application/json'))
+      return void res.status(201).json(await s.imports.requestFromSourceWithInference(currentUser(res).id, req.body?.name, req.body));
     const file = await receiveUpload(req, res);
     res.status(201).json(await s.imports.requestWithInference(currentUser(res).id, file, req.body, req.query));
   });

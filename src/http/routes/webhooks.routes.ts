@@ -16,7 +16,14 @@ export function webhooksRouter(s: Services): Router {
     res.status(204).end();
   });
   r.get('/webhooks/:id/deliveries', async (req, res) => {
-    res.json(await s.webhooks.deliveries(currentUser(res).id, req.params.id, parsePageQuery(req.query), `${req.baseUrl}/webhooks/${req.params.id}/deliveries`));
+    res.json(
+      await s.webhooks.deliveries(
+        currentUser(res).id,
+        req.params.id,
+        parsePageQuery(req.query),
+        `${req.baseUrl}/webhooks/${req.params.id}/deliveries`,
+      ),
+    );
   });
   return r;
 }

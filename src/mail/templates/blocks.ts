@@ -77,10 +77,12 @@ export function escapeHtml(s: string): string {
  */
 export function hrefAttr(url: string): string | null {
   if (!/^https?:\/\//i.test(url)) return null;
-  return url
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters in a link are percent-encoded on purpose.
-    .replace(/[\s"'<>`\u0000-\u001f\u007f]/g, (c) => encodeURIComponent(c))
-    .replace(/&(?![A-Za-z0-9_.~%-]*=)/g, '&amp;');
+  return (
+    url
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters in a link are percent-encoded on purpose.
+      .replace(/[\s"'<>`\u0000-\u001f\u007f]/g, (c) => encodeURIComponent(c))
+      .replace(/&(?![A-Za-z0-9_.~%-]*=)/g, '&amp;')
+  );
 }
 
 // Trusted constants, placed inside double-quoted style attributes: no double quotes in here.
@@ -89,7 +91,8 @@ const S = {
   wrap: `max-width:600px;margin:0 auto;padding:24px 16px;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,'PingFang SC','Microsoft YaHei',sans-serif;font-size:15px;line-height:1.55;color:#1f2328;`,
   card: 'background-color:#ffffff;border:1px solid #d8dee4;border-radius:8px;padding:24px;',
   p: 'margin:0 0 16px;',
-  button: 'display:inline-block;padding:10px 20px;background-color:#0969da;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600;',
+  button:
+    'display:inline-block;padding:10px 20px;background-color:#0969da;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600;',
   urlText: 'margin:0 0 16px;font-size:13px;color:#57606a;word-break:break-all;',
   link: 'color:#0969da;word-break:break-all;',
   ul: 'margin:0 0 16px;padding-left:20px;',
@@ -129,7 +132,9 @@ function blockHtml(block: Block): string {
     case 'facts':
       return (
         `<table role="presentation" style="${S.table}">` +
-        block.rows.map(([l, v]) => `<tr><th scope="row" style="${S.th}">${escapeHtml(l)}</th><td style="${S.td}">${inlineHtml(v)}</td></tr>`).join('') +
+        block.rows
+          .map(([l, v]) => `<tr><th scope="row" style="${S.th}">${escapeHtml(l)}</th><td style="${S.td}">${inlineHtml(v)}</td></tr>`)
+          .join('') +
         '</table>'
       );
     case 'footer':
@@ -138,7 +143,10 @@ function blockHtml(block: Block): string {
 }
 
 export function renderHtml(blocks: Block[], opts: { lang: string; title: string }): string {
-  const card = blocks.filter((x) => x.kind !== 'footer').map(blockHtml).join('\n');
+  const card = blocks
+    .filter((x) => x.kind !== 'footer')
+    .map(blockHtml)
+    .join('\n');
   const footer = blocks
     .filter((x): x is Extract<Block, { kind: 'footer' }> => x.kind === 'footer')
     .map((f) => `<p style="${S.footer}">${inlineHtml(f.content)}</p>`)

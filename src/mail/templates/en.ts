@@ -18,7 +18,13 @@ function errorList(f: JobMailFacts): Block[] {
   return [{ kind: 'list', items }];
 }
 
-const jobLine = (f: JobMailFacts, lead: string): Inline[] => [`${lead}, look up job `, code(f.jobId), ' with your API token: ', code(`GET ${f.jobUrl}`), '.'];
+const jobLine = (f: JobMailFacts, lead: string): Inline[] => [
+  `${lead}, look up job `,
+  code(f.jobId),
+  ' with your API token: ',
+  code(`GET ${f.jobUrl}`),
+  '.',
+];
 
 const footer = (f: JobMailFacts, what: string): Block => ({
   kind: 'footer',
@@ -102,7 +108,13 @@ export const en: MailCopy = {
       ),
     ];
     if (f.errors.length) {
-      blocks.push(p(f.totalErrors === 1 ? 'The problem:' : `The ${f.totalErrorsText} problems${f.moreErrors > 0 ? `, the first ${f.errors.length} of them` : ''}:`));
+      blocks.push(
+        p(
+          f.totalErrors === 1
+            ? 'The problem:'
+            : `The ${f.totalErrorsText} problems${f.moreErrors > 0 ? `, the first ${f.errors.length} of them` : ''}:`,
+        ),
+      );
       blocks.push(...errorList(f));
     } else {
       blocks.push(p('No reason was recorded.'));
@@ -113,6 +125,9 @@ export const en: MailCopy = {
       blocks.push({ kind: 'button', url: f.downloadUrl, label: 'Download the error report' });
     } else blocks.push(p('Fix the file and import it again.'));
     blocks.push(footer(f, 'import'));
-    return { subject: f.dryRun ? `Dry run of an import into "${f.tableNameOneLine}" found problems` : `Import into "${f.tableNameOneLine}" failed`, blocks };
+    return {
+      subject: f.dryRun ? `Dry run of an import into "${f.tableNameOneLine}" found problems` : `Import into "${f.tableNameOneLine}" failed`,
+      blocks,
+    };
   },
 };

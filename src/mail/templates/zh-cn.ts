@@ -17,7 +17,13 @@ function errorList(f: JobMailFacts): Block[] {
   return [{ kind: 'list', items }];
 }
 
-const jobLine = (f: JobMailFacts, lead: string): Inline[] => [`${lead}，请用您的 API 令牌查询任务 `, code(f.jobId), '：', code(`GET ${f.jobUrl}`), '。'];
+const jobLine = (f: JobMailFacts, lead: string): Inline[] => [
+  `${lead}，请用您的 API 令牌查询任务 `,
+  code(f.jobId),
+  '：',
+  code(`GET ${f.jobUrl}`),
+  '。',
+];
 
 const footer = (f: JobMailFacts, what: string): Block => ({
   kind: 'footer',
@@ -90,7 +96,14 @@ export const zhCN: MailCopy = {
   importFailed(f) {
     const blocks: Block[] = [
       greeting(f),
-      p('数据表 ', ...table(f), ' 的导入失败，', b('没有写入任何一行'), '（导入要么全部成功，要么全部不写入）。', f.fileName ? `文件：${f.fileName}。` : ''),
+      p(
+        '数据表 ',
+        ...table(f),
+        ' 的导入失败，',
+        b('没有写入任何一行'),
+        '（导入要么全部成功，要么全部不写入）。',
+        f.fileName ? `文件：${f.fileName}。` : '',
+      ),
     ];
     if (f.errors.length) {
       blocks.push(p(`共 ${f.totalErrorsText} 个错误${f.moreErrors > 0 ? `，以下是前 ${f.errors.length} 个` : ''}：`));

@@ -16,7 +16,11 @@ export function bigCsv(rows: number): Buffer {
 export async function uploadImport(fe: FaultEnv, token: string, tableId: number, csv: Buffer): Promise<string> {
   const form = new FormData();
   form.append('file', new Blob([csv]), 'big.csv');
-  const res = await fetch(`${fe.api.url}/oserve/v1/table/${tableId}/import/`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
+  const res = await fetch(`${fe.api.url}/oserve/v1/table/${tableId}/import/`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+    body: form,
+  });
   const body = (await res.json()) as { job_id?: string };
   if (res.status !== 201 || !body.job_id) throw new Error(`import: ${res.status} ${JSON.stringify(body)}`);
   return body.job_id;

@@ -47,9 +47,13 @@ export async function startOwnRedis(port: number): Promise<OwnRedis> {
     }
   };
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     await until(`redis on ${port}`, ping);
   };
   const kill = async () => {
@@ -59,10 +63,16 @@ export async function startOwnRedis(port: number): Promise<OwnRedis> {
     await once(c, 'exit');
   };
   await start();
-  return { url, start, kill, restart: async () => {
+  return {
+    url,
+    start,
+    kill,
+    restart: async () => {
       await kill();
       await start();
-    }, close: kill };
+    },
+    close: kill,
+  };
 }
 
 export interface OwnPostgres {
@@ -77,7 +87,12 @@ export interface OwnPostgres {
 }
 
 const PG_BIN = (() => {
-  const versions = spawnSync('ls', ['/usr/lib/postgresql']).stdout.toString().trim().split('\n').filter(Boolean).sort((a, b) => Number(b) - Number(a));
+  const versions = spawnSync('ls', ['/usr/lib/postgresql'])
+    .stdout.toString()
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .sort((a, b) => Number(b) - Number(a));
   return `/usr/lib/postgresql/${versions[0]}/bin`;
 })();
 

@@ -15,9 +15,15 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
 
-function tableport(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function tableport(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, TABLEPORT_CONNECTION: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, TABLEPORT_CONNECTION: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -44,7 +50,10 @@ describe('tableport CLI: locations and COPY INTO', () => {
     const res = await fetch(`${server.baseUrl}/oserve/v1/table/${id}/record/`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify([{ id: 'n1', text: 'one' }, { id: 'n2', text: 'two' }]),
+      body: JSON.stringify([
+        { id: 'n1', text: 'one' },
+        { id: 'n2', text: 'two' },
+      ]),
     });
     assert.equal(res.status, 201);
   });

@@ -69,7 +69,13 @@ describe('tableport CLI against a real server', () => {
     const created = await cli('tables', 'create', 'people', '--field', 'name:string', '--field', 'age:integer', '--json');
     assert.equal(created.code, 0, created.stderr);
     const table = json<Table>(created);
-    assert.deepEqual(table.schema.fields.map((f) => [f.name, f.type]), [['name', 'string'], ['age', 'integer']]);
+    assert.deepEqual(
+      table.schema.fields.map((f) => [f.name, f.type]),
+      [
+        ['name', 'string'],
+        ['age', 'integer'],
+      ],
+    );
 
     const listed = await cli('tables', 'list', '--json');
     assert.equal(listed.code, 0, listed.stderr);
@@ -114,10 +120,13 @@ describe('tableport CLI against a real server', () => {
     assert.equal(ejob.rows, 2);
     assert.equal(ejob.download.path, out);
     const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Array<Record<string, string>>;
-    assert.deepEqual(rows.map((r) => [r.title, r.qty, r.created_at]), [
-      ['first', '1', '1000'],
-      ['second', '2', '2000'],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.title, r.qty, r.created_at]),
+      [
+        ['first', '1', '1000'],
+        ['second', '2', '2000'],
+      ],
+    );
 
     const again = await cli('export', 'orders', '--type', 'json');
     assert.equal(again.code, 3);
@@ -170,7 +179,11 @@ describe('tableport CLI against a real server', () => {
 
   test('import - reads the file from stdin, named by --filename', async () => {
     await cli('tables', 'create', 'piped', '--field', 'n:integer');
-    const run = await tableport(['import', 'piped', '-', '--filename', 'rows.json', '--wait', '--json'], env, '[{"n": 1}, {"n": 2}, {"n": 3}]');
+    const run = await tableport(
+      ['import', 'piped', '-', '--filename', 'rows.json', '--wait', '--json'],
+      env,
+      '[{"n": 1}, {"n": 2}, {"n": 3}]',
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.equal(json<Job>(run).rows, 3);
     const noName = await tableport(['import', 'piped', '-'], env, '[]');
@@ -209,7 +222,15 @@ describe('tableport CLI against a real server', () => {
     const run = await tableport(['tables', 'list', '--url', server.baseUrl, '--token', 'wrong', '--json']);
     assert.equal(run.code, 3);
     assert.equal(json<{ error_code: string }>(run).error_code, 'unauthorized');
-    const ok = await tableport(['tables', 'list', '--url', server.baseUrl, '--token', defined(env.TABLEPORT_TOKEN, 'env.TABLEPORT_TOKEN'), '--json']);
+    const ok = await tableport([
+      'tables',
+      'list',
+      '--url',
+      server.baseUrl,
+      '--token',
+      defined(env.TABLEPORT_TOKEN, 'env.TABLEPORT_TOKEN'),
+      '--json',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
   });
 
@@ -227,7 +248,21 @@ describe('tableport CLI against a real server', () => {
   });
 
   test('every command has --help with an example, exiting 0', async () => {
-    const commands = [[], ['tables'], ['tables', 'list'], ['tables', 'create'], ['tables', 'show'], ['tables', 'delete'], ['export'], ['import'], ['jobs'], ['jobs', 'list'], ['jobs', 'show'], ['jobs', 'wait'], ['users', 'add']];
+    const commands = [
+      [],
+      ['tables'],
+      ['tables', 'list'],
+      ['tables', 'create'],
+      ['tables', 'show'],
+      ['tables', 'delete'],
+      ['export'],
+      ['import'],
+      ['jobs'],
+      ['jobs', 'list'],
+      ['jobs', 'show'],
+      ['jobs', 'wait'],
+      ['users', 'add'],
+    ];
     const runs = await Promise.all(commands.map((c) => tableport([...c, '--help'])));
     runs.forEach((run, i) => {
       const name = defined(commands[i], 'commands[i]').join(' ') || '(top)';

@@ -8,10 +8,30 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { defined } from '../../helpers/defined.js';
 
 const ROWS = [
-  { id: 'r1', created_at: 1000, title: 'plain', qty: 1, price: 1.5, paid: true, due: '2024-01-01T00:00:00.000Z', tags: ['a'], meta: { k: 1 } },
+  {
+    id: 'r1',
+    created_at: 1000,
+    title: 'plain',
+    qty: 1,
+    price: 1.5,
+    paid: true,
+    due: '2024-01-01T00:00:00.000Z',
+    tags: ['a'],
+    meta: { k: 1 },
+  },
   { id: 'r2', created_at: 1500, title: 'comma, "quote"\nnew line', qty: -2, price: 0.1, paid: false, due: null, tags: [], meta: {} },
   { id: 'r3', created_at: 2000, title: 'Unicode: 中文 ü 🎉', qty: null, price: null, paid: null, due: null, tags: null, meta: null },
-  { id: 'r4', created_at: 2999, title: '', qty: 9007199254740991, price: -1e21, paid: true, due: '1999-12-31T23:59:59.999Z', tags: [{ x: [1, 2] }], meta: { s: 'a\\b' } },
+  {
+    id: 'r4',
+    created_at: 2999,
+    title: '',
+    qty: 9007199254740991,
+    price: -1e21,
+    paid: true,
+    due: '1999-12-31T23:59:59.999Z',
+    tags: [{ x: [1, 2] }],
+    meta: { s: 'a\\b' },
+  },
   { id: 'r5', created_at: 3000, title: 'end is exclusive', qty: 5, price: 5, paid: false, due: null, tags: null, meta: null },
 ];
 
@@ -59,7 +79,10 @@ describe('export', () => {
     const lines = parse(file.body, { relax_column_count: false }) as string[][];
     assert.deepEqual(lines[0], ['id', 'created_at', 'updated_at', 'created_by', 'title', 'qty', 'price', 'paid', 'due', 'tags', 'meta']);
     assert.equal(lines.length, 6);
-    assert.deepEqual(lines.slice(1).map((l) => l[0]), ['r1', 'r2', 'r3', 'r4', 'r5']);
+    assert.deepEqual(
+      lines.slice(1).map((l) => l[0]),
+      ['r1', 'r2', 'r3', 'r4', 'r5'],
+    );
     const r2 = defined(lines[2], 'lines[2]');
     assert.equal(r2[4], 'comma, "quote"\nnew line');
     assert.equal(r2[7], 'false');
@@ -87,7 +110,11 @@ describe('export', () => {
     assert.equal(job.rows, 3);
     const file = await download(defined(job.file_url, 'job.file_url'));
     const rows = JSON.parse(file.body) as Array<Record<string, unknown>>;
-    assert.deepEqual(rows.map((r) => r.id), ['r2', 'r3', 'r4'], 'start is in, end is out');
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['r2', 'r3', 'r4'],
+      'start is in, end is out',
+    );
     assert.equal(rows[0]?.paid, false);
     assert.equal(rows[0]?.created_at, 1500);
     assert.equal(rows[0]?.title, 'comma, "quote"\nnew line');
@@ -96,7 +123,19 @@ describe('export', () => {
     assert.equal(rows[2]?.price, -1e21);
     assert.equal(rows[2]?.due, '1999-12-31T23:59:59.999Z');
     assert.equal(rows[1]?.qty, null);
-    assert.deepEqual(Object.keys(defined(rows[0], 'rows[0]')), ['id', 'created_at', 'updated_at', 'created_by', 'title', 'qty', 'price', 'paid', 'due', 'tags', 'meta']);
+    assert.deepEqual(Object.keys(defined(rows[0], 'rows[0]')), [
+      'id',
+      'created_at',
+      'updated_at',
+      'created_by',
+      'title',
+      'qty',
+      'price',
+      'paid',
+      'due',
+      'tags',
+      'meta',
+    ]);
 
     // MinApp v1.5's views of the table's exports.
     const list = await c.get(`/oserve/v1/table/${t2}/export/`);
@@ -118,18 +157,30 @@ describe('export', () => {
     await c.post(`/oserve/v1/table/${t}/record/`).send(ROWS);
     const res = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'json', mode: 'part', end: 2000 });
     const job = await waitForJob(server, token, res.body.job_id);
-    assert.deepEqual((JSON.parse((await download(defined(job.file_url, 'job.file_url'))).body) as Array<{ id: string }>).map((r) => r.id), ['r1', 'r2']);
+    assert.deepEqual(
+      (JSON.parse((await download(defined(job.file_url, 'job.file_url'))).body) as Array<{ id: string }>).map((r) => r.id),
+      ['r1', 'r2'],
+    );
     const tf = await createTable(server, token, 'bounds_form');
     await c.post(`/oserve/v1/table/${tf}/record/`).send(ROWS);
-    const form = await c.post(`/oserve/v1/table/${tf}/export/`).type('form').send({ file_type: 'json', mode: 'part', start: '1500', end: '2000' });
+    const form = await c
+      .post(`/oserve/v1/table/${tf}/export/`)
+      .type('form')
+      .send({ file_type: 'json', mode: 'part', start: '1500', end: '2000' });
     assert.equal(form.status, 201, `a form post works too: ${JSON.stringify(form.body)}`);
     const jobF = await waitForJob(server, token, form.body.job_id);
-    assert.deepEqual((JSON.parse((await download(defined(jobF.file_url, 'jobF.file_url'))).body) as Array<{ id: string }>).map((r) => r.id), ['r2']);
+    assert.deepEqual(
+      (JSON.parse((await download(defined(jobF.file_url, 'jobF.file_url'))).body) as Array<{ id: string }>).map((r) => r.id),
+      ['r2'],
+    );
     const t3 = await createTable(server, token, 'bounds2');
     await c.post(`/oserve/v1/table/${t3}/record/`).send(ROWS);
     const res2 = await c.post(`/oserve/v1/table/${t3}/export/`).send({ file_type: 'json', mode: 'part', start: '2999' });
     const job2 = await waitForJob(server, token, res2.body.job_id);
-    assert.deepEqual((JSON.parse((await download(defined(job2.file_url, 'job2.file_url'))).body) as Array<{ id: string }>).map((r) => r.id), ['r4', 'r5']);
+    assert.deepEqual(
+      (JSON.parse((await download(defined(job2.file_url, 'job2.file_url'))).body) as Array<{ id: string }>).map((r) => r.id),
+      ['r4', 'r5'],
+    );
   });
 
   test('every wrong parameter is 400 invalid_parameter naming it, and does not use up the minute', async () => {
@@ -177,7 +228,11 @@ describe('export', () => {
     assert.equal(res.status, 400);
     const t = await createTable(server, token, 'links');
     await c.post(`/oserve/v1/table/${t}/record/`).send(ROWS.slice(0, 1));
-    const job = await waitForJob(server, token, (await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' })).body.job_id);
+    const job = await waitForJob(
+      server,
+      token,
+      (await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' })).body.job_id,
+    );
     const url = new URL(defined(job.file_url, 'job.file_url'));
     assert.equal((await download(url.toString())).status, 200);
 

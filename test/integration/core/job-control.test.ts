@@ -101,7 +101,10 @@ describe('cancel and retry', () => {
     const { token } = await server.createUser();
     const c = client(server, token);
     const t = await createTable(server, token, 'queued', SCHEMA);
-    await c.post(`/oserve/v1/table/${t}/record/`).send([{ n: 1 }, { n: 2 }]).expect(201);
+    await c
+      .post(`/oserve/v1/table/${t}/record/`)
+      .send([{ n: 1 }, { n: 2 }])
+      .expect(201);
     const res = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const jobId = res.body.job_id as string;
@@ -135,7 +138,10 @@ describe('cancel and retry', () => {
     const { token } = await server.createUser();
     const c = client(server, token);
     const t = await createTable(server, token, 'running_export', SCHEMA);
-    await c.post(`/oserve/v1/table/${t}/record/`).send([{ n: 1 }, { n: 2 }]).expect(201);
+    await c
+      .post(`/oserve/v1/table/${t}/record/`)
+      .send([{ n: 1 }, { n: 2 }])
+      .expect(201);
     // The request counts the rows, so the lock comes after it, while the queue holds the job.
     const q = queue('export');
     await q.pause();
@@ -150,7 +156,9 @@ describe('cancel and retry', () => {
       const cancel = await c.post(`/oserve/v1/jobs/${jobId}/cancel`);
       assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
       assert.equal(cancel.body.status, 'cancelled');
-      await until('the worker to abort the running job', async () => logLines.some((l) => l.includes(jobId) && l.includes('running job cancelled')));
+      await until('the worker to abort the running job', async () =>
+        logLines.some((l) => l.includes(jobId) && l.includes('running job cancelled')),
+      );
       await lock.release();
       released = true;
       await settled('export', jobId);
@@ -176,7 +184,9 @@ describe('cancel and retry', () => {
       const jobId = res.body.job_id as string;
       await until('the import to run', async () => (await c.get(`/oserve/v1/jobs/${jobId}`)).body.status === 'running');
       assert.equal((await c.post(`/oserve/v1/jobs/${jobId}/cancel`)).status, 200);
-      await until('the worker to abort the running job', async () => logLines.some((l) => l.includes(jobId) && l.includes('running job cancelled')));
+      await until('the worker to abort the running job', async () =>
+        logLines.some((l) => l.includes(jobId) && l.includes('running job cancelled')),
+      );
       await lock.release();
       released = true;
       await settled('import', jobId);
@@ -252,7 +262,10 @@ describe('cancel and retry', () => {
     const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from('n\nnope\n'), 'bad.csv');
     const failed = await waitForJob(server, token, res.body.job_id);
     assert.equal(failed.status, 'failed');
-    await assert.rejects(tp.job(failed.id).cancel(), (e: unknown) => e instanceof ApiError && e.errorCode === 'job_not_cancellable' && e.status === 409);
+    await assert.rejects(
+      tp.job(failed.id).cancel(),
+      (e: unknown) => e instanceof ApiError && e.errorCode === 'job_not_cancellable' && e.status === 409,
+    );
 
     const early = await cli(server, token, 'jobs', 'retry', failed.id);
     assert.equal(early.code, 3, early.stderr);
@@ -261,7 +274,10 @@ describe('cancel and retry', () => {
     await freeMinute('import', t);
     const again = await tp.retryJob(failed.id);
     assert.notEqual(again.id, failed.id);
-    await assert.rejects(again.wait(), (e: unknown) => e instanceof JobFailedError && e.errors[0]?.error_code === failed.errors[0]?.error_code);
+    await assert.rejects(
+      again.wait(),
+      (e: unknown) => e instanceof JobFailedError && e.errors[0]?.error_code === failed.errors[0]?.error_code,
+    );
 
     // A queued job, cancelled from the CLI (the queue is paused so it stays queued).
     const q = queue('import');
@@ -273,7 +289,10 @@ describe('cancel and retry', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /cancelled/);
       assert.equal((await tp.job(queued.body.job_id).status()).status, 'cancelled');
-      await assert.rejects(tp.job(queued.body.job_id).wait(), (e: unknown) => e instanceof JobFailedError && /was cancelled/.test(e.message));
+      await assert.rejects(
+        tp.job(queued.body.job_id).wait(),
+        (e: unknown) => e instanceof JobFailedError && /was cancelled/.test(e.message),
+      );
       await freeMinute('import', t2);
       const retried = await cli(server, token, 'jobs', 'retry', queued.body.job_id);
       assert.equal(retried.code, 0, retried.stderr);

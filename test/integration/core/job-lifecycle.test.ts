@@ -54,7 +54,9 @@ describe('job lifecycle: claim and succeed', () => {
   async function queuedImport(name: string): Promise<{ tableId: number; jobId: string }> {
     const { token } = await server.createUser();
     const tableId = await createTable(server, token, name, SCHEMA);
-    const res = await client(server, token).post(`/oserve/v1/table/${tableId}/import/`).attach('file', Buffer.from('n\n1\n2\n3\n'), 'n.csv');
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${tableId}/import/`)
+      .attach('file', Buffer.from('n\n1\n2\n3\n'), 'n.csv');
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return { tableId, jobId: res.body.job_id as string };
   }
@@ -100,14 +102,19 @@ describe('job lifecycle: claim and succeed', () => {
 describe('job lifecycle: the sweep', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ roles: ['api'], env: { JOB_SWEEP_INTERVAL_SECONDS: '1', JOB_SWEEP_GRACE_SECONDS: '1', INCOMING_MAX_AGE_SECONDS: '60' } });
+    server = await startTestServer({
+      roles: ['api'],
+      env: { JOB_SWEEP_INTERVAL_SECONDS: '1', JOB_SWEEP_GRACE_SECONDS: '1', INCOMING_MAX_AGE_SECONDS: '60' },
+    });
   });
   after(() => server.close());
 
   test('re-queues an accepted job that the queue lost, and it runs once with one mail', async () => {
     const { token } = await server.createUser();
     const t = await createTable(server, token, 'lost', SCHEMA);
-    await client(server, token).post(`/oserve/v1/table/${t}/record/`).send([{ n: 1 }, { n: 2 }]);
+    await client(server, token)
+      .post(`/oserve/v1/table/${t}/record/`)
+      .send([{ n: 1 }, { n: 2 }]);
     const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     assert.equal(res.status, 201);
     const jobId = res.body.job_id as string;
@@ -244,7 +251,9 @@ describe('job lifecycle: clean-up', () => {
 
   test('expired exports lose their whole folder', async () => {
     const t = await createTable(server, token, 'expiring', SCHEMA);
-    await client(server, token).post(`/oserve/v1/table/${t}/record/`).send([{ n: 1 }]);
+    await client(server, token)
+      .post(`/oserve/v1/table/${t}/record/`)
+      .send([{ n: 1 }]);
     const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded');
@@ -252,7 +261,9 @@ describe('job lifecycle: clean-up', () => {
     assert.ok(existsSync(folder));
     const s = servicesOf(server);
     try {
-      const removed = await s.services.lifecycle.removeExpiredExports(new Date(Date.now() + (server.config.downloadLinkTtlSeconds + 60) * 1000));
+      const removed = await s.services.lifecycle.removeExpiredExports(
+        new Date(Date.now() + (server.config.downloadLinkTtlSeconds + 60) * 1000),
+      );
       assert.ok(removed >= 1);
     } finally {
       await s.close();

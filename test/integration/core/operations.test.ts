@@ -25,7 +25,9 @@ describe('operations', () => {
 
   test('`tableport users add` prints a working token alone on the last line, and finds an existing user', async () => {
     const env = server.childEnv();
-    const first = await run(process.execPath, [BIN, 'users', 'add', '--email', 'Op@Example.com', '--name', 'Op', '--locale', 'zh-CN'], { env });
+    const first = await run(process.execPath, [BIN, 'users', 'add', '--email', 'Op@Example.com', '--name', 'Op', '--locale', 'zh-CN'], {
+      env,
+    });
     const token = defined(first.stdout.trimEnd().split('\n').at(-1), 'the printed token');
     assert.match(token, /^tp_[A-Za-z0-9_-]{43}$/);
     const res = await request(server.baseUrl).get('/oserve/v1/table/').set('Authorization', `Bearer ${token}`);
@@ -34,18 +36,24 @@ describe('operations', () => {
     const again = await run(process.execPath, [BIN, 'users', 'add', '--email', 'op@example.com'], { env });
     const token2 = defined(again.stdout.trimEnd().split('\n').at(-1), 'the printed token');
     assert.notEqual(token2, token);
-    const users = await server.db.query(`SELECT count(*)::int AS n, min(locale) AS locale FROM tableport.users WHERE lower(email) = 'op@example.com'`);
+    const users = await server.db.query(
+      `SELECT count(*)::int AS n, min(locale) AS locale FROM tableport.users WHERE lower(email) = 'op@example.com'`,
+    );
     assert.deepEqual(users.rows[0], { n: 1, locale: 'zh-CN' }, 'the same user, its locale kept');
 
     const bad = await run(process.execPath, [BIN, 'users', 'add', '--email', 'not-an-email'], { env }).catch((e) => e);
     assert.notEqual(bad.code, 0);
   });
 
-  test('without SMTP_URL the mail is an .eml file in MAIL_OUTBOX_DIR, in the user\'s locale', async () => {
+  test("without SMTP_URL the mail is an .eml file in MAIL_OUTBOX_DIR, in the user's locale", async () => {
     const { token, email } = await server.createUser(undefined, { locale: 'zh-CN' });
     const t = await createTable(server, token, 'outboxed');
     await client(server, token).post(`/oserve/v1/table/${t}/record/`).send({ title: 'x' });
-    const job = await waitForJob(server, token, (await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' })).body.job_id);
+    const job = await waitForJob(
+      server,
+      token,
+      (await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' })).body.job_id,
+    );
     const until = Date.now() + 10_000;
     let found: { to: string; subject: string; text: string } | undefined;
     while (!found && Date.now() < until) {
@@ -67,7 +75,9 @@ describe('operations', () => {
     try {
       const { token } = await small.createUser();
       const t = await createTable(small, token, 'tiny');
-      const res = await client(small, token).post(`/oserve/v1/table/${t}/import/`).attach('file', Buffer.from(`title\n${'y\n'.repeat(5000)}`), 'a.csv');
+      const res = await client(small, token)
+        .post(`/oserve/v1/table/${t}/import/`)
+        .attach('file', Buffer.from(`title\n${'y\n'.repeat(5000)}`), 'a.csv');
       assert.equal(res.status, 413);
       assert.equal(res.body.error_code, 'file_too_large');
       assert.deepEqual(await readdir(join(small.config.storageDir, '.incoming')), []);

@@ -84,13 +84,25 @@ describe('Redis Cluster: queues, workers and the minute limit on a 3-node cluste
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tableport-cluster-'));
     for (const port of PORTS) {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)];
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+      ];
       args.push('--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no', '--loglevel', 'warning');
       const p = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
       nodes.push(p);
     }
     await Promise.all(PORTS.map((port) => waitForPing(port, 10_000)));
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...NODES, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...NODES, '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(created.status, 0, `redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     await waitForClusterOk(20_000);
     server = await startTestServer({ env: { REDIS_CLUSTER_NODES: NODES.join(',') } });
@@ -166,8 +178,14 @@ describe('Redis Cluster: queues, workers and the minute limit on a 3-node cluste
 
     // Every key lies in the cluster under the hash tag, all on one slot; none went to the standalone Redis.
     const keys = await clusterKeys(prefix);
-    assert.ok(keys.some((k) => k.includes(':rate:export:')), `rate limit key in the cluster: ${keys.join(' ')}`);
-    assert.ok(keys.some((k) => k.startsWith(`${prefix}:export:`)), 'export queue keys in the cluster');
+    assert.ok(
+      keys.some((k) => k.includes(':rate:export:')),
+      `rate limit key in the cluster: ${keys.join(' ')}`,
+    );
+    assert.ok(
+      keys.some((k) => k.startsWith(`${prefix}:export:`)),
+      'export queue keys in the cluster',
+    );
     const cluster = new Cluster(NODES.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })));
     try {
       const slots = new Set(await Promise.all(keys.map(async (k) => Number(await cluster.call('CLUSTER', 'KEYSLOT', k)))));

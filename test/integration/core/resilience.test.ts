@@ -10,7 +10,6 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
 import { defined } from '../../helpers/defined.js';
 
-
 describe('rate limit across API processes', () => {
   let server: TestServer;
   before(async () => {
@@ -30,7 +29,9 @@ describe('rate limit across API processes', () => {
     );
     const results = await Promise.all(bodies);
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 400, 400, 400, 400, 400, 400, 400, 400, 400]);
-    assert.ok(results.filter((r) => r.status === 400).every((r) => r.body.error_code === 'too_frequent' && Number(r.headers['retry-after']) > 0));
+    assert.ok(
+      results.filter((r) => r.status === 400).every((r) => r.body.error_code === 'too_frequent' && Number(r.headers['retry-after']) > 0),
+    );
   });
 });
 
@@ -44,7 +45,12 @@ describe('a worker that dies mid-import', () => {
 
   test('is replaced by another that imports every row exactly once', async () => {
     const { token } = await server.createUser();
-    const t = await createTable(server, token, 'crashy', { fields: [{ name: 'n', type: 'integer' }, { name: 's', type: 'string' }] });
+    const t = await createTable(server, token, 'crashy', {
+      fields: [
+        { name: 'n', type: 'integer' },
+        { name: 's', type: 'string' },
+      ],
+    });
     const N = 200_000;
     let csv = 'n,s\n';
     for (let i = 0; i < N; i++) csv += `${i},"row ${i}, with ""quotes"""\n`;
@@ -102,7 +108,9 @@ describe('an SMTP outage', () => {
   test('delays the mail and does not redo the export', async () => {
     const { token, email } = await server.createUser();
     const t = await createTable(server, token, 'outage');
-    await client(server, token).post(`/oserve/v1/table/${t}/record/`).send([{ title: 'a' }, { title: 'b' }]);
+    await client(server, token)
+      .post(`/oserve/v1/table/${t}/record/`)
+      .send([{ title: 'a' }, { title: 'b' }]);
     await server.smtp.stop();
     const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     const job = await waitForJob(server, token, res.body.job_id);

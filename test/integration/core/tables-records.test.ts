@@ -39,8 +39,19 @@ describe('tables and records', () => {
     );
     assert.deepEqual(
       cols.rows.map((r) => `${r.column_name}:${r.data_type}`),
-      ['id:text', 'created_at:bigint', 'updated_at:bigint', 'created_by:text', 'title:text', 'qty:bigint', 'price:double precision',
-       'paid:boolean', 'due:timestamp with time zone', 'tags:jsonb', 'meta:jsonb'],
+      [
+        'id:text',
+        'created_at:bigint',
+        'updated_at:bigint',
+        'created_by:text',
+        'title:text',
+        'qty:bigint',
+        'price:double precision',
+        'paid:boolean',
+        'due:timestamp with time zone',
+        'tags:jsonb',
+        'meta:jsonb',
+      ],
     );
     const got = await c.get(`/oserve/v1/table/${res.body.id}/`);
     assert.equal(got.status, 200);
@@ -63,7 +74,18 @@ describe('tables and records', () => {
       [{ name: 'x', schema: { fields: [{ name: 'a', type: 'money' }] } }, 'schema.fields[0].type'],
       [{ name: 'x', schema: { fields: [{ name: 'id', type: 'string' }] } }, 'schema.fields[0].name'],
       [{ name: 'x', schema: { fields: [{ name: 'a b', type: 'string' }] } }, 'schema.fields[0].name'],
-      [{ name: 'x', schema: { fields: [{ name: 'a', type: 'string' }, { name: 'A', type: 'string' }] } }, 'schema.fields[1].name'],
+      [
+        {
+          name: 'x',
+          schema: {
+            fields: [
+              { name: 'a', type: 'string' },
+              { name: 'A', type: 'string' },
+            ],
+          },
+        },
+        'schema.fields[1].name',
+      ],
     ];
     for (const [body, param] of cases) {
       const res = await c.post('/oserve/v1/table/').send(body as object);
@@ -81,7 +103,13 @@ describe('tables and records', () => {
     const c = client(server, token);
     const id = await createTable(server, token, 'rows_demo');
     const one = await c.post(`/oserve/v1/table/${id}/record/`).send({
-      title: 'a, "quoted"\nline', qty: 3, price: 9.5, paid: true, due: '2024-05-01T12:00:00.000Z', tags: ['x', 1], meta: { k: { n: null } },
+      title: 'a, "quoted"\nline',
+      qty: 3,
+      price: 9.5,
+      paid: true,
+      due: '2024-05-01T12:00:00.000Z',
+      tags: ['x', 1],
+      meta: { k: { n: null } },
       created_at: 1_700_000_100,
     });
     assert.equal(one.status, 201, JSON.stringify(one.body));
@@ -103,16 +131,29 @@ describe('tables and records', () => {
     assert.equal(many.body.operation_result.length, 2);
 
     const newest = await c.get(`/oserve/v1/table/${id}/record/`);
-    assert.deepEqual(newest.body.objects.map((r: { title: string }) => r.title), ['c', 'a, "quoted"\nline', 'b'], 'MinApp default: -created_at');
+    assert.deepEqual(
+      newest.body.objects.map((r: { title: string }) => r.title),
+      ['c', 'a, "quoted"\nline', 'b'],
+      'MinApp default: -created_at',
+    );
     const page = await c.get(`/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=0`);
     assert.equal(page.status, 200);
-    assert.deepEqual(page.body.objects.map((r: { title: string }) => r.title), ['b', 'a, "quoted"\nline']);
+    assert.deepEqual(
+      page.body.objects.map((r: { title: string }) => r.title),
+      ['b', 'a, "quoted"\nline'],
+    );
     assert.deepEqual(page.body.meta, {
-      limit: 2, offset: 0, total_count: 3,
-      next: `/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=2`, previous: null,
+      limit: 2,
+      offset: 0,
+      total_count: 3,
+      next: `/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=2`,
+      previous: null,
     });
     const page2 = await c.get(page.body.meta.next);
-    assert.deepEqual(page2.body.objects.map((r: { title: string }) => r.title), ['c']);
+    assert.deepEqual(
+      page2.body.objects.map((r: { title: string }) => r.title),
+      ['c'],
+    );
     assert.equal(page2.body.meta.next, null);
     assert.equal(page2.body.meta.previous, `/oserve/v1/table/${id}/record/?order_by=created_at&limit=2&offset=0`);
   });

@@ -21,7 +21,10 @@ describe('formats: Parquet and xlsx files from other writers, through the servic
   async function createFrom(file: string) {
     const bytes = await readFile(new URL(file, FIXTURES));
     // A neutral name: the format must come from the content.
-    const res = await client(server, token).post('/oserve/v1/table/import/').field('name', uniqueName('t')).attach('file', bytes, 'upload.bin');
+    const res = await client(server, token)
+      .post('/oserve/v1/table/import/')
+      .field('name', uniqueName('t'))
+      .attach('file', bytes, 'upload.bin');
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, token, res.body.job_id as string);
     return { job, tableId: res.body.table_id as number };
@@ -37,7 +40,9 @@ describe('formats: Parquet and xlsx files from other writers, through the servic
       assert.equal(types.flag, 'boolean');
       assert.equal(types.at, 'date');
       assert.equal(types.small, 'integer');
-      const res = await client(server, token).get(`/oserve/v1/table/${tableId}/record/?where=${encodeURIComponent('{"small":{"$eq":7}}')}&limit=1000`);
+      const res = await client(server, token).get(
+        `/oserve/v1/table/${tableId}/record/?where=${encodeURIComponent('{"small":{"$eq":7}}')}&limit=1000`,
+      );
       assert.equal(res.status, 200, JSON.stringify(res.body));
       // i % 100 == 7 for 30 of the 3,000 rows.
       assert.equal(res.body.meta.total_count, 30);
@@ -54,7 +59,10 @@ describe('formats: Parquet and xlsx files from other writers, through the servic
     const rows = await rowsOf(server, token, tableId);
     const widget = rows.find((r) => r.name === 'Widget, "large"');
     assert.ok(widget, JSON.stringify(rows));
-    assert.deepEqual([widget.qty, widget.price, widget.ok, widget.at, widget.note], [3, 9.5, true, '2024-05-01T12:34:56.789Z', 'first\nline']);
+    assert.deepEqual(
+      [widget.qty, widget.price, widget.ok, widget.at, widget.note],
+      [3, 9.5, true, '2024-05-01T12:34:56.789Z', 'first\nline'],
+    );
     const cjk = rows.find((r) => r.name === '中文 🚀');
     assert.deepEqual([cjk?.qty, cjk?.price, cjk?.ok, cjk?.at, cjk?.note], [-7, 0.1, false, null, null]);
   });

@@ -5,7 +5,12 @@ import { client, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { importBytes, rowsOf, tableWith } from './helpers.js';
 
-const SIMPLE = { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'integer' }] };
+const SIMPLE = {
+  fields: [
+    { name: 'title', type: 'string' },
+    { name: 'qty', type: 'integer' },
+  ],
+};
 
 describe('dry runs and error reports', () => {
   let server: TestServer;
@@ -21,7 +26,9 @@ describe('dry runs and error reports', () => {
     const t = await tableWith(server, token, [{ id: 'x', title: 'kept' }], SIMPLE);
     const c = client(server, token);
     for (let i = 0; i < 2; i++) {
-      const res = await c.post(`/oserve/v1/table/${t}/import/?dry_run=true`).attach('file', Buffer.from('{"title": "a", "qty": 1}\n{"title": "b"}\n'), 'x.ndjson');
+      const res = await c
+        .post(`/oserve/v1/table/${t}/import/?dry_run=true`)
+        .attach('file', Buffer.from('{"title": "a", "qty": 1}\n{"title": "b"}\n'), 'x.ndjson');
       assert.equal(res.status, 201, JSON.stringify(res.body));
       const job = await waitForJob(server, token, res.body.job_id);
       assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -30,9 +37,15 @@ describe('dry runs and error reports', () => {
       const mail = await server.smtp.waitForMessage((m) => m.text.includes(job.id));
       assert.match(mail.subject, /Dry run .*no problem, 2 rows would be written/);
     }
-    assert.deepEqual((await rowsOf(server, token, t)).map((r) => r.title), ['kept']);
+    assert.deepEqual(
+      (await rowsOf(server, token, t)).map((r) => r.title),
+      ['kept'],
+    );
     // Duplicates against the table count in a dry run as in a real import; the field works as the query does.
-    const dup = await c.post(`/oserve/v1/table/${t}/import/`).field('dry_run', 'true').attach('file', Buffer.from('{"id": "x"}\n'), 'x.ndjson');
+    const dup = await c
+      .post(`/oserve/v1/table/${t}/import/`)
+      .field('dry_run', 'true')
+      .attach('file', Buffer.from('{"id": "x"}\n'), 'x.ndjson');
     assert.equal(dup.status, 201, JSON.stringify(dup.body));
     const dupJob = await waitForJob(server, token, dup.body.job_id);
     assert.equal(dupJob.status, 'failed');
@@ -45,7 +58,10 @@ describe('dry runs and error reports', () => {
 
   test('email=false sends no mail', async () => {
     const t = await tableWith(server, token, [], SIMPLE);
-    const res = await client(server, token).post(`/oserve/v1/table/${t}/import/?dry_run=true`).field('email', 'false').attach('file', Buffer.from('title\nz\n'), 'x.csv');
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${t}/import/?dry_run=true`)
+      .field('email', 'false')
+      .attach('file', Buffer.from('title\nz\n'), 'x.csv');
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded');
     // A later job's mail arrives; none ever came for this one.
@@ -78,7 +94,10 @@ describe('dry runs and error reports', () => {
     const fixed = text.replace(',1.5,', ',15,').replace(',x,', ',16,');
     const again = await importBytes(server, token, fixed, { schema: SIMPLE });
     assert.equal(again.job.status, 'succeeded', JSON.stringify(again.job.errors));
-    assert.deepEqual((await rowsOf(server, token, again.tableId)).map((r) => [r.title, r.qty]).sort(), [['bad', 15], ['worse', 16]]);
+    assert.deepEqual((await rowsOf(server, token, again.tableId)).map((r) => [r.title, r.qty]).sort(), [
+      ['bad', 15],
+      ['worse', 16],
+    ]);
     assert.equal((await rowsOf(server, token, tableId)).length, 0);
   });
 });

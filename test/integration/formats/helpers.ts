@@ -7,10 +7,30 @@ import { defined } from '../../helpers/defined.js';
 
 /** Rows no simple writer gets right: delimiters, quotes, line breaks, CJK and emoji, '' vs null, 2^53-1, nesting. */
 export const AWKWARD_ROWS = [
-  { id: 'a', created_at: 10, title: 'x, "y"; z|w\r\nnext\tline', qty: 9007199254740991, price: 12.34567, paid: true, due: '2020-02-29T23:59:59.123Z', tags: ['1', 2, null], meta: { a: { b: [] }, s: "it's" } },
+  {
+    id: 'a',
+    created_at: 10,
+    title: 'x, "y"; z|w\r\nnext\tline',
+    qty: 9007199254740991,
+    price: 12.34567,
+    paid: true,
+    due: '2020-02-29T23:59:59.123Z',
+    tags: ['1', 2, null],
+    meta: { a: { b: [] }, s: "it's" },
+  },
   { id: 'b', created_at: 20, title: '', qty: -9007199254740991, price: 1e-7, paid: false, due: null, tags: [], meta: {} },
   { id: 'c', created_at: 30, title: null, qty: 0, price: null, paid: null, due: '1970-01-01T00:00:00.000Z', tags: null, meta: null },
-  { id: 'd', created_at: 40, title: '中文 🎉 back\\slash \\N \'quote\'', qty: 1, price: -0.5, paid: true, due: null, tags: [''], meta: { '': '', 'k"': '中' } },
+  {
+    id: 'd',
+    created_at: 40,
+    title: "中文 🎉 back\\slash \\N 'quote'",
+    qty: 1,
+    price: -0.5,
+    paid: true,
+    due: null,
+    tags: [''],
+    meta: { '': '', 'k"': '中' },
+  },
 ];
 
 let n = 0;
@@ -35,8 +55,15 @@ export async function tableWith(server: TestServer, token: string, rows: object[
 }
 
 /** Exports a table and downloads the file. */
-export async function exportBytes(server: TestServer, token: string, tableId: number, body: object): Promise<{ job: Job; bytes: Buffer; contentType: string }> {
-  const res = await client(server, token).post(`/oserve/v1/table/${tableId}/export/`).send({ mode: 'all', ...body });
+export async function exportBytes(
+  server: TestServer,
+  token: string,
+  tableId: number,
+  body: object,
+): Promise<{ job: Job; bytes: Buffer; contentType: string }> {
+  const res = await client(server, token)
+    .post(`/oserve/v1/table/${tableId}/export/`)
+    .send({ mode: 'all', ...body });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const job = await waitForJob(server, token, res.body.job_id);
   assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));

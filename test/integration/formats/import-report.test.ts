@@ -7,7 +7,14 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { exportBytes, importBytes, rowsOf, tableWith, uniqueName } from './helpers.js';
 import { defined } from '../../helpers/defined.js';
 
-const SIMPLE = { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'integer' }, { name: 'paid', type: 'boolean' }, { name: 'due', type: 'date' }] };
+const SIMPLE = {
+  fields: [
+    { name: 'title', type: 'string' },
+    { name: 'qty', type: 'integer' },
+    { name: 'paid', type: 'boolean' },
+    { name: 'due', type: 'date' },
+  ],
+};
 
 describe('imports people can fix in one go', () => {
   let server: TestServer;
@@ -69,23 +76,43 @@ describe('imports people can fix in one go', () => {
         '4 rows of the file are not valid; no row was written.',
       ],
     );
-    assert.deepEqual((await rowsOf(server, token, t)).map((r) => r.title), ['kept']);
+    assert.deepEqual(
+      (await rowsOf(server, token, t)).map((r) => r.title),
+      ['kept'],
+    );
   });
 
   test('on_conflict: skip keeps the existing row, update replaces it; an export restores into its own table', async () => {
-    const rows = [{ id: 'a', title: 'old', qty: 1 }, { id: 'b', title: 'gone', qty: 2 }];
+    const rows = [
+      { id: 'a', title: 'old', qty: 1 },
+      { id: 'b', title: 'gone', qty: 2 },
+    ];
     const t = await tableWith(server, token, rows, SIMPLE);
     const file = '{"id": "a", "title": "new", "qty": 10}\n{"id": "z", "title": "added"}\n';
     const skip = await importBytes(server, token, file, { tableId: t, fields: { on_conflict: 'skip' } });
     assert.equal(skip.job.status, 'succeeded', JSON.stringify(skip.job.errors));
     assert.equal(skip.job.rows, 1);
-    assert.deepEqual((await rowsOf(server, token, t)).map((r) => [r.id, r.title, r.qty]), [['a', 'old', 1], ['b', 'gone', 2], ['z', 'added', null]]);
+    assert.deepEqual(
+      (await rowsOf(server, token, t)).map((r) => [r.id, r.title, r.qty]),
+      [
+        ['a', 'old', 1],
+        ['b', 'gone', 2],
+        ['z', 'added', null],
+      ],
+    );
 
     const t2 = await tableWith(server, token, rows, SIMPLE);
     const upd = await importBytes(server, token, file, { tableId: t2, fields: { on_conflict: 'update' } });
     assert.equal(upd.job.status, 'succeeded', JSON.stringify(upd.job.errors));
     assert.equal(upd.job.rows, 2);
-    assert.deepEqual((await rowsOf(server, token, t2)).map((r) => [r.id, r.title, r.qty]), [['a', 'new', 10], ['b', 'gone', 2], ['z', 'added', null]]);
+    assert.deepEqual(
+      (await rowsOf(server, token, t2)).map((r) => [r.id, r.title, r.qty]),
+      [
+        ['a', 'new', 10],
+        ['b', 'gone', 2],
+        ['z', 'added', null],
+      ],
+    );
 
     // Restore: the table's own export, imported back over it, leaves it as it was.
     const t3 = await tableWith(server, token, rows, SIMPLE);
@@ -102,7 +129,10 @@ describe('imports people can fix in one go', () => {
     assert.equal(job.status, 'failed');
     assert.equal(job.errors[0]?.error_msg, 'line 2, id: "a" already appears on line 1 of the file');
     const t2 = await tableWith(server, token, [], SIMPLE);
-    const res = await client(server, token).post(`/oserve/v1/table/${t2}/import/`).field('on_conflict', 'merge').attach('file', Buffer.from('{}\n'), 'x.ndjson');
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${t2}/import/`)
+      .field('on_conflict', 'merge')
+      .attach('file', Buffer.from('{}\n'), 'x.ndjson');
     assert.equal(res.status, 400);
     assert.equal(res.body.error_code, 'invalid_parameter');
     assert.equal(res.body.parameter, 'on_conflict');
@@ -156,7 +186,11 @@ describe('imports people can fix in one go', () => {
 
   test('csv_header=false with columns that are not fields is refused up front', async () => {
     const t = await createTable(server, token, uniqueName('x'), SIMPLE);
-    const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).field('csv_header', 'false').field('columns', 'title,colour').attach('file', Buffer.from('a,b\n'), 'x.csv');
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${t}/import/`)
+      .field('csv_header', 'false')
+      .field('columns', 'title,colour')
+      .attach('file', Buffer.from('a,b\n'), 'x.csv');
     assert.equal(res.status, 400);
     assert.equal(res.body.error_code, 'invalid_file');
     assert.match(res.body.error_msg, /"colour"/);

@@ -52,15 +52,19 @@ describe('POST /table/import/: a table from a file, schema inferred', () => {
     assert.equal(table.body.name, name);
     assert.deepEqual(table.body.schema.fields, expected);
     const rows = await rowsOf(server, token, res.body.table_id);
-    assert.deepEqual(rows.map((r) => [r.id, r.created_at, r.title, r.qty, r.price, r.paid]), [
-      ['r1', 100, 'Widget', 3, 2.5, true],
-      ['r2', 200, 'Gadget, big', -4, 3, false],
-      ['r3', 300, null, null, null, null],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.created_at, r.title, r.qty, r.price, r.paid]),
+      [
+        ['r1', 100, 'Widget', 3, 2.5, true],
+        ['r2', 200, 'Gadget, big', -4, 3, false],
+        ['r3', 300, null, null, null, null],
+      ],
+    );
   });
 
   test('gzip NDJSON with nested values and numbers that are sometimes whole', async () => {
-    const text = '{"n": 1, "x": 1.5, "o": {"k": [1]}, "when": "2024-01-01T00:00:00Z", "s": "a"}\n{"n": 2, "x": 2, "o": null, "when": null, "s": 5}\n';
+    const text =
+      '{"n": 1, "x": 1.5, "o": {"k": [1]}, "when": "2024-01-01T00:00:00Z", "s": "a"}\n{"n": 2, "x": 2, "o": null, "when": null, "s": 5}\n';
     const res = await create(gzipSync(text), uniqueName('nd'));
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, token, res.body.job_id);
@@ -76,7 +80,9 @@ describe('POST /table/import/: a table from a file, schema inferred', () => {
 
   test('refused up front, leaving no table: a taken name, no name, a column that cannot be a field', async () => {
     const name = uniqueName('taken');
-    await client(server, token).post('/oserve/v1/table/').send({ name, schema: { fields: [{ name: 'a', type: 'string' }] } });
+    await client(server, token)
+      .post('/oserve/v1/table/')
+      .send({ name, schema: { fields: [{ name: 'a', type: 'string' }] } });
     const taken = await create('a\n1\n', name);
     assert.equal(taken.status, 409);
     assert.equal(taken.body.error_code, 'table_exists');

@@ -25,12 +25,28 @@ describe('formats: round trips and files from other writers', () => {
     ['csv', { file_type: 'csv' }, (b) => assert.match(b.toString(), /^id,created_at,updated_at,created_by,title,/)],
     ['json', { file_type: 'json' }, (b) => assert.equal(JSON.parse(b.toString()).length, 4)],
     ['ndjson', { file_type: 'ndjson' }, (b) => assert.equal(b.toString().trimEnd().split('\n').length, 4)],
-    ['ndjson, gzip', { file_type: 'ndjson', compression: 'gzip' }, (b) => assert.equal(gunzipSync(b).toString().trimEnd().split('\n').length, 4)],
+    [
+      'ndjson, gzip',
+      { file_type: 'ndjson', compression: 'gzip' },
+      (b) => assert.equal(gunzipSync(b).toString().trimEnd().split('\n').length, 4),
+    ],
     ['csv, gzip', { file_type: 'csv', compression: 'gzip' }, (b) => assert.match(gunzipSync(b).toString(), /^id,/)],
-    ['csv with ; and a BOM', { file_type: 'csv', csv_delimiter: ';', csv_bom: true }, (b) => assert.match(b.toString('latin1'), /^\xef\xbb\xbfid;created_at;updated_at;/)],
+    [
+      'csv with ; and a BOM',
+      { file_type: 'csv', csv_delimiter: ';', csv_bom: true },
+      (b) => assert.match(b.toString('latin1'), /^\xef\xbb\xbfid;created_at;updated_at;/),
+    ],
     ['csv with tabs', { file_type: 'csv', csv_delimiter: '\t' }, (b) => assert.match(b.toString(), /^id\tcreated_at\t/)],
-    ['parquet', { file_type: 'parquet' }, (b) => assert.equal(b.subarray(0, 4).toString('latin1') + b.subarray(-4).toString('latin1'), 'PAR1PAR1')],
-    ['parquet, gzip', { file_type: 'parquet', compression: 'gzip' }, (b) => assert.equal(gunzipSync(b).subarray(0, 4).toString('latin1'), 'PAR1')],
+    [
+      'parquet',
+      { file_type: 'parquet' },
+      (b) => assert.equal(b.subarray(0, 4).toString('latin1') + b.subarray(-4).toString('latin1'), 'PAR1PAR1'),
+    ],
+    [
+      'parquet, gzip',
+      { file_type: 'parquet', compression: 'gzip' },
+      (b) => assert.equal(gunzipSync(b).subarray(0, 4).toString('latin1'), 'PAR1'),
+    ],
     ['xlsx', { file_type: 'xlsx' }, (b) => assert.equal(b.subarray(0, 4).toString('latin1'), 'PK\x03\x04')],
   ];
   for (const [label, body, check] of cases) {
@@ -47,14 +63,22 @@ describe('formats: round trips and files from other writers', () => {
   }
 
   test('csv without a header: import with csv_header=false and the schema order, or named columns', async () => {
-    const { bytes } = await exportBytes(server, token, await tableWith(server, token, AWKWARD_ROWS), { file_type: 'csv', csv_header: false });
+    const { bytes } = await exportBytes(server, token, await tableWith(server, token, AWKWARD_ROWS), {
+      file_type: 'csv',
+      csv_header: false,
+    });
     assert.match(bytes.toString(), /^a,10,10,/);
-    const { job, tableId } = await importBytes(server, token, bytes, { fields: { csv_header: 'false', columns: 'id,created_at,updated_at,created_by,title,qty,price,paid,due,tags,meta' } });
+    const { job, tableId } = await importBytes(server, token, bytes, {
+      fields: { csv_header: 'false', columns: 'id,created_at,updated_at,created_by,title,qty,price,paid,due,tags,meta' },
+    });
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.deepEqual(await rowsOf(server, token, tableId), before_);
     const plain = await importBytes(server, token, 'hello;3\nworld;4\n', { fields: { csv_header: 'false', columns: 'title,qty' } });
     assert.equal(plain.job.status, 'succeeded', JSON.stringify(plain.job.errors));
-    assert.deepEqual((await rowsOf(server, token, plain.tableId)).map((r) => [r.title, r.qty]).sort(), [['hello', 3], ['world', 4]]);
+    assert.deepEqual((await rowsOf(server, token, plain.tableId)).map((r) => [r.title, r.qty]).sort(), [
+      ['hello', 3],
+      ['world', 4],
+    ]);
   });
 
   test('download types: NDJSON, SQL and gzip files say what they are', async () => {
@@ -79,7 +103,10 @@ describe('formats: round trips and files from other writers', () => {
     const { job, tableId } = await importBytes(server, token, csv, { name: 'excel.csv' });
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     const rows = await rowsOf(server, token, tableId);
-    const al = defined(rows.find((r) => r.qty === 3), 'the row with qty 3');
+    const al = defined(
+      rows.find((r) => r.qty === 3),
+      'the row with qty 3',
+    );
     assert.equal(al.title, 'Smith; "Al"\nJr.');
     assert.equal(al.paid, true);
     assert.equal(al.due, '2024-05-01T00:00:00.000Z');
@@ -88,19 +115,26 @@ describe('formats: round trips and files from other writers', () => {
   });
 
   test('NDJSON written by hand (CRLF, blank lines, no final newline, keys in any order) and a .jsonl name', async () => {
-    const text = '{"qty": 1, "title": "one"}\r\n\r\n{"meta": {"x": [1]}, "title": "two", "id": "t2", "created_at": 5}\n   \n{"title": null}';
+    const text =
+      '{"qty": 1, "title": "one"}\r\n\r\n{"meta": {"x": [1]}, "title": "two", "id": "t2", "created_at": 5}\n   \n{"title": null}';
     const { job, tableId } = await importBytes(server, token, text, { name: 'rows.jsonl' });
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.rows, 3);
     const rows = await rowsOf(server, token, tableId);
-    const two = defined(rows.find((r) => r.id === 't2'), 'row t2');
+    const two = defined(
+      rows.find((r) => r.id === 't2'),
+      'row t2',
+    );
     assert.deepEqual([two.title, two.created_at, two.meta], ['two', 5, { x: [1] }]);
   });
 
   test('a pipe-separated file and an explicit csv_delimiter', async () => {
     const piped = await importBytes(server, token, 'title|qty\na,b|1\n');
     assert.equal(piped.job.status, 'succeeded', JSON.stringify(piped.job.errors));
-    assert.deepEqual((await rowsOf(server, token, piped.tableId)).map((r) => [r.title, r.qty]), [['a,b', 1]]);
+    assert.deepEqual(
+      (await rowsOf(server, token, piped.tableId)).map((r) => [r.title, r.qty]),
+      [['a,b', 1]],
+    );
     const given = await importBytes(server, token, 'title;qty\nx;2\n', { fields: { csv_delimiter: ';' } });
     assert.equal(given.job.status, 'succeeded', JSON.stringify(given.job.errors));
   });

@@ -31,8 +31,14 @@ describe('SQL export', () => {
     const { bytes, job } = await exportBytes(server, token, src, { file_type: 'sql' });
     assert.match(defined(job.file_name, 'job.file_name'), /\.sql$/);
     const text = bytes.toString();
-    const name = defined((await server.db.query<{ name: string }>('SELECT name FROM tableport.tables WHERE id = $1', [src])).rows[0], 'the table row').name;
-    assert.equal(text.split('\n').filter((l) => l.startsWith(`INSERT INTO "${name}" ("id", "created_at", "updated_at", "created_by", "title"`)).length, 4);
+    const name = defined(
+      (await server.db.query<{ name: string }>('SELECT name FROM tableport.tables WHERE id = $1', [src])).rows[0],
+      'the table row',
+    ).name;
+    assert.equal(
+      text.split('\n').filter((l) => l.startsWith(`INSERT INTO "${name}" ("id", "created_at", "updated_at", "created_by", "title"`)).length,
+      4,
+    );
     assert.match(text, /VALUES \('c', 30, 30, '\d+', NULL, 0, NULL, NULL, '1970-01-01T00:00:00.000Z', NULL, NULL\);/);
 
     await server.db.query(`CREATE SCHEMA sql_restore; CREATE TABLE sql_restore."${name}" (

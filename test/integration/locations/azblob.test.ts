@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { InvalidParameterError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../../../src/errors.js';
+import {
+  InvalidParameterError,
+  LocationAccessDeniedError,
+  LocationNotFoundError,
+  OutboundAddressRefusedError,
+} from '../../../src/errors.js';
 import { readSources, resolveLocation, writeTarget, type LocationContext } from '../../../src/locations/index.js';
 import { collect, context, generated, secretFree, sha256Of, sha256OfGenerated, writeAll } from './helpers.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type RunningServer } from './servers.js';
@@ -66,7 +71,10 @@ describe('azblob:// locations against azurite', () => {
 
   test('a missing blob, container or empty folder is not found', async () => {
     const r = resolveLocation('azblob://exports/nope.csv', connection, ctx, 'read');
-    await assert.rejects(r.driver.openRead(r.location), (e: unknown) => e instanceof LocationNotFoundError && /azblob:\/\/exports\/nope\.csv/.test(e.message));
+    await assert.rejects(
+      r.driver.openRead(r.location),
+      (e: unknown) => e instanceof LocationNotFoundError && /azblob:\/\/exports\/nope\.csv/.test(e.message),
+    );
     const c = resolveLocation('azblob://no-such-container/x.csv', connection, ctx, 'read');
     await assert.rejects(c.driver.openRead(c.location), LocationNotFoundError);
     await assert.rejects(collect(readSources(resolveLocation('azblob://exports/empty/', connection, ctx, 'read'))), LocationNotFoundError);
@@ -82,20 +90,34 @@ describe('azblob:// locations against azurite', () => {
   });
 
   test('connection options are checked: unknown option, key without account, both key and token', () => {
-    assert.throws(() => resolveLocation('azblob://exports/x', { ...connection, sas_token: 'x' }, ctx, 'read'), (e: unknown) => {
-      assert.ok(e instanceof InvalidParameterError);
-      assert.equal(e.parameter, 'connection.sas_token');
-      assert.match(e.message, /Unknown connection option "sas_token"; azblob:\/\/ takes account, access_key, bearer_token, endpoint_url, use_emulator/);
-      return true;
-    });
+    assert.throws(
+      () => resolveLocation('azblob://exports/x', { ...connection, sas_token: 'x' }, ctx, 'read'),
+      (e: unknown) => {
+        assert.ok(e instanceof InvalidParameterError);
+        assert.equal(e.parameter, 'connection.sas_token');
+        assert.match(
+          e.message,
+          /Unknown connection option "sas_token"; azblob:\/\/ takes account, access_key, bearer_token, endpoint_url, use_emulator/,
+        );
+        return true;
+      },
+    );
     assert.throws(() => resolveLocation('azblob://exports/x', { access_key: AZURITE_KEY }, ctx, 'read'), /needs connection.account/);
     assert.throws(() => resolveLocation('azblob://exports/x', { ...connection, bearer_token: 't' }, ctx, 'read'), /not both/);
   });
 
-  test('the emulator is refused unless allowed; use_emulator points at azurite\'s default port', async () => {
+  test("the emulator is refused unless allowed; use_emulator points at azurite's default port", async () => {
     const r = resolveLocation('azblob://exports/nightly/orders-1.parquet', connection, context(), 'read');
     await assert.rejects(r.driver.openRead(r.location), OutboundAddressRefusedError);
-    const e = resolveLocation('azblob://exports/x.csv', { account: AZURITE_ACCOUNT, access_key: AZURITE_KEY, use_emulator: true }, context(), 'read');
-    await assert.rejects(e.driver.openRead(e.location), (err: unknown) => err instanceof OutboundAddressRefusedError && /127\.0\.0\.1:10000/.test(err.message));
+    const e = resolveLocation(
+      'azblob://exports/x.csv',
+      { account: AZURITE_ACCOUNT, access_key: AZURITE_KEY, use_emulator: true },
+      context(),
+      'read',
+    );
+    await assert.rejects(
+      e.driver.openRead(e.location),
+      (err: unknown) => err instanceof OutboundAddressRefusedError && /127\.0\.0\.1:10000/.test(err.message),
+    );
   });
 });

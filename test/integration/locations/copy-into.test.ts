@@ -61,7 +61,12 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
     az = await startAzurite(AZ_PORT);
     await new BlobServiceClient(az.url, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY)).getContainerClient('tmp').create();
     gcs = await startFakeGcs({ port: GCS_PORT, buckets: ['tmp'] });
-    raw = new S3Client({ endpoint: S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    raw = new S3Client({
+      endpoint: S3_ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     t = await startLocationServer([`127.0.0.1:${S3_PORT}`, `127.0.0.1:${GCS_PORT}`, `127.0.0.1:${AZ_PORT}`]);
     const air = await newTable('air');
     const res = await t.call('post', `/oserve/v1/table/${air}/record/`, AIR_ROWS);
@@ -76,7 +81,9 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
   });
 
   test("S3: CnosDB's CSV export writes the table's files under 's3://tmp/air', and the import reads them back", async () => {
-    const out = await sql(`COPY INTO 's3://tmp/air' \nFROM "air"\nCONNECTION = (\n    ${S3_CONNECTION}\n)\nFILE_FORMAT = (\n  TYPE = 'CSV',\n  DELIMITER = ',',\n  WITH_HEADER = true\n);`);
+    const out = await sql(
+      `COPY INTO 's3://tmp/air' \nFROM "air"\nCONNECTION = (\n    ${S3_CONNECTION}\n)\nFILE_FORMAT = (\n  TYPE = 'CSV',\n  DELIMITER = ',',\n  WITH_HEADER = true\n);`,
+    );
     assert.equal(out.status, 201, out.text);
     assert.deepEqual(Object.keys(out.body).sort(), ['job_id', 'status']);
     const job = await t.waitForJob(out.body.job_id);
@@ -98,7 +105,9 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
   });
 
   test('GCS (a fake of the JSON API): JSON export and import back', async () => {
-    const out = await sql(`COPY INTO 'gcs://tmp/air'\nFROM air\nCONNECTION = (\n    gcs_base_url = '${gcs.url}',\n    disable_oauth = true\n)\nFILE_FORMAT = (\n    TYPE = 'JSON'\n);`);
+    const out = await sql(
+      `COPY INTO 'gcs://tmp/air'\nFROM air\nCONNECTION = (\n    gcs_base_url = '${gcs.url}',\n    disable_oauth = true\n)\nFILE_FORMAT = (\n    TYPE = 'JSON'\n);`,
+    );
     assert.equal(out.status, 201, out.text);
     const job = await t.waitForJob(out.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -108,7 +117,9 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
     assert.equal(JSON.parse(gcs.objects.get(stored[0] ?? '')?.toString() ?? 'null').length, 3);
 
     const back = await newTable('air_gcs');
-    const imp = await sql(`COPY INTO air_gcs FROM 'gcs://tmp/air' CONNECTION = (gcs_base_url = '${gcs.url}', disable_oauth = true) FILE_FORMAT = (TYPE = 'JSON')`);
+    const imp = await sql(
+      `COPY INTO air_gcs FROM 'gcs://tmp/air' CONNECTION = (gcs_base_url = '${gcs.url}', disable_oauth = true) FILE_FORMAT = (TYPE = 'JSON')`,
+    );
     assert.equal(imp.status, 201, imp.text);
     assert.equal((await t.waitForJob(imp.body.job_id)).status, 'succeeded');
     assert.deepEqual(await rowsOf(back), expected);
@@ -116,7 +127,9 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
 
   test('Azure Blob (azurite): CSV export with a key, and import back', async () => {
     const conn = `account = '${AZURITE_ACCOUNT}',\n    access_key = '${AZURITE_KEY}',\n    endpoint_url = '${az.url}'`;
-    const out = await sql(`COPY INTO 'azblob://tmp/air'\nFROM "air"\nCONNECTION = (\n    ${conn}\n)\nFILE_FORMAT = (\n    TYPE = 'CSV',\n    DELIMITER = ',',\n    WITH_HEADER = true\n);`);
+    const out = await sql(
+      `COPY INTO 'azblob://tmp/air'\nFROM "air"\nCONNECTION = (\n    ${conn}\n)\nFILE_FORMAT = (\n    TYPE = 'CSV',\n    DELIMITER = ',',\n    WITH_HEADER = true\n);`,
+    );
     assert.equal(out.status, 201, out.text);
     const job = await t.waitForJob(out.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -136,7 +149,9 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
 
   test('a server folder (file://): CSV without a header, with a column list on the way back', async () => {
     const dir = `file://${t.exportDir}/air`;
-    const out = await sql(`COPY INTO '${dir}'\nFROM "air"\nFILE_FORMAT = (\n    TYPE = 'CSV',\n  \tDELIMITER=';',\n  \tWITH_HEADER=false\n);`);
+    const out = await sql(
+      `COPY INTO '${dir}'\nFROM "air"\nFILE_FORMAT = (\n    TYPE = 'CSV',\n  \tDELIMITER=';',\n  \tWITH_HEADER=false\n);`,
+    );
     assert.equal(out.status, 201, out.text);
     const job = await t.waitForJob(out.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -163,7 +178,9 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
     assert.deepEqual([bad.body.details.line, bad.body.details.column], [2, 3]);
     assert.match(bad.body.error_msg, /\(line 2, column 3\)\.$/);
 
-    const secretInOption = await t.call('post', '/oserve/v1/sql', { sql: "COPY INTO 's3://tmp/x' FROM air CONNECTION = (secret_key = 'TOPSECRET-in-a-bad-statement' oops)" });
+    const secretInOption = await t.call('post', '/oserve/v1/sql', {
+      sql: "COPY INTO 's3://tmp/x' FROM air CONNECTION = (secret_key = 'TOPSECRET-in-a-bad-statement' oops)",
+    });
     assert.equal(secretInOption.status, 400);
     assert.doesNotMatch(secretInOption.text, /TOPSECRET/);
 
@@ -172,11 +189,15 @@ describe('COPY INTO through POST /oserve/v1/sql', () => {
       assert.equal(r.status, 400, JSON.stringify(body));
       assert.equal(r.body.parameter, 'sql');
     }
-    const missing = await t.call('post', '/oserve/v1/sql', { sql: `COPY INTO 's3://tmp/x/' FROM no_such_table CONNECTION = (${S3_CONNECTION})` });
+    const missing = await t.call('post', '/oserve/v1/sql', {
+      sql: `COPY INTO 's3://tmp/x/' FROM no_such_table CONNECTION = (${S3_CONNECTION})`,
+    });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error_code, 'not_found');
     assert.match(missing.body.error_msg, /no_such_table/);
-    const refused = await t.call('post', '/oserve/v1/sql', { sql: "COPY INTO 's3://tmp/x/' FROM air CONNECTION = (endpoint_url = 'http://169.254.169.254/')" });
+    const refused = await t.call('post', '/oserve/v1/sql', {
+      sql: "COPY INTO 's3://tmp/x/' FROM air CONNECTION = (endpoint_url = 'http://169.254.169.254/')",
+    });
     assert.equal(refused.status, 400);
     assert.match(refused.body.error_msg, /^Refusing to connect to 169\.254\.169\.254/);
     const needsNoHeader = await t.call('post', '/oserve/v1/sql', { sql: "COPY INTO air (station, visibility) FROM 's3://tmp/air/'" });

@@ -30,9 +30,12 @@ export async function startFakeGcs(opts: { port: number; buckets: string[]; requ
     const fail = (status: number, message: string): void => {
       req.resume();
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: status, message, errors: [{ message, reason: status === 404 ? 'notFound' : 'required' }] } }));
+      res.end(
+        JSON.stringify({ error: { code: status, message, errors: [{ message, reason: status === 404 ? 'notFound' : 'required' }] } }),
+      );
     };
-    if (opts.requireToken && req.headers.authorization !== `Bearer ${opts.requireToken}`) return fail(401, 'Anonymous caller does not have storage.objects access.');
+    if (opts.requireToken && req.headers.authorization !== `Bearer ${opts.requireToken}`)
+      return fail(401, 'Anonymous caller does not have storage.objects access.');
     const meta = (bucket: string, name: string): Record<string, string> => ({
       kind: 'storage#object',
       bucket,

@@ -36,7 +36,8 @@ describe('formats through locations', () => {
   let t: LocationServer;
   let source: number;
 
-  const object = async (key: string) => Buffer.from((await (await raw.send(new GetObjectCommand({ Bucket: 'fmt', Key: key }))).Body?.transformToByteArray()) ?? []);
+  const object = async (key: string) =>
+    Buffer.from((await (await raw.send(new GetObjectCommand({ Bucket: 'fmt', Key: key }))).Body?.transformToByteArray()) ?? []);
   const newTable = async (name: string) => {
     const res = await t.call('post', '/oserve/v1/table/', { name, schema: SCHEMA });
     assert.equal(res.status, 201, res.text);
@@ -50,7 +51,12 @@ describe('formats through locations', () => {
 
   before(async () => {
     s3 = await startS3rver(PORT, ['fmt']);
-    raw = new S3Client({ endpoint: ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    raw = new S3Client({
+      endpoint: ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     t = await startLocationServer([`127.0.0.1:${PORT}`]);
     source = await newTable('source');
     const res = await t.call('post', `/oserve/v1/table/${source}/record/`, ROWS);
@@ -70,7 +76,13 @@ describe('formats through locations', () => {
     ['json', { compression: 'gzip' }, (b: Buffer) => assert.equal(JSON.parse(gunzipSync(b).toString()).length, 3)],
   ] as const) {
     test(`${fileType}${'compression' in extra ? ' (gzip)' : ''}: exported to S3, read back by content`, async () => {
-      const out = await t.task(`/oserve/v1/table/${source}/export/`, { file_type: fileType, mode: 'all', destination: `s3://fmt/${fileType}/`, connection: S3, ...extra });
+      const out = await t.task(`/oserve/v1/table/${source}/export/`, {
+        file_type: fileType,
+        mode: 'all',
+        destination: `s3://fmt/${fileType}/`,
+        connection: S3,
+        ...extra,
+      });
       assert.equal(out.status, 201, out.text);
       const job = await t.waitForJob(out.body.job_id);
       assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -89,7 +101,9 @@ describe('formats through locations', () => {
   }
 
   test("CnosDB's CSV options: DELIMITER and WITH_HEADER = false out, a column list back", async () => {
-    const out = await t.task('/oserve/v1/sql', { sql: `COPY INTO 'file://${t.exportDir}/semi' FROM source FILE_FORMAT = (TYPE = 'CSV', DELIMITER = ';', WITH_HEADER = false)` });
+    const out = await t.task('/oserve/v1/sql', {
+      sql: `COPY INTO 'file://${t.exportDir}/semi' FROM source FILE_FORMAT = (TYPE = 'CSV', DELIMITER = ';', WITH_HEADER = false)`,
+    });
     assert.equal(out.status, 201, out.text);
     const job = await t.waitForJob(out.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -117,11 +131,15 @@ describe('formats through locations', () => {
     assert.equal(out.status, 201, out.text);
     assert.equal((await t.waitForJob(out.body.job_id)).status, 'succeeded');
 
-    const missing = await t.call('post', '/oserve/v1/sql', { sql: `COPY INTO inferred FROM 's3://fmt/air' ${SQL_S3} FILE_FORMAT = (TYPE = 'PARQUET')` });
+    const missing = await t.call('post', '/oserve/v1/sql', {
+      sql: `COPY INTO inferred FROM 's3://fmt/air' ${SQL_S3} FILE_FORMAT = (TYPE = 'PARQUET')`,
+    });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error_code, 'not_found');
 
-    const res = await t.task('/oserve/v1/sql', { sql: `COPY INTO inferred FROM 's3://fmt/air' ${SQL_S3} FILE_FORMAT = (TYPE = 'PARQUET') COPY_OPTIONS = (auto_infer_schema = true)` });
+    const res = await t.task('/oserve/v1/sql', {
+      sql: `COPY INTO inferred FROM 's3://fmt/air' ${SQL_S3} FILE_FORMAT = (TYPE = 'PARQUET') COPY_OPTIONS = (auto_infer_schema = true)`,
+    });
     assert.equal(res.status, 201, res.text);
     assert.equal(typeof res.body.table_id, 'number');
     const job = await t.waitForJob(res.body.job_id);
@@ -132,10 +150,15 @@ describe('formats through locations', () => {
     const types = Object.fromEntries((table.body.schema.fields as Array<{ name: string; type: string }>).map((f) => [f.name, f.type]));
     // Parquet keeps array cells as JSON text (the contract), so the inferred field is a string.
     assert.deepEqual(types, { title: 'string', qty: 'integer', price: 'number', paid: 'boolean', tags: 'string' });
-    assert.deepEqual(await rowsOf(res.body.table_id as number), expected.map((r) => [...r.slice(0, 6), r[6] === null ? null : JSON.stringify(r[6])]));
+    assert.deepEqual(
+      await rowsOf(res.body.table_id as number),
+      expected.map((r) => [...r.slice(0, 6), r[6] === null ? null : JSON.stringify(r[6])]),
+    );
 
     // The table exists now: the same statement appends to it (and, with the same ids, fails whole).
-    const again = await t.task('/oserve/v1/sql', { sql: `COPY INTO inferred FROM 's3://fmt/air' ${SQL_S3} COPY_OPTIONS = (auto_infer_schema = true)` });
+    const again = await t.task('/oserve/v1/sql', {
+      sql: `COPY INTO inferred FROM 's3://fmt/air' ${SQL_S3} COPY_OPTIONS = (auto_infer_schema = true)`,
+    });
     assert.equal(again.status, 201, again.text);
     assert.equal(again.body.table_id, undefined);
     const dup = await t.waitForJob(again.body.job_id);

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { InvalidParameterError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../../../src/errors.js';
+import {
+  InvalidParameterError,
+  LocationAccessDeniedError,
+  LocationNotFoundError,
+  OutboundAddressRefusedError,
+} from '../../../src/errors.js';
 import { readSources, resolveLocation, writeTarget, type LocationContext } from '../../../src/locations/index.js';
 import { startFakeGcs, type FakeGcs } from './fake-gcs.server.js';
 import { collect, context, generated, secretFree, sha256Of, sha256OfGenerated, writeAll } from './helpers.js';
@@ -33,7 +38,9 @@ describe('gcs:// locations against a fake of the GCS JSON API', () => {
     const w = driver.openWrite(target, { contentType: 'application/json' });
     await writeAll(generated(size, 5), w.stream);
     assert.deepEqual(await w.done, { url: 'gcs://exports/nightly/orders-1.json', size });
-    assert.ok(fake.requests.some((r) => r.startsWith('POST /upload/storage/v1/b/exports/o?name=nightly%2Forders-1.json&uploadType=resumable')));
+    assert.ok(
+      fake.requests.some((r) => r.startsWith('POST /upload/storage/v1/b/exports/o?name=nightly%2Forders-1.json&uploadType=resumable')),
+    );
     assert.equal(fake.objects.get('exports/nightly/orders-1.json')?.length, size);
 
     const r = await driver.openRead(target);
@@ -44,7 +51,8 @@ describe('gcs:// locations against a fake of the GCS JSON API', () => {
   });
 
   test('a folder lists every object under it in name order, across pages', async () => {
-    for (const n of ['list/b.csv', 'list/sub/c.csv', 'list/a.csv', 'list/sub-c.csv', 'listing/x.csv']) fake.objects.set(`exports/${n}`, Buffer.from(n));
+    for (const n of ['list/b.csv', 'list/sub/c.csv', 'list/a.csv', 'list/sub-c.csv', 'listing/x.csv'])
+      fake.objects.set(`exports/${n}`, Buffer.from(n));
     const listed = await collect(readSources(resolveLocation('gcs://exports/list/', connection, ctx, 'read')));
     assert.deepEqual(
       listed.map((o) => [o.name, o.size, o.location.href]),
@@ -60,7 +68,10 @@ describe('gcs:// locations against a fake of the GCS JSON API', () => {
 
   test('a missing object, bucket or empty folder is not found', async () => {
     const r = resolveLocation('gcs://exports/nope.csv', connection, ctx, 'read');
-    await assert.rejects(r.driver.openRead(r.location), (e: unknown) => e instanceof LocationNotFoundError && /gcs:\/\/exports\/nope\.csv/.test(e.message));
+    await assert.rejects(
+      r.driver.openRead(r.location),
+      (e: unknown) => e instanceof LocationNotFoundError && /gcs:\/\/exports\/nope\.csv/.test(e.message),
+    );
     const b = resolveLocation('gcs://no-such-bucket/x.csv', connection, ctx, 'read');
     await assert.rejects(b.driver.openRead(b.location), LocationNotFoundError);
     await assert.rejects(collect(readSources(resolveLocation('gcs://exports/empty/', connection, ctx, 'read'))), LocationNotFoundError);
@@ -73,14 +84,22 @@ describe('gcs:// locations against a fake of the GCS JSON API', () => {
     assert.ok(err instanceof LocationAccessDeniedError, String(err));
     assert.match(err.message, /refused access to gcs:\/\/exports\/x\.csv/);
     // A malformed service-account key fails before any request, without echoing the key.
-    const bad = resolveLocation('gcs://exports/x.csv', { gcs_base_url: locked.url, client_email: 'svc@example.iam.gserviceaccount.com', private_key: key }, ctx, 'read');
+    const bad = resolveLocation(
+      'gcs://exports/x.csv',
+      { gcs_base_url: locked.url, client_email: 'svc@example.iam.gserviceaccount.com', private_key: key },
+      ctx,
+      'read',
+    );
     const err2 = await bad.driver.openRead(bad.location).catch((e: unknown) => e);
     assert.ok(err2 instanceof Error);
     assert.equal(secretFree(err2, ['secret-part', 'MIIEvQ']), undefined, String(err2));
   });
 
   test('options are checked, and the endpoint is refused unless allowed', async () => {
-    assert.throws(() => resolveLocation('gcs://exports/x', { ...connection, project_id: 'p' }, ctx, 'read'), (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'connection.project_id');
+    assert.throws(
+      () => resolveLocation('gcs://exports/x', { ...connection, project_id: 'p' }, ctx, 'read'),
+      (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'connection.project_id',
+    );
     assert.throws(() => resolveLocation('gcs://exports/x', { ...connection, disable_oauth: 'yes' }, ctx, 'read'), /must be true or false/);
     assert.throws(() => resolveLocation('gcs://exports/x', { gcs_base_url: 'ftp://x' }, ctx, 'read'), /http:\/\/ or https:\/\//);
     const closed = resolveLocation('gcs://exports/nightly/orders-1.json', connection, context(), 'read');

@@ -66,7 +66,8 @@ describe('http(s) sources through the outbound guard', () => {
     await second.close();
   });
 
-  const allowFirst = () => context({ outboundAllowHosts: [`127.0.0.1:${FIRST}`], outboundMaxBytes: 2.5 * 1024 * 1024, outboundTimeoutMs: 300 });
+  const allowFirst = () =>
+    context({ outboundAllowHosts: [`127.0.0.1:${FIRST}`], outboundMaxBytes: 2.5 * 1024 * 1024, outboundTimeoutMs: 300 });
 
   test('an allowed host streams its file, size and name', async () => {
     const r = resolveLocation(`http://127.0.0.1:${FIRST}/data.csv?sig=abc`, undefined, allowFirst(), 'read');
@@ -115,7 +116,10 @@ describe('http(s) sources through the outbound guard', () => {
     const guard = new OutboundGuard({
       resolver: async () => (++calls === 1 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]),
     });
-    await assert.rejects(guardedGet(new URL(`http://rebind.example.test:${SECOND}/`), guard, { maxBytes: 1e6, timeoutMs: 2000, maxDurationMs: 5000 }), OutboundAddressRefusedError);
+    await assert.rejects(
+      guardedGet(new URL(`http://rebind.example.test:${SECOND}/`), guard, { maxBytes: 1e6, timeoutMs: 2000, maxDurationMs: 5000 }),
+      OutboundAddressRefusedError,
+    );
     assert.ok(calls >= 2);
     assert.deepEqual(second.hits, []);
   });
@@ -128,7 +132,10 @@ describe('http(s) sources through the outbound guard', () => {
     };
     await assert.rejects(open('/loop'), (e: unknown) => e instanceof LocationUnavailableError && /more than 5 redirects/.test(e.message));
     await assert.rejects(open('/big'), FileTooLargeError);
-    await assert.rejects(open('/data.csv', context({ outboundAllowHosts: [`127.0.0.1:${FIRST}`], outboundMaxBytes: 1024 })), FileTooLargeError);
+    await assert.rejects(
+      open('/data.csv', context({ outboundAllowHosts: [`127.0.0.1:${FIRST}`], outboundMaxBytes: 1024 })),
+      FileTooLargeError,
+    );
     await assert.rejects(open('/stall'), (e: unknown) => e instanceof LocationUnavailableError && /no data for/.test(e.message));
     await assert.rejects(open('/missing.csv'), (e: unknown) => e instanceof LocationNotFoundError && !/sig=/.test(e.message));
   });

@@ -21,7 +21,12 @@ const ENDPOINT = `http://127.0.0.1:${S3_PORT}`;
 // s3rver's only account; the secret is what must never be shown.
 const S3 = { endpoint_url: ENDPOINT, access_key_id: 'S3RVER', secret_key: 'S3RVER', region: 'us-east-1' };
 const PRESIGNED_SECRET = 'X-Amz-Signature=0123456789abcdefsecret';
-const FIELDS = { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'integer' }] };
+const FIELDS = {
+  fields: [
+    { name: 'title', type: 'string' },
+    { name: 'qty', type: 'integer' },
+  ],
+};
 
 describe('locations through the REST endpoints (s3, file, http)', () => {
   let s3: RunningServer;
@@ -46,7 +51,12 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
 
   before(async () => {
     s3 = await startS3rver(S3_PORT, ['exports', 'landing']);
-    raw = new S3Client({ endpoint: ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    raw = new S3Client({
+      endpoint: ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     web = http.createServer((req, res) => {
       const body = served.get(new URL(req.url ?? '/', 'http://x').pathname);
       if (body === undefined) return void res.writeHead(404).end();
@@ -70,7 +80,12 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
   });
 
   test('export to an S3 folder: the generated file name inside it, recorded and mailed, no download link', async () => {
-    const res = await t.task(`/oserve/v1/table/${tableId}/export/`, { file_type: 'csv', mode: 'all', destination: 's3://exports/nightly/', connection: S3 });
+    const res = await t.task(`/oserve/v1/table/${tableId}/export/`, {
+      file_type: 'csv',
+      mode: 'all',
+      destination: 's3://exports/nightly/',
+      connection: S3,
+    });
     assert.equal(res.status, 201, res.text);
     const job = await t.waitForJob(res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -89,7 +104,12 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
   });
 
   test('export to a named object, then import it back into another table', async () => {
-    const out = await t.task(`/oserve/v1/table/${tableId}/export/`, { file_type: 'json', mode: 'all', destination: 's3://exports/copy/orders.json', connection: S3 });
+    const out = await t.task(`/oserve/v1/table/${tableId}/export/`, {
+      file_type: 'json',
+      mode: 'all',
+      destination: 's3://exports/copy/orders.json',
+      connection: S3,
+    });
     assert.equal(out.status, 201, out.text);
     const exported = await t.waitForJob(out.body.job_id);
     assert.equal(exported.status, 'succeeded', JSON.stringify(exported.errors));
@@ -118,7 +138,11 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.rows, 3);
     assert.equal(job.source_url, 's3://landing/batch/');
-    assert.deepEqual(await rowsOf(ok), [['a1', 'first', 1], ['b1', 'second', 2], ['c1', 'third', 3]]);
+    assert.deepEqual(await rowsOf(ok), [
+      ['a1', 'first', 1],
+      ['b1', 'second', 2],
+      ['c1', 'third', 3],
+    ]);
 
     const bad = await newTable('landing_bad');
     const res2 = await t.task(`/oserve/v1/table/${bad}/import/`, { source: 's3://landing/bad/', connection: S3 });
@@ -134,7 +158,11 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
   });
 
   test('file:// under EXPORT_DIR and IMPORT_DIR; paths that leave them are refused before queueing', async () => {
-    const res = await t.task(`/oserve/v1/table/${tableId}/export/`, { file_type: 'csv', mode: 'all', destination: `file://${t.exportDir}/out/` });
+    const res = await t.task(`/oserve/v1/table/${tableId}/export/`, {
+      file_type: 'csv',
+      mode: 'all',
+      destination: `file://${t.exportDir}/out/`,
+    });
     assert.equal(res.status, 201, res.text);
     const job = await t.waitForJob(res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -165,7 +193,9 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
   test('an import from an http URL (an allowed host): the query is used but never shown', async () => {
     served.set('/exports/orders.csv', 'id,title,qty\nh1,from http,7\n');
     const copy = await newTable('from_http');
-    const res = await t.task(`/oserve/v1/table/${copy}/import/`, { dataFileUrl: `http://127.0.0.1:${HTTP_PORT}/exports/orders.csv?${PRESIGNED_SECRET}` });
+    const res = await t.task(`/oserve/v1/table/${copy}/import/`, {
+      dataFileUrl: `http://127.0.0.1:${HTTP_PORT}/exports/orders.csv?${PRESIGNED_SECRET}`,
+    });
     assert.equal(res.status, 201, res.text);
     const job = await t.waitForJob(res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
@@ -183,7 +213,10 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
       .send({ dataFileUrl: `http://127.0.0.1:${HTTP_PORT}/exports/more.csv` });
     assert.equal(form.status, 201, form.text);
     assert.equal((await t.waitForJob(form.body.job_id)).status, 'succeeded');
-    assert.deepEqual(await rowsOf(copy), [['h1', 'from http', 7], ['h2', 'form-encoded', 8]]);
+    assert.deepEqual(await rowsOf(copy), [
+      ['h1', 'from http', 7],
+      ['h2', 'form-encoded', 8],
+    ]);
   });
 
   test('loopback, private and metadata addresses are refused with 400 before anything is queued', async () => {
@@ -197,9 +230,28 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
       ['import', { source: 'http://[::ffff:127.0.0.1]/x.csv' }],
       ['import', { source: 'http://[::1]:3000/x.csv' }],
       ['import', { source: 's3://landing/x.csv', connection: { ...S3, endpoint_url: 'http://169.254.169.254/' } }],
-      ['export', { file_type: 'csv', mode: 'all', destination: 's3://exports/x/', connection: { ...S3, endpoint_url: 'http://127.0.0.1:6379/' } }],
-      ['export', { file_type: 'csv', mode: 'all', destination: 'gcs://exports/x/', connection: { gcs_base_url: 'http://172.16.0.1/', disable_oauth: true } }],
-      ['export', { file_type: 'csv', mode: 'all', destination: 'azblob://exports/x/', connection: { account: 'devstoreaccount1', use_emulator: true } }],
+      [
+        'export',
+        { file_type: 'csv', mode: 'all', destination: 's3://exports/x/', connection: { ...S3, endpoint_url: 'http://127.0.0.1:6379/' } },
+      ],
+      [
+        'export',
+        {
+          file_type: 'csv',
+          mode: 'all',
+          destination: 'gcs://exports/x/',
+          connection: { gcs_base_url: 'http://172.16.0.1/', disable_oauth: true },
+        },
+      ],
+      [
+        'export',
+        {
+          file_type: 'csv',
+          mode: 'all',
+          destination: 'azblob://exports/x/',
+          connection: { account: 'devstoreaccount1', use_emulator: true },
+        },
+      ],
     ];
     for (const [kind, body] of cases) {
       const r = await t.call('post', `/oserve/v1/table/${tableId}/${kind}/`, body);
@@ -207,10 +259,19 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
       assert.equal(r.body.error_code, 'invalid_parameter');
       assert.match(r.body.error_msg, /^Refusing to connect to /, r.text);
     }
-    const r = await t.task(`/oserve/v1/table/${tableId}/export/`, { file_type: 'csv', mode: 'all', destination: 'https://example.com/x.csv' });
+    const r = await t.task(`/oserve/v1/table/${tableId}/export/`, {
+      file_type: 'csv',
+      mode: 'all',
+      destination: 'https://example.com/x.csv',
+    });
     assert.equal(r.status, 400);
     assert.match(r.body.error_msg, /can only be an import source/);
-    const bad = await t.task(`/oserve/v1/table/${tableId}/export/`, { file_type: 'csv', mode: 'all', destination: 's3://exports/x/', connection: { secret_access_key: 'x' } });
+    const bad = await t.task(`/oserve/v1/table/${tableId}/export/`, {
+      file_type: 'csv',
+      mode: 'all',
+      destination: 's3://exports/x/',
+      connection: { secret_access_key: 'x' },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.parameter, 'connection.secret_access_key');
     assert.equal((await t.call('get', '/oserve/v1/jobs/?limit=1')).body.meta.total_count, before, 'no job was made');
@@ -219,7 +280,10 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
   test('a wrong secret fails the job with a reason that holds no key', async () => {
     const res = await t.task(`/oserve/v1/table/${tableId}/export/`, {
       // s3rver checks the key id, not the signature.
-      file_type: 'csv', mode: 'all', destination: 's3://exports/denied/', connection: { ...S3, access_key_id: 'WRONG-KEY-a1b2c3', secret_key: 'WRONG-SECRET-d41d8cd98f' },
+      file_type: 'csv',
+      mode: 'all',
+      destination: 's3://exports/denied/',
+      connection: { ...S3, access_key_id: 'WRONG-KEY-a1b2c3', secret_key: 'WRONG-SECRET-d41d8cd98f' },
     });
     assert.equal(res.status, 201, res.text);
     const job = await t.waitForJob(res.body.job_id);
@@ -234,7 +298,9 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
   test('no credential appears in any reply, email or log line of this file', async () => {
     assert.ok(t.logs.length > 10, 'the service logged');
     assert.ok(t.server.smtp.messages.length >= 5, 'mails were sent');
-    const rows = await t.server.db.query<{ location_sealed: string }>('SELECT location_sealed FROM tableport.jobs WHERE location_sealed IS NOT NULL');
+    const rows = await t.server.db.query<{ location_sealed: string }>(
+      'SELECT location_sealed FROM tableport.jobs WHERE location_sealed IS NOT NULL',
+    );
     assert.ok(rows.rows.length > 0);
     for (const r of rows.rows) assert.ok(!r.location_sealed.includes('S3RVER') && r.location_sealed.startsWith('tp1.'), 'sealed at rest');
     t.assertNoSecrets(['S3RVER', PRESIGNED_SECRET, '0123456789abcdefsecret']);
@@ -253,7 +319,10 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
           const data = await redis.hget(key, 'data');
           if (data === null) continue;
           jobs++;
-          assert.ok(!data.includes('S3RVER') && !data.includes('0123456789abcdefsecret') && !data.includes('connection'), `${key}: ${data}`);
+          assert.ok(
+            !data.includes('S3RVER') && !data.includes('0123456789abcdefsecret') && !data.includes('connection'),
+            `${key}: ${data}`,
+          );
         }
       } while (cursor !== '0');
       assert.ok(jobs > 0, 'queued jobs were found');

@@ -82,7 +82,10 @@ describe('s3:// locations against s3rver', () => {
 
   test('a missing object, an empty folder and a missing bucket are not-found errors naming the URL', async () => {
     const missing = resolveLocation('s3://exports/nope.csv', CONNECTION, ctx, 'read');
-    await assert.rejects(missing.driver.openRead(missing.location), (e: unknown) => e instanceof LocationNotFoundError && /s3:\/\/exports\/nope\.csv/.test(e.message));
+    await assert.rejects(
+      missing.driver.openRead(missing.location),
+      (e: unknown) => e instanceof LocationNotFoundError && /s3:\/\/exports\/nope\.csv/.test(e.message),
+    );
     await assert.rejects(collect(readSources(resolveLocation('s3://exports/empty/', CONNECTION, ctx, 'read'))), LocationNotFoundError);
     const bucket = resolveLocation('s3://no-such-bucket/x.csv', CONNECTION, ctx, 'read');
     await assert.rejects(bucket.driver.openRead(bucket.location), LocationNotFoundError);
@@ -99,7 +102,10 @@ describe('s3:// locations against s3rver', () => {
 
     const w = resolveLocation('s3://exports/denied.csv', bad, ctx, 'write');
     const h = w.driver.openWrite(w.location);
-    await assert.rejects(writeAll(generated(1024), h.stream).then(() => h.done), LocationAccessDeniedError);
+    await assert.rejects(
+      writeAll(generated(1024), h.stream).then(() => h.done),
+      LocationAccessDeniedError,
+    );
   });
 
   test('the endpoint is refused unless OUTBOUND_ALLOW_HOSTS names it, also under another name', async () => {
@@ -107,7 +113,12 @@ describe('s3:// locations against s3rver', () => {
     const r = resolveLocation('s3://exports/nightly/orders-1.csv', CONNECTION, closed, 'read');
     await assert.rejects(r.driver.openRead(r.location), OutboundAddressRefusedError);
     // localhost resolves to loopback: refused by the lookup that the connection itself uses.
-    const byName = resolveLocation('s3://exports/nightly/orders-1.csv', { ...CONNECTION, endpoint_url: `http://localhost:${PORT}` }, ctx, 'read');
+    const byName = resolveLocation(
+      's3://exports/nightly/orders-1.csv',
+      { ...CONNECTION, endpoint_url: `http://localhost:${PORT}` },
+      ctx,
+      'read',
+    );
     await assert.rejects(byName.driver.openRead(byName.location), OutboundAddressRefusedError);
   });
 

@@ -35,7 +35,12 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string,
   }
 }
 
-async function run(cmd: string[], port: number, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { output: () => string }> {
+async function run(
+  cmd: string[],
+  port: number,
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildProcess & { output: () => string }> {
   const child = spawn(process.execPath, cmd, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
@@ -84,7 +89,18 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 export async function startAzurite(port: number): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tableport-azurite-'));
   const bin = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
-  const args = [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry'];
+  const args = [
+    bin,
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(port),
+    '--inMemoryPersistence',
+    '--skipApiVersionCheck',
+    '--loose',
+    '--silent',
+    '--disableTelemetry',
+  ];
   const child = await run(args, port, dir);
   return {
     url: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,

@@ -12,7 +12,8 @@ import { defined } from '../../helpers/defined.js';
 
 const logger = createLogger('silent');
 const FROM = 'tableport <no-reply@tableport.test>';
-const LINK = 'http://localhost:3000/oserve/v1/files/job_1/orders.csv?expires=1773000000&signature=AbC-_dEf0123456789abcdefghijklmnopqrstuvwxy';
+const LINK =
+  'http://localhost:3000/oserve/v1/files/job_1/orders.csv?expires=1773000000&signature=AbC-_dEf0123456789abcdefghijklmnopqrstuvwxy';
 
 function exportMail(to: string) {
   const mail = renderJobMail({
@@ -88,7 +89,10 @@ describe('mailer over SMTP', () => {
     try {
       await assert.rejects(m.send(exportMail('nobody@example.com')), (err: unknown) => isPermanentMailError(err));
       await m.send(exportMail('somebody@example.com'));
-      assert.deepEqual(strict.messages.map((x) => x.envelope.to), [['somebody@example.com']]);
+      assert.deepEqual(
+        strict.messages.map((x) => x.envelope.to),
+        [['somebody@example.com']],
+      );
     } finally {
       await m.close();
       await strict.close();
@@ -96,7 +100,10 @@ describe('mailer over SMTP', () => {
   });
 
   test('waitForMessage times out with a clear error', async () => {
-    await assert.rejects(smtp.waitForMessage((m) => m.subject === 'never', 50), /No matching mail within 50 ms/);
+    await assert.rejects(
+      smtp.waitForMessage((m) => m.subject === 'never', 50),
+      /No matching mail within 50 ms/,
+    );
   });
 });
 
@@ -125,7 +132,10 @@ describe('mailer without SMTP_URL (outbox)', () => {
     assert.ok(raw.includes('\r\n'), 'CRLF line ends');
     const parsed = await PostalMime.parse(raw);
     assert.equal(parsed.subject, msg.subject);
-    assert.deepEqual(parsed.to?.map((a) => a.address), ['eve@example.com']);
+    assert.deepEqual(
+      parsed.to?.map((a) => a.address),
+      ['eve@example.com'],
+    );
     assert.equal(parsed.from?.address, 'no-reply@tableport.test');
     assert.equal(parsed.messageId, sent.messageId);
     assert.ok(parsed.text?.includes(LINK));

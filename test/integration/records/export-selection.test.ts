@@ -45,7 +45,10 @@ describe('export selection: where, keys, order, headers, timestamps (v1 and v1.5
   test('where ANDed with the window, include_keys in order, order_by with ties by id, at v1.5', async () => {
     const { rows, text } = await exportFile(
       {
-        file_type: 'csv', mode: 'part', start: 1000, end: 3000,
+        file_type: 'csv',
+        mode: 'part',
+        start: 1000,
+        end: 3000,
         where: { $or: [{ paid: true }, { price: { $gt: 9 } }] },
         include_keys: ['title', 'id', 'price'],
         order_by: ['-price'],
@@ -54,12 +57,18 @@ describe('export selection: where, keys, order, headers, timestamps (v1 and v1.5
     );
     assert.equal(rows, 3);
     // The tie on price is broken by id in the direction of the last key (descending here).
-    assert.deepEqual(parse(text), [['title', 'id', 'price'], ['Unicode 中文', 'r3', '9.5'], ['comma, "quote"', 'r2', '9.5'], ['plain', 'r1', '1.5']]);
+    assert.deepEqual(parse(text), [
+      ['title', 'id', 'price'],
+      ['Unicode 中文', 'r3', '9.5'],
+      ['comma, "quote"', 'r2', '9.5'],
+      ['plain', 'r1', '1.5'],
+    ]);
   });
 
   test('exclude_keys, csv_customize_headers (written as given) and timestamp_convert_keys', async () => {
     const { text } = await exportFile({
-      file_type: 'csv', mode: 'all',
+      file_type: 'csv',
+      mode: 'all',
       where: { id: { $in: ['r1', 'r2'] } },
       exclude_keys: ['updated_at', 'created_by', 'price', 'paid', 'due', 'tags', 'meta'],
       csv_customize_headers: ['编号', 'Created, at', 'A "title"', 'q'.repeat(100)],
@@ -75,7 +84,11 @@ describe('export selection: where, keys, order, headers, timestamps (v1 and v1.5
 
   test('JSON: the selection, converted timestamps as strings, default order created_at then id', async () => {
     const { rows, text } = await exportFile({
-      file_type: 'json', mode: 'all', where: { tags: { $contains: 'a' } }, include_keys: ['id', 'created_at', 'tags'], timestamp_convert_keys: ['created_at'],
+      file_type: 'json',
+      mode: 'all',
+      where: { tags: { $contains: 'a' } },
+      include_keys: ['id', 'created_at', 'tags'],
+      timestamp_convert_keys: ['created_at'],
     });
     assert.equal(rows, 2);
     assert.deepEqual(JSON.parse(text), [
@@ -86,12 +99,23 @@ describe('export selection: where, keys, order, headers, timestamps (v1 and v1.5
 
   test('a form post may send the lists as text', async () => {
     const id = await table();
-    const res = await c.post(`/oserve/v1/table/${id}/export/`).type('form').send({
-      file_type: 'csv', mode: 'all', include_keys: 'id,qty', where: JSON.stringify({ qty: { $gte: 4 } }), order_by: '["-qty"]',
-    });
+    const res = await c
+      .post(`/oserve/v1/table/${id}/export/`)
+      .type('form')
+      .send({
+        file_type: 'csv',
+        mode: 'all',
+        include_keys: 'id,qty',
+        where: JSON.stringify({ qty: { $gte: 4 } }),
+        order_by: '["-qty"]',
+      });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const job = await waitForJob(server, token, res.body.job_id);
-    assert.deepEqual(parse((await download(defined(job.file_url, 'job.file_url'))).body), [['id', 'qty'], ['r1', '1700000000'], ['r4', '4']]);
+    assert.deepEqual(parse((await download(defined(job.file_url, 'job.file_url'))).body), [
+      ['id', 'qty'],
+      ['r1', '1700000000'],
+      ['r4', '4'],
+    ]);
   });
 
   test('the row cap counts the whole selection', async () => {

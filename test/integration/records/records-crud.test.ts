@@ -26,7 +26,13 @@ describe('records: get, update, delete, and the page byte budget', () => {
     assert.equal(got.body.title, 'old');
     assert.equal(got.body.updated_at, 1000);
 
-    const upd = await put(`/oserve/v1.5/table/${table}/record/a1/`).send({ title: 'new\tline\\x', paid: true, due: '2024-05-01', meta: { a: [1] }, price: null });
+    const upd = await put(`/oserve/v1.5/table/${table}/record/a1/`).send({
+      title: 'new\tline\\x',
+      paid: true,
+      due: '2024-05-01',
+      meta: { a: [1] },
+      price: null,
+    });
     assert.equal(upd.status, 200, JSON.stringify(upd.body));
     assert.equal(upd.body.title, 'new\tline\\x');
     assert.equal(upd.body.paid, true);
@@ -108,12 +114,19 @@ describe('records: get, update, delete, and the page byte budget', () => {
     for (const r of results) assert.equal(r.status, 200);
     const row = (await c.get(path)).body;
     assert.equal(row.qty, n);
-    assert.deepEqual([...row.tags].sort((a: number, b: number) => a - b), Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(
+      [...row.tags].sort((a: number, b: number) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+    );
   });
 
   test('a page stops at the byte budget, says so in meta, and next continues without gaps or repeats', async () => {
     const t = await createTable(server, token, 'big', { fields: [{ name: 'blob', type: 'string' }] });
-    const rows = Array.from({ length: 40 }, (_, i) => ({ id: `b${String(i).padStart(2, '0')}`, blob: 'x'.repeat(3000), created_at: 1000 + i }));
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      id: `b${String(i).padStart(2, '0')}`,
+      blob: 'x'.repeat(3000),
+      created_at: 1000 + i,
+    }));
     assert.equal((await c.post(`/oserve/v1/table/${t}/record/`).send(rows)).status, 201);
 
     const first = await c.get(`/oserve/v1.5/table/${t}/record/?limit=1000&order_by=created_at`);
@@ -133,7 +146,10 @@ describe('records: get, update, delete, and the page byte budget', () => {
       got.push(...page.body.objects.map((r: { id: string }) => r.id));
       next = page.body.meta.next;
     }
-    assert.deepEqual(got, rows.map((r) => r.id));
+    assert.deepEqual(
+      got,
+      rows.map((r) => r.id),
+    );
 
     const small = await c.get(`/oserve/v1/table/${t}/record/?limit=2`);
     assert.equal(small.body.meta.truncated, undefined, 'a page under the budget is not marked');

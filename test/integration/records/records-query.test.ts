@@ -12,8 +12,28 @@ describe('records: where, order_by and the v1.5 paths', () => {
   let table: number;
 
   const ROWS = [
-    { id: 'r1', created_at: 1000, title: 'apple pie', qty: 1, price: 1.5, paid: true, due: '2024-01-01T00:00:00Z', tags: ['a', 'b'], meta: { k: 1 } },
-    { id: 'r2', created_at: 2000, title: '50%_off', qty: 2, price: 2.5, paid: false, due: '2024-02-01T00:00:00Z', tags: ['b', 3], meta: { k: 2 } },
+    {
+      id: 'r1',
+      created_at: 1000,
+      title: 'apple pie',
+      qty: 1,
+      price: 1.5,
+      paid: true,
+      due: '2024-01-01T00:00:00Z',
+      tags: ['a', 'b'],
+      meta: { k: 1 },
+    },
+    {
+      id: 'r2',
+      created_at: 2000,
+      title: '50%_off',
+      qty: 2,
+      price: 2.5,
+      paid: false,
+      due: '2024-02-01T00:00:00Z',
+      tags: ['b', 3],
+      meta: { k: 2 },
+    },
     { id: 'r3', created_at: 3000, title: 'Banana', qty: 3, price: 3.5, paid: true, due: '2024-03-01T00:00:00Z', tags: [true], meta: null },
     { id: 'r4', created_at: 3000, title: null, qty: null, price: null, paid: null, due: null, tags: null, meta: null },
   ];
@@ -36,12 +56,21 @@ describe('records: where, order_by and the v1.5 paths', () => {
 
   test('the default order is newest first, ties by id descending; order_by changes it', async () => {
     const all = await c.get(`/oserve/v1/table/${table}/record/`);
-    assert.deepEqual(all.body.objects.map((r: Row) => r.id), ['r4', 'r3', 'r2', 'r1']);
+    assert.deepEqual(
+      all.body.objects.map((r: Row) => r.id),
+      ['r4', 'r3', 'r2', 'r1'],
+    );
     const oldest = await c.get(`/oserve/v1/table/${table}/record/?order_by=created_at`);
-    assert.deepEqual(oldest.body.objects.map((r: Row) => r.id), ['r1', 'r2', 'r3', 'r4']);
+    assert.deepEqual(
+      oldest.body.objects.map((r: Row) => r.id),
+      ['r1', 'r2', 'r3', 'r4'],
+    );
     const byPrice = await c.get(`/oserve/v1/table/${table}/record/?order_by=-price,title`);
     // NULLs sort first when descending (PostgreSQL's rule).
-    assert.deepEqual(byPrice.body.objects.map((r: Row) => r.id), ['r4', 'r3', 'r2', 'r1']);
+    assert.deepEqual(
+      byPrice.body.objects.map((r: Row) => r.id),
+      ['r4', 'r3', 'r2', 'r1'],
+    );
     const bad = await c.get(`/oserve/v1/table/${table}/record/?order_by=tags`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.parameter, 'order_by');
@@ -142,13 +171,19 @@ describe('records: where, order_by and the v1.5 paths', () => {
     for (const v of ['v1', 'v1.5']) {
       const res = await c.get(`/oserve/${v}/table/${table}/record/?where=${encodeURIComponent(where)}&order_by=qty&limit=1&offset=1`);
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body.objects.map((r: Row) => r.id), ['r2']);
+      assert.deepEqual(
+        res.body.objects.map((r: Row) => r.id),
+        ['r2'],
+      );
       const q = (offset: number) => `where=${encodeURIComponent(where)}&order_by=qty&limit=1&offset=${offset}`;
       assert.equal(res.body.meta.next, `/oserve/${v}/table/${table}/record/?${q(2)}`);
       assert.equal(res.body.meta.previous, `/oserve/${v}/table/${table}/record/?${q(0)}`);
       assert.equal(res.body.meta.total_count, 3);
       const next = await c.get(res.body.meta.next);
-      assert.deepEqual(next.body.objects.map((r: Row) => r.id), ['r3']);
+      assert.deepEqual(
+        next.body.objects.map((r: Row) => r.id),
+        ['r3'],
+      );
       assert.equal(next.body.meta.next, null);
     }
   });

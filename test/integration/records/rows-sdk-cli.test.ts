@@ -36,7 +36,13 @@ describe('rows in the SDK and the CLI', () => {
     env = { TABLEPORT_URL: server.baseUrl, TABLEPORT_TOKEN: token };
     const t = await tp.createTable({
       name: 'fruit',
-      schema: { fields: [{ name: 'name', type: 'string' }, { name: 'qty', type: 'integer' }, { name: 'tags', type: 'array' }] },
+      schema: {
+        fields: [
+          { name: 'name', type: 'string' },
+          { name: 'qty', type: 'integer' },
+          { name: 'tags', type: 'array' },
+        ],
+      },
     });
     tableId = t.id;
     await tp.table(t.id).insert([
@@ -57,8 +63,14 @@ describe('rows in the SDK and the CLI', () => {
     assert.deepEqual(await names({ where: { qty: { $gte: 10 } }, orderBy: '-qty', limit: 1 }), ['cherry', 'banana']);
     assert.deepEqual(await names({ where: { tags: { $contains: 'red' } }, orderBy: ['-created_at'] }), ['cherry', 'apple']);
     const page = await tp.table(tableId).listRows({ where: { name: { $regex: 'an' } } });
-    assert.deepEqual(page.objects.map((r: TableRow) => r.id), ['f2']);
-    await assert.rejects(tp.table(tableId).listRows({ where: { nope: 1 } }), (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'where.nope');
+    assert.deepEqual(
+      page.objects.map((r: TableRow) => r.id),
+      ['f2'],
+    );
+    await assert.rejects(
+      tp.table(tableId).listRows({ where: { nope: 1 } }),
+      (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'where.nope',
+    );
 
     const row = tp.table(tableId).row('f1');
     assert.equal((await row.get()).qty, 5);
@@ -91,7 +103,10 @@ describe('rows in the SDK and the CLI', () => {
   test('CLI: rows list --where --order-by, get, update, delete, and a refused query exits 3', async () => {
     const list = await cli(env, 'rows', 'list', 'fruit', '--where', '{"qty": {"$gt": 6}}', '--order-by', 'qty', '--json');
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual((JSON.parse(list.stdout) as TableRow[]).map((r) => r.id), ['f2', 'f3']);
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as TableRow[]).map((r) => r.id),
+      ['f2', 'f3'],
+    );
     const text = await cli(env, 'rows', 'list', 'fruit', '--limit', '2');
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^ID\s+NAME\s+QTY/);

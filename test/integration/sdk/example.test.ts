@@ -32,8 +32,11 @@ test('examples/sdk-quickstart.ts exports, downloads and re-imports the rows', { 
   assert.match(stdout, /retry in \d+ s/);
   assert.match(stdout, /2 rows imported into table/);
   const rows = parse(await readFile(out, 'utf8'), { columns: true }) as Array<Record<string, string>>;
-  assert.deepEqual(rows.map((r) => [r.title, r.amount, r.paid]), [
-    ['Coffee beans', '12.5', 'true'],
-    ['Milk', '1.2', 'false'],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.title, r.amount, r.paid]),
+    [
+      ['Coffee beans', '12.5', 'true'],
+      ['Milk', '1.2', 'false'],
+    ],
+  );
 });

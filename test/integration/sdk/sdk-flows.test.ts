@@ -57,7 +57,10 @@ describe('SDK against a real server', () => {
   test('tables: create, get, list, delete; rows: insert one and many, page through them in order', async () => {
     const table = await newTable();
     assert.equal(typeof table.id, 'number');
-    assert.deepEqual(table.schema.fields.map((f) => f.name), ['title', 'qty', 'price', 'paid', 'tags']);
+    assert.deepEqual(
+      table.schema.fields.map((f) => f.name),
+      ['title', 'qty', 'price', 'paid', 'tags'],
+    );
 
     const one = await tp.table(table.id).insert({ title: 'first', qty: 1, created_at: 1000 });
     assert.equal(one.title, 'first');
@@ -101,13 +104,16 @@ describe('SDK against a real server', () => {
     assert.equal(out.path, join(dir, 'orders.csv'));
     const csv = parse(await readFile(out.path, 'utf8')) as string[][];
     assert.deepEqual(csv[0], ['id', 'created_at', 'updated_at', 'created_by', 'title', 'qty', 'price', 'paid', 'tags']);
-    assert.deepEqual(csv.slice(1).map((r) => [r[1], r[4], r[5], r[8]]), [
-      ['1000', 'a, "quoted"', '1', '["t"]'],
-      ['2000', 'b', '2', '[]'],
-    ]);
+    assert.deepEqual(
+      csv.slice(1).map((r) => [r[1], r[4], r[5], r[8]]),
+      [
+        ['1000', 'a, "quoted"', '1', '["t"]'],
+        ['2000', 'b', '2', '[]'],
+      ],
+    );
     assert.equal(out.bytes, (await readFile(out.path)).length);
 
-    const mail = await server.smtp.waitForMessage((m) => m.text.includes(defined(done.file_url, 'done.file_url')) , 10_000);
+    const mail = await server.smtp.waitForMessage((m) => m.text.includes(defined(done.file_url, 'done.file_url')), 10_000);
     assert.deepEqual(mail.to, [email]);
     assert.match(mail.text, /\b2\b/);
   });
@@ -124,16 +130,22 @@ describe('SDK against a real server', () => {
     const out = await job.download(dir);
     assert.match(out.path, /\.json$/);
     const rows = JSON.parse(await readFile(out.path, 'utf8')) as Array<Record<string, unknown>>;
-    assert.deepEqual(rows.map((r) => [r.created_at, r.qty]), [
-      [2000, 2000],
-      [3000, 3000],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.created_at, r.qty]),
+      [
+        [2000, 2000],
+        [3000, 3000],
+      ],
+    );
   });
 
   test('a second export of a table within a minute is TooFrequentError with the seconds to wait', async () => {
     const table = await newTable();
     await tp.table(table.id).export({ fileType: 'csv' });
-    const err = await tp.table(table.id).export({ fileType: 'json' }).catch((e: unknown) => e);
+    const err = await tp
+      .table(table.id)
+      .export({ fileType: 'json' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TooFrequentError, String(err));
     assert.equal(err.errorCode, 'too_frequent');
     assert.equal(err.status, 400);
@@ -143,7 +155,10 @@ describe('SDK against a real server', () => {
   test('selecting more rows than EXPORT_MAX_ROWS is TooManyRowsError', async () => {
     const table = await newTable();
     await tp.table(table.id).insert(Array.from({ length: 6 }, (_, i) => ({ title: `r${i}` })));
-    const err = await tp.table(table.id).export({ fileType: 'csv' }).catch((e: unknown) => e);
+    const err = await tp
+      .table(table.id)
+      .export({ fileType: 'csv' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TooManyRowsError, String(err));
     assert.equal(err.status, 400);
     assert.equal(err.limit, 5);
@@ -151,7 +166,10 @@ describe('SDK against a real server', () => {
 
   test('a bad file_type is InvalidParameterError naming file_type', async () => {
     const table = await newTable();
-    const err = await tp.table(table.id).export({ fileType: 'xml' as 'csv' }).catch((e: unknown) => e);
+    const err = await tp
+      .table(table.id)
+      .export({ fileType: 'xml' as 'csv' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof InvalidParameterError, String(err));
     assert.equal(err.parameter, 'file_type');
   });
@@ -160,7 +178,10 @@ describe('SDK against a real server', () => {
     const table = await newTable();
     const other = await server.createUser();
     const theirs = new TablePort({ baseUrl: server.baseUrl, token: other.token });
-    const err = await theirs.table(table.id).export({ fileType: 'csv' }).catch((e: unknown) => e);
+    const err = await theirs
+      .table(table.id)
+      .export({ fileType: 'csv' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof NotFoundError, String(err));
     assert.equal(err.status, 404);
     const bad = new TablePort({ baseUrl: server.baseUrl, token: 'not-a-token' });
@@ -179,19 +200,31 @@ describe('SDK against a real server', () => {
 
     const table2 = await newTable();
     const path = join(dir, 'rows.json');
-    await writeFile(path, JSON.stringify([{ title: 'from json', qty: 8, created_at: 5000 }, { title: 'second', qty: 9, created_at: 6000 }]));
+    await writeFile(
+      path,
+      JSON.stringify([
+        { title: 'from json', qty: 8, created_at: 5000 },
+        { title: 'second', qty: 9, created_at: 6000 },
+      ]),
+    );
     const done2 = await (await tp.table(table2.id).import(path)).wait({ timeoutMs: 30_000 });
     assert.equal(done2.rows, 2);
 
     const rows1: TableRow[] = [];
     for await (const r of tp.table(table.id).rows()) rows1.push(r);
-    assert.deepEqual(rows1.map((r) => [r.title, r.qty, r.price, r.paid, r.tags]), [['from csv', 7, 0.5, true, ['a']]]);
+    assert.deepEqual(
+      rows1.map((r) => [r.title, r.qty, r.price, r.paid, r.tags]),
+      [['from csv', 7, 0.5, true, ['a']]],
+    );
     const rows2: TableRow[] = [];
     for await (const r of tp.table(table2.id).rows()) rows2.push(r);
-    assert.deepEqual(rows2.map((r) => [r.title, r.qty, r.created_at]), [
-      ['from json', 8, 5000],
-      ['second', 9, 6000],
-    ]);
+    assert.deepEqual(
+      rows2.map((r) => [r.title, r.qty, r.created_at]),
+      [
+        ['from json', 8, 5000],
+        ['second', 9, 6000],
+      ],
+    );
   });
 
   test('an import with a bad row fails as a whole: JobFailedError names the line, no row is written', async () => {

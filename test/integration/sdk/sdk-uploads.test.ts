@@ -32,21 +32,40 @@ describe('SDK uploads against a real server', () => {
     test('is streamed by the SDK (the client process stays small) and every row is imported', { timeout: 600_000 }, async (t) => {
       const { token } = await server.createUser();
       const tp = new TablePort({ baseUrl: server.baseUrl, token });
-      const table = await tp.createTable({ name: 'big', schema: { fields: [{ name: 'n', type: 'integer' }, { name: 'body', type: 'string' }] } });
+      const table = await tp.createTable({
+        name: 'big',
+        schema: {
+          fields: [
+            { name: 'n', type: 'integer' },
+            { name: 'body', type: 'string' },
+          ],
+        },
+      });
       const path = join(dir, 'big.csv');
       const ROWS = 20_000;
       const filler = 'x'.repeat(10_000);
       await pipeline(
-        Readable.from((function* () {
-          yield 'n,body\n';
-          for (let i = 0; i < ROWS; i++) yield `${i},${filler}\n`;
-        })()),
+        Readable.from(
+          (function* () {
+            yield 'n,body\n';
+            for (let i = 0; i < ROWS; i++) yield `${i},${filler}\n`;
+          })(),
+        ),
         createWriteStream(path),
       );
       const size = (await stat(path)).size;
       assert.ok(size > 190 * 1024 * 1024, `${size}`);
 
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, server.baseUrl, token, String(table.id), path, 'stream']);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        '--import',
+        'tsx',
+        CHILD,
+        server.baseUrl,
+        token,
+        String(table.id),
+        path,
+        'stream',
+      ]);
       const report = JSON.parse(stdout) as { jobId: string; baseRss: number; peakRss: number };
       const grewMb = (report.peakRss - report.baseRss) / 1024 / 1024;
       t.diagnostic(`the uploading process grew by ${grewMb.toFixed(0)} MB for ${(size / 1048576).toFixed(0)} MB`);
@@ -74,18 +93,26 @@ describe('SDK uploads against a real server', () => {
       const table = await tp.createTable({ name: 'small', schema: { fields: [{ name: 'body', type: 'string' }] } });
       const path = join(dir, 'over.csv');
       await pipeline(
-        Readable.from((function* () {
-          yield 'body\n';
-          for (let i = 0; i < 2000; i++) yield `${'y'.repeat(1000)}\n`;
-        })()),
+        Readable.from(
+          (function* () {
+            yield 'body\n';
+            for (let i = 0; i < 2000; i++) yield `${'y'.repeat(1000)}\n`;
+          })(),
+        ),
         createWriteStream(path),
       );
-      const err = await tp.table(table.id).import(path).catch((e: unknown) => e);
+      const err = await tp
+        .table(table.id)
+        .import(path)
+        .catch((e: unknown) => e);
       assert.ok(err instanceof FileTooLargeError, String(err));
       assert.equal(err.status, 413);
       assert.equal(err.errorCode, 'file_too_large');
       const { createReadStream } = await import('node:fs');
-      const err2 = await tp.table(table.id).import(createReadStream(path)).catch((e: unknown) => e);
+      const err2 = await tp
+        .table(table.id)
+        .import(createReadStream(path))
+        .catch((e: unknown) => e);
       assert.ok(err2 instanceof FileTooLargeError, String(err2));
       assert.equal((await tp.getTable(table.id)).row_count, 0);
     });

@@ -37,7 +37,12 @@ describe('the service with its files in S3 (STORAGE_URL)', () => {
     });
     raw = new S3Client({ endpoint: ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: KEYS });
     ({ token } = await server.createUser());
-    tableId = await createTable(server, token, 'orders', { fields: [{ name: 'title', type: 'string' }, { name: 'qty', type: 'integer' }] });
+    tableId = await createTable(server, token, 'orders', {
+      fields: [
+        { name: 'title', type: 'string' },
+        { name: 'qty', type: 'integer' },
+      ],
+    });
   });
   after(async () => {
     raw.destroy();
@@ -82,7 +87,9 @@ describe('the service with its files in S3 (STORAGE_URL)', () => {
   test('a file removed from the bucket is 410 link_expired, not a 500', async () => {
     const c = client(server, token);
     const { body } = await c.get('/oserve/v1/jobs/?limit=10');
-    const exp = (body.objects as Array<{ id: string; type: string; file_url: string | null; file_name: string }>).find((j) => j.type === 'export');
+    const exp = (body.objects as Array<{ id: string; type: string; file_url: string | null; file_name: string }>).find(
+      (j) => j.type === 'export',
+    );
     assert.ok(exp?.file_url);
     const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
     await raw.send(new DeleteObjectCommand({ Bucket: 'tp-files', Key: `svc/exports/${exp.id}/${exp.file_name}` }));

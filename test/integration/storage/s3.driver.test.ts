@@ -62,7 +62,14 @@ describe('S3StorageDriver: where objects land', () => {
   test('STORAGE_URL and its variables become the driver settings', () => {
     const env = { SIGNING_SECRET: 'x'.repeat(32), STORAGE_URL: 's3://files/tp/one/', STORAGE_S3_ENDPOINT: ENDPOINT };
     const c = loadConfig({ ...env, STORAGE_S3_ACCESS_KEY_ID: 'S3RVER', STORAGE_S3_SECRET_ACCESS_KEY: 'S3RVER' });
-    assert.deepEqual(c.storageS3, { bucket: 'files', prefix: 'tp/one/', endpoint: ENDPOINT, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    assert.deepEqual(c.storageS3, {
+      bucket: 'files',
+      prefix: 'tp/one/',
+      endpoint: ENDPOINT,
+      region: 'us-east-1',
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+    });
     assert.equal(loadConfig({ ...env, STORAGE_URL: 's3://files' }).storageS3?.prefix, '');
     assert.equal(loadConfig({ SIGNING_SECRET: 'x'.repeat(32) }).storageS3, undefined);
     assert.throws(() => loadConfig({ ...env, STORAGE_URL: 'gs://files/x' }), /STORAGE_URL: must be s3:\/\/bucket/);

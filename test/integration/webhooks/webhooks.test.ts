@@ -15,7 +15,12 @@ interface Received {
 }
 
 /** A webhook receiver on loopback: records every request; answers the queued statuses first, then 200. */
-async function startReceiver(): Promise<{ port: number; received: Received[]; failNext(...statuses: number[]): void; close(): Promise<void> }> {
+async function startReceiver(): Promise<{
+  port: number;
+  received: Received[];
+  failNext(...statuses: number[]): void;
+  close(): Promise<void>;
+}> {
   const received: Received[] = [];
   const answers: number[] = [];
   const server = http.createServer((req, res) => {
@@ -59,7 +64,9 @@ describe('webhooks', () => {
   before(async () => {
     receiver = await startReceiver();
     hookUrl = `http://127.0.0.1:${receiver.port}/hook`;
-    server = await startTestServer({ env: { OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${receiver.port}`, WEBHOOK_BACKOFF_MS: '100', WEBHOOK_ATTEMPTS: '4' } });
+    server = await startTestServer({
+      env: { OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${receiver.port}`, WEBHOOK_BACKOFF_MS: '100', WEBHOOK_ATTEMPTS: '4' },
+    });
   });
   after(async () => {
     await server.close();
@@ -71,7 +78,9 @@ describe('webhooks', () => {
   test('a succeeded and a failed job each deliver once, signed, with the job as GET /jobs/:id shows it', async () => {
     const { token } = await server.createUser();
     const c = client(server, token);
-    const created = await c.post('/oserve/v1/webhooks').send({ url: hookUrl, events: ['job.succeeded', 'job.failed'], secret: 's3cret-key' });
+    const created = await c
+      .post('/oserve/v1/webhooks')
+      .send({ url: hookUrl, events: ['job.succeeded', 'job.failed'], secret: 's3cret-key' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.url, hookUrl);
     assert.deepEqual(created.body.events, ['job.succeeded', 'job.failed']);
@@ -82,7 +91,10 @@ describe('webhooks', () => {
     assert.equal(failedOnly.status, 201);
     assert.equal(failedOnly.body.has_secret, false);
     const list = await c.get('/oserve/v1/webhooks');
-    assert.deepEqual(list.body.objects.map((w: { id: string }) => w.id), [created.body.id, failedOnly.body.id]);
+    assert.deepEqual(
+      list.body.objects.map((w: { id: string }) => w.id),
+      [created.body.id, failedOnly.body.id],
+    );
     const { rows } = await server.db.query('SELECT secret FROM tableport.webhooks WHERE id = $1', [created.body.id]);
     assert.equal(String(rows[0].secret).includes('s3cret-key'), false, 'stored sealed');
 
@@ -125,7 +137,10 @@ describe('webhooks', () => {
       assert.equal(d.error, null);
       assert.equal(typeof d.created_at, 'number');
     }
-    assert.deepEqual(log.objects.map((d: { job_id: string; event: string }) => `${d.event} ${d.job_id}`).sort(), [`job.failed ${badJob.id}`, `job.succeeded ${okJob.id}`]);
+    assert.deepEqual(log.objects.map((d: { job_id: string; event: string }) => `${d.event} ${d.job_id}`).sort(), [
+      `job.failed ${badJob.id}`,
+      `job.succeeded ${okJob.id}`,
+    ]);
     assert.equal(forJob(okJob.id).length, 1, 'the success was delivered once (to the hook that asked for it)');
     assert.equal(forJob(badJob.id).length, 2, 'the failure once to each hook');
   });
@@ -142,7 +157,11 @@ describe('webhooks', () => {
     await until('the third attempt', () => forJob(res.body.job_id).length >= 3);
     for (const r of forJob(res.body.job_id)) assert.ok(signatureValid(r, 'k'));
     await until('the log', async () => (await c.get(`/oserve/v1/webhooks/${hook.body.id}/deliveries`)).body.objects.length >= 3);
-    const log = (await c.get(`/oserve/v1/webhooks/${hook.body.id}/deliveries`)).body.objects as Array<{ attempt: number; http_status: number; error: string | null }>;
+    const log = (await c.get(`/oserve/v1/webhooks/${hook.body.id}/deliveries`)).body.objects as Array<{
+      attempt: number;
+      http_status: number;
+      error: string | null;
+    }>;
     assert.deepEqual(
       log.map((d) => [d.attempt, d.http_status]),
       [
@@ -171,7 +190,12 @@ describe('webhooks', () => {
       assert.equal(res.status, 400, `${url}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.error_code, 'invalid_parameter', url);
     }
-    for (const body of [{ url: 'ftp://example.com/x', events: ['job.failed'] }, { url: hookUrl, events: [] }, { url: hookUrl, events: ['job.started'] }, { events: ['job.failed'] }]) {
+    for (const body of [
+      { url: 'ftp://example.com/x', events: ['job.failed'] },
+      { url: hookUrl, events: [] },
+      { url: hookUrl, events: ['job.started'] },
+      { events: ['job.failed'] },
+    ]) {
       const res = await c.post('/oserve/v1/webhooks').send(body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.error_code, 'invalid_parameter');
@@ -187,7 +211,10 @@ describe('webhooks', () => {
     // the table, as an older allow-list would have let it in) is refused at each delivery too.
     const elsewhere = await startReceiver();
     try {
-      const { rows } = await server.db.query('SELECT id FROM tableport.users WHERE id = (SELECT user_id FROM tableport.jobs WHERE id = $1)', [res.body.job_id]);
+      const { rows } = await server.db.query(
+        'SELECT id FROM tableport.users WHERE id = (SELECT user_id FROM tableport.jobs WHERE id = $1)',
+        [res.body.job_id],
+      );
       const hookId = '00000000-0000-4000-8000-000000000001';
       await server.db.query(`INSERT INTO tableport.webhooks (id, user_id, url, events) VALUES ($1, $2, $3, '{job.succeeded}')`, [
         hookId,
@@ -198,7 +225,10 @@ describe('webhooks', () => {
       const res2 = await c.post(`/oserve/v1/table/${t2}/import/`).attach('file', Buffer.from('n\n1\n'), 'a.csv');
       assert.equal((await waitForJob(server, token, res2.body.job_id)).status, 'succeeded');
       await until('every attempt', async () => (await c.get(`/oserve/v1/webhooks/${hookId}/deliveries`)).body.objects.length >= 4);
-      const log = (await c.get(`/oserve/v1/webhooks/${hookId}/deliveries`)).body.objects as Array<{ http_status: number | null; error: string }>;
+      const log = (await c.get(`/oserve/v1/webhooks/${hookId}/deliveries`)).body.objects as Array<{
+        http_status: number | null;
+        error: string;
+      }>;
       for (const d of log) {
         assert.equal(d.http_status, null);
         assert.match(d.error, /Refusing to connect to 127\.0\.0\.1/);
@@ -212,7 +242,8 @@ describe('webhooks', () => {
   test('one user may have 20 webhooks', async () => {
     const { token } = await server.createUser();
     const c = client(server, token);
-    for (let i = 0; i < 20; i++) assert.equal((await c.post('/oserve/v1/webhooks').send({ url: `${hookUrl}?n=${i}`, events: ['job.failed'] })).status, 201);
+    for (let i = 0; i < 20; i++)
+      assert.equal((await c.post('/oserve/v1/webhooks').send({ url: `${hookUrl}?n=${i}`, events: ['job.failed'] })).status, 201);
     const more = await c.post('/oserve/v1/webhooks').send({ url: hookUrl, events: ['job.failed'] });
     assert.equal(more.status, 400);
     assert.equal(more.body.error_code, 'invalid_parameter');
@@ -222,7 +253,9 @@ describe('webhooks', () => {
   test("another user's webhook is 404, and gets none of this user's events", async () => {
     const owner = await server.createUser();
     const other = await server.createUser();
-    const hook = await client(server, owner.token).post('/oserve/v1/webhooks').send({ url: hookUrl, events: ['job.succeeded'] });
+    const hook = await client(server, owner.token)
+      .post('/oserve/v1/webhooks')
+      .send({ url: hookUrl, events: ['job.succeeded'] });
     assert.equal(hook.status, 201);
     const o = client(server, other.token);
     assert.equal((await o.delete(`/oserve/v1/webhooks/${hook.body.id}`)).status, 404);

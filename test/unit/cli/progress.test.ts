@@ -5,12 +5,34 @@ import { progressReporter } from '../../../src/cli/progress.js';
 import type { Job } from '../../../src/types/api.js';
 
 const job = (status: Job['status'], progress: number): Job => ({
-  id: 'j1', type: 'export', table_id: 1, status, progress, rows: 0, file_url: null, file_type: 'csv',
-  file_name: null, errors: [], created_at: 0, finished_at: null,
+  id: 'j1',
+  type: 'export',
+  table_id: 1,
+  status,
+  progress,
+  rows: 0,
+  file_url: null,
+  file_type: 'csv',
+  file_name: null,
+  errors: [],
+  created_at: 0,
+  finished_at: null,
 });
 
 function capture(tty: boolean) {
-  const stream = Object.assign(new PassThrough(), { isTTY: tty, columns: 80, cursorTo() { return true; }, clearLine() { return true; }, moveCursor() { return true; } });
+  const stream = Object.assign(new PassThrough(), {
+    isTTY: tty,
+    columns: 80,
+    cursorTo() {
+      return true;
+    },
+    clearLine() {
+      return true;
+    },
+    moveCursor() {
+      return true;
+    },
+  });
   let text = '';
   stream.on('data', (c) => (text += String(c)));
   return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };

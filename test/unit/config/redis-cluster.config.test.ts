@@ -24,10 +24,18 @@ describe('REDIS_CLUSTER_NODES and the queue prefix', () => {
 
   it('refuses a node list that is not host:port pairs, and a prefix with a stray brace', () => {
     for (const bad of ['h1', 'h1:', 'h1:7000,', ':7000', 'h1:7000;h2:7001']) {
-      assert.throws(() => loadConfig({ ...base, REDIS_CLUSTER_NODES: bad }), (e: unknown) => e instanceof ConfigError && /REDIS_CLUSTER_NODES/.test(e.message), bad);
+      assert.throws(
+        () => loadConfig({ ...base, REDIS_CLUSTER_NODES: bad }),
+        (e: unknown) => e instanceof ConfigError && /REDIS_CLUSTER_NODES/.test(e.message),
+        bad,
+      );
     }
     for (const bad of ['{tp', 'tp}', '{a}{b}', 'a{b}']) {
-      assert.throws(() => loadConfig({ ...base, QUEUE_PREFIX: bad }), (e: unknown) => e instanceof ConfigError && /QUEUE_PREFIX/.test(e.message), bad);
+      assert.throws(
+        () => loadConfig({ ...base, QUEUE_PREFIX: bad }),
+        (e: unknown) => e instanceof ConfigError && /QUEUE_PREFIX/.test(e.message),
+        bad,
+      );
     }
   });
 });

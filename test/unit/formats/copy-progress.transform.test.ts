@@ -14,7 +14,11 @@ describe('CopyProgress (CSV export progress without parsing)', () => {
     // 5 line breaks (the header and the one inside quotes included): a progress figure, not the count.
     assert.equal(t.estimate, 5);
     assert.equal(seen.at(-1), 5);
-    assert.deepEqual([...seen].sort((x, y) => x - y), seen, 'never goes backwards');
+    assert.deepEqual(
+      [...seen].sort((x, y) => x - y),
+      seen,
+      'never goes backwards',
+    );
   });
 
   it('past the sample, estimates the rows from the bytes', async () => {

@@ -100,8 +100,18 @@ describe('CSV import encoder: row errors', () => {
     const r = await runImport('csv', input);
     assert.equal(r.errorCount, 2);
     assert.deepEqual(r.errors, [
-      { error_code: 'invalid_row', error_msg: 'line 5, qty: must be an integer between -9007199254740991 and 9007199254740991, got "oops"', line: 5, field: 'qty' },
-      { error_code: 'invalid_row', error_msg: 'line 8, qty: must be an integer between -9007199254740991 and 9007199254740991, got "bad"', line: 8, field: 'qty' },
+      {
+        error_code: 'invalid_row',
+        error_msg: 'line 5, qty: must be an integer between -9007199254740991 and 9007199254740991, got "oops"',
+        line: 5,
+        field: 'qty',
+      },
+      {
+        error_code: 'invalid_row',
+        error_msg: 'line 8, qty: must be an integer between -9007199254740991 and 9007199254740991, got "bad"',
+        line: 8,
+        field: 'qty',
+      },
     ]);
     // The same line numbers however the bytes arrive (a CRLF split between chunks included).
     const bytes = await runImport('csv', input, { cut: 1 });
@@ -113,7 +123,10 @@ describe('CSV import encoder: row errors', () => {
     const r = await runImport('csv', `${rows.join('\n')}\n`);
     assert.equal(r.out, '', 'nothing is pushed once a row is invalid');
     assert.equal(r.errorCount, 2);
-    assert.deepEqual(r.errors.map((e) => e.line), [3, 5]);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [3, 5],
+    );
     assert.equal(r.rows, 3);
   });
 
@@ -131,7 +144,10 @@ describe('CSV import encoder: row errors', () => {
     const r = await runImport('csv', `title,qty\n${rows.join('\n')}`, { maxErrors: 5 });
     assert.equal(r.errorCount, 30);
     assert.equal(r.errors.length, 5);
-    assert.deepEqual(r.errors.map((e) => e.line), [2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [2, 3, 4, 5, 6],
+    );
   });
 
   it('defaults to keeping 100 errors', async () => {
@@ -210,25 +226,28 @@ describe('CSV import encoder: agrees with csv-parse', () => {
   const pieces = ['a', ',', '"', '\n', '\r\n', ' ', 'é', '北', '🚀', 'xyz', '\\', '\t'];
 
   for (const eol of ['\n', '\r\n']) {
-  it(`reads the same cells as csv-parse on 300 random quoted cells (${JSON.stringify(eol)} line ends), in any chunking`, async () => {
-    const rand = rng(eol.length * 11);
-    const titles: string[] = [];
-    for (let i = 0; i < 300; i++) {
-      let s = '';
-      const len = Math.floor(rand() * 8) + 1;
-      for (let k = 0; k < len; k++) s += pieces[Math.floor(rand() * pieces.length)];
-      titles.push(s);
-    }
-    const csv = `title${eol}${titles.map((c) => `"${c.replaceAll('"', '""')}"`).join(eol)}${eol}`;
-    const reference = (parse(csv, { columns: true }) as { title: string }[]).map((r) => r.title);
-    assert.deepEqual(reference, titles);
-    for (const cut of [1, 5, 64, Number.POSITIVE_INFINITY]) {
-      const r = await runImport('csv', csv, { cut });
-      assert.equal(r.error, undefined);
-      const got = r.out.split('\n').filter(Boolean).map((l) => defined(l.split('\t')[4], 'the title cell'));
-      const unescapeCopy = (s: string) => s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
-      assert.deepEqual(got.map(unescapeCopy), reference, `chunks of ${cut}`);
-    }
-  });
+    it(`reads the same cells as csv-parse on 300 random quoted cells (${JSON.stringify(eol)} line ends), in any chunking`, async () => {
+      const rand = rng(eol.length * 11);
+      const titles: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        let s = '';
+        const len = Math.floor(rand() * 8) + 1;
+        for (let k = 0; k < len; k++) s += pieces[Math.floor(rand() * pieces.length)];
+        titles.push(s);
+      }
+      const csv = `title${eol}${titles.map((c) => `"${c.replaceAll('"', '""')}"`).join(eol)}${eol}`;
+      const reference = (parse(csv, { columns: true }) as { title: string }[]).map((r) => r.title);
+      assert.deepEqual(reference, titles);
+      for (const cut of [1, 5, 64, Number.POSITIVE_INFINITY]) {
+        const r = await runImport('csv', csv, { cut });
+        assert.equal(r.error, undefined);
+        const got = r.out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => defined(l.split('\t')[4], 'the title cell'));
+        const unescapeCopy = (s: string) => s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
+        assert.deepEqual(got.map(unescapeCopy), reference, `chunks of ${cut}`);
+      }
+    });
   }
 });

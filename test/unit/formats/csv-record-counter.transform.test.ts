@@ -13,7 +13,13 @@ async function count(input: string, cut?: number | number[], header?: boolean) {
 
 describe('createCsvRecordCounter', () => {
   // One record per element: a header, then records with quoted line breaks and quotes.
-  const input = ['id,title,tags\n', 'a,"line one\nline two",[]\n', 'b,"he said ""hi"", then\r\nleft","[""x""]"\n', 'c,plain,\n', 'd,"""",\n'].join('');
+  const input = [
+    'id,title,tags\n',
+    'a,"line one\nline two",[]\n',
+    'b,"he said ""hi"", then\r\nleft","[""x""]"\n',
+    'c,plain,\n',
+    'd,"""",\n',
+  ].join('');
 
   it('counts records, not lines, and not the header', async () => {
     assert.equal(await count(input), 4);

@@ -9,7 +9,10 @@ import { FIELDS, copyLine, defaults, runImport, through } from './helpers.js';
 
 describe('NDJSON import encoder', () => {
   const text = '\uFEFF{"title": "a", "qty": 1}\r\n\r\n{"title": "中文 🎉"}\n{"qty": 2}';
-  const expected = copyLine('new1', ['a', '1', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new2', ['中文 🎉', '\\N', '\\N', '\\N', '\\N', '\\N', '\\N']) + copyLine('new3', ['\\N', '2', '\\N', '\\N', '\\N', '\\N', '\\N']);
+  const expected =
+    copyLine('new1', ['a', '1', '\\N', '\\N', '\\N', '\\N', '\\N']) +
+    copyLine('new2', ['中文 🎉', '\\N', '\\N', '\\N', '\\N', '\\N', '\\N']) +
+    copyLine('new3', ['\\N', '2', '\\N', '\\N', '\\N', '\\N', '\\N']);
 
   it('reads one object per line, any chunking, CRLF, blank lines, a BOM and no final newline', async () => {
     for (const cut of [Number.POSITIVE_INFINITY, 1, 3, 7]) {
@@ -24,7 +27,10 @@ describe('NDJSON import encoder', () => {
     const r = await runImport('ndjson', '{"qty": 1}\n{"qty": \n{"qty": "x"}\n');
     assert.equal(r.errorCount, 2);
     assert.match(r.errors[0]?.error_msg ?? '', /^line 2: not valid JSON/);
-    assert.equal(r.errors[1]?.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "x"');
+    assert.equal(
+      r.errors[1]?.error_msg,
+      'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "x"',
+    );
     assert.equal(r.out, '', 'nothing is output after a bad row');
   });
 
@@ -38,7 +44,10 @@ describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
   it('brings typed values to their columns: Date, bigint, JSON text, numbers in text columns', async () => {
     const enc = new ObjectImportEncoder({ fields: FIELDS, defaults: defaults(), maxRows: 10 });
     const rows = [
-      { line: 2, row: { title: 12, qty: 5n, at: new Date('2024-05-01T00:00:00Z'), tags: '[1,"a"]', meta: '{"k":1}', ok: true, price: 1.5 } },
+      {
+        line: 2,
+        row: { title: 12, qty: 5n, at: new Date('2024-05-01T00:00:00Z'), tags: '[1,"a"]', meta: '{"k":1}', ok: true, price: 1.5 },
+      },
       { line: 3, row: { qty: 2n ** 60n } },
     ];
     const out: Buffer[] = [];
@@ -50,7 +59,10 @@ describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
     });
     await pipeline(Readable.from(rows), enc, sink);
     assert.equal(enc.errorCount, 1);
-    assert.equal(enc.errors[0]?.error_msg, 'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "1152921504606846976"');
+    assert.equal(
+      enc.errors[0]?.error_msg,
+      'line 3, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "1152921504606846976"',
+    );
     assert.equal(foreignValue(12, 'string'), '12');
     assert.equal(foreignValue(new Date('2024-05-01T00:00:00Z'), 'date'), '2024-05-01T00:00:00.000Z');
     assert.deepEqual(foreignValue('[1]', 'array'), [1]);
@@ -96,7 +108,10 @@ describe('export stages', () => {
       },
     });
     await pipeline(Readable.from([{ id: 'a', created_at: 1, updated_at: 1, created_by: '7', x: 'y' }]), w, sink);
-    assert.equal(out.join(''), 'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n');
+    assert.equal(
+      out.join(''),
+      'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n',
+    );
   });
 });
 

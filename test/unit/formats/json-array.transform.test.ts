@@ -66,7 +66,10 @@ describe('createJsonArrayTransform', () => {
     const input = rows.map((r) => `${r}\n`).join('');
     for (const size of [1, 7, 64, 4096, Number.POSITIVE_INFINITY]) {
       const r = await reshape(input, size);
-      assert.deepEqual(JSON.parse(r.text), rows.map((x) => JSON.parse(x)));
+      assert.deepEqual(
+        JSON.parse(r.text),
+        rows.map((x) => JSON.parse(x)),
+      );
       assert.equal(r.rows, 500);
     }
   });

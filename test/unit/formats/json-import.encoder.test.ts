@@ -13,7 +13,8 @@ describe('JSON import encoder', () => {
   ];
   const want =
     copyLine('new1', ['a "quoted" ] } [ {', '1', N, N, N, '["x",{"y":"}"}]', N]) +
-    ['keep-me', '1600000000', '1600000500', '7', '北京 🚀\\\\', N, N, 'f', N, N, N].join('\t') + '\n' +
+    ['keep-me', '1600000000', '1600000500', '7', '北京 🚀\\\\', N, N, 'f', N, N, N].join('\t') +
+    '\n' +
     copyLine('new2', [N, N, N, N, N, N, '{"k":"v\\\\n"}']);
 
   it('reads a compact array', async () => {
@@ -57,8 +58,17 @@ describe('JSON import encoder', () => {
     const text = JSON.stringify([{ qty: 1 }, { qty: 'two' }, { title: 'x' }, { price: '3' }], null, 2);
     const r = await runImport('json', text);
     assert.equal(r.errorCount, 2);
-    assert.deepEqual(r.errors.map((e) => [e.line, e.field]), [[5, 'qty'], [11, 'price']]);
-    assert.equal(r.errors[0]?.error_msg, 'line 5, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "two"');
+    assert.deepEqual(
+      r.errors.map((e) => [e.line, e.field]),
+      [
+        [5, 'qty'],
+        [11, 'price'],
+      ],
+    );
+    assert.equal(
+      r.errors[0]?.error_msg,
+      'line 5, qty: must be an integer between -9007199254740991 and 9007199254740991, got the string "two"',
+    );
     assert.equal(r.out, '');
     assert.equal(r.rows, 2);
   });
@@ -74,7 +84,11 @@ describe('JSON import encoder', () => {
     ['a top level that is not an array', '{"title":"x"}', /^line 1: the file must hold one JSON array/],
     ['an element that is not an object', '[{"title":"x"},\n 3]', /^line 2: element 2 of the array is not an object/],
     ['an element that is an array', '[[1]]', /^line 1: element 1 of the array is not an object/],
-    ['unparseable JSON in an element', '[\n{"title": "x"},\n{"title": x}\n]', /^line 3: the object that starts on this line is not valid JSON/],
+    [
+      'unparseable JSON in an element',
+      '[\n{"title": "x"},\n{"title": x}\n]',
+      /^line 3: the object that starts on this line is not valid JSON/,
+    ],
     ['a trailing comma', '[{"title":"x"},]', /^line 1: a comma before the array's closing/],
     ['a missing comma', '[{"title":"x"} {"title":"y"}]', /^line 1: expected "," or "]" after element 1/],
     ['content after the array', '[{"title":"x"}] []', /^line 1: the file goes on after the array's closing/],

@@ -70,7 +70,12 @@ describe('sniffUpload', () => {
   it('reads the format from the content, never from a name', async () => {
     assert.equal((await sniff('{"title": "x"}\n{"qty": 2}\n')).format, 'ndjson');
     assert.deepEqual(await sniff('{"title": "x"}\n'), { format: 'ndjson', columns: ['title'] });
-    assert.deepEqual(await sniff(gzipSync('title;qty\nx;1\n')), { format: 'csv', gzip: true, columns: ['title', 'qty'], csvDelimiter: ';' });
+    assert.deepEqual(await sniff(gzipSync('title;qty\nx;1\n')), {
+      format: 'csv',
+      gzip: true,
+      columns: ['title', 'qty'],
+      csvDelimiter: ';',
+    });
     assert.deepEqual(await sniff(gzipSync('{"qty": 1}\n')), { format: 'ndjson', gzip: true, columns: ['qty'] });
   });
 
@@ -127,7 +132,10 @@ describe('sniffUpload', () => {
   });
 
   it('refuses text that is neither CSV nor JSON', async () => {
-    await refused('<html><body>hello</body></html>\n', /neither JSON nor a CSV whose first line names fields of the table; its first line is "<html><body>hello<\/body><\/html>"/);
+    await refused(
+      '<html><body>hello</body></html>\n',
+      /neither JSON nor a CSV whose first line names fields of the table; its first line is "<html><body>hello<\/body><\/html>"/,
+    );
     await refused('just some words, in a text file\nmore\n', /neither JSON nor a CSV/);
   });
 });

@@ -21,16 +21,44 @@ function jsonCell(type: FieldType, value: unknown): string {
 }
 
 const CSV_CASES: Record<FieldType, { ok: [string, string][]; bad: string[] }> = {
-  string: { ok: [['x', 'x'], ['"a\tb"', 'a\\tb'], ['"\\"', '\\\\']], bad: [] },
+  string: {
+    ok: [
+      ['x', 'x'],
+      ['"a\tb"', 'a\\tb'],
+      ['"\\"', '\\\\'],
+    ],
+    bad: [],
+  },
   integer: {
-    ok: [['0', '0'], ['-42', '-42'], ['007', '007'], ['9007199254740991', '9007199254740991'], ['-9007199254740991', '-9007199254740991']],
+    ok: [
+      ['0', '0'],
+      ['-42', '-42'],
+      ['007', '007'],
+      ['9007199254740991', '9007199254740991'],
+      ['-9007199254740991', '-9007199254740991'],
+    ],
     bad: ['1.5', '9007199254740992', '1e3', ' 1', '+1', '0x10', 'abc', '١٢'],
   },
   number: {
-    ok: [['1.5', '1.5'], ['-0.25', '-0.25'], ['3', '3'], ['1e10', '1e10'], ['.5', '.5'], ['1E-3', '1E-3'], ['1e-400', '0']],
+    ok: [
+      ['1.5', '1.5'],
+      ['-0.25', '-0.25'],
+      ['3', '3'],
+      ['1e10', '1e10'],
+      ['.5', '.5'],
+      ['1E-3', '1E-3'],
+      ['1e-400', '0'],
+    ],
     bad: ['"12,5"', 'NaN', 'Infinity', '-Infinity', '0x10', '1e400', '', ' 1', '1.2.3', 'e5'].filter((v) => v !== ''),
   },
-  boolean: { ok: [['true', 't'], ['FALSE', 'f'], ['True', 't']], bad: ['1', '0', 'yes', 't', 'truee'] },
+  boolean: {
+    ok: [
+      ['true', 't'],
+      ['FALSE', 'f'],
+      ['True', 't'],
+    ],
+    bad: ['1', '0', 'yes', 't', 'truee'],
+  },
   date: {
     ok: [
       ['2024-05-01T12:00:00Z', '2024-05-01T12:00:00Z'],
@@ -40,20 +68,85 @@ const CSV_CASES: Record<FieldType, { ok: [string, string][]; bad: string[] }> = 
       ['2024-02-29T00:00Z', '2024-02-29T00:00Z'],
       ['2024-05-01 12:00:00-0530', '2024-05-01 12:00:00-0530'],
     ],
-    bad: ['2023-02-29', '2024-13-01', '2024-04-31', '2024-05-01T24:00:00Z', '2024-05-01T12:60Z', '0000-01-01', '2024-5-1', 'yesterday', '1714564800', '2024-05-01T12:00:00+16:00', '2024-05-01Z'],
+    bad: [
+      '2023-02-29',
+      '2024-13-01',
+      '2024-04-31',
+      '2024-05-01T24:00:00Z',
+      '2024-05-01T12:60Z',
+      '0000-01-01',
+      '2024-5-1',
+      'yesterday',
+      '1714564800',
+      '2024-05-01T12:00:00+16:00',
+      '2024-05-01Z',
+    ],
   },
-  array: { ok: [['"[1, ""a"", {""b"": null}]"', '[1,"a",{"b":null}]'], ['[]', '[]'], ['"[""a\\\\b""]"', '["a\\\\\\\\b"]']], bad: ['{}', '1', '"[1,"', 'null', '"""x"""'] },
-  object: { ok: [['"{""a"": [1]}"', '{"a":[1]}'], ['{}', '{}']], bad: ['[]', '"""x"""', '"{""a"":}"', 'null'] },
+  array: {
+    ok: [
+      ['"[1, ""a"", {""b"": null}]"', '[1,"a",{"b":null}]'],
+      ['[]', '[]'],
+      ['"[""a\\\\b""]"', '["a\\\\\\\\b"]'],
+    ],
+    bad: ['{}', '1', '"[1,"', 'null', '"""x"""'],
+  },
+  object: {
+    ok: [
+      ['"{""a"": [1]}"', '{"a":[1]}'],
+      ['{}', '{}'],
+    ],
+    bad: ['[]', '"""x"""', '"{""a"":}"', 'null'],
+  },
 };
 
 const JSON_CASES: Record<FieldType, { ok: [unknown, string][]; bad: unknown[] }> = {
-  string: { ok: [['x', 'x'], ['', ''], ['a\nb', 'a\\nb'], ['🚀', '🚀']], bad: [1, true, ['x'], { a: 1 }, 'a\u0000b', '\ud800'] },
-  integer: { ok: [[0, '0'], [-42, '-42'], [2 ** 53 - 1, '9007199254740991']], bad: [1.5, 2 ** 53, '1', true, [1]] },
-  number: { ok: [[1.5, '1.5'], [-3, '-3'], [1e21, '1e+21']], bad: ['1.5', true, { n: 1 }] },
-  boolean: { ok: [[true, 't'], [false, 'f']], bad: ['true', 1, 0] },
+  string: {
+    ok: [
+      ['x', 'x'],
+      ['', ''],
+      ['a\nb', 'a\\nb'],
+      ['🚀', '🚀'],
+    ],
+    bad: [1, true, ['x'], { a: 1 }, 'a\u0000b', '\ud800'],
+  },
+  integer: {
+    ok: [
+      [0, '0'],
+      [-42, '-42'],
+      [2 ** 53 - 1, '9007199254740991'],
+    ],
+    bad: [1.5, 2 ** 53, '1', true, [1]],
+  },
+  number: {
+    ok: [
+      [1.5, '1.5'],
+      [-3, '-3'],
+      [1e21, '1e+21'],
+    ],
+    bad: ['1.5', true, { n: 1 }],
+  },
+  boolean: {
+    ok: [
+      [true, 't'],
+      [false, 'f'],
+    ],
+    bad: ['true', 1, 0],
+  },
   date: { ok: [['2024-05-01T12:00:00Z', '2024-05-01T12:00:00Z']], bad: [1714564800, '2024-02-30', true] },
-  array: { ok: [[[1, 'a', { b: null }], '[1,"a",{"b":null}]'], [['\\'], '["\\\\\\\\"]']], bad: [{}, 'x', 1, ['\u0000'], ['\udc00']] },
-  object: { ok: [[{ a: [1] }, '{"a":[1]}'], [{}, '{}']], bad: [[], 'x', 1, { '\u0000': 1 }] },
+  array: {
+    ok: [
+      [[1, 'a', { b: null }], '[1,"a",{"b":null}]'],
+      [['\\'], '["\\\\\\\\"]'],
+    ],
+    bad: [{}, 'x', 1, ['\u0000'], ['\udc00']],
+  },
+  object: {
+    ok: [
+      [{ a: [1] }, '{"a":[1]}'],
+      [{}, '{}'],
+    ],
+    bad: [[], 'x', 1, { '\u0000': 1 }],
+  },
 };
 
 describe('value rules', () => {
@@ -77,7 +170,12 @@ describe('value rules', () => {
 
   it('an unquoted empty CSV cell is NULL for every type', async () => {
     for (const type of Object.keys(CSV_CASES) as FieldType[]) {
-      const r = await runImport('csv', 'v,title\n,x\n', { fields: [{ name: 'v', type }, { name: 'title', type: 'string' }] });
+      const r = await runImport('csv', 'v,title\n,x\n', {
+        fields: [
+          { name: 'v', type },
+          { name: 'title', type: 'string' },
+        ],
+      });
       assert.equal(r.out.split('\t')[4], '\\N', type);
     }
   });
@@ -132,6 +230,13 @@ describe('built-in fields', () => {
 
   it('applies the same rules to CSV built-ins', async () => {
     const r = await runImport('csv', 'id,created_at,title\nok,12,a\n"a\tb",1,b\nx,-3,c\ny,1.0,d\n');
-    assert.deepEqual(r.errors.map((e) => [e.line, e.field]), [[3, 'id'], [4, 'created_at'], [5, 'created_at']]);
+    assert.deepEqual(
+      r.errors.map((e) => [e.line, e.field]),
+      [
+        [3, 'id'],
+        [4, 'created_at'],
+        [5, 'created_at'],
+      ],
+    );
   });
 });

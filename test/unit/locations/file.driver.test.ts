@@ -76,7 +76,10 @@ describe('file:// locations', () => {
         ['sub/c.csv', 9],
       ],
     );
-    await assert.rejects(collect(readSources(resolveLocation(`file://${importDir}/nothing/`, undefined, ctx, 'read'))), LocationNotFoundError);
+    await assert.rejects(
+      collect(readSources(resolveLocation(`file://${importDir}/nothing/`, undefined, ctx, 'read'))),
+      LocationNotFoundError,
+    );
   });
 
   test('reads stay inside IMPORT_DIR: "..", encoded "..", symlinks out, and other roots are refused', async () => {
@@ -112,7 +115,10 @@ describe('file:// locations', () => {
   test('unset EXPORT_DIR / IMPORT_DIR turn file:// off, naming the variable', () => {
     refused(() => resolveLocation('file:///tmp/x.csv', undefined, context(), 'write'), /EXPORT_DIR is not set/);
     refused(() => resolveLocation('file:///tmp/x.csv', undefined, context(), 'read'), /IMPORT_DIR is not set/);
-    refused(() => resolveLocation('file:///tmp/x.csv', { region: 'x' }, ctx, 'read'), /Unknown connection option "region"; file:\/\/ takes none/);
+    refused(
+      () => resolveLocation('file:///tmp/x.csv', { region: 'x' }, ctx, 'read'),
+      /Unknown connection option "region"; file:\/\/ takes none/,
+    );
   });
 });
 
@@ -131,7 +137,10 @@ describe('location URLs', () => {
   ];
   for (const [url, re] of bad) {
     test(`refuses ${JSON.stringify(url)}`, () => {
-      assert.throws(() => resolveLocation(url, undefined, ctx, 'read', 'source'), (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'source' && re.test(e.message));
+      assert.throws(
+        () => resolveLocation(url, undefined, ctx, 'read', 'source'),
+        (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'source' && re.test(e.message),
+      );
     });
   }
 

@@ -5,7 +5,8 @@ import { hrefAttr } from '../../../src/mail/templates/blocks.js';
 import type { JobError } from '../../../src/types/api.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
-const LINK = 'https://tp.example.com/oserve/v1/files/job_9/orders%20march.csv?expires=1772971200&signature=Zm9vYmFyLWJhei1xdXV4LTAxMjM0NTY3ODktYWJjZGVm';
+const LINK =
+  'https://tp.example.com/oserve/v1/files/job_9/orders%20march.csv?expires=1772971200&signature=Zm9vYmFyLWJhei1xdXV4LTAxMjM0NTY3ODktYWJjZGVm';
 const EVIL = '<script>alert(1)</script> R&D "q" \'s';
 
 const base: JobMailInput = {
@@ -27,7 +28,12 @@ const base: JobMailInput = {
 };
 
 const rowErrors = (n: number): JobError[] =>
-  Array.from({ length: n }, (_, i) => ({ error_code: 'invalid_row', error_msg: `price is not a number (${i})`, line: i + 2, field: 'price' }));
+  Array.from({ length: n }, (_, i) => ({
+    error_code: 'invalid_row',
+    error_msg: `price is not a number (${i})`,
+    line: i + 2,
+    field: 'price',
+  }));
 
 /** Visible text of the HTML part, entities decoded, for "does the HTML say X" checks. */
 function visible(html: string): string {
@@ -35,7 +41,11 @@ function visible(html: string): string {
     .replace(/<head>[\s\S]*<\/head>/, '')
     .replace(/<\/?(?:strong|code|a)\b[^>]*>/g, '')
     .replace(/<[^>]+>/g, ' ')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ');
 }
 
@@ -80,7 +90,10 @@ describe('renderJobMail: export succeeded', () => {
 describe('renderJobMail: failures and imports', () => {
   test('export failed: the reason, no link', () => {
     const errors = [{ error_code: 'table_deleted', error_msg: 'The table was deleted while it was being exported.' }];
-    for (const [locale, subject] of [['en', 'Export of "orders" failed'], ['zh-CN', '数据表“orders”导出失败']] as const) {
+    for (const [locale, subject] of [
+      ['en', 'Export of "orders" failed'],
+      ['zh-CN', '数据表“orders”导出失败'],
+    ] as const) {
       const m = renderJobMail({ ...base, locale, outcome: 'failed', rows: 0, downloadUrl: null, expiresAt: null, errors });
       assert.equal(m.subject, subject);
       assertBoth(m, 'The table was deleted while it was being exported.', 'job_9');
@@ -89,7 +102,15 @@ describe('renderJobMail: failures and imports', () => {
   });
 
   test('import succeeded: rows written', () => {
-    const input = { ...base, type: 'import' as const, rows: 2500, fileName: 'in.json', fileType: 'json', downloadUrl: null, expiresAt: null };
+    const input = {
+      ...base,
+      type: 'import' as const,
+      rows: 2500,
+      fileName: 'in.json',
+      fileType: 'json',
+      downloadUrl: null,
+      expiresAt: null,
+    };
     const en = renderJobMail(input);
     assert.equal(en.subject, 'Import into "orders" is done: 2,500 rows written');
     assertBoth(en, '2,500 rows written', 'in.json');
@@ -99,10 +120,28 @@ describe('renderJobMail: failures and imports', () => {
   });
 
   test('import failed: no row written, errors with line numbers, capped, and where to see all', () => {
-    const input = { ...base, type: 'import' as const, outcome: 'failed' as const, rows: 0, downloadUrl: null, expiresAt: null, errors: rowErrors(25), errorCount: 1530 };
+    const input = {
+      ...base,
+      type: 'import' as const,
+      outcome: 'failed' as const,
+      rows: 0,
+      downloadUrl: null,
+      expiresAt: null,
+      errors: rowErrors(25),
+      errorCount: 1530,
+    };
     const en = renderJobMail(input);
     assert.equal(en.subject, 'Import into "orders" failed');
-    assertBoth(en, 'no row was written', 'Line 2, field price: price is not a number (0)', `Line ${MAIL_ERROR_LIMIT + 1}, field price`, 'and 1,510 more', 'To see all of them', 'job_9', 'GET https://tp.example.com/oserve/v1/jobs/job_9');
+    assertBoth(
+      en,
+      'no row was written',
+      'Line 2, field price: price is not a number (0)',
+      `Line ${MAIL_ERROR_LIMIT + 1}, field price`,
+      'and 1,510 more',
+      'To see all of them',
+      'job_9',
+      'GET https://tp.example.com/oserve/v1/jobs/job_9',
+    );
     assert.ok(!en.text.includes(`(${MAIL_ERROR_LIMIT})`), 'the 21st error is not listed');
     assert.equal((en.text.match(/^ {2}- Line /gm) ?? []).length, MAIL_ERROR_LIMIT);
     assert.equal((en.html.match(/<li /g) ?? []).length, MAIL_ERROR_LIMIT + 1); // + "and N more"
@@ -116,7 +155,13 @@ describe('renderJobMail: failures and imports', () => {
     const m = renderJobMail({ ...base, type: 'import', outcome: 'failed', rows: 0, errors: rowErrors(3) });
     assertBoth(m, 'Line 4, field price');
     assert.ok(!m.text.includes('more'));
-    const fileLevel = renderJobMail({ ...base, type: 'import', outcome: 'failed', rows: 0, errors: [{ error_code: 'invalid_file', error_msg: 'Column "x" is not a field of the table.' }] });
+    const fileLevel = renderJobMail({
+      ...base,
+      type: 'import',
+      outcome: 'failed',
+      rows: 0,
+      errors: [{ error_code: 'invalid_file', error_msg: 'Column "x" is not a field of the table.' }],
+    });
     assertBoth(fileLevel, 'Column "x" is not a field of the table.');
   });
 });

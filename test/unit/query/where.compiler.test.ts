@@ -51,11 +51,19 @@ describe('where compiler', () => {
       [{ due: { $gte: '2024-05-01' } }, '"due" >= $1::timestamptz', ['2024-05-01 00:00:00+00']],
       [{ paid: true }, '"paid" = $1::boolean', ['true']],
       [{ title: { $in: ['a', 'b'] } }, '"title" = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::text[])', ['["a","b"]']],
-      [{ qty: { $nin: [1, 2] } }, '("qty" IS NULL OR NOT "qty" = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::bigint[]))', ['["1","2"]']],
+      [
+        { qty: { $nin: [1, 2] } },
+        '("qty" IS NULL OR NOT "qty" = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::bigint[]))',
+        ['["1","2"]'],
+      ],
       [{ title: { $contains: '50%_off\\' } }, '"title" LIKE $1::text', ['%50\\%\\_off\\\\%']],
       [{ tags: { $contains: 'x' } }, '"tags" @> $1::jsonb', ['["x"]']],
       [{ tags: { $all: ['x', 2] } }, '"tags" @> $1::jsonb', ['["x",2]']],
-      [{ tags: { $in: ['x', true] } }, 'EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) v WHERE "tags" @> jsonb_build_array(v))', ['["x",true]']],
+      [
+        { tags: { $in: ['x', true] } },
+        'EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) v WHERE "tags" @> jsonb_build_array(v))',
+        ['["x",true]'],
+      ],
       [{ tags: ['a', 'b'] }, '"tags" = $1::jsonb', ['["a","b"]']],
       [{ meta: { a: 1 } }, '"meta" = $1::jsonb', ['{"a":1}']],
       [{ meta: { $isnull: true } }, '"meta" IS NULL', []],
@@ -148,7 +156,10 @@ describe('where compiler', () => {
   test('the COPY binder reads values from session settings set by bound parameters', () => {
     const b = settingBinder();
     const c = compileWhere({ qty: { $gt: 1 }, title: 'a' }, FIELDS, b);
-    assert.equal(c.sql, `("qty" > (SELECT current_setting('tableport.q0')::bigint) AND "title" = (SELECT current_setting('tableport.q1')::text))`);
+    assert.equal(
+      c.sql,
+      `("qty" > (SELECT current_setting('tableport.q0')::bigint) AND "title" = (SELECT current_setting('tableport.q1')::text))`,
+    );
     assert.deepEqual(b.values, ['1', 'a']);
     assert.equal(settingsSql(2), `SELECT set_config('tableport.q0', $1, false), set_config('tableport.q1', $2, false)`);
     assert.equal(settingsSql(0), null);
@@ -178,12 +189,24 @@ describe('export columns', () => {
     const { exportColumns, exportColumnTypes } = await import('../../../src/db/table-sql.js');
     assert.deepEqual(exportColumns(FIELDS, {}), ['id', 'created_at', 'updated_at', 'created_by', ...FIELDS.map((f) => f.name)]);
     assert.deepEqual(exportColumns(FIELDS, { include_keys: ['qty', 'id'] }), ['qty', 'id']);
-    assert.deepEqual(exportColumns(FIELDS, { exclude_keys: ['updated_at', 'created_by', 'meta'] }), ['id', 'created_at', 'title', 'qty', 'price', 'paid', 'due', 'tags']);
-    assert.deepEqual(exportColumnTypes(FIELDS, { include_keys: ['id', 'created_at', 'qty', 'due'], timestamp_convert_keys: ['created_at'] }), [
-      { name: 'id', type: 'string' },
-      { name: 'created_at', type: 'date' },
-      { name: 'qty', type: 'integer' },
-      { name: 'due', type: 'date' },
+    assert.deepEqual(exportColumns(FIELDS, { exclude_keys: ['updated_at', 'created_by', 'meta'] }), [
+      'id',
+      'created_at',
+      'title',
+      'qty',
+      'price',
+      'paid',
+      'due',
+      'tags',
     ]);
+    assert.deepEqual(
+      exportColumnTypes(FIELDS, { include_keys: ['id', 'created_at', 'qty', 'due'], timestamp_convert_keys: ['created_at'] }),
+      [
+        { name: 'id', type: 'string' },
+        { name: 'created_at', type: 'date' },
+        { name: 'qty', type: 'integer' },
+        { name: 'due', type: 'date' },
+      ],
+    );
   });
 });

@@ -34,7 +34,10 @@ describe('SDK error mapping', () => {
       body: { error_code: 'too_frequent', error_msg: 'wait', retry_after: 12 },
       headers: { 'retry-after': '42' },
     };
-    const err = await tp().table(1).export({ fileType: 'csv' }).catch((e: unknown) => e);
+    const err = await tp()
+      .table(1)
+      .export({ fileType: 'csv' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TooFrequentError);
     assert.equal(err.errorCode, 'too_frequent');
     assert.equal(err.status, 400);
@@ -44,14 +47,20 @@ describe('SDK error mapping', () => {
 
   it('too_frequent without the header takes retry_after from the body', async () => {
     reply = { status: 400, body: { error_code: 'too_frequent', error_msg: 'wait', retry_after: 12 } };
-    const err = await tp().table(1).export({ fileType: 'csv' }).catch((e: unknown) => e);
+    const err = await tp()
+      .table(1)
+      .export({ fileType: 'csv' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TooFrequentError);
     assert.equal(err.retryAfterSeconds, 12);
   });
 
   it('invalid_parameter carries the parameter', async () => {
     reply = { status: 400, body: { error_code: 'invalid_parameter', error_msg: 'bad file_type', parameter: 'file_type' } };
-    const err = await tp().table(1).export({ fileType: 'xml' as 'csv' }).catch((e: unknown) => e);
+    const err = await tp()
+      .table(1)
+      .export({ fileType: 'xml' as 'csv' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof InvalidParameterError);
     assert.equal(err.parameter, 'file_type');
     assert.equal(err.message, 'bad file_type');
@@ -59,7 +68,10 @@ describe('SDK error mapping', () => {
 
   it('too_many_rows carries limit and rows', async () => {
     reply = { status: 400, body: { error_code: 'too_many_rows', error_msg: 'too many', details: { limit: 5, rows: 6 } } };
-    const err = await tp().table(1).export({ fileType: 'json' }).catch((e: unknown) => e);
+    const err = await tp()
+      .table(1)
+      .export({ fileType: 'json' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TooManyRowsError);
     assert.equal(err.limit, 5);
     assert.equal(err.rows, 6);
@@ -74,7 +86,9 @@ describe('SDK error mapping', () => {
   for (const [code, status, Cls] of simple) {
     it(`${code} becomes ${Cls.name}`, async () => {
       reply = { status, body: { error_code: code, error_msg: `msg ${code}` } };
-      const err = await tp().getTable(1).catch((e: unknown) => e);
+      const err = await tp()
+        .getTable(1)
+        .catch((e: unknown) => e);
       assert.ok(err instanceof Cls, `got ${String(err)}`);
       assert.equal((err as ApiError).errorCode, code);
       assert.equal((err as ApiError).status, status);
@@ -84,7 +98,9 @@ describe('SDK error mapping', () => {
 
   it('an unknown code stays an ApiError with the code', async () => {
     reply = { status: 409, body: { error_code: 'table_exists', error_msg: 'exists' } };
-    const err = await tp().createTable({ name: 'x', schema: { fields: [] } }).catch((e: unknown) => e);
+    const err = await tp()
+      .createTable({ name: 'x', schema: { fields: [] } })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof ApiError);
     assert.equal(err.constructor, ApiError);
     assert.equal(err.errorCode, 'table_exists');
@@ -92,7 +108,9 @@ describe('SDK error mapping', () => {
 
   it('a non-JSON error page becomes an ApiError named by its status', async () => {
     reply = { status: 502, body: null, raw: '<html>bad gateway</html>' };
-    const err = await tp().getTable(1).catch((e: unknown) => e);
+    const err = await tp()
+      .getTable(1)
+      .catch((e: unknown) => e);
     assert.ok(err instanceof ApiError);
     assert.equal(err.errorCode, 'service_unavailable');
     assert.equal(err.status, 502);

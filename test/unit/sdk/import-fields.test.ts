@@ -20,7 +20,10 @@ describe('import options as form fields', () => {
       email: false,
     });
     const s = await text(body.parts);
-    const names = [...s.matchAll(/name="([^"]+)"(?:; filename="[^"]*")?\r\n(?:Content-Type: [^\r]*\r\n)?\r\n([^\r]*)/g)].map((m) => [m[1], m[2]]);
+    const names = [...s.matchAll(/name="([^"]+)"(?:; filename="[^"]*")?\r\n(?:Content-Type: [^\r]*\r\n)?\r\n([^\r]*)/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     assert.deepEqual(names, [
       ['csv_delimiter', ';'],
       ['csv_header', 'false'],

@@ -11,8 +11,19 @@ import { defined } from '../../helpers/defined.js';
 
 function job(over: Partial<Job>): Job {
   return {
-    id: 'j1', type: 'export', table_id: 1, status: 'queued', progress: 0, rows: 0, file_url: null,
-    file_type: 'csv', file_name: 'orders.csv', errors: [], created_at: 1, finished_at: null, ...over,
+    id: 'j1',
+    type: 'export',
+    table_id: 1,
+    status: 'queued',
+    progress: 0,
+    rows: 0,
+    file_url: null,
+    file_type: 'csv',
+    file_name: 'orders.csv',
+    errors: [],
+    created_at: 1,
+    finished_at: null,
+    ...over,
   };
 }
 
@@ -20,7 +31,12 @@ describe('JobHandle', () => {
   const serve = stubPerTest();
 
   it('wait() polls until success and reports each new progress once', async () => {
-    const states = [job({}), job({ status: 'running', progress: 50 }), job({ status: 'running', progress: 50 }), job({ status: 'succeeded', progress: 100, rows: 9 })];
+    const states = [
+      job({}),
+      job({ status: 'running', progress: 50 }),
+      job({ status: 'running', progress: 50 }),
+      job({ status: 'succeeded', progress: 100, rows: 9 }),
+    ];
     const stub = await serve((_req, res, n) => sendJson(res, 200, states[Math.min(n - 1, states.length - 1)]));
     const seen: string[] = [];
     const done = await new TablePort({ baseUrl: stub.baseUrl, token: 't' })
@@ -48,9 +64,16 @@ describe('JobHandle', () => {
   });
 
   it('wait() rejects with the job errors when the job failed', async () => {
-    const failed = job({ type: 'import', status: 'failed', errors: [{ error_code: 'invalid_row', error_msg: 'age is not an integer', line: 3, field: 'age' }] });
+    const failed = job({
+      type: 'import',
+      status: 'failed',
+      errors: [{ error_code: 'invalid_row', error_msg: 'age is not an integer', line: 3, field: 'age' }],
+    });
     const stub = await serve((_req, res) => sendJson(res, 200, failed));
-    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait().catch((e: unknown) => e);
+    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' })
+      .job('j1')
+      .wait()
+      .catch((e: unknown) => e);
     assert.ok(err instanceof JobFailedError);
     assert.equal(err.errorCode, 'job_failed');
     assert.deepEqual(err.errors, failed.errors);
@@ -60,7 +83,10 @@ describe('JobHandle', () => {
   it('wait() gives up after timeoutMs with JobTimeoutError', async () => {
     const stub = await serve((_req, res) => sendJson(res, 200, job({ status: 'running', progress: 10 })));
     const started = Date.now();
-    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').wait({ timeoutMs: 150, intervalMs: 20 }).catch((e: unknown) => e);
+    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' })
+      .job('j1')
+      .wait({ timeoutMs: 150, intervalMs: 20 })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof JobTimeoutError);
     assert.equal(err.job.progress, 10);
     assert.ok(Date.now() - started < 1000);
@@ -80,13 +106,19 @@ describe('JobHandle', () => {
     assert.equal(out.path, join(dir, 'orders.csv'));
     assert.equal(await readFile(out.path, 'utf8'), 'id,created_at\nr1,5\n');
     assert.equal(out.bytes, 19);
-    const fileReq = defined(stub.requests.find((r) => r.url.startsWith('/files/')), 'the file request');
+    const fileReq = defined(
+      stub.requests.find((r) => r.url.startsWith('/files/')),
+      'the file request',
+    );
     assert.equal(fileReq.headers.authorization, undefined);
   });
 
   it('download() refuses a job that has not finished', async () => {
     const stub = await serve((_req, res) => sendJson(res, 200, job({ status: 'running' })));
-    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' }).job('j1').download('/tmp/x.csv').catch((e: unknown) => e);
+    const err = await new TablePort({ baseUrl: stub.baseUrl, token: 't' })
+      .job('j1')
+      .download('/tmp/x.csv')
+      .catch((e: unknown) => e);
     assert.ok(err instanceof TablePortError);
     assert.equal(err.errorCode, 'job_not_finished');
   });

@@ -16,7 +16,12 @@ describe('SDK: locations and COPY INTO', () => {
     await tp.table(7).export({ fileType: 'csv', destination: 's3://b/p/', connection: { region: 'eu-west-1' } });
     await tp.table(7).importFrom('gcs://b/in/', { connection: { disable_oauth: true }, fileType: 'json' });
     assert.equal(stub.requests[0]?.url, '/oserve/v1/table/7/export/');
-    assert.deepEqual(JSON.parse(bodies[0] ?? ''), { file_type: 'csv', mode: 'all', destination: 's3://b/p/', connection: { region: 'eu-west-1' } });
+    assert.deepEqual(JSON.parse(bodies[0] ?? ''), {
+      file_type: 'csv',
+      mode: 'all',
+      destination: 's3://b/p/',
+      connection: { region: 'eu-west-1' },
+    });
     assert.equal(stub.requests[1]?.url, '/oserve/v1/table/7/import/');
     assert.match(String(stub.requests[1]?.headers['content-type']), /^application\/json/);
     assert.deepEqual(JSON.parse(bodies[1] ?? ''), { source: 'gcs://b/in/', connection: { disable_oauth: true }, file_type: 'json' });
@@ -28,7 +33,12 @@ describe('SDK: locations and COPY INTO', () => {
       bodies.push(await readBody(req));
       return n === 1
         ? sendJson(res, 201, { status: 'ok', job_id: 'j9' })
-        : sendJson(res, 400, { error_code: 'invalid_parameter', error_msg: 'Expected FROM (line 1, column 20).', parameter: 'sql', details: { line: 1, column: 20 } });
+        : sendJson(res, 400, {
+            error_code: 'invalid_parameter',
+            error_msg: 'Expected FROM (line 1, column 20).',
+            parameter: 'sql',
+            details: { line: 1, column: 20 },
+          });
     });
     const tp = new TablePort({ baseUrl: stub.baseUrl, token: 't' });
     const job = await tp.sql("COPY INTO air FROM 's3://b/air/'");

@@ -14,17 +14,23 @@ describe('rows() pages by following next', () => {
       const limit = Number(url.searchParams.get('limit') ?? 2);
       const offset = Number(url.searchParams.get('offset') ?? 0);
       const next = offset + limit < all.length ? `/oserve/v1/table/4/record/?limit=${limit}&offset=${offset + limit}` : null;
-      sendJson(res, 200, { meta: { limit, offset, total_count: all.length, next, previous: null }, objects: all.slice(offset, offset + limit) });
+      sendJson(res, 200, {
+        meta: { limit, offset, total_count: all.length, next, previous: null },
+        objects: all.slice(offset, offset + limit),
+      });
     });
     const ids: string[] = [];
     for await (const row of new TablePort({ baseUrl: stub.baseUrl, token: 't' }).table(4).rows({ limit: 2 })) ids.push(row.id);
     assert.deepEqual(ids, ['r0', 'r1', 'r2', 'r3', 'r4']);
-    assert.deepEqual(stub.requests.map((r) => r.url), [
-      // The SDK asks for oldest first: the server's default (MinApp's) is newest first.
-      '/oserve/v1/table/4/record/?limit=2&order_by=created_at',
-      '/oserve/v1/table/4/record/?limit=2&offset=2',
-      '/oserve/v1/table/4/record/?limit=2&offset=4',
-    ]);
+    assert.deepEqual(
+      stub.requests.map((r) => r.url),
+      [
+        // The SDK asks for oldest first: the server's default (MinApp's) is newest first.
+        '/oserve/v1/table/4/record/?limit=2&order_by=created_at',
+        '/oserve/v1/table/4/record/?limit=2&offset=2',
+        '/oserve/v1/table/4/record/?limit=2&offset=4',
+      ],
+    );
   });
 });
 

@@ -59,10 +59,15 @@ describe('import() when the server refuses early', () => {
       req.socket.end();
     });
     try {
-      const big = Readable.from((function* () {
-        for (let i = 0; i < 800; i++) yield Buffer.alloc(64 * 1024, 97);
-      })());
-      const err = await new TablePort({ baseUrl: early.baseUrl, token: 't' }).table(2).import(big, { filename: 'big.csv' }).catch((e: unknown) => e);
+      const big = Readable.from(
+        (function* () {
+          for (let i = 0; i < 800; i++) yield Buffer.alloc(64 * 1024, 97);
+        })(),
+      );
+      const err = await new TablePort({ baseUrl: early.baseUrl, token: 't' })
+        .table(2)
+        .import(big, { filename: 'big.csv' })
+        .catch((e: unknown) => e);
       assert.ok(err instanceof FileTooLargeError, String(err));
       assert.equal(err.status, 413);
     } finally {
@@ -100,7 +105,9 @@ describe('import() uploads multipart/form-data, streamed', () => {
 
   it('sends a Node stream (any chunking) byte for byte, named by option', async () => {
     const text = `[${Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i })).join(',')}]`;
-    await tp().table(2).import(Readable.from([text.slice(0, 7), text.slice(7, 5000), text.slice(5000)]), { filename: 'rows.json' });
+    await tp()
+      .table(2)
+      .import(Readable.from([text.slice(0, 7), text.slice(7, 5000), text.slice(5000)]), { filename: 'rows.json' });
     assert.match(lastPart.headers, /filename="rows.json"/);
     assert.match(lastPart.headers, /Content-Type: application\/json/i);
     assert.equal(lastPart.bytes, Buffer.byteLength(text));
@@ -123,7 +130,12 @@ describe('import() uploads multipart/form-data, streamed', () => {
   });
 
   it('needs a filename for a stream that has no path', async () => {
-    await assert.rejects(tp().table(2).import(Readable.from(['x'])), InvalidArgumentError);
+    await assert.rejects(
+      tp()
+        .table(2)
+        .import(Readable.from(['x'])),
+      InvalidArgumentError,
+    );
   });
 
   it('a missing path is refused before anything is sent', async () => {
@@ -137,15 +149,20 @@ describe('import() uploads multipart/form-data, streamed', () => {
     const line = `title,amount,note\nsome title,12345,${'x'.repeat(80)}\n`;
     const count = Math.ceil((200 * 1024 * 1024) / line.length);
     await pipeline(
-      Readable.from((function* () {
-        for (let i = 0; i < count; i += 1000) yield line.repeat(Math.min(1000, count - i));
-      })()),
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i += 1000) yield line.repeat(Math.min(1000, count - i));
+        })(),
+      ),
       createWriteStream(path),
     );
     const size = line.length * count;
     const fileHash = await new Promise<string>((resolve, reject) => {
       const h = createHash('sha256');
-      createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+      createReadStream(path)
+        .on('data', (c) => h.update(c))
+        .on('end', () => resolve(h.digest('hex')))
+        .on('error', reject);
     });
     const child = fileURLToPath(new URL('../../fixtures/sdk/upload-child.ts', import.meta.url));
     for (const mode of (process.env.UPLOAD_MODES ?? 'path,stream').split(',')) {

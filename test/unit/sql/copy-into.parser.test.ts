@@ -30,17 +30,23 @@ describe("CnosDB's documented COPY INTO examples parse", () => {
   });
 
   test('export CSV to a local file with a delimiter and no header (tabs, no spaces around "=")', () => {
-    const s = parseCopyInto(`COPY INTO 'file:///tmp/air'\nFROM "air"\nFILE_FORMAT = (\n    TYPE = 'CSV',\n  \tDELIMITER=',',\n  \tWITH_HEADER=false\n);`);
+    const s = parseCopyInto(
+      `COPY INTO 'file:///tmp/air'\nFROM "air"\nFILE_FORMAT = (\n    TYPE = 'CSV',\n  \tDELIMITER=',',\n  \tWITH_HEADER=false\n);`,
+    );
     assert.deepEqual(s.fileFormat, { type: 'csv', delimiter: ',', withHeader: false });
   });
 
   test('export CSV and Parquet to S3', () => {
-    const csv = parseCopyInto(`COPY INTO 's3://tmp/air' \nFROM "air"\nCONNECTION = (\n    region = 'us-east-1',\n    access_key_id = 'AKID',\n    secret_key = 'SECRET'\n)\nFILE_FORMAT = (\n  TYPE = 'CSV',\n  DELIMITER = ',',\n  WITH_HEADER = true\n);`);
+    const csv = parseCopyInto(
+      `COPY INTO 's3://tmp/air' \nFROM "air"\nCONNECTION = (\n    region = 'us-east-1',\n    access_key_id = 'AKID',\n    secret_key = 'SECRET'\n)\nFILE_FORMAT = (\n  TYPE = 'CSV',\n  DELIMITER = ',',\n  WITH_HEADER = true\n);`,
+    );
     assert.equal(csv.kind, 'export');
     assert.equal(csv.location, 's3://tmp/air');
     assert.deepEqual(csv.connection, { region: 'us-east-1', access_key_id: 'AKID', secret_key: 'SECRET' });
     assert.deepEqual(csv.fileFormat, { type: 'csv', delimiter: ',', withHeader: true });
-    const pq = parseCopyInto(`COPY INTO 's3://tmp/air'\nFROM "air"\nCONNECTION = (\n    region = 'us‑east‑1',\n    access_key_id = '****',\n    secret_key = '****'\n)\nFILE_FORMAT = (\n  \tTYPE = 'PARQUET'\n);`);
+    const pq = parseCopyInto(
+      `COPY INTO 's3://tmp/air'\nFROM "air"\nCONNECTION = (\n    region = 'us‑east‑1',\n    access_key_id = '****',\n    secret_key = '****'\n)\nFILE_FORMAT = (\n  \tTYPE = 'PARQUET'\n);`,
+    );
     assert.equal(pq.connection.region, 'us‑east‑1');
     assert.deepEqual(pq.fileFormat, { type: 'parquet' });
   });
@@ -55,7 +61,9 @@ describe("CnosDB's documented COPY INTO examples parse", () => {
   });
 
   test('export JSON and CSV to GCS (unquoted table name, a PEM key with \\n escapes)', () => {
-    const s = parseCopyInto(`COPY INTO 'gcs://tmp/air'\nFROM air\nCONNECTION = (\n    gcs_base_url = 'https://storage.googleapis.com',\n    disable_oauth = false,\n    client_email = 'service_account@example.com',\n    private_key = '${PEM}'\n)\nFILE_FORMAT = (\n    TYPE = 'JSON'\n);`);
+    const s = parseCopyInto(
+      `COPY INTO 'gcs://tmp/air'\nFROM air\nCONNECTION = (\n    gcs_base_url = 'https://storage.googleapis.com',\n    disable_oauth = false,\n    client_email = 'service_account@example.com',\n    private_key = '${PEM}'\n)\nFILE_FORMAT = (\n    TYPE = 'JSON'\n);`,
+    );
     assert.equal(s.kind, 'export');
     assert.deepEqual(s.table, { name: 'air' });
     assert.deepEqual(s.connection, {
@@ -68,9 +76,13 @@ describe("CnosDB's documented COPY INTO examples parse", () => {
   });
 
   test('export CSV and Parquet to Azure Blob', () => {
-    const s = parseCopyInto(`COPY INTO 'azblob://tmp/air'\nFROM "air"\nCONNECTION = (\n    account = 'acct',\n    access_key = 'key'\n)\nFILE_FORMAT = (\n    TYPE = 'CSV',\n    DELIMITER = ',',\n    WITH_HEADER = true\n);`);
+    const s = parseCopyInto(
+      `COPY INTO 'azblob://tmp/air'\nFROM "air"\nCONNECTION = (\n    account = 'acct',\n    access_key = 'key'\n)\nFILE_FORMAT = (\n    TYPE = 'CSV',\n    DELIMITER = ',',\n    WITH_HEADER = true\n);`,
+    );
     assert.deepEqual(s.connection, { account: 'acct', access_key: 'key' });
-    const b = parseCopyInto(`COPY INTO 'azblob://tmp/air' FROM "air" CONNECTION = (account = 'acct', bearer_token = 'tok') FILE_FORMAT = (TYPE = 'PARQUET');`);
+    const b = parseCopyInto(
+      `COPY INTO 'azblob://tmp/air' FROM "air" CONNECTION = (account = 'acct', bearer_token = 'tok') FILE_FORMAT = (TYPE = 'PARQUET');`,
+    );
     assert.equal(b.connection.bearer_token, 'tok');
   });
 
@@ -100,27 +112,36 @@ describe("CnosDB's documented COPY INTO examples parse", () => {
     );
     assert.equal(s3.kind, 'import');
     assert.deepEqual(s3.copyOptions, { autoInferSchema: true });
-    const gcs = parseCopyInto(`COPY INTO air FROM 'gcs://tmp/air' CONNECTION = (gcs_base_url = 'http://127.0.0.1:4574', disable_oauth = true) FILE_FORMAT = (TYPE = 'JSON')`);
+    const gcs = parseCopyInto(
+      `COPY INTO air FROM 'gcs://tmp/air' CONNECTION = (gcs_base_url = 'http://127.0.0.1:4574', disable_oauth = true) FILE_FORMAT = (TYPE = 'JSON')`,
+    );
     assert.deepEqual(gcs.connection, { gcs_base_url: 'http://127.0.0.1:4574', disable_oauth: true });
-    const az = parseCopyInto(`COPY INTO "air" FROM 'azblob://tmp/air' CONNECTION = (account = 'a', access_key = 'k') FILE_FORMAT = (TYPE = 'PARQUET');`);
+    const az = parseCopyInto(
+      `COPY INTO "air" FROM 'azblob://tmp/air' CONNECTION = (account = 'a', access_key = 'k') FILE_FORMAT = (TYPE = 'PARQUET');`,
+    );
     assert.equal(az.location, 'azblob://tmp/air');
   });
 
   test("options separated by spaces only (the docs' TYPE='CSV' WITH_HEADER=true)", () => {
-    assert.deepEqual(parseCopyInto(`COPY INTO 'file:///x/' FROM t FILE_FORMAT = (TYPE='CSV' WITH_HEADER=true)`).fileFormat, { type: 'csv', withHeader: true });
+    assert.deepEqual(parseCopyInto(`COPY INTO 'file:///x/' FROM t FILE_FORMAT = (TYPE='CSV' WITH_HEADER=true)`).fileFormat, {
+      type: 'csv',
+      withHeader: true,
+    });
   });
 });
 
 describe('COPY INTO: the rest of the grammar', () => {
   test('keywords and option names are case-insensitive; string values keep their case', () => {
-    const s = parseCopyInto(`copy into 'S3://Bkt/Key.csv' from Orders connection = (REGION = 'EU-West-1') file_format = (type = 'csv', Delimiter = ';')`);
+    const s = parseCopyInto(
+      `copy into 'S3://Bkt/Key.csv' from Orders connection = (REGION = 'EU-West-1') file_format = (type = 'csv', Delimiter = ';')`,
+    );
     assert.equal(s.location, 'S3://Bkt/Key.csv');
     assert.deepEqual(s.table, { name: 'Orders' });
     assert.deepEqual(s.connection, { region: 'EU-West-1' });
     assert.deepEqual(s.fileFormat, { type: 'csv', delimiter: ';' });
   });
 
-  test("'' inside a string is one quote; \"\" inside an identifier is one double quote", () => {
+  test('\'\' inside a string is one quote; "" inside an identifier is one double quote', () => {
     const s = parseCopyInto(`COPY INTO 's3://b/it''s.csv' FROM "my ""odd"" table" CONNECTION = (secret_key = 'a''b')`);
     assert.equal(s.location, "s3://b/it's.csv");
     assert.equal(s.table.name, 'my "odd" table');
@@ -208,9 +229,15 @@ describe('COPY INTO: statements that do not parse say where and what was expecte
     assert.match(syntaxError('').message, /Expected COPY but found the end of the statement/);
     assert.match(syntaxError(`COPY INTO 'ftp://h/x' FROM t`).message, /must be an s3:\/\//);
     assert.match(syntaxError(`COPY INTO 's3://b/k' FROM t CONNECTION = (region = 'x'`).message, /Expected '\)' or ','/);
-    assert.match(syntaxError(`COPY INTO 's3://b/k' FROM t COPY_OPTIONS = (auto_infer_schema = true)`).message, /applies only to COPY INTO a table/);
+    assert.match(
+      syntaxError(`COPY INTO 's3://b/k' FROM t COPY_OPTIONS = (auto_infer_schema = true)`).message,
+      /applies only to COPY INTO a table/,
+    );
     assert.match(syntaxError(`COPY INTO t (a, TAGS (b)) FROM 's3://b/k'`).message, /TAGS columns are not supported/);
-    assert.match(syntaxError(`COPY INTO 's3://b/k' FROM t CONNECTION = (region = 'x') $`).message, /Unexpected text after the statement: found "\$"/);
+    assert.match(
+      syntaxError(`COPY INTO 's3://b/k' FROM t CONNECTION = (region = 'x') $`).message,
+      /Unexpected text after the statement: found "\$"/,
+    );
     assert.match(syntaxError(`COPY INTO "t FROM 's3://b/k'`).message, /Unterminated quoted identifier/);
     assert.match(syntaxError(`COPY INTO t FROM 's3://b/k' /* open`).message, /Unterminated comment/);
     assert.match(syntaxError(`COPY INTO 's3://b/k'.x FROM t`).message, /Expected FROM but found "\."/);

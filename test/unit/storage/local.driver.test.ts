@@ -47,14 +47,23 @@ describe('LocalStorageDriver on disk', () => {
     const key = 'exports/rerun/out.csv';
     await storage.put(key, Readable.from([Buffer.from('first')]));
     await assert.rejects(storage.put(key, failing(8 * 1024)));
-    await Promise.all([storage.put(key, generatedFrom(Buffer.alloc(300_000, 97))), storage.put(key, generatedFrom(Buffer.alloc(200_000, 98)))]);
+    await Promise.all([
+      storage.put(key, generatedFrom(Buffer.alloc(300_000, 97))),
+      storage.put(key, generatedFrom(Buffer.alloc(200_000, 98))),
+    ]);
     assert.deepEqual(await readdir(join(root, 'exports', 'rerun')), ['out.csv']);
   });
 
   test('putFile copies across filesystems and removes the original', async (t) => {
     // /dev/shm is a tmpfs on Linux; when it is the same device as the storage there is nothing to test.
     const shm = '/dev/shm';
-    const [shmDev, rootDev] = await Promise.all([stat(shm).then((s) => s.dev, () => null), stat(root).then((s) => s.dev)]);
+    const [shmDev, rootDev] = await Promise.all([
+      stat(shm).then(
+        (s) => s.dev,
+        () => null,
+      ),
+      stat(root).then((s) => s.dev),
+    ]);
     if (shmDev === null || shmDev === rootDev) return t.skip('no second filesystem available');
     const dir = await mkdtemp(join(shm, 'tableport-upload-'));
     try {

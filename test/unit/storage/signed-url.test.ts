@@ -89,7 +89,11 @@ describe('signed download links', () => {
       [good.expires, `${String(good.signature)}=`],
     ];
     for (const [expires, signature] of malformed) {
-      assert.deepEqual(verifyDownload({ ...good, expires, signature }, SECRET, NOW), { ok: false, code: 'invalid_signature' }, JSON.stringify([expires, signature]));
+      assert.deepEqual(
+        verifyDownload({ ...good, expires, signature }, SECRET, NOW),
+        { ok: false, code: 'invalid_signature' },
+        JSON.stringify([expires, signature]),
+      );
     }
   });
 

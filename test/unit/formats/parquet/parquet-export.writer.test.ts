@@ -15,9 +15,17 @@ const dir = tempDir('tableport-parquet-');
 const db = duckdb();
 let n = 0;
 
-async function writeParquet(rows: Record<string, unknown>[], opts: { columns?: ExportColumn[]; rowGroupRows?: number } = {}): Promise<string> {
+async function writeParquet(
+  rows: Record<string, unknown>[],
+  opts: { columns?: ExportColumn[]; rowGroupRows?: number } = {},
+): Promise<string> {
   const file = join(dir(), `out-${++n}.parquet`);
-  const writer = createParquetExportWriter({ tableName: 't', fields: FIELDS, columns: opts.columns ?? COLUMNS, ...(opts.rowGroupRows ? { rowGroupRows: opts.rowGroupRows } : {}) });
+  const writer = createParquetExportWriter({
+    tableName: 't',
+    fields: FIELDS,
+    columns: opts.columns ?? COLUMNS,
+    ...(opts.rowGroupRows ? { rowGroupRows: opts.rowGroupRows } : {}),
+  });
   await pipeline(Readable.from(rows), writer, createWriteStream(file));
   return file;
 }
@@ -43,7 +51,10 @@ describe('createParquetExportWriter', () => {
   it('writes INT64, DOUBLE, BOOLEAN, UTC timestamps and UTF-8 text that DuckDB reads with the same values', async () => {
     const file = await writeParquet(AWKWARD_ROWS, { rowGroupRows: 4 });
     const con = await db();
-    const schema = await query(con, `SELECT name, type, converted_type, repetition_type FROM parquet_schema(${lit(file)}) WHERE name <> 'schema'`);
+    const schema = await query(
+      con,
+      `SELECT name, type, converted_type, repetition_type FROM parquet_schema(${lit(file)}) WHERE name <> 'schema'`,
+    );
     const byName = new Map(schema.map((s) => [s.name, s]));
     assert.deepEqual(byName.get('qty'), { name: 'qty', type: 'INT64', converted_type: null, repetition_type: 'OPTIONAL' });
     assert.deepEqual(byName.get('created_at'), { name: 'created_at', type: 'INT64', converted_type: null, repetition_type: 'OPTIONAL' });
@@ -88,7 +99,10 @@ describe('createParquetExportWriter', () => {
         nothing: null,
       })),
     );
-    const groups = await query(con, `SELECT count(DISTINCT row_group_id) AS n, list(DISTINCT compression) AS codecs FROM parquet_metadata(${lit(file)})`);
+    const groups = await query(
+      con,
+      `SELECT count(DISTINCT row_group_id) AS n, list(DISTINCT compression) AS codecs FROM parquet_metadata(${lit(file)})`,
+    );
     assert.equal(groups[0]?.n, 2n);
     assert.deepEqual(groups[0]?.codecs, ['GZIP']);
   });
@@ -141,7 +155,10 @@ describe('createParquetExportWriter', () => {
     ];
     const rows = Array.from({ length: 20 }, (_v, i) => ({ i, text: String.fromCharCode(97 + i).repeat(1_000_000) }));
     const file = await writeParquet(rows, { columns });
-    const groups = await query(await db(), `SELECT row_group_id, row_group_num_rows AS n FROM parquet_metadata(${lit(file)}) WHERE path_in_schema = 'i'`);
+    const groups = await query(
+      await db(),
+      `SELECT row_group_id, row_group_num_rows AS n FROM parquet_metadata(${lit(file)}) WHERE path_in_schema = 'i'`,
+    );
     assert.deepEqual(
       groups.map((g) => g.n),
       [17n, 3n],

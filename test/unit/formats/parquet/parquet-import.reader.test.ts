@@ -61,7 +61,10 @@ describe('readParquetRows', () => {
   for (const codec of ['zstd', 'snappy', 'gzip', 'uncompressed']) {
     it(`reads a DuckDB file with ${codec} pages, dictionary encoding, nulls and several row groups`, async () => {
       const file = await duckFile(`duck-${codec}.parquet`, `FORMAT PARQUET, COMPRESSION ${codec}, ROW_GROUP_SIZE 1024`);
-      const meta = await query(await db(), `SELECT count(DISTINCT row_group_id) AS groups, list(DISTINCT encodings) AS enc FROM parquet_metadata(${lit(file)})`);
+      const meta = await query(
+        await db(),
+        `SELECT count(DISTINCT row_group_id) AS groups, list(DISTINCT encodings) AS enc FROM parquet_metadata(${lit(file)})`,
+      );
       assert.ok(Number(meta[0]?.groups) >= 2, `row groups: ${String(meta[0]?.groups)}`);
       assert.match(JSON.stringify(meta[0]?.enc), /DICTIONARY/);
       const rows = await collect(readParquetRows(file));
@@ -75,7 +78,10 @@ describe('readParquetRows', () => {
 
   it('reads one big row group (as pyarrow writes them), with v1 and v2 pages', async () => {
     for (const version of ['v1', 'v2']) {
-      const file = await duckFile(`one-group-${version}.parquet`, `FORMAT PARQUET, COMPRESSION zstd, ROW_GROUP_SIZE 100000, PARQUET_VERSION ${version}`);
+      const file = await duckFile(
+        `one-group-${version}.parquet`,
+        `FORMAT PARQUET, COMPRESSION zstd, ROW_GROUP_SIZE 100000, PARQUET_VERSION ${version}`,
+      );
       const meta = await query(await db(), `SELECT count(DISTINCT row_group_id) AS groups FROM parquet_metadata(${lit(file)})`);
       assert.equal(meta[0]?.groups, 1n);
       const rows = await collect(readParquetRows(file, { sliceRows: 700 }));

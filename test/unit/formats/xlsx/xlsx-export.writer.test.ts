@@ -19,7 +19,11 @@ let n = 0;
 
 async function writeXlsx(rows: Record<string, unknown>[], opts: Partial<XlsxExportWriterOptions> = {}): Promise<string> {
   const file = join(dir(), `out-${++n}.xlsx`);
-  await pipeline(Readable.from(rows), createXlsxExportWriter({ tableName: 'orders', fields: FIELDS, columns: COLUMNS, ...opts }), createWriteStream(file));
+  await pipeline(
+    Readable.from(rows),
+    createXlsxExportWriter({ tableName: 'orders', fields: FIELDS, columns: COLUMNS, ...opts }),
+    createWriteStream(file),
+  );
   return file;
 }
 
@@ -79,7 +83,10 @@ describe('createXlsxExportWriter', () => {
     await wb.xlsx.readFile(file);
     const ws = wb.worksheets[0];
     assert.equal(ws?.name, 'orders');
-    assert.deepEqual((defined(ws, 'the first sheet').getRow(1).values as unknown[]).slice(1), COLUMNS.map((c) => c.name));
+    assert.deepEqual(
+      (defined(ws, 'the first sheet').getRow(1).values as unknown[]).slice(1),
+      COLUMNS.map((c) => c.name),
+    );
     const r2 = ws?.getRow(2);
     assert.equal(r2?.getCell(1).value, 'r1');
     assert.equal(r2?.getCell(6).value, 9007199254740991);
@@ -137,7 +144,10 @@ describe('createXlsxExportWriter', () => {
 
   it('keeps dates Excel cannot show (before 1900-03-01) as ISO text', async () => {
     const columns: ExportColumn[] = [{ name: 'at', type: 'date' }];
-    const file = await writeXlsx([{ at: '1900-02-28T23:59:59.999Z' }, { at: '1900-03-01T00:00:00.000Z' }, { at: '0001-01-01T00:00:00.000Z' }], { columns });
+    const file = await writeXlsx(
+      [{ at: '1900-02-28T23:59:59.999Z' }, { at: '1900-03-01T00:00:00.000Z' }, { at: '0001-01-01T00:00:00.000Z' }],
+      { columns },
+    );
     const ws = XLSX.readFile(file, { cellNF: true }).Sheets.orders as import('xlsx').WorkSheet;
     assert.deepEqual([ws.A2?.t, ws.A2?.v], ['s', '1900-02-28T23:59:59.999Z']);
     assert.deepEqual([ws.A3?.t, ws.A3?.v, ws.A3?.w], ['n', 61, '1900-03-01 00:00:00.000']);

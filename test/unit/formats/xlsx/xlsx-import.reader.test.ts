@@ -52,7 +52,10 @@ async function zip(name: string, entries: Record<string, string>): Promise<strin
 }
 
 function sheetjsFile(name: string, opts: import('xlsx').WritingOptions): string {
-  const ws = XLSX.utils.aoa_to_sheet(SHEET.map((r) => r.map((v) => (v === null ? undefined : v))), { cellDates: true, dateNF: 'yyyy-mm-dd hh:mm:ss.000' });
+  const ws = XLSX.utils.aoa_to_sheet(
+    SHEET.map((r) => r.map((v) => (v === null ? undefined : v))),
+    { cellDates: true, dateNF: 'yyyy-mm-dd hh:mm:ss.000' },
+  );
   const wb = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(wb, ws, 'Data');
   XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['other'], ['sheet']]), 'Second');
@@ -88,7 +91,14 @@ describe('readXlsxRows', () => {
 
   it('reads a workbook saved by openpyxl (what pandas to_excel uses): shared strings, a date format, the first of two sheets', async () => {
     const file = fileURLToPath(new URL('../../../fixtures/formats/openpyxl.xlsx', import.meta.url));
-    const row = (name: unknown, qty: unknown, price: unknown, ok: unknown, at: unknown, note: unknown) => ({ name, qty, price, ok, at, note });
+    const row = (name: unknown, qty: unknown, price: unknown, ok: unknown, at: unknown, note: unknown) => ({
+      name,
+      qty,
+      price,
+      ok,
+      at,
+      note,
+    });
     assert.deepEqual(await collect(readXlsxRows(file)), [
       { line: 2, row: row('Widget, "large"', 3, 9.5, true, AT, 'first\nline') },
       { line: 3, row: row('中文 🚀', -7, 0.1, false, null, null) },
@@ -117,12 +127,26 @@ describe('readXlsxRows', () => {
   it('refuses a header that names a column twice, and values under no header', async () => {
     const dup = join(dir(), 'dup.xlsx');
     let wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['a', 'b', 'a'], [1, 2, 3]]), 'S');
+    XLSX.utils.book_append_sheet(
+      wb,
+      XLSX.utils.aoa_to_sheet([
+        ['a', 'b', 'a'],
+        [1, 2, 3],
+      ]),
+      'S',
+    );
     XLSX.writeFile(wb, dup);
     await refused(dup, /The header row \(row 1\) of the first sheet names column "a" twice/);
     const extra = join(dir(), 'extra.xlsx');
     wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['a', 'b'], [1, 2, 3]]), 'S');
+    XLSX.utils.book_append_sheet(
+      wb,
+      XLSX.utils.aoa_to_sheet([
+        ['a', 'b'],
+        [1, 2, 3],
+      ]),
+      'S',
+    );
     XLSX.writeFile(wb, extra);
     await refused(extra, /Row 2 of the first sheet has a value in column 3, which has no header/);
   });
