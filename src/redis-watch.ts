@@ -1,6 +1,7 @@
 import type { RedisClient as Redis } from './jobs/queues.js';
 import { describeRedis } from './db/connection-info.js';
 import type { Logger } from './logger.js';
+import { isNetworkErrorCode } from './net/network-errors.js';
 
 /** Connections of this process that are down, by Redis address: the outage is reported once per process. */
 const downByAddress = new Map<string, Set<string>>();
@@ -43,24 +44,13 @@ export function redisReady(redis: Redis, ms: number): Promise<boolean> {
   });
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
 /**
  * For the `error` listeners of BullMQ's Queues and Workers: a lost connection is already reported
  * once by `watchRedis`, so each reconnect attempt goes to debug; anything else is an error.
  */
 export function logRedisClientError(logger: Logger, err: Error, fields: Record<string, unknown>, msg: string): void {
   const code = (err as NodeJS.ErrnoException).code;
-  const lost = (typeof code === 'string' && CONNECTION_CODES.has(code)) || /Connection is closed|Stream isn't writeable/.test(err.message);
+  const lost = isNetworkErrorCode(code) || /Connection is closed|Stream isn't writeable/.test(err.message);
   if (lost) logger.debug({ ...fields, code: code ?? err.message }, msg);
   else logger.error({ ...fields, err }, msg);
 }

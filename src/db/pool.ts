@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isNetworkErrorCode } from '../net/network-errors.js';
 
 // bigint columns (row counts, Unix seconds, ids) come back as numbers. tableport keeps every
 // integer it stores within Number.MAX_SAFE_INTEGER (imports and the records API refuse bigger
@@ -48,7 +49,7 @@ export function isConnectionError(err: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : '';
   // 08xxx connection exceptions, 57P01-03 admin/crash shutdown and "cannot connect now".
   if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  if (isNetworkErrorCode(code)) return true;
   const msg = typeof e.message === 'string' ? e.message : '';
   return /Connection terminated|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i.test(
     msg,

@@ -7,7 +7,8 @@ import { compileOrderBy, compileWhere, queryFields, settingBinder, type Binder }
 
 export const DATA_SCHEMA = 'tableport_data';
 
-const COLUMN_TYPES: Record<FieldType, string> = {
+/** The PostgreSQL type of each field type: the column's type, and what a bound value is cast to. */
+export const COLUMN_TYPES: Record<FieldType, string> = {
   string: 'text',
   integer: 'bigint',
   number: 'double precision',

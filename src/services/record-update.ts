@@ -7,7 +7,7 @@ import { InvalidParameterError } from '../errors.js';
 import { COPY_NULL } from '../formats/copy-text.js';
 import { encodeJsonRow } from '../formats/index.js';
 import { BUILTIN_COUNT } from '../formats/row-plan.js';
-import { quoteIdent } from '../db/table-sql.js';
+import { COLUMN_TYPES, quoteIdent } from '../db/table-sql.js';
 import { BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../types/api.js';
 
 export const UPDATE_OPERATORS = ['$incr_by', '$append', '$append_unique', '$remove'] as const;
@@ -20,15 +20,6 @@ const APPLIES: Record<UpdateOperator, readonly FieldType[]> = {
   $remove: ['array'],
 };
 
-const CASTS: Record<FieldType, string> = {
-  string: 'text',
-  integer: 'bigint',
-  number: 'double precision',
-  boolean: 'boolean',
-  date: 'timestamptz',
-  array: 'jsonb',
-  object: 'jsonb',
-};
 
 const BUILTINS = new Set<string>(BUILTIN_FIELDS);
 const NO_DEFAULTS = { createdAt: 0, createdBy: '', newId: () => 'x' };
@@ -110,7 +101,7 @@ export function compileUpdate(fields: FieldSchema[], body: unknown): CompiledUpd
     const piece = pieces[BUILTIN_COUNT + at];
     if (f === undefined || piece === undefined) throw new Error(`no encoded value for field ${key}`);
     values.push(fromCopyText(piece));
-    const p = `$${values.length + 2}::${CASTS[f.type]}`;
+    const p = `$${values.length + 2}::${COLUMN_TYPES[f.type]}`;
     const col = quoteIdent(key);
     sets.push(`${col} = ${expression(op, col, p)}`);
     if (op === '$incr_by' && f.type === 'integer') guards.push(`abs(COALESCE(${col}, 0)::numeric + ${p}) <= 9007199254740991`);

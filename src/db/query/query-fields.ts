@@ -3,7 +3,7 @@
  * compiler checks values against and the SQL type a bound value is cast to.
  */
 import type { FieldSchema, FieldType } from '../../types/api.js';
-import { quoteIdent } from '../table-sql.js';
+import { COLUMN_TYPES, quoteIdent } from '../table-sql.js';
 
 export interface QueryField {
   name: string;
@@ -15,15 +15,6 @@ export interface QueryField {
   builtin: boolean;
 }
 
-const CASTS: Record<FieldType, string> = {
-  string: 'text',
-  integer: 'bigint',
-  number: 'double precision',
-  boolean: 'boolean',
-  date: 'timestamptz',
-  array: 'jsonb',
-  object: 'jsonb',
-};
 
 const BUILTINS: QueryField[] = [
   // `id` is `text COLLATE "C"`; a bound text value takes the column's collation, so the primary key's index applies.
@@ -42,7 +33,7 @@ export function queryFields(fields: readonly FieldSchema[]): Map<string, QueryFi
   if (!m) {
     m = new Map(BUILTINS.map((b) => [b.name, b]));
     for (const f of fields) {
-      m.set(f.name, { name: f.name, type: f.type, column: quoteIdent(f.name), cast: CASTS[f.type], builtin: false });
+      m.set(f.name, { name: f.name, type: f.type, column: quoteIdent(f.name), cast: COLUMN_TYPES[f.type], builtin: false });
     }
     cache.set(fields, m);
   }

@@ -1,15 +1,6 @@
 import { ServiceUnavailableError } from '../../errors.js';
+import { isNetworkErrorCode } from '../../net/network-errors.js';
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-  'EAI_AGAIN',
-]);
 // PostgreSQL: too many connections, shutting down, cannot connect now, query cancelled (statement_timeout).
 const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '57014', '08000', '08001', '08003', '08006']);
 const MESSAGES = [
@@ -28,7 +19,7 @@ const MESSAGES = [
 export function infrastructureError(err: unknown): ServiceUnavailableError | undefined {
   if (!(err instanceof Error)) return undefined;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || PG_UNAVAILABLE.has(code))) return new ServiceUnavailableError();
+  if (isNetworkErrorCode(code) || (typeof code === 'string' && PG_UNAVAILABLE.has(code))) return new ServiceUnavailableError();
   if (err.name === 'MaxRetriesPerRequestError') return new ServiceUnavailableError();
   if (MESSAGES.some((re) => re.test(err.message))) return new ServiceUnavailableError();
   // AggregateError from a connection attempt to several addresses (localhost: ::1 and 127.0.0.1).
