@@ -20,7 +20,6 @@ const APPLIES: Record<UpdateOperator, readonly FieldType[]> = {
   $remove: ['array'],
 };
 
-
 const BUILTINS = new Set<string>(BUILTIN_FIELDS);
 const NO_DEFAULTS = { createdAt: 0, createdBy: '', newId: () => 'x' };
 

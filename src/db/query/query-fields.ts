@@ -15,7 +15,6 @@ export interface QueryField {
   builtin: boolean;
 }
 
-
 const BUILTINS: QueryField[] = [
   // `id` is `text COLLATE "C"`; a bound text value takes the column's collation, so the primary key's index applies.
   { name: 'id', type: 'string', column: 'id', cast: 'text', builtin: true },

@@ -3,37 +3,15 @@
  * `data export`, `data import`, `getstatus import`, and `migrate` from one deployment to another.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { makeTable, NOTES_SCHEMA, ORDERS_SCHEMA, orderRows, workspace } from './helpers.js';
+import { runTableport } from '../../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tableport(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, TABLEPORT_URL: undefined, TABLEPORT_TOKEN: undefined, TABLEPORT_TO_TOKEN: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tableport = runTableport;
 
 describe('bundle CLI verbs against two real servers', () => {
   let staging: TestServer;

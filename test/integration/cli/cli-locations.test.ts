@@ -3,35 +3,16 @@
  * --destination`, `import <URL>`, `sql "COPY INTO ..."`, and their usage errors.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from '../../../src/types/api.js';
 import { createTable } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { runTableport } from '../../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
-
-function tableport(
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, TABLEPORT_CONNECTION: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tableport = runTableport;
 
 describe('tableport CLI: locations and COPY INTO', () => {
   let server: TestServer;

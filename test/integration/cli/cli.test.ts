@@ -4,41 +4,18 @@
  * the downloaded file, and the error codes printed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import type { Job, Table } from '../../../src/types/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { defined } from '../../helpers/defined.js';
+import { type Run, runTableport } from '../../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tableport(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, TABLEPORT_URL: undefined, TABLEPORT_TOKEN: undefined, ...env },
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (input !== undefined) defined(child.stdin, 'child.stdin').end(input);
-    let stdout = '';
-    let stderr = '';
-    defined(child.stdout, 'child.stdout').on('data', (c) => (stdout += c));
-    defined(child.stderr, 'child.stderr').on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tableport = runTableport;
 
 function json<T>(run: Run): T {
   try {

@@ -1,27 +1,14 @@
 /** The records API through the SDK (`table.rows`, `row(id)`, export selection) and the CLI (`tableport rows ...`). */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { InvalidParameterError, NotFoundError, TablePort, type TableRow } from '../../../src/sdk/index.js';
 import { download } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { defined } from '../../helpers/defined.js';
+import { runTableport } from '../../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/tableport.js', import.meta.url));
-
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (env: Record<string, string>, ...args: string[]) => runTableport(args, env);
 
 describe('rows in the SDK and the CLI', () => {
   let server: TestServer;
