@@ -1,19 +1,10 @@
 /** Helpers for the bundle tests: tables with rows, a user's whole workspace as plain data. */
 import type { Job, Table, TableRow } from '../../../src/types/api.js';
-import { client, waitForJob } from '../../helpers/api.js';
+import { ALL_TYPES_SCHEMA, client, waitForJob } from '../../helpers/api.js';
 import type { TestServer } from '../../helpers/server.js';
 
-export const ORDERS_SCHEMA = {
-  fields: [
-    { name: 'title', type: 'string' },
-    { name: 'qty', type: 'integer' },
-    { name: 'price', type: 'number' },
-    { name: 'paid', type: 'boolean' },
-    { name: 'due', type: 'date' },
-    { name: 'tags', type: 'array' },
-    { name: 'meta', type: 'object' },
-  ],
-};
+/** Orders: one field of every type, the shape the other suites use. */
+export const ORDERS_SCHEMA = ALL_TYPES_SCHEMA;
 export const NOTES_SCHEMA = { fields: [{ name: 'body', type: 'string', description: 'free text' }] };
 
 export function orderRows(n: number, prefix = 'o'): Array<Record<string, unknown>> {
