@@ -12,12 +12,14 @@ import type { ColumnarExportOptions, ExportColumn } from '../columnar-types.js';
 
 /**
  * Rows per row group: big enough for readers to skip and decode in bulk, small enough for a flat
- * heap. Measured at 1M narrow rows (docs/benchmarks.md): 32,768 used ~40 MB less RSS and less CPU
- * than 65,536, and 131,072 ~110 MB more.
+ * heap. A group's values are held, then copied and encoded column by column by hyparquet-writer
+ * (a Uint8Array per string), so the transient heap grows with the group. Measured at 300,000 rows
+ * (docs/benchmarks.md): 8,192 rows peaked ~33 MB lower than 32,768 on both row shapes, at the same
+ * CPU time and a 3 % larger file; that is what keeps a 1M-row Parquet export to S3 under 200 MB.
  */
-export const PARQUET_ROW_GROUP_ROWS = 32_768;
-/** A row group is also closed when its values take about this much memory (wide rows, long texts). */
-export const PARQUET_ROW_GROUP_BYTES = 32 * 1024 * 1024;
+export const PARQUET_ROW_GROUP_ROWS = 8_192;
+/** A row group is also closed when its values take about this much memory (very wide rows, long texts). */
+export const PARQUET_ROW_GROUP_BYTES = 16 * 1024 * 1024;
 
 type Cell = bigint | number | boolean | string | null;
 type Converter = (value: unknown, column: string) => Cell;
@@ -86,6 +88,8 @@ export type ParquetCodec = 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED';
 export interface ParquetExportWriterOptions extends ColumnarExportOptions {
   /** Rows per row group (default {@link PARQUET_ROW_GROUP_ROWS}). */
   rowGroupRows?: number;
+  /** Closes a row group early when its values take about this many bytes (default {@link PARQUET_ROW_GROUP_BYTES}). */
+  rowGroupBytes?: number;
   /** Page compression (default GZIP at level 1: native zlib, smaller files and less CPU here than JS snappy). */
   codec?: ParquetCodec;
   /** Min/max/null-count statistics per column chunk, which let readers skip row groups (default true). */
@@ -112,6 +116,7 @@ export class ParquetExportWriter extends Transform {
   private readonly columns: ExportColumn[];
   private readonly convert: Converter[];
   private readonly groupRows: number;
+  private readonly groupBytes: number;
   private readonly bytes = new DrainingWriter();
   private readonly parquet: ParquetWriter;
   private data: Cell[][];
@@ -124,6 +129,7 @@ export class ParquetExportWriter extends Transform {
     this.columns = opts.columns;
     this.convert = opts.columns.map((c) => converter(c.type));
     this.groupRows = opts.rowGroupRows ?? PARQUET_ROW_GROUP_ROWS;
+    this.groupBytes = opts.rowGroupBytes ?? PARQUET_ROW_GROUP_BYTES;
     this.data = this.emptyColumns();
     const schema: SchemaElement[] = [{ name: 'schema', num_children: this.columns.length }, ...this.columns.map(parquetSchemaElement)];
     this.parquet = new ParquetWriter({
@@ -154,7 +160,7 @@ export class ParquetExportWriter extends Transform {
         this.held += typeof cell === 'string' ? 24 + 2 * cell.length : 16;
         (this.data[i] as Cell[]).push(cell);
       }
-      if (++this.count === this.groupRows || this.held >= PARQUET_ROW_GROUP_BYTES) this.writeGroup();
+      if (++this.count === this.groupRows || this.held >= this.groupBytes) this.writeGroup();
       cb();
     } catch (err) {
       cb(err as Error);
