@@ -4,7 +4,7 @@
  * it back, printing time, MB/s and this process's peak RSS. The point is that memory stays flat
  * (about part size × (queue size + 1)) whatever the object's size.
  *
- *   node --import tsx bench/locations.ts [--rows 1000000] [--part-mb 8]
+ *   node --import tsx bench/locations.ts [--rows 1000000] [--part-mb 5]
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -14,7 +14,7 @@ import { createLocationContext, resolveLocation, writeTarget } from '../src/loca
 import type { S3LocationDriver } from '../src/locations/s3.driver.js';
 import { startS3rver } from '../test/integration/locations/servers.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, 'part-mb': { type: 'string', default: '8' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, 'part-mb': { type: 'string', default: '5' } } });
 const ROWS = Number(values.rows);
 const PART = Number(values['part-mb']) * 1024 * 1024;
 const PORT = 4576;

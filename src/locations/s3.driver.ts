@@ -1,6 +1,6 @@
 /**
  * Amazon S3 and every S3-compatible store (MinIO, R2, GCS's interoperability API, s3rver) through
- * the official SDK v3. Writes are multipart uploads of bounded parts (@aws-sdk/lib-storage), so
+ * the official SDK v3. Writes are multipart uploads of bounded parts (./s3-upload.ts), so
  * memory stays at about partSize × (queueSize + 1) whatever the object's size; reads stream the
  * GetObject body; listings page through ListObjectsV2, which returns keys in UTF-8 byte order.
  */
@@ -12,19 +12,15 @@ import {
   type ListObjectsV2CommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type http from 'node:http';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
 import type { S3Connection } from './connection-options.js';
 import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
+import { S3_COMPATIBLE_CHECKSUMS, startS3Upload } from './s3-upload.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
-
-/** 8 MiB parts, two in flight: ~24 MiB per upload at most, and 10,000 parts allow objects of 80 GiB. */
-export const S3_PART_SIZE = 8 * 1024 * 1024;
-export const S3_QUEUE_SIZE = 2;
 
 export interface S3DriverOptions {
   /** Bytes per multipart part; S3 requires at least 5 MiB. Tests lower the object size, not this. */
@@ -38,16 +34,16 @@ export class S3LocationDriver implements LocationDriver {
   readonly scheme = 's3' as const;
   private readonly client: S3Client;
   private readonly agents: http.Agent[];
-  private readonly partSize: number;
-  private readonly queueSize: number;
+  private readonly partSize: number | undefined;
+  private readonly queueSize: number | undefined;
   private readonly listPageSize: number | undefined;
   /** Parts sent by this driver's uploads and list pages fetched, so a test can see both happen. */
   partsUploaded = 0;
   listPages = 0;
 
   constructor(connection: S3Connection, ctx: DriverContext, opts: S3DriverOptions = {}) {
-    this.partSize = Math.max(5 * 1024 * 1024, opts.partSize ?? S3_PART_SIZE);
-    this.queueSize = opts.queueSize ?? S3_QUEUE_SIZE;
+    this.partSize = opts.partSize;
+    this.queueSize = opts.queueSize;
     this.listPageSize = opts.listPageSize;
     const custom = connection.endpoint_url !== undefined;
     if (custom) checkEndpoint(connection.endpoint_url ?? '', 'connection.endpoint_url');
@@ -64,9 +60,7 @@ export class S3LocationDriver implements LocationDriver {
         requestTimeout: ctx.config.outboundTimeoutMs,
       }),
       maxAttempts: 3,
-      // Checksums only where S3 demands them: S3-compatible stores often reject the newer headers.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...S3_COMPATIBLE_CHECKSUMS,
       ...credentialsFor(connection, ctx, custom),
     };
     if (custom) config.endpoint = connection.endpoint_url;
@@ -107,36 +101,21 @@ export class S3LocationDriver implements LocationDriver {
   }
 
   openWrite(location: ParsedLocation, opts: WriteOptions = {}): OpenedWrite {
-    let size = 0;
-    const body = new Transform({
-      highWaterMark: 1024 * 1024,
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: location.container, Key: location.key, Body: body, ContentType: opts.contentType },
+    const upload = startS3Upload(this.client, location.container, location.key, {
       partSize: this.partSize,
       queueSize: this.queueSize,
-      // A failed upload must not leave billable parts behind.
-      leavePartsOnError: false,
+      contentType: opts.contentType,
+      highWaterMark: 1024 * 1024,
+      onPart: () => this.partsUploaded++,
     });
-    upload.on('httpUploadProgress', (p) => {
-      if (p.part !== undefined) this.partsUploaded++;
-    });
-    const done = upload.done().then(
-      () => ({ url: location.href, size }),
+    const done = upload.done.then(
+      ({ size }) => ({ url: location.href, size }),
       (err: unknown) => {
-        body.destroy();
         throw this.mapError(err, location);
       },
     );
-    // If the writer abandons the object, stop the upload (lib-storage then aborts the multipart).
-    body.once('error', () => void upload.abort().catch(() => undefined));
     done.catch(() => undefined);
-    return { stream: body, done };
+    return { stream: upload.body, done };
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * S3-compatible store (MinIO, R2, s3rver), chosen with STORAGE_URL=s3://bucket/prefix. Keys are
  * checked exactly as the local driver checks them and live under the URL's prefix.
  *
- * put → a multipart Upload (@aws-sdk/lib-storage) of bounded parts, so memory stays flat and an
+ * put → the location layer's multipart upload (src/locations/s3-upload.ts) of bounded parts, so memory stays flat and an
  * object appears only when complete (atomic by nature; a failed source aborts the upload and
  * leaves nothing); putFile → the same from a read stream, then the local file is removed;
  * get → GetObject, ranged; stat → HeadObject; delete → DeleteObject; deletePrefix → ListObjectsV2
@@ -21,13 +21,13 @@ import {
   S3ServiceException,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { StorageS3Config } from '../config.js';
 import { NotFoundError } from '../errors.js';
+import { S3_COMPATIBLE_CHECKSUMS, startS3Upload } from '../locations/s3-upload.js';
 import { keySegments, type ByteRange, type StorageDriver, type StoredFileInfo } from './storage.driver.js';
 
 export interface S3StorageOptions {
@@ -43,22 +43,20 @@ export class S3StorageDriver implements StorageDriver {
   /** '' or a prefix ending in '/'. */
   readonly prefix: string;
   private readonly client: S3Client;
-  private readonly partSize: number;
-  private readonly queueSize: number;
+  private readonly partSize: number | undefined;
+  private readonly queueSize: number | undefined;
   private readonly listPageSize: number | undefined;
 
   constructor(config: StorageS3Config, opts: S3StorageOptions = {}) {
     this.bucket = config.bucket;
     this.prefix = config.prefix;
-    this.partSize = Math.max(5 * 1024 * 1024, opts.partSize ?? 8 * 1024 * 1024);
-    this.queueSize = opts.queueSize ?? 2;
+    this.partSize = opts.partSize;
+    this.queueSize = opts.queueSize;
     this.listPageSize = opts.listPageSize;
     const client: S3ClientConfig = {
       region: config.region,
       maxAttempts: 3,
-      // S3-compatible stores (MinIO, s3rver) often reject the newer checksum headers.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...S3_COMPATIBLE_CHECKSUMS,
     };
     if (config.endpoint) {
       client.endpoint = config.endpoint;
@@ -87,34 +85,19 @@ export class S3StorageDriver implements StorageDriver {
       source.destroy();
       throw err;
     }
-    let size = 0;
-    const body = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
+    const upload = startS3Upload(this.client, this.bucket, Key, { partSize: this.partSize, queueSize: this.queueSize });
     // pipeline() listens for the source's errors at once and passes them on to the body, which
     // the upload reads: a source that fails, early or late, fails the upload, and nothing appears.
-    const piped = pipeline(source, body);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key, Body: body },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
-    const done = upload.done();
-    // A failed upload stops reading the body; end the pipeline so the source is released.
-    done.catch((err: unknown) => body.destroy(err instanceof Error ? err : new Error(String(err))));
-    const [pipeResult, uploadResult] = await Promise.allSettled([piped, done]);
-    // The source's own error explains more than the upload's echo of it.
-    if (pipeResult.status === 'rejected') {
-      await upload.abort().catch(() => undefined);
+    const piped = pipeline(source, upload.body);
+    const [pipeResult, uploadResult] = await Promise.allSettled([piped, upload.done]);
+    // The source's own error explains more than the upload's echo of it; a pipeline that only saw
+    // the upload stop (premature close) has nothing to add.
+    if (pipeResult.status === 'rejected' && !(uploadResult.status === 'rejected' && isPrematureClose(pipeResult.reason))) {
+      await upload.abort();
       throw pipeResult.reason;
     }
     if (uploadResult.status === 'rejected') throw this.mapError(uploadResult.reason);
-    return { size };
+    return uploadResult.value;
   }
 
   async putFile(key: string, localPath: string): Promise<{ size: number }> {
@@ -193,4 +176,8 @@ function checkRange(range: ByteRange): void {
   if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
     throw new RangeError(`Invalid byte range ${start}-${end ?? ''}.`);
   }
+}
+
+function isPrematureClose(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
