@@ -103,7 +103,7 @@ async function main(): Promise<number> {
         logDir: sandbox.dir,
         track,
         name: `worker${n}`,
-        nodeArgs: ['--max-old-space-size=192'],
+        nodeArgs: ['--max-old-space-size=192', '--max-semi-space-size=8'],
         ready: (p) => waitForLog(p, 'workers started'),
       });
       procs.push(w);
