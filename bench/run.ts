@@ -25,6 +25,7 @@ import { Sandbox } from './lib/sandbox.js';
 import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runBundleBench, type BundleFigure } from './lib/bundle-bench.js';
 import { runSize } from './lib/transfer-bench.js';
+import { idleRss, idleTarget } from './lib/idle-rss.js';
 import { renderS3, s3ExportBench, s3Target, S3_BENCH_PORT, type S3ExportFigure } from './lib/location-bench.js';
 import { concurrentExports } from './lib/concurrent-exports.js';
 
@@ -61,6 +62,7 @@ const program = new Command('bench')
   .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
   .option('--bundle-tables <n>', 'tables in the bundle', positive, 5)
   .option('--bundle-rows <n>', 'rows in each table of the bundle', positive, 200_000)
+  .option('--no-idle', 'skip the idle RSS of `npm start` (API and workers in one process)')
   .option('--no-s3', 'skip the export of the largest table to S3 (s3rver)')
   .option('--s3-file-type <type>', 'file type of the S3 export', 'parquet')
   .option('--no-concurrent', 'skip the concurrent exports (20 tables exported at once against psql 2 at a time)')
@@ -75,6 +77,11 @@ const program = new Command('bench')
   .option('--cpu-prof', 'profile the worker (node --cpu-prof) and print where its CPU time went')
   .option('--worker-node-args <flags>', 'extra node flags for the worker, e.g. "--trace-gc" (its log is kept with --keep)')
   .option('--worker-heap-mb <n>', "the worker's --max-old-space-size, as the README recommends for workers; 0 for Node's default", '192')
+  .option(
+    '--worker-semi-space-mb <n>',
+    "the worker's --max-semi-space-size, as the README recommends for workers; 0 for Node's default (16)",
+    '8',
+  )
   .option('--keep', 'keep the temp dir (generated files, logs) instead of deleting it')
   .option('--job-timeout <s>', 'seconds one job may take', positive, 600)
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
@@ -92,6 +99,7 @@ interface Options {
   bundle: boolean;
   bundleTables: number;
   bundleRows: number;
+  idle: boolean;
   s3: boolean;
   s3FileType: string;
   concurrent: boolean;
@@ -106,6 +114,7 @@ interface Options {
   cpuProf?: boolean;
   workerNodeArgs?: string;
   workerHeapMb: string;
+  workerSemiSpaceMb: string;
   keep?: boolean;
   jobTimeout: number;
   maxMinutes: number;
@@ -166,6 +175,8 @@ async function main(): Promise<number> {
     };
     const track = sandbox.track.bind(sandbox);
     const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
+    // First, while nothing else runs: what an idle `npm start` holds.
+    const idle = opts.idle ? await idleRss({ env, logDir: sandbox.dir, track, log }) : undefined;
 
     const profDir = join(tmpdir(), `tableport-bench-prof-${sandbox.id}`);
     if (opts.cpuProf) await mkdir(profDir, { recursive: true });
@@ -179,6 +190,7 @@ async function main(): Promise<number> {
       track,
       nodeArgs: [
         ...(Number(opts.workerHeapMb) > 0 ? [`--max-old-space-size=${Number(opts.workerHeapMb)}`] : []),
+        ...(Number(opts.workerSemiSpaceMb) > 0 ? [`--max-semi-space-size=${Number(opts.workerSemiSpaceMb)}`] : []),
         ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
         ...(opts.workerNodeArgs?.split(/\s+/).filter(Boolean) ?? []),
       ],
@@ -282,7 +294,12 @@ async function main(): Promise<number> {
       ...(concurrent ? { concurrent } : {}),
       bundle,
       load,
-      targets: [...checkTargets(results, concurrent, bundle), ...(s3Export ? [s3Target(s3Export)] : [])],
+      targets: [
+        ...checkTargets(results, concurrent, bundle),
+        ...(s3Export ? [s3Target(s3Export)] : []),
+        ...(idle ? [idleTarget(idle)] : []),
+      ],
+      ...(idle ? { idle } : {}),
       ...(s3Export ? { s3_export: s3Export } : {}),
     };
     let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;

@@ -128,6 +128,8 @@ export interface BenchResult {
     upload?: UploadFigure;
   } | null;
   targets: TargetCheck[];
+  /** Issue 12: the RSS of an idle `npm start`, when run. */
+  idle?: import('./idle-rss.js').IdleFigure;
   /** The largest table exported to S3 (s3rver) with `destination`, when run. */
   s3_export?: import('./location-bench.js').S3ExportFigure;
 }

@@ -35,7 +35,7 @@ export async function addUser(env: NodeJS.ProcessEnv, email: string, track: (chi
 }
 
 export interface RoleProcess {
-  role: 'api' | 'worker';
+  role: Role;
   child: ChildProcess;
   pid: number;
   logPath: string;
@@ -57,7 +57,10 @@ export interface SpawnOptions {
   name?: string;
 }
 
-export async function spawnRole(role: 'api' | 'worker', opts: SpawnOptions): Promise<RoleProcess> {
+/** `all` is what `npm start` runs: the API and the workers in one process. */
+export type Role = 'api' | 'worker' | 'all';
+
+export async function spawnRole(role: Role, opts: SpawnOptions): Promise<RoleProcess> {
   const logPath = join(opts.logDir, `${opts.name ?? role}.log`);
   const log = createWriteStream(logPath);
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, role], {
