@@ -5,7 +5,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -13,16 +12,7 @@ const run = promisify(execFile);
 export const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/tableport.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort } from '../../test/helpers/ports.js';
 
 /** `tableport users add`; the token is the last line of stdout, as the contract says. */
 export async function addUser(env: NodeJS.ProcessEnv, email: string, track: (child: ChildProcess) => void): Promise<string> {

@@ -25,6 +25,7 @@ import { dropRedisPrefix } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { Tally, expectRefused, multipart, raw } from './hostile-helpers.js';
 import { OwnPostgres, OwnRedis } from './own-servers.js';
+import { freePort } from '../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tableport.js', import.meta.url));
 const json = { 'content-type': 'application/json' };
@@ -180,7 +181,7 @@ describe('the API while a dependency is down', () => {
       assert.ok(!pgOut.includes('pg-secret-pw') && !pgOut.includes('alice'), 'credentials in the log');
       assert.ok(pgOut.trim().split('\n').length <= 3, `noisy:\n${pgOut}`);
 
-      const port = 39000 + Math.floor(Math.random() * 1000);
+      const port = await freePort();
       const redisOut = await runFor(
         { DATABASE_URL: databaseUrlFor(name), REDIS_URL: 'redis://:redis-secret-pw@127.0.0.1:6397' },
         /api listening/,

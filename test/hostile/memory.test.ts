@@ -1,6 +1,7 @@
 /**
- * The service under the production heap cap (`--max-old-space-size=256`, compiled JavaScript as
- * `npm start` runs it, API and workers in one process) takes the bursts that used to end in
+ * The service under the production heap settings (`--max-old-space-size=256
+ * --max-semi-space-size=8`, compiled JavaScript as `npm start` runs it, API and workers in one
+ * process) takes the bursts that used to end in
  * "FATAL ERROR: Reached heap limit" and still answers `/healthz` afterwards: four concurrent
  * 31 MB JSON bodies, six concurrent 32 KB gzip bodies that inflate to 31 MB, eight concurrent
  * 1,000-row pages of 31 KB rows.
@@ -20,6 +21,7 @@ import { createPool } from '../../src/db/pool.js';
 import { UsersRepository } from '../../src/db/repositories/users.repository.js';
 import { UsersService } from '../../src/services/users.service.js';
 import { PG_ADMIN_URL, REDIS_URL, databaseUrlFor } from '../helpers/env.js';
+import { freePort } from '../helpers/ports.js';
 import { dropRedisPrefix } from '../helpers/redis.js';
 
 // TABLEPORT_TEST_BIN: run the same bursts against another build (e.g. an older release, to see it fail).
@@ -53,9 +55,9 @@ describe('memory under the production heap cap', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tableport-mem-'));
 
   before(async () => {
-    const port = 40000 + Math.floor(Math.random() * 1000);
+    const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, ['--max-old-space-size=256', BIN, 'all'], {
+    child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', BIN, 'all'], {
       env: {
         ...process.env,
         PORT: String(port),
