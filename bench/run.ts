@@ -6,7 +6,6 @@
  * success, and does the same work with `psql \copy`. Removes everything it made when it ends,
  * fails or is interrupted. Loopback only. See docs/benchmarks.md.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -158,18 +157,8 @@ async function main(): Promise<number> {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...sandbox.serviceEnv(redisUrl, smtp.url, baseUrl),
       PORT: String(port),
-      PUBLIC_URL: baseUrl,
-      DATABASE_URL: sandbox.databaseUrl,
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: sandbox.queuePrefix,
-      STORAGE_DIR: join(sandbox.dir, 'storage'),
-      DATA_DIR: join(sandbox.dir, 'data'),
-      MAIL_OUTBOX_DIR: join(sandbox.dir, 'outbox'),
-      SMTP_URL: smtp.url,
-      SIGNING_SECRET: randomBytes(24).toString('hex'),
-      LOG_LEVEL: 'info',
       // The S3 export goes to s3rver on loopback, which the outbound guard refuses unless named.
       OUTBOUND_ALLOW_HOSTS: `127.0.0.1:${S3_BENCH_PORT}`,
     };

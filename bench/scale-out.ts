@@ -10,9 +10,7 @@
  *
  * Makes its own database, Redis prefix and temp dir and removes them at the end. Loopback only.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import { startSmtpServer } from '../test/helpers/smtp.js';
@@ -66,19 +64,7 @@ async function main(): Promise<number> {
     const smtp = await startSmtpServer();
     sandbox.defer('smtp server', () => smtp.close());
     const ports = [await freePort(), await freePort()];
-    const base: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: sandbox.databaseUrl,
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: sandbox.queuePrefix,
-      STORAGE_DIR: join(sandbox.dir, 'storage'),
-      DATA_DIR: join(sandbox.dir, 'data'),
-      MAIL_OUTBOX_DIR: join(sandbox.dir, 'outbox'),
-      SMTP_URL: smtp.url,
-      SIGNING_SECRET: randomBytes(24).toString('hex'),
-      LOG_LEVEL: 'info',
-      PUBLIC_URL: `http://127.0.0.1:${ports[0]}`,
-    };
+    const base = sandbox.serviceEnv(redisUrl, smtp.url, `http://127.0.0.1:${ports[0]}`);
     const track = sandbox.track.bind(sandbox);
     const token = await addUser({ ...base, PORT: String(ports[0]) }, `scale-${sandbox.id}@example.com`, track);
     const procs: RoleProcess[] = [];

@@ -28,6 +28,26 @@ export class Sandbox {
   private cleaning: Promise<void> | undefined;
   private readonly children = new Set<ChildProcess>();
 
+  /**
+   * The environment of a tableport process in this sandbox: its database, key prefix, folders,
+   * the SMTP sink and a fresh signing secret (every process of one run must get the same object).
+   */
+  serviceEnv(redisUrl: string, smtpUrl: string, publicUrl: string): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PUBLIC_URL: publicUrl,
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: this.queuePrefix,
+      STORAGE_DIR: join(this.dir, 'storage'),
+      DATA_DIR: join(this.dir, 'data'),
+      MAIL_OUTBOX_DIR: join(this.dir, 'outbox'),
+      SMTP_URL: smtpUrl,
+      SIGNING_SECRET: randomBytes(24).toString('hex'),
+      LOG_LEVEL: 'info',
+    };
+  }
+
   /** True once clean-up has begun: nothing new may start (a service started now would outlive it). */
   get closing(): boolean {
     return this.cleaning !== undefined;

@@ -7,26 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { ExportColumn } from '../../../../src/formats/columnar-types.js';
+import { exportColumns } from '../../../../src/formats/export-plan.js';
 import type { FieldSchema } from '../../../../src/types/api.js';
+import { FIELDS as IMPORT_FIELDS } from '../helpers.js';
 
-export const FIELDS: FieldSchema[] = [
-  { name: 'title', type: 'string' },
-  { name: 'qty', type: 'integer' },
-  { name: 'price', type: 'number' },
-  { name: 'ok', type: 'boolean' },
-  { name: 'at', type: 'date' },
-  { name: 'tags', type: 'array' },
-  { name: 'meta', type: 'object' },
-  { name: 'nothing', type: 'string' },
-];
+/** The import tests' fields, and one that is null in every row. */
+export const FIELDS: FieldSchema[] = [...IMPORT_FIELDS, { name: 'nothing', type: 'string' }];
 
-export const COLUMNS: ExportColumn[] = [
-  { name: 'id', type: 'string' },
-  { name: 'created_at', type: 'integer' },
-  { name: 'updated_at', type: 'integer' },
-  { name: 'created_by', type: 'string' },
-  ...FIELDS.map((f) => ({ name: f.name, type: f.type })),
-];
+/** The built-ins with their natural types, then the fields: the columns an export writes. */
+export const COLUMNS: ExportColumn[] = exportColumns(FIELDS);
 
 const base = { created_at: 1700000000, updated_at: 1700000123, created_by: 'user-1', nothing: null };
 
