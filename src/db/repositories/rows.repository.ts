@@ -1,8 +1,9 @@
 import { PassThrough, pipeline, type Readable, type Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { from as copyFrom, to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
+import { from as copyFrom, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import { copyToStream } from '../copy-to.stream.js';
 import { parameterBinder, settingsSql } from '../query/index.js';
 import { assertRegexes } from '../query/regex-check.js';
 import { singleRow } from '../single-row.js';
@@ -179,7 +180,7 @@ export class RowsRepository {
       const { settings } = exportSelect(tableId, fields, fileType, w);
       const set = settingsSql(settings.length);
       if (set) await client.query(set, settings);
-      const stream = client.query(copyTo(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit)));
+      const stream = client.query(copyToStream(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit)));
       const rows = copyRowCount(stream);
       stream.once('end', () => release());
       stream.once('error', (err) => release(err));
