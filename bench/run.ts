@@ -188,7 +188,8 @@ async function main(): Promise<number> {
     procs.push(worker);
     log(`api pid ${apiProc.pid} at ${baseUrl}, worker pid ${worker.pid}`);
 
-    const api = new BenchApi(baseUrl, token);
+    const finishedAt = sandbox.finishedAtSource();
+    const api = new BenchApi(baseUrl, token, finishedAt);
     const mail = new MailClock(smtp);
     const jobTimeoutMs = opts.jobTimeout * 1000;
     const results: SizeResult[] = [];
@@ -238,7 +239,7 @@ async function main(): Promise<number> {
 
     let bundle: BundleFigure | null = null;
     if (opts.bundle) {
-      const target = new BenchApi(baseUrl, await addUser(env, `bench-target-${sandbox.id}@example.com`, track));
+      const target = new BenchApi(baseUrl, await addUser(env, `bench-target-${sandbox.id}@example.com`, track), finishedAt);
       bundle = await runBundleBench(
         { api, target, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log },
         opts.bundleTables,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { dropRedisPrefix } from '../../test/helpers/redis.js';
+import type { FinishedAtSource } from './api-client.js';
 
 export interface SandboxOptions {
   pgAdminUrl: string;
@@ -84,6 +85,24 @@ export class Sandbox {
     this.defer('redis prefix', () => dropRedisPrefix(this.opts.redisUrl, this.queuePrefix));
     await adminQuery(this.opts.pgAdminUrl, `CREATE DATABASE ${this.dbName}`);
     this.defer('database', () => adminQuery(this.opts.pgAdminUrl, `DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`));
+  }
+
+  /**
+   * When a job succeeded, read from the service's jobs table (its `finished_at` is written with the
+   * status, to the microsecond), so a job's time is not rounded up to the next poll. One connection,
+   * closed at clean-up.
+   */
+  finishedAtSource(): FinishedAtSource {
+    const pool = new pg.Pool({ connectionString: this.databaseUrl, max: 1 });
+    pool.on('error', () => undefined); // the database is dropped at clean-up
+    this.defer('finished_at reader', () => pool.end());
+    return async (jobId) => {
+      const { rows } = await pool.query<{ ms: number | null }>(
+        `SELECT (extract(epoch FROM finished_at) * 1000)::float8 AS ms FROM tableport.jobs WHERE id = $1 AND status = 'succeeded'`,
+        [jobId],
+      );
+      return rows[0]?.ms ?? null;
+    };
   }
 
   /** Registers a clean-up; they run last-in first-out. */
