@@ -23,8 +23,12 @@ export interface ExportPlanOptions {
 }
 
 export interface ExportPlan {
-  /** What PostgreSQL writes: its CSV (with these options) or one row_to_json object per line. */
-  source: { kind: 'csv'; delimiter: string; header: boolean } | { kind: 'json' };
+  /**
+   * What PostgreSQL writes: its CSV (with these options) or one row_to_json object per line, in
+   * buffers of `chunkBytes` (the COPY stream's default when unset): large where the bytes pass
+   * through, small where each buffer becomes row objects at once (a format's row writer).
+   */
+  source: ({ kind: 'csv'; delimiter: string; header: boolean } | { kind: 'json' }) & { chunkBytes?: number };
   stages: Transform[];
   /**
    * Rows that have gone through (all of them once the stream has ended), or null when the file's
@@ -45,6 +49,13 @@ export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
   return [...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_TYPES[name] })), ...fields.map((f) => ({ name: f.name, type: f.type }))];
 }
 
+/**
+ * COPY buffers for a format's row writer (Parquet, xlsx, SQL, ...): every row of a buffer is parsed
+ * into an object before the writer takes it, so 1 MiB buffers (the pass-through default) held ~4,000
+ * wide rows at once and raised the 1M-row Parquet export's peak from 185 to 205 MB.
+ */
+export const ROW_WRITER_CHUNK_BYTES = 64 * 1024;
+
 export function planExport(opts: ExportPlanOptions): ExportPlan {
   const format = exportFormatOf(opts.fileType);
   const shape = format.export;
@@ -64,7 +75,7 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
       fields: opts.fields,
       columns: opts.columns ?? exportColumns(opts.fields),
     });
-    plan = { source: { kind: 'json' }, stages: [counter, writer], counter };
+    plan = { source: { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES }, stages: [counter, writer], counter };
   }
   if (opts.gzip) plan.stages.push(createGzip());
   return plan;

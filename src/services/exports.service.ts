@@ -185,15 +185,12 @@ export class ExportsService {
 
     const source =
       from.kind === 'csv'
-        ? await this.d.rows.copyOut(
-            table.id,
-            table.schema.fields,
-            'csv',
-            params,
-            { delimiter: from.delimiter, header: from.header },
-            max + 1,
-          )
-        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, undefined, max + 1);
+        ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, {
+            csv: { delimiter: from.delimiter, header: from.header },
+            limit: max + 1,
+            chunkBytes: from.chunkBytes,
+          })
+        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, { limit: max + 1, chunkBytes: from.chunkBytes });
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
     // A shutdown past its timeout stops the stream: the partial file is removed by put().

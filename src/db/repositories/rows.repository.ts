@@ -158,16 +158,16 @@ export class RowsRepository {
    * The export bytes straight from PostgreSQL. The connection is held until the stream ends or
    * fails, then returned (or destroyed, after an error, so a half-read COPY never goes back to the pool).
    * `rows` is the count PostgreSQL's COPY reports when it completes (header excluded), so nothing
-   * has to count records in the bytes; `limit` bounds the SELECT (an export's cap + 1).
+   * has to count records in the bytes.
    */
   async copyOut(
     tableId: number,
     fields: FieldSchema[],
     fileType: 'csv' | 'json',
     w: ExportSelection,
-    csv?: CsvOptions,
-    limit?: number,
+    opts: CopyOutOptions = {},
   ): Promise<CopyOut> {
+    const { csv, limit, chunkBytes } = opts;
     const client = await this.pool.connect();
     let released = false;
     const release = (err?: Error) => {
@@ -180,7 +180,9 @@ export class RowsRepository {
       const { settings } = exportSelect(tableId, fields, fileType, w);
       const set = settingsSql(settings.length);
       if (set) await client.query(set, settings);
-      const stream = client.query(copyToStream(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit)));
+      const stream = client.query(
+        copyToStream(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit), chunkBytes === undefined ? {} : { chunkBytes }),
+      );
       const rows = copyRowCount(stream);
       stream.once('end', () => release());
       stream.once('error', (err) => release(err));
@@ -198,6 +200,15 @@ export class RowsRepository {
       throw err;
     }
   }
+}
+
+export interface CopyOutOptions {
+  /** PostgreSQL's CSV options (csv exports). */
+  csv?: CsvOptions;
+  /** Bounds the SELECT (an export's cap + 1). */
+  limit?: number;
+  /** Bytes per buffer pushed downstream (default COPY_CHUNK_BYTES; see ExportPlan.source). */
+  chunkBytes?: number;
 }
 
 /** An export's bytes; `copied` resolves, once the COPY has completed, to the number of rows PostgreSQL wrote. */

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { LineCounter, JsonLinesToRows, ObjectImportEncoder, FORMATS, exportColumns, inferSchema } from '../../../src/formats/index.js';
 import { foreignValue } from '../../../src/formats/object-import.encoder.js';
 import { createSqlExportWriter, sqlLiteral } from '../../../src/formats/sql-export.writer.js';
+import { planExport, ROW_WRITER_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
 import { FIELDS, copyLine, defaults, runImport, through } from './helpers.js';
 
 describe('NDJSON import encoder', () => {
@@ -112,6 +113,26 @@ describe('export stages', () => {
       out.join(''),
       'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n',
     );
+  });
+});
+
+describe('export plans', () => {
+  it('row writers read the COPY in small buffers (each becomes row objects at once); passed-through bytes in the default large ones', () => {
+    const plan = (fileType: (typeof FORMATS)[number]['fileType']) =>
+      planExport({
+        fileType,
+        tableName: 't',
+        fields: [],
+        csv: { delimiter: ',', header: true, bom: false },
+        gzip: false,
+        onRows: () => undefined,
+      });
+    for (const fileType of ['parquet', 'xlsx', 'sql'] as const) {
+      assert.deepEqual(plan(fileType).source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES }, fileType);
+    }
+    assert.deepEqual(plan('csv').source, { kind: 'csv', delimiter: ',', header: true });
+    assert.deepEqual(plan('ndjson').source, { kind: 'json' });
+    assert.deepEqual(plan('json').source, { kind: 'json' });
   });
 });
 
