@@ -37,6 +37,8 @@ export interface Finished {
   doneAt: number;
   /** Date.now() at `doneAt`, to compare with the mail's arrival. */
   doneWallMs: number;
+  /** performance.now() when the worker took the job (its row's `started_at`), when recorded times are used. */
+  startedAt?: number;
   /** Date.now() when the last poll that found the job not done was sent: the job ended after this. */
   pendingWallMs: number;
 }
@@ -45,7 +47,7 @@ export interface Finished {
  * When a job succeeded (epoch ms), as the service recorded it; null when it cannot tell. The API's
  * `finished_at` is whole seconds (the contract's), so the benchmark reads the row itself.
  */
-export type FinishedAtSource = (jobId: string) => Promise<number | null>;
+export type FinishedAtSource = (jobId: string) => Promise<{ startedMs: number | null; finishedMs: number | null }>;
 
 export class BenchApi {
   constructor(
@@ -61,10 +63,11 @@ export class BenchApi {
    * span from the request (`sentAt`) to now (another clock: a remote database) is not used, and the
    * poll's time stands.
    */
-  private async succeededAt(jobId: string, sentAt: number): Promise<{ doneAt: number; doneWallMs: number }> {
+  private async succeededAt(jobId: string, sentAt: number): Promise<{ doneAt: number; doneWallMs: number; startedAt?: number }> {
     const perf = performance.now();
     const wall = Date.now();
-    const recorded = this.finishedAt ? await this.finishedAt(jobId) : null;
+    const row = this.finishedAt ? await this.finishedAt(jobId) : null;
+    const recorded = row?.finishedMs ?? null;
     const sentWall = wall - (perf - sentAt);
     if (recorded === null || recorded < sentWall - 1 || recorded > wall + 1) {
       if (this.finishedAt && !this.warnedPollTime) {
@@ -73,7 +76,12 @@ export class BenchApi {
       }
       return { doneAt: perf, doneWallMs: wall };
     }
-    return { doneAt: perf - (wall - recorded), doneWallMs: recorded };
+    const started = row?.startedMs ?? null;
+    return {
+      doneAt: perf - (wall - recorded),
+      doneWallMs: recorded,
+      ...(started !== null && started >= sentWall - 1 && started <= recorded ? { startedAt: perf - (wall - started) } : {}),
+    };
   }
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -88,8 +88,8 @@ export class Sandbox {
   }
 
   /**
-   * When a job succeeded, read from the service's jobs table (its `finished_at` is written with the
-   * status, to the microsecond), so a job's time is not rounded up to the next poll. One connection,
+   * When a job started and succeeded, read from the service's jobs table (its `finished_at` is written
+   * with the status, to the microsecond), so a job's time is not rounded up to the next poll. One connection,
    * closed at clean-up.
    */
   finishedAtSource(): FinishedAtSource {
@@ -97,11 +97,12 @@ export class Sandbox {
     pool.on('error', () => undefined); // the database is dropped at clean-up
     this.defer('finished_at reader', () => pool.end());
     return async (jobId) => {
-      const { rows } = await pool.query<{ ms: number | null }>(
-        `SELECT (extract(epoch FROM finished_at) * 1000)::float8 AS ms FROM tableport.jobs WHERE id = $1 AND status = 'succeeded'`,
+      const { rows } = await pool.query<{ started: number | null; finished: number | null }>(
+        `SELECT (extract(epoch FROM started_at) * 1000)::float8 AS started, (extract(epoch FROM finished_at) * 1000)::float8 AS finished
+           FROM tableport.jobs WHERE id = $1 AND status = 'succeeded'`,
         [jobId],
       );
-      return rows[0]?.ms ?? null;
+      return { startedMs: rows[0]?.started ?? null, finishedMs: rows[0]?.finished ?? null };
     };
   }
 
