@@ -63,6 +63,12 @@ export async function concurrentExports(
   const finished = await api.waitForMany(started, ctx.jobTimeoutMs);
   const serviceS = (Math.max(...finished.map((f) => f.doneAt)) - t1) / 1000;
   log(`tableport, ${tables} exports at once: ${serviceS.toFixed(2)} s`);
+  // When each job started and how long it ran (the jobs rows' times), in the order they started.
+  const timeline = finished
+    .filter((f) => f.startedAt !== undefined)
+    .sort((a, b) => (a.startedAt as number) - (b.startedAt as number))
+    .map((f) => `${(((f.startedAt as number) - t1) / 1000).toFixed(2)}+${((f.doneAt - (f.startedAt as number)) / 1000).toFixed(2)}`);
+  if (timeline.length) log(`jobs started at + ran for (s): ${timeline.join(' ')}`);
 
   let equal = 0;
   for (const [i, f] of finished.entries()) {
