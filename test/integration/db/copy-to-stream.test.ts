@@ -67,13 +67,25 @@ describe('COPY TO stream (one parse per socket chunk)', { timeout: 60_000 }, () 
 
   test('a consumer that stops reading holds the COPY back (backpressure), and gets every row when it resumes', async () => {
     const stream = client.query(copyToStream(ROWS_SQL(200_000), { chunkBytes: 16 * 1024 }));
-    const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
-    stream.pause();
+    // One listener for the whole stream, pausing at the first buffer: no buffer can go unheard.
+    const parts: Buffer[] = [];
+    let holding = true;
+    await new Promise<void>((resolve) => {
+      stream.on('data', (c: Buffer) => {
+        parts.push(c);
+        if (!holding) return;
+        stream.pause();
+        resolve();
+      });
+    });
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(stream.readableLength <= 64 * 1024, `buffered ${stream.readableLength} bytes while paused`);
-    const rest = await bytesOf(stream);
+    holding = false;
+    const ended = once(stream, 'end');
+    stream.resume();
+    await ended;
     const want = await bytesOf(client.query(libraryCopyTo(ROWS_SQL(200_000))));
-    assert.ok(Buffer.concat([first, rest]).equals(want));
+    assert.ok(Buffer.concat(parts).equals(want));
   });
 });
 
