@@ -188,8 +188,8 @@ async function main(): Promise<number> {
     procs.push(worker);
     log(`api pid ${apiProc.pid} at ${baseUrl}, worker pid ${worker.pid}`);
 
-    const finishedAt = sandbox.finishedAtSource();
-    const api = new BenchApi(baseUrl, token, finishedAt);
+    const jobTimes = sandbox.jobTimesSource();
+    const api = new BenchApi(baseUrl, token, jobTimes);
     const mail = new MailClock(smtp);
     const jobTimeoutMs = opts.jobTimeout * 1000;
     const results: SizeResult[] = [];
@@ -239,7 +239,7 @@ async function main(): Promise<number> {
 
     let bundle: BundleFigure | null = null;
     if (opts.bundle) {
-      const target = new BenchApi(baseUrl, await addUser(env, `bench-target-${sandbox.id}@example.com`, track), finishedAt);
+      const target = new BenchApi(baseUrl, await addUser(env, `bench-target-${sandbox.id}@example.com`, track), jobTimes);
       bundle = await runBundleBench(
         { api, target, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log },
         opts.bundleTables,

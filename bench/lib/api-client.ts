@@ -31,7 +31,7 @@ export interface Finished {
   acceptedAt: number;
   /**
    * performance.now() when the job succeeded: the service's own record of it (the jobs row's
-   * `finished_at`, written with the status) when the API was given a {@link FinishedAtSource}, else
+   * `finished_at`, written with the status) when the API was given a {@link JobTimesSource}, else
    * when a poll first saw the job succeed, up to one poll interval (100 ms) later.
    */
   doneAt: number;
@@ -44,16 +44,16 @@ export interface Finished {
 }
 
 /**
- * When a job succeeded (epoch ms), as the service recorded it; null when it cannot tell. The API's
- * `finished_at` is whole seconds (the contract's), so the benchmark reads the row itself.
+ * When a job started and succeeded (epoch ms), as the service recorded them; null when it cannot
+ * tell. The API's `finished_at` is whole seconds (the contract's), so the benchmark reads the row.
  */
-export type FinishedAtSource = (jobId: string) => Promise<{ startedMs: number | null; finishedMs: number | null }>;
+export type JobTimesSource = (jobId: string) => Promise<{ startedMs: number | null; finishedMs: number | null }>;
 
 export class BenchApi {
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
-    private readonly finishedAt?: FinishedAtSource,
+    private readonly jobTimes?: JobTimesSource,
   ) {}
 
   private warnedPollTime = false;
@@ -66,11 +66,11 @@ export class BenchApi {
   private async succeededAt(jobId: string, sentAt: number): Promise<{ doneAt: number; doneWallMs: number; startedAt?: number }> {
     const perf = performance.now();
     const wall = Date.now();
-    const row = this.finishedAt ? await this.finishedAt(jobId) : null;
+    const row = this.jobTimes ? await this.jobTimes(jobId) : null;
     const recorded = row?.finishedMs ?? null;
     const sentWall = wall - (perf - sentAt);
     if (recorded === null || recorded < sentWall - 1 || recorded > wall + 1) {
-      if (this.finishedAt && !this.warnedPollTime) {
+      if (this.jobTimes && !this.warnedPollTime) {
         this.warnedPollTime = true;
         console.error(`job ${jobId}: no usable finished_at (${recorded}): timing jobs by the poll that saw them done`);
       }

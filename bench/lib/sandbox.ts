@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { dropRedisPrefix } from '../../test/helpers/redis.js';
-import type { FinishedAtSource } from './api-client.js';
+import type { JobTimesSource } from './api-client.js';
 
 export interface SandboxOptions {
   pgAdminUrl: string;
@@ -92,10 +92,10 @@ export class Sandbox {
    * with the status, to the microsecond), so a job's time is not rounded up to the next poll. One connection,
    * closed at clean-up.
    */
-  finishedAtSource(): FinishedAtSource {
+  jobTimesSource(): JobTimesSource {
     const pool = new pg.Pool({ connectionString: this.databaseUrl, max: 1 });
     pool.on('error', () => undefined); // the database is dropped at clean-up
-    this.defer('finished_at reader', () => pool.end());
+    this.defer('job times reader', () => pool.end());
     return async (jobId) => {
       const { rows } = await pool.query<{ started: number | null; finished: number | null }>(
         `SELECT (extract(epoch FROM started_at) * 1000)::float8 AS started, (extract(epoch FROM finished_at) * 1000)::float8 AS finished

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { to as libraryCopyTo } from 'pg-copy-streams';
 import { CopyToStream, copyToStream } from '../../../src/db/copy-to.stream.js';
 import { PG_ADMIN_URL } from '../../helpers/env.js';
-
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
+import { readAll } from '../../helpers/streams.js';
 
 /** Rows whose CSV has quotes, commas, line breaks and multi-byte text, so every byte matters. */
 const ROWS_SQL = (n: number) =>
@@ -29,9 +23,9 @@ describe('COPY TO stream (one parse per socket chunk)', { timeout: 60_000 }, () 
   for (const chunkBytes of [7, 4096, undefined]) {
     test(`the same bytes and row count as pg-copy-streams (output buffers of ${chunkBytes ?? 'default'} bytes)`, async () => {
       const expected = client.query(libraryCopyTo(ROWS_SQL(20_000)));
-      const want = await bytesOf(expected);
+      const want = await readAll(expected);
       const stream = client.query(copyToStream(ROWS_SQL(20_000), chunkBytes === undefined ? {} : { chunkBytes }));
-      const got = await bytesOf(stream);
+      const got = await readAll(stream);
       assert.ok(want.length > 500_000, `a COPY of ${want.length} bytes spans many socket chunks`);
       assert.equal(got.length, want.length);
       assert.ok(got.equals(want), 'byte-equal');
@@ -48,7 +42,7 @@ describe('COPY TO stream (one parse per socket chunk)', { timeout: 60_000 }, () 
     const onNotice = (n: { message?: string }) => notices.push(n.message ?? '');
     client.on('notice', onNotice);
     try {
-      const got = await bytesOf(client.query(copyToStream('COPY (SELECT pg_temp.noisy(i) FROM generate_series(1, 1000) i) TO STDOUT')));
+      const got = await readAll(client.query(copyToStream('COPY (SELECT pg_temp.noisy(i) FROM generate_series(1, 1000) i) TO STDOUT')));
       assert.equal(got.toString(), `${Array.from({ length: 1000 }, (_v, i) => i + 1).join('\n')}\n`);
     } finally {
       client.off('notice', onNotice);
@@ -84,7 +78,7 @@ describe('COPY TO stream (one parse per socket chunk)', { timeout: 60_000 }, () 
     const ended = once(stream, 'end');
     stream.resume();
     await ended;
-    const want = await bytesOf(client.query(libraryCopyTo(ROWS_SQL(200_000))));
+    const want = await readAll(client.query(libraryCopyTo(ROWS_SQL(200_000))));
     assert.ok(Buffer.concat(parts).equals(want));
   });
 });

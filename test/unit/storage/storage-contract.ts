@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { readAll } from '../../helpers/streams.js';
 import { NotFoundError } from '../../../src/errors.js';
 import { exportFileKey, InvalidStorageKeyError, keySegments, type StorageDriver } from '../../../src/storage/storage.driver.js';
 
@@ -21,11 +22,7 @@ export interface StorageContractFixture {
   close(): Promise<void>;
 }
 
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+export { readAll };
 
 /** `total` bytes in `chunk`-sized pieces, made on demand so nothing holds the whole file. */
 export function generated(total: number, chunk = 64 * 1024): Readable {
