@@ -15,6 +15,7 @@ import { createStorage } from './storage/index.js';
 import { redisReady, watchRedis } from './redis-watch.js';
 import { metrics } from './metrics/metrics.js';
 import { bullQueueCounts } from './metrics/queue-counts.js';
+import { keepPrototypesFast } from './runtime/fast-prototypes.js';
 import type { WorkerTuning } from '../workers/main.js';
 
 export type Role = 'api' | 'worker';
@@ -129,6 +130,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     );
     logger.info({ url, publicUrl: config.publicUrl }, 'api listening');
   }
+  // Every module of the roles is loaded by now; some put built-in prototypes in V8's slow mode.
+  keepPrototypesFast();
 
   let closing: Promise<void> | undefined;
   return {

@@ -18,6 +18,7 @@ import type { WorkerContext } from './handlers/worker-context.js';
 import { cancelChannel } from '../src/jobs/queues.js';
 import { logRedisClientError } from '../src/redis-watch.js';
 import { metrics } from '../src/metrics/metrics.js';
+import { keepPrototypesFast } from '../src/runtime/fast-prototypes.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
 
@@ -58,6 +59,8 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
         if (JOB_QUEUE[name] !== queue) throw new Error(`job ${name} does not belong on queue ${queue}`);
         // The wait before the first attempt only: a retry's wait includes its earlier attempts and backoff.
         if (job.attemptsMade === 0) metrics().recordQueueWait(queue, job);
+        // A module loaded since start-up may have slowed a built-in prototype; the job's loops need them fast.
+        keepPrototypesFast();
         const controller = new AbortController();
         running.add(controller);
         try {
