@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { settlesWithin } from './clock.js';
 import type { Config } from './config.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
@@ -61,7 +62,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       workerRedis.disconnect();
     });
     finalClosers.push(async () => {
-      await queues.close();
+      // Closing a queue waits for Redis to answer; with Redis away that answer never comes.
+      await settlesWithin(queues.close(), redis.status === 'ready' ? 2000 : 100);
       redis.disconnect();
       await pool.end();
     });
@@ -96,7 +98,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     const queues = new JobQueues(redis, config, logger, true);
     const services = createServices({ config, pool, redis, queues, storage, logger });
     finalClosers.push(async () => {
-      await queues.close();
+      await settlesWithin(queues.close(), redis.status === 'ready' ? 2000 : 100);
       redis.disconnect();
       await pool.end();
     });

@@ -19,6 +19,7 @@ import { cancelChannel } from '../src/jobs/queues.js';
 import { logRedisClientError } from '../src/redis-watch.js';
 import { metrics } from '../src/metrics/metrics.js';
 import { keepPrototypesFast } from '../src/runtime/fast-prototypes.js';
+import { settlesWithin } from '../src/clock.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
 
@@ -130,13 +131,19 @@ export function startWorkers(ctx: WorkerContext, connection: Redis, config: Conf
       connection.off('ready', onReady);
       cancels.disconnect();
       const graceful = Promise.all(workers.map((w) => w.close()));
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
-      if ((await Promise.race([graceful, timeout])) !== 'timeout') return;
-      ctx.logger.warn({ jobs: running.size }, 'active jobs did not finish in time; stopping them and handing them back');
-      for (const c of running) c.abort();
-      // An aborted job needs a moment to roll back and move itself back to the queue.
-      const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
-      if ((await Promise.race([graceful, grace])) === 'timeout') ctx.logger.error('workers did not stop after their jobs were aborted');
+      // With no job running there is nothing to wait for but BullMQ's goodbyes to Redis, which never
+      // come while Redis is away: give them a moment (none when Redis is known to be away), not the whole shutdown timeout.
+      const idleWait = connection.status === 'ready' ? Math.min(2000, config.shutdownTimeoutMs) : 0;
+      if (await settlesWithin(graceful, running.size ? config.shutdownTimeoutMs : idleWait)) return;
+      if (running.size) {
+        ctx.logger.warn({ jobs: running.size }, 'active jobs did not finish in time; stopping them and handing them back');
+        for (const c of running) c.abort(new Error('The worker is shutting down.'));
+        // An aborted job rolls back and moves itself back to the queue; past the abort grace the lifecycle frees it regardless.
+        if (await settlesWithin(graceful, config.jobAbortGraceMs + 3000)) return;
+      }
+      if (running.size) ctx.logger.error({ jobs: running.size }, 'jobs did not stop after they were aborted; exiting without them');
+      else ctx.logger.warn('the queue connection did not close (is Redis reachable?); closing without it');
+      await settlesWithin(Promise.all(workers.map((w) => w.close(true))), 1000);
     },
   };
 }

@@ -13,12 +13,19 @@
  * - one mail, queued as its own job, never by re-running the work (none for a cancelled job:
  *   its user asked for the end and has the API's answer already);
  * - cancellable: a queued job is never claimed once cancelled, a running one is aborted through the
- *   same signal a shutdown uses, and rolls back.
+ *   same signal a shutdown uses, and rolls back;
+ * - bounded: a running attempt writes a heartbeat that also brings it the news of a cancel, it is
+ *   stopped past JOB_TIMEOUT_SECONDS, and work that does not stop within JOB_ABORT_GRACE_MS of
+ *   being told loses its claim's connection and its slot regardless;
+ * - never held by the dead: an attempt whose heartbeat stopped (a paused or hung process) is
+ *   fenced off by the next attempt, which ends its database session (its transaction rolls back);
+ * - fair: one user runs at most USER_MAX_RUNNING_JOBS jobs at once; the others wait their turn.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { isConnectionError, type Pool, type PoolClient } from '../db/pool.js';
+import { isConnectionError, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
-import { AppError } from '../errors.js';
+import { AppError, JobTimedOutError } from '../errors.js';
 import { JobName } from '../jobs/job-names.js';
 import type { JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
@@ -32,7 +39,7 @@ export interface JobRunContext {
   job: JobRecord;
   /** The connection holding the claim, inside its transaction. Writes made here commit with the success, or not at all. */
   db: PoolClient;
-  /** Aborted when the worker shuts down past its timeout: stop, and let the transaction roll back. */
+  /** Aborted by a cancel, a shutdown past its timeout or the job's deadline: stop, and let the transaction roll back. */
   signal: AbortSignal;
 }
 
@@ -68,11 +75,22 @@ export class JobAbortedError extends Error {
   }
 }
 
+/** The job's user already runs as many jobs as one user may: this one waits its turn. */
+export class UserBusyError extends Error {
+  override name = 'UserBusyError';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} waits: its user runs as many jobs as one user may at once.`);
+  }
+}
+
+/** Why an attempt may have to come back later without spending an attempt. */
+export type LaterReason = 'busy' | 'user' | 'database' | 'shutdown';
+
 /** What the caller (the BullMQ glue) should do after an attempt. */
 export type AttemptOutcome =
   | { kind: 'done' }
-  /** Another attempt runs the job, or the database is away, or the worker stops: try later, no attempt spent. */
-  | { kind: 'later'; reason: 'busy' | 'database' | 'shutdown'; error: unknown }
+  /** Another attempt runs the job, its user's turn has not come, the database is away, or the worker stops: try later, no attempt spent. */
+  | { kind: 'later'; reason: LaterReason; error: unknown }
   /** A failure a retry may fix: rethrow for BullMQ's backoff. */
   | { kind: 'retry'; error: unknown }
   /** Recorded as failed (or already ended): no more attempts. */
@@ -110,54 +128,166 @@ export interface JobLifecycleDeps {
   logger: Logger;
   /** Told when a job succeeds or fails, next to the mail (queues the webhook deliveries). */
   webhooks?: WebhookNotifier;
+  clock?: Clock;
+}
+
+/** How often a running attempt writes its heartbeat: often enough that a cancel is heard within seconds. */
+export function heartbeatMs(config: Pick<Config, 'jobStaleSeconds'>): number {
+  return Math.min(5000, Math.max(200, Math.floor((config.jobStaleSeconds * 1000) / 6)));
 }
 
 export class JobLifecycle {
-  constructor(private readonly d: JobLifecycleDeps) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly d: JobLifecycleDeps) {
+    this.clock = d.clock ?? systemClock;
+  }
 
   /**
    * Claims the job, runs `work` inside the claim's transaction, and marks success in that same
    * transaction. Returns the ended job, or null when it had already ended (a re-delivery).
-   * Throws JobBusyError when another attempt holds the claim.
+   * Throws JobBusyError when another live attempt holds the claim, UserBusyError when the job's
+   * user runs as many jobs as one may, and JobAbortedError, JobEndedElsewhereError or
+   * JobTimedOutError when the attempt was stopped.
    */
   async run(jobId: string, work: JobWork, signal: AbortSignal = new AbortController().signal): Promise<JobRecord | null> {
-    const client = await this.d.pool.connect();
-    let broken: Error | undefined;
-    let ended = false;
+    // The attempt's own reasons to stop (a cancel heard through the heartbeat, the deadline) beside the worker's.
+    const own = new AbortController();
+    const stop = AbortSignal.any([signal, own.signal]);
+    // Past the grace after a stop, the claim's transaction is abandoned: its connection goes, and with it the claim.
+    const abandon = new AbortController();
+    let claimPid: number | undefined;
+    let beating: NodeJS.Timeout | undefined;
+    const attempt = withTransaction(
+      this.d.pool,
+      async (db) => {
+        if (!(await this.claim(db, jobId))) throw new JobBusyError(jobId);
+        claimPid = await this.d.jobs.backendPid(db);
+        const job = await this.startFor(jobId, claimPid);
+        if (!job) return null;
+        if (abandon.signal.aborted) throw abandon.signal.reason;
+        beating = this.heartbeat(jobId, claimPid, own);
+        // Partial files of an earlier attempt that died: nobody else writes here while we hold the claim.
+        if (folderOf(job.type) === 'export') await this.removeFolder('export', jobId);
+        if (stop.aborted) throw stop.reason;
+        const result = await work({ job, db, signal: stop });
+        if (stop.aborted) throw stop.reason;
+        if (!(await this.d.jobs.succeed(jobId, result, db))) throw new JobEndedElsewhereError(jobId);
+        return job;
+      },
+      { abandon: abandon.signal },
+    );
+    const grace = this.graceAfter(stop, abandon);
+    let ran: JobRecord | null;
     try {
-      await client.query('BEGIN');
-      if (!(await this.d.jobs.tryClaim(client, jobId))) throw new JobBusyError(jobId);
-      // Through the pool, so the API shows "running" at once rather than at commit.
-      const job = await this.d.jobs.start(jobId);
-      if (!job) {
-        await client.query('ROLLBACK');
-        ended = true;
-        return null;
-      }
-      // Partial files of an earlier attempt that died: nobody else writes here while we hold the claim.
-      if (folderOf(job.type) === 'export') await this.removeFolder('export', jobId);
-      if (signal.aborted) throw new JobAbortedError(jobId);
-      const result = await work({ job, db: client, signal });
-      if (signal.aborted) throw new JobAbortedError(jobId);
-      if (!(await this.d.jobs.succeed(jobId, result, client))) throw new JobEndedElsewhereError(jobId);
-      await client.query('COMMIT');
+      ran = await attempt;
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-      if (isConnectionError(err)) broken = err as Error;
-      if (!signal.aborted || err instanceof JobBusyError) throw err;
-      // Aborted by a cancel (the row says so) or by a shutdown (the job goes back in line).
-      const now = await this.d.jobs.get(jobId, null).catch(() => null);
-      throw now?.status === 'cancelled' ? new JobEndedElsewhereError(jobId) : new JobAbortedError(jobId);
+      // The attempt is over: a row it leaves "running" until its failure is recorded must not hold its user back.
+      if (claimPid !== undefined) await this.d.jobs.endHeartbeat(jobId, claimPid).catch(() => undefined);
+      throw await this.whyStopped(jobId, err, stop);
     } finally {
-      // A connection that failed mid-transaction must not go back to the pool.
-      client.release(broken);
+      clearInterval(beating);
+      grace.cancel();
+    }
+    if (!ran) {
       // A re-delivery of a job that ended just before its worker died: what it still owes (the mail) is done now.
-      if (ended) await this.afterEnd(jobId);
+      await this.afterEnd(jobId);
+      return null;
     }
     // Only the attempt that committed the success gets here: the job is counted once, whatever afterEnd meets.
     countJobEnd(await this.d.jobs.get(jobId, null), 'succeeded');
     await this.afterEnd(jobId);
     return this.d.jobs.get(jobId, null);
+  }
+
+  /**
+   * Once the attempt is told to stop, it has JOB_ABORT_GRACE_MS to do so; then its transaction is
+   * abandoned (the connection destroyed, so the claim goes and the work rolls back) and the slot is
+   * free. Work that ignores its signal (a store that never answers, a stuck parser) may still hold
+   * a socket or a core for a while, but never a job or a worker's slot.
+   */
+  private graceAfter(stop: AbortSignal, abandon: AbortController): { cancel(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      timer = setTimeout(() => {
+        this.d.logger.error(
+          { reason: String((stop.reason as Error | undefined)?.message ?? stop.reason), graceMs: this.d.config.jobAbortGraceMs },
+          'a stopped job did not end in time; its transaction is abandoned and its slot freed',
+        );
+        abandon.abort(stop.reason);
+      }, this.d.config.jobAbortGraceMs);
+      timer.unref();
+    };
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+    return {
+      cancel() {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', onStop);
+      },
+    };
+  }
+
+  /** What an attempt that threw means: a stop (cancel, shutdown, deadline) is told apart from a failure of the work. */
+  private async whyStopped(jobId: string, err: unknown, stop: AbortSignal): Promise<unknown> {
+    if (err instanceof JobBusyError || err instanceof UserBusyError) return err;
+    if (!stop.aborted) return err;
+    if (stop.reason instanceof JobTimedOutError) return stop.reason;
+    // Aborted by a cancel (the row says so) or by a shutdown (the job goes back in line).
+    const now = await this.d.jobs.get(jobId, null).catch(() => null);
+    return now && now.status !== 'running' && now.status !== 'queued' ? new JobEndedElsewhereError(jobId) : new JobAbortedError(jobId);
+  }
+
+  /**
+   * Takes the job's claim for `db`'s transaction. When another attempt holds it but has stopped
+   * living (no heartbeat for JOB_STALE_SECONDS, e.g. its process is paused), its database session
+   * is ended first: its transaction rolls back, and it can never commit what it was doing.
+   */
+  private async claim(db: PoolClient, jobId: string): Promise<boolean> {
+    if (await this.d.jobs.tryClaim(db, jobId)) return true;
+    const holder = await this.d.jobs.staleClaimHolder(jobId, this.d.config.jobStaleSeconds);
+    if (holder === null) return false;
+    this.d.logger.warn({ jobId, pid: holder }, 'the attempt holding this job stopped living; ending its session and taking the job over');
+    await this.d.jobs.terminateBackend(holder, 5000);
+    return this.d.jobs.tryClaim(db, jobId);
+  }
+
+  /**
+   * Marks the claimed job running, unless its user already runs as many jobs as one may (then
+   * UserBusyError: the job waits its turn, no attempt spent). Null when the job already ended.
+   * Its own short transaction, so the API shows "running" at once rather than at commit.
+   */
+  private async startFor(jobId: string, claimPid: number): Promise<JobRecord | null> {
+    return withTransaction(this.d.pool, async (c) => {
+      const job = await this.d.jobs.get(jobId, null);
+      if (!job || (job.status !== 'queued' && job.status !== 'running')) return null;
+      const running = await this.d.jobs.runningOfUser(c, job.user_id, jobId, this.d.config.jobStaleSeconds);
+      if (running >= this.d.config.userMaxRunningJobs) throw new UserBusyError(jobId);
+      return this.d.jobs.start(jobId, claimPid, c);
+    });
+  }
+
+  /**
+   * The attempt's heartbeat: proves it lives (see `claim`), hears that the job was cancelled or
+   * ended elsewhere even when no message reaches the worker, and stops the attempt at its deadline.
+   */
+  private heartbeat(jobId: string, claimPid: number, own: AbortController): NodeJS.Timeout {
+    const deadline = this.clock.now() + this.d.config.jobTimeoutSeconds * 1000;
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || own.signal.aborted) return;
+      if (this.clock.now() >= deadline) return own.abort(new JobTimedOutError(this.d.config.jobTimeoutSeconds));
+      busy = true;
+      this.d.jobs
+        .heartbeat(jobId, claimPid)
+        .then((status) => {
+          if (status !== null && status !== 'running') own.abort(new JobEndedElsewhereError(jobId));
+        })
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, heartbeatMs(this.d.config));
+    timer.unref();
+    return timer;
   }
 
   /**
@@ -175,6 +305,7 @@ export class JobLifecycle {
 
   private async settle(jobId: string, err: unknown, info: AttemptInfo): Promise<AttemptOutcome> {
     if (err instanceof JobBusyError) return { kind: 'later', reason: 'busy', error: err };
+    if (err instanceof UserBusyError) return { kind: 'later', reason: 'user', error: err };
     if (err instanceof JobAbortedError) {
       await this.d.jobs.requeue(jobId).catch(() => undefined);
       return { kind: 'later', reason: 'shutdown', error: err };
@@ -204,23 +335,11 @@ export class JobLifecycle {
    * attempt holds the claim, so a live attempt is never declared dead under it.
    */
   async fail(jobId: string, errors: JobError[], count: number): Promise<'failed' | 'ended' | 'busy'> {
-    const client = await this.d.pool.connect();
-    let broken: Error | undefined;
-    let outcome: 'failed' | 'ended';
-    try {
-      await client.query('BEGIN');
-      if (!(await this.d.jobs.tryClaim(client, jobId))) {
-        await client.query('ROLLBACK');
-        return 'busy';
-      }
-      outcome = (await this.d.jobs.fail(jobId, errors, count, client)) ? 'failed' : 'ended';
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    const outcome = await withTransaction(this.d.pool, async (db) => {
+      if (!(await this.claim(db, jobId))) return 'busy' as const;
+      return (await this.d.jobs.fail(jobId, errors, count, db)) ? ('failed' as const) : ('ended' as const);
+    });
+    if (outcome === 'busy') return outcome;
     if (outcome === 'failed') countJobEnd(await this.d.jobs.get(jobId, null), 'failed');
     await this.afterEnd(jobId);
     return outcome;
@@ -252,17 +371,10 @@ export class JobLifecycle {
     await this.d.jobs.clearUpload(jobId);
   }
 
-  /** True when some attempt holds the job's claim right now. */
+  /** True when a living attempt holds the job's claim right now (a stale holder does not count: the next attempt fences it). */
   async isClaimed(jobId: string): Promise<boolean> {
-    const client = await this.d.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const free = await this.d.jobs.tryClaim(client, jobId);
-      await client.query('ROLLBACK');
-      return !free;
-    } finally {
-      client.release();
-    }
+    const free = await withTransaction(this.d.pool, (db) => this.d.jobs.tryClaim(db, jobId), { rollback: true });
+    return !free && (await this.d.jobs.staleClaimHolder(jobId, this.d.config.jobStaleSeconds)) === null;
   }
 
   /**
@@ -289,7 +401,7 @@ export class JobLifecycle {
    * the uploads failed and cancelled imports kept for a retry, after as long.
    * Returns how many; safe to run from several workers at once.
    */
-  async removeExpiredExports(now = new Date()): Promise<number> {
+  async removeExpiredExports(now = new Date(this.clock.now())): Promise<number> {
     const before = new Date(now.getTime() - this.d.config.downloadLinkTtlSeconds * 1000);
     let removed = 0;
     for (;;) {

@@ -302,6 +302,7 @@ export const ERROR_CODES = [
   'job_not_cancellable',
   'job_not_retriable',
   'upload_gone',
+  'job_timeout',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

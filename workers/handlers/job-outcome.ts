@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { AttemptOutcome } from '../../src/services/job-lifecycle.service.js';
+import type { AttemptOutcome, LaterReason } from '../../src/services/job-lifecycle.service.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** What the worker gives each handler besides the job: BullMQ's lock token and the shutdown signal. */
@@ -8,8 +8,8 @@ export interface RunInfo {
   signal: AbortSignal;
 }
 
-// How long a job waits before it is tried again without spending an attempt.
-const LATER_MS = { busy: 2000, database: 5000, shutdown: 0 } as const;
+// How long a job waits before it is tried again without spending an attempt (a user's turn comes when one of their jobs ends).
+const LATER_MS = { busy: 2000, user: 3000, database: 5000, shutdown: 0 } as const satisfies Record<LaterReason, number>;
 
 /**
  * The BullMQ side of a tableport job's attempt: the lifecycle runs it and says what follows, and

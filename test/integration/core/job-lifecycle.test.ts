@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { JobQueues } from '../../../src/jobs/queues.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServices, type Services } from '../../../src/services/index.js';
-import { JobBusyError, JobEndedElsewhereError } from '../../../src/services/job-lifecycle.service.js';
+import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/services/job-lifecycle.service.js';
 import { createStorage, type StorageDriver } from '../../../src/storage/index.js';
 import { createPool, type Pool } from '../../../src/db/pool.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
@@ -42,8 +42,8 @@ describe('job lifecycle: claim and succeed', () => {
   let server: TestServer;
   let s: ReturnType<typeof servicesOf>;
   before(async () => {
-    // No workers: the test runs the attempts itself.
-    server = await startTestServer({ roles: ['api'] });
+    // No workers: the test runs the attempts itself. Heartbeats every half second.
+    server = await startTestServer({ roles: ['api'], env: { JOB_STALE_SECONDS: '3' } });
     s = servicesOf(server);
   });
   after(async () => {
@@ -79,6 +79,40 @@ describe('job lifecycle: claim and succeed', () => {
     assert.equal(done?.status, 'succeeded');
     assert.equal(await countRows(server, tableId), 3);
     assert.equal(await imports.run(jobId), null, 'a re-delivery of the ended job does nothing');
+    assert.equal(await countRows(server, tableId), 3);
+  });
+
+  test('a cancel recorded only in the database reaches the running attempt through its heartbeat', async () => {
+    const { tableId, jobId } = await queuedImport('cancelled_quietly');
+    const attempt = s.services.lifecycle.run(jobId, async ({ db, signal }) => {
+      await db.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, created_by, n) VALUES ('x', 1, 1, '1', 1)`);
+      // The job is cancelled with no message to the workers (Redis away): only the row says so.
+      await server.db.query(`UPDATE tableport.jobs SET status = 'cancelled' WHERE id = $1`, [jobId]);
+      await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      return { rows: 1 };
+    });
+    await assert.rejects(attempt, JobEndedElsewhereError);
+    assert.equal(await countRows(server, tableId), 0, 'what the cancelled attempt wrote was rolled back');
+  });
+
+  test('work that ignores its signal loses its claim after the grace, and the job can run again', async () => {
+    const { tableId, jobId } = await queuedImport('deaf');
+    const controller = new AbortController();
+    const attempt = s.services.lifecycle.run(
+      jobId,
+      async ({ db }) => {
+        await db.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, created_by, n) VALUES ('x', 1, 1, '1', 1)`);
+        controller.abort(new Error('shutting down'));
+        // Never returns, and never looks at its signal.
+        return new Promise<never>(() => undefined);
+      },
+      controller.signal,
+    );
+    await assert.rejects(attempt, JobAbortedError);
+    assert.equal(await countRows(server, tableId), 0, 'the abandoned transaction rolled back');
+    // The claim went with the abandoned connection: a new attempt runs the job, once.
+    const done = await s.services.imports.run(jobId);
+    assert.equal(done?.status, 'succeeded');
     assert.equal(await countRows(server, tableId), 3);
   });
 
