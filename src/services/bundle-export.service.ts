@@ -19,7 +19,7 @@ import type { JobQueues } from '../jobs/queues.js';
 import { exportFileKey, type StorageDriver } from '../storage/index.js';
 import type { Compression, JobCreatedResponse } from '../types/api.js';
 import { progressReporter } from './job-progress.js';
-import type { TaskRateLimiter } from './task-rate-limiter.js';
+import type { MinuteStore } from '../queue/index.js';
 import { parseParams } from './validate.js';
 
 /** eKuiper's download is for schemas and small data: past this many rows, use the job. */
@@ -38,7 +38,7 @@ export interface BundleServiceDeps {
   workspace: WorkspaceRepository;
   rows: RowsRepository;
   jobs: JobsRepository;
-  limiter: TaskRateLimiter;
+  limiter: MinuteStore;
   queues: JobQueues;
   storage: StorageDriver;
 }

@@ -16,7 +16,7 @@ import { BundleImportRunner } from './bundle-import.runner.js';
 import { BundleImportService } from './bundle-import.service.js';
 import { BundleSources } from './bundle-source.js';
 import type { JobLifecycle } from './job-lifecycle.service.js';
-import type { TaskRateLimiter } from './task-rate-limiter.js';
+import type { MinuteStore } from '../queue/index.js';
 
 export interface BundleServices {
   exports: BundleExportService;
@@ -32,7 +32,7 @@ export interface BundleInfra {
   pool: Pool;
   rows: RowsRepository;
   jobs: JobsRepository;
-  limiter: TaskRateLimiter;
+  limiter: MinuteStore;
   queues: JobQueues;
   storage: StorageDriver;
   lifecycle: JobLifecycle;

@@ -16,7 +16,7 @@ import { ExportSelectionSchema, validateSelection } from './export-selection.js'
 import type { JobLifecycle, JobResult, JobRunContext } from './job-lifecycle.service.js';
 import { exportFileName, progressReporter } from './job-progress.js';
 import type { TablesService } from './tables.service.js';
-import type { TaskRateLimiter } from './task-rate-limiter.js';
+import type { MinuteStore } from '../queue/index.js';
 import { parseParams } from './validate.js';
 import type { TaskLocation, TaskLocations } from './task-locations.js';
 
@@ -63,7 +63,7 @@ export interface ExportsDeps {
   tablesRepo: TablesRepository;
   rows: RowsRepository;
   jobs: JobsRepository;
-  limiter: TaskRateLimiter;
+  limiter: MinuteStore;
   queues: JobQueues;
   storage: StorageDriver;
   lifecycle: JobLifecycle;

@@ -1,4 +1,4 @@
-import type { RedisClient as Redis } from '../jobs/queues.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { RecordsRepository } from '../db/repositories/records.repository.js';
@@ -23,17 +23,17 @@ import { RecordsService } from './records.service.js';
 import { SqlService } from './sql.service.js';
 import { TaskLocations } from './task-locations.js';
 import { TablesService } from './tables.service.js';
-import { TaskRateLimiter } from './task-rate-limiter.js';
 import { UsersService } from './users.service.js';
 import { WebhooksService } from './webhooks.service.js';
 
 export interface Infra {
   config: Config;
   pool: Pool;
-  redis: Redis;
+  /** The queues on their backend; the backend also holds the per-table minute. */
   queues: JobQueues;
   storage: StorageDriver;
   logger?: Logger;
+  clock?: Clock;
 }
 
 export interface Repositories {
@@ -62,7 +62,7 @@ export interface Services {
   bundles: BundleServices;
 }
 
-export function createServices({ config, pool, redis, queues, storage, logger = createLogger('silent') }: Infra): Services {
+export function createServices({ config, pool, queues, storage, logger = createLogger('silent'), clock = systemClock }: Infra): Services {
   setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
   const repos: Repositories = {
     users: new UsersRepository(pool),
@@ -71,13 +71,13 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     jobs: new JobsRepository(pool),
     webhooks: new WebhooksRepository(pool),
   };
-  const limiter = new TaskRateLimiter(redis, config.queuePrefix, config.taskIntervalSeconds);
+  const limiter = queues.backend.minutes;
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
   // One location context per process: it holds the outbound guard and its allow-list.
   const locations = new TaskLocations(createLocationContext(config.locations), config.locations.credentialsKey);
-  const jobsView = new JobsService(config, repos.jobs, tables, storage);
+  const jobsView = new JobsService(config, repos.jobs, tables, storage, clock);
   const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
-  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger, webhooks });
+  const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger, webhooks, clock });
   const common = {
     config,
     tables,
@@ -101,7 +101,7 @@ export function createServices({ config, pool, redis, queues, storage, logger = 
     imports,
     jobs: jobsView,
     lifecycle,
-    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger }),
+    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger, clock }),
     sql: new SqlService({ tables, exports, imports }),
     jobControl: new JobControlService({
       config,

@@ -17,7 +17,7 @@ import type { JobLifecycle } from './job-lifecycle.service.js';
 import { exportFileName } from './job-progress.js';
 import type { JobsService } from './jobs.service.js';
 import type { TablesService } from './tables.service.js';
-import type { TaskRateLimiter } from './task-rate-limiter.js';
+import type { MinuteStore } from '../queue/index.js';
 
 export interface JobControlDeps {
   config: Config;
@@ -25,7 +25,7 @@ export interface JobControlDeps {
   jobsView: JobsService;
   rows: RowsRepository;
   tables: TablesService;
-  limiter: TaskRateLimiter;
+  limiter: MinuteStore;
   queues: JobQueues;
   storage: StorageDriver;
   lifecycle: JobLifecycle;

@@ -21,7 +21,7 @@
  *   fenced off by the next attempt, which ends its database session (its transaction rolls back);
  * - fair: one user runs at most USER_MAX_RUNNING_JOBS jobs at once; the others wait their turn.
  */
-import { systemClock, type Clock } from '../clock.js';
+import { dateOf, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { isConnectionError, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
@@ -401,7 +401,7 @@ export class JobLifecycle {
    * the uploads failed and cancelled imports kept for a retry, after as long.
    * Returns how many; safe to run from several workers at once.
    */
-  async removeExpiredExports(now = new Date(this.clock.now())): Promise<number> {
+  async removeExpiredExports(now = dateOf(this.clock)): Promise<number> {
     const before = new Date(now.getTime() - this.d.config.downloadLinkTtlSeconds * 1000);
     let removed = 0;
     for (;;) {

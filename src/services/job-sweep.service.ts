@@ -7,6 +7,7 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dateOf, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { JobName, TASK_JOB_OF_TYPE } from '../jobs/job-names.js';
@@ -28,9 +29,11 @@ export interface SweepReport {
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export class JobSweep {
-  constructor(private readonly d: { config: Config; jobs: JobsRepository; queues: JobQueues; lifecycle: JobLifecycle; logger: Logger }) {}
+  constructor(
+    private readonly d: { config: Config; jobs: JobsRepository; queues: JobQueues; lifecycle: JobLifecycle; logger: Logger; clock: Clock },
+  ) {}
 
-  async sweep(now = new Date()): Promise<SweepReport> {
+  async sweep(now = dateOf(this.d.clock)): Promise<SweepReport> {
     const report: SweepReport = { requeued: 0, failed: 0, mailed: 0, uploadsRemoved: 0 };
     // Rows younger than the grace period may be a request between its insert and its queue add.
     const before = new Date(now.getTime() - this.d.config.jobSweepGraceSeconds * 1000);

@@ -1,3 +1,4 @@
+import { dateOf, systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../errors.js';
@@ -30,6 +31,7 @@ export class JobsService {
     private readonly jobs: JobsRepository,
     private readonly tables: TablesService,
     private readonly storage: StorageDriver,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -113,7 +115,7 @@ export class JobsService {
     expires: unknown;
     signature: unknown;
   }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
-    const verdict = verifyDownload(req, this.config.signingSecret);
+    const verdict = verifyDownload(req, this.config.signingSecret, dateOf(this.clock));
     if (!verdict.ok) {
       throw verdict.code === 'link_expired'
         ? new AppError('link_expired', 410, 'This download link has expired; export the table again for a new one.')

@@ -19,6 +19,7 @@ import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, databaseUrlFor } from './env.j
 import { dropRedisPrefix } from './redis.js';
 import { startSmtpServer, type SmtpCapture } from './smtp.js';
 import { defined } from './defined.js';
+import { TestClock } from './clock.js';
 
 export interface TestServer {
   baseUrl: string;
@@ -26,6 +27,8 @@ export interface TestServer {
   smtp: SmtpCapture;
   /** A pool on the test database, for assertions on what was written. */
   db: Pool;
+  /** The time the service decides by (link expiry, the minute, sweeps): move it instead of sleeping. */
+  clock: TestClock;
   createUser(email?: string, opts?: { name?: string; locale?: 'en' | 'zh-CN' }): Promise<{ userId: number; token: string; email: string }>;
   /** Another process-like instance on the same database and Redis prefix (e.g. a second API). */
   startPeer(roles: Role[], tuning?: WorkerTuning): Promise<Running>;
@@ -72,7 +75,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, { test: id }, opts.logTo);
   const peers: Running[] = [];
-  const main = await start(config, opts.roles ?? ['api', 'worker'], logger, opts.tuning);
+  const clock = new TestClock();
+  const main = await start(config, opts.roles ?? ['api', 'worker'], logger, { tuning: opts.tuning, clock });
   // Links in mails must point at this very server.
   const baseUrl = defined(main.url, 'main.url');
   if (!opts.env?.PUBLIC_URL) config.publicUrl = baseUrl;
@@ -85,13 +89,14 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     config,
     smtp,
     db,
+    clock,
     async createUser(email, o = {}) {
       const addr = email ?? `user${++n}-${id}@example.com`;
       const { user, token } = await users.addUserWithToken({ email: addr, name: o.name ?? null, locale: o.locale ?? null });
       return { userId: user.id, token, email: addr };
     },
     async startPeer(roles, tuning) {
-      const peer = await start({ ...config, port: 0 }, roles, logger, tuning);
+      const peer = await start({ ...config, port: 0 }, roles, logger, { tuning, clock });
       peers.push(peer);
       return peer;
     },

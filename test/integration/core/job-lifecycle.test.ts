@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { systemClock } from '../../../src/clock.js';
 import { JobQueues } from '../../../src/jobs/queues.js';
+import { createQueueBackend } from '../../../src/queue/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServices, type Services } from '../../../src/services/index.js';
 import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/services/job-lifecycle.service.js';
@@ -19,17 +21,13 @@ const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
 /** The services of `server`, built in the test, to drive the lifecycle directly. */
 function servicesOf(server: TestServer, o: { pool?: Pool; storage?: StorageDriver } = {}): { services: Services; close(): Promise<void> } {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const logger = createLogger('silent');
-  const queues = new JobQueues(redis, server.config, logger);
+  const queues = new JobQueues(createQueueBackend(server.config, 'worker', logger, systemClock), server.config);
   const storage = o.storage ?? createStorage(server.config);
-  const services = createServices({ config: server.config, pool: o.pool ?? server.db, redis, queues, storage, logger });
+  const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, logger });
   return {
     services,
-    async close() {
-      await queues.close();
-      redis.disconnect();
-    },
+    close: () => queues.close(),
   };
 }
 

@@ -1,7 +1,7 @@
-import type { RedisClient as Redis } from './jobs/queues.js';
-import { describeRedis } from './db/connection-info.js';
-import type { Logger } from './logger.js';
-import { isNetworkErrorCode } from './net/network-errors.js';
+import type { RedisClient as Redis } from './redis-connection.js';
+import { describeRedis } from '../../db/connection-info.js';
+import type { Logger } from '../../logger.js';
+import { isNetworkErrorCode } from '../../net/network-errors.js';
 
 /** Connections of this process that are down, by Redis address: the outage is reported once per process. */
 const downByAddress = new Map<string, Set<string>>();
