@@ -15,7 +15,8 @@ const EnvSchema = z.object({
   PORT: port.default(3000),
   PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().min(1).default('postgres://localhost:5432/tableport'),
-  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  // Unset: jobs queue in PostgreSQL (BullMQ's PostgreSQL backend), in the service's own database.
+  REDIS_URL: z.string().min(1).optional(),
   // A Redis Cluster: its seed nodes as "host:port,host:port"; REDIS_URL then only gives the credentials.
   REDIS_CLUSTER_NODES: z
     .string()
@@ -96,7 +97,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   databaseUrl: string;
-  redisUrl: string;
+  /** Redis for BullMQ and the minute; undefined: jobs queue in PostgreSQL. */
+  redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); undefined for one Redis at REDIS_URL. */
   redisClusterNodes?: Array<{ host: string; port: number }>;
   smtpUrl: string | undefined;

@@ -48,7 +48,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, opts:
     // A task holds up to three connections: its claim, its COPY, and its progress updates.
     const pool = createPool(config.databaseUrl, { max: 4 + config.workerConcurrency * 3 });
     pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-    const queues = new JobQueues(createQueueBackend(config, 'worker', logger, clock), config);
+    const queues = new JobQueues(await createQueueBackend(config, 'worker', logger, clock), config);
     const services = createServices({ config, pool, queues, storage, logger, clock });
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
@@ -93,7 +93,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, opts:
       statementTimeoutMs: config.dbStatementTimeoutMs,
     });
     pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
-    const backend = createQueueBackend(config, 'api', logger, clock);
+    const backend = await createQueueBackend(config, 'api', logger, clock);
     const queues = new JobQueues(backend, config, true);
     const services = createServices({ config, pool, queues, storage, logger, clock });
     finalClosers.push(async () => {

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/logger.js';
 import { start, type Role, type Running } from '../../src/main.js';
 import { UsersService } from '../../src/services/users.service.js';
 import type { WorkerTuning } from '../../workers/main.js';
-import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, databaseUrlFor } from './env.js';
+import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, TEST_QUEUE_BACKEND, databaseUrlFor } from './env.js';
 import { dropRedisPrefix } from './redis.js';
 import { startSmtpServer, type SmtpCapture } from './smtp.js';
 import { defined } from './defined.js';
@@ -60,7 +60,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const env: Record<string, string> = {
     PORT: '0',
     DATABASE_URL: databaseUrlFor(dbName),
-    REDIS_URL,
+    ...(TEST_QUEUE_BACKEND === 'redis' ? { REDIS_URL } : {}),
     STORAGE_DIR: join(dir, 'files'),
     DATA_DIR: join(dir, 'data'),
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),
@@ -108,7 +108,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await main.close();
       await db.end();
       await smtp.close();
-      await dropRedisPrefix(REDIS_URL, config.queuePrefix);
+      if (TEST_QUEUE_BACKEND === 'redis') await dropRedisPrefix(REDIS_URL, config.queuePrefix);
       const a = new pg.Client({ connectionString: PG_ADMIN_URL });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

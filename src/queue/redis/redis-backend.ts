@@ -19,8 +19,7 @@ export function cancelChannel(config: Pick<Config, 'queuePrefix'>): string {
   return `${config.queuePrefix}:tableport:cancel`;
 }
 
-export function createRedisBackend(config: Config, role: BackendRole, logger: Logger, clock: Clock): QueueBackend {
-  const url = config.redisUrl;
+export function createRedisBackend(config: Config, role: BackendRole, logger: Logger, clock: Clock, url: string): QueueBackend {
   // The API's connection fails fast (no offline queue, a timeout per command), so a request answers
   // 503 while Redis is away instead of hanging; a worker's waits for Redis to come back.
   const producer =

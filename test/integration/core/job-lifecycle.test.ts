@@ -20,9 +20,12 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
 /** The services of `server`, built in the test, to drive the lifecycle directly. */
-function servicesOf(server: TestServer, o: { pool?: Pool; storage?: StorageDriver } = {}): { services: Services; close(): Promise<void> } {
+async function servicesOf(
+  server: TestServer,
+  o: { pool?: Pool; storage?: StorageDriver } = {},
+): Promise<{ services: Services; close(): Promise<void> }> {
   const logger = createLogger('silent');
-  const queues = new JobQueues(createQueueBackend(server.config, 'worker', logger, systemClock), server.config);
+  const queues = new JobQueues(await createQueueBackend(server.config, 'worker', logger, systemClock), server.config);
   const storage = o.storage ?? createStorage(server.config);
   const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, logger });
   return {
@@ -38,11 +41,11 @@ async function countRows(server: TestServer, tableId: number): Promise<number> {
 
 describe('job lifecycle: claim and succeed', () => {
   let server: TestServer;
-  let s: ReturnType<typeof servicesOf>;
+  let s: Awaited<ReturnType<typeof servicesOf>>;
   before(async () => {
     // No workers: the test runs the attempts itself. Heartbeats every half second.
     server = await startTestServer({ roles: ['api'], env: { JOB_STALE_SECONDS: '3' } });
-    s = servicesOf(server);
+    s = await servicesOf(server);
   });
   after(async () => {
     await s.close();
@@ -200,7 +203,7 @@ describe('job lifecycle: the sweep records what could not be recorded', () => {
     );
     const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
     const mails = new Queue('email', { connection: redis, prefix: server.config.queuePrefix });
-    const s = servicesOf(server);
+    const s = await servicesOf(server);
     try {
       const until = Date.now() + 10_000;
       while ((await q.getJobState(jobId)) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
@@ -269,7 +272,7 @@ describe('job lifecycle: clean-up', () => {
       deletePrefix: async (p) => local.deletePrefix?.(p),
     };
     const pool = createPool(server.config.databaseUrl, { max: 4 });
-    const s = servicesOf(server, { pool, storage: refusing });
+    const s = await servicesOf(server, { pool, storage: refusing });
     try {
       await assert.rejects(s.services.exports.run(res.body.job_id as string), /no space left/);
       // Ending the COPY is immediate once the stream is destroyed; the leak held it for seconds or for ever.
@@ -291,7 +294,7 @@ describe('job lifecycle: clean-up', () => {
     assert.equal(job.status, 'succeeded');
     const folder = join(server.config.storageDir, 'exports', job.id);
     assert.ok(existsSync(folder));
-    const s = servicesOf(server);
+    const s = await servicesOf(server);
     try {
       const removed = await s.services.lifecycle.removeExpiredExports(
         new Date(Date.now() + (server.config.downloadLinkTtlSeconds + 60) * 1000),
