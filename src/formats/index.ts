@@ -10,7 +10,7 @@ export { CsvTokenizer } from './csv-tokenizer.js';
 export { CsvImportEncoder } from './csv-import.encoder.js';
 export { ImportEncoder, DEFAULT_MAX_ERRORS, type ImportEncoderOptions } from './import-encoder.js';
 export { JsonArrayTransform, createJsonArrayTransform, type RowCountingOptions } from './json-array.transform.js';
-export { JsonArraySplitter } from './json-array-splitter.js';
+export { JsonArraySplitter, type ElementHandler, type JsonArrayLimits } from './json/json-array-splitter.js';
 export { JsonImportEncoder } from './json-import.encoder.js';
 export { encodeJsonRow, type JsonRowContext, type JsonRowResult } from './json-row.js';
 export { RowPlan, type RowDefaults, type RowProblem } from './row-plan.js';
