@@ -128,8 +128,8 @@ export class RowPlan {
       this.problem.message = `must be a string, got ${show(v)}`;
       return undefined;
     }
-    if (v.length > MAX_ID_LENGTH || CONTROL.test(v)) {
-      this.problem.message = `must be at most ${MAX_ID_LENGTH} characters without control characters, got ${show(v)}`;
+    if (v.length > MAX_ID_LENGTH || CONTROL.test(v) || !(v as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+      this.problem.message = `must be at most ${MAX_ID_LENGTH} characters without control characters or lone UTF-16 surrogates, got ${show(v)}`;
       return undefined;
     }
     return v;

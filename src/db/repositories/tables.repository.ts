@@ -2,6 +2,7 @@ import type { TableSchema } from '../../types/api.js';
 import { withTransaction, type Pool } from '../pool.js';
 import { singleRow } from '../single-row.js';
 import { createTableSql, dataTable } from '../table-sql.js';
+import { storableJson } from '../../formats/storable-text.js';
 
 export interface TableRecord {
   id: number;
@@ -30,7 +31,7 @@ export class TablesRepository {
       return await withTransaction(this.pool, async (client) => {
         const { rows } = await client.query<TableRecord>(
           `INSERT INTO tableport.tables (owner_id, name, schema) VALUES ($1, $2, $3) RETURNING ${COLS}`,
-          [ownerId, name, JSON.stringify(schema)],
+          [ownerId, name, storableJson(schema)],
         );
         const table = singleRow(rows, 'INSERT INTO tableport.tables');
         await client.query(createTableSql(table.id, schema.fields));
