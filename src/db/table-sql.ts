@@ -179,7 +179,7 @@ export function exportCopySql(
     const header = csv.header && !w.csv_customize_headers?.length;
     return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${header}${delimiter})`;
   }
-  return `COPY (SELECT row_to_json(r) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
+  return `COPY (SELECT row_to_json(r.*) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }
 
 /** PostgreSQL's CSV writer options an export may change. */
