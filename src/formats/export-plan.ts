@@ -5,7 +5,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
+import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
 import { CopyProgress } from './copy-progress.transform.js';
 import type { CsvExportDialect, ExportColumn } from './format.js';
 import { JsonLinesToRows } from './json-lines-rows.transform.js';
@@ -37,16 +37,9 @@ export interface ExportPlan {
   counter: { readonly rows: number } | null;
 }
 
-const BUILTIN_TYPES: Record<(typeof BUILTIN_FIELDS)[number], ExportColumn['type']> = {
-  id: 'string',
-  created_at: 'integer',
-  updated_at: 'integer',
-  created_by: 'string',
-};
-
 /** The columns of an exported file: the built-ins with their natural types, then the schema's fields. */
 export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
-  return [...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_TYPES[name] })), ...fields.map((f) => ({ name: f.name, type: f.type }))];
+  return [...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_FIELD_TYPES[name] })), ...fields.map((f) => ({ name: f.name, type: f.type }))];
 }
 
 /**

@@ -76,7 +76,7 @@ export abstract class ImportEncoder extends Transform {
     super(streamOpts);
     this.lineColumn = opts.lineColumn ?? false;
     this.onBadRow = opts.onBadRow;
-    this.plan = new RowPlan(opts.fields, opts.defaults);
+    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: true });
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;

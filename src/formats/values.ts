@@ -164,6 +164,27 @@ export function convertJson(kind: number, v: unknown, problem: Problem): string 
   }
 }
 
+/**
+ * A value read from a typed file (JSON, NDJSON, Parquet, xlsx) for a column of `kind`. As
+ * `convertJson`, with two rules for files, whose writers type values by look rather than by the
+ * column's meaning (and so that a schema inferred from a file always takes it):
+ * - a `string` column takes a number or boolean as its text (`42`, `1.5`, `true`) and an array or
+ *   object as its JSON text, as a CSV export writes them;
+ * - an empty string in a column of any other type is NULL, as a quoted empty CSV cell is.
+ * The records API keeps to `convertJson`: a program sending JSON sends the types it means.
+ */
+export function convertFileValue(kind: number, v: unknown, problem: Problem): string | undefined {
+  if (typeof v === 'string') return v === '' && kind !== KIND_STRING ? COPY_NULL : convertJson(kind, v, problem);
+  if (kind !== KIND_STRING || v === null || v === undefined) return convertJson(kind, v, problem);
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) return String(v);
+    return fail(problem, Number.isNaN(v) ? 'is NaN (not a number), which no field holds; leave the cell empty for no value' : NON_FINITE_MESSAGE);
+  }
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'object') return jsonValue(v, problem, false);
+  return fail(problem, `must be a string, ${got(v)}`);
+}
+
 function fail(problem: Problem, message: string): undefined {
   problem.message = message;
   return undefined;

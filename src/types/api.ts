@@ -15,6 +15,13 @@ export const FIELD_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'a
 export const BUILTIN_FIELDS = ['id', 'created_at', 'updated_at', 'created_by'] as const;
 /** One of the built-in fields. */
 export type BuiltinField = (typeof BUILTIN_FIELDS)[number];
+/** The field type each built-in field's values have (`created_at`, `updated_at`: Unix seconds). */
+export const BUILTIN_FIELD_TYPES: Readonly<Record<BuiltinField, FieldType>> = {
+  id: 'string',
+  created_at: 'integer',
+  updated_at: 'integer',
+  created_by: 'string',
+};
 
 /** One field of a table's schema. */
 export interface FieldSchema {
