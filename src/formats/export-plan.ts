@@ -39,7 +39,10 @@ export interface ExportPlan {
 
 /** The columns of an exported file: the built-ins with their natural types, then the schema's fields. */
 export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
-  return [...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_FIELD_TYPES[name] })), ...fields.map((f) => ({ name: f.name, type: f.type }))];
+  return [
+    ...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_FIELD_TYPES[name] })),
+    ...fields.map((f) => ({ name: f.name, type: f.type })),
+  ];
 }
 
 /**

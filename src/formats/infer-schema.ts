@@ -186,7 +186,6 @@ function checkedByImport(sample: Sample, fields: FieldSchema[]): FieldSchema[] {
   }
 }
 
-
 const INTEGER = /^-?\d{1,16}$/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const DATE_START = /^\d{4}-\d{2}-\d{2}/;

@@ -178,7 +178,10 @@ export function convertFileValue(kind: number, v: unknown, problem: Problem): st
   if (kind !== KIND_STRING || v === null || v === undefined) return convertJson(kind, v, problem);
   if (typeof v === 'number') {
     if (Number.isFinite(v)) return String(v);
-    return fail(problem, Number.isNaN(v) ? 'is NaN (not a number), which no field holds; leave the cell empty for no value' : NON_FINITE_MESSAGE);
+    return fail(
+      problem,
+      Number.isNaN(v) ? 'is NaN (not a number), which no field holds; leave the cell empty for no value' : NON_FINITE_MESSAGE,
+    );
   }
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'object') return jsonValue(v, problem, false);

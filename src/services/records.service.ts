@@ -176,6 +176,7 @@ export class RecordsService {
   }
 
   async delete(table: TableRecord, recordId: string): Promise<void> {
-    if (!storable(recordId) || !(await this.records.delete(table.id, recordId))) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
+    if (!storable(recordId) || !(await this.records.delete(table.id, recordId)))
+      throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
   }
 }

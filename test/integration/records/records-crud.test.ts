@@ -157,7 +157,7 @@ describe('records: get, update, delete, and the page byte budget', () => {
     assert.equal(small.body.meta.limit, 2);
   });
 
-  test('fields named like the queries\' own aliases (x, r, u, q, j, n, m): the records API and exports still work', async () => {
+  test("fields named like the queries' own aliases (x, r, u, q, j, n, m): the records API and exports still work", async () => {
     const names = ['x', 'r', 'u', 'q', 'j', 'n', 'm'];
     const t = await createTable(server, token, 'aliases', { fields: names.map((name) => ({ name, type: 'number' })) });
     const row = Object.fromEntries(names.map((name, i) => [name, i + 0.5]));
