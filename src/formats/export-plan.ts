@@ -28,7 +28,7 @@ export interface ExportPlan {
    * buffers of `chunkBytes` (the COPY stream's default when unset): large where the bytes pass
    * through, small where each buffer becomes row objects at once (a format's row writer).
    */
-  source: ({ kind: 'csv'; delimiter: string; header: boolean } | { kind: 'json' }) & { chunkBytes?: number };
+  source: ({ kind: 'csv'; delimiter: string; header: boolean; escapeFormulas: boolean } | { kind: 'json' }) & { chunkBytes?: number };
   stages: Transform[];
   /**
    * Rows that have gone through (all of them once the stream has ended), or null when the file's
@@ -61,7 +61,11 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     // Progress is estimated from the bytes; the exact count comes from the COPY when it completes.
     const progress = new CopyProgress({ onRows: opts.onRows });
     const stages: Transform[] = opts.csv.bom ? [prefix(BOM), progress] : [progress];
-    plan = { source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header }, stages, counter: null };
+    plan = {
+      source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header, escapeFormulas: opts.csv.escapeFormulas === true },
+      stages,
+      counter: null,
+    };
   } else if (shape.kind === 'json-lines') {
     const counter = shape.createTransform({ onRows: opts.onRows });
     plan = { source: { kind: 'json' }, stages: [counter], counter };

@@ -138,6 +138,8 @@ export interface ExportRequest {
   csv_header?: boolean;
   /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
   csv_bom?: boolean;
+  /** CSV: text cells starting with = + - @ TAB or CR get a leading `'`, so spreadsheets do not run them (default false). */
+  csv_escape_formulas?: boolean;
   /** MinApp query selecting the rows, ANDed with the `[start, end)` window. */
   where?: WhereQuery;
   /** Only these columns, in this order (built-ins included). Not with `exclude_keys`. */

@@ -15,6 +15,8 @@ export interface ExportParams extends ExportSelection {
   csv_delimiter?: string;
   csv_header?: boolean;
   csv_bom?: boolean;
+  /** CSV: text cells a spreadsheet would run as formulas get a leading `'`. */
+  csv_escape_formulas?: boolean;
 }
 
 export interface ImportParams {
