@@ -139,6 +139,29 @@ describe('hostile files against the contract: empty files, U+0000 and lone surro
     expectRefused(tally, 'inference from an empty object', empty, 400, 'invalid_file');
   });
 
+  it('inference from a folder samples its first file; a later file whose values it did not foresee widens the schema', async () => {
+    await mkdir(join(importDir, 'parts'), { recursive: true });
+    await writeFile(join(importDir, 'parts', 'a.csv'), 'sku,qty\n1,1\n2,2\n');
+    await writeFile(join(importDir, 'parts', 'b.csv'), 'sku,qty\nX-3,3.5\n');
+    const res = await raw(server, 'POST', '/oserve/v1/table/import/', json({ name: 'parts', source: `file://${importDir}/parts/` }));
+    assert.equal(res.status, 201, res.text);
+    const job = await waitForJob(server, token, res.body.job_id as string, JOB_BOUND_MS);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.deepEqual(job.inferred_schema?.fields, [
+      { name: 'sku', type: 'string' },
+      { name: 'qty', type: 'number' },
+    ]);
+    const rows = await raw(server, 'GET', `/oserve/v1/table/${res.body.table_id}/record/?order_by=sku`, { token });
+    assert.deepEqual(
+      (rows.body.objects as Array<Record<string, unknown>>).map((r) => [r.sku, r.qty]),
+      [
+        ['1', 1],
+        ['2', 2],
+        ['X-3', 3.5],
+      ],
+    );
+  });
+
   it('a key holding U+0000 or a lone surrogate fails the job at once, naming the line and the key escaped', async () => {
     // Past the first object, which the upload check reads: the job meets the key.
     const cases: Array<[string, string, number, string]> = [

@@ -230,6 +230,14 @@ export class JobsRepository {
     );
   }
 
+  /** An inferring import's schema, once the whole file widened it (see imports.service.ts). */
+  async setInferredSchema(id: string, schema: TableSchema): Promise<void> {
+    await this.pool.query(`UPDATE tableport.jobs SET params = jsonb_set(params, '{inferred_schema}', $2::jsonb) WHERE id = $1`, [
+      id,
+      storableJson(schema),
+    ]);
+  }
+
   /** A failed import's error report (stored like an export file). */
   async setErrorReport(id: string, fileKey: string): Promise<void> {
     await this.pool.query('UPDATE tableport.jobs SET file_key = $2 WHERE id = $1', [id, fileKey]);

@@ -4,7 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import { client, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { rowsOf, uniqueName } from './helpers.js';
+import { createRequire } from 'node:module';
+import { TablesRepository } from '../../../src/db/repositories/tables.repository.js';
 import { expectedRows, expectedType, generateTable, prng, renderTable } from '../../helpers/generated-tables.js';
+
+const XLSX = createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
 
 describe('POST /table/import/: a table from a file, schema inferred', () => {
   let server: TestServer;
@@ -123,6 +127,84 @@ describe('POST /table/import/: a table from a file, schema inferred', () => {
         }
       }
     }
+  });
+
+  test('rows past the first 1,000 that the sample did not foresee: the whole file decides the schema, once', async () => {
+    // CSV: a code column of numbers until row 1,200, then a postcode; a price that is whole until row 1,100.
+    const lines = ['code,price,title'];
+    for (let i = 1; i <= 1500; i++) lines.push(`${i > 1200 ? `K1A 0B${i % 10}` : i},${i > 1100 ? i + 0.5 : i},row ${i}`);
+    const csv = await create(`${lines.join('\n')}\n`, uniqueName('late_csv'));
+    assert.equal(csv.status, 201, JSON.stringify(csv.body));
+    const csvJob = await waitForJob(server, token, csv.body.job_id);
+    assert.equal(csvJob.status, 'succeeded', JSON.stringify(csvJob.errors));
+    assert.equal(csvJob.rows, 1500);
+    const widened = [
+      { name: 'code', type: 'string' },
+      { name: 'price', type: 'number' },
+      { name: 'title', type: 'string' },
+    ];
+    assert.deepEqual(csvJob.inferred_schema?.fields, widened);
+    const table = await client(server, token).get(`/oserve/v1/table/${csv.body.table_id}/`);
+    assert.deepEqual(table.body.schema.fields, widened);
+    const some = await client(server, token).get(
+      `/oserve/v1/table/${csv.body.table_id}/record/?where=${encodeURIComponent(JSON.stringify({ title: { $in: ['row 7', 'row 1301'] } }))}&order_by=title`,
+    );
+    assert.deepEqual(
+      some.body.objects.map((r: Record<string, unknown>) => [r.title, r.code, r.price]),
+      [
+        ['row 1301', 'K1A 0B1', 1301.5],
+        ['row 7', '7', 7],
+      ],
+    );
+
+    // NDJSON: a key first seen on line 1,100 becomes a column of its own.
+    const nd = Array.from({ length: 1200 }, (_, i) => JSON.stringify(i >= 1099 ? { n: i, extra: { k: i } } : { n: i })).join('\n');
+    const ndjson = await create(nd, uniqueName('late_key'));
+    const ndJob = await waitForJob(server, token, ndjson.body.job_id);
+    assert.equal(ndJob.status, 'succeeded', JSON.stringify(ndJob.errors));
+    assert.deepEqual(ndJob.inferred_schema?.fields, [
+      { name: 'n', type: 'integer' },
+      { name: 'extra', type: 'object' },
+    ]);
+
+    // xlsx: numbers, then text, in one column.
+    const aoa: unknown[][] = [['ref', 'qty']];
+    for (let i = 1; i <= 1100; i++) aoa.push([i > 1050 ? `R-${i}` : i, i]);
+    const wb = XLSX.utils.book_new();
+    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(aoa), 'Data');
+    const sheet = await create(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer, uniqueName('late_xlsx'));
+    const sheetJob = await waitForJob(server, token, sheet.body.job_id);
+    assert.equal(sheetJob.status, 'succeeded', JSON.stringify(sheetJob.errors));
+    assert.deepEqual(sheetJob.inferred_schema?.fields, [
+      { name: 'ref', type: 'string' },
+      { name: 'qty', type: 'integer' },
+    ]);
+
+    // What no schema takes still fails, with its line: U+0000 in row 1,300.
+    const bad = Array.from({ length: 1300 }, (_, i) => JSON.stringify({ t: i === 1299 ? 'a\u0000' : `t${i}` })).join('\n');
+    const badRes = await create(bad, uniqueName('late_nul'));
+    const badJob = await waitForJob(server, token, badRes.body.job_id);
+    assert.equal(badJob.status, 'failed');
+    assert.equal(badJob.errors[0]?.line, 1300);
+    assert.match(badJob.errors[0]?.error_msg ?? '', /U\+0000/);
+  });
+
+  test('a table that holds rows by now is not widened: the import fails on the row as before', async () => {
+    const res = await create('n\n1\n2\n', uniqueName('held'));
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded');
+    const tables = new TablesRepository(server.db);
+    const db = await server.db.connect();
+    try {
+      await db.query('BEGIN');
+      const ok = await tables.widenEmpty(db, res.body.table_id, [{ name: 'n', type: 'integer' }], [{ name: 'n', type: 'string' }]);
+      assert.equal(ok, false);
+      await db.query('ROLLBACK');
+    } finally {
+      db.release();
+    }
+    const after_ = await client(server, token).get(`/oserve/v1/table/${res.body.table_id}/`);
+    assert.deepEqual(after_.body.schema.fields, [{ name: 'n', type: 'integer' }]);
   });
 
   test('digits with a leading zero stay text; a built-in column the import would refuse is refused up front', async () => {
