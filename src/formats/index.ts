@@ -25,4 +25,4 @@ export { ObjectImportEncoder } from './object-import.encoder.js';
 export { exportColumns, exportExtension, planExport, type ExportPlan, type ExportPlanOptions } from './export-plan.js';
 export { explainInputError, openImportInput, type ImportInput, type ImportInputOptions } from './import-pipeline.js';
 export { createErrorReport, ERROR_REPORT_COLUMN, type ErrorReport } from './error-report.js';
-export { inferSchema, sampleFile, INFER_SAMPLE_ROWS } from './infer-schema.js';
+export { inferSchema, inferWholeFile, sampleFile, INFER_SAMPLE_ROWS } from './infer-schema.js';
