@@ -37,6 +37,12 @@ export interface ImportEncoderOptions {
    * each naming its field: for an error report the user fixes and imports again.
    */
   onBadRow?: (line: number, row: Record<string, unknown> | undefined, reasons: string[]) => void;
+  /**
+   * Typed values take the file rules (a number in a text column is its text; see `convertFileValue`),
+   * as the files people have need. Default true; false holds every value to its column's JSON type
+   * exactly, as the records API does.
+   */
+  fileValues?: boolean;
 }
 
 const BATCH_BYTES = 64 * 1024;
@@ -76,7 +82,7 @@ export abstract class ImportEncoder extends Transform {
     super(streamOpts);
     this.lineColumn = opts.lineColumn ?? false;
     this.onBadRow = opts.onBadRow;
-    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: true });
+    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: opts.fileValues ?? true });
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;
