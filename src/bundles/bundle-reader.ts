@@ -10,21 +10,21 @@ import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
 import { StrictUtf8Decoder } from '../formats/utf8.js';
 import type { BundleEvent, BundleLimits } from './bundle-format.js';
-import { BundleScanner } from './bundle-scanner.js';
+import { BundleParser } from './bundle-parser.js';
 
 export type BundleReaderOptions = Partial<BundleLimits>;
 
 export async function* readBundle(source: Readable, opts: BundleReaderOptions = {}): AsyncGenerator<BundleEvent, void, undefined> {
-  const scanner = new BundleScanner(opts);
+  const parser = new BundleParser(opts);
   const decoder = new StrictUtf8Decoder('a bundle is UTF-8 JSON.', { ignoreBOM: true });
   for await (const chunk of decompressed(source)) {
-    scanner.write(decoder.decode(chunk));
-    const events = scanner.take();
+    parser.write(decoder.decode(chunk));
+    const events = parser.take();
     for (const e of events) yield e;
   }
-  scanner.write(decoder.decode());
-  scanner.end();
-  for (const e of scanner.take()) yield e;
+  parser.write(decoder.decode());
+  parser.end();
+  for (const e of parser.take()) yield e;
 }
 
 const GZIP_MAGIC_0 = 0x1f;

@@ -13,7 +13,9 @@ export {
 } from './bundle-format.js';
 export { createBundleWriter, type BundleStats, type BundleTableSource, type BundleWriterOptions } from './bundle-writer.js';
 export { readBundle, type BundleReaderOptions } from './bundle-reader.js';
-export { BundleScanner } from './bundle-scanner.js';
+export { BundleParser } from './bundle-parser.js';
+/** The old name, still used by services/bundle-import.service.ts (outside this change): switch it to BundleParser, then drop this line. */
+export { BundleParser as BundleScanner } from './bundle-parser.js';
 export {
   BundleImportPlanner,
   IMPORT_MODES,

@@ -3,6 +3,7 @@
  * tables.service.ts) and are still always quoted; numbers are checked integers.
  */
 import { BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../types/api.js';
+import { escapeFormulaSql } from '../formats/csv-formulas.js';
 import { compileOrderBy, compileWhere, queryFields, settingBinder, type Binder } from './query/index.js';
 
 export const DATA_SCHEMA = 'tableport_data';
@@ -58,9 +59,13 @@ export function projection(fields: FieldSchema[], target: 'csv' | 'json'): strin
   );
 }
 
-/** One exported column: `expr AS "name"`, or the bare column when it needs no conversion. */
-function columnExpr(column: string, type: FieldType, target: 'csv' | 'json', unixToIso: boolean): string {
+/**
+ * One exported column: `expr AS "name"`, or the bare column when it needs no conversion.
+ * `escapeFormulas`: a CSV's text cells that a spreadsheet would run get a leading `'` (csv-formulas.ts).
+ */
+function columnExpr(column: string, type: FieldType, target: 'csv' | 'json', unixToIso: boolean, escapeFormulas = false): string {
   if (unixToIso) return `to_char(to_timestamp(${column}) AT TIME ZONE 'UTC', ${ISO_UTC}) AS ${column}`;
+  if (escapeFormulas && target === 'csv' && type === 'string') return `${escapeFormulaSql(column)} AS ${column}`;
   if (type === 'date') return `to_char(${column} AT TIME ZONE 'UTC', ${ISO_UTC}) AS ${column}`;
   if (target === 'csv' && (type === 'boolean' || type === 'array' || type === 'object')) return `${column}::text AS ${column}`;
   return column;
@@ -136,13 +141,14 @@ export function exportSelect(
   sel: ExportSelection,
   binder: Binder = settingBinder(),
   limit?: number,
+  escapeFormulas = false,
 ): { select: string; settings: string[] } {
   const byName = queryFields(fields);
   const convert = new Set(sel.timestamp_convert_keys ?? []);
   const cols = exportColumns(fields, sel).map((name) => {
     const f = byName.get(name);
     if (!f) throw new Error(`export column ${name} is not a field`);
-    return columnExpr(f.column, f.type, target, convert.has(name));
+    return columnExpr(f.column, f.type, target, convert.has(name), escapeFormulas);
   });
   const where = selectionWhere(fields, sel, binder);
   const order = compileOrderBy(sel.order_by, fields, DEFAULT_EXPORT_ORDER);
@@ -172,14 +178,14 @@ export function exportCopySql(
   binder?: Binder,
   limit?: number,
 ): string {
-  const { select } = exportSelect(tableId, fields, fileType, w, binder, limit);
+  const { select } = exportSelect(tableId, fields, fileType, w, binder, limit, fileType === 'csv' && csv.escapeFormulas === true);
   if (fileType === 'csv') {
     const delimiter = csv.delimiter === ',' ? '' : `, DELIMITER ${charLiteral(csv.delimiter)}`;
     // With csv_customize_headers PostgreSQL writes no header: copyOut writes the given names.
     const header = csv.header && !w.csv_customize_headers?.length;
     return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${header}${delimiter})`;
   }
-  return `COPY (SELECT row_to_json(r) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
+  return `COPY (SELECT row_to_json(r.*) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }
 
 /** PostgreSQL's CSV writer options an export may change. */
@@ -187,6 +193,8 @@ export interface CsvOptions {
   /** One ASCII character other than a quote or a line break. */
   delimiter: string;
   header: boolean;
+  /** `csv_escape_formulas`: text cells starting with = + - @ TAB or CR get a leading `'`. */
+  escapeFormulas?: boolean;
 }
 
 const CSV_DEFAULTS: CsvOptions = { delimiter: ',', header: true };

@@ -83,14 +83,25 @@ function isZip(h: Buffer): boolean {
   return h.length >= 4 && h[0] === 0x50 && h[1] === 0x4b && h[2] === 0x03 && h[3] === 0x04;
 }
 
+function emptyFile(what: string): InvalidFileError {
+  return new InvalidFileError(
+    `The file ${what}: there is nothing to import. A CSV file needs at least its header line, a JSON file at least [].`,
+  );
+}
+
 export interface Detected {
   format: FileFormat;
   /** Text formats: the head as text without a BOM or leading white space. */
   text?: string;
 }
 
-/** The format of a file head; refuses, with the reason, what no registered format reads. */
-export function detectFormat({ head, whole }: FileHead): Detected {
+/**
+ * The format of a file head; refuses, with the reason, what no registered format reads. An empty
+ * file (0 bytes, after gzip when compressed) or one of nothing but white space is refused too: it
+ * holds neither a CSV header nor a JSON array, so it is no file of 0 rows but a mistaken upload.
+ */
+export function detectFormat({ head, whole, gzip }: FileHead): Detected {
+  if (head.length === 0) throw emptyFile(gzip ? 'is gzip-compressed and decompresses to 0 bytes' : 'is empty (0 bytes)');
   for (const f of FORMATS) if (f.import && f.detect(head, undefined)) return { format: f };
   for (const k of KNOWN_BINARY) {
     const problem = k.problem(head);
@@ -103,6 +114,7 @@ export function detectFormat({ head, whole }: FileHead): Detected {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   text = text.trimStart();
   if (text === '' && !whole) throw new InvalidFileError('The file starts with more than 64 KiB of white space; it is not CSV or JSON.');
+  if (text === '') throw emptyFile('holds nothing but white space');
   for (const f of FORMATS) if (f.import && f.detect(head, text)) return { format: f, text };
   throw new InvalidFileError('The file is in no format this server reads.');
 }

@@ -2,10 +2,16 @@
  * The error report of a refused import: a CSV of the bad rows, in the table's columns, with the
  * reasons in a last column named `#error`. No field can have that name, so importing the fixed
  * report ignores the column and needs no editing beyond the fixes.
+ *
+ * The mail tells people to open it, and it holds whatever the file held: a cell a spreadsheet would
+ * run as a formula always gets a leading `'` (csv-formulas.ts), and U+0000 or a lone surrogate
+ * (which may be why the row was refused) is shown as its escape rather than written raw.
  */
 import type { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
+import { escapeFormula } from './csv-formulas.js';
+import { storableText } from './storable-text.js';
 
 export const ERROR_REPORT_COLUMN = '#error';
 
@@ -20,6 +26,11 @@ export interface ErrorReport {
 
 export function createErrorReport(fields: readonly FieldSchema[]): ErrorReport {
   const columns = [...BUILTIN_FIELDS, ...fields.map((f) => f.name)];
+  // Number columns keep their numbers (-5 is no formula, and the fixed report must import back).
+  const numeric = [
+    ...BUILTIN_FIELDS.map((b) => b === 'created_at' || b === 'updated_at'),
+    ...fields.map((f) => f.type === 'integer' || f.type === 'number'),
+  ];
   const out = stringify({ header: true, columns: [...columns, ERROR_REPORT_COLUMN], bom: true });
   let rows = 0;
   return {
@@ -29,8 +40,8 @@ export function createErrorReport(fields: readonly FieldSchema[]): ErrorReport {
     },
     add(line, row, reasons) {
       rows++;
-      const record: unknown[] = columns.map((c) => cell(row?.[c]));
-      record.push(`line ${line}: ${reasons.join('; ')}`);
+      const record: unknown[] = columns.map((c, i) => escapeFormula(cell(row?.[c]), numeric[i]));
+      record.push(escapeFormula(storableText(`line ${line}: ${reasons.join('; ')}`)));
       out.write(record);
     },
     end() {
@@ -42,5 +53,5 @@ export function createErrorReport(fields: readonly FieldSchema[]): ErrorReport {
 function cell(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return storableText(String(v));
 }

@@ -5,7 +5,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
+import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
 import { CopyProgress } from './copy-progress.transform.js';
 import type { CsvExportDialect, ExportColumn } from './format.js';
 import { JsonLinesToRows } from './json-lines-rows.transform.js';
@@ -28,7 +28,7 @@ export interface ExportPlan {
    * buffers of `chunkBytes` (the COPY stream's default when unset): large where the bytes pass
    * through, small where each buffer becomes row objects at once (a format's row writer).
    */
-  source: ({ kind: 'csv'; delimiter: string; header: boolean } | { kind: 'json' }) & { chunkBytes?: number };
+  source: ({ kind: 'csv'; delimiter: string; header: boolean; escapeFormulas: boolean } | { kind: 'json' }) & { chunkBytes?: number };
   stages: Transform[];
   /**
    * Rows that have gone through (all of them once the stream has ended), or null when the file's
@@ -37,16 +37,12 @@ export interface ExportPlan {
   counter: { readonly rows: number } | null;
 }
 
-const BUILTIN_TYPES: Record<(typeof BUILTIN_FIELDS)[number], ExportColumn['type']> = {
-  id: 'string',
-  created_at: 'integer',
-  updated_at: 'integer',
-  created_by: 'string',
-};
-
 /** The columns of an exported file: the built-ins with their natural types, then the schema's fields. */
 export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
-  return [...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_TYPES[name] })), ...fields.map((f) => ({ name: f.name, type: f.type }))];
+  return [
+    ...BUILTIN_FIELDS.map((name) => ({ name, type: BUILTIN_FIELD_TYPES[name] })),
+    ...fields.map((f) => ({ name: f.name, type: f.type })),
+  ];
 }
 
 /**
@@ -65,7 +61,11 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     // Progress is estimated from the bytes; the exact count comes from the COPY when it completes.
     const progress = new CopyProgress({ onRows: opts.onRows });
     const stages: Transform[] = opts.csv.bom ? [prefix(BOM), progress] : [progress];
-    plan = { source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header }, stages, counter: null };
+    plan = {
+      source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header, escapeFormulas: opts.csv.escapeFormulas === true },
+      stages,
+      counter: null,
+    };
   } else if (shape.kind === 'json-lines') {
     const counter = shape.createTransform({ onRows: opts.onRows });
     plan = { source: { kind: 'json' }, stages: [counter], counter };

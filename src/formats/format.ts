@@ -51,6 +51,8 @@ export interface CsvExportDialect {
   header: boolean;
   /** Start the file with a UTF-8 byte order mark (Excel wants one to read UTF-8). */
   bom: boolean;
+  /** Text cells a spreadsheet would run as formulas get a leading `'` (see csv-formulas.ts). */
+  escapeFormulas?: boolean;
 }
 
 /** A Transform that knows how many rows have gone through it. */

@@ -8,6 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { TooManyRowsError } from '../errors.js';
 import type { FieldSchema, JobError } from '../types/api.js';
 import { RowPlan, type RowDefaults } from './row-plan.js';
+import { storableText } from './storable-text.js';
 import { show } from './values.js';
 
 export interface ImportEncoderOptions {
@@ -36,9 +37,21 @@ export interface ImportEncoderOptions {
    * each naming its field: for an error report the user fixes and imports again.
    */
   onBadRow?: (line: number, row: Record<string, unknown> | undefined, reasons: string[]) => void;
+  /**
+   * Typed values take the file rules (a number in a text column is its text; see `convertFileValue`),
+   * as the files people have need. Default true; false holds every value to its column's JSON type
+   * exactly, as the records API does.
+   */
+  fileValues?: boolean;
 }
 
 const BATCH_BYTES = 64 * 1024;
+
+/** Why a key is not a column; a key no field name could be (U+0000, a lone surrogate) says so. */
+function unknownKeyReason(key: string): string {
+  if (storableText(key) === key) return 'not a field of the table';
+  return 'not a field of the table: the key holds U+0000 or a lone UTF-16 surrogate (shown escaped), which no field name can; rename or remove the key';
+}
 export const DEFAULT_MAX_ERRORS = 100;
 
 export abstract class ImportEncoder extends Transform {
@@ -69,7 +82,7 @@ export abstract class ImportEncoder extends Transform {
     super(streamOpts);
     this.lineColumn = opts.lineColumn ?? false;
     this.onBadRow = opts.onBadRow;
-    this.plan = new RowPlan(opts.fields, opts.defaults);
+    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: opts.fileValues ?? true });
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;
@@ -136,7 +149,7 @@ export abstract class ImportEncoder extends Transform {
     this.errorCount++;
     this.outLength = 0;
     if (this.errors.length < this.maxErrors) {
-      const where = field === undefined ? `line ${line}` : `line ${line}, ${field}`;
+      const where = field === undefined ? `line ${line}` : `line ${line}, ${storableText(field)}`;
       const err: JobError = { error_code: 'invalid_row', error_msg: `${where}: ${reason}`, line };
       if (field !== undefined) err.field = field;
       this.errors.push(err);
@@ -146,12 +159,12 @@ export abstract class ImportEncoder extends Transform {
   /** Records a refused row: one error per problem the plan found. */
   protected addPlanErrors(line: number, unknownKeys: readonly string[] = [], row?: Record<string, unknown>): void {
     this.badRows++;
-    for (const key of unknownKeys) this.addError(line, key, 'not a field of the table');
+    for (const key of unknownKeys) this.addError(line, key, unknownKeyReason(key));
     for (const p of this.plan.problems) this.addError(line, p.field, p.reason);
     if (unknownKeys.length === 0 && this.plan.problems.length === 0) this.addError(line, undefined, 'the row is not valid');
     if (this.onBadRow) {
       const reasons = [
-        ...unknownKeys.map((k) => `${k}: not a field of the table`),
+        ...unknownKeys.map((k) => `${storableText(k)}: ${unknownKeyReason(k)}`),
         ...this.plan.problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason)),
       ];
       this.onBadRow(line, row, reasons);

@@ -5,7 +5,7 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
-import { maxElementChars } from './json-array-splitter.js';
+import { maxElementChars } from './json/json-array-splitter.js';
 import { StrictUtf8Decoder } from './utf8.js';
 
 export class NdjsonImportEncoder extends ImportEncoder {

@@ -2,11 +2,11 @@
  * Rows given as objects (from a Parquet or xlsx reader) → COPY text, with the same validation as
  * every other import. Readers give native JS types; these are first brought to the JSON shape the
  * row plan checks: a Date becomes ISO 8601 text, a bigint a number when it is exact, JSON text in
- * an array or object column is parsed, and a number or boolean in a text column becomes its text
- * (spreadsheets type cells by look, not by the column's meaning).
+ * an array or object column is parsed. A number or boolean in a text column becomes its text by
+ * the file rules every import follows (`convertFileValue`).
  */
 import type { TransformCallback } from 'node:stream';
-import type { FieldSchema } from '../types/api.js';
+import { BUILTIN_FIELD_TYPES, type FieldSchema } from '../types/api.js';
 import type { ImportedRow } from './format.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
 
@@ -15,8 +15,7 @@ export class ObjectImportEncoder extends ImportEncoder {
 
   constructor(opts: ImportEncoderOptions) {
     super(opts, { writableObjectMode: true });
-    this.types = new Map(opts.fields.map((f) => [f.name, f.type]));
-    this.types.set('id', 'string').set('created_by', 'string').set('created_at', 'integer').set('updated_at', 'integer');
+    this.types = new Map([...Object.entries(BUILTIN_FIELD_TYPES), ...opts.fields.map((f) => [f.name, f.type] as const)]);
   }
 
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -50,7 +49,6 @@ export function foreignValue(v: unknown, type: FieldSchema['type'] | undefined):
     if (type === 'string') return v.toString();
     return Number.isSafeInteger(n) ? n : v.toString();
   }
-  if (type === 'string' && (typeof v === 'number' || typeof v === 'boolean')) return String(v);
   if ((type === 'array' || type === 'object') && typeof v === 'string') {
     try {
       return JSON.parse(v) as unknown;

@@ -5,7 +5,7 @@
  */
 import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
 import { escapeCopy } from './copy-text.js';
-import { convertJson, convertText, kindOf, show, textValue, type Problem } from './values.js';
+import { convertFileValue, convertJson, convertText, kindOf, show, textValue, type Problem } from './values.js';
 
 /** Values used when a row leaves a built-in field out. */
 export interface RowDefaults {
@@ -46,10 +46,15 @@ export class RowPlan {
   lastId = '';
   lastCreatedAt = 0;
 
+  /** Values come from a file: typed values take the file rules (`convertFileValue`). */
+  private readonly fileValues: boolean;
+
   constructor(
     readonly fields: readonly FieldSchema[],
     readonly defaults: RowDefaults,
+    opts: { fileValues?: boolean } = {},
   ) {
+    this.fileValues = opts.fileValues ?? false;
     this.names = [...BUILTIN_FIELDS, ...fields.map((f) => f.name)];
     this.index = new Map(this.names.map((n, i) => [n, i]));
     this.kinds = fields.map((f) => kindOf(f.type));
@@ -102,7 +107,11 @@ export class RowPlan {
     for (let j = 0; j < kinds.length; j++) {
       const v = slots[BUILTIN_COUNT + j];
       const kind = kinds[j] as number;
-      const piece = fromText ? convertText(kind, v === undefined ? null : (v as string | null), p) : convertJson(kind, v, p);
+      const piece = fromText
+        ? convertText(kind, v === undefined ? null : (v as string | null), p)
+        : this.fileValues
+          ? convertFileValue(kind, v, p)
+          : convertJson(kind, v, p);
       if (piece === undefined) {
         ok = false;
         this.addProblem(this.names[BUILTIN_COUNT + j] as string);
@@ -124,12 +133,14 @@ export class RowPlan {
 
   private id(v: unknown): string | undefined {
     if (v === undefined || v === null || v === '') return this.defaults.newId();
+    // A file's ids may be numbers (another database's keys): their text, as created_by takes them.
+    if (this.fileValues && typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
     if (typeof v !== 'string') {
       this.problem.message = `must be a string, got ${show(v)}`;
       return undefined;
     }
-    if (v.length > MAX_ID_LENGTH || CONTROL.test(v)) {
-      this.problem.message = `must be at most ${MAX_ID_LENGTH} characters without control characters, got ${show(v)}`;
+    if (v.length > MAX_ID_LENGTH || CONTROL.test(v) || !(v as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+      this.problem.message = `must be at most ${MAX_ID_LENGTH} characters without control characters or lone UTF-16 surrogates, got ${show(v)}`;
       return undefined;
     }
     return v;

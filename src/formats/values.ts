@@ -7,6 +7,7 @@
 import type { FieldType } from '../types/api.js';
 import { jsonDeeperThan } from './json-depth.js';
 import { COPY_NULL, escapeCopy } from './copy-text.js';
+import { JSONB_BAD_ESCAPE } from './storable-text.js';
 
 /**
  * Caps on one value, set once at start-up from `MAX_CELL_BYTES` and `MAX_JSON_DEPTH`. A few MiB:
@@ -67,7 +68,9 @@ const MAX_SHOWN = 40;
 /** A value as an error message shows it: strings quoted and cut, other values by their kind. */
 export function show(v: unknown): string {
   if (typeof v === 'string') {
-    const cut = v.length > MAX_SHOWN ? `${v.slice(0, MAX_SHOWN)}…` : v;
+    // A cut between the halves of a surrogate pair (an emoji) would show a broken escape.
+    const end = MAX_SHOWN - (v.charCodeAt(MAX_SHOWN - 1) >> 10 === 0x36 ? 1 : 0);
+    const cut = v.length > MAX_SHOWN ? `${v.slice(0, end)}…` : v;
     return JSON.stringify(cut);
   }
   if (v === null) return 'null';
@@ -83,8 +86,10 @@ function got(v: unknown): string {
 
 const INTEGER_TEXT = /^-?\d{1,16}$/;
 const PLAIN_NUMBER_TEXT = /^[+-]?(?:\d{1,300}(?:\.\d*)?|\.\d+)$/;
-const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const NUL_MESSAGE = 'contains the character U+0000, which PostgreSQL cannot store';
+export const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const NUL_MESSAGE = 'contains the character U+0000, which PostgreSQL cannot store; remove it from the value';
+const SURROGATE_MESSAGE =
+  'contains a lone UTF-16 surrogate (a broken \\uD800-\\uDFFF escape), which is not valid text; remove it or write the whole character';
 
 // One scan for the common case: nothing to escape and no U+0000 (nor, from JSON, surrogates).
 const TEXT_SPECIAL = /[\\\n\r\t\0]/;
@@ -159,6 +164,30 @@ export function convertJson(kind: number, v: unknown, problem: Problem): string 
   }
 }
 
+/**
+ * A value read from a typed file (JSON, NDJSON, Parquet, xlsx) for a column of `kind`. As
+ * `convertJson`, with two rules for files, whose writers type values by look rather than by the
+ * column's meaning (and so that a schema inferred from a file always takes it):
+ * - a `string` column takes a number or boolean as its text (`42`, `1.5`, `true`) and an array or
+ *   object as its JSON text, as a CSV export writes them;
+ * - an empty string in a column of any other type is NULL, as a quoted empty CSV cell is.
+ * The records API keeps to `convertJson`: a program sending JSON sends the types it means.
+ */
+export function convertFileValue(kind: number, v: unknown, problem: Problem): string | undefined {
+  if (typeof v === 'string') return v === '' && kind !== KIND_STRING ? COPY_NULL : convertJson(kind, v, problem);
+  if (kind !== KIND_STRING || v === null || v === undefined) return convertJson(kind, v, problem);
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) return String(v);
+    return fail(
+      problem,
+      Number.isNaN(v) ? 'is NaN (not a number), which no field holds; leave the cell empty for no value' : NON_FINITE_MESSAGE,
+    );
+  }
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'object') return jsonValue(v, problem, false);
+  return fail(problem, `must be a string, ${got(v)}`);
+}
+
 function fail(problem: Problem, message: string): undefined {
   problem.message = message;
   return undefined;
@@ -169,7 +198,7 @@ export function textValue(s: string, problem: Problem): string | undefined {
   if (!JSON_TEXT_SPECIAL.test(s)) return s;
   if (s.includes('\0')) return fail(problem, NUL_MESSAGE);
   if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-    return fail(problem, 'contains a lone UTF-16 surrogate (a broken \\uD800-\\uDFFF escape), which is not valid text');
+    return fail(problem, SURROGATE_MESSAGE);
   }
   return escapeCopy(s);
 }
@@ -232,19 +261,19 @@ function deeperThan(root: unknown, max: number): boolean {
   return false;
 }
 
-// JSON.stringify writes U+0000 as \u0000 and a lone surrogate as \udXXX; PostgreSQL's jsonb
-// rejects both. Escaped backslashes (\\u0000 as text) are real text and must not match.
-const JSONB_BAD_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
-
-function jsonValue(v: object, problem: Problem): string | undefined {
+/** JSON text of `v` as COPY text; `jsonb` false: for a text column, which holds \u0000 escapes as they are. */
+function jsonValue(v: object, problem: Problem, jsonb = true): string | undefined {
   // JSON.stringify recurses: a value nested thousands of levels deep would overflow the stack.
   if (deeperThan(v, valueLimits.maxJsonDepth)) return fail(problem, tooDeepMessage());
   const text = JSON.stringify(v);
   // JSON.stringify writes Infinity as null: look for it only when a null was written.
   if (text.includes('null') && hasNonFinite(v)) return fail(problem, NON_FINITE_MESSAGE);
   if (tooBig(text)) return fail(problem, tooBigMessage());
-  if (text.includes('\\u') && JSONB_BAD_ESCAPE.test(text)) {
-    return fail(problem, 'contains the character U+0000 or a lone UTF-16 surrogate, which PostgreSQL cannot store in JSON');
+  if (jsonb && text.includes('\\u') && JSONB_BAD_ESCAPE.test(text)) {
+    return fail(
+      problem,
+      'contains the character U+0000 or a lone UTF-16 surrogate (a broken \\uD800-\\uDFFF escape), which PostgreSQL cannot store in JSON; remove it from the value',
+    );
   }
   return escapeCopy(text);
 }

@@ -34,6 +34,11 @@ export interface ExportOptions {
   csvHeader?: boolean;
   /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
   csvBom?: boolean;
+  /**
+   * CSV: text cells starting with `=`, `+`, `-`, `@`, TAB or CR get a leading `'`, so a spreadsheet
+   * does not run them as formulas (default false: the file imports back unchanged).
+   */
+  csvEscapeFormulas?: boolean;
   /** `all` rows, or `part`: rows whose `created_at` is in `[start, end)`. Default: `part` when `start` or `end` is given, else `all`. */
   mode?: ExportMode;
   /** Inclusive lower bound of `created_at`: Unix seconds, a `Date` or an ISO 8601 string. */
@@ -176,6 +181,7 @@ export class TableRef {
     if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
     if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
     if (options.csvBom !== undefined) body.csv_bom = options.csvBom;
+    if (options.csvEscapeFormulas !== undefined) body.csv_escape_formulas = options.csvEscapeFormulas;
     if (options.where !== undefined) body.where = options.where;
     if (options.includeKeys !== undefined) body.include_keys = options.includeKeys;
     if (options.excludeKeys !== undefined) body.exclude_keys = options.excludeKeys;

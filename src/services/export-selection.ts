@@ -8,6 +8,7 @@ import { compileOrderBy, compileWhere, parameterBinder, queryFields } from '../d
 import { DEFAULT_EXPORT_ORDER, exportColumns, type ExportSelection } from '../db/table-sql.js';
 import { InvalidParameterError } from '../errors.js';
 import type { FieldSchema, FileType } from '../types/api.js';
+import { storableText } from '../formats/storable-text.js';
 
 const MAX_KEYS = 600;
 
@@ -123,7 +124,8 @@ export function validateSelection(fields: FieldSchema[], fileType: FileType, p: 
         `"csv_customize_headers" has ${p.csv_customize_headers.length} names for ${columns.length} exported columns (${columns.join(', ')}).`,
       );
     p.csv_customize_headers.forEach((h, i) => {
-      if (h.includes('\0')) throw new InvalidParameterError(`csv_customize_headers[${i}]`, 'A header name cannot hold U+0000.');
+      if (storableText(h) !== h)
+        throw new InvalidParameterError(`csv_customize_headers[${i}]`, 'A header name cannot hold U+0000 or a lone UTF-16 surrogate.');
     });
     s.csv_customize_headers = p.csv_customize_headers;
   }

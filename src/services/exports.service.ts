@@ -50,6 +50,7 @@ export const ExportSchema = z.object({
     .optional(),
   csv_header: flag.optional(),
   csv_bom: flag.optional(),
+  csv_escape_formulas: flag.optional(),
   ...ExportSelectionSchema,
   // A location instead of a download link (src/services/task-locations.ts); checked there.
   destination: z.unknown().optional(),
@@ -86,6 +87,7 @@ export class ExportsService {
     if (p.csv_delimiter !== undefined && p.csv_delimiter !== ',') params.csv_delimiter = p.csv_delimiter;
     if (p.csv_header === false) params.csv_header = false;
     if (p.csv_bom === true) params.csv_bom = true;
+    if (p.csv_escape_formulas === true) params.csv_escape_formulas = true;
     if (p.mode === 'part') {
       if (p.start == null && p.end == null)
         throw new InvalidParameterError('start', 'mode "part" needs "start", "end" or both (Unix seconds).');
@@ -175,7 +177,12 @@ export class ExportsService {
       fileType: params.file_type,
       tableName: table.name,
       fields: table.schema.fields,
-      csv: { delimiter: params.csv_delimiter ?? ',', header: params.csv_header ?? true, bom: params.csv_bom ?? false },
+      csv: {
+        delimiter: params.csv_delimiter ?? ',',
+        header: params.csv_header ?? true,
+        bom: params.csv_bom ?? false,
+        escapeFormulas: params.csv_escape_formulas ?? false,
+      },
       gzip,
       onRows,
       columns: exportColumnTypes(table.schema.fields, params),
@@ -186,7 +193,7 @@ export class ExportsService {
     const source =
       from.kind === 'csv'
         ? await this.d.rows.copyOut(table.id, table.schema.fields, 'csv', params, {
-            csv: { delimiter: from.delimiter, header: from.header },
+            csv: { delimiter: from.delimiter, header: from.header, escapeFormulas: from.escapeFormulas },
             limit: max + 1,
             chunkBytes: from.chunkBytes,
           })

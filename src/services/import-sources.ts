@@ -119,7 +119,11 @@ export async function fetchSourceFiles(
   const dir = join(tmpdir(), `tableport-source-${job.id}`);
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    const fetched = await locations.fetch(job.location_sealed ?? '', job.id, dir, maxBytes);
+    const all = await locations.fetch(job.location_sealed ?? '', job.id, dir, maxBytes);
+    // A folder's 0-byte objects (Spark's _SUCCESS, a store console's folder marker) hold no rows and
+    // are passed over; an empty object named alone, or a folder of nothing else, is refused below.
+    const nonEmpty = all.filter((f) => f.size > 0);
+    const fetched = nonEmpty.length > 0 ? nonEmpty : all;
     const many = fetched.length > 1;
     const files: ImportFile[] = [];
     for (const f of fetched) {

@@ -11,6 +11,7 @@ import {
   createErrorReport,
   explainInputError,
   inferSchema,
+  inferWholeFile,
   openImportInput,
   sampleFile,
   sniffForInference,
@@ -268,10 +269,12 @@ export class ImportsService {
     client: PoolClient,
     signal: AbortSignal,
     tableId: number,
-    fields: FieldSchema[],
+    tableFields: FieldSchema[],
     files: ImportFile[],
   ): Promise<JobResult> {
     const params = job.params as ImportParams;
+    // The table's schema, or the wider one its inferring import finds in the whole file (below).
+    let fields = tableFields;
     const report = progressReporter(
       this.d.jobs,
       job.id,
@@ -305,19 +308,40 @@ export class ImportsService {
       }
       if (onConflict === 'error') {
         // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
-        let written = 0;
-        for (const file of files) {
-          const input = await openImportInput(file.open, inputOptions(file, false, written));
-          try {
-            await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable], { signal });
-          } finally {
-            await input.cleanup();
+        const copyAll = async () => {
+          let written = 0;
+          before = 0;
+          for (const file of files) {
+            const input = await openImportInput(file.open, inputOptions(file, false, written));
+            try {
+              await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable], {
+                signal,
+              });
+            } finally {
+              await input.cleanup();
+            }
+            rowErrorsOf(input.encoder, file.label);
+            written += input.encoder.rows;
+            before += file.size;
           }
-          rowErrorsOf(input.encoder, file.label);
-          written += input.encoder.rows;
-          before += file.size;
+          return { rows: written };
+        };
+        // An import that made its table from the file's first rows (POST /table/import/) may meet
+        // a later row they did not foresee: then the whole file decides the schema, once.
+        if (!params.inferred_schema) return await copyAll();
+        await client.query('SAVEPOINT inferred_import');
+        try {
+          return await copyAll();
+        } catch (err) {
+          if (!(err instanceof ImportRowsError) || err.duplicates || signal.aborted) throw err;
+          await client.query('ROLLBACK TO SAVEPOINT inferred_import');
+          const wider = await this.widenInferred(client, signal, tableId, fields, files, params);
+          if (!wider) throw err;
+          fields = wider;
+          const result = await copyAll();
+          await this.d.jobs.setInferredSchema(job.id, { fields });
+          return result;
         }
-        return { rows: written };
       }
       // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
       await this.stage(client, tableId, fields, sources(true), false);
@@ -342,6 +366,36 @@ export class ImportsService {
       );
       throw e;
     }
+  }
+
+  /**
+   * The schema the whole of an inferring import's files need, starting from the table's (inferred
+   * from the first rows), given to the table when it differs and the table is still empty.
+   * Undefined when nothing can change: the same schema, a file no schema takes (a built-in column
+   * refused, a row that does not parse), or a table that holds rows by now.
+   */
+  private async widenInferred(
+    client: PoolClient,
+    signal: AbortSignal,
+    tableId: number,
+    fields: FieldSchema[],
+    files: ImportFile[],
+    params: ImportParams,
+  ): Promise<FieldSchema[] | undefined> {
+    let wider: FieldSchema[] | undefined = fields;
+    for (const file of files) {
+      if (!wider) return undefined;
+      const opts = { ...userFileOptions(params), csvDelimiter: file.csvDelimiter ?? ',' };
+      try {
+        wider = await inferWholeFile(file.open, file.format, file.gzip, opts, wider, signal);
+      } catch (err) {
+        // A file the import has already refused: its own errors say why, not this second reading's.
+        if (signal.aborted) throw err;
+        return undefined;
+      }
+    }
+    if (!wider || JSON.stringify(wider) === JSON.stringify(fields)) return undefined;
+    return (await this.d.tablesRepo.widenEmpty(client, tableId, fields, wider)) ? wider : undefined;
   }
 
   /**

@@ -5,12 +5,18 @@ import { withTransaction, type Pool } from '../db/pool.js';
 import { compileOrderBy, compileWhere, parameterBinder, parseOrderByText, parseWhereText } from '../db/query/index.js';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import { encodeJsonRow } from '../formats/index.js';
+import { storableText } from '../formats/storable-text.js';
 import type { BulkInsertResponse, RecordPageMeta, TableRow } from '../types/api.js';
 import { parsePageQuery } from './paging.js';
 import { compileUpdate } from './record-update.js';
 import { createRowIdGenerator } from './row-id.js';
 
 export const MAX_ROWS_PER_INSERT = 1000;
+
+/** An id holding U+0000 or a lone surrogate cannot be stored, so no row has it (PostgreSQL would refuse the query). */
+function storable(id: string): boolean {
+  return storableText(id) === id;
+}
 
 /** MinApp's default order: newest first, ties by id (newest id first). */
 export const DEFAULT_RECORD_ORDER = ['-created_at'];
@@ -138,7 +144,7 @@ export class RecordsService {
   }
 
   async get(table: TableRecord, recordId: string): Promise<TableRow> {
-    const row = await this.records.get(table.id, table.schema.fields, recordId);
+    const row = storable(recordId) ? await this.records.get(table.id, table.schema.fields, recordId) : null;
     if (!row) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
     return row;
   }
@@ -149,6 +155,7 @@ export class RecordsService {
    */
   async update(table: TableRecord, recordId: string, body: unknown): Promise<TableRow> {
     const update = compileUpdate(table.schema.fields, body);
+    if (!storable(recordId)) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
     let row: TableRow | null;
     try {
       row = await this.records.update(table.id, table.schema.fields, recordId, Math.floor(Date.now() / 1000), update);
@@ -169,6 +176,7 @@ export class RecordsService {
   }
 
   async delete(table: TableRecord, recordId: string): Promise<void> {
-    if (!(await this.records.delete(table.id, recordId))) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
+    if (!storable(recordId) || !(await this.records.delete(table.id, recordId)))
+      throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
   }
 }

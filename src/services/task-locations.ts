@@ -24,6 +24,7 @@ import {
   writeTarget,
   type LocationContext,
   type LocationPurpose,
+  type ListedObject,
   type ParsedLocation,
 } from '../locations/index.js';
 
@@ -82,16 +83,27 @@ export class TaskLocations {
 
   /**
    * Request path: the first file of a source (the one object, or the first in name order under a
-   * folder), downloaded to a temp file for `use` (schema inference), then removed.
+   * folder, passing over 0-byte objects as the import does), downloaded to a temp file for `use`
+   * (schema inference), then removed. A folder of nothing but empty objects gives `use` the first.
    */
   async sampleFirst<T>(url: unknown, connection: unknown, maxBytes: number, use: (path: string) => Promise<T>): Promise<T> {
     const { location, options } = await this.check(url, connection, 'read');
     const dir = await mkdtemp(join(tmpdir(), 'tableport-sample-'));
     const resolved = resolveLocation(location.requestUrl ?? location.href, options, this.ctx, 'read');
     try {
+      let firstEmpty: ListedObject | undefined;
       for await (const obj of readSources(resolved)) {
+        if (obj.size === 0) {
+          firstEmpty ??= obj;
+          continue;
+        }
         const path = join(dir, 'first');
         await this.download(resolved, obj.location, path, maxBytes, () => 0);
+        return await use(path);
+      }
+      if (firstEmpty) {
+        const path = join(dir, 'first');
+        await this.download(resolved, firstEmpty.location, path, maxBytes, () => 0);
         return await use(path);
       }
       throw new LocationNotFoundError(location.href);

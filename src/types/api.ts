@@ -15,6 +15,13 @@ export const FIELD_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'a
 export const BUILTIN_FIELDS = ['id', 'created_at', 'updated_at', 'created_by'] as const;
 /** One of the built-in fields. */
 export type BuiltinField = (typeof BUILTIN_FIELDS)[number];
+/** The field type each built-in field's values have (`created_at`, `updated_at`: Unix seconds). */
+export const BUILTIN_FIELD_TYPES: Readonly<Record<BuiltinField, FieldType>> = {
+  id: 'string',
+  created_at: 'integer',
+  updated_at: 'integer',
+  created_by: 'string',
+};
 
 /** One field of a table's schema. */
 export interface FieldSchema {
@@ -131,6 +138,8 @@ export interface ExportRequest {
   csv_header?: boolean;
   /** CSV: start with a UTF-8 byte order mark, for Excel (default false). */
   csv_bom?: boolean;
+  /** CSV: text cells starting with = + - @ TAB or CR get a leading `'`, so spreadsheets do not run them (default false). */
+  csv_escape_formulas?: boolean;
   /** MinApp query selecting the rows, ANDed with the `[start, end)` window. */
   where?: WhereQuery;
   /** Only these columns, in this order (built-ins included). Not with `exclude_keys`. */

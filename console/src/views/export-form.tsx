@@ -18,6 +18,8 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
   const [delimiter, setDelimiter] = useState(',');
   const [header, setHeader] = useState(true);
   const [bom, setBom] = useState(false);
+  // On by default here: a person exporting from the console most likely opens the file in a spreadsheet.
+  const [escapeFormulas, setEscapeFormulas] = useState(true);
   const [where, setWhere] = useState('');
   const [include, setInclude] = useState('');
   const [exclude, setExclude] = useState('');
@@ -40,6 +42,7 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
       if (delimiter !== ',') body.csv_delimiter = delimiter === 'tab' ? '\t' : delimiter;
       if (!header) body.csv_header = false;
       if (bom) body.csv_bom = true;
+      if (escapeFormulas) body.csv_escape_formulas = true;
       body.csv_customize_headers = list(headers);
     }
     if (where.trim()) {
@@ -122,6 +125,10 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
           </label>
           <label class="check">
             <input type="checkbox" checked={bom} onChange={(e) => setBom(e.currentTarget.checked)} /> {t('bom')}
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={escapeFormulas} onChange={(e) => setEscapeFormulas(e.currentTarget.checked)} />{' '}
+            {t('escapeFormulas')}
           </label>
           {text('exp-headers', t('customHeaders'), headers, setHeaders)}
         </fieldset>

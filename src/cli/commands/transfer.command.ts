@@ -11,6 +11,7 @@ interface ExportFlags extends ClientFlags {
   csvDelimiter?: string;
   csvHeader?: boolean;
   csvBom?: boolean;
+  csvEscapeFormulas?: boolean;
   mode?: 'all' | 'part';
   start?: string;
   end?: string;
@@ -90,6 +91,7 @@ export function registerTransferCommands(program: Command): void {
     .option('--csv-delimiter <char>', 'CSV: the cell separator (default ,)')
     .option('--no-csv-header', 'CSV: no header line')
     .option('--csv-bom', 'CSV: start with a UTF-8 byte order mark, for Excel')
+    .option('--csv-escape-formulas', "CSV: a ' before text cells starting with = + - @ TAB or CR, so spreadsheets do not run them")
     .addOption(new Option('--mode <mode>', 'all rows, or part: rows created in [--start, --end)').choices(['all', 'part']))
     .option('--start <time>', 'with part: created at or after; Unix seconds or ISO 8601 (2024-05-01T00:00:00Z)')
     .option('--end <time>', 'with part: created before; Unix seconds or ISO 8601')
@@ -131,6 +133,7 @@ export function registerTransferCommands(program: Command): void {
         ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
         ...(flags.csvHeader === false ? { csvHeader: false } : {}),
         ...(flags.csvBom ? { csvBom: true } : {}),
+        ...(flags.csvEscapeFormulas ? { csvEscapeFormulas: true } : {}),
         ...(flags.start !== undefined ? { start: flags.start } : {}),
         ...(flags.end !== undefined ? { end: flags.end } : {}),
         ...(flags.destination !== undefined ? { destination: flags.destination } : {}),

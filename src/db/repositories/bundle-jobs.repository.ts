@@ -4,6 +4,7 @@
  */
 import type { Pool, PoolClient } from '../pool.js';
 import type { JobRecord } from './jobs.repository.js';
+import { storableJson } from '../../formats/storable-text.js';
 
 type Queryable = Pick<Pool, 'query'> | PoolClient;
 
@@ -15,7 +16,7 @@ export class BundleJobsRepository {
    * commits with the rows); on failure through the pool, so it outlives the rollback.
    */
   async setTables(id: string, tables: Record<string, string>, db: Queryable = this.pool): Promise<void> {
-    await db.query('UPDATE tableport.jobs SET bundle_tables = $2 WHERE id = $1', [id, JSON.stringify(tables)]);
+    await db.query('UPDATE tableport.jobs SET bundle_tables = $2 WHERE id = $1', [id, storableJson(tables)]);
   }
 
   /** The user's latest bundle import, with its per-table outcome (`null` until it ran). */

@@ -2,6 +2,7 @@ import type { Compression, FileType, JobError, JobStatus, JobType, OnConflict, T
 import type { Pool, PoolClient } from '../pool.js';
 import { singleRow } from '../single-row.js';
 import type { ExportSelection } from '../table-sql.js';
+import { storableJson, storableText } from '../../formats/storable-text.js';
 
 export interface ExportParams extends ExportSelection {
   file_type: FileType;
@@ -14,6 +15,8 @@ export interface ExportParams extends ExportSelection {
   csv_delimiter?: string;
   csv_header?: boolean;
   csv_bom?: boolean;
+  /** CSV: text cells a spreadsheet would run as formulas get a leading `'`. */
+  csv_escape_formulas?: boolean;
 }
 
 export interface ImportParams {
@@ -100,10 +103,10 @@ export class JobsRepository {
         job.type,
         job.user_id,
         job.table_id,
-        job.table_name,
-        JSON.stringify(job.params),
+        storableText(job.table_name),
+        storableJson(job.params),
         job.file_type,
-        job.file_name,
+        job.file_name === null ? null : storableText(job.file_name),
         job.upload_key,
         job.destination_url ?? null,
         job.source_url ?? null,
@@ -271,7 +274,7 @@ export class JobsRepository {
       `UPDATE tableport.jobs
           SET status = 'failed', errors = $2, error_count = $3, finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')`,
-      [id, JSON.stringify(errors), errorCount],
+      [id, storableJson(errors), errorCount],
     );
     return rowCount === 1;
   }
@@ -303,8 +306,16 @@ export class JobsRepository {
   async noteRetry(id: string, error: JobError): Promise<void> {
     await this.pool.query(
       `UPDATE tableport.jobs SET status = 'queued', errors = $2, updated_at = clock_timestamp() WHERE id = $1 AND status = 'running'`,
-      [id, JSON.stringify([error])],
+      [id, storableJson([error])],
     );
+  }
+
+  /** An inferring import's schema, once the whole file widened it (see imports.service.ts). */
+  async setInferredSchema(id: string, schema: TableSchema): Promise<void> {
+    await this.pool.query(`UPDATE tableport.jobs SET params = jsonb_set(params, '{inferred_schema}', $2::jsonb) WHERE id = $1`, [
+      id,
+      storableJson(schema),
+    ]);
   }
 
   /** A failed import's error report (stored like an export file). */

@@ -3,6 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import { from as copyFrom, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
+import { escapeFormula } from '../../formats/csv-formulas.js';
 import { copyToStream } from '../copy-to.stream.js';
 import { parameterBinder, settingsSql } from '../query/index.js';
 import { assertRegexes } from '../query/regex-check.js';
@@ -78,7 +79,7 @@ export class RowsRepository {
     const [count, page] = await Promise.all([
       this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${t}`),
       this.pool.query<{ r: TableRow }>(
-        `SELECT row_to_json(x) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${t} ORDER BY created_at, id LIMIT $1 OFFSET $2) x`,
+        `SELECT row_to_json(x.*) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${t} ORDER BY created_at, id LIMIT $1 OFFSET $2) x`,
         [limit, offset],
       ),
     ]);
@@ -87,7 +88,7 @@ export class RowsRepository {
 
   async getByIds(tableId: number, fields: FieldSchema[], ids: string[]): Promise<TableRow[]> {
     const { rows } = await this.pool.query<{ r: TableRow }>(
-      `SELECT row_to_json(x) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = ANY($1) ORDER BY created_at, id) x`,
+      `SELECT row_to_json(x.*) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = ANY($1) ORDER BY created_at, id) x`,
       [ids],
     );
     return rows.map((p) => p.r);
@@ -190,7 +191,8 @@ export class RowsRepository {
       if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return Object.assign(stream, { copied: rows });
       // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
       const out = new PassThrough();
-      out.write(stringify([w.csv_customize_headers], { delimiter: csv?.delimiter ?? ',' }));
+      const names = csv?.escapeFormulas ? w.csv_customize_headers.map((h) => escapeFormula(h)) : w.csv_customize_headers;
+      out.write(stringify([names], { delimiter: csv?.delimiter ?? ',' }));
       return Object.assign(
         pipeline(stream, out, () => undefined),
         { copied: rows },

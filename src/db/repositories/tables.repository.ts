@@ -1,7 +1,8 @@
-import type { TableSchema } from '../../types/api.js';
-import { withTransaction, type Pool } from '../pool.js';
+import type { FieldSchema, TableSchema } from '../../types/api.js';
+import { withTransaction, type Pool, type PoolClient } from '../pool.js';
 import { singleRow } from '../single-row.js';
-import { createTableSql, dataTable } from '../table-sql.js';
+import { COLUMN_TYPES, createTableSql, dataTable, quoteIdent } from '../table-sql.js';
+import { storableJson } from '../../formats/storable-text.js';
 
 export interface TableRecord {
   id: number;
@@ -30,7 +31,7 @@ export class TablesRepository {
       return await withTransaction(this.pool, async (client) => {
         const { rows } = await client.query<TableRecord>(
           `INSERT INTO tableport.tables (owner_id, name, schema) VALUES ($1, $2, $3) RETURNING ${COLS}`,
-          [ownerId, name, JSON.stringify(schema)],
+          [ownerId, name, storableJson(schema)],
         );
         const table = singleRow(rows, 'INSERT INTO tableport.tables');
         await client.query(createTableSql(table.id, schema.fields));
@@ -76,6 +77,32 @@ export class TablesRepository {
     if (!first) return null;
     if (first.name === name || !second) return first;
     return null;
+  }
+
+  /**
+   * Gives a table the wider schema its own inferring import found in the whole file (see
+   * imports.service.ts), inside that import's transaction: new columns added, types widened. Only
+   * while the table holds no row (taken under an exclusive lock, so none can arrive meanwhile);
+   * returns false, changing nothing, otherwise.
+   */
+  async widenEmpty(client: PoolClient, tableId: number, from: readonly FieldSchema[], to: readonly FieldSchema[]): Promise<boolean> {
+    const t = dataTable(tableId);
+    await client.query(`LOCK TABLE ${t} IN ACCESS EXCLUSIVE MODE`);
+    const { rows } = await client.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${t}) AS found`);
+    if (rows[0]?.found !== false) return false;
+    const before = new Map(from.map((f) => [f.name, f.type]));
+    const changes = to.flatMap((f) => {
+      const column = quoteIdent(f.name);
+      const type = COLUMN_TYPES[f.type];
+      if (!before.has(f.name)) return [`ADD COLUMN ${column} ${type}`];
+      return before.get(f.name) === f.type ? [] : [`ALTER COLUMN ${column} TYPE ${type} USING ${column}::${type}`];
+    });
+    if (changes.length) await client.query(`ALTER TABLE ${t} ${changes.join(', ')}`);
+    await client.query('UPDATE tableport.tables SET schema = $2, updated_at = now() WHERE id = $1', [
+      tableId,
+      storableJson({ fields: to }),
+    ]);
+    return true;
   }
 
   /**

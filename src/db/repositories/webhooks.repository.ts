@@ -1,6 +1,7 @@
 import type { WebhookEvent } from '../../types/api.js';
 import type { Pool } from '../pool.js';
 import { isUuid } from './jobs.repository.js';
+import { storableText } from '../../formats/storable-text.js';
 
 export interface WebhookRecord {
   id: string;
@@ -72,7 +73,7 @@ export class WebhooksRepository {
     await this.pool.query(
       `INSERT INTO tableport.webhook_deliveries (webhook_id, job_id, event, attempt, http_status, error)
        SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM tableport.webhooks WHERE id = $1)`,
-      [d.webhook_id, d.job_id, d.event, d.attempt, d.http_status, d.error],
+      [d.webhook_id, d.job_id, d.event, d.attempt, d.http_status, d.error === null ? null : storableText(d.error)],
     );
   }
 

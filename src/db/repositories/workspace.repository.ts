@@ -6,6 +6,7 @@ import type { TableSchema } from '../../types/api.js';
 import type { Pool, PoolClient } from '../pool.js';
 import { createTableSql, dataTable } from '../table-sql.js';
 import type { TableRecord } from './tables.repository.js';
+import { storableJson } from '../../formats/storable-text.js';
 
 const COLS = 'id, owner_id, name, schema, created_at, updated_at';
 
@@ -32,7 +33,7 @@ export class WorkspaceRepository {
   async create(client: PoolClient, ownerId: number, name: string, schema: TableSchema): Promise<TableRecord> {
     const { rows } = await client.query<TableRecord>(
       `INSERT INTO tableport.tables (owner_id, name, schema) VALUES ($1, $2, $3) RETURNING ${COLS}`,
-      [ownerId, name, JSON.stringify(schema)],
+      [ownerId, name, storableJson(schema)],
     );
     const table = rows[0] as TableRecord;
     await client.query(createTableSql(table.id, schema.fields));
@@ -41,7 +42,7 @@ export class WorkspaceRepository {
 
   /** Empties a table and gives it a new schema, keeping its id (links and job history stay valid). */
   async recreate(client: PoolClient, tableId: number, schema: TableSchema): Promise<void> {
-    await client.query('UPDATE tableport.tables SET schema = $2, updated_at = now() WHERE id = $1', [tableId, JSON.stringify(schema)]);
+    await client.query('UPDATE tableport.tables SET schema = $2, updated_at = now() WHERE id = $1', [tableId, storableJson(schema)]);
     await client.query(`DROP TABLE ${dataTable(tableId)}`);
     await client.query(createTableSql(tableId, schema.fields));
   }

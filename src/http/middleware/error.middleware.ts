@@ -51,6 +51,9 @@ function fromExpress(err: unknown, opts: ErrorHandlerOptions): AppError | undefi
   // A compressed body that does not inflate, or a body cut short by the client.
   if (t === 'request.aborted' || t === 'request.size.invalid')
     return new InvalidParameterError('body', 'The request body ended before the length it declared.');
+  // The router's decoding of a path parameter: a %-escape that is not UTF-8 (%ED%A0%80, %FF).
+  if (err instanceof URIError)
+    return new InvalidParameterError('path', 'The URL holds a %-escape that is not UTF-8 text; escape each character as its UTF-8 bytes.');
   if ((err as { code?: string } | null)?.code === 'ENOSPC' || (err as { code?: string } | null)?.code === 'EDQUOT')
     return new InsufficientStorageError();
   if ((err as { code?: string } | null)?.code === 'Z_DATA_ERROR' || (err as { code?: string } | null)?.code === 'Z_BUF_ERROR')

@@ -138,25 +138,45 @@ describe('imports people can fix in one go', () => {
     assert.equal(res.body.parameter, 'on_conflict');
   });
 
-  test('empty files are a succeeded import of 0 rows; an empty table exported in every format imports back', async () => {
+  test('a header-only CSV and [] are a succeeded import of 0 rows; an empty table exported as CSV or JSON imports back', async () => {
     for (const [bytes, name] of [
       [Buffer.from('title,qty\n'), 'header-only.csv'],
       [Buffer.from('[]'), 'none.json'],
-      [Buffer.alloc(0), 'empty.ndjson'],
-      [Buffer.from(' \n\n'), 'blank.jsonl'],
-      [gzipSync(''), 'empty.ndjson.gz'],
+      [gzipSync('[]'), 'none.json.gz'],
     ] as const) {
       const { job } = await importBytes(server, token, bytes, { name, schema: SIMPLE });
       assert.equal(job.status, 'succeeded', `${name}: ${JSON.stringify(job.errors)}`);
       assert.equal(job.rows, 0);
     }
-    for (const file_type of ['csv', 'json', 'ndjson']) {
+    for (const file_type of ['csv', 'json']) {
       const empty = await tableWith(server, token, [], SIMPLE);
       const { bytes, job } = await exportBytes(server, token, empty, { file_type, compression: 'gzip' });
       assert.equal(job.rows, 0);
       const back = await importBytes(server, token, bytes, { schema: SIMPLE });
       assert.equal(back.job.status, 'succeeded', `${file_type}: ${JSON.stringify(back.job.errors)}`);
     }
+  });
+
+  test('an empty upload (0 bytes, gzip of nothing, only white space) is 400 invalid_file before any job exists', async () => {
+    // NDJSON of an empty table is 0 bytes: it is refused like any empty file (API.md: "empty (0 bytes)").
+    const empty = await tableWith(server, token, [], SIMPLE);
+    const ndjson = await exportBytes(server, token, empty, { file_type: 'ndjson', compression: 'gzip' });
+    const jobsBefore = await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tableport.jobs');
+    for (const [bytes, name, message] of [
+      [Buffer.alloc(0), 'empty.ndjson', /^The file is empty \(0 bytes\): there is nothing to import/],
+      [gzipSync(''), 'empty.ndjson.gz', /^The file is gzip-compressed and decompresses to 0 bytes/],
+      [ndjson.bytes, 'export.ndjson.gz', /^The file is gzip-compressed and decompresses to 0 bytes/],
+      [Buffer.from(' \n\n'), 'blank.jsonl', /^The file holds nothing but white space/],
+    ] as const) {
+      const t = await createTable(server, token, uniqueName('empty'), SIMPLE);
+      const res = await client(server, token).post(`/oserve/v1/table/${t}/import/`).attach('file', bytes, name);
+      assert.equal(res.status, 400, `${name}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error_code, 'invalid_file', name);
+      assert.match(res.body.error_msg, message, name);
+      assert.match(res.body.error_msg, /A CSV file needs at least its header line, a JSON file at least \[\]\./, name);
+    }
+    const jobsAfter = await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tableport.jobs');
+    assert.equal(jobsAfter.rows[0]?.n, jobsBefore.rows[0]?.n, 'no job was queued');
   });
 
   test('corrupt files fail with a clear invalid_file: a cut gzip, a cut JSON array, an unclosed CSV quote', async () => {

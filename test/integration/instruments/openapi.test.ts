@@ -114,6 +114,7 @@ describe('OpenAPI document and /docs', () => {
     const exportBody = doc.components.schemas.ExportRequest;
     assert.deepEqual(exportBody?.properties?.file_type?.enum, [...FILE_TYPES]);
     assert.deepEqual(exportBody?.required?.sort(), ['file_type', 'mode']);
+    assert.ok(exportBody?.properties?.csv_escape_formulas, 'csv_escape_formulas is documented');
     assert.ok(doc.paths['/table/{table_id}/import/']?.post?.requestBody);
     assert.ok(doc.components.schemas.ImportFields?.properties?.on_conflict);
     assert.ok(doc.components.schemas.CreateTableRequest?.properties?.schema);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { client, createTable } from '../../helpers/api.js';
+import { client, createTable, download, waitForJob } from '../../helpers/api.js';
+import { defined } from '../../helpers/defined.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 describe('records: get, update, delete, and the page byte budget', () => {
@@ -154,5 +155,29 @@ describe('records: get, update, delete, and the page byte budget', () => {
     const small = await c.get(`/oserve/v1/table/${t}/record/?limit=2`);
     assert.equal(small.body.meta.truncated, undefined, 'a page under the budget is not marked');
     assert.equal(small.body.meta.limit, 2);
+  });
+
+  test("fields named like the queries' own aliases (x, r, u, q, j, n, m): the records API and exports still work", async () => {
+    const names = ['x', 'r', 'u', 'q', 'j', 'n', 'm'];
+    const t = await createTable(server, token, 'aliases', { fields: names.map((name) => ({ name, type: 'number' })) });
+    const row = Object.fromEntries(names.map((name, i) => [name, i + 0.5]));
+    const created = await c.post(`/oserve/v1/table/${t}/record/`).send({ id: 'a', ...row });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.x, 0.5);
+    const list = await c.get(`/oserve/v1/table/${t}/record/`);
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    assert.deepEqual(list.body.objects[0].r, 1.5);
+    const one = await c.get(`/oserve/v1/table/${t}/record/a/`);
+    assert.equal(one.body.m, 6.5);
+    const upd = await put(`/oserve/v1/table/${t}/record/a/`).send({ x: { $incr_by: 1 } });
+    assert.equal(upd.status, 200, JSON.stringify(upd.body));
+    assert.equal(upd.body.x, 1.5);
+    const exp = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'ndjson', mode: 'all' });
+    assert.equal(exp.status, 201, JSON.stringify(exp.body));
+    const job = await waitForJob(server, token, exp.body.job_id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    const file = await download(defined(job.file_url, 'file_url'));
+    const exported = JSON.parse(file.body) as Record<string, unknown>;
+    assert.deepEqual(Object.fromEntries(names.map((name) => [name, exported[name]])), { ...row, x: 1.5 });
   });
 });

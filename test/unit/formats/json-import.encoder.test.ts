@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidFileError, TooManyRowsError } from '../../../src/errors.js';
-import { copyLine, runImport } from './helpers.js';
+import { encodeJsonRow } from '../../../src/formats/index.js';
+import { FIELDS, copyLine, defaults, runImport } from './helpers.js';
 
 const N = '\\N';
 
@@ -34,6 +35,35 @@ describe('JSON import encoder', () => {
     const r = await runImport('json', JSON.stringify(rows, null, 2), { cut: 1 });
     assert.equal(r.error, undefined);
     assert.equal(r.out, want);
+  });
+
+  it("takes a file's values by the file rule; the records API keeps to the schema's types", async () => {
+    const r = await runImport(
+      'json',
+      JSON.stringify([
+        { id: 42, title: 5 },
+        { title: true },
+        { title: { a: [1, 'b\n'] } },
+        { title: '', qty: '', at: '' },
+        { title: 1e21 },
+      ]),
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(
+      r.out,
+      copyLine('42', ['5', N, N, N, N, N, N]) +
+        copyLine('new1', ['true', N, N, N, N, N, N]) +
+        copyLine('new2', ['{"a":[1,"b\\\\n"]}', N, N, N, N, N, N]) +
+        copyLine('new3', ['', N, N, N, N, N, N]) +
+        copyLine('new4', ['1e+21', N, N, N, N, N, N]),
+    );
+    const api = encodeJsonRow({ id: 42, title: 5, qty: '' }, { fields: FIELDS, defaults: defaults() });
+    assert.equal(api.ok, false);
+    assert.deepEqual(!api.ok && api.errors.map((e) => e.message), [
+      'field "id" must be a string, got 42',
+      'field "title" must be a string, got 5',
+      'field "qty" must be an integer between -9007199254740991 and 9007199254740991, got the string ""',
+    ]);
   });
 
   it('reads [] as no rows', async () => {

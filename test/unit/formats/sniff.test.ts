@@ -46,13 +46,19 @@ describe('sniffUpload', () => {
     assert.deepEqual(await sniff(big), { format: 'json' });
   });
 
-  it('takes empty files of every kind as files of no rows (an empty table exported and imported back)', async () => {
-    assert.equal((await sniff('')).format, 'ndjson');
-    assert.equal((await sniff('  \n\t ')).format, 'ndjson');
-    assert.equal((await sniff('\uFEFF')).format, 'ndjson');
+  it('takes a header-only CSV and [] as files of no rows (an empty table exported and imported back)', async () => {
     assert.deepEqual(await sniff('title,qty\n'), { format: 'csv', columns: ['title', 'qty'], csvDelimiter: ',' });
     assert.equal((await sniff('[]')).format, 'json');
     assert.equal((await sniff(' [ \n ] ')).format, 'json');
+    assert.equal((await sniff(gzipSync('[]'))).format, 'json');
+  });
+
+  it('refuses an empty file (0 bytes, also once decompressed) and one of nothing but white space', async () => {
+    await refused('', /^The file is empty \(0 bytes\): there is nothing to import\. A CSV file needs at least its header line/);
+    await refused(gzipSync(''), /^The file is gzip-compressed and decompresses to 0 bytes: there is nothing to import/);
+    await refused('  \n\t ', /^The file holds nothing but white space: there is nothing to import/);
+    await refused('\uFEFF', /^The file holds nothing but white space/);
+    await refused('\uFEFF\r\n', /^The file holds nothing but white space/);
   });
 
   it('refuses binary content', async () => {
