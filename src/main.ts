@@ -29,7 +29,7 @@ export interface Running {
 
 export async function start(config: Config, roles: Role[], logger: Logger, tuning: WorkerTuning = {}): Promise<Running> {
   await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
-  const storage = createStorage(config);
+  const storage = createStorage(config, logger);
   const closers: Array<() => Promise<unknown>> = [];
   const finalClosers: Array<() => Promise<unknown>> = [];
 
