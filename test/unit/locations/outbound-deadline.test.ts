@@ -11,7 +11,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Deadline, OutboundTimeoutError, timedAgent, TransferAbortedError } from '../../../src/net/outbound-deadline.js';
 
-const SILENCE = 300;
+// A second: shorter, and a busy machine starving this very process would look like a silent peer.
+const SILENCE = 1000;
 
 function get(agent: http.Agent, port: number, path: string): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -42,7 +43,7 @@ describe('timedAgent: a peer that goes quiet', () => {
         return void res.write('12345');
       }
       if (req.url === '/slow-and-steady') {
-        // Never silent for SILENCE, and done after 4 × SILENCE.
+        // Never silent for SILENCE, and done after 2 × SILENCE.
         res.writeHead(200);
         let n = 0;
         const t = setInterval(() => {
@@ -51,7 +52,7 @@ describe('timedAgent: a peer that goes quiet', () => {
             clearInterval(t);
             res.end();
           }
-        }, SILENCE / 2);
+        }, SILENCE / 4);
         return;
       }
       if (req.method === 'POST') {
@@ -76,7 +77,7 @@ describe('timedAgent: a peer that goes quiet', () => {
     const agent = timedAgent('http:', SILENCE);
     await assert.rejects(
       get(agent, silentPort, '/'),
-      (e: unknown) => e instanceof OutboundTimeoutError && e.message === `127.0.0.1:${silentPort} did not answer within 0.3 s`,
+      (e: unknown) => e instanceof OutboundTimeoutError && e.message === `127.0.0.1:${silentPort} did not answer within 1 s`,
     );
     agent.destroy();
   });
@@ -86,7 +87,7 @@ describe('timedAgent: a peer that goes quiet', () => {
     const res = await get(agent, port, '/stall');
     await assert.rejects(
       drain(res),
-      (e: unknown) => e instanceof OutboundTimeoutError && e.message === `127.0.0.1:${port} went silent for 0.3 s`,
+      (e: unknown) => e instanceof OutboundTimeoutError && e.message === `127.0.0.1:${port} went silent for 1 s`,
     );
     agent.destroy();
   });
@@ -105,7 +106,7 @@ describe('timedAgent: a peer that goes quiet', () => {
     res.pause();
     // Once the reader's buffer is full, the socket is held back: from here on, only we are slow.
     while (res.readableLength < res.readableHighWaterMark) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, SILENCE * 3));
+    await new Promise((r) => setTimeout(r, SILENCE * 2));
     assert.equal(failed, undefined);
     assert.equal(await drain(res), 8 * 1024 * 1024);
     agent.destroy();
@@ -129,7 +130,7 @@ describe('timedAgent: a peer that goes quiet', () => {
     });
     answered.catch(() => undefined);
     body.write('first');
-    await new Promise((r) => setTimeout(r, SILENCE * 3));
+    await new Promise((r) => setTimeout(r, SILENCE * 2));
     assert.equal(failed, undefined);
     body.end('last');
     assert.equal(await answered, 'taken');
