@@ -11,8 +11,14 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Deadline, OutboundTimeoutError, timedAgent, TransferAbortedError } from '../../../src/net/outbound-deadline.js';
 
-// A second: shorter, and a busy machine starving this very process would look like a silent peer.
+/** How long a peer may be silent in the cases that must time out. */
 const SILENCE = 1000;
+/**
+ * In the cases that must not: longer, as this process serves both ends, and a loop stalled by a
+ * busy machine runs its timers before it reads the bytes that arrived meanwhile.
+ */
+const PATIENCE = 2 * SILENCE;
+const BIG = Buffer.alloc(8 * 1024 * 1024, 'x');
 
 function get(agent: http.Agent, port: number, path: string): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -43,7 +49,7 @@ describe('timedAgent: a peer that goes quiet', () => {
         return void res.write('12345');
       }
       if (req.url === '/slow-and-steady') {
-        // Never silent for SILENCE, and done after 2 × SILENCE.
+        // Never silent for PATIENCE, and done after 2 × PATIENCE.
         res.writeHead(200);
         let n = 0;
         const t = setInterval(() => {
@@ -52,14 +58,14 @@ describe('timedAgent: a peer that goes quiet', () => {
             clearInterval(t);
             res.end();
           }
-        }, SILENCE / 4);
+        }, PATIENCE / 4);
         return;
       }
       if (req.method === 'POST') {
         req.resume();
         return void req.once('end', () => res.end('taken'));
       }
-      res.end('x'.repeat(8 * 1024 * 1024));
+      res.end(BIG);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as net.AddressInfo).port;
@@ -93,27 +99,27 @@ describe('timedAgent: a peer that goes quiet', () => {
   });
 
   test('a peer that keeps sending is not silent, however long the whole takes', async () => {
-    const agent = timedAgent('http:', SILENCE);
+    const agent = timedAgent('http:', PATIENCE);
     assert.equal(await drain(await get(agent, port, '/slow-and-steady')), 8);
     agent.destroy();
   });
 
-  test('a reader that holds the body back (backpressure) is not the peer being silent', { timeout: 10_000 }, async () => {
-    const agent = timedAgent('http:', SILENCE);
+  test('a reader that holds the body back (backpressure) is not the peer being silent', { timeout: 20_000 }, async () => {
+    const agent = timedAgent('http:', PATIENCE);
     const res = await get(agent, port, '/');
     let failed: Error | undefined;
     res.once('error', (e) => (failed = e));
     res.pause();
     // Once the reader's buffer is full, the socket is held back: from here on, only we are slow.
     while (res.readableLength < res.readableHighWaterMark) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, SILENCE * 2));
+    await new Promise((r) => setTimeout(r, PATIENCE * 1.5));
     assert.equal(failed, undefined);
     assert.equal(await drain(res), 8 * 1024 * 1024);
     agent.destroy();
   });
 
-  test('a request body whose source has nothing yet is not the peer being silent', { timeout: 10_000 }, async () => {
-    const agent = timedAgent('http:', SILENCE);
+  test('a request body whose source has nothing yet is not the peer being silent', { timeout: 20_000 }, async () => {
+    const agent = timedAgent('http:', PATIENCE);
     const body = new PassThrough();
     let failed: Error | undefined;
     const answered = new Promise<string>((resolve, reject) => {
@@ -130,7 +136,7 @@ describe('timedAgent: a peer that goes quiet', () => {
     });
     answered.catch(() => undefined);
     body.write('first');
-    await new Promise((r) => setTimeout(r, SILENCE * 2));
+    await new Promise((r) => setTimeout(r, PATIENCE * 1.5));
     assert.equal(failed, undefined);
     body.end('last');
     assert.equal(await answered, 'taken');
