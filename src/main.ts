@@ -29,7 +29,7 @@ export interface Running {
 
 export async function start(config: Config, roles: Role[], logger: Logger, tuning: WorkerTuning = {}): Promise<Running> {
   await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
-  const storage = createStorage(config);
+  const storage = createStorage(config, logger);
   const closers: Array<() => Promise<unknown>> = [];
   const finalClosers: Array<() => Promise<unknown>> = [];
 
@@ -45,7 +45,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     const services = createServices({ config, pool, redis, queues, storage, logger });
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger);
+    const timeouts = { idleMs: config.locations.outboundTimeoutMs, maxDurationMs: config.locations.outboundMaxDurationMs };
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir, timeouts }, logger);
     // Where a mail goes when SMTP stays down past its last attempt.
     const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
     const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);
