@@ -38,7 +38,7 @@ export interface StartOptions {
 export async function start(config: Config, roles: Role[], logger: Logger, opts: StartOptions = {}): Promise<Running> {
   const clock = opts.clock ?? systemClock;
   await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
-  const storage = createStorage(config);
+  const storage = createStorage(config, logger);
   const closers: Array<() => Promise<unknown>> = [];
   const finalClosers: Array<() => Promise<unknown>> = [];
 
@@ -52,7 +52,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, opts:
     const services = createServices({ config, pool, queues, storage, logger, clock });
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger);
+    const timeouts = { idleMs: config.locations.outboundTimeoutMs, maxDurationMs: config.locations.outboundMaxDurationMs };
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir, timeouts }, logger);
     // Where a mail goes when SMTP stays down past its last attempt.
     const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
     const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);

@@ -5,7 +5,9 @@
  *
  * The account URL is `https://<account>.blob.core.windows.net`, or `endpoint_url` as Azure
  * connection strings write it for emulators (`http://127.0.0.1:10000/<account>`); `use_emulator`
- * is CnosDB's shorthand for azurite's default. A request policy gives every request the guard's agent.
+ * is CnosDB's shorthand for azurite's default. A request policy gives every request the guard's
+ * agent, whose sockets are watched for silence (src/net/outbound-deadline.ts); every operation also
+ * takes its deadline's signal, which the SDK honours by tearing the request down.
  */
 import {
   AnonymousCredential,
@@ -17,16 +19,27 @@ import {
 } from '@azure/storage-blob';
 import type http from 'node:http';
 import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../errors.js';
 import type { AzblobConnection } from './connection-options.js';
-import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
+import { Deadline, hostPort } from '../net/outbound-deadline.js';
+import { portOf } from '../net/outbound-guard.js';
+import type {
+  ListedObject,
+  LocationDriver,
+  OpenedRead,
+  OpenedWrite,
+  ParsedLocation,
+  TransferOptions,
+  WriteOptions,
+} from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
 import { checkEndpoint } from './s3.driver.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
 
 export const AZURE_BUFFER_SIZE = 4 * 1024 * 1024;
 export const AZURE_CONCURRENCY = 2;
+/** Fresh requests a broken download makes to resume where it stopped (the SDK's default is 5). */
+const DOWNLOAD_RESUMES = 2;
 const EMULATOR = 'http://127.0.0.1:10000';
 const ACCOUNT = /^[a-z0-9]{3,24}$/;
 
@@ -40,8 +53,12 @@ export class AzblobLocationDriver implements LocationDriver {
   readonly scheme = 'azblob' as const;
   private readonly service: BlobServiceClient;
   private readonly agents: http.Agent[] = [];
+  /** The store as timeouts name it: the account URL's host:port. */
+  private readonly host: string;
+  private readonly maxDurationMs: number;
 
   constructor(connection: AzblobConnection, ctx: DriverContext) {
+    this.maxDurationMs = ctx.config.outboundMaxDurationMs;
     const custom = connection.endpoint_url !== undefined || connection.use_emulator === true;
     const account = connection.account ?? (custom ? undefined : ctx.config.azure.account);
     if (account !== undefined && !ACCOUNT.test(account))
@@ -53,7 +70,9 @@ export class AzblobLocationDriver implements LocationDriver {
       throw new InvalidLocationError('connection.account', 'azblob:// needs connection.account (or AZURE_STORAGE_ACCOUNT on the server).');
     else accountUrl = connection.use_emulator ? `${EMULATOR}/${account}` : `https://${account}.blob.core.windows.net`;
 
-    const protocol = accountUrl.startsWith('http:') ? 'http:' : 'https:';
+    const url = new URL(accountUrl);
+    this.host = hostPort(url.hostname, portOf(url));
+    const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
     const agent = ctx.guard.agent(protocol, { keepAlive: true, maxSockets: 8 });
     this.agents.push(agent);
     const pipeline = newPipeline(credentialFor(connection, ctx, account, custom), { retryOptions: { maxTries: 3 } });
@@ -73,40 +92,51 @@ export class AzblobLocationDriver implements LocationDriver {
     });
   }
 
-  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
+    const deadline = this.deadline(opts);
     try {
-      const res = await this.container(location).getBlobClient(location.key).download();
+      const res = await deadline.race(
+        this.container(location)
+          .getBlobClient(location.key)
+          .download(0, undefined, { abortSignal: deadline.signal, maxRetryRequests: DOWNLOAD_RESUMES }),
+      );
       const body = res.readableStreamBody;
       if (!body) throw new LocationNotFoundError(location.href);
-      const out = new Transform({ transform: (c: Buffer, _e, cb) => cb(null, c) });
-      pipeline(body as Readable, out).catch((err: unknown) => out.destroy(this.mapError(err, location)));
-      return { stream: out, size: res.contentLength, name: baseName(location.key) };
+      const stream = deadline.stream(body as Readable, { mapError: (err) => this.mapError(err, location) });
+      return { stream, size: res.contentLength, name: baseName(location.key) };
     } catch (err) {
+      deadline.end();
       throw this.mapError(err, location);
     }
   }
 
-  async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
+  async *list(folder: ParsedLocation, opts: TransferOptions = {}): AsyncIterable<ListedObject> {
+    const deadline = this.deadline(opts);
     const pages = this.container(folder)
-      .listBlobsFlat({ prefix: folder.key || undefined })
+      .listBlobsFlat({ prefix: folder.key || undefined, abortSignal: deadline.signal })
       .byPage({ maxPageSize: 1000 });
-    for (;;) {
-      let page: Awaited<ReturnType<typeof pages.next>>;
-      try {
-        page = await pages.next();
-      } catch (err) {
-        throw this.mapError(err, folder);
+    try {
+      for (;;) {
+        let page: Awaited<ReturnType<typeof pages.next>>;
+        try {
+          page = await deadline.race(pages.next());
+        } catch (err) {
+          throw this.mapError(err, folder);
+        }
+        if (page.done) return;
+        for (const blob of page.value.segment.blobItems) {
+          if (blob.name.endsWith('/')) continue;
+          const name = blob.name.slice(folder.key.length);
+          yield { location: childLocation(folder, name), name, size: blob.properties.contentLength ?? 0 };
+        }
       }
-      if (page.done) return;
-      for (const blob of page.value.segment.blobItems) {
-        if (blob.name.endsWith('/')) continue;
-        const name = blob.name.slice(folder.key.length);
-        yield { location: childLocation(folder, name), name, size: blob.properties.contentLength ?? 0 };
-      }
+    } finally {
+      deadline.end();
     }
   }
 
   openWrite(location: ParsedLocation, opts: WriteOptions = {}): OpenedWrite {
+    const deadline = this.deadline(opts);
     let size = 0;
     const body = new Transform({
       highWaterMark: 1024 * 1024,
@@ -115,14 +145,16 @@ export class AzblobLocationDriver implements LocationDriver {
         cb(null, chunk);
       },
     });
+    const stop = () => body.destroy(deadline.reason);
+    deadline.signal.addEventListener('abort', stop, { once: true });
     const blob = this.container(location).getBlockBlobClient(location.key);
     // Uncommitted blocks are discarded by Azure, so a failed upload leaves no blob behind.
-    const done = blob
-      .uploadStream(
-        body,
-        AZURE_BUFFER_SIZE,
-        AZURE_CONCURRENCY,
-        opts.contentType ? { blobHTTPHeaders: { blobContentType: opts.contentType } } : {},
+    const done = deadline
+      .race(
+        blob.uploadStream(body, AZURE_BUFFER_SIZE, AZURE_CONCURRENCY, {
+          abortSignal: deadline.signal,
+          ...(opts.contentType ? { blobHTTPHeaders: { blobContentType: opts.contentType } } : {}),
+        }),
       )
       .then(
         () => ({ url: location.href, size }),
@@ -130,13 +162,21 @@ export class AzblobLocationDriver implements LocationDriver {
           body.destroy();
           throw this.mapError(err, location);
         },
-      );
+      )
+      .finally(() => {
+        deadline.signal.removeEventListener('abort', stop);
+        deadline.end();
+      });
     done.catch(() => undefined);
     return { stream: body, done };
   }
 
   close(): void {
     for (const a of this.agents) a.destroy();
+  }
+
+  private deadline(opts: TransferOptions): Deadline {
+    return new Deadline(this.host, this.maxDurationMs, opts.signal);
   }
 
   private container(location: ParsedLocation): ContainerClient {

@@ -3,15 +3,27 @@
  * refuses file:// altogether). Paths are normalised, `..` cannot leave the root, and symlinks are
  * resolved with realpath before the check, so a link inside the root that points outside is
  * refused too. Writes go to a temporary file beside the target and are renamed into place.
+ *
+ * A caller's signal destroys the streams; local files need no other deadline. Out of scope: a FIFO
+ * or a hung network mount (NFS), whose reads block a libuv worker thread that no signal or timer can
+ * interrupt; the root folders are the operator's, and should not hold either.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { addAbortSignal, PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidLocationError, LocationNotFoundError } from '../errors.js';
-import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation } from './location.driver.js';
+import type {
+  ListedObject,
+  LocationDriver,
+  OpenedRead,
+  OpenedWrite,
+  ParsedLocation,
+  TransferOptions,
+  WriteOptions,
+} from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
 
 export class FileLocationDriver implements LocationDriver {
@@ -23,7 +35,7 @@ export class FileLocationDriver implements LocationDriver {
     private readonly parameter: string,
   ) {}
 
-  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
     const path = await this.insideRoot(location, true);
     let handle: FileHandle;
     try {
@@ -36,10 +48,12 @@ export class FileLocationDriver implements LocationDriver {
       await handle.close();
       throw new LocationNotFoundError(location.href);
     }
-    return { stream: handle.createReadStream(), size: info.size, name: baseName(location.key) };
+    const stream = handle.createReadStream();
+    if (opts.signal) addAbortSignal(opts.signal, stream);
+    return { stream, size: info.size, name: baseName(location.key) };
   }
 
-  async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
+  async *list(folder: ParsedLocation, opts: TransferOptions = {}): AsyncIterable<ListedObject> {
     const dir = await this.insideRoot(folder, true);
     let entries: string[];
     try {
@@ -50,6 +64,7 @@ export class FileLocationDriver implements LocationDriver {
     // Name order, as the object stores list: by code point of the relative path with '/' separators.
     const names = entries.map((e) => e.split(sep).join('/')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const name of names) {
+      opts.signal?.throwIfAborted();
       const child = childLocation(folder, name);
       let path: string;
       try {
@@ -62,8 +77,10 @@ export class FileLocationDriver implements LocationDriver {
     }
   }
 
-  openWrite(location: ParsedLocation): OpenedWrite {
+  openWrite(location: ParsedLocation, opts: WriteOptions = {}): OpenedWrite {
     const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    // A stop fails the copy below, which removes the temporary file.
+    if (opts.signal) addAbortSignal(opts.signal, body);
     const done = (async () => {
       if (location.isFolder)
         throw new InvalidLocationError(this.parameter, `${this.parameter} names a folder; a file name is needed to write.`);

@@ -5,15 +5,29 @@
  *
  * Every request gets the guard's agent through a request interceptor (the library applies them to
  * its JSON calls and to its resumable uploads), and a custom `gcs_base_url` is checked before use.
+ *
+ * Deadlines (src/net/outbound-deadline.ts): uploads go through the guard's agent, whose sockets are
+ * watched for silence. The JSON calls and downloads go through the library's own agent pool
+ * (teeny-request ignores the interceptor's agent), so they are bounded otherwise: the library's
+ * `timeout` up to the answer's headers, and the read stream's own silence timer after that.
  */
 import { Storage, type File, type StorageOptions } from '@google-cloud/storage';
 import type http from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
+import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, LocationUnavailableError } from '../errors.js';
 import type { GcsConnection } from './connection-options.js';
-import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
+import type {
+  ListedObject,
+  LocationDriver,
+  OpenedRead,
+  OpenedWrite,
+  ParsedLocation,
+  TransferOptions,
+  WriteOptions,
+} from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
+import { Deadline, hostPort, OutboundTimeoutError, seconds } from '../net/outbound-deadline.js';
 import { portOf } from '../net/outbound-guard.js';
 import { checkEndpoint } from './s3.driver.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
@@ -27,6 +41,8 @@ export class GcsLocationDriver implements LocationDriver {
   private readonly endpoint: URL | undefined;
   private readonly custom: boolean;
   private storage: Promise<Storage> | undefined;
+  /** The store as timeouts name it: the endpoint's host:port. */
+  private readonly host: string;
 
   constructor(
     private readonly connection: GcsConnection,
@@ -35,6 +51,7 @@ export class GcsLocationDriver implements LocationDriver {
     const base = connection.gcs_base_url;
     this.endpoint = base === undefined ? undefined : checkEndpoint(base, 'connection.gcs_base_url');
     this.custom = base !== undefined && this.endpoint?.hostname !== 'storage.googleapis.com';
+    this.host = this.endpoint ? hostPort(this.endpoint.hostname, portOf(this.endpoint)) : 'storage.googleapis.com:443';
     this.agent = ctx.guard.agent(this.endpoint?.protocol === 'http:' ? 'http:' : 'https:', { keepAlive: true, maxSockets: 8 });
     // Checked now, so a bad option is an error of the request, not of the job.
     authFor(connection, ctx, undefined, this.custom);
@@ -61,7 +78,9 @@ export class GcsLocationDriver implements LocationDriver {
       }
       const storage = new Storage({
         projectId: 'tableport',
+        // Three tries, each waiting at most OUTBOUND_TIMEOUT_MS for an answer.
         retryOptions: { maxRetries: 2 },
+        timeout: this.ctx.config.outboundTimeoutMs,
         ...authFor(this.connection, this.ctx, base, this.custom),
       });
       const agent = this.agent;
@@ -78,49 +97,55 @@ export class GcsLocationDriver implements LocationDriver {
     return this.storage;
   }
 
-  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
+    const deadline = this.deadline(opts);
     let file: File;
-    try {
-      file = await this.file(location);
-    } catch (err) {
-      throw this.mapError(err, location);
-    }
     let size: number | undefined;
     try {
-      const [meta] = await file.getMetadata();
+      file = await deadline.race(this.file(location));
+      const [meta] = await deadline.race(file.getMetadata());
       size = meta.size === undefined ? undefined : Number(meta.size);
     } catch (err) {
+      deadline.end();
       throw this.mapError(err, location);
     }
-    const source = file.createReadStream({ validation: false });
-    const out = new Transform({ transform: (c: Buffer, _e, cb) => cb(null, c) });
-    pipeline(source, out).catch((err: unknown) => out.destroy(this.mapError(err, location)));
-    return { stream: out, size, name: baseName(location.key) };
+    const stream = deadline.stream(file.createReadStream({ validation: false }), {
+      idleMs: this.ctx.config.outboundTimeoutMs,
+      mapError: (err) => this.mapError(err, location),
+    });
+    return { stream, size, name: baseName(location.key) };
   }
 
-  async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
-    let pageToken: string | undefined;
-    do {
-      let files: File[];
-      let next: { pageToken?: string } | null | undefined;
-      try {
-        await this.checkEndpoint();
-        [files, next] = await (await this.client())
-          .bucket(folder.container)
-          .getFiles({ prefix: folder.key, autoPaginate: false, maxResults: PAGE_SIZE, pageToken });
-      } catch (err) {
-        throw this.mapError(err, folder);
-      }
-      for (const f of files) {
-        if (f.name.endsWith('/')) continue;
-        const name = f.name.slice(folder.key.length);
-        yield { location: childLocation(folder, name), name, size: Number(f.metadata.size ?? 0) };
-      }
-      pageToken = next?.pageToken;
-    } while (pageToken);
+  async *list(folder: ParsedLocation, opts: TransferOptions = {}): AsyncIterable<ListedObject> {
+    const deadline = this.deadline(opts);
+    try {
+      let pageToken: string | undefined;
+      do {
+        let files: File[];
+        let next: { pageToken?: string } | null | undefined;
+        try {
+          await deadline.race(this.checkEndpoint());
+          const storage = await deadline.race(this.client());
+          [files, next] = await deadline.race(
+            storage.bucket(folder.container).getFiles({ prefix: folder.key, autoPaginate: false, maxResults: PAGE_SIZE, pageToken }),
+          );
+        } catch (err) {
+          throw this.mapError(err, folder);
+        }
+        for (const f of files) {
+          if (f.name.endsWith('/')) continue;
+          const name = f.name.slice(folder.key.length);
+          yield { location: childLocation(folder, name), name, size: Number(f.metadata.size ?? 0) };
+        }
+        pageToken = next?.pageToken;
+      } while (pageToken);
+    } finally {
+      deadline.end();
+    }
   }
 
   openWrite(location: ParsedLocation, opts: WriteOptions = {}): OpenedWrite {
+    const deadline = this.deadline(opts);
     let size = 0;
     const body = new Transform({
       highWaterMark: 1024 * 1024,
@@ -129,24 +154,39 @@ export class GcsLocationDriver implements LocationDriver {
         cb(null, chunk);
       },
     });
-    const done = (async () => {
-      const sink = (await this.file(location)).createWriteStream({
-        resumable: true,
-        validation: false,
-        metadata: opts.contentType ? { contentType: opts.contentType } : undefined,
+    // Stopping the body stops the upload: pipeline() destroys the upload stream, which aborts its request.
+    const stop = () => body.destroy(deadline.reason);
+    deadline.signal.addEventListener('abort', stop, { once: true });
+    const done = deadline
+      .race(
+        (async () => {
+          const sink = (await this.file(location)).createWriteStream({
+            resumable: true,
+            validation: false,
+            metadata: opts.contentType ? { contentType: opts.contentType } : undefined,
+          });
+          await pipeline(body, sink);
+          return { url: location.href, size };
+        })(),
+      )
+      .catch((err: unknown) => {
+        body.destroy();
+        throw this.mapError(err, location);
+      })
+      .finally(() => {
+        deadline.signal.removeEventListener('abort', stop);
+        deadline.end();
       });
-      await pipeline(body, sink);
-      return { url: location.href, size };
-    })().catch((err: unknown) => {
-      body.destroy();
-      throw this.mapError(err, location);
-    });
     done.catch(() => undefined);
     return { stream: body, done };
   }
 
   close(): void {
     this.agent.destroy();
+  }
+
+  private deadline(opts: TransferOptions): Deadline {
+    return new Deadline(this.host, this.ctx.config.outboundMaxDurationMs, opts.signal);
   }
 
   private async file(location: ParsedLocation): Promise<File> {
@@ -161,6 +201,11 @@ export class GcsLocationDriver implements LocationDriver {
 
   private mapError(err: unknown, location: ParsedLocation): Error {
     return mapStoreError(err, location.href, (e) => {
+      // The library's `timeout` (node-fetch's) ran out before the answer's headers.
+      if ((e as { type?: unknown }).type === 'request-timeout') {
+        const timeout = new OutboundTimeoutError(this.host, `did not answer within ${seconds(this.ctx.config.outboundTimeoutMs)}`);
+        return new LocationUnavailableError(location.href, timeout.message);
+      }
       const code = Number((e as { code?: unknown }).code);
       if (code === 404) return new LocationNotFoundError(location.href);
       if (code === 401 || code === 403) return new LocationAccessDeniedError(location.href, `HTTP ${code}`);

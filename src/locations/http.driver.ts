@@ -1,10 +1,11 @@
 /**
  * A file at a public URL, for imports only (MinApp's `dataFileUrl`, `source: "https://..."`): a
- * streamed GET through the outbound guard, every redirect re-checked, capped in bytes and time.
+ * streamed GET through the outbound guard, every redirect re-checked, capped in bytes and time
+ * (the guard's agent closes a silent connection; the download ends at OUTBOUND_MAX_DURATION_MS).
  */
 import { InvalidLocationError } from '../errors.js';
 import { guardedGet } from '../net/guarded-get.js';
-import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation } from './location.driver.js';
+import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, TransferOptions } from './location.driver.js';
 import { baseName } from './location-url.js';
 import type { DriverContext } from './store-errors.js';
 
@@ -14,12 +15,12 @@ export class HttpLocationDriver implements LocationDriver {
     private readonly ctx: DriverContext,
   ) {}
 
-  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
     const c = this.ctx.config;
     const res = await guardedGet(new URL(location.requestUrl ?? location.href), this.ctx.guard, {
       maxBytes: c.outboundMaxBytes,
-      timeoutMs: c.outboundTimeoutMs,
       maxDurationMs: c.outboundMaxDurationMs,
+      signal: opts.signal,
     });
     let name = baseName(location.key);
     try {

@@ -7,6 +7,7 @@
  */
 import type { LocationsConfig } from '../config.js';
 import { InvalidLocationError, LocationNotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { OutboundGuard } from '../net/outbound-guard.js';
 import { AzblobLocationDriver } from './azblob.driver.js';
 import { parseConnection, type AzblobConnection, type GcsConnection, type S3Connection } from './connection-options.js';
@@ -28,8 +29,12 @@ export interface LocationContext extends DriverContext {
   s3?: S3DriverOptions;
 }
 
-export function createLocationContext(config: LocationsConfig): LocationContext {
-  return { config, guard: new OutboundGuard({ allowHosts: config.outboundAllowHosts }) };
+export function createLocationContext(config: LocationsConfig, logger?: Logger): LocationContext {
+  return {
+    config,
+    guard: new OutboundGuard({ allowHosts: config.outboundAllowHosts, idleTimeoutMs: config.outboundTimeoutMs }),
+    ...(logger ? { logger } : {}),
+  };
 }
 
 export type LocationPurpose = 'read' | 'write';
@@ -92,14 +97,14 @@ export const MAX_FOLDER_OBJECTS = 10_000;
  * The listing (names, not data) is gathered and sorted here, by UTF-8 bytes as S3 sorts, because
  * not every S3-compatible store lists in that order.
  */
-export async function* readSources(resolved: ResolvedLocation): AsyncIterable<ListedObject> {
+export async function* readSources(resolved: ResolvedLocation, signal?: AbortSignal): AsyncIterable<ListedObject> {
   const { location, driver } = resolved;
   if (!location.isFolder) {
     yield { location, name: location.key.split('/').pop() ?? '', size: -1 };
     return;
   }
   const all: ListedObject[] = [];
-  for await (const o of driver.list(location)) {
+  for await (const o of driver.list(location, { signal })) {
     if (all.length >= MAX_FOLDER_OBJECTS) {
       throw new InvalidLocationError('source', `${location.href} holds more than ${MAX_FOLDER_OBJECTS} files; import a narrower folder.`);
     }

@@ -46,18 +46,29 @@ export interface OpenedWrite {
   done: Promise<{ url: string; size: number }>;
 }
 
-export interface WriteOptions {
+/** How a caller stops a transfer early: the job's signal (a cancel, a shutdown). */
+export interface TransferOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export interface WriteOptions extends TransferOptions {
   contentType?: string;
 }
 
+/**
+ * Every transfer is bounded (src/net/outbound-deadline.ts): a store silent for OUTBOUND_TIMEOUT_MS,
+ * or one read, write or listing past OUTBOUND_MAX_DURATION_MS, fails it with a
+ * LocationUnavailableError naming the host. When `signal` fires, the transfer stops at once: a
+ * pending call rejects, the read stream is destroyed, `done` rejects, and its sockets are closed.
+ */
 export interface LocationDriver {
   readonly scheme: LocationScheme;
   /** Opens one object for reading; LocationNotFoundError when there is none. */
-  openRead(location: ParsedLocation): Promise<OpenedRead>;
+  openRead(location: ParsedLocation, opts?: TransferOptions): Promise<OpenedRead>;
   /** Every object under a folder location, in name order (paged underneath). */
-  list(folder: ParsedLocation): AsyncIterable<ListedObject>;
+  list(folder: ParsedLocation, opts?: TransferOptions): AsyncIterable<ListedObject>;
   /** Starts writing one object; it appears only when `done` resolves. */
   openWrite(location: ParsedLocation, opts?: WriteOptions): OpenedWrite;
-  /** Frees sockets and clients. */
+  /** Frees sockets and clients (once a stopped upload has removed its parts, at most a few timeouts later). */
   close(): void;
 }

@@ -1,12 +1,17 @@
 /**
- * The one S3 multipart upload, shared by the `s3://` location driver (a user's bucket) and the
- * S3 storage driver (the service's own files under STORAGE_URL): a byte-counting stream in front of
+ * What the `s3://` location driver (a user's bucket) and the S3 storage driver (the service's own
+ * files under STORAGE_URL) share: the one multipart upload, a byte-counting stream in front of
  * `@aws-sdk/lib-storage`'s Upload, so memory stays at about partSize × (queueSize + 1) whatever the
- * object's size, and the object appears only when complete.
+ * object's size, and the object appears only when complete; and the client settings that keep the
+ * SDK's requests bounded and its warnings in the JSON log.
  */
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, type S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type http from 'node:http';
 import { Transform } from 'node:stream';
+import type { Logger } from '../logger.js';
+import { TransferAbortedError } from '../net/outbound-deadline.js';
 
 /** S3 refuses parts below 5 MiB, except the last. */
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -24,6 +29,44 @@ export const S3_COMPATIBLE_CHECKSUMS: Pick<S3ClientConfig, 'requestChecksumCalcu
   responseChecksumValidation: 'WHEN_REQUIRED',
 };
 
+/**
+ * The client settings both S3 drivers use. The agents (see net/outbound-deadline.ts) close a
+ * connection whose peer stays silent; the SDK's own `requestTimeout` is left unset: it measures a
+ * whole request, a part's upload included, and without `throwOnRequestTimeout` it only prints a
+ * warning to the console. The SDK's warnings go to the JSON log instead.
+ */
+export function s3ClientSettings(
+  agents: { httpAgent: http.Agent; httpsAgent: http.Agent },
+  logger: Logger | undefined,
+): Pick<S3ClientConfig, 'requestHandler' | 'logger' | 'maxAttempts' | 'requestChecksumCalculation' | 'responseChecksumValidation'> {
+  const log = sdkLogger(logger);
+  return {
+    requestHandler: new NodeHttpHandler({ ...agents, throwOnRequestTimeout: true, logger: log }),
+    logger: log,
+    // Three tries of at most OUTBOUND_TIMEOUT_MS of silence each: a dead store fails the call in
+    // about three timeouts.
+    maxAttempts: 3,
+    ...S3_COMPATIBLE_CHECKSUMS,
+  };
+}
+
+type SdkLogger = NonNullable<S3ClientConfig['logger']>;
+
+/** The SDK's warnings and errors as log lines of ours; its per-request debug and info lines are dropped. */
+function sdkLogger(logger: Logger | undefined): SdkLogger {
+  const log = logger?.child({ component: 'aws-sdk' });
+  // Only its text: an object the SDK logs is a command's input and outcome (a failed command is
+  // logged so, and its caller reports the failure).
+  const line =
+    (level: 'warn' | 'error') =>
+    (...content: unknown[]) => {
+      const text = content.filter((c): c is string => typeof c === 'string').join(' ');
+      if (text) log?.[level](text);
+    };
+  const drop = () => undefined;
+  return { trace: drop, debug: drop, info: drop, warn: line('warn'), error: line('error') };
+}
+
 export interface S3UploadOptions {
   /** Bytes per part; raised to S3's minimum of 5 MiB. */
   partSize?: number | undefined;
@@ -33,12 +76,17 @@ export interface S3UploadOptions {
   highWaterMark?: number;
   /** Called after each part is sent (tests count them). */
   onPart?: () => void;
+  /** Stops the upload: requests in flight are torn down, nothing completes, parts are removed. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface S3Upload {
   /** Write the object's bytes here; end it to complete the upload. */
   body: Transform;
-  /** Resolves with the bytes written once the object exists; rejects with the SDK's error. */
+  /**
+   * Resolves with the bytes written once the object exists; rejects with the SDK's error once a
+   * failed or stopped upload has removed its parts (so the client must stay open until then).
+   */
   done: Promise<{ size: number }>;
   /** Stops the upload and removes its parts (also done when `body` is destroyed with an error). */
   abort(): Promise<void>;
@@ -53,8 +101,9 @@ export function startS3Upload(client: S3Client, bucket: string, key: string, opt
       cb(null, chunk);
     },
   });
+  const { signal } = opts;
   const upload = new Upload({
-    client,
+    client: signal ? sendingWith(client, signal) : client,
     params: { Bucket: bucket, Key: key, Body: body, ContentType: opts.contentType },
     partSize: Math.max(S3_MIN_PART_SIZE, opts.partSize ?? S3_PART_SIZE),
     queueSize: opts.queueSize ?? S3_QUEUE_SIZE,
@@ -67,8 +116,11 @@ export function startS3Upload(client: S3Client, bucket: string, key: string, opt
       if (p.part !== undefined) onPart();
     });
   const abort = () => upload.abort().catch(() => undefined);
-  // A writer that abandons the object (destroys the body with an error) stops the upload.
-  body.once('error', () => void abort());
+  // A writer that abandons the object (destroys the body with an error) fails the parts' reads:
+  // the upload stops, removes its parts and rejects. A stop does the same, and its requests in
+  // flight are torn down by the signal (see sendingWith).
+  const stop = () => body.destroy(new TransferAbortedError());
+  signal?.addEventListener('abort', stop, { once: true });
   const done = upload.done().then(
     () => ({ size }),
     (err: unknown) => {
@@ -77,6 +129,20 @@ export function startS3Upload(client: S3Client, bucket: string, key: string, opt
       throw err;
     },
   );
-  done.catch(() => undefined);
+  done.catch(() => undefined).finally(() => signal?.removeEventListener('abort', stop));
   return { body, done, abort };
+}
+
+/**
+ * `client` whose every request carries `signal`, so a stop tears down what is in flight at once
+ * (lib-storage passes no signal of its own to its requests). Removing the parts of a stopped
+ * upload is the one request left to run; its connection's silence still bounds it.
+ */
+function sendingWith(client: S3Client, signal: AbortSignal): S3Client {
+  const send = ((command: unknown, options?: object) =>
+    (client.send as (c: unknown, o?: object) => Promise<unknown>)(
+      command,
+      command instanceof AbortMultipartUploadCommand ? options : { ...options, abortSignal: signal },
+    )) as S3Client['send'];
+  return new Proxy(client, { get: (target, prop) => (prop === 'send' ? send : Reflect.get(target, prop, target)) });
 }

@@ -12,14 +12,23 @@ import {
   type ListObjectsV2CommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
+import { Deadline, hostPort } from '../net/outbound-deadline.js';
+import { portOf } from '../net/outbound-guard.js';
 import type { S3Connection } from './connection-options.js';
-import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, WriteOptions } from './location.driver.js';
+import type {
+  ListedObject,
+  LocationDriver,
+  OpenedRead,
+  OpenedWrite,
+  ParsedLocation,
+  TransferOptions,
+  WriteOptions,
+} from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
-import { S3_COMPATIBLE_CHECKSUMS, startS3Upload } from './s3-upload.js';
+import { s3ClientSettings, startS3Upload } from './s3-upload.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
 
 export interface S3DriverOptions {
@@ -37,6 +46,12 @@ export class S3LocationDriver implements LocationDriver {
   private readonly partSize: number | undefined;
   private readonly queueSize: number | undefined;
   private readonly listPageSize: number | undefined;
+  /** The store as timeouts name it: the endpoint's host:port, or AWS's regional one. */
+  private readonly host: string;
+  private readonly maxDurationMs: number;
+  /** Uploads that have not settled yet (a stopped one still removes its parts): close() waits for them. */
+  private readonly uploads = new Set<Promise<unknown>>();
+  private closed = false;
   /** Parts sent by this driver's uploads and list pages fetched, so a test can see both happen. */
   partsUploaded = 0;
   listPages = 0;
@@ -45,82 +60,109 @@ export class S3LocationDriver implements LocationDriver {
     this.partSize = opts.partSize;
     this.queueSize = opts.queueSize;
     this.listPageSize = opts.listPageSize;
+    this.maxDurationMs = ctx.config.outboundMaxDurationMs;
     const custom = connection.endpoint_url !== undefined;
-    if (custom) checkEndpoint(connection.endpoint_url ?? '', 'connection.endpoint_url');
+    const endpoint = custom ? checkEndpoint(connection.endpoint_url ?? '', 'connection.endpoint_url') : undefined;
+    const region = connection.region ?? ctx.config.aws.region ?? 'us-east-1';
+    this.host = endpoint ? hostPort(endpoint.hostname, portOf(endpoint)) : `s3.${region}.amazonaws.com:443`;
     const httpAgent = ctx.guard.agent('http:', { keepAlive: true, maxSockets: 8 });
     const httpsAgent = ctx.guard.agent('https:', { keepAlive: true, maxSockets: 8 });
     this.agents = [httpAgent, httpsAgent];
     const config: S3ClientConfig = {
-      region: connection.region ?? ctx.config.aws.region ?? 'us-east-1',
+      region,
       forcePathStyle: connection.virtual_hosted_style !== true,
-      requestHandler: new NodeHttpHandler({
-        httpAgent,
-        httpsAgent,
-        connectionTimeout: ctx.config.outboundTimeoutMs,
-        requestTimeout: ctx.config.outboundTimeoutMs,
-      }),
-      maxAttempts: 3,
-      ...S3_COMPATIBLE_CHECKSUMS,
+      ...s3ClientSettings({ httpAgent, httpsAgent }, ctx.logger),
       ...credentialsFor(connection, ctx, custom),
     };
     if (custom) config.endpoint = connection.endpoint_url;
     this.client = new S3Client(config);
   }
 
-  async openRead(location: ParsedLocation): Promise<OpenedRead> {
+  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
+    const deadline = new Deadline(this.host, this.maxDurationMs, opts.signal);
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: location.container, Key: location.key }));
-      const stream = res.Body as Readable | undefined;
-      if (!stream) throw new LocationNotFoundError(location.href);
+      const res = await deadline.race(
+        this.client.send(new GetObjectCommand({ Bucket: location.container, Key: location.key }), { abortSignal: deadline.signal }),
+      );
+      const body = res.Body as Readable | undefined;
+      if (!body) throw new LocationNotFoundError(location.href);
+      const stream = deadline.stream(body, { mapError: (err) => this.mapError(err, location) });
       return { stream, size: res.ContentLength, name: baseName(location.key) };
     } catch (err) {
+      deadline.end();
       throw this.mapError(err, location);
     }
   }
 
-  async *list(folder: ParsedLocation): AsyncIterable<ListedObject> {
-    let token: string | undefined;
-    do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: folder.container, Prefix: folder.key, ContinuationToken: token, MaxKeys: this.listPageSize }),
-        );
-      } catch (err) {
-        throw this.mapError(err, folder);
-      }
-      this.listPages++;
-      for (const o of page.Contents ?? []) {
-        // A zero-byte key ending in '/' is a console-made "folder" marker, not a file.
-        if (!o.Key || o.Key.endsWith('/')) continue;
-        const name = o.Key.slice(folder.key.length);
-        yield { location: childLocation(folder, name), name, size: o.Size ?? 0 };
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+  async *list(folder: ParsedLocation, opts: TransferOptions = {}): AsyncIterable<ListedObject> {
+    const deadline = new Deadline(this.host, this.maxDurationMs, opts.signal);
+    try {
+      let token: string | undefined;
+      do {
+        let page: ListObjectsV2CommandOutput;
+        try {
+          page = await deadline.race(
+            this.client.send(
+              new ListObjectsV2Command({
+                Bucket: folder.container,
+                Prefix: folder.key,
+                ContinuationToken: token,
+                MaxKeys: this.listPageSize,
+              }),
+              { abortSignal: deadline.signal },
+            ),
+          );
+        } catch (err) {
+          throw this.mapError(err, folder);
+        }
+        this.listPages++;
+        for (const o of page.Contents ?? []) {
+          // A zero-byte key ending in '/' is a console-made "folder" marker, not a file.
+          if (!o.Key || o.Key.endsWith('/')) continue;
+          const name = o.Key.slice(folder.key.length);
+          yield { location: childLocation(folder, name), name, size: o.Size ?? 0 };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } finally {
+      deadline.end();
+    }
   }
 
   openWrite(location: ParsedLocation, opts: WriteOptions = {}): OpenedWrite {
+    const deadline = new Deadline(this.host, this.maxDurationMs, opts.signal);
     const upload = startS3Upload(this.client, location.container, location.key, {
       partSize: this.partSize,
       queueSize: this.queueSize,
       contentType: opts.contentType,
       highWaterMark: 1024 * 1024,
       onPart: () => this.partsUploaded++,
+      signal: deadline.signal,
     });
-    const done = upload.done.then(
-      ({ size }) => ({ url: location.href, size }),
-      (err: unknown) => {
-        throw this.mapError(err, location);
-      },
-    );
+    const settled = upload.done.catch(() => undefined).finally(() => this.uploads.delete(settled));
+    this.uploads.add(settled);
+    const done = deadline
+      .race(upload.done)
+      .then(
+        ({ size }) => ({ url: location.href, size }),
+        (err: unknown) => {
+          throw this.mapError(err, location);
+        },
+      )
+      .finally(() => deadline.end());
     done.catch(() => undefined);
     return { stream: upload.body, done };
   }
 
   close(): void {
-    this.client.destroy();
-    for (const a of this.agents) a.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    const destroy = () => {
+      this.client.destroy();
+      for (const a of this.agents) a.destroy();
+    };
+    if (this.uploads.size === 0) destroy();
+    else void Promise.allSettled([...this.uploads]).then(destroy);
   }
 
   private mapError(err: unknown, location: ParsedLocation): Error {

@@ -3,15 +3,21 @@
  * last step of error mapping. A store's own error (not found, access denied) is mapped by the
  * driver; here, a refusal by the guard is found wherever a client library wrapped it, and anything
  * else becomes a LocationUnavailableError that names the location but never echoes the library's
- * message, which may hold a key id, a signature or an internal address.
+ * message, which may hold a key id, a signature or an internal address. A timeout (see
+ * net/outbound-deadline.ts) says which host:port went quiet: the endpoint the user named or the
+ * provider's, never a credential.
  */
 import type { LocationsConfig } from '../config.js';
+import type { Logger } from '../logger.js';
 import { isAppError, LocationUnavailableError, OutboundAddressRefusedError } from '../errors.js';
+import { OutboundTimeoutError, TransferAbortedError } from '../net/outbound-deadline.js';
 import type { OutboundGuard } from '../net/outbound-guard.js';
 
 export interface DriverContext {
   config: LocationsConfig;
   guard: OutboundGuard;
+  /** Where client libraries' own warnings go (as JSON lines, never straight to the console). */
+  logger?: Logger;
 }
 
 const NETWORK_CODES = new Set([
@@ -29,7 +35,10 @@ const NETWORK_CODES = new Set([
 export function mapStoreError(err: unknown, href: string, storeSpecific: (err: Error) => Error | undefined): Error {
   const refused = findInChain(err, (e) => e instanceof OutboundAddressRefusedError);
   if (refused) return refused;
-  if (isAppError(err)) return err;
+  if (isAppError(err) || err instanceof TransferAbortedError) return err;
+  // Before the store's own mapping: a timeout is often wrapped as a generic error of the library.
+  const timeout = OutboundTimeoutError.find(err);
+  if (timeout) return new LocationUnavailableError(href, timeout.message);
   if (!(err instanceof Error)) return new LocationUnavailableError(href, 'an unknown failure');
   const mapped = storeSpecific(err);
   if (mapped) return mapped;

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import nodemailer from 'nodemailer';
 import type { Logger } from '../logger.js';
+import { Deadline, hostPort } from '../net/outbound-deadline.js';
 
 export interface MailMessage {
   to: string;
@@ -39,6 +40,11 @@ export interface MailerOptions {
   /** The From header, e.g. `tableport <no-reply@example.com>`. */
   from: string;
   outboxDir: string;
+  /**
+   * OUTBOUND_TIMEOUT_MS and OUTBOUND_MAX_DURATION_MS, as for every outbound call
+   * (src/net/outbound-deadline.ts); 30 s and 1 h when unset.
+   */
+  timeouts?: { idleMs: number; maxDurationMs: number };
 }
 
 // Nothing in our mails refers to files or URLs to inline; refusing both means a template
@@ -46,29 +52,53 @@ export interface MailerOptions {
 const SAFE = { disableFileAccess: true, disableUrlAccess: true } as const;
 
 export function createMailer(options: MailerOptions, logger: Logger): Mailer {
-  return options.smtpUrl ? smtpMailer(options.smtpUrl, options.from, logger) : outboxMailer(options.from, options.outboxDir, logger);
+  const timeouts = options.timeouts ?? { idleMs: 30_000, maxDurationMs: 3_600_000 };
+  return options.smtpUrl
+    ? smtpMailer(options.smtpUrl, options.from, timeouts, logger)
+    : outboxMailer(options.from, options.outboxDir, logger);
 }
 
-function smtpMailer(smtpUrl: string, from: string, logger: Logger): Mailer {
+function smtpMailer(smtpUrl: string, from: string, timeouts: NonNullable<MailerOptions['timeouts']>, logger: Logger): Mailer {
   const log = logger.child({ component: 'mailer', transport: 'smtp' });
+  const url = new URL(smtpUrl);
+  const host = hostPort(url.hostname, url.port || (url.protocol === 'smtps:' ? 465 : 587));
   // Keys in the URL's query win over these (nodemailer merges the URL last).
-  const transport = nodemailer.createTransport(
-    {
-      url: smtpUrl,
-      pool: true,
-      maxConnections: 3,
-      // Fail fast on a dead or hanging server rather than holding a worker slot for minutes;
-      // the job's retry with backoff is the patience.
-      connectionTimeout: 15_000,
-      greetingTimeout: 15_000,
-      socketTimeout: 60_000,
-      ...SAFE,
-    },
-    { from },
-  );
+  const open = () =>
+    nodemailer.createTransport(
+      {
+        url: smtpUrl,
+        pool: true,
+        maxConnections: 3,
+        // Fail fast on a dead or hanging server rather than holding a worker slot for minutes; the
+        // mail job's retry with backoff is the patience. A server may think longer after the
+        // message's end than between commands (RFC 5321 allows minutes), hence twice the silence.
+        connectionTimeout: timeouts.idleMs,
+        greetingTimeout: timeouts.idleMs,
+        socketTimeout: 2 * timeouts.idleMs,
+        ...SAFE,
+      },
+      { from },
+    );
+  let transport = open();
   return {
     async send(message) {
-      const info = await transport.sendMail({ ...message, ...SAFE });
+      // A server that answers byte by byte never goes silent: the send as a whole has a deadline,
+      // and its pooled connections are dropped with it (sends sharing them fail and are retried).
+      const deadline = new Deadline(host, timeouts.maxDurationMs);
+      const used = transport;
+      const info = await deadline
+        .race(used.sendMail({ ...message, ...SAFE }))
+        .catch((err: unknown) => {
+          if (deadline.reason) {
+            if (transport === used) transport = open();
+            used.close();
+          }
+          // nodemailer's own timeouts ("Greeting never received") do not say which server.
+          if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ETIMEDOUT' && !err.message.startsWith(host))
+            err.message = `${host}: ${err.message}`;
+          throw err;
+        })
+        .finally(() => deadline.end());
       // One recipient: a refused one has already thrown, but a server may accept the envelope
       // and still list it as rejected.
       if (info.rejected.length > 0) {

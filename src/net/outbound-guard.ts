@@ -7,12 +7,11 @@
  * local emulators and on-premise stores.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { isIP, Socket, type LookupFunction } from 'node:net';
-import type { Duplex } from 'node:stream';
 import ipaddr from 'ipaddr.js';
 import { OutboundAddressRefusedError } from '../errors.js';
+import { hostPort, timedAgent } from './outbound-deadline.js';
 
 /** Resolves every address of a host, as the socket would (getaddrinfo, /etc/hosts included). */
 export type Resolver = (host: string) => Promise<LookupAddress[]>;
@@ -94,15 +93,19 @@ export interface OutboundGuardOptions {
   /** `host` or `host:port` entries (IPv6 as `[::1]:port`), matched against the URL's host. */
   allowHosts?: string[];
   resolver?: Resolver;
+  /** OUTBOUND_TIMEOUT_MS: how long a peer may stay silent on a connection of this guard's agents. */
+  idleTimeoutMs?: number;
 }
 
 export class OutboundGuard {
   private readonly allowAnyPort = new Set<string>();
   private readonly allowPort = new Set<string>();
   private readonly resolver: Resolver;
+  private readonly idleTimeoutMs: number | undefined;
 
   constructor(opts: OutboundGuardOptions = {}) {
     this.resolver = opts.resolver ?? systemResolver;
+    this.idleTimeoutMs = opts.idleTimeoutMs;
     for (const entry of opts.allowHosts ?? []) {
       // The URL parser normalises the entry exactly as it normalises the hosts it is matched against.
       let u: URL;
@@ -144,21 +147,21 @@ export class OutboundGuard {
     const literal = isIP(h);
     if (literal) {
       const reason = allowed ? undefined : addressRefusal(h);
-      if (reason) throw new OutboundAddressRefusedError(displayHost(h, port), `it is ${reason}`);
+      if (reason) throw new OutboundAddressRefusedError(hostPort(h, port), `it is ${reason}`);
       return [{ address: h, family: literal }];
     }
     let addresses: LookupAddress[];
     try {
       addresses = await this.resolver(h);
     } catch {
-      throw new OutboundAddressRefusedError(displayHost(h, port), 'the host name does not resolve');
+      throw new OutboundAddressRefusedError(hostPort(h, port), 'the host name does not resolve');
     }
-    if (addresses.length === 0) throw new OutboundAddressRefusedError(displayHost(h, port), 'the host name does not resolve');
+    if (addresses.length === 0) throw new OutboundAddressRefusedError(hostPort(h, port), 'the host name does not resolve');
     if (!allowed) {
       // One bad answer refuses the host: a resolver may hand out a public and a private address.
       for (const a of addresses) {
         const reason = addressRefusal(a.address);
-        if (reason) throw new OutboundAddressRefusedError(displayHost(h, port), `it resolves to ${reason}`);
+        if (reason) throw new OutboundAddressRefusedError(hostPort(h, port), `it resolves to ${reason}`);
       }
     }
     return addresses;
@@ -181,43 +184,30 @@ export class OutboundGuard {
     }) as unknown as LookupFunction;
   }
 
-  /** An http(s) agent whose every connection passes the guard; give one to each client library. */
+  /**
+   * An http(s) agent whose every connection passes the guard and is watched for silence (see
+   * outbound-deadline.ts); give one to each client library.
+   */
   agent(protocol: 'http:' | 'https:', opts: http.AgentOptions = {}): http.Agent {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const guard = this;
-    const Base = protocol === 'https:' ? https.Agent : http.Agent;
-    const GuardedAgent = class extends Base {
-      override createConnection(options: ConnectOptions, cb?: (err: Error | null, socket: Duplex) => void): Duplex {
-        const port = Number(options.port) || (protocol === 'https:' ? 443 : 80);
-        const host = normaliseHost(String(options.host ?? options.hostname ?? 'localhost'));
-        // A literal address never goes through `lookup`, so it is judged here.
-        const reason = isIP(host) && !guard.isAllowListed(host, port) ? addressRefusal(host) : undefined;
-        if (reason) {
-          const refused = new Socket();
-          process.nextTick(() => refused.destroy(new OutboundAddressRefusedError(displayHost(host, port), `it is ${reason}`)));
-          return refused;
-        }
-        return super.createConnection({ ...options, lookup: guard.lookupFor(port) }, cb) as Duplex;
+    return timedAgent(protocol, this.idleTimeoutMs, opts, (options, port) => {
+      const host = normaliseHost(String(options.host ?? options.hostname ?? 'localhost'));
+      // A literal address never goes through `lookup`, so it is judged here.
+      const reason = isIP(host) && !this.isAllowListed(host, port) ? addressRefusal(host) : undefined;
+      if (reason) {
+        const refused = new Socket();
+        process.nextTick(() => refused.destroy(new OutboundAddressRefusedError(hostPort(host, port), `it is ${reason}`)));
+        return refused;
       }
-    };
-    return new GuardedAgent(opts);
+      return { ...options, lookup: this.lookupFor(port) };
+    });
   }
 }
 
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
-type ConnectOptions = Parameters<http.Agent['createConnection']>[0] & {
-  host?: string | null;
-  hostname?: string | null;
-  port?: number | string | null;
-};
 
 function normaliseHost(host: string): string {
   const h = host.toLowerCase();
   return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
-}
-
-function displayHost(host: string, port: number): string {
-  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
 /** The port a URL connects to, its scheme's default when none is written. */

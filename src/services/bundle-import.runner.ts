@@ -84,7 +84,7 @@ export class BundleImportRunner {
       errorCount += Math.max(1, list.length);
     };
 
-    const opened = await this.d.sources.open(job.id, p, job.upload_key);
+    const opened = await this.d.sources.open(job.id, p, job.upload_key, ctx.signal);
     const report = progressReporter(this.d.jobs, job.id, opened.size ?? 0);
     const existing = await this.d.workspace.lockAll(db, job.user_id);
     const planner = new BundleImportPlanner(p.mode, existing, p.rename);

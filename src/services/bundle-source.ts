@@ -67,18 +67,29 @@ export class BundleSources {
     };
   }
 
-  /** The bundle's bytes and their size when known. */
-  async open(jobId: string, params: BundleSourceParams, uploadKey: string | null): Promise<{ stream: Readable; size: number | null }> {
+  /** The bundle's bytes and their size when known. `signal` (the job's) stops the read at once. */
+  async open(
+    jobId: string,
+    params: BundleSourceParams,
+    uploadKey: string | null,
+    signal?: AbortSignal,
+  ): Promise<{ stream: Readable; size: number | null }> {
     if (params.origin === 'upload' || params.origin === 'content') {
       if (!uploadKey) throw new InvalidParameterError('file', 'The uploaded bundle is no longer there.');
       const info = await this.storage.stat(uploadKey);
-      return { stream: await this.storage.get(uploadKey), size: info?.size ?? params.size };
+      return { stream: await this.storage.get(uploadKey, undefined, { signal }), size: info?.size ?? params.size };
     }
     if (!params.sealed) throw new InvalidParameterError('source', "The bundle's location was not recorded.");
     const s = this.box.open<SealedSource>(params.sealed, jobId);
     const parameter = params.origin === 'file' ? 'file' : 'source';
     const { location, driver } = resolveLocation(s.url, s.connection, this.locations, 'read', parameter);
-    const opened = await driver.openRead(location);
+    let opened: Awaited<ReturnType<typeof driver.openRead>>;
+    try {
+      opened = await driver.openRead(location, { signal });
+    } catch (err) {
+      driver.close();
+      throw err;
+    }
     // The driver's sockets go when the bytes have been read (or the read was abandoned).
     opened.stream.once('close', () => driver.close());
     return { stream: opened.stream, size: opened.size ?? null };

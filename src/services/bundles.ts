@@ -10,6 +10,7 @@ import type { RowsRepository } from '../db/repositories/rows.repository.js';
 import { WorkspaceRepository } from '../db/repositories/workspace.repository.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { createLocationContext } from '../locations/index.js';
+import type { Logger } from '../logger.js';
 import type { StorageDriver } from '../storage/index.js';
 import { BundleExportService } from './bundle-export.service.js';
 import { BundleImportRunner } from './bundle-import.runner.js';
@@ -36,12 +37,23 @@ export interface BundleInfra {
   queues: JobQueues;
   storage: StorageDriver;
   lifecycle: JobLifecycle;
+  logger?: Logger;
 }
 
-export function createBundleServices({ config, pool, rows, jobs, limiter, queues, storage, lifecycle }: BundleInfra): BundleServices {
+export function createBundleServices({
+  config,
+  pool,
+  rows,
+  jobs,
+  limiter,
+  queues,
+  storage,
+  lifecycle,
+  logger,
+}: BundleInfra): BundleServices {
   const workspace = new WorkspaceRepository(pool);
   const bundleJobs = new BundleJobsRepository(pool);
-  const sources = new BundleSources(storage, createLocationContext(config.locations));
+  const sources = new BundleSources(storage, createLocationContext(config.locations, logger));
   const deps = { config, workspace, rows, jobs, limiter, queues, storage };
   const exports = new BundleExportService(deps);
   const runner = new BundleImportRunner({

@@ -205,8 +205,10 @@ export class ExportsService {
     signal.addEventListener('abort', abort, { once: true });
     try {
       // A location instead of storage: write() abandons the object and ends the stream on failure.
-      if (job.location_sealed) await this.d.locations.write(job.location_sealed, jobId, fileName, gzip ? 'gzip' : params.file_type, body);
-      else await this.d.storage.put(key, body);
+      // Both stop at once on the signal, even once the body has ended and the upload is in flight.
+      if (job.location_sealed)
+        await this.d.locations.write(job.location_sealed, jobId, fileName, gzip ? 'gzip' : params.file_type, body, signal);
+      else await this.d.storage.put(key, body, { signal });
     } catch (err) {
       // put() may reject before it reads a byte (the folder cannot be made); the COPY would then
       // hold its pooled connection forever. Ending the stream ends the COPY and frees it.

@@ -108,18 +108,20 @@ export function userFileOptions(params: ImportParams): ImportFileOptions {
 /**
  * Worker: fetches the job's source into a temp folder (capped at `maxBytes` in all) and checks each
  * file as an upload is checked. `cleanup` removes the folder; call it however the import ends.
+ * `signal` (the job's) stops the fetch at once.
  */
 export async function fetchSourceFiles(
   locations: TaskLocations,
   job: JobRecord,
   fields: readonly FieldSchema[],
   maxBytes: number,
+  signal?: AbortSignal,
 ): Promise<{ files: ImportFile[]; cleanup: () => Promise<void> }> {
   const params = job.params as ImportParams;
   const dir = join(tmpdir(), `tableport-source-${job.id}`);
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    const all = await locations.fetch(job.location_sealed ?? '', job.id, dir, maxBytes);
+    const all = await locations.fetch(job.location_sealed ?? '', job.id, dir, maxBytes, signal);
     // A folder's 0-byte objects (Spark's _SUCCESS, a store console's folder marker) hold no rows and
     // are passed over; an empty object named alone, or a folder of nothing else, is refused below.
     const nonEmpty = all.filter((f) => f.size > 0);

@@ -244,7 +244,7 @@ export class ImportsService {
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
     if (job.location_sealed) {
       // A location: its object(s) are fetched to local files first, then read like uploads.
-      const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes);
+      const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes, signal);
       try {
         return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
       } finally {
@@ -254,7 +254,7 @@ export class ImportsService {
     const uploadKey = job.upload_key;
     if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
     const upload: ImportFile = {
-      open: () => this.d.storage.get(uploadKey),
+      open: () => this.d.storage.get(uploadKey, undefined, { signal }),
       format: params.format,
       gzip: params.gzip ?? false,
       ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),

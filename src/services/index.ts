@@ -74,7 +74,7 @@ export function createServices({ config, pool, queues, storage, logger = createL
   const limiter = queues.backend.minutes;
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
   // One location context per process: it holds the outbound guard and its allow-list.
-  const locations = new TaskLocations(createLocationContext(config.locations), config.locations.credentialsKey);
+  const locations = new TaskLocations(createLocationContext(config.locations, logger), config.locations.credentialsKey);
   const jobsView = new JobsService(config, repos.jobs, tables, storage, clock);
   const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
   const lifecycle = new JobLifecycle({ config, pool, jobs: repos.jobs, queues, storage, logger, webhooks, clock });
@@ -115,6 +115,6 @@ export function createServices({ config, pool, queues, storage, logger = createL
       lifecycle,
     }),
     webhooks,
-    bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle }),
+    bundles: createBundleServices({ config, pool, rows: repos.rows, jobs: repos.jobs, limiter, queues, storage, lifecycle, logger }),
   };
 }

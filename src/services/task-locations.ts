@@ -141,8 +141,9 @@ export class TaskLocations {
     path: string,
     maxBytes: number,
     counted: (n: number) => number,
+    signal?: AbortSignal,
   ): Promise<number> {
-    const opened = await resolved.driver.openRead(location);
+    const opened = await resolved.driver.openRead(location, { signal });
     let size = 0;
     const cap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -162,11 +163,22 @@ export class TaskLocations {
   /**
    * Worker: writes `body` to the job's destination (the generated file name inside a folder) and
    * resolves once the object is complete. On failure the object is abandoned and `body` destroyed.
+   * `signal` (the job's) stops the write at once, however far it got.
    */
-  async write(sealed: string, jobId: string, fileName: string, fileType: string, body: Readable): Promise<{ url: string; size: number }> {
+  async write(
+    sealed: string,
+    jobId: string,
+    fileName: string,
+    fileType: string,
+    body: Readable,
+    signal?: AbortSignal,
+  ): Promise<{ url: string; size: number }> {
     const { location, driver } = this.resolve(sealed, jobId, 'write');
     try {
-      const w = driver.openWrite(writeTarget(location, fileName), { contentType: CONTENT_TYPES[fileType] ?? 'application/octet-stream' });
+      const w = driver.openWrite(writeTarget(location, fileName), {
+        contentType: CONTENT_TYPES[fileType] ?? 'application/octet-stream',
+        signal,
+      });
       try {
         await pipeline(body, w.stream);
       } catch (err) {
@@ -186,17 +198,18 @@ export class TaskLocations {
   /**
    * Worker: downloads the job's source (one object, or every object under a folder in name order)
    * into files under `dir`, at most `maxBytes` in all, and returns them in that order. The files
-   * are the caller's to remove (removing `dir` does). Re-running replaces them.
+   * are the caller's to remove (removing `dir` does). Re-running replaces them. `signal` (the
+   * job's) stops the listing or the download in progress at once.
    */
-  async fetch(sealed: string, jobId: string, dir: string, maxBytes: number): Promise<FetchedSource[]> {
+  async fetch(sealed: string, jobId: string, dir: string, maxBytes: number, signal?: AbortSignal): Promise<FetchedSource[]> {
     const resolved = this.resolve(sealed, jobId, 'read');
     const out: FetchedSource[] = [];
     let total = 0;
     try {
       await mkdir(dir, { recursive: true });
-      for await (const obj of readSources(resolved)) {
+      for await (const obj of readSources(resolved, signal)) {
         const path = join(dir, `${String(out.length).padStart(5, '0')}-${randomUUID()}`);
-        const size = await this.download(resolved, obj.location, path, maxBytes, (n) => (total += n));
+        const size = await this.download(resolved, obj.location, path, maxBytes, (n) => (total += n), signal);
         out.push({ path, name: obj.name || baseName(obj.location.key), href: obj.location.href, size });
       }
       return out;

@@ -16,7 +16,8 @@ import type { JobRecord, JobsRepository } from '../db/repositories/jobs.reposito
 import type { DeliveryRecord, WebhookRecord, WebhooksRepository } from '../db/repositories/webhooks.repository.js';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import type { JobQueues } from '../jobs/queues.js';
-import { OutboundGuard } from '../net/outbound-guard.js';
+import { Deadline, hostPort } from '../net/outbound-deadline.js';
+import { OutboundGuard, portOf } from '../net/outbound-guard.js';
 import { displayUrl } from '../net/guarded-get.js';
 import type { Page, Webhook, WebhookDelivery, WebhookEvent } from '../types/api.js';
 import type { JobsService } from './jobs.service.js';
@@ -56,7 +57,10 @@ export class WebhooksService {
   private readonly agents: { 'http:': http.Agent; 'https:': http.Agent };
 
   constructor(private readonly d: WebhooksDeps) {
-    this.guard = new OutboundGuard({ allowHosts: d.config.locations.outboundAllowHosts });
+    this.guard = new OutboundGuard({
+      allowHosts: d.config.locations.outboundAllowHosts,
+      idleTimeoutMs: d.config.locations.outboundTimeoutMs,
+    });
     this.agents = { 'http:': this.guard.agent('http:'), 'https:': this.guard.agent('https:') };
   }
 
@@ -145,20 +149,30 @@ export class WebhooksService {
     if (error) throw new WebhookDeliveryError(`Webhook ${displayUrl(new URL(hook.url))}: ${error}`);
   }
 
-  private post(url: URL, headers: Record<string, string>, body: string): Promise<number> {
+  /**
+   * One POST; resolves with the answer's status. A receiver has OUTBOUND_TIMEOUT_MS for the whole
+   * exchange (connect, take the body, answer), however it spends it: a delivery is a few KB, and a
+   * receiver that answers byte by byte must not hold a webhook worker for longer.
+   */
+  private async post(url: URL, headers: Record<string, string>, body: string): Promise<number> {
     const agent = url.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
     const lib = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = lib.request(url, { method: 'POST', agent, headers, timeout: this.d.config.locations.outboundTimeoutMs }, (res) => {
-        // The answer's body does not matter: drain it so the socket is freed.
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.d.config.locations.outboundTimeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    const deadline = new Deadline(hostPort(url.hostname, portOf(url)), this.d.config.locations.outboundTimeoutMs);
+    try {
+      return await deadline.race(
+        new Promise<number>((resolve, reject) => {
+          const req = lib.request(url, { method: 'POST', agent, headers, signal: deadline.signal }, (res) => {
+            // The status is the answer; its body does not matter and may never end.
+            resolve(res.statusCode ?? 0);
+            res.destroy();
+          });
+          req.on('error', reject);
+          req.end(body);
+        }),
+      );
+    } finally {
+      deadline.end();
+    }
   }
 }
 

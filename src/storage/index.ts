@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import { LocalStorageDriver } from './local.driver.js';
 import { S3StorageDriver } from './s3.driver.js';
 import type { StorageDriver } from './storage.driver.js';
@@ -9,6 +10,11 @@ export { LocalStorageDriver } from './local.driver.js';
 export { S3StorageDriver } from './s3.driver.js';
 
 /** The storage the configuration asks for: the STORAGE_URL bucket when set, else STORAGE_DIR. */
-export function createStorage(config: Pick<Config, 'storageDir' | 'storageS3'>): StorageDriver {
-  return config.storageS3 ? new S3StorageDriver(config.storageS3) : new LocalStorageDriver(config.storageDir);
+export function createStorage(config: Pick<Config, 'storageDir' | 'storageS3' | 'locations'>, logger?: Logger): StorageDriver {
+  if (!config.storageS3) return new LocalStorageDriver(config.storageDir);
+  return new S3StorageDriver(config.storageS3, {
+    idleTimeoutMs: config.locations.outboundTimeoutMs,
+    maxDurationMs: config.locations.outboundMaxDurationMs,
+    ...(logger ? { logger } : {}),
+  });
 }

@@ -6,10 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../errors.js';
-import { InvalidStorageKeyError, keySegments, type ByteRange, type StorageDriver, type StoredFileInfo } from './storage.driver.js';
+import {
+  InvalidStorageKeyError,
+  keySegments,
+  type ByteRange,
+  type StorageDriver,
+  type StorageTransferOptions,
+  type StoredFileInfo,
+} from './storage.driver.js';
 
 export class LocalStorageDriver implements StorageDriver {
   readonly root: string;
@@ -26,7 +33,8 @@ export class LocalStorageDriver implements StorageDriver {
     return path;
   }
 
-  async put(key: string, source: Readable): Promise<{ size: number }> {
+  async put(key: string, source: Readable, opts: StorageTransferOptions = {}): Promise<{ size: number }> {
+    if (opts.signal) addAbortSignal(opts.signal, source);
     const target = this.pathOf(key);
     // Until pipeline() listens, an 'error' from the source would have no listener and crash the
     // process; pipeline() still sees such an error (stream.errored) and rejects with it.
@@ -77,7 +85,7 @@ export class LocalStorageDriver implements StorageDriver {
     return { size: s.size };
   }
 
-  async get(key: string, range?: ByteRange): Promise<Readable> {
+  async get(key: string, range?: ByteRange, opts: StorageTransferOptions = {}): Promise<Readable> {
     const path = this.pathOf(key);
     if (range) checkRange(range);
     // Open first, so a missing file is a NotFoundError here and not an 'error' event later, and a
@@ -95,7 +103,8 @@ export class LocalStorageDriver implements StorageDriver {
       await handle.close();
       throw err;
     }
-    return handle.createReadStream(range ? { start: range.start, end: range.end ?? Number.POSITIVE_INFINITY } : {});
+    const stream = handle.createReadStream(range ? { start: range.start, end: range.end ?? Number.POSITIVE_INFINITY } : {});
+    return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
   }
 
   async stat(key: string): Promise<StoredFileInfo | null> {

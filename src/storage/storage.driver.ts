@@ -17,20 +17,29 @@ export interface StoredFileInfo {
   mtime: Date;
 }
 
+/** How a caller stops a transfer early: the job's signal (a cancel, a shutdown). */
+export interface StorageTransferOptions {
+  signal?: AbortSignal | undefined;
+}
+
 export interface StorageDriver {
   /**
    * Stores the bytes of `source` under `key`. Atomic: readers see the old file or the whole new
    * one, never a part; a source that fails leaves nothing behind, and a re-run overwrites.
-   * The driver owns `source`: when `put` rejects, the source has been destroyed.
+   * The driver owns `source`: when `put` rejects, the source has been destroyed. When `signal`
+   * fires, `put` rejects at once and nothing is stored.
    */
-  put(key: string, source: Readable): Promise<{ size: number }>;
+  put(key: string, source: Readable, opts?: StorageTransferOptions): Promise<{ size: number }>;
   /**
    * Adopts a file already on local disk (e.g. an upload multer wrote to a temp dir): the file is
    * moved, so `localPath` is gone afterwards. Atomic like `put`.
    */
   putFile(key: string, localPath: string): Promise<{ size: number }>;
-  /** The file's bytes, or a part of them. Rejects with NotFoundError when there is no such file. */
-  get(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The file's bytes, or a part of them. Rejects with NotFoundError when there is no such file.
+   * When `signal` fires, the stream is destroyed.
+   */
+  get(key: string, range?: ByteRange, opts?: StorageTransferOptions): Promise<Readable>;
   /** Size and modification time, or `null` when there is no such file. */
   stat(key: string): Promise<StoredFileInfo | null>;
   /** Removes the file; a missing file is not an error (deleting is idempotent). */

@@ -148,12 +148,10 @@ describe('formats through locations', () => {
     const table = await t.call('get', `/oserve/v1/table/${res.body.table_id}/`);
     assert.equal(table.body.name, 'inferred');
     const types = Object.fromEntries((table.body.schema.fields as Array<{ name: string; type: string }>).map((f) => [f.name, f.type]));
-    // Parquet keeps array cells as JSON text (the contract), so the inferred field is a string.
-    assert.deepEqual(types, { title: 'string', qty: 'integer', price: 'number', paid: 'boolean', tags: 'string' });
-    assert.deepEqual(
-      await rowsOf(res.body.table_id as number),
-      expected.map((r) => [...r.slice(0, 6), r[6] === null ? null : JSON.stringify(r[6])]),
-    );
+    // Parquet keeps array cells as JSON text (the contract); inference reads that text as the import
+    // would, so the field is an array again, as a CSV export's is.
+    assert.deepEqual(types, { title: 'string', qty: 'integer', price: 'number', paid: 'boolean', tags: 'array' });
+    assert.deepEqual(await rowsOf(res.body.table_id as number), expected);
 
     // The table exists now: the same statement appends to it (and, with the same ids, fails whole).
     const again = await t.task('/oserve/v1/sql', {
