@@ -2,14 +2,10 @@ import { hostname } from 'node:os';
 import type { Job } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { JOB_QUEUE, JobName, QueueName, type JobPayloads } from '../src/jobs/job-names.js';
-import { toJobErrors } from '../src/services/job-lifecycle.service.js';
+import { toJobErrors } from '../src/jobs/lifecycle/job-outcomes.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
-import { exportBundle } from './handlers/export-bundle.handler.js';
 import { deliverWebhook } from './handlers/deliver-webhook.handler.js';
-import { exportTable } from './handlers/export-table.handler.js';
-import { importBundle } from './handlers/import-bundle.handler.js';
-import { importFile } from './handlers/import-file.handler.js';
-import type { RunInfo } from './handlers/job-outcome.js';
+import { runJob, type RunInfo } from './handlers/run-job.handler.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
 import { sweepJobs } from './handlers/sweep-jobs.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
@@ -20,12 +16,8 @@ import { settlesWithin } from '../src/clock.js';
 
 type Handler<N extends JobName> = (ctx: WorkerContext, job: Job<JobPayloads[N]>, run: RunInfo) => Promise<void>;
 
-/** Every job name has a handler, or this does not compile. */
+/** Every one of the service's own jobs has a handler, or this does not compile; the work of tableport jobs is `runJob`. */
 const HANDLERS = {
-  [JobName.ExportTable]: exportTable,
-  [JobName.ImportFile]: importFile,
-  [JobName.ExportBundle]: exportBundle,
-  [JobName.ImportBundle]: importBundle,
   [JobName.SendJobMail]: sendJobMail,
   [JobName.CleanupExports]: cleanupExports,
   [JobName.SweepJobs]: sweepJobs,
@@ -55,7 +47,9 @@ export function startWorkers(ctx: WorkerContext, config: Config, tuning: WorkerT
       queue,
       async (job: Job, token?: string, cancelled?: AbortSignal) => {
         const name = job.name as JobName;
-        if (JOB_QUEUE[name] !== queue) throw new Error(`job ${name} does not belong on queue ${queue}`);
+        // The export and import queues carry the work of tableport jobs, of any kind (the job row says which).
+        const work = TASK_QUEUES.has(queue);
+        if (!work && JOB_QUEUE[name] !== queue) throw new Error(`job ${name} does not belong on queue ${queue}`);
         // The wait before the first attempt only: a retry's wait includes its earlier attempts and backoff.
         if (job.attemptsMade === 0) metrics().recordQueueWait(queue, job);
         // A module loaded since start-up may have slowed a built-in prototype; the job's loops need them fast.
@@ -65,7 +59,8 @@ export function startWorkers(ctx: WorkerContext, config: Config, tuning: WorkerT
         try {
           // A shutdown and a user's cancel (BullMQ's own signal, see `cancel` below) stop the job the same way.
           const signal = cancelled ? AbortSignal.any([controller.signal, cancelled]) : controller.signal;
-          await (HANDLERS[name] as Handler<JobName>)(ctx, job, { token, signal });
+          const handle = work ? runJob : (HANDLERS[name] as Handler<JobName>);
+          await handle(ctx, job, { token, signal });
         } finally {
           running.delete(controller);
         }

@@ -2,7 +2,7 @@ import type { JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { QueueBackend, QueueHandle } from '../queue/index.js';
-import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads, type TaskJobName } from './job-names.js';
+import { JobName, QueueName, type JobPayloads, type QueueEntry } from './job-names.js';
 
 export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions {
   const keep = {
@@ -43,9 +43,10 @@ export class JobQueues {
     };
   }
 
-  async add<N extends TaskJobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+  /** Queues one entry of a tableport job (its work, or its mail), carrying the job's id. */
+  async add(entry: QueueEntry, jobId: string): Promise<void> {
     if (this.failFast && !this.backend.ready()) throw new ServiceUnavailableError();
-    await this.queues[JOB_QUEUE[name]].add(name, payload, { jobId: bullJobId(name, payload.jobId) });
+    await this.queues[entry.queue].add(entry.name, { jobId }, { jobId: entry.id });
   }
 
   /**
@@ -58,19 +59,18 @@ export class JobQueues {
     await q.upsertJobScheduler(JobName.SweepJobs, { every: sweepEverySeconds * 1000 }, { name: JobName.SweepJobs, data: {} });
   }
 
-  /** The BullMQ state of a tableport job's queue entry; `missing` when Redis has no such job. */
-  async inspect(name: TaskJobName, jobId: string): Promise<{ state: string; failedReason: string }> {
-    const job = await this.queues[JOB_QUEUE[name]].getJob(bullJobId(name, jobId));
+  /** The BullMQ state of a tableport job's queue entry; `missing` when the queue has no such entry. */
+  async inspect(entry: QueueEntry): Promise<{ state: string; failedReason: string }> {
+    const job = await this.queues[entry.queue].getJob(entry.id);
     if (!job) return { state: 'missing', failedReason: '' };
     return { state: await job.getState(), failedReason: job.failedReason ?? '' };
   }
 
-  /** Queues the job again, dropping a finished entry of the same id that would make the add a no-op. */
-  async readd<N extends TaskJobName>(name: N, jobId: string): Promise<void> {
-    const q = this.queues[JOB_QUEUE[name]];
-    const old = await q.getJob(bullJobId(name, jobId));
+  /** Queues the entry again, dropping a finished one of the same id that would make the add a no-op. */
+  async readd(entry: QueueEntry, jobId: string): Promise<void> {
+    const old = await this.queues[entry.queue].getJob(entry.id);
     if (old && (await old.isCompleted())) await old.remove();
-    await this.add(name, { jobId } as JobPayloads[N]);
+    await this.add(entry, jobId);
   }
 
   /** Queues one delivery of a job's end to a webhook; one per webhook and job, so a second add is a no-op. */
@@ -83,9 +83,8 @@ export class JobQueues {
    * removed, and is refused by the lifecycle anyway), and every worker hears the cancel on the
    * channel, so the one running it aborts it through BullMQ's cancellation (`Worker#cancelJob`).
    */
-  async cancel(name: TaskJobName, jobId: string): Promise<void> {
-    const q = this.queues[JOB_QUEUE[name]];
-    await q.remove(bullJobId(name, jobId)).catch(() => 0);
+  async cancel(entry: QueueEntry, jobId: string): Promise<void> {
+    await this.queues[entry.queue].remove(entry.id).catch(() => 0);
     await this.backend.cancels.publish(jobId);
   }
 

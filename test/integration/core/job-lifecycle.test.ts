@@ -10,7 +10,7 @@ import { JobQueues } from '../../../src/jobs/queues.js';
 import { createQueueBackend } from '../../../src/queue/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServices, type Services } from '../../../src/services/index.js';
-import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/services/job-lifecycle.service.js';
+import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/jobs/lifecycle/job-outcomes.js';
 import { createStorage, type StorageDriver } from '../../../src/storage/index.js';
 import { createPool, type Pool } from '../../../src/db/pool.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
@@ -64,11 +64,11 @@ describe('job lifecycle: claim and succeed', () => {
 
   test('a second attempt while the first holds the claim is refused and writes nothing', async () => {
     const { tableId, jobId } = await queuedImport('claimed');
-    const { lifecycle, imports } = s.services;
+    const { lifecycle } = s.services;
     await assert.rejects(
       lifecycle.run(jobId, async () => {
         // The first attempt is alive (paused, cut off from Redis); BullMQ hands the job to another.
-        await assert.rejects(imports.run(jobId), JobBusyError);
+        await assert.rejects(lifecycle.run(jobId), JobBusyError);
         assert.equal(await countRows(server, tableId), 0);
         throw new Error('the first attempt gives up');
       }),
@@ -76,10 +76,10 @@ describe('job lifecycle: claim and succeed', () => {
     );
     assert.equal(await countRows(server, tableId), 0, 'the refused attempt wrote nothing');
     // With the claim free, the job runs, once.
-    const done = await imports.run(jobId);
+    const done = await lifecycle.run(jobId);
     assert.equal(done?.status, 'succeeded');
     assert.equal(await countRows(server, tableId), 3);
-    assert.equal(await imports.run(jobId), null, 'a re-delivery of the ended job does nothing');
+    assert.equal(await lifecycle.run(jobId), null, 'a re-delivery of the ended job does nothing');
     assert.equal(await countRows(server, tableId), 3);
   });
 
@@ -112,7 +112,7 @@ describe('job lifecycle: claim and succeed', () => {
     await assert.rejects(attempt, JobAbortedError);
     assert.equal(await countRows(server, tableId), 0, 'the abandoned transaction rolled back');
     // The claim went with the abandoned connection: a new attempt runs the job, once.
-    const done = await s.services.imports.run(jobId);
+    const done = await s.services.lifecycle.run(jobId);
     assert.equal(done?.status, 'succeeded');
     assert.equal(await countRows(server, tableId), 3);
   });
@@ -274,7 +274,7 @@ describe('job lifecycle: clean-up', () => {
     const pool = createPool(server.config.databaseUrl, { max: 4 });
     const s = await servicesOf(server, { pool, storage: refusing });
     try {
-      await assert.rejects(s.services.exports.run(res.body.job_id as string), /no space left/);
+      await assert.rejects(s.services.lifecycle.run(res.body.job_id as string), /no space left/);
       // Ending the COPY is immediate once the stream is destroyed; the leak held it for seconds or for ever.
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(pool.totalCount - pool.idleCount, 0, 'no connection is left checked out by the COPY');
