@@ -6,7 +6,7 @@
  * forward only, so a hostile part costs time linear in its size (see `findElement`).
  */
 import { InvalidFileError } from '../../errors.js';
-import { elementSpan, findElement, findEndTag, findStartTag, unescapeXml } from './xlsx-xml.js';
+import { elementSpan, findElement, findEndTag, findStartTag, tagNameIs, unescapeXml } from './xlsx-xml.js';
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
@@ -143,6 +143,8 @@ export function megabytes(bytes: number): string {
 
 /** Characters of the text already searched that are searched again with the next chunk: an end tag cut in two. */
 const OVERLAP = 256;
+/** A start tag of a row or string item is short; one longer than this is not looked back for. */
+const MAX_TAG = 4096;
 
 /**
  * Gathers XML text that arrives in chunks and hands it out cut after the last end tag `</name>` (or
@@ -197,11 +199,22 @@ export class ElementChunker {
     return all;
   }
 
-  /** Just past the last end tag in `xml` whose name ends at or after `from`, or -1. */
+  /** Just past the last end tag (or empty element, `<name/>`) in `xml` that ends after `from`, or -1. */
   private lastEnd(xml: string, from: number): number {
     let found = -1;
     for (let at = findEndTag(xml, this.name, from); at !== -1; at = findEndTag(xml, this.name, found)) {
       found = xml.indexOf('>', at) + 1;
+    }
+    // Empty elements too (a sheet of empty rows), or they would wait for the next end tag, or the cap.
+    // The '<' of each '/>' is looked for back to the previous '/>' at most (and a tag's length), so
+    // no character is looked at twice.
+    let previous = Math.max(0, from - MAX_TAG);
+    for (let at = xml.indexOf('/>', from); at !== -1; at = xml.indexOf('/>', at + 2)) {
+      let lt = at - 1;
+      const stop = Math.max(previous, at - MAX_TAG);
+      while (lt >= stop && xml.charCodeAt(lt) !== 60 /* < */) lt--;
+      if (lt >= stop && at + 2 > found && tagNameIs(xml, lt, this.name)) found = at + 2;
+      previous = at + 2;
     }
     return found;
   }

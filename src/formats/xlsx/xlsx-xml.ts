@@ -193,6 +193,18 @@ export function findStartTag(xml: string, name: string, from: number, span: Elem
   }
 }
 
+/** Whether the tag opening at `lt` (its `<`) has the local name `name`. */
+export function tagNameIs(xml: string, lt: number, name: string): boolean {
+  let j = lt + 1;
+  let local = j;
+  for (; j < xml.length; j++) {
+    const c = xml.charCodeAt(j);
+    if (!isNameChar(c)) break;
+    if (c === 58 /* : */) local = j + 1;
+  }
+  return j - local === name.length && xml.startsWith(name, local);
+}
+
 /** The index of the `<` of the first end tag `</name>` or `</prefix:name>` at or after `from`, or -1. */
 export function findEndTag(xml: string, name: string, from: number): number {
   const needle = `${name}>`;
