@@ -149,11 +149,17 @@ export interface HandPage {
 }
 
 /**
- * A Parquet file of one REQUIRED DOUBLE column "x", one row group of `rows`, and `pages` (PLAIN data
- * pages v1) as given: nothing checks that a page holds what its header says. The file is otherwise
- * valid: DuckDB and hyparquet read its footer.
+ * A Parquet file of one DOUBLE column "x" (REQUIRED, or OPTIONAL: then each page starts with its
+ * definition levels), one row group of `rows`, and `pages` (PLAIN data pages v1) as given: nothing
+ * checks that a page holds what its header says. The file is otherwise valid: DuckDB and hyparquet
+ * read its footer.
  */
-export function handParquet(codec: ParquetCodecName, pages: HandPage[], rows = pages.reduce((n, p) => n + p.values, 0)): Buffer {
+export function handParquet(
+  codec: ParquetCodecName,
+  pages: HandPage[],
+  rows = pages.reduce((n, p) => n + p.values, 0),
+  opts: { optional?: boolean } = {},
+): Buffer {
   const parts: Buffer[] = [Buffer.from('PAR1')];
   let at = 4;
   for (const p of pages) {
@@ -167,7 +173,7 @@ export function handParquet(codec: ParquetCodecName, pages: HandPage[], rows = p
   const footer = thrift(
     struct({
       1: i32(1),
-      2: list('struct', [struct({ 4: bin('schema'), 5: i32(1) }), struct({ 1: i32(5), 3: i32(0), 4: bin('x') })]),
+      2: list('struct', [struct({ 4: bin('schema'), 5: i32(1) }), struct({ 1: i32(5), 3: i32(opts.optional ? 1 : 0), 4: bin('x') })]),
       3: i64(rows),
       4: list('struct', [
         struct({
@@ -206,13 +212,25 @@ export function doublesPage(n: number): Buffer {
   return b;
 }
 
+const zeros = new Map<number, Promise<Buffer>>();
+
+/** `bytes` zeros gzipped, made once per size: a few seconds for hundreds of MB. */
+export function gzipZeros(bytes: number): Promise<Buffer> {
+  let made = zeros.get(bytes);
+  if (!made) {
+    made = gzipOf(repeated(bytes, 0));
+    zeros.set(bytes, made);
+  }
+  return made;
+}
+
 /**
  * The page bomb of issue 19: a GZIP page that inflates to `inflated` bytes of zeros (doubles 0.0),
  * from about a thousandth of that. Its header says what it inflates to (and one double per 8 bytes)
  * unless `declared` says less.
  */
 export async function parquetGzipBomb(inflated: number, declared = inflated): Promise<Buffer> {
-  const data = await gzipOf(repeated(inflated, 0));
+  const data = await gzipZeros(inflated);
   const values = Math.floor(declared / 8);
   return handParquet('GZIP', [{ data, declared, values }], values);
 }
@@ -221,4 +239,36 @@ export async function parquetGzipBomb(inflated: number, declared = inflated): Pr
 export function parquetSmall(values: number): Buffer {
   const page = doublesPage(values);
   return handParquet('GZIP', [{ data: gzipSync(page), declared: page.length, values }]);
+}
+
+/** An LZ4 block (raw): one zero, then copies of it, `bytes` in all, from about 4 bytes per KB. */
+export function lz4Zeros(bytes: number): Buffer {
+  const out: number[] = [];
+  let left = bytes;
+  let literals = 1;
+  // Each sequence: token, its literals, offset 1, then a match of at least 19 (15 + extra bytes);
+  // the block ends with 5 literals or more, as LZ4 requires.
+  while (left - literals - 5 >= 19) {
+    const match = Math.min(left - literals - 5, 1024 * 1024);
+    out.push((literals << 4) | 15, ...new Array<number>(literals).fill(0), 1, 0);
+    let extra = match - 4 - 15;
+    for (; extra >= 255; extra -= 255) out.push(255);
+    out.push(extra);
+    left -= literals + match;
+    literals = 0;
+  }
+  out.push(...(left >= 15 ? [0xf0, left - 15] : [left << 4]), ...new Array<number>(left).fill(0));
+  return Buffer.from(out);
+}
+
+/** A zstd frame of RLE blocks: `bytes` of zeros in 4 bytes per 128 KiB, with no content size in its header. */
+export function zstdZeros(bytes: number): Buffer {
+  const out: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3];
+  for (let left = bytes; left > 0; ) {
+    const n = Math.min(left, 128 * 1024);
+    left -= n;
+    const header = (left === 0 ? 1 : 0) | (1 << 1) | (n << 3);
+    out.push(header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff, 0);
+  }
+  return Buffer.from(out);
 }

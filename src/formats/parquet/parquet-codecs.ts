@@ -45,18 +45,68 @@ function snappyLength(input: Uint8Array): number {
   return -1;
 }
 
-/** The content size a zstd frame header announces, or -1 when it announces none. */
-function zstdContentSize(input: Uint8Array): number {
-  if (input.length < 6 || input[0] !== 0x28 || input[1] !== 0xb5 || input[2] !== 0x2f || input[3] !== 0xfd) return -1;
+/** What a zstd frame header announces: its content size (-1 when it does not say) and its window. */
+function zstdFrame(input: Uint8Array): { size: number; window: number } | undefined {
+  if (input.length < 6 || input[0] !== 0x28 || input[1] !== 0xb5 || input[2] !== 0x2f || input[3] !== 0xfd) return undefined;
   const fhd = input[4] as number;
   const single = (fhd >> 5) & 1;
   const sizeBytes = [single, 2, 4, 8][fhd >> 6] ?? 0;
-  if (sizeBytes === 0) return -1;
   const at = 5 + (single ? 0 : 1) + ([0, 1, 2, 4][fhd & 3] ?? 0);
-  if (at + sizeBytes > input.length) return -1;
+  if (at + sizeBytes > input.length) return undefined;
+  let size = -1;
+  if (sizeBytes) {
+    size = 0;
+    for (let i = sizeBytes - 1; i >= 0; i--) size = size * 256 + (input[at + i] as number);
+    if (sizeBytes === 2) size += 256;
+  }
+  const descriptor = input[5] as number;
+  const base = 2 ** (10 + (descriptor >> 3));
+  return { size, window: single ? size : base + (base / 8) * (descriptor & 7) };
+}
+
+/** The length an LZ4 block decodes to, found by walking its sequences without writing them; -1 if damaged. */
+function lz4BlockLength(input: Uint8Array, from: number, to: number): number {
   let n = 0;
-  for (let i = sizeBytes - 1; i >= 0; i--) n = n * 256 + (input[at + i] as number);
-  return sizeBytes === 2 ? n + 256 : n;
+  for (let i = from; i < to; ) {
+    const token = input[i++] as number;
+    let literals = token >> 4;
+    for (let b = 255; literals >= 15 && b === 255; literals += b) {
+      b = input[i++] ?? -1;
+      if (b < 0) return -1;
+    }
+    i += literals;
+    n += literals;
+    if (i >= to) return i === to ? n : -1;
+    i += 2;
+    let match = (token & 15) + 4;
+    for (let b = 255; (token & 15) === 15 && b === 255; match += b) {
+      b = input[i++] ?? -1;
+      if (b < 0) return -1;
+    }
+    n += match;
+  }
+  return n;
+}
+
+/** What an LZ4 page decodes to: Hadoop's framing (big-endian sizes before each block) when it fits, else one raw block. */
+function lz4Length(input: Uint8Array, hadoop: boolean): number {
+  if (hadoop) {
+    let total = 0;
+    let i = 0;
+    while (i + 8 <= input.length) {
+      const out =
+        (input[i] as number) * 2 ** 24 + ((input[i + 1] as number) << 16) + (((input[i + 2] as number) << 8) | (input[i + 3] as number));
+      const size =
+        (input[i + 4] as number) * 2 ** 24 +
+        ((input[i + 5] as number) << 16) +
+        (((input[i + 6] as number) << 8) | (input[i + 7] as number));
+      if (i + 8 + size > input.length || lz4BlockLength(input, i + 8, i + 8 + size) !== out) break;
+      total += out;
+      i += 8 + size;
+      if (i === input.length) return total;
+    }
+  }
+  return lz4BlockLength(input, 0, input.length);
 }
 
 /** Snappy in WebAssembly (one instance, set up once; its memory grows to the largest page and stays). */
@@ -67,17 +117,25 @@ const snappy: Decompress = (() => {
 })();
 
 // The worker requires fzstd's CommonJS build, found where hyparquet-compressors finds it, with no
-// loader hooks of this process (tsx) to wait on.
+// loader hooks of this process (tsx) to wait on. Streamed, so that what a frame inflates to is
+// counted as it comes: 1 is a page of exactly the declared size, 2 a damaged frame, 3 another size.
 const ZSTD_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { decompress } = require(workerData.fzstd);
+const { Decompress } = require(workerData.fzstd);
 parentPort.on('message', ({ input, output, state }) => {
   const flag = new Int32Array(state);
+  const page = new Uint8Array(output);
+  let written = 0;
   let result = 1;
   try {
-    decompress(input, new Uint8Array(output));
-  } catch {
-    result = 2;
+    new Decompress((chunk) => {
+      if (written + chunk.length > page.length) throw new RangeError('past the declared size');
+      page.set(chunk, written);
+      written += chunk.length;
+    }).push(input, true);
+    if (written !== page.length) result = 3;
+  } catch (err) {
+    result = err instanceof RangeError ? 3 : 2;
   }
   Atomics.store(flag, 0, result);
   Atomics.notify(flag, 0);
@@ -90,6 +148,11 @@ let zstdWorker: Worker | undefined;
  * at most {@link ZSTD_PAGE_TIMEOUT_MS}: a worker stuck in a loop is terminated and the page refused.
  */
 function zstd(input: Uint8Array, outputLength: number): Uint8Array {
+  const frame = zstdFrame(input);
+  if (!frame) throw new Error('it is not a zstd frame');
+  if (frame.size !== -1 && frame.size !== outputLength) throw new Error(`it announces ${frame.size} bytes`);
+  // The streaming decoder allocates the window the frame asks for.
+  if (frame.window > PARQUET_MAX_PAGE_BYTES) throw new Error(`it asks for a window of ${frame.window} bytes`);
   if (!zstdWorker) {
     const fzstd = createRequire(createRequire(import.meta.url).resolve('hyparquet-compressors')).resolve('fzstd');
     zstdWorker = new Worker(ZSTD_WORKER, { eval: true, workerData: { fzstd }, execArgv: [] });
@@ -105,11 +168,19 @@ function zstd(input: Uint8Array, outputLength: number): Uint8Array {
     zstdWorker = undefined;
     throw new Error(`it did not inflate within ${ZSTD_PAGE_TIMEOUT_MS / 1000} s`);
   }
-  if (Atomics.load(flag, 0) !== 1) throw new Error('its data is not valid zstd');
+  const result = Atomics.load(flag, 0);
+  if (result === 3) throw new Error('it inflates to another size');
+  if (result !== 1) throw new Error('its data is not valid zstd');
   // hyparquet decodes text with TextDecoder, which refuses views of shared memory.
   const page = new Uint8Array(outputLength);
   page.set(new Uint8Array(output));
   return page;
+}
+
+function lz4Checked(input: Uint8Array, n: number, hadoop: boolean, decompress: Decompress): Uint8Array {
+  const length = lz4Length(input, hadoop);
+  if (length !== n) throw new Error(`it holds ${length} bytes`);
+  return decompress(input, n);
 }
 
 /**
@@ -146,18 +217,9 @@ export function pageDecompressors(check?: (input: Uint8Array, page: Uint8Array) 
       },
       check,
     ),
-    ZSTD: capped(
-      'ZSTD',
-      (input, n) => {
-        const announced = zstdContentSize(input);
-        if (announced !== -1 && announced !== n) throw new Error(`it announces ${announced} bytes`);
-        // Into a buffer of the declared size: fzstd stops there, whatever the frame holds.
-        return zstd(input, n);
-      },
-      check,
-    ),
-    // Both write into a buffer of the declared size.
-    LZ4: capped('LZ4', decompressLz4, check),
-    LZ4_RAW: capped('LZ4_RAW', decompressLz4Raw, check),
+    ZSTD: capped('ZSTD', zstd, check),
+    // Both write into a buffer of the declared size, and say nothing of what did not fit: walked first.
+    LZ4: capped('LZ4', (input, n) => lz4Checked(input, n, true, decompressLz4), check),
+    LZ4_RAW: capped('LZ4_RAW', (input, n) => lz4Checked(input, n, false, decompressLz4Raw), check),
   };
 }

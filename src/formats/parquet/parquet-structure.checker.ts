@@ -195,14 +195,17 @@ function bitWidth(max: number): number {
 }
 
 /**
- * Walks a run-length / bit-packed hybrid stream from `at` as hyparquet's decoder would (until
+ * Walks a run-length / bit-packed hybrid stream from `from` as hyparquet's decoder would (until
  * `limit` values, whatever the stream's stated length) and refuses a run that announces more
- * values than are left. Returns nothing; stops quietly where the bytes end (the decoder fails there).
+ * values than are left. Returns how many of the `limit` values are below `below`; stops quietly
+ * where the bytes end (the decoder fails there).
  */
-function checkRuns(bytes: Uint8Array, from: number, width: number, limit: number, where: string): void {
+function checkRuns(bytes: Uint8Array, from: number, width: number, limit: number, where: string, below = 0): number {
   const valueBytes = (width + 7) >> 3;
+  const mask = width >= 32 ? 0xffffffff : 2 ** width - 1;
   let at = from;
   let seen = 0;
+  let counted = 0;
   while (seen < limit && at < bytes.length) {
     let header = 0;
     for (let shift = 0; at < bytes.length; shift += 7) {
@@ -212,15 +215,27 @@ function checkRuns(bytes: Uint8Array, from: number, width: number, limit: number
     }
     if (header & 1) {
       const groups = header >>> 1;
+      if (below) {
+        for (let i = 0; i < groups * 8 && seen + i < limit; i++) {
+          const bit = i * width;
+          const byte = at + (bit >> 3);
+          const word = (bytes[byte] ?? 0) | ((bytes[byte + 1] ?? 0) << 8) | ((bytes[byte + 2] ?? 0) << 16);
+          if (((word >>> (bit & 7)) & mask) < below) counted++;
+        }
+      }
       seen += groups * 8;
       at += groups * width;
     } else {
       const count = header >>> 1;
       if (count > limit - seen) throw damaged(`a page of ${where} has a run of ${count} values where ${limit - seen} are left`);
+      let value = 0;
+      for (let i = 0; i < valueBytes; i++) value += (bytes[at + i] ?? 0) * 2 ** (8 * i);
+      if (value < below) counted += count;
       seen += count;
       at += valueBytes;
     }
   }
+  return counted;
 }
 
 function u32(bytes: Uint8Array, at: number): number {
@@ -252,13 +267,23 @@ function checkValues(page: Uint8Array, at: number, encoding: string, values: num
   else checkRuns(page, at + 1, page[at] as number, values, info.where);
 }
 
-/** The levels of a data page v2, which are never compressed. */
+/**
+ * The levels of a data page v2, which no compression (and so no gzip CRC) covers: they must agree
+ * with the rows and nulls its header counts (a row starts at repetition level 0, a null is below
+ * the column's maximum definition level).
+ */
 function checkLevelsV2(raw: Uint8Array, info: PageInfo): void {
   const v2 = info.header.data_page_header_v2;
   if (!v2) return;
-  if (info.column.maxRepetition) checkRuns(raw, 0, bitWidth(info.column.maxRepetition), v2.num_values, info.where);
-  if (info.column.maxDefinition) {
-    checkRuns(raw, v2.repetition_levels_byte_length, bitWidth(info.column.maxDefinition), v2.num_values, info.where);
+  const { maxRepetition, maxDefinition } = info.column;
+  const rows = maxRepetition ? checkRuns(raw, 0, bitWidth(maxRepetition), v2.num_values, info.where, 1) : v2.num_values;
+  const nulls = maxDefinition
+    ? checkRuns(raw, v2.repetition_levels_byte_length, bitWidth(maxDefinition), v2.num_values, info.where, maxDefinition)
+    : 0;
+  if (rows !== v2.num_rows || nulls !== v2.num_nulls) {
+    throw damaged(
+      `a page of ${info.where} has levels for ${rows} rows and ${nulls} nulls where its header says ${v2.num_rows} and ${v2.num_nulls}`,
+    );
   }
 }
 
