@@ -284,6 +284,7 @@ export class ImportsService {
       fileType: file.format,
       gzip: file.gzip,
       onBytes: (n) => report(before + n),
+      maxInflatedBytes: this.d.config.uploadMaxBytes,
       signal,
       encoder: {
         fields,

@@ -4,7 +4,7 @@
  * gzip streams of many megabytes of one byte. Big contents are streamed, never held whole.
  */
 import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import yazl from 'yazl';
@@ -27,9 +27,13 @@ export function repeated(bytes: number, byte = 0x61, head = '', tail = ''): Read
 /** A readable's bytes gzipped (level 9: about 1,000 to 1 for one repeated byte), collected. */
 export async function gzipOf(source: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const gzip = createGzip({ level: 9 });
-  gzip.on('data', (c: Buffer) => parts.push(c));
-  await pipeline(source, gzip);
+  const sink = new Writable({
+    write(c: Buffer, _enc, cb) {
+      parts.push(c);
+      cb();
+    },
+  });
+  await pipeline(source, createGzip({ level: 9 }), sink);
   return Buffer.concat(parts);
 }
 
