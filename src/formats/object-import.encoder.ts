@@ -50,7 +50,8 @@ export function foreignValue(v: unknown, type: FieldSchema['type'] | undefined):
     if (type === 'string') return v.toString();
     return Number.isSafeInteger(n) ? n : v.toString();
   }
-  if (type === 'string' && (typeof v === 'number' || typeof v === 'boolean')) return String(v);
+  // NaN and ±Infinity stay numbers, to be refused: "NaN" as text would store what the file did not say.
+  if (type === 'string' && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean')) return String(v);
   if ((type === 'array' || type === 'object') && typeof v === 'string') {
     try {
       return JSON.parse(v) as unknown;

@@ -132,6 +132,8 @@ export function convertText(kind: number, cell: string | null, problem: Problem)
 
 export function convertJson(kind: number, v: unknown, problem: Problem): string | undefined {
   if (v === null || v === undefined) return COPY_NULL;
+  // JSON cannot hold them, but typed files can (Parquet floats, xlsx cells): refused whatever the column.
+  if (typeof v === 'number' && !Number.isFinite(v)) return fail(problem, notFiniteMessage(v));
   switch (kind) {
     case KIND_STRING:
       if (typeof v !== 'string') return fail(problem, `must be a string, ${got(v)}`);
@@ -157,6 +159,10 @@ export function convertJson(kind: number, v: unknown, problem: Problem): string 
       if (typeof v !== 'object' || Array.isArray(v)) return fail(problem, `must be an object, ${got(v)}`);
       return jsonValue(v, problem);
   }
+}
+
+function notFiniteMessage(v: number): string {
+  return `is ${v}, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)`;
 }
 
 function fail(problem: Problem, message: string): undefined {

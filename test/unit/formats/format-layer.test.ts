@@ -68,6 +68,48 @@ describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
     assert.equal(foreignValue(new Date('2024-05-01T00:00:00Z'), 'date'), '2024-05-01T00:00:00.000Z');
     assert.deepEqual(foreignValue('[1]', 'array'), [1]);
   });
+
+  it('refuses NaN and ±Infinity (Parquet floats, xlsx cells) as row errors naming line and field, whatever the column', async () => {
+    const enc = new ObjectImportEncoder({ fields: FIELDS, defaults: defaults(), maxRows: 10 });
+    const rows = [
+      { line: 1, row: { price: 1.5, title: 2.5 } },
+      { line: 2, row: { price: Number.NaN } },
+      { line: 3, row: { title: Number.POSITIVE_INFINITY } },
+      { line: 4, row: { qty: Number.NEGATIVE_INFINITY } },
+      { line: 5, row: { tags: Number.NaN } },
+    ];
+    await pipeline(Readable.from(rows), enc, new Writable({ write: (_c, _e, cb) => cb() }));
+    assert.deepEqual(
+      enc.errors.map((e) => [e.line, e.field, e.error_code, e.error_msg]),
+      [
+        [
+          2,
+          'price',
+          'invalid_row',
+          'line 2, price: is NaN, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+        [
+          3,
+          'title',
+          'invalid_row',
+          'line 3, title: is Infinity, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+        [
+          4,
+          'qty',
+          'invalid_row',
+          'line 4, qty: is -Infinity, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+        [
+          5,
+          'tags',
+          'invalid_row',
+          'line 5, tags: is NaN, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+      ],
+    );
+    assert.equal(enc.rows, 1, 'the finite row is valid');
+  });
 });
 
 describe('export stages', () => {
