@@ -16,7 +16,7 @@ import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
 import { damaged, pageDecompressors } from './parquet-codecs.js';
 import { PARQUET_MAGIC } from './parquet-detect.js';
-import { checkFooter, checkPages, PageHeaderReader, PageRuns } from './parquet-structure.checker.js';
+import { checkFooter, checkPages, type Leaf, PageHeaderReader, type PageInfo, PageRuns } from './parquet-structure.checker.js';
 
 /** A row group bigger than this is read in slices of this size. */
 export const PARQUET_READ_SLICE_ROWS = 131_072;
@@ -163,7 +163,7 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
   const raw = await asyncBufferFromFile(path);
   let metadata: FileMetaData;
   let names: string[];
-  let leaves: ReturnType<typeof checkFooter>;
+  let leaves: Leaf[];
   try {
     metadata = await parquetMetadataAsync(raw);
     names = topColumns(metadata);
@@ -183,7 +183,7 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
       signal?.throwIfAborted();
       const groupRows = Number(group.num_rows);
       const groupEnd = groupStart + groupRows;
-      let pages: Awaited<ReturnType<typeof checkPages>>;
+      let pages: PageInfo[];
       try {
         pages = await checkPages(headers, group, g, leaves);
       } catch (err) {
