@@ -156,6 +156,36 @@ export interface ParquetReadOptions extends ColumnarReadOptions {
   sliceRows?: number;
 }
 
+/**
+ * The structure of a whole file, without decoding a page: its ends, its footer and every page
+ * header (what `readParquetRows` checks as it goes). For an upload, before it is queued.
+ */
+export async function checkParquetFile(path: string): Promise<void> {
+  const pagesEnd = await checkEnds(path);
+  const fh = await open(path, 'r');
+  try {
+    let metadata: FileMetaData;
+    let leaves: Leaf[];
+    try {
+      metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+      topColumns(metadata);
+      leaves = checkFooter(metadata, pagesEnd);
+    } catch (err) {
+      throw unreadable(err, undefined);
+    }
+    const headers = new PageHeaderReader(fh);
+    for (const [g, group] of metadata.row_groups.entries()) {
+      try {
+        await checkPages(headers, group, g, leaves);
+      } catch (err) {
+        throw unreadable(err, undefined);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function* readParquetRows(path: string, opts: ParquetReadOptions = {}): AsyncIterable<ColumnarRow> {
   const { signal } = opts;
   const sliceRows = opts.sliceRows ?? PARQUET_READ_SLICE_ROWS;

@@ -97,9 +97,11 @@ export class PageHeaderReader {
 
   /** The header of the page at `at`, which must end before `end`, and its length in bytes. */
   async read(at: number, end: number): Promise<{ header: PageHeader; length: number }> {
-    for (let size = 64 * 1024; ; size *= 16) {
-      const wanted = Math.min(size, end - at);
+    // A header is a few hundred bytes (more with statistics): a small window first, larger if cut off.
+    for (let size = 8 * 1024; ; size *= 16) {
+      const wanted = Math.min(size, end - at, MAX_PAGE_HEADER_BYTES);
       if (at < this.windowStart || at + wanted > this.windowStart + this.window.length) {
+        // The window also holds the next headers when pages are small.
         const buf = Buffer.alloc(wanted);
         const { bytesRead } = await this.fh.read(buf, 0, wanted, at);
         this.window = buf.subarray(0, bytesRead);

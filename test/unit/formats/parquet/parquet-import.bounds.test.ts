@@ -16,7 +16,12 @@ import { describe, it } from 'node:test';
 import { parquetMetadata } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { InvalidFileError } from '../../../../src/errors.js';
-import { createParquetExportWriter, PARQUET_MAX_PAGE_BYTES, readParquetRows } from '../../../../src/formats/parquet/index.js';
+import {
+  checkParquetFile,
+  createParquetExportWriter,
+  PARQUET_MAX_PAGE_BYTES,
+  readParquetRows,
+} from '../../../../src/formats/parquet/index.js';
 import { doublesPage, handParquet, lz4Zeros, parquetGzipBomb, parquetSmall, zstdZeros } from '../../../helpers/hostile-files.js';
 import { AWKWARD_ROWS, COLUMNS, collect, tempDir } from './awkward-rows.js';
 import { duckdb, lit } from './duckdb.js';
@@ -209,6 +214,23 @@ describe('Parquet reader bounds', () => {
       const positions = Array.from({ length: bytes.length }, (_v, i) => i).filter((i) => !data.some(([a, b]) => i >= a && i < b));
       const tally = await flipEach(`duckdb-${codec}`, bytes, positions);
       assert.ok(tally.refused > positions.length / 2, `${codec}: ${JSON.stringify(tally)}`);
+    }
+  });
+
+  it('checkParquetFile (the upload check) refuses a damaged footer or page header without decoding a page, and passes good files', async () => {
+    await assert.rejects(
+      checkParquetFile(await write('check-bomb.parquet', await parquetGzipBomb(900 * MB))),
+      /inflates to 943718400 bytes/,
+    );
+    const bytes = await duckBytes('check.parquet', "FORMAT PARQUET, COMPRESSION 'snappy'");
+    await checkParquetFile(await write('check-good.parquet', bytes));
+    const [first] = pageData(bytes);
+    assert.ok(first);
+    // the first page header's last byte, and the footer's length
+    for (const at of [first[0] - 1, bytes.length - 8]) {
+      const b = Buffer.from(bytes);
+      b[at] = (b[at] as number) ^ 0xff;
+      await assert.rejects(checkParquetFile(await write(`check-${at}.parquet`, b)), InvalidFileError, `byte ${at}`);
     }
   });
 
