@@ -10,6 +10,7 @@ import { newTableName } from './import-options.js';
 import {
   createErrorReport,
   explainInputError,
+  formatOf,
   inferSchema,
   inferWholeFile,
   openImportInput,
@@ -80,6 +81,9 @@ export class ImportsService {
       const f = parseImportFields({ ...(typeof fields === 'object' ? fields : {}), ...pick(query, 'dry_run') });
       const { dryRun, fileOpts } = f;
       const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
+      // A damaged Parquet file is refused here (400) rather than by its job; a gzip one by its job.
+      const shape = formatOf(sniff.format)?.import;
+      if (shape?.kind === 'rows' && shape.check && !sniff.gzip) await shape.check(file.path);
 
       const jobId = randomUUID();
       if (!dryRun) await this.d.limiter.acquire('import', table.id, jobId);
@@ -287,6 +291,7 @@ export class ImportsService {
       fileType: file.format,
       gzip: file.gzip,
       onBytes: (n) => report(before + n),
+      maxInflatedBytes: this.d.config.uploadMaxBytes,
       signal,
       encoder: {
         fields,
