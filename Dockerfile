@@ -9,11 +9,13 @@ RUN npm run build:sdk && npm run build
 
 # Run stage: production dependencies and the compiled JavaScript (bin/tableport.js runs dist/
 # when it is there: ~30 MB less memory per process than compiling TypeScript at start).
+# --omit=optional: TypeScript would come in as an optional peer of bull-board's valibot, and
+# msgpackr-extract is a decoder BullMQ never calls (docs/dependencies.md).
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /data && chown node:node /data

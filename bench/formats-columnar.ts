@@ -1,15 +1,14 @@
 /**
  * Parquet and xlsx writers and readers at 1,000,000 narrow rows: time, rows/s and peak RSS per case,
  * each case in its own child process so its peak memory is its own. Compares tableport's modules
- * (hyparquet-writer / hyparquet, exceljs streaming) with the other candidates (DuckDB's node API,
- * SheetJS), on the same generated rows.
+ * (hyparquet-writer / hyparquet, tableport's xlsx writer and reader) with the other candidates
+ * (DuckDB's node API, exceljs streaming), on the same generated rows.
  *
  *   npm run bench:columnar                                        # every case, 1,000,000 rows, heap capped as the worker's
  *   npm run bench:columnar -- --rows 100000 --cases parquet-write,parquet-read
  *   npm run bench:columnar -- --json
  */
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,11 +62,6 @@ function* rows(n: number): Generator<Record<string, unknown>> {
       tags: r % 5 === 0 ? null : ['a', r % 7],
     };
   }
-}
-
-/** SheetJS's CommonJS build: its ES module build has no file access. */
-function sheetjs(): typeof import('xlsx') {
-  return createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
 }
 
 /** BENCH_PARQUET_CODEC, BENCH_PARQUET_GROUP_ROWS, BENCH_PARQUET_STATS=0: the writer's options, for comparing them. */
@@ -181,21 +175,6 @@ const CASES: Record<string, Case> = {
     let count = 0;
     for await (const ws of reader) for await (const _row of ws) count++;
     return { rows: count - 1 };
-  },
-  async 'sheetjs-xlsx-write'(n, dir) {
-    const XLSX = sheetjs();
-    const file = join(dir, 'sheetjs.xlsx');
-    const ws = XLSX.utils.json_to_sheet(Array.from(rows(n), (r) => ({ ...r, at: new Date(r.at as string), tags: JSON.stringify(r.tags) })));
-    const wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(wb, ws, 'bench');
-    XLSX.writeFile(wb, file, { compression: true });
-    return { rows: n, bytes: (await stat(file)).size };
-  },
-  async 'sheetjs-xlsx-read'(_n, dir) {
-    const XLSX = sheetjs();
-    const wb = XLSX.readFile(join(dir, 'rows.xlsx'), { dense: true, cellDates: true });
-    const ws = wb.Sheets[wb.SheetNames[0] as string];
-    return { rows: ws ? XLSX.utils.sheet_to_json(ws).length : 0 };
   },
 };
 const ORDER = Object.keys(CASES);

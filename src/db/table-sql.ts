@@ -49,6 +49,12 @@ export function copyColumns(fields: FieldSchema[]): string {
 const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 /**
+ * The alias of the subquery whose rows `row_to_json` renders, a name no field can have: a bare
+ * `row_to_json(x)` takes a column named "x" before the row, and failed (a 500) on such a table.
+ */
+export const ROW = '"#row"';
+
+/**
  * The select list that gives a row its exported shape. For CSV every value must be text that
  * reads back: booleans as true/false, dates as ISO 8601 in UTC, JSON as JSON text. For JSON the
  * native types stay (row_to_json renders them) except dates, which JSON has no type for.
@@ -185,7 +191,7 @@ export function exportCopySql(
     const header = csv.header && !w.csv_customize_headers?.length;
     return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${header}${delimiter})`;
   }
-  return `COPY (SELECT row_to_json(r.*) FROM (${select}) r) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
+  return `COPY (SELECT row_to_json(${ROW}) FROM (${select}) ${ROW}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`;
 }
 
 /** PostgreSQL's CSV writer options an export may change. */

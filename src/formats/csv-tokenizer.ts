@@ -29,6 +29,17 @@ export function maxCellChars(): number {
   return valueLimits.maxCellBytes;
 }
 
+/**
+ * A record may have at most this many cells (Excel's column limit; a table has at most 500 fields).
+ * Cells are held until their record ends: a line of a hundred million commas (100 KB gzipped) held
+ * that many nulls and exhausted the heap.
+ */
+export const MAX_CSV_CELLS = 16_384;
+
+function tooManyCells(line: number): InvalidFileError {
+  return new InvalidFileError(`line ${line}: the record has more than ${MAX_CSV_CELLS} cells; no table has that many columns.`, { line });
+}
+
 /** Called for each record; `cells` is reused, so copy what must outlive the call. */
 export type RecordHandler = (cells: (string | null)[], count: number, line: number) => void;
 
@@ -109,6 +120,7 @@ export class CsvTokenizer {
           text = this.carry + text;
           this.carry = '';
         }
+        if (this.count === MAX_CSV_CELLS) throw tooManyCells(this.recordLine);
         cells[this.count++] = text === '' ? null : text;
         i = j + 1;
         state = FIELD;
@@ -165,6 +177,7 @@ export class CsvTokenizer {
         }
         const c = s.charCodeAt(j + 1);
         if (c !== COMMA && c !== LF && c !== CR) throw badClose(line, s[j + 1] as string);
+        if (this.count === MAX_CSV_CELLS) throw tooManyCells(this.recordLine);
         cells[this.count++] = text;
         i = j + 2;
         state = FIELD;
@@ -185,6 +198,7 @@ export class CsvTokenizer {
         continue;
       }
       if (c !== COMMA && c !== LF && c !== CR) throw badClose(line, s[i] as string);
+      if (this.count === MAX_CSV_CELLS) throw tooManyCells(this.recordLine);
       cells[this.count++] = this.carry;
       this.carry = '';
       i++;
@@ -223,6 +237,7 @@ export class CsvTokenizer {
       );
     }
     if (state === FIELD && this.count === 0) return;
+    if (this.count === MAX_CSV_CELLS) throw tooManyCells(this.recordLine);
     if (state === FIELD) this.cells[this.count++] = null;
     else {
       this.cells[this.count++] = state === UNQUOTED && this.carry === '' ? null : this.carry;

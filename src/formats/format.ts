@@ -80,7 +80,12 @@ export interface ImportFileOptions {
 
 export type ImportShape =
   | { kind: 'bytes'; createEncoder: (opts: ImportEncoderOptions & ImportFileOptions) => ImportEncoder }
-  | { kind: 'rows'; read: RowReader };
+  | {
+      kind: 'rows';
+      read: RowReader;
+      /** A quick look at a whole uploaded file (its structure, not its rows), to refuse a damaged one before it is queued. */
+      check?: (path: string) => Promise<void>;
+    };
 
 export interface FileFormat {
   fileType: FileType;

@@ -1,7 +1,9 @@
 /**
  * The stages that turn a stored upload into COPY text, whatever its format: the file's bytes,
- * gunzip when it is compressed, then a bytes encoder (CSV, JSON, NDJSON) or, for formats read from
- * a local file (Parquet, xlsx), a copy to a temp file, the format's reader and the objects encoder.
+ * gunzip when it is compressed (held to `maxInflatedBytes` as it inflates), then a bytes encoder
+ * (CSV, JSON, NDJSON) or, for formats read from a local file (Parquet, xlsx), a copy to a temp
+ * file, the format's reader and the objects encoder. The reader stops at its next chunk or row
+ * group once the job's signal is aborted or the pipeline is torn down.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +26,8 @@ export interface ImportInputOptions {
   encoder: ImportEncoderOptions & ImportFileOptions;
   /** Progress: bytes of the stored file read so far. */
   onBytes?: (bytes: number) => void;
+  /** A gzip-compressed file may inflate to at most this many bytes (`UPLOAD_MAX_BYTES`: what it could be sent as). */
+  maxInflatedBytes: number;
   signal?: AbortSignal;
 }
 
@@ -41,7 +45,7 @@ export async function openImportInput(open: () => Promise<Readable>, opts: Impor
   const counted = (s: Readable): Array<Readable | Transform> => {
     const stages: Array<Readable | Transform> = [s];
     if (opts.onBytes) stages.push(byteCounter(opts.onBytes));
-    if (opts.gzip) stages.push(createGunzip());
+    if (opts.gzip) stages.push(createGunzip(), inflatedCap(opts.maxInflatedBytes));
     return stages;
   };
   if (shape.kind === 'bytes') {
@@ -54,9 +58,17 @@ export async function openImportInput(open: () => Promise<Readable>, opts: Impor
   try {
     const path = join(dir, `upload.${opts.fileType}`);
     // One array of stages: pipeline(array, sink) would read the array itself as the source.
-    await pipeline([...counted(await open()), createWriteStream(path)] as unknown as [Readable, Writable]);
+    await pipeline(
+      [...counted(await open()), createWriteStream(path)] as unknown as [Readable, Writable],
+      opts.signal ? { signal: opts.signal } : {},
+    );
     const encoder = new ObjectImportEncoder(opts.encoder);
-    const rows = Readable.from(shape.read(path, opts.signal ? { signal: opts.signal } : {}), { objectMode: true, highWaterMark: 256 });
+    // Destroying the stream asks the reader to stop only once it yields; the signal reaches it
+    // inside a long read too (the shared strings of a workbook, a row group's pages).
+    const torn = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, torn.signal]) : torn.signal;
+    const rows = Readable.from(shape.read(path, { signal }), { objectMode: true, highWaterMark: 256 });
+    rows.once('close', () => torn.abort(new Error('The import stopped reading the file.')));
     return { stages: [rows, encoder], encoder, cleanup };
   } catch (err) {
     await cleanup();
@@ -69,6 +81,24 @@ export function explainInputError(err: unknown): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('Z_')) return gzipError(err as Error);
   return err;
+}
+
+/** Passes inflated bytes on, failing the stream (and so the gunzip before it) past `limit` of them. */
+function inflatedCap(limit: number): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      bytes += chunk.length;
+      if (bytes <= limit) cb(null, chunk);
+      else
+        cb(
+          new InvalidFileError(
+            `The file is gzip-compressed and inflates to more than ${limit} bytes, the limit for one file (UPLOAD_MAX_BYTES); ` +
+              'split it into smaller files.',
+          ),
+        );
+    },
+  });
 }
 
 function byteCounter(report: (bytes: number) => void): Transform {

@@ -24,7 +24,14 @@ export class JsonLinesToRows extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      this.lines(this.carry + this.decoder.write(chunk));
+      const text = this.decoder.write(chunk);
+      // A long row takes chunks whole until its end comes: searching it again with each was quadratic.
+      if (!text.includes('\n')) {
+        this.carry += text;
+        cb();
+        return;
+      }
+      this.lines(this.carry + text);
       this.onRows?.(this.count);
       cb();
     } catch (err) {

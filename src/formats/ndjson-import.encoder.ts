@@ -28,6 +28,13 @@ export class NdjsonImportEncoder extends ImportEncoder {
   }
 
   private lines(text: string, last: boolean): void {
+    // A line still open takes the chunk whole until one brings its end: searching the carry again
+    // with every chunk was quadratic in the line's length.
+    if (!last && this.carry !== '' && !text.includes('\n')) {
+      this.carry += text;
+      this.checkCarry();
+      return;
+    }
     let from = 0;
     let s = text;
     if (this.carry !== '') {
@@ -46,6 +53,10 @@ export class NdjsonImportEncoder extends ImportEncoder {
       return;
     }
     this.carry = s.slice(from);
+    this.checkCarry();
+  }
+
+  private checkCarry(): void {
     if (this.carry.length > maxElementChars()) {
       throw new InvalidFileError(
         `line ${this.line}: a line is longer than the limit of ${maxElementChars()} characters for one row (4 × MAX_CELL_BYTES); the file is not NDJSON.`,

@@ -137,6 +137,8 @@ export function convertText(kind: number, cell: string | null, problem: Problem)
 
 export function convertJson(kind: number, v: unknown, problem: Problem): string | undefined {
   if (v === null || v === undefined) return COPY_NULL;
+  // JSON cannot hold them, but typed files can (Parquet floats, xlsx cells): refused whatever the column.
+  if (typeof v === 'number' && !Number.isFinite(v)) return fail(problem, notFiniteMessage(v));
   switch (kind) {
     case KIND_STRING:
       if (typeof v !== 'string') return fail(problem, `must be a string, ${got(v)}`);
@@ -178,14 +180,15 @@ export function convertFileValue(kind: number, v: unknown, problem: Problem): st
   if (kind !== KIND_STRING || v === null || v === undefined) return convertJson(kind, v, problem);
   if (typeof v === 'number') {
     if (Number.isFinite(v)) return String(v);
-    return fail(
-      problem,
-      Number.isNaN(v) ? 'is NaN (not a number), which no field holds; leave the cell empty for no value' : NON_FINITE_MESSAGE,
-    );
+    return fail(problem, notFiniteMessage(v));
   }
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'object') return jsonValue(v, problem, false);
   return fail(problem, `must be a string, ${got(v)}`);
+}
+
+function notFiniteMessage(v: number): string {
+  return `is ${v}, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)`;
 }
 
 function fail(problem: Problem, message: string): undefined {

@@ -4,9 +4,12 @@ import type { TestServer } from './server.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
-/** A worker process joined to the test server (ready when this resolves), for tests that kill or stop it. */
-export async function startChildWorker(server: TestServer): Promise<ChildProcess> {
-  const child = fork(WORKER, { env: server.childEnv(), execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+/**
+ * A worker process joined to the test server (ready when this resolves), for tests that kill or stop
+ * it or measure its memory; `nodeOptions` are more flags for node (`--max-old-space-size=256`).
+ */
+export async function startChildWorker(server: TestServer, nodeOptions: string[] = []): Promise<ChildProcess> {
+  const child = fork(WORKER, { env: server.childEnv(), execArgv: [...nodeOptions, '--import', 'tsx'], stdio: 'inherit' });
   await once(child, 'message');
   return child;
 }

@@ -255,7 +255,8 @@ class WhereCompiler {
   /** `$in` on an array field: the array holds at least one of the values. */
   private overlaps(f: QueryField, v: unknown, path: string): string {
     const els = this.items(v, path).map((x, i) => this.element(x, `${path}[${i}]`));
-    return `EXISTS (SELECT 1 FROM jsonb_array_elements(${this.binder.bind(JSON.stringify(els), 'jsonb')}) v WHERE ${f.column} @> jsonb_build_array(v))`;
+    // "#el", a name no field can have: a field named "v" was taken for the element (and matched nothing).
+    return `EXISTS (SELECT 1 FROM jsonb_array_elements(${this.binder.bind(JSON.stringify(els), 'jsonb')}) "#el" WHERE ${f.column} @> jsonb_build_array("#el"))`;
   }
 
   /** An element to look for in an array field: a string, a number or a boolean. */

@@ -7,7 +7,7 @@ import type { FieldSchema, TableRow } from '../../types/api.js';
 import type { Pool } from '../pool.js';
 import { assertRegexes } from '../query/regex-check.js';
 import { singleRow } from '../single-row.js';
-import { dataTable, projection } from '../table-sql.js';
+import { dataTable, projection, ROW } from '../table-sql.js';
 
 export interface PageSelection {
   /** A SQL condition whose parameters are `$1`..`$n` (a `parameterBinder()` with no offset). */
@@ -40,7 +40,7 @@ export class RecordsRepository {
         `SELECT j, m FROM (
            SELECT j, n, m, sum(octet_length(j)) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) - octet_length(j) AS before
            FROM (
-             SELECT (SELECT row_to_json(x.*)::text FROM (SELECT ${projection(fields, 'json')}) x) AS j, q."#n" AS n, count(*) OVER () AS m
+             SELECT (SELECT row_to_json(${ROW})::text FROM (SELECT ${projection(fields, 'json')}) ${ROW}) AS j, q."#n" AS n, count(*) OVER () AS m
              FROM (
                SELECT *, row_number() OVER (ORDER BY ${s.orderSql}) AS "#n" FROM ${t} ${where}
                ORDER BY ${s.orderSql} LIMIT ${limit} OFFSET ${offset}
@@ -55,7 +55,7 @@ export class RecordsRepository {
 
   async get(tableId: number, fields: FieldSchema[], id: string): Promise<TableRow | null> {
     const { rows } = await this.pool.query<{ r: TableRow }>(
-      `SELECT row_to_json(x.*) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = $1) x`,
+      `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = $1) ${ROW}`,
       [id],
     );
     return rows[0]?.r ?? null;
@@ -82,7 +82,7 @@ export class RecordsRepository {
     const guards = u.guards.map((g) => ` AND ${g}`).join('');
     const { rows } = await this.pool.query<{ r: TableRow }>(
       `WITH u AS (UPDATE ${t} SET updated_at = $2, ${u.sets.join(', ')} WHERE id = $1${guards} RETURNING *)
-       SELECT row_to_json(x.*) AS r FROM (SELECT ${projection(fields, 'json')} FROM u) x`,
+       SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM u) ${ROW}`,
       [id, updatedAt, ...u.values],
     );
     return rows[0]?.r ?? null;

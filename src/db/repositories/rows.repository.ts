@@ -14,6 +14,7 @@ import {
   exportCopySql,
   exportSelect,
   projection,
+  ROW,
   selectionWhere,
   type CsvOptions,
   type ExportSelection,
@@ -79,7 +80,7 @@ export class RowsRepository {
     const [count, page] = await Promise.all([
       this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${t}`),
       this.pool.query<{ r: TableRow }>(
-        `SELECT row_to_json(x.*) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${t} ORDER BY created_at, id LIMIT $1 OFFSET $2) x`,
+        `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${t} ORDER BY created_at, id LIMIT $1 OFFSET $2) ${ROW}`,
         [limit, offset],
       ),
     ]);
@@ -88,7 +89,7 @@ export class RowsRepository {
 
   async getByIds(tableId: number, fields: FieldSchema[], ids: string[]): Promise<TableRow[]> {
     const { rows } = await this.pool.query<{ r: TableRow }>(
-      `SELECT row_to_json(x.*) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = ANY($1) ORDER BY created_at, id) x`,
+      `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = ANY($1) ORDER BY created_at, id) ${ROW}`,
       [ids],
     );
     return rows.map((p) => p.r);

@@ -8,5 +8,13 @@ export {
   type ParquetCodec,
   type ParquetExportWriterOptions,
 } from './parquet-export.writer.js';
-export { readParquetRows, parquetCell, PARQUET_READ_SLICE_ROWS, type ParquetReadOptions } from './parquet-import.reader.js';
+export {
+  checkParquetFile,
+  readParquetRows,
+  parquetCell,
+  PARQUET_READ_SLICE_ROWS,
+  type ParquetReadOptions,
+} from './parquet-import.reader.js';
 export { isParquet, PARQUET_MAGIC } from './parquet-detect.js';
+export { PARQUET_MAX_PAGE_BYTES } from './parquet-codecs.js';
+export { PARQUET_MAX_PAGE_VALUES } from './parquet-structure.checker.js';

@@ -3,25 +3,25 @@
  * memory follows the row group, not the file. Values come out as native JS types: numbers (bigint
  * for INT64 outside the safe range), booleans, Dates for timestamps, strings, null; nested values
  * (lists, structs, maps, JSON) as their JSON text, the way tableport writes array and object cells.
+ *
+ * Hostile and damaged files are refused as `invalid_file` before they cost memory or time: the
+ * structure is checked before pages are decoded (parquet-structure.checker.ts), every page is held
+ * to a size while it inflates (parquet-codecs.ts), and every column must give a value for every row
+ * read. The reader stops between row groups and slices once the signal is aborted.
  */
 import { open, stat } from 'node:fs/promises';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { FileMetaData, RowGroup } from 'hyparquet';
-import { compressors as jsCompressors } from 'hyparquet-compressors';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
+import { damaged, pageDecompressors } from './parquet-codecs.js';
 import { PARQUET_MAGIC } from './parquet-detect.js';
+import { checkFooter, checkPages, type Leaf, PageHeaderReader, type PageInfo, PageRuns } from './parquet-structure.checker.js';
 
 /** A row group bigger than this is read in slices of this size. */
 export const PARQUET_READ_SLICE_ROWS = 131_072;
-
-/** Pure-JS codecs (snappy in WASM, zstd, lz4), with gzip and brotli from node's native zlib, which is faster. */
-const compressors = {
-  ...jsCompressors,
-  GZIP: (input: Uint8Array): Uint8Array => gunzipSync(input),
-  BROTLI: (input: Uint8Array): Uint8Array => brotliDecompressSync(input),
-};
+/** The footer (schema, row groups, statistics) may be at most this large. */
+const MAX_FOOTER_BYTES = 64 * 1024 * 1024;
 
 function jsonValue(_key: string, v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
@@ -29,8 +29,18 @@ function jsonValue(_key: string, v: unknown): unknown {
   return v;
 }
 
-function jsonText(value: unknown): string {
-  return JSON.stringify(value, jsonValue);
+/**
+ * A nested value as its JSON text; or, when it holds NaN or ±Infinity, that number: JSON has no
+ * spelling for them (JSON.stringify writes null, which would lose them quietly), and a bare NaN is
+ * refused with its row and column like any value a table cannot store.
+ */
+function nestedCell(value: unknown): unknown {
+  let nonFinite: number | undefined;
+  const text = JSON.stringify(value, (key, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) nonFinite ??= v;
+    return jsonValue(key, v);
+  });
+  return nonFinite ?? text;
 }
 
 /** One cell as tableport's importer wants it. */
@@ -48,37 +58,43 @@ export function parquetCell(v: unknown): unknown {
     default:
       if (v instanceof Date) return v;
       if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-      return jsonText(v);
+      return nestedCell(v);
   }
 }
 
-function unreadable(err: unknown): InvalidFileError {
-  if (err instanceof InvalidFileError) return err;
+/** A failure to read the file in words for the user; the abort of the job passes as it is. */
+function unreadable(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (err instanceof InvalidFileError || signal?.aborted) return err;
   const why = err instanceof Error ? err.message : String(err);
   return new InvalidFileError(`The Parquet file could not be read; it may be damaged or truncated (${why}).`);
 }
 
-/** Head and tail checks before the footer is parsed, so the common mistakes get a plain sentence. */
+/**
+ * Head and tail checks before the footer is parsed, so the common mistakes get a plain sentence.
+ * Returns where the footer starts: the pages lie before it.
+ */
 async function checkEnds(path: string): Promise<number> {
   const { size } = await stat(path);
   if (size === 0) throw new InvalidFileError('The file is empty.');
   const fh = await open(path, 'r');
   try {
     const head = Buffer.alloc(4);
-    const tail = Buffer.alloc(4);
+    const tail = Buffer.alloc(8);
     await fh.read(head, 0, 4, 0);
     if (!head.equals(PARQUET_MAGIC)) throw new InvalidFileError('The file is not a Parquet file: it does not start with "PAR1".');
     if (size < 12) throw new InvalidFileError('The Parquet file is truncated: it is too short to hold a footer.');
-    await fh.read(tail, 0, 4, size - 4);
-    if (!tail.equals(PARQUET_MAGIC)) throw new InvalidFileError('The Parquet file is truncated or damaged: it does not end with "PAR1".');
+    await fh.read(tail, 0, 8, size - 8);
+    if (!tail.subarray(4).equals(PARQUET_MAGIC))
+      throw new InvalidFileError('The Parquet file is truncated or damaged: it does not end with "PAR1".');
+    const footer = tail.readUInt32LE(0);
+    if (footer > size - 12) throw damaged(`its footer claims ${footer} bytes of a ${size}-byte file`);
+    if (footer > MAX_FOOTER_BYTES) {
+      throw new InvalidFileError(`The Parquet file's footer is ${footer} bytes, more than the limit of ${MAX_FOOTER_BYTES} (64 MiB).`);
+    }
+    return size - 8 - footer;
   } finally {
     await fh.close();
   }
-  return size;
-}
-
-function abortIfAsked(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('The read was aborted.');
 }
 
 /** Whether every column chunk says (in its encoding stats) that its data pages hold fewer rows than `rows`. */
@@ -105,6 +121,18 @@ class ColumnCursor {
   constructor(private readonly pieces: ColumnChunkData[]) {
     pieces.sort((a, b) => a.rowStart - b.rowStart);
   }
+  /** Whether the pieces give a value for every row from `start` to `end`, and none past `last`. */
+  covers(start: number, end: number, last: number): boolean {
+    let next = start;
+    for (const p of this.pieces) {
+      const pieceEnd = p.rowStart + p.data.length;
+      if (pieceEnd > last) return false;
+      if (pieceEnd <= next) continue;
+      if (p.rowStart > next) return false;
+      next = pieceEnd;
+    }
+    return next >= end;
+  }
   at(row: number): unknown {
     let p = this.pieces[this.i];
     while (p && row >= p.rowStart + p.data.length) p = this.pieces[++this.i];
@@ -128,58 +156,113 @@ export interface ParquetReadOptions extends ColumnarReadOptions {
   sliceRows?: number;
 }
 
+/**
+ * The structure of a whole file, without decoding a page: its ends, its footer and every page
+ * header (what `readParquetRows` checks as it goes). For an upload, before it is queued.
+ */
+export async function checkParquetFile(path: string): Promise<void> {
+  const pagesEnd = await checkEnds(path);
+  const fh = await open(path, 'r');
+  try {
+    let metadata: FileMetaData;
+    let leaves: Leaf[];
+    try {
+      metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+      topColumns(metadata);
+      leaves = checkFooter(metadata, pagesEnd);
+    } catch (err) {
+      throw unreadable(err, undefined);
+    }
+    const headers = new PageHeaderReader(fh);
+    for (const [g, group] of metadata.row_groups.entries()) {
+      try {
+        await checkPages(headers, group, g, leaves);
+      } catch (err) {
+        throw unreadable(err, undefined);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function* readParquetRows(path: string, opts: ParquetReadOptions = {}): AsyncIterable<ColumnarRow> {
   const { signal } = opts;
   const sliceRows = opts.sliceRows ?? PARQUET_READ_SLICE_ROWS;
-  await checkEnds(path);
-  const file = await asyncBufferFromFile(path);
+  const pagesEnd = await checkEnds(path);
+  const raw = await asyncBufferFromFile(path);
   let metadata: FileMetaData;
   let names: string[];
+  let leaves: Leaf[];
   try {
-    metadata = await parquetMetadataAsync(file);
+    metadata = await parquetMetadataAsync(raw);
     names = topColumns(metadata);
+    leaves = checkFooter(metadata, pagesEnd);
   } catch (err) {
-    throw unreadable(err);
+    throw unreadable(err, signal);
   }
-  let line = 0;
-  let groupStart = 0;
-  for (const group of metadata.row_groups) {
-    const groupRows = Number(group.num_rows);
-    // A big group (pyarrow writes up to 1Mi rows in one) is read in slices so that only one slice of
-    // rows is decoded at a time: hyparquet skips the pages before a slice and stops after it; offset
-    // indexes also spare reading the other pages' bytes. That pays only when pages are smaller than
-    // a slice: with one page per column (DuckDB writes no page statistics to tell), every slice would
-    // decode the whole page again, so such a group is read whole.
-    const indexed = group.columns.every((c) => c.offset_index_offset !== undefined);
-    const step = groupRows > sliceRows && (indexed || pagesSmallerThan(group, sliceRows)) ? sliceRows : groupRows;
-    for (let start = groupStart; start < groupStart + groupRows; start += step) {
-      abortIfAsked(signal);
-      const end = Math.min(start + step, groupStart + groupRows);
-      // Column by column (onChunk), not as hyparquet's row arrays: a row object is built only as it
-      // is yielded, so a slice costs its decoded columns and not a second copy of them as rows.
-      const chunks = new Map<string, ColumnChunkData[]>(names.map((n) => [n, []]));
+  const runs = new PageRuns();
+  const file = runs.watch(raw);
+  const compressors = pageDecompressors((input, page) => runs.inflated(input, page));
+  const fh = await open(path, 'r');
+  try {
+    const headers = new PageHeaderReader(fh);
+    let line = 0;
+    let groupStart = 0;
+    for (const [g, group] of metadata.row_groups.entries()) {
+      signal?.throwIfAborted();
+      const groupRows = Number(group.num_rows);
+      const groupEnd = groupStart + groupRows;
+      let pages: PageInfo[];
       try {
-        await parquetRead({
-          file,
-          metadata,
-          columns: names,
-          rowStart: start,
-          rowEnd: end,
-          compressors,
-          useOffsetIndex: indexed && step < groupRows,
-          onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
-        });
+        pages = await checkPages(headers, group, g, leaves);
       } catch (err) {
-        throw unreadable(err);
+        throw unreadable(err, signal);
       }
-      const cursors = names.map((n) => new ColumnCursor(chunks.get(n) ?? []));
-      chunks.clear();
-      for (let r = start; r < end; r++) {
-        const row: Record<string, unknown> = {};
-        for (let i = 0; i < names.length; i++) row[names[i] as string] = parquetCell((cursors[i] as ColumnCursor).at(r));
-        yield { line: ++line, row };
+      // A big group (pyarrow writes up to 1Mi rows in one) is read in slices so that only one slice of
+      // rows is decoded at a time: hyparquet skips the pages before a slice and stops after it; offset
+      // indexes also spare reading the other pages' bytes. That pays only when pages are smaller than
+      // a slice: with one page per column (DuckDB writes no page statistics to tell), every slice would
+      // decode the whole page again, so such a group is read whole.
+      const indexed = group.columns.every((c) => c.offset_index_offset !== undefined);
+      const step = groupRows > sliceRows && (indexed || pagesSmallerThan(group, sliceRows)) ? sliceRows : groupRows;
+      for (let start = groupStart; start < groupEnd; start += step) {
+        signal?.throwIfAborted();
+        const end = Math.min(start + step, groupEnd);
+        // Column by column (onChunk), not as hyparquet's row arrays: a row object is built only as it
+        // is yielded, so a slice costs its decoded columns and not a second copy of them as rows.
+        const chunks = new Map<string, ColumnChunkData[]>(names.map((n) => [n, []]));
+        runs.begin(pages);
+        try {
+          await parquetRead({
+            file,
+            metadata,
+            columns: names,
+            rowStart: start,
+            rowEnd: end,
+            compressors,
+            useOffsetIndex: indexed && step < groupRows,
+            onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
+          });
+        } catch (err) {
+          throw unreadable(err, signal);
+        } finally {
+          runs.end();
+        }
+        const cursors = names.map((n) => new ColumnCursor(chunks.get(n) ?? []));
+        chunks.clear();
+        // Pages that hold fewer values than their header said would otherwise read as nulls.
+        const short = cursors.findIndex((c) => !c.covers(start, end, groupEnd));
+        if (short >= 0) throw damaged(`column "${names[short]}" does not hold a value for every row of row group ${g + 1}`);
+        for (let r = start; r < end; r++) {
+          const row: Record<string, unknown> = {};
+          for (let i = 0; i < names.length; i++) row[names[i] as string] = parquetCell((cursors[i] as ColumnCursor).at(r));
+          yield { line: ++line, row };
+        }
       }
+      groupStart = groupEnd;
     }
-    groupStart += groupRows;
+  } finally {
+    await fh.close();
   }
 }

@@ -5,6 +5,11 @@
  * chunk. The first row with a value is the header and gives the keys. Values are native: numbers,
  * booleans, Dates (cells with a date format), strings; empty cells are null. `line` is the sheet's
  * row number, so the header is line 1 and the first data row line 2.
+ *
+ * Bounded whatever the file holds: each part is inflated only up to a cap (checked against the
+ * size its zip entry declares before inflating, and counted while inflating), the shared strings
+ * and a waiting row are capped (see the collector and the scanner), and every loop stops at the
+ * next chunk once the job's signal is aborted.
  */
 import { stat } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
@@ -14,16 +19,33 @@ import yauzl from 'yauzl';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
 import { xlsxHeadProblem } from './xlsx-detect.js';
-import { dateStyles, relationships, relsPath, resolveTarget, SharedStringsCollector, workbookInfo } from './xlsx-parts.js';
+import {
+  dateStyles,
+  megabytes,
+  relationships,
+  relsPath,
+  resolveTarget,
+  SharedStringsCollector,
+  workbookInfo,
+  XLSX_MAX_SHARED_STRINGS_BYTES,
+} from './xlsx-parts.js';
 import { SheetScanner, type SheetContext, type SheetRow } from './xlsx-sheet.scanner.js';
 
 /** Parts other than the sheet and the shared strings are small; a bigger one is not a real workbook. */
 const MAX_SMALL_PART = 16 * 1024 * 1024;
+/**
+ * The first sheet's XML may inflate to at most this much. Rows are capped too (Excel's 1,048,576),
+ * but rows of white space or skipped elements are not: this bounds the time a zip bomb can take.
+ */
+export const XLSX_MAX_SHEET_BYTES = 4 * 1024 * 1024 * 1024;
+/** An xlsx package holds a few dozen parts; a zip with more entries than this is not a workbook. */
+const MAX_ENTRIES = 10_000;
 
 type Entries = Map<string, yauzl.Entry>;
 
-function unreadable(err: unknown): InvalidFileError {
-  if (err instanceof InvalidFileError) return err;
+/** A failure to read the file in words for the user; the abort of the job passes as it is. */
+function unreadable(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (err instanceof InvalidFileError || signal?.aborted) return err;
   const why = err instanceof Error ? err.message : String(err);
   return new InvalidFileError(`The xlsx file could not be read; it is damaged or truncated (${why}).`);
 }
@@ -51,6 +73,13 @@ function openZip(path: string): Promise<yauzl.ZipFile> {
 }
 
 function readEntries(zip: yauzl.ZipFile): Promise<Entries> {
+  if (zip.entryCount > MAX_ENTRIES) {
+    return Promise.reject(
+      new InvalidFileError(
+        `The zip archive has ${zip.entryCount} entries; an xlsx workbook has far fewer (at most ${MAX_ENTRIES} are read).`,
+      ),
+    );
+  }
   return new Promise((resolve, reject) => {
     const entries: Entries = new Map();
     zip.on('entry', (e: yauzl.Entry) => {
@@ -68,39 +97,66 @@ function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> 
   return new Promise((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
 }
 
-async function* textChunks(zip: yauzl.ZipFile, entry: yauzl.Entry): AsyncGenerator<string> {
+function partTooLarge(name: string, limit: number): InvalidFileError {
+  return new InvalidFileError(
+    `The xlsx part ${name} inflates to more than the limit of ${megabytes(limit)}; the file is not a workbook tableport can read.`,
+  );
+}
+
+/**
+ * A part's text as it inflates. Refused before inflating when its entry declares more than `limit`
+ * bytes, and while inflating once more than that came out (yauzl also holds an entry to its
+ * declared size). Stops at the next chunk once `signal` is aborted.
+ */
+async function* textChunks(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  limit: number,
+  signal: AbortSignal | undefined,
+  tooLarge: () => Error = () => partTooLarge(entry.fileName, limit),
+): AsyncGenerator<string> {
+  signal?.throwIfAborted();
+  if (entry.uncompressedSize > limit) throw tooLarge();
   const stream = await entryStream(zip, entry);
   const decoder = new StringDecoder('utf8');
+  let bytes = 0;
   try {
-    for await (const chunk of stream) yield decoder.write(chunk as Buffer);
+    for await (const chunk of stream) {
+      signal?.throwIfAborted();
+      bytes += (chunk as Buffer).length;
+      if (bytes > limit) throw tooLarge();
+      yield decoder.write(chunk as Buffer);
+    }
     yield decoder.end();
   } finally {
     stream.destroy();
   }
 }
 
-async function readSmall(zip: yauzl.ZipFile, entries: Entries, name: string): Promise<string | undefined> {
+async function readSmall(zip: yauzl.ZipFile, entries: Entries, name: string, signal: AbortSignal | undefined): Promise<string | undefined> {
   const entry = entries.get(name.toLowerCase());
   if (!entry) return undefined;
-  if (entry.uncompressedSize > MAX_SMALL_PART) {
-    throw new InvalidFileError(`The xlsx part ${name} is larger than 16 MB; the file is not a workbook tableport can read.`);
-  }
   let text = '';
-  for await (const t of textChunks(zip, entry)) text += t;
+  for await (const t of textChunks(zip, entry, MAX_SMALL_PART, signal)) text += t;
   return text;
 }
 
 /** Finds the first sheet and reads what its cells refer to. */
-async function prepare(zip: yauzl.ZipFile, entries: Entries): Promise<{ sheet: yauzl.Entry; ctx: SheetContext }> {
-  const rootRels = relationships((await readSmall(zip, entries, '_rels/.rels')) ?? '');
+async function prepare(
+  zip: yauzl.ZipFile,
+  entries: Entries,
+  signal: AbortSignal | undefined,
+): Promise<{ sheet: yauzl.Entry; ctx: SheetContext }> {
+  const readPart = (name: string) => readSmall(zip, entries, name, signal);
+  const rootRels = relationships((await readPart('_rels/.rels')) ?? '');
   const bookTarget = rootRels.find((r) => r.type.endsWith('/officeDocument'))?.target;
   const bookPart = bookTarget ? resolveTarget('', bookTarget) : 'xl/workbook.xml';
-  const bookXml = await readSmall(zip, entries, bookPart);
+  const bookXml = await readPart(bookPart);
   if (bookXml === undefined)
     throw new InvalidFileError('The zip archive is not an xlsx workbook: it has no workbook part (xl/workbook.xml).');
   const book = workbookInfo(bookXml);
   if (!book.firstSheet) throw new InvalidFileError('The xlsx file has no worksheet.');
-  const rels = relationships((await readSmall(zip, entries, relsPath(bookPart))) ?? '');
+  const rels = relationships((await readPart(relsPath(bookPart))) ?? '');
   const sheetRel = rels.find((r) => r.id === book.firstSheet?.rid);
   const sheetPart = sheetRel ? resolveTarget(bookPart, sheetRel.target) : undefined;
   const sheet = sheetPart ? entries.get(sheetPart.toLowerCase()) : undefined;
@@ -114,11 +170,13 @@ async function prepare(zip: yauzl.ZipFile, entries: Entries): Promise<{ sheet: y
     return rel ? resolveTarget(bookPart, rel.target) : undefined;
   };
   const stylesPart = part('/styles');
-  const stylesXml = stylesPart ? await readSmall(zip, entries, stylesPart) : undefined;
+  const stylesXml = stylesPart ? await readPart(stylesPart) : undefined;
   const stringsPart = part('/sharedStrings');
   const stringsEntry = stringsPart ? entries.get(stringsPart.toLowerCase()) : undefined;
-  const strings = new SharedStringsCollector();
-  if (stringsEntry) for await (const t of textChunks(zip, stringsEntry)) strings.push(t);
+  const strings = new SharedStringsCollector(stringsEntry?.fileName);
+  if (stringsEntry) {
+    for await (const t of textChunks(zip, stringsEntry, XLSX_MAX_SHARED_STRINGS_BYTES, signal, () => strings.tooLarge())) strings.push(t);
+  }
   return {
     sheet,
     ctx: { sharedStrings: strings.end(), dateStyles: stylesXml ? dateStyles(stylesXml) : [], date1904: book.date1904 },
@@ -150,7 +208,7 @@ export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}
   try {
     zip = await openZip(path);
   } catch (err) {
-    throw unreadable(err);
+    throw unreadable(err, signal);
   }
   try {
     let keys: string[] | undefined;
@@ -177,21 +235,20 @@ export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}
     let scanner: SheetScanner;
     let sheet: yauzl.Entry;
     try {
-      const prepared = await prepare(zip, await readEntries(zip));
+      const prepared = await prepare(zip, await readEntries(zip), signal);
       scanner = new SheetScanner(prepared.ctx);
       sheet = prepared.sheet;
     } catch (err) {
-      throw unreadable(err);
+      throw unreadable(err, signal);
     }
-    const chunks = textChunks(zip, sheet);
+    const chunks = textChunks(zip, sheet, XLSX_MAX_SHEET_BYTES, signal);
     for (;;) {
       let next: IteratorResult<string>;
       try {
         next = await chunks.next();
       } catch (err) {
-        throw unreadable(err);
+        throw unreadable(err, signal);
       }
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('The read was aborted.');
       const rows = next.done ? scanner.end() : scanner.push(next.value);
       for (const r of rows) {
         const out = toRow(r);

@@ -1,27 +1,49 @@
 /**
  * The small parts of an xlsx package a reader needs before the sheet: where the workbook, its first
  * sheet, styles and shared strings are, which cell styles are dates, and the shared-string table.
- * Regular expressions over the XML, because these parts have a fixed, shallow shape (ECMA-376) and
- * a general XML parser (saxes) read only ~40,000 rows/s here.
+ * Scanned with indexOf rather than a general XML parser, because these parts have a fixed, shallow
+ * shape (ECMA-376) and a general XML parser (saxes) read only ~40,000 rows/s here. Every scan moves
+ * forward only, so a hostile part costs time linear in its size (see `findElement`).
  */
-import { unescapeXml } from './xlsx-xml.js';
+import { InvalidFileError } from '../../errors.js';
+import { elementSpan, findElement, findEndTag, findStartTag, tagNameIs, unescapeXml } from './xlsx-xml.js';
 
-/** Attributes of one start tag, by local name (a namespace prefix is dropped: `r:id` is `id`). */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * Attributes of one start tag (the text after its name), by local name: a namespace prefix is
+ * dropped, `r:id` is `id`. A forward scan: an unclosed quote ends it.
+ */
 export function attributes(tag: string): Map<string, string> {
   const out = new Map<string, string>();
-  const re = /([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
-  for (let m = re.exec(tag); m; m = re.exec(tag)) {
-    const name = (m[1] as string).replace(/^[\w.-]*:/, '');
-    if (!out.has(name)) out.set(name, unescapeXml(m[2] ?? m[3] ?? ''));
+  const n = tag.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && isSpace(tag.charCodeAt(i))) i++;
+    const nameStart = i;
+    while (i < n && tag.charCodeAt(i) !== 61 /* = */ && !isSpace(tag.charCodeAt(i))) i++;
+    const name = tag.slice(nameStart, i);
+    while (i < n && isSpace(tag.charCodeAt(i))) i++;
+    if (i >= n || tag.charCodeAt(i) !== 61 || name === '') return out;
+    i++;
+    while (i < n && isSpace(tag.charCodeAt(i))) i++;
+    const quote = tag[i];
+    if (quote !== '"' && quote !== "'") return out;
+    const close = tag.indexOf(quote, i + 1);
+    if (close < 0) return out;
+    const local = name.slice(name.indexOf(':') + 1);
+    if (!out.has(local)) out.set(local, unescapeXml(tag.slice(i + 1, close)));
+    i = close + 1;
   }
-  return out;
 }
 
 /** Every start (or empty) tag with this local name, as its attributes. */
 export function tags(xml: string, name: string): Map<string, string>[] {
-  const re = new RegExp(`<(?:[\\w.-]+:)?${name}(\\s[^>]*)?\\/?>`, 'g');
   const out: Map<string, string>[] = [];
-  for (let m = re.exec(xml); m; m = re.exec(xml)) out.push(attributes(m[1] ?? ''));
+  const span = elementSpan();
+  for (let at = 0; findStartTag(xml, name, at, span); at = span.end) out.push(attributes(xml.slice(span.attrStart, span.attrEnd)));
   return out;
 }
 
@@ -87,7 +109,8 @@ export function isDateFormat(code: string): boolean {
 export function dateStyles(xml: string): boolean[] {
   const custom = new Map<number, string>();
   for (const a of tags(xml, 'numFmt')) custom.set(Number(a.get('numFmtId')), a.get('formatCode') ?? '');
-  const section = /<(?:[\w.-]+:)?cellXfs\b[^>]*>([\s\S]*?)<\/(?:[\w.-]+:)?cellXfs>/.exec(xml)?.[1] ?? '';
+  const span = elementSpan();
+  const section = findElement(xml, 'cellXfs', 0, span) ? xml.slice(span.innerStart, span.innerEnd) : '';
   return tags(section, 'xf').map((a) => {
     const id = Number(a.get('numFmtId') ?? 0);
     const code = custom.get(id);
@@ -95,58 +118,152 @@ export function dateStyles(xml: string): boolean[] {
   });
 }
 
-const PHONETIC = /<(?:[\w.-]+:)?rPh\b[\s\S]*?<\/(?:[\w.-]+:)?rPh>/g;
-const TEXT = /<(?:[\w.-]+:)?t(?:\s[^>]*)?(?:\/>|>([^<]*)<\/(?:[\w.-]+:)?t>)/g;
-
-/** The plain text of a string item (`<si>` or `<is>`): its runs' `<t>`s joined, phonetic hints left out. */
+/** The plain text of a string item (`<si>` or `<is>`): its runs' `<t>`s joined, phonetic hints (`<rPh>`) left out. */
 export function stringItemText(inner: string): string {
-  const xml = inner.includes('rPh') ? inner.replace(PHONETIC, '') : inner;
+  const t = elementSpan();
+  const ph = elementSpan();
+  let phonetic = inner.includes('rPh') && findElement(inner, 'rPh', 0, ph) ? ph.start : -1;
   let text = '';
-  TEXT.lastIndex = 0;
-  for (let m = TEXT.exec(xml); m; m = TEXT.exec(xml)) text += m[1] ?? '';
+  for (let at = 0; findElement(inner, 't', at, t); ) {
+    if (phonetic >= 0 && t.start > phonetic) {
+      at = ph.end;
+      phonetic = findElement(inner, 'rPh', at, ph) ? ph.start : -1;
+      continue;
+    }
+    if (!t.empty) text += inner.slice(t.innerStart, t.innerEnd);
+    at = t.end;
+  }
   return unescapeXml(text);
 }
 
-/** The index just after the last end tag `</name>` (or `</prefix:name>`) in `xml`, or -1. */
-export function afterLastClose(xml: string, name: string): number {
-  const needle = `${name}>`;
-  for (let at = xml.lastIndexOf(needle); at > 0; at = xml.lastIndexOf(needle, at - 1)) {
-    let j = at - 1;
-    if (xml.charCodeAt(j) === 58 /* : */) {
-      j--;
-      while (j > 0 && /[\w.-]/.test(xml[j] as string)) j--;
-    }
-    if (xml.charCodeAt(j) === 47 /* / */ && xml.charCodeAt(j - 1) === 60 /* < */) return at + needle.length;
-  }
-  return -1;
+/** A size for a message: "64 MB", or bytes below one. */
+export function megabytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MB` : `${bytes} bytes`;
 }
+
+/** Characters of the text already searched that are searched again with the next chunk: an end tag cut in two. */
+const OVERLAP = 256;
+/** A start tag of a row or string item is short; one longer than this is not looked back for. */
+const MAX_TAG = 4096;
+
+/**
+ * Gathers XML text that arrives in chunks and hands it out cut after the last end tag `</name>` (or
+ * `</prefix:name>`) so far, so that only whole elements are parsed. Each chunk is searched once (with
+ * a short overlap for an end tag cut between chunks) and the text waiting for its end tag is joined
+ * only when the tag comes: linear in the text, where searching the whole waiting text again on every
+ * chunk was quadratic. More than `maxWaiting` characters waiting is `tooLarge()`.
+ */
+export class ElementChunker {
+  private waiting: string[] = [];
+  private waitingLength = 0;
+  /** The end of the text already searched, searched again with the next chunk. */
+  private tail = '';
+  /** How far into the overlap an end tag's `name>` may start and still be new. */
+  private readonly overlapFrom: number;
+
+  constructor(
+    private readonly name: string,
+    private readonly maxWaiting: number,
+    private readonly tooLarge: () => Error,
+  ) {
+    this.overlapFrom = name.length + 1;
+  }
+
+  /** Adds text; returns the text up to the last end tag now complete, or '' when there is none yet. */
+  push(text: string): string {
+    const region = this.tail + text;
+    const end = this.lastEnd(region, Math.max(0, this.tail.length - this.overlapFrom + 1));
+    if (end < 0) {
+      this.waiting.push(text);
+      this.waitingLength += text.length;
+      if (this.waitingLength > this.maxWaiting) throw this.tooLarge();
+      this.tail = region.length > OVERLAP ? region.slice(-OVERLAP) : region;
+      return '';
+    }
+    this.waiting.push(text);
+    const all = this.waiting.join('');
+    const cut = all.length - (region.length - end);
+    const rest = all.slice(cut);
+    this.waiting = rest === '' ? [] : [rest];
+    this.waitingLength = rest.length;
+    this.tail = rest.length > OVERLAP ? rest.slice(-OVERLAP) : rest;
+    return all.slice(0, cut);
+  }
+
+  /** The text left at the end of the input. */
+  end(): string {
+    const all = this.waiting.join('');
+    this.waiting = [];
+    this.waitingLength = 0;
+    this.tail = '';
+    return all;
+  }
+
+  /** Just past the last end tag (or empty element, `<name/>`) in `xml` that ends after `from`, or -1. */
+  private lastEnd(xml: string, from: number): number {
+    let found = -1;
+    for (let at = findEndTag(xml, this.name, from); at !== -1; at = findEndTag(xml, this.name, found)) {
+      found = xml.indexOf('>', at) + 1;
+    }
+    // Empty elements too (a sheet of empty rows), or they would wait for the next end tag, or the cap.
+    // The '<' of each '/>' is looked for back to the previous '/>' at most (and a tag's length), so
+    // no character is looked at twice.
+    let previous = Math.max(0, from - MAX_TAG);
+    for (let at = xml.indexOf('/>', from); at !== -1; at = xml.indexOf('/>', at + 2)) {
+      let lt = at - 1;
+      const stop = Math.max(previous, at - MAX_TAG);
+      while (lt >= stop && xml.charCodeAt(lt) !== 60 /* < */) lt--;
+      if (lt >= stop && at + 2 > found && tagNameIs(xml, lt, this.name)) found = at + 2;
+      previous = at + 2;
+    }
+    return found;
+  }
+}
+
+/** The shared-string table is held whole (cells refer to it by index): its XML may be at most this large. */
+export const XLSX_MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024;
 
 /**
  * Collects a shared-string table from its XML in chunks, so a large table never sits in memory
- * twice (once as XML, once as strings).
+ * twice (once as XML, once as strings). The XML is counted as it comes: past `maxChars` characters
+ * (each at least one byte) the workbook is refused, before the table could exhaust memory.
  */
 export class SharedStringsCollector {
   readonly strings: string[] = [];
-  private rest = '';
-  private static readonly ITEM = /<(?:[\w.-]+:)?si\b[^>]*?(?:\/>|>([\s\S]*?)<\/(?:[\w.-]+:)?si>)/g;
+  private readonly chunker: ElementChunker;
+  private readonly item = elementSpan();
+  private read = 0;
+
+  constructor(
+    private readonly part = 'xl/sharedStrings.xml',
+    private readonly maxChars = XLSX_MAX_SHARED_STRINGS_BYTES,
+  ) {
+    this.chunker = new ElementChunker('si', maxChars, () => this.tooLarge());
+  }
 
   push(text: string): void {
-    this.rest += text;
-    const end = afterLastClose(this.rest, 'si');
-    if (end < 0) return;
-    this.collect(this.rest.slice(0, end));
-    this.rest = this.rest.slice(end);
+    this.read += text.length;
+    if (this.read > this.maxChars) throw this.tooLarge();
+    const done = this.chunker.push(text);
+    if (done) this.collect(done);
   }
 
   end(): string[] {
-    this.collect(this.rest);
-    this.rest = '';
+    this.collect(this.chunker.end());
     return this.strings;
   }
 
+  tooLarge(): InvalidFileError {
+    return new InvalidFileError(
+      `The shared strings of the xlsx file (${this.part}) are larger than the limit of ${megabytes(this.maxChars)}; ` +
+        'tableport holds them in memory and cannot read this workbook. Save the sheet as CSV and import that instead.',
+    );
+  }
+
   private collect(xml: string): void {
-    const re = SharedStringsCollector.ITEM;
-    re.lastIndex = 0;
-    for (let m = re.exec(xml); m; m = re.exec(xml)) this.strings.push(m[1] === undefined ? '' : stringItemText(m[1]));
+    const si = this.item;
+    for (let at = 0; findElement(xml, 'si', at, si); at = si.end) {
+      this.strings.push(si.empty ? '' : stringItemText(xml.slice(si.innerStart, si.innerEnd)));
+    }
   }
 }

@@ -1,11 +1,18 @@
 /**
  * Turns a worksheet's XML, fed in chunks, into rows of cell values: only complete `<row>` elements
  * are parsed, the unfinished tail waits for the next chunk. Cells are placed by their reference
- * ("C7" is the third column), so skipped empty cells keep the columns straight.
+ * ("C7" is the third column), so skipped empty cells keep the columns straight. Bounded whatever
+ * the sheet holds: a row may be at most {@link XLSX_MAX_ROW_CHARS} of XML, a sheet at most
+ * {@link XLSX_MAX_SHEET_ROWS} rows (Excel's own limit), and every scan is linear (see `findElement`).
  */
 import { InvalidFileError } from '../../errors.js';
-import { afterLastClose, stringItemText } from './xlsx-parts.js';
-import { columnIndex, unescapeXml } from './xlsx-xml.js';
+import { attributes, ElementChunker, megabytes, stringItemText } from './xlsx-parts.js';
+import { columnIndex, type ElementSpan, elementSpan, findElement, unescapeXml } from './xlsx-xml.js';
+
+/** One row's XML may be at most this long (characters) while it waits for its end tag. */
+export const XLSX_MAX_ROW_CHARS = 64 * 1024 * 1024;
+/** Excel's last row: a sheet with more `<row>` elements (even empty ones) is not a workbook. */
+export const XLSX_MAX_SHEET_ROWS = 1_048_576;
 
 export interface SheetRow {
   /** The sheet's row number (1-based). */
@@ -20,13 +27,6 @@ export interface SheetContext {
   date1904: boolean;
 }
 
-const ROW = /<(?:[\w.-]+:)?row\b([^>]*?)(?:\/>|>([\s\S]*?)<\/(?:[\w.-]+:)?row>)/g;
-const CELL = /<(?:[\w.-]+:)?c\b([^>]*?)(?:\/>|>([\s\S]*?)<\/(?:[\w.-]+:)?c>)/g;
-const VALUE = /<(?:[\w.-]+:)?v(?:\s[^>]*)?>([^<]*)<\/(?:[\w.-]+:)?v>/;
-const INLINE = /<(?:[\w.-]+:)?is(?:\s[^>]*)?>([\s\S]*?)<\/(?:[\w.-]+:)?is>/;
-const ROW_NUMBER = /\br\s*=\s*["'](\d+)["']/;
-/** The three attributes of a cell that matter: reference, type, style. */
-const CELL_ATTR = /(?:^|\s)([rts])\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 const MS_PER_DAY = 86_400_000;
 
 interface CellAttributes {
@@ -43,9 +43,9 @@ function quoted(tag: string, name: string): string | undefined {
 }
 
 function cellAttributes(tag: string): CellAttributes {
-  // The usual shape, r="A1" s="1" t="s" with double quotes: indexOf is several times faster than a regex loop.
+  // The usual shape, r="A1" s="1" t="s" with double quotes: indexOf is several times faster than a parser.
+  const out: CellAttributes = {};
   if (!tag.includes("'") && !/\s=|=\s/.test(tag)) {
-    const out: CellAttributes = {};
     const r = quoted(tag, 'r');
     const t = quoted(tag, 't');
     const s = quoted(tag, 's');
@@ -54,47 +54,64 @@ function cellAttributes(tag: string): CellAttributes {
     if (s !== undefined) out.s = s;
     return out;
   }
-  const out: CellAttributes = {};
-  CELL_ATTR.lastIndex = 0;
-  for (let m = CELL_ATTR.exec(tag); m; m = CELL_ATTR.exec(tag)) out[m[1] as 'r' | 't' | 's'] = m[2] ?? m[3] ?? '';
+  const all = attributes(tag);
+  for (const name of ['r', 't', 's'] as const) {
+    const v = all.get(name);
+    if (v !== undefined) out[name] = v;
+  }
   return out;
 }
 
-export class SheetScanner {
-  private rest = '';
-  private lastRow = 0;
+/** The content of the first `<name>` element in `xml`, '' for an empty one, undefined without one. */
+function firstElementText(xml: string, name: string, span: ElementSpan): string | undefined {
+  if (!findElement(xml, name, 0, span)) return undefined;
+  return span.empty ? '' : xml.slice(span.innerStart, span.innerEnd);
+}
 
-  constructor(private readonly ctx: SheetContext) {}
+export class SheetScanner {
+  private readonly chunker: ElementChunker;
+  private lastRow = 0;
+  /** `<row>` elements read, numbered or not. */
+  private rowsRead = 0;
+  private readonly row = elementSpan();
+  private readonly cell = elementSpan();
+  private readonly inner = elementSpan();
+
+  constructor(
+    private readonly ctx: SheetContext,
+    private readonly maxRowChars = XLSX_MAX_ROW_CHARS,
+  ) {
+    this.chunker = new ElementChunker(
+      'row',
+      maxRowChars,
+      () => new InvalidFileError(`A row of the first sheet is larger than ${megabytes(this.maxRowChars)}; the file cannot be read.`),
+    );
+  }
 
   /** Adds XML text; returns the rows it completed. */
   push(text: string): SheetRow[] {
-    this.rest += text;
-    const end = afterLastClose(this.rest, 'row');
-    if (end < 0) {
-      if (this.rest.length > 64 * 1024 * 1024)
-        throw new InvalidFileError('A row of the first sheet is larger than 64 MB; the file cannot be read.');
-      return [];
-    }
-    const done = this.rest.slice(0, end);
-    this.rest = this.rest.slice(end);
-    return this.rows(done);
+    const done = this.chunker.push(text);
+    return done ? this.rows(done) : [];
   }
 
   /** The rows left at the end of the sheet. */
   end(): SheetRow[] {
-    const out = this.rows(this.rest);
-    this.rest = '';
-    return out;
+    return this.rows(this.chunker.end());
   }
 
   private rows(xml: string): SheetRow[] {
     const out: SheetRow[] = [];
-    ROW.lastIndex = 0;
-    for (let m = ROW.exec(xml); m; m = ROW.exec(xml)) {
-      const r = ROW_NUMBER.exec(m[1] ?? '');
-      const number = r ? Number(r[1]) : this.lastRow + 1;
+    const row = this.row;
+    for (let at = 0; findElement(xml, 'row', at, row); at = row.end) {
+      if (++this.rowsRead > XLSX_MAX_SHEET_ROWS) {
+        throw new InvalidFileError(
+          `The first sheet has more than ${XLSX_MAX_SHEET_ROWS} rows, more than Excel allows; the file is damaged.`,
+        );
+      }
+      const r = cellAttributes(xml.slice(row.attrStart, row.attrEnd)).r;
+      const number = r !== undefined && /^\d{1,7}$/.test(r) ? Number(r) : this.lastRow + 1;
       this.lastRow = number;
-      out.push({ number, cells: m[2] ? this.cells(m[2], number) : [] });
+      out.push({ number, cells: row.empty ? [] : this.cells(xml.slice(row.innerStart, row.innerEnd), number) });
     }
     return out;
   }
@@ -102,17 +119,16 @@ export class SheetScanner {
   private cells(xml: string, rowNumber: number): unknown[] {
     const cells: unknown[] = [];
     let next = 0;
-    const re = CELL;
-    re.lastIndex = 0;
-    for (let m = re.exec(xml); m; m = re.exec(xml)) {
-      const attrs = cellAttributes(m[1] ?? '');
+    const c = this.cell;
+    for (let at = 0; findElement(xml, 'c', at, c); at = c.end) {
+      const attrs = cellAttributes(xml.slice(c.attrStart, c.attrEnd));
       const ref = attrs.r;
       const col = ref ? columnIndex(ref) : next;
       if (col < 0 || col > 16_383) {
         throw new InvalidFileError(`Row ${rowNumber} of the first sheet has a cell at "${ref ?? ''}", which is not a cell reference.`);
       }
       next = col + 1;
-      cells[col] = m[2] === undefined ? null : this.value(attrs, m[2], rowNumber, ref ?? '');
+      cells[col] = c.empty ? null : this.value(attrs, xml.slice(c.innerStart, c.innerEnd), rowNumber, ref ?? '');
     }
     return cells;
   }
@@ -120,10 +136,10 @@ export class SheetScanner {
   private value(attrs: CellAttributes, inner: string, rowNumber: number, ref: string): unknown {
     const t = attrs.t ?? 'n';
     if (t === 'inlineStr') {
-      const is = INLINE.exec(inner);
-      return is ? stringItemText(is[1] ?? '') : null;
+      const is = firstElementText(inner, 'is', this.inner);
+      return is === undefined ? null : stringItemText(is);
     }
-    const v = VALUE.exec(inner)?.[1];
+    const v = firstElementText(inner, 'v', this.inner);
     if (v === undefined) return null;
     switch (t) {
       case 's': {
@@ -146,8 +162,10 @@ export class SheetScanner {
       default: {
         if (v === '') return null;
         const n = Number(v);
-        if (Number.isNaN(n))
+        if (Number.isNaN(n) && v.trim() !== 'NaN')
           throw new InvalidFileError(`Cell ${ref} (row ${rowNumber}) should hold a number but holds "${v.slice(0, 40)}".`);
+        // NaN and ±Infinity (or 1e400) go on as numbers: the row is refused with its column, like any bad value.
+        if (!Number.isFinite(n)) return n;
         const s = attrs.s;
         if (s !== undefined && this.ctx.dateStyles[Number(s)]) return this.date(n);
         return n;

@@ -101,19 +101,137 @@ const ENTITY = /&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const OOXML_ESCAPE = /_x([0-9A-Fa-f]{4})_/g;
 
+/** A character reference as text; one past U+10FFFF (which String.fromCodePoint throws on) stays as written. */
+function codePoint(ref: string, n: number): string {
+  return n <= 0x10ffff ? String.fromCodePoint(n) : ref;
+}
+
 /** XML text back to a string: entities, then OOXML `_xHHHH_` escapes. */
 export function unescapeXml(text: string): string {
   let s = text;
   if (s.includes('&')) {
-    s = s.replace(ENTITY, (_m, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
+    s = s.replace(ENTITY, (m, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
       hex !== undefined
-        ? String.fromCodePoint(Number.parseInt(hex, 16))
+        ? codePoint(m, Number.parseInt(hex, 16))
         : dec !== undefined
-          ? String.fromCodePoint(Number.parseInt(dec, 10))
+          ? codePoint(m, Number.parseInt(dec, 10))
           : (NAMED[name ?? ''] ?? ''),
     );
   }
   if (s.includes('_x')) s = s.replace(OOXML_ESCAPE, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   // XML turns CR LF into LF; a CR that mattered was written as _x000D_ above.
   return s;
+}
+
+/** Where `findElement` found an element in the text: indexes, so nothing is copied to find it. */
+export interface ElementSpan {
+  /** The `<` of its start tag. */
+  start: number;
+  /** Its attributes: the text after the name, up to `>` or `/>`. */
+  attrStart: number;
+  attrEnd: number;
+  /** An empty element, `<name/>`: it has no content. */
+  empty: boolean;
+  /** Its content (found by `findElement` only). */
+  innerStart: number;
+  innerEnd: number;
+  /** Just past the element's last `>`. */
+  end: number;
+}
+
+export function elementSpan(): ElementSpan {
+  return { start: 0, attrStart: 0, attrEnd: 0, empty: false, innerStart: 0, innerEnd: 0, end: 0 };
+}
+
+function isNameChar(c: number): boolean {
+  // [A-Za-z0-9_.:-], the characters of the tag names SpreadsheetML uses (with a namespace prefix)
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95 || c === 46 || c === 45;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * The next start (or empty) tag whose local name is `name` (any namespace prefix: `x:row` is a
+ * `row`) at or after `from`; fills `span` up to `end`, the index past its `>`. False when there is
+ * none, or when its `>` is not in the text yet.
+ */
+export function findStartTag(xml: string, name: string, from: number, span: ElementSpan): boolean {
+  const n = xml.length;
+  for (let at = from; ; ) {
+    const lt = xml.indexOf('<', at);
+    if (lt < 0) return false;
+    let j = lt + 1;
+    let local = j;
+    for (; j < n; j++) {
+      const c = xml.charCodeAt(j);
+      if (!isNameChar(c)) break;
+      if (c === 58 /* : */) local = j + 1;
+    }
+    // An end tag, a comment or another element: go on after its name.
+    if (j - local !== name.length || !xml.startsWith(name, local) || j === n) {
+      at = j > lt + 1 ? j : lt + 1;
+      continue;
+    }
+    const c = xml.charCodeAt(j);
+    if (c !== 62 /* > */ && c !== 47 /* / */ && !isSpace(c)) {
+      at = j;
+      continue;
+    }
+    const gt = xml.indexOf('>', j);
+    if (gt < 0) return false;
+    const empty = xml.charCodeAt(gt - 1) === 47;
+    span.start = lt;
+    span.attrStart = j;
+    span.attrEnd = empty ? gt - 1 : gt;
+    span.empty = empty;
+    span.innerStart = gt + 1;
+    span.innerEnd = gt + 1;
+    span.end = gt + 1;
+    return true;
+  }
+}
+
+/** Whether the tag opening at `lt` (its `<`) has the local name `name`. */
+export function tagNameIs(xml: string, lt: number, name: string): boolean {
+  let j = lt + 1;
+  let local = j;
+  for (; j < xml.length; j++) {
+    const c = xml.charCodeAt(j);
+    if (!isNameChar(c)) break;
+    if (c === 58 /* : */) local = j + 1;
+  }
+  return j - local === name.length && xml.startsWith(name, local);
+}
+
+/** The index of the `<` of the first end tag `</name>` or `</prefix:name>` at or after `from`, or -1. */
+export function findEndTag(xml: string, name: string, from: number): number {
+  const needle = `${name}>`;
+  for (let at = xml.indexOf(needle, from); at !== -1; at = xml.indexOf(needle, at + 1)) {
+    let j = at - 1;
+    if (xml.charCodeAt(j) === 58 /* : */) {
+      j--;
+      while (j > 0 && isNameChar(xml.charCodeAt(j)) && xml.charCodeAt(j) !== 58) j--;
+    }
+    if (xml.charCodeAt(j) === 47 /* / */ && xml.charCodeAt(j - 1) === 60 /* < */) return j - 1;
+  }
+  return -1;
+}
+
+/**
+ * The next whole element whose local name is `name` at or after `from`: its start tag, content and
+ * end tag (SpreadsheetML's rows, cells and strings never nest in themselves). False when there is
+ * none or it is not complete. Linear in the text it passes over: a start tag without an end tag
+ * ends the search, where a backtracking regular expression would try again from every later start
+ * tag (`<c><c><c>…` took quadratic time).
+ */
+export function findElement(xml: string, name: string, from: number, span: ElementSpan): boolean {
+  if (!findStartTag(xml, name, from, span)) return false;
+  if (span.empty) return true;
+  const close = findEndTag(xml, name, span.end);
+  if (close < 0) return false;
+  span.innerEnd = close;
+  span.end = xml.indexOf('>', close) + 1;
+  return true;
 }

@@ -15,7 +15,8 @@ export function consoleDir(): string | null {
 }
 
 // Only this origin's own files: the bundle has no inline script or style and calls only the API here.
-const CSP = [
+// The API reference at /docs (Swagger UI) runs under the same policy.
+export const SELF_ONLY_CSP = [
   "default-src 'self'",
   "img-src 'self' data:",
   "object-src 'none'",
@@ -29,7 +30,7 @@ export function consoleRouter(dir: string | null = consoleDir()): Router {
   const r = Router();
   if (!dir) return r;
   r.use('/console', (_req, res, next) => {
-    res.setHeader('Content-Security-Policy', CSP);
+    res.setHeader('Content-Security-Policy', SELF_ONLY_CSP);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();

@@ -5,10 +5,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openApiDocument } from '../openapi/document.js';
 import { registeredRoutes } from '../openapi/registered-routes.js';
+import { SELF_ONLY_CSP } from './console.routes.js';
 
 const require = createRequire(import.meta.url);
-/** Scalar's self-contained bundle, served from node_modules: no CDN at run time. */
-const SCALAR_BUNDLE = join(dirname(require.resolve('@scalar/api-reference')), 'browser', 'standalone.js');
+/** Swagger UI's prebuilt bundle and stylesheet (swagger-ui-dist), served from node_modules: no CDN at run time. */
+const SWAGGER_UI = dirname(require.resolve('swagger-ui-dist/package.json'));
+const ASSETS: Record<string, string> = {
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui.css': 'text/css; charset=utf-8',
+};
 
 /** tableport's own version, from its package.json (found upwards: this file runs from src/ or dist/src/). */
 function packageVersion(): string {
@@ -40,16 +45,17 @@ export function openApiRouter(version = packageVersion()): Router {
 export function docsRouter(): Router {
   const r = Router();
   r.get('/docs', (_req, res) => {
-    // Only this server: the page cannot call out even if the bundle tried.
-    res.set(
-      'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:",
-    );
+    // The console's policy: only this server, no inline script or style. The page cannot call out
+    // even if the bundle tried (Swagger UI's validator badge is also switched off in init.js).
+    res.set('Content-Security-Policy', SELF_ONLY_CSP);
+    res.set('Referrer-Policy', 'no-referrer');
     res.type('html').send(DOCS_PAGE);
   });
-  r.get('/docs/scalar.js', (_req, res) => {
-    res.sendFile(SCALAR_BUNDLE, { maxAge: '1d', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
-  });
+  for (const [name, type] of Object.entries(ASSETS)) {
+    r.get(`/docs/${name}`, (_req, res) => {
+      res.sendFile(join(SWAGGER_UI, name), { maxAge: '1d', headers: { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff' } });
+    });
+  }
   r.get('/docs/init.js', (_req, res) => {
     res.type('text/javascript').send(INIT_SCRIPT);
   });
@@ -58,15 +64,13 @@ export function docsRouter(): Router {
 
 export const OPENAPI_URL = '/oserve/v1/openapi.json';
 
-// Everything stays on this server: no web fonts, no telemetry, none of Scalar's hosted AI or deploy features.
-const INIT_SCRIPT = `Scalar.createApiReference('#app', {
+// validatorUrl: null, or Swagger UI sends the document to validator.swagger.io for a badge.
+// No preset beyond the default: the standalone preset's top bar loads any URL typed into it.
+const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
   url: '${OPENAPI_URL}',
-  withDefaultFonts: false,
-  telemetry: false,
-  showDeveloperTools: 'never',
-  agent: { disabled: true },
-  mcp: { disabled: true },
-  hideDarkModeToggle: false,
+  dom_id: '#app',
+  deepLinking: true,
+  validatorUrl: null,
 });
 `;
 
@@ -76,11 +80,12 @@ const DOCS_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tableport API reference</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
 <body>
 <noscript>This page needs JavaScript. The document itself is at <a href="${OPENAPI_URL}">${OPENAPI_URL}</a>.</noscript>
-<div id="app" data-openapi-url="${OPENAPI_URL}"></div>
-<script src="/docs/scalar.js"></script>
+<div id="app"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script>
 </body>
 </html>

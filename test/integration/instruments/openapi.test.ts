@@ -34,7 +34,7 @@ type Doc = {
 };
 
 /** Routes outside the versioned API, which the document does not describe. */
-const OUTSIDE_API = new Set(['/healthz', '/metrics', '/docs', '/docs/scalar.js', '/docs/init.js']);
+const OUTSIDE_API = new Set(['/healthz', '/metrics', '/docs', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']);
 
 /** Every route express would dispatch to, as `METHOD path`, found by walking the router stacks. */
 function routesOf(app: Express): string[] {
@@ -120,18 +120,28 @@ describe('OpenAPI document and /docs', () => {
     assert.ok(doc.components.schemas.CreateTableRequest?.properties?.schema);
   });
 
-  test('/docs is a page that renders the document with a bundle served from this server', async () => {
+  test('/docs is a page that renders the document with Swagger UI served from this server', async () => {
     const res = await fetch(`${server.baseUrl}/docs`);
     assert.equal(res.status, 200);
     const html = await res.text();
-    assert.match(html, /<script src="\/docs\/scalar\.js"><\/script>/);
+    assert.match(html, /<script src="\/docs\/swagger-ui-bundle\.js"><\/script>/);
+    assert.match(html, /<link rel="stylesheet" href="\/docs\/swagger-ui\.css">/);
     assert.doesNotMatch(html, /https?:\/\//, 'no CDN');
     const init = await (await fetch(`${server.baseUrl}/docs/init.js`)).text();
     assert.ok(init.includes("url: '/oserve/v1/openapi.json'"));
-    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
-    const bundle = await fetch(`${server.baseUrl}/docs/scalar.js`);
+    assert.ok(init.includes('validatorUrl: null'), 'no call to the online validator');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+    const bundle = await fetch(`${server.baseUrl}/docs/swagger-ui-bundle.js`);
     assert.equal(bundle.status, 200);
     assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
-    assert.ok((await bundle.text()).includes('createApiReference'));
+    assert.ok((await bundle.text()).includes('SwaggerUIBundle'));
+    const css = await fetch(`${server.baseUrl}/docs/swagger-ui.css`);
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('content-type') ?? '', /text\/css/);
+    assert.match(await css.text(), /\.swagger-ui/);
+    // The folder's other files (its demo page, source maps) are not served.
+    assert.equal((await fetch(`${server.baseUrl}/docs/index.html`)).status, 404);
   });
 });

@@ -198,6 +198,17 @@ describe('CSV import encoder: fatal problems', () => {
     assert.match(open.error.message, /^line 3: a quoted cell that starts on this line is never closed/);
   });
 
+  it('refuses a record of more than 16,384 cells before holding them, naming its line', async () => {
+    // 4 million commas: the tokenizer held a cell for each until the line ended (26 million filled a 256 MB heap).
+    const r = await runImport('csv', `title\nok\n${','.repeat(4_000_000)}\n`, { cut: 64 * 1024 });
+    assert.ok(r.error instanceof InvalidFileError, String(r.error));
+    assert.equal(r.error.message, 'line 3: the record has more than 16384 cells; no table has that many columns.');
+    // 16,384 cells is a row of the wrong width, reported like any other
+    const wide = await runImport('csv', `title\n${','.repeat(16_383)}\n`);
+    assert.equal(wide.error, undefined);
+    assert.match(wide.errors[0]?.error_msg ?? '', /^line 2: the row has 16384 cells but the header has 1 columns/);
+  });
+
   it('refuses bytes that are not UTF-8', async () => {
     const r = await runImport('csv', Buffer.from([0x74, 0x69, 0x74, 0x6c, 0x65, 0x0a, 0xff, 0xfe, 0x0a]));
     assert.ok(r.error instanceof InvalidFileError);

@@ -39,6 +39,17 @@ describe('NDJSON import encoder', () => {
     const r = await runImport('ndjson', '');
     assert.deepEqual([r.out, r.rows, r.errorCount], ['', 0, 0]);
   });
+
+  it('reads a 15 MB line in 8 KB chunks in linear time (the open line is not searched again with each chunk)', async () => {
+    const line = `{"title": "${'x'.repeat(15 * 1024 * 1024)}"}\n{"qty": 1}\n`;
+    const started = Date.now();
+    const r = await runImport('ndjson', line, { cut: 8 * 1024 });
+    // a deadline, not a measurement: the quadratic search took 15 s here
+    assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
+    assert.match(r.errors[0]?.error_msg ?? '', /^line 1, title: is larger than the limit of \d+ bytes for one value/);
+    assert.equal(r.errorCount, 1);
+    assert.equal(r.rows, 1);
+  });
 });
 
 describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
@@ -90,6 +101,48 @@ describe('objects import encoder (Parquet and xlsx readers feed it)', () => {
     assert.equal(foreignValue(new Date('2024-05-01T00:00:00Z'), 'date'), '2024-05-01T00:00:00.000Z');
     assert.deepEqual(foreignValue('[1]', 'array'), [1]);
   });
+
+  it('refuses NaN and ±Infinity (Parquet floats, xlsx cells) as row errors naming line and field, whatever the column', async () => {
+    const enc = new ObjectImportEncoder({ fields: FIELDS, defaults: defaults(), maxRows: 10 });
+    const rows = [
+      { line: 1, row: { price: 1.5, title: 2.5 } },
+      { line: 2, row: { price: Number.NaN } },
+      { line: 3, row: { title: Number.POSITIVE_INFINITY } },
+      { line: 4, row: { qty: Number.NEGATIVE_INFINITY } },
+      { line: 5, row: { tags: Number.NaN } },
+    ];
+    await pipeline(Readable.from(rows), enc, new Writable({ write: (_c, _e, cb) => cb() }));
+    assert.deepEqual(
+      enc.errors.map((e) => [e.line, e.field, e.error_code, e.error_msg]),
+      [
+        [
+          2,
+          'price',
+          'invalid_row',
+          'line 2, price: is NaN, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+        [
+          3,
+          'title',
+          'invalid_row',
+          'line 3, title: is Infinity, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+        [
+          4,
+          'qty',
+          'invalid_row',
+          'line 4, qty: is -Infinity, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+        [
+          5,
+          'tags',
+          'invalid_row',
+          'line 5, tags: is NaN, which a table cannot store (a number must be finite: not NaN, Infinity or -Infinity)',
+        ],
+      ],
+    );
+    assert.equal(enc.rows, 1, 'the finite row is valid');
+  });
 });
 
 describe('export stages', () => {
@@ -114,6 +167,26 @@ describe('export stages', () => {
     await pipeline(Readable.from([bytes.subarray(0, 8), bytes.subarray(8, 19), bytes.subarray(19)]), t, sink);
     assert.deepEqual(rows, [{ t: '中文' }, { t: '🎉' }]);
     assert.equal(t.rows, 2);
+  });
+
+  it('JsonLinesToRows takes a 20 MB row in 8 KB chunks in linear time', async () => {
+    const t = new JsonLinesToRows();
+    const bytes = Buffer.from(`{"t":"${'y'.repeat(20 * 1024 * 1024)}"}\n{"t":"z"}\n`);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += 8 * 1024) chunks.push(bytes.subarray(at, at + 8 * 1024));
+    const lengths: number[] = [];
+    const sink = new Writable({
+      objectMode: true,
+      write(r: { t: string }, _e, cb) {
+        lengths.push(r.t.length);
+        cb();
+      },
+    });
+    const started = Date.now();
+    await pipeline(Readable.from(chunks), t, sink);
+    // a deadline, not a measurement: searching the open row again with each chunk took many seconds
+    assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
+    assert.deepEqual(lengths, [20 * 1024 * 1024, 1]);
   });
 
   it('SQL literals: quotes doubled, backslashes kept, NULL, booleans, numbers, JSON', async () => {

@@ -61,7 +61,7 @@ describe('where compiler', () => {
       [{ tags: { $all: ['x', 2] } }, '"tags" @> $1::jsonb', ['["x",2]']],
       [
         { tags: { $in: ['x', true] } },
-        'EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) v WHERE "tags" @> jsonb_build_array(v))',
+        'EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) "#el" WHERE "tags" @> jsonb_build_array("#el"))',
         ['["x",true]'],
       ],
       [{ tags: ['a', 'b'] }, '"tags" = $1::jsonb', ['["a","b"]']],

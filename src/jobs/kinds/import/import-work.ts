@@ -79,6 +79,7 @@ export class ImportWork {
       fileType: file.format,
       gzip: file.gzip,
       onBytes: (n) => report(before + n),
+      maxInflatedBytes: this.d.config.uploadMaxBytes,
       signal,
       encoder: {
         fields,

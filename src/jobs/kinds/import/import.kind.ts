@@ -7,7 +7,7 @@
 import type { ImportFields, SourceImportRequest } from '../../../contracts/imports.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
 import { AppError, InvalidParameterError, UploadGoneError } from '../../../errors.js';
-import { inferSchema, sampleFile, sniffForInference, sniffUpload } from '../../../formats/index.js';
+import { formatOf, inferSchema, sampleFile, sniffForInference, sniffUpload } from '../../../formats/index.js';
 import { importFileKey } from '../../../storage/index.js';
 import type { JobCreatedResponse, TableSchema } from '../../../types/api.js';
 import type { JobKind, JobPlan, JobResult, JobRunContext } from '../../job-kind.js';
@@ -133,6 +133,9 @@ export class ImportKind implements JobKind<'import'> {
     if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
     const { fileOpts } = f;
     const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
+    // A damaged Parquet file is refused here (400) rather than by its job; a gzip one by its job.
+    const shape = formatOf(sniff.format)?.import;
+    if (shape?.kind === 'rows' && shape.check && !sniff.gzip) await shape.check(file.path);
     const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
     if (sniff.gzip) params.gzip = true;
     if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;

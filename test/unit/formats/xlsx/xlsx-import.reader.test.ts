@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
-import { createRequire } from 'node:module';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
@@ -13,8 +12,14 @@ import { InvalidFileError } from '../../../../src/errors.js';
 import { createXlsxExportWriter, isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
 import { collect, tempDir } from '../parquet/awkward-rows.js';
 
-const XLSX = createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
 const dir = tempDir('tableport-xlsx-read-');
+/** Workbooks SheetJS wrote from SHEET (test/fixtures/formats/generate-sheetjs.cjs). */
+const SHEETJS_SST = fixture('sheetjs-sst.xlsx');
+const SHEETJS_DATES = fixture('sheetjs-dates.xlsx');
+
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`../../../fixtures/formats/${name}`, import.meta.url));
+}
 
 const AT = new Date('2024-05-01T12:34:56.789Z');
 const DAY = new Date('2024-02-29T00:00:00.000Z');
@@ -51,30 +56,30 @@ async function zip(name: string, entries: Record<string, string>): Promise<strin
   return file;
 }
 
-function sheetjsFile(name: string, opts: import('xlsx').WritingOptions): string {
-  const ws = XLSX.utils.aoa_to_sheet(
-    SHEET.map((r) => r.map((v) => (v === null ? undefined : v))),
-    { cellDates: true, dateNF: 'yyyy-mm-dd hh:mm:ss.000' },
-  );
-  const wb = XLSX.utils.book_new();
-  XLSX.utils.book_append_sheet(wb, ws, 'Data');
-  XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet([['other'], ['sheet']]), 'Second');
+/** A one-sheet workbook of `rows`, written by exceljs. */
+async function exceljsFile(name: string, rows: unknown[][]): Promise<string> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('S');
+  for (const r of rows) ws.addRow(r);
   const file = join(dir(), name);
-  XLSX.writeFile(wb, file, opts);
+  await wb.xlsx.writeFile(file);
   return file;
 }
 
 describe('readXlsxRows', () => {
   it('reads the first sheet of a SheetJS workbook with shared strings and date-formatted numbers', async () => {
-    const file = sheetjsFile('sheetjs-sst.xlsx', { bookSST: true, compression: true });
-    const entries = (await readFile(file)).toString('latin1');
+    const entries = (await readFile(SHEETJS_SST)).toString('latin1');
     assert.ok(entries.includes('xl/sharedStrings.xml'), 'has a shared-string table');
-    assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+    assert.deepEqual(await collect(readXlsxRows(SHEETJS_SST)), EXPECTED);
   });
 
   it('reads SheetJS cells written as ISO dates (t="d") and strings without a shared table', async () => {
-    const file = sheetjsFile('sheetjs-d.xlsx', { bookSST: false, cellDates: true });
-    assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+    // Stored, not deflated: the sheet's XML is in the file as it is.
+    const bytes = (await readFile(SHEETJS_DATES)).toString('utf8');
+    assert.ok(!bytes.includes('xl/sharedStrings.xml'), 'no shared-string table');
+    assert.ok(bytes.includes('<c r="E2" s="1" t="d"><v>2024-05-01T12:34:56.789Z</v></c>'), 'an ISO date cell');
+    assert.ok(bytes.includes('<c r="A3" t="str"><v>中文 🚀</v></c>'), 'a string cell with its text inside');
+    assert.deepEqual(await collect(readXlsxRows(SHEETJS_DATES)), EXPECTED);
   });
 
   it('reads an exceljs workbook (shared strings, styles, a date number format, a second sheet)', async () => {
@@ -125,29 +130,15 @@ describe('readXlsxRows', () => {
   });
 
   it('refuses a header that names a column twice, and values under no header', async () => {
-    const dup = join(dir(), 'dup.xlsx');
-    let wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(
-      wb,
-      XLSX.utils.aoa_to_sheet([
-        ['a', 'b', 'a'],
-        [1, 2, 3],
-      ]),
-      'S',
-    );
-    XLSX.writeFile(wb, dup);
+    const dup = await exceljsFile('dup.xlsx', [
+      ['a', 'b', 'a'],
+      [1, 2, 3],
+    ]);
     await refused(dup, /The header row \(row 1\) of the first sheet names column "a" twice/);
-    const extra = join(dir(), 'extra.xlsx');
-    wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(
-      wb,
-      XLSX.utils.aoa_to_sheet([
-        ['a', 'b'],
-        [1, 2, 3],
-      ]),
-      'S',
-    );
-    XLSX.writeFile(wb, extra);
+    const extra = await exceljsFile('extra.xlsx', [
+      ['a', 'b'],
+      [1, 2, 3],
+    ]);
     await refused(extra, /Row 2 of the first sheet has a value in column 3, which has no header/);
   });
 
@@ -179,7 +170,8 @@ describe('readXlsxRows', () => {
   });
 
   it('refuses a truncated workbook, a file that is not a zip, and an empty file', async () => {
-    const file = sheetjsFile('cut.xlsx', { bookSST: true, compression: true });
+    const file = join(dir(), 'cut.xlsx');
+    await copyFile(SHEETJS_SST, file);
     const size = (await readFile(file)).length;
     await truncate(file, Math.floor(size * 0.6));
     await refused(file, /The xlsx file could not be read; it is damaged or truncated/);
@@ -220,7 +212,7 @@ describe('readXlsxRows', () => {
   });
 
   it('isXlsx recognises a workbook by its zip entries, not by its name', async () => {
-    const xlsx = await readFile(sheetjsFile('detect.xlsx', { compression: true }));
+    const xlsx = await readFile(SHEETJS_SST);
     assert.equal(isXlsx(xlsx.subarray(0, 4096)), true);
     const other = await readFile(await zip('other.zip', { 'a.txt': 'x' }));
     assert.equal(isXlsx(other), false);

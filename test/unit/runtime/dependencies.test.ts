@@ -1,0 +1,102 @@
+/**
+ * The production install holds `dependencies` only (the Docker image: `npm ci --omit=dev
+ * --omit=optional`). What the service imports must be there, nothing there may go unused, each is
+ * justified in docs/dependencies.md, and each package they bring accepts the Node versions that
+ * `engines` promises.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import semver from 'semver';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  engines: { node: string };
+  dependencies: Record<string, string>;
+};
+const RUNTIME = Object.keys(pkg.dependencies).sort();
+
+/** bin/tableport.js loads tsx only without a build, and says what to do when it is absent. */
+const DEV_ONLY_IN = new Map([['tsx', 'bin/tableport.js']]);
+
+/**
+ * Declared engines that the production code never meets: node-pg-migrate's command-line parser
+ * (tableport calls its runner, which does not load it) asks for Node ^20.19 || ^22.12.
+ */
+const ENGINES_NOT_LOADED = new Set(['yargs', 'yargs-parser']);
+
+function files(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return files(path);
+    return /\.(ts|js)$/.test(e.name) ? [path] : [];
+  });
+}
+
+/** The npm package a bare specifier names (`@scope/name/sub` → `@scope/name`), or null for relative and built-in ones. */
+function packageOf(specifier: string): string | null {
+  if (specifier.startsWith('.') || specifier.startsWith('node:')) return null;
+  const parts = specifier.split('/');
+  return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+}
+
+/** Every package the service's code loads: static and dynamic imports, and `require.resolve`. */
+function importedPackages(): Map<string, Set<string>> {
+  const found = new Map<string, Set<string>>();
+  for (const file of [...files('src'), ...files('workers'), ...files('bin')]) {
+    // Code only: a doc comment's example may import the package itself (`tableport/sdk`).
+    const text = readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line))
+      .join('\n');
+    for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|require\.resolve\(\s*)'([^']+)'/g)) {
+      const name = packageOf(m[1] as string);
+      if (name) found.set(name, (found.get(name) ?? new Set()).add(file));
+    }
+  }
+  return found;
+}
+
+describe('runtime dependencies', () => {
+  test('every package the service loads is a runtime dependency, and every runtime dependency is loaded', () => {
+    const imported = importedPackages();
+    const missing = [...imported]
+      .filter(([name, where]) => !(name in pkg.dependencies) && !(DEV_ONLY_IN.get(name) === [...where].join()))
+      .map(([name, where]) => `${name} (${[...where].join(', ')})`);
+    assert.deepEqual(missing, [], 'loaded by the service but not in dependencies');
+    assert.deepEqual(
+      RUNTIME.filter((d) => !imported.has(d)),
+      [],
+      'in dependencies but loaded by nothing in src/, workers/ or bin/',
+    );
+  });
+
+  test('docs/dependencies.md says why each runtime dependency is there, and names no other', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'dependencies.md'), 'utf8');
+    const section = doc.split(/^## /m).find((s) => s.startsWith('Runtime dependencies'));
+    assert.ok(section, 'a "Runtime dependencies" section');
+    const named = [...section.matchAll(/^\| `([^`]+)` \|\s*\S/gm)].map((m) => m[1] as string).sort();
+    assert.deepEqual(named, RUNTIME);
+  });
+
+  test("every package of the production install accepts the Node versions in package.json's engines", () => {
+    // The lowest version of each range `engines` allows (^20.11 || >=22: 20.11.0 and 22.0.0).
+    const lowest = pkg.engines.node.split('||').map((r) => semver.minVersion(r.trim())?.version);
+    assert.deepEqual(lowest, ['20.11.0', '22.0.0']);
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; devOptional?: boolean; optional?: boolean; engines?: { node?: string } }>;
+    };
+    const refused: string[] = [];
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      if (!path || entry.dev || entry.devOptional || entry.optional || ENGINES_NOT_LOADED.has(name)) continue;
+      const range = entry.engines?.node;
+      if (!range) continue;
+      for (const v of lowest) if (v && !semver.satisfies(v, range)) refused.push(`${name} wants node ${range}, refuses ${v}`);
+    }
+    assert.deepEqual(refused, []);
+  });
+});
