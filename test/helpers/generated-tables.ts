@@ -5,12 +5,11 @@
  * xlsx. Each cell keeps its logical value, so a test can say what a user expects to find stored.
  * Seeded: a failure names its seed, and the same seed makes the same files.
  */
-import { createRequire } from 'node:module';
-
-const XLSX = createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
 
 /** `badjson`: text that looks like a JSON array or object but that no jsonb column holds. */
 export type Kind = 'int' | 'decimal' | 'bool' | 'date' | 'text' | 'array' | 'object' | 'badjson';
+import { xlsxOf } from './xlsx.js';
+
 export type GenFormat = 'csv' | 'json' | 'ndjson' | 'xlsx';
 
 /** A cell: `null` (no value; an empty unquoted CSV cell, a missing or null JSON key), '' or a value of a kind. */
@@ -147,7 +146,7 @@ function csvQuote(s: string): string {
 }
 
 /** The file's bytes. xlsx cells are typed by their values (numbers, booleans), the rest text, as a spreadsheet types them. */
-export function renderTable(t: GenTable, format: GenFormat): Buffer {
+export async function renderTable(t: GenTable, format: GenFormat): Promise<Buffer> {
   const names = t.columns.map((c) => c.name);
   if (format === 'csv') {
     const lines = [['id', ...names].join(',')];
@@ -167,9 +166,7 @@ export function renderTable(t: GenTable, format: GenFormat): Buffer {
         }),
       ]);
     });
-    const wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(aoa), 'Data');
-    return XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer;
+    return xlsxOf(aoa);
   }
   const objects = t.rows.map((row, r) => {
     const o: Record<string, unknown> = { id: t.ids[r] };

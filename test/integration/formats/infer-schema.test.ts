@@ -4,11 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { client, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { rowsOf, uniqueName } from './helpers.js';
-import { createRequire } from 'node:module';
 import { TablesRepository } from '../../../src/db/repositories/tables.repository.js';
 import { expectedRows, expectedType, generateTable, prng, renderTable } from '../../helpers/generated-tables.js';
-
-const XLSX = createRequire(import.meta.url)('xlsx') as typeof import('xlsx');
+import { xlsxOf } from '../../helpers/xlsx.js';
 
 describe('POST /table/import/: a table from a file, schema inferred', () => {
   let server: TestServer;
@@ -103,7 +101,7 @@ describe('POST /table/import/: a table from a file, schema inferred', () => {
       for (let seed = 1; seed <= PER_FORMAT; seed++) {
         const what = `${format} seed ${seed}`;
         const table = generateTable(prng(seed * 104729 + format.length), format);
-        const res = await create(renderTable(table, format), uniqueName(`prop_${format}`));
+        const res = await create(await renderTable(table, format), uniqueName(`prop_${format}`));
         assert.equal(res.status, 201, `${what}: ${JSON.stringify(res.body)}`);
         const job = await waitForJob(server, token, res.body.job_id);
         assert.equal(job.status, 'succeeded', `${what}: ${JSON.stringify(job.errors)}`);
@@ -170,9 +168,7 @@ describe('POST /table/import/: a table from a file, schema inferred', () => {
     // xlsx: numbers, then text, in one column.
     const aoa: unknown[][] = [['ref', 'qty']];
     for (let i = 1; i <= 1100; i++) aoa.push([i > 1050 ? `R-${i}` : i, i]);
-    const wb = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(wb, XLSX.utils.aoa_to_sheet(aoa), 'Data');
-    const sheet = await create(XLSX.write(wb, { type: 'buffer', bookType: 'xlsx' }) as Buffer, uniqueName('late_xlsx'));
+    const sheet = await create(await xlsxOf(aoa), uniqueName('late_xlsx'));
     const sheetJob = await waitForJob(server, token, sheet.body.job_id);
     assert.equal(sheetJob.status, 'succeeded', JSON.stringify(sheetJob.errors));
     assert.deepEqual(sheetJob.inferred_schema?.fields, [

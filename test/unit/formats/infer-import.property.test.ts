@@ -34,7 +34,7 @@ describe('schema inference then import, over generated files', () => {
         const rnd = prng(seed * 7919 + format.length);
         const table = generateTable(rnd, format);
         const path = join(dir, `${format}-${seed}`);
-        await writeFile(path, renderTable(table, format));
+        await writeFile(path, await renderTable(table, format));
         const what = `${format} seed ${seed}`;
 
         const head = await sniffForInference(path, {});
