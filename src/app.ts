@@ -52,7 +52,7 @@ export function createApp({ config, logger, services, health, queues }: AppDeps)
         adminToken,
         signingSecret: config.signingSecret,
         publicUrl: config.publicUrl,
-        queues: Object.values(queues.queues),
+        queues: queues.backend.dashboardQueues(),
       }),
     );
   }

@@ -15,7 +15,8 @@ const EnvSchema = z.object({
   PORT: port.default(3000),
   PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().min(1).default('postgres://localhost:5432/tableport'),
-  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  // Unset: jobs queue in PostgreSQL (BullMQ's PostgreSQL backend), in the service's own database.
+  REDIS_URL: z.string().min(1).optional(),
   // A Redis Cluster: its seed nodes as "host:port,host:port"; REDIS_URL then only gives the credentials.
   REDIS_CLUSTER_NODES: z
     .string()
@@ -54,6 +55,10 @@ const EnvSchema = z.object({
   WEBHOOK_BACKOFF_MS: positiveInt.default(10_000),
   JOB_ATTEMPTS: positiveInt.default(3),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  JOB_TIMEOUT_SECONDS: positiveInt.default(3600),
+  JOB_STALE_SECONDS: positiveInt.default(30),
+  JOB_ABORT_GRACE_MS: positiveInt.default(5000),
+  USER_MAX_RUNNING_JOBS: positiveInt.optional(),
   RECORDS_PAGE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
   JOB_SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
   JOB_SWEEP_GRACE_SECONDS: positiveInt.default(60),
@@ -92,7 +97,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   databaseUrl: string;
-  redisUrl: string;
+  /** Redis for BullMQ and the minute; undefined: jobs queue in PostgreSQL. */
+  redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); undefined for one Redis at REDIS_URL. */
   redisClusterNodes?: Array<{ host: string; port: number }>;
   smtpUrl: string | undefined;
@@ -120,6 +126,17 @@ export interface Config {
   webhookBackoffMs: number;
   jobAttempts: number;
   shutdownTimeoutMs: number;
+  /** The longest one attempt of a job may run before it is stopped and failed (`job_timeout`). */
+  jobTimeoutSeconds: number;
+  /**
+   * A running attempt writes a heartbeat; one whose heartbeat is older than this has stopped living
+   * (a paused or hung process) and is fenced off when another attempt needs its job.
+   */
+  jobStaleSeconds: number;
+  /** After a cancel, a shutdown or a timeout, how long a job's work has to stop before its slot is taken back regardless. */
+  jobAbortGraceMs: number;
+  /** Jobs of one user running at once across every worker; the others wait, so one user cannot fill every slot. */
+  userMaxRunningJobs: number;
   /** A records page stops once its rows' JSON passes this many bytes. */
   recordsPageMaxBytes: number;
   /** How often the sweep reconciles job rows with the queue and removes orphaned files. */
@@ -244,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
     jobAttempts: e.JOB_ATTEMPTS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    jobTimeoutSeconds: e.JOB_TIMEOUT_SECONDS,
+    jobStaleSeconds: e.JOB_STALE_SECONDS,
+    jobAbortGraceMs: e.JOB_ABORT_GRACE_MS,
+    // Half of one worker's slots by default: another user's job always finds one free.
+    userMaxRunningJobs: e.USER_MAX_RUNNING_JOBS ?? Math.max(1, Math.floor(e.WORKER_CONCURRENCY / 2)),
     recordsPageMaxBytes: e.RECORDS_PAGE_MAX_BYTES,
     jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
     jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,

@@ -325,3 +325,16 @@ export class UploadGoneError extends AppError {
     );
   }
 }
+
+/** A job that ran past JOB_TIMEOUT_SECONDS: stopped and rolled back, and not tried again (it would take as long). */
+export class JobTimedOutError extends AppError {
+  override name = 'JobTimedOutError';
+  constructor(seconds: number) {
+    super(
+      'job_timeout',
+      408,
+      `The job ran for more than ${seconds} s (JOB_TIMEOUT_SECONDS) and was stopped; nothing was written. ` +
+        'Split the work (a smaller selection or file), or ask the operator to raise JOB_TIMEOUT_SECONDS.',
+    );
+  }
+}

@@ -4,15 +4,16 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { settlesWithin, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
-import { JobQueues, createProducerRedis, createRedis } from './jobs/queues.js';
+import { JobQueues } from './jobs/queues.js';
+import { createQueueBackend } from './queue/index.js';
 import type { Logger } from './logger.js';
 import { createServices } from './services/index.js';
 import { JobMailService } from './services/mail.service.js';
 import { createStorage } from './storage/index.js';
-import { redisReady, watchRedis } from './redis-watch.js';
 import { metrics } from './metrics/metrics.js';
 import { bullQueueCounts } from './metrics/queue-counts.js';
 import { keepPrototypesFast } from './runtime/fast-prototypes.js';
@@ -27,7 +28,15 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function start(config: Config, roles: Role[], logger: Logger, tuning: WorkerTuning = {}): Promise<Running> {
+export interface StartOptions {
+  /** Worker knobs for tests that kill a worker and watch another take its job over. */
+  tuning?: WorkerTuning;
+  /** The time the service decides by (link expiry, the minute, sweeps, deadlines); tests move it. */
+  clock?: Clock;
+}
+
+export async function start(config: Config, roles: Role[], logger: Logger, opts: StartOptions = {}): Promise<Running> {
+  const clock = opts.clock ?? systemClock;
   await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
   const storage = createStorage(config, logger);
   const closers: Array<() => Promise<unknown>> = [];
@@ -39,10 +48,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // A task holds up to three connections: its claim, its COPY, and its progress updates.
     const pool = createPool(config.databaseUrl, { max: 4 + config.workerConcurrency * 3 });
     pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-    const redis = createRedis(config.redisUrl, 'tableport-worker-producer', config.redisClusterNodes);
-    watchRedis(redis, logger, config.redisUrl, 'worker');
-    const queues = new JobQueues(redis, config, logger);
-    const services = createServices({ config, pool, redis, queues, storage, logger });
+    const queues = new JobQueues(await createQueueBackend(config, 'worker', logger, clock), config);
+    const services = createServices({ config, pool, queues, storage, logger, clock });
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
     const timeouts = { idleMs: config.locations.outboundTimeoutMs, maxDurationMs: config.locations.outboundMaxDurationMs };
@@ -50,23 +57,18 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
     // Where a mail goes when SMTP stays down past its last attempt.
     const outbox = config.smtpUrl ? createMailer({ from: config.mailFrom, outboxDir: config.mailOutboxDir }, logger) : undefined;
     const mail = new JobMailService(config, services.repos.jobs, services.jobs, services.repos.users, mailer, logger, outbox);
-    // Workers block on Redis, so they get a connection of their own.
-    const workerRedis = createRedis(config.redisUrl, 'tableport-worker', config.redisClusterNodes);
-    watchRedis(workerRedis, logger, config.redisUrl, 'worker-blocking');
-    workers = startWorkers({ logger, services, repos: services.repos, queues, storage, mail }, workerRedis, config, tuning);
+    workers = startWorkers({ logger, services, repos: services.repos, queues, storage, mail }, config, opts.tuning);
     const running = workers;
     closers.push(async () => {
       await running.close();
       await mailer.close();
       await outbox?.close();
-      workerRedis.disconnect();
     });
     finalClosers.push(async () => {
       await queues.close();
-      redis.disconnect();
       await pool.end();
     });
-    // Not awaited: with Redis away at start-up it would hold the API back; it completes once Redis answers.
+    // Not awaited: with the backend away at start-up it would hold the API back; it completes once it answers.
     queues
       .scheduleMaintenance(config.cleanupIntervalSeconds)
       .catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
@@ -82,9 +84,9 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
   let server: Server | undefined;
   let url: string | undefined;
   if (roles.includes('api')) {
-    // The API fails fast: its own pool with connect and statement timeouts, its own Redis
-    // connection without an offline queue. A request answers 503 while a dependency is away
-    // instead of hanging; workers keep their patient connections above.
+    // The API fails fast: its own pool with connect and statement timeouts, a queue backend that
+    // refuses rather than waits. A request answers 503 while a dependency is away instead of
+    // hanging; workers keep their patient connections above.
     const pool = createPool(config.databaseUrl, {
       max: 10,
       applicationName: 'tableport-api',
@@ -92,17 +94,15 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       statementTimeoutMs: config.dbStatementTimeoutMs,
     });
     pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
-    const redis = createProducerRedis(config.redisUrl, 'tableport-api', config.redisCommandTimeoutMs, config.redisClusterNodes);
-    watchRedis(redis, logger, config.redisUrl, 'api');
-    const queues = new JobQueues(redis, config, logger, true);
-    const services = createServices({ config, pool, redis, queues, storage, logger });
+    const backend = await createQueueBackend(config, 'api', logger, clock);
+    const queues = new JobQueues(backend, config, true);
+    const services = createServices({ config, pool, queues, storage, logger, clock });
     finalClosers.push(async () => {
       await queues.close();
-      redis.disconnect();
       await pool.end();
     });
-    // Give Redis a moment so the first requests do not get 503; past it, serve anyway (/healthz says what is down).
-    await redisReady(redis, 5000);
+    // Give the backend a moment so the first requests do not get 503; past it, serve anyway (/healthz says what is down).
+    await settlesWithin(backend.ping(), 5000);
     const { createApp } = await import('./app.js');
     // Queue depth on /metrics is read from BullMQ at each scrape, through the API's fail-fast connection.
     metrics().setQueueSource(bullQueueCounts(queues.queues));
@@ -113,7 +113,7 @@ export async function start(config: Config, roles: Role[], logger: Logger, tunin
       queues,
       health: {
         postgres: () => pool.query('SELECT 1'),
-        redis: () => redis.ping(),
+        [backend.kind === 'redis' ? 'redis' : 'queue']: () => backend.ping(),
       },
     });
     server = await new Promise<Server>((resolve, reject) => {

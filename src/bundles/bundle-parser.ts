@@ -8,7 +8,7 @@
 import { AppError, InvalidFileError, TooManyRowsError } from '../errors.js';
 import { JsonElementBatch } from '../formats/json/json-element-batch.js';
 import { describeChar as describe, JsonScanner } from '../formats/json/json-scanner.js';
-import { parseTableDefinition } from '../services/tables.service.js';
+import { parseTableDefinition } from '../contracts/tables.js';
 import type { TableSchema } from '../types/api.js';
 import {
   BUNDLE_FORMAT,

@@ -56,18 +56,67 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
-/** Runs `fn` in a transaction on one connection, rolling back if it throws. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export interface TransactionOptions {
+  /** Always roll back (a dry run, a check): `fn`'s writes are never kept. */
+  rollback?: boolean;
+  /**
+   * Abandons the transaction when aborted: the connection is destroyed at once (the server rolls
+   * back and drops the transaction's locks) and the call rejects with the signal's reason, without
+   * waiting for `fn`, which is left to fail on its lost connection.
+   */
+  abandon?: AbortSignal;
+}
+
+/**
+ * Runs `fn` in a transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws
+ * (or always, with `rollback`). A connection that failed on the way (a network error, a server
+ * that terminated it, a ROLLBACK that could not be sent) is destroyed rather than handed back to
+ * the pool, where the next caller would inherit a broken session. The one way to open a
+ * transaction in the service: nothing else sends BEGIN.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  opts: TransactionOptions = {},
+): Promise<T> {
   const client = await pool.connect();
+  let released = false;
+  const release = (err?: Error) => {
+    if (released) return;
+    released = true;
+    client.release(err);
+  };
+  const work = (async () => {
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query(opts.rollback ? 'ROLLBACK' : 'COMMIT');
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      if (!released) await client.query('ROLLBACK').catch((e: Error) => (broken ??= e));
+      throw err;
+    } finally {
+      release(broken);
+    }
+  })();
+  const { abandon } = opts;
+  if (!abandon) return work;
+  let onAbandon: (() => void) | undefined;
+  const abandoned = new Promise<never>((_resolve, reject) => {
+    onAbandon = () => {
+      release(new Error('transaction abandoned'));
+      reject(abandon.reason);
+    };
+    if (abandon.aborted) onAbandon();
+    else abandon.addEventListener('abort', onAbandon, { once: true });
+  });
+  // Once abandoned, what the work says when it finally settles is of no use to anyone.
+  work.catch(() => undefined);
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    return await Promise.race([work, abandoned]);
   } finally {
-    client.release();
+    if (onAbandon) abandon.removeEventListener('abort', onAbandon);
   }
 }

@@ -1,6 +1,10 @@
+/**
+ * The closed set of queues, and the service's own jobs beside the work of tableport jobs (whose
+ * queue each kind declares, and whose BullMQ job name is the kind's type). Payloads carry ids
+ * only: BullMQ stores job data in plain text.
+ */
 import type { JobType } from '../types/api.js';
 
-/** The closed set of queues and jobs. Payloads carry ids only: BullMQ stores job data in plain text. */
 export enum QueueName {
   Export = 'export',
   Import = 'import',
@@ -9,12 +13,10 @@ export enum QueueName {
   Webhook = 'webhook',
 }
 
+/** The queues the work of tableport jobs runs on; a kind picks one. */
+export type WorkQueue = QueueName.Export | QueueName.Import;
+
 export enum JobName {
-  ExportTable = 'export-table',
-  ImportFile = 'import-file',
-  /** Bundles: several tables out as one file, or in as one all-or-nothing transaction. */
-  ExportBundle = 'export-bundle',
-  ImportBundle = 'import-bundle',
   SendJobMail = 'send-job-mail',
   /** Repeating: removes export files whose download links have expired. */
   CleanupExports = 'cleanup-exports',
@@ -25,40 +27,33 @@ export enum JobName {
 }
 
 export interface JobPayloads {
-  [JobName.ExportTable]: { jobId: string };
-  [JobName.ImportFile]: { jobId: string };
-  [JobName.ExportBundle]: { jobId: string };
-  [JobName.ImportBundle]: { jobId: string };
   [JobName.SendJobMail]: { jobId: string };
   [JobName.CleanupExports]: Record<string, never>;
   [JobName.SweepJobs]: Record<string, never>;
   [JobName.DeliverWebhook]: { jobId: string; webhookId: string };
 }
 
-/** The jobs that belong to one tableport job (export, import, its mail), added by `JobQueues.add`. */
-export type TaskJobName = JobName.ExportTable | JobName.ImportFile | JobName.ExportBundle | JobName.ImportBundle | JobName.SendJobMail;
-
-/** Which queue each job runs on. */
+/** Which queue each of the service's own jobs runs on. */
 export const JOB_QUEUE = {
-  [JobName.ExportTable]: QueueName.Export,
-  [JobName.ImportFile]: QueueName.Import,
-  [JobName.ExportBundle]: QueueName.Export,
-  [JobName.ImportBundle]: QueueName.Import,
   [JobName.SendJobMail]: QueueName.Email,
   [JobName.CleanupExports]: QueueName.Maintenance,
   [JobName.SweepJobs]: QueueName.Maintenance,
   [JobName.DeliverWebhook]: QueueName.Webhook,
 } as const satisfies Record<JobName, QueueName>;
 
-/** BullMQ job ids: one per tableport job and per mail, so re-adding the same work is a no-op. */
-export function bullJobId(name: TaskJobName, jobId: string): string {
-  return name === JobName.SendJobMail ? `mail-${jobId}` : jobId;
+/** One queue entry that belongs to a tableport job: its work, or its mail. The id makes a second add a no-op. */
+export interface QueueEntry {
+  queue: QueueName;
+  name: string;
+  id: string;
 }
 
-/** The queue job that runs each type of tableport job (the sweep re-adds a lost one by it). */
-export const TASK_JOB_OF_TYPE = {
-  export: JobName.ExportTable,
-  import: JobName.ImportFile,
-  bundle_export: JobName.ExportBundle,
-  bundle_import: JobName.ImportBundle,
-} as const satisfies Record<JobType, TaskJobName>;
+/** The work of job `jobId` of a kind, on the kind's queue, under the kind's type. */
+export function workEntry(kind: { type: JobType; queue: WorkQueue }, jobId: string): QueueEntry {
+  return { queue: kind.queue, name: kind.type, id: jobId };
+}
+
+/** The outcome mail of job `jobId`. */
+export function mailEntry(jobId: string): QueueEntry {
+  return { queue: QueueName.Email, name: JobName.SendJobMail, id: `mail-${jobId}` };
+}

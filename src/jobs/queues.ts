@@ -1,66 +1,8 @@
-import { Queue, type JobsOptions } from 'bullmq';
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { logRedisClientError } from '../redis-watch.js';
-import { JOB_QUEUE, JobName, QueueName, bullJobId, type JobPayloads, type TaskJobName } from './job-names.js';
-
-/** Reconnect delays: 100 ms doubling to 2 s, so a restart is noticed fast and an outage costs little. */
-export function redisRetryDelay(times: number): number {
-  return Math.min(100 * 2 ** Math.min(times - 1, 5), 2000);
-}
-
-/** One Redis or a Redis Cluster: the queues, workers and the rate limiter work with either. */
-export type RedisClient = Redis | Cluster;
-
-/**
- * A Cluster client from its seed nodes, with each node's connection options; the credentials (and
- * TLS, with `rediss:`) come from REDIS_URL. Keys must share a hash tag: see `hashTagged` in config.
- */
-function createCluster(nodes: ClusterNode[], url: string, node: RedisOptions, offlineQueue: boolean): Cluster {
-  const u = new URL(url);
-  const auth: RedisOptions = {};
-  if (u.username) auth.username = decodeURIComponent(u.username);
-  if (u.password) auth.password = decodeURIComponent(u.password);
-  if (u.protocol === 'rediss:') auth.tls = {};
-  return new Cluster(nodes, {
-    redisOptions: { ...node, ...auth },
-    clusterRetryStrategy: redisRetryDelay,
-    enableOfflineQueue: offlineQueue,
-    // Slots move (resharding, failover): follow them rather than fail the command.
-    maxRedirections: 16,
-  });
-}
-
-/** BullMQ needs `maxRetriesPerRequest: null` so blocking commands survive reconnects. */
-export function createRedis(url: string, name: string, clusterNodes?: ClusterNode[]): RedisClient {
-  const options: RedisOptions = { maxRetriesPerRequest: null, connectionName: name, retryStrategy: redisRetryDelay };
-  if (clusterNodes?.length) return createCluster(clusterNodes, url, options, true);
-  return new Redis(url, options);
-}
-
-/**
- * The API's producer connection: it must fail fast, not queue, so a request answers 503 while
- * Redis is away instead of hanging. No offline queue, one retry, and a timeout per command.
- */
-export function createProducerRedis(url: string, name: string, commandTimeoutMs: number, clusterNodes?: ClusterNode[]): RedisClient {
-  const options: RedisOptions = {
-    connectionName: name,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: commandTimeoutMs,
-    retryStrategy: redisRetryDelay,
-  };
-  if (clusterNodes?.length) return createCluster(clusterNodes, url, options, false);
-  return new Redis(url, options);
-}
-
-/** The pub/sub channel on which the API tells workers which running job to abort. */
-export function cancelChannel(config: Pick<Config, 'queuePrefix'>): string {
-  return `${config.queuePrefix}:tableport:cancel`;
-}
+import type { QueueBackend, QueueHandle } from '../queue/index.js';
+import { JobName, QueueName, type JobPayloads, type QueueEntry } from './job-names.js';
 
 export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions {
   const keep = {
@@ -78,21 +20,20 @@ export function defaultJobOptions(config: Config, queue: QueueName): JobsOptions
   return { ...keep, attempts: config.jobAttempts, backoff: { type: 'exponential', delay: 2000 } };
 }
 
+/**
+ * tableport's queues on whichever backend runs them: adding a job's work, its mail and its webhook
+ * deliveries, withdrawing a cancelled job, and what the sweep needs to reconcile rows with the queue.
+ */
 export class JobQueues {
-  readonly queues: Record<QueueName, Queue>;
+  readonly queues: Record<QueueName, QueueHandle>;
 
   constructor(
-    private readonly connection: RedisClient,
+    readonly backend: QueueBackend,
     private readonly config: Config,
-    logger: Logger,
-    /** The API's queues: refuse at once (503) while Redis is not connected, rather than wait for it. */
+    /** The API's queues: refuse at once (503) while the backend is away, rather than wait for it. */
     private readonly failFast = false,
   ) {
-    const make = (name: QueueName) => {
-      const q = new Queue(name, { connection, prefix: config.queuePrefix, defaultJobOptions: defaultJobOptions(config, name) });
-      q.on('error', (err) => logRedisClientError(logger, err, { queue: name }, 'queue error'));
-      return q;
-    };
+    const make = (name: QueueName) => backend.queue(name, defaultJobOptions(config, name));
     this.queues = {
       [QueueName.Export]: make(QueueName.Export),
       [QueueName.Import]: make(QueueName.Import),
@@ -102,9 +43,10 @@ export class JobQueues {
     };
   }
 
-  async add<N extends TaskJobName>(name: N, payload: JobPayloads[N]): Promise<void> {
-    if (this.failFast && this.connection.status !== 'ready') throw new ServiceUnavailableError();
-    await this.queues[JOB_QUEUE[name]].add(name, payload, { jobId: bullJobId(name, payload.jobId) });
+  /** Queues one entry of a tableport job (its work, or its mail), carrying the job's id. */
+  async add(entry: QueueEntry, jobId: string): Promise<void> {
+    if (this.failFast && !this.backend.ready()) throw new ServiceUnavailableError();
+    await this.queues[entry.queue].add(entry.name, { jobId }, { jobId: entry.id });
   }
 
   /**
@@ -117,19 +59,18 @@ export class JobQueues {
     await q.upsertJobScheduler(JobName.SweepJobs, { every: sweepEverySeconds * 1000 }, { name: JobName.SweepJobs, data: {} });
   }
 
-  /** The BullMQ state of a tableport job's queue entry; `missing` when Redis has no such job. */
-  async inspect(name: TaskJobName, jobId: string): Promise<{ state: string; failedReason: string }> {
-    const job = await this.queues[JOB_QUEUE[name]].getJob(bullJobId(name, jobId));
+  /** The BullMQ state of a tableport job's queue entry; `missing` when the queue has no such entry. */
+  async inspect(entry: QueueEntry): Promise<{ state: string; failedReason: string }> {
+    const job = await this.queues[entry.queue].getJob(entry.id);
     if (!job) return { state: 'missing', failedReason: '' };
     return { state: await job.getState(), failedReason: job.failedReason ?? '' };
   }
 
-  /** Queues the job again, dropping a finished entry of the same id that would make the add a no-op. */
-  async readd<N extends TaskJobName>(name: N, jobId: string): Promise<void> {
-    const q = this.queues[JOB_QUEUE[name]];
-    const old = await q.getJob(bullJobId(name, jobId));
+  /** Queues the entry again, dropping a finished one of the same id that would make the add a no-op. */
+  async readd(entry: QueueEntry, jobId: string): Promise<void> {
+    const old = await this.queues[entry.queue].getJob(entry.id);
     if (old && (await old.isCompleted())) await old.remove();
-    await this.add(name, { jobId } as JobPayloads[N]);
+    await this.add(entry, jobId);
   }
 
   /** Queues one delivery of a job's end to a webhook; one per webhook and job, so a second add is a no-op. */
@@ -142,13 +83,13 @@ export class JobQueues {
    * removed, and is refused by the lifecycle anyway), and every worker hears the cancel on the
    * channel, so the one running it aborts it through BullMQ's cancellation (`Worker#cancelJob`).
    */
-  async cancel(name: TaskJobName, jobId: string): Promise<void> {
-    const q = this.queues[JOB_QUEUE[name]];
-    await q.remove(bullJobId(name, jobId)).catch(() => 0);
-    await this.connection.publish(cancelChannel(this.config), jobId);
+  async cancel(entry: QueueEntry, jobId: string): Promise<void> {
+    await this.queues[entry.queue].remove(entry.id).catch(() => 0);
+    await this.backend.cancels.publish(jobId);
   }
 
+  /** Closes the backend: its queues, workers and connections. */
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    await this.backend.close();
   }
 }

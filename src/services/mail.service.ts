@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/mailer.js';
 import { metrics } from '../metrics/metrics.js';
 import { renderJobMail } from '../mail/render-job-mail.js';
-import type { JobsService } from './jobs.service.js';
+import type { JobsService } from './jobs/jobs.service.js';
 
 /**
  * Sends the one mail a finished job owes its user. Idempotent: a mail already sent is not sent again.

@@ -4,52 +4,45 @@
  * use, so the minute, the row cap, all-or-nothing imports, sealing of credentials and the email are
  * one mechanism whichever way a task comes in. Tables are named by name.
  */
-import { z } from 'zod';
+import { ExportRequestSchema } from '../contracts/exports.js';
+import { parseSourceImport } from '../contracts/imports.js';
+import { parseRequest } from '../contracts/parse.js';
+import type { SqlRequest } from '../contracts/sql.js';
 import { InvalidParameterError } from '../errors.js';
-import { MAX_STATEMENT_LENGTH, parseCopyInto, planCopy, type CopyExportPlan, type CopyImportPlan } from '../sql/index.js';
+import type { Kinds } from '../jobs/kinds/index.js';
+import { parseCopyInto, planCopy, type CopyExportPlan, type CopyImportPlan } from '../sql/index.js';
 import type { JobCreatedResponse } from '../types/api.js';
-import type { ExportsService } from './exports.service.js';
-import type { ImportsService } from './imports.service.js';
-import type { TablesService } from './tables.service.js';
-import { parseParams } from './validate.js';
-
-const SqlBody = z.object({
-  sql: z
-    .string({ error: 'must be a COPY INTO statement (a string)' })
-    .min(1, 'must be a COPY INTO statement')
-    .max(MAX_STATEMENT_LENGTH, `must be at most ${MAX_STATEMENT_LENGTH} characters`),
-});
+import type { TablesService } from './tables/tables.service.js';
 
 export interface SqlDeps {
   tables: TablesService;
-  exports: Pick<ExportsService, 'request'>;
-  imports: Pick<ImportsService, 'requestFromSource' | 'requestFromSourceWithInference'>;
+  kinds: Pick<Kinds, 'export' | 'import'>;
 }
 
 export class SqlService {
   constructor(private readonly d: SqlDeps) {}
 
-  async run(userId: number, body: unknown): Promise<JobCreatedResponse & { table_id?: number }> {
-    const { sql } = parseParams(SqlBody, body ?? {});
+  async run(userId: number, { sql }: SqlRequest): Promise<JobCreatedResponse & { table_id?: number }> {
     const plan = planCopy(parseCopyInto(sql));
     return plan.kind === 'export' ? this.export(userId, plan) : this.import(userId, plan);
   }
 
   private async export(userId: number, plan: CopyExportPlan): Promise<JobCreatedResponse> {
     const table = await this.d.tables.requireByName(userId, plan.tableName);
-    return this.d.exports.request(userId, String(table.id), exportBody(plan));
+    // The statement's parameters are the export endpoint's body, checked as the endpoint checks it.
+    return this.d.kinds.export.request(userId, String(table.id), parseRequest(ExportRequestSchema, exportBody(plan)));
   }
 
   private async import(userId: number, plan: CopyImportPlan): Promise<JobCreatedResponse & { table_id?: number }> {
-    const body = importBody(plan);
+    const req = parseSourceImport(importBody(plan));
     if (plan.auto_infer_schema === true) {
       // CnosDB's auto_infer_schema: a table that does not exist yet is made from the (first) file.
       const existing = await this.d.tables.findByName(userId, plan.tableName);
-      if (!existing) return this.d.imports.requestFromSourceWithInference(userId, plan.tableName, body);
-      return this.d.imports.requestFromSource(userId, String(existing.id), body);
+      if (!existing) return this.d.kinds.import.newTableFromSource(userId, plan.tableName, req);
+      return this.d.kinds.import.fromSource(userId, String(existing.id), req);
     }
     const table = await this.d.tables.requireByName(userId, plan.tableName);
-    return this.d.imports.requestFromSource(userId, String(table.id), body);
+    return this.d.kinds.import.fromSource(userId, String(table.id), req);
   }
 }
 

@@ -9,7 +9,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { z } from 'zod';
 import type { Config } from '../config.js';
 import { SecretBox } from '../crypto/secret-box.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
@@ -20,18 +19,9 @@ import { Deadline, hostPort } from '../net/outbound-deadline.js';
 import { OutboundGuard, portOf } from '../net/outbound-guard.js';
 import { displayUrl } from '../net/guarded-get.js';
 import type { Page, Webhook, WebhookDelivery, WebhookEvent } from '../types/api.js';
-import type { JobsService } from './jobs.service.js';
+import type { JobsService } from './jobs/jobs.service.js';
 import { pageMeta, type PageQuery } from './paging.js';
-import { parseParams } from './validate.js';
-
-export const WEBHOOK_EVENTS = ['job.succeeded', 'job.failed'] as const satisfies readonly WebhookEvent[];
-
-/** The body of `POST /webhooks` (exported for the OpenAPI document). */
-export const WebhookCreateSchema = z.object({
-  url: z.string().max(2000, 'must be at most 2000 characters').url('must be an http:// or https:// URL'),
-  events: z.array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` })).min(1, 'name at least one event'),
-  secret: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
-});
+import type { WebhookCreateRequest } from '../contracts/webhooks.js';
 
 /** A delivery the receiver did not take (an error status, no answer, a refused address): BullMQ retries it. */
 export class WebhookDeliveryError extends Error {
@@ -75,8 +65,7 @@ export class WebhooksService {
     return { id: w.id, url: w.url, events: w.events, has_secret: w.secret !== null, created_at: secs(w.created_at) };
   }
 
-  async create(userId: number, body: unknown): Promise<Webhook> {
-    const p = parseParams(WebhookCreateSchema, body ?? {});
+  async create(userId: number, p: WebhookCreateRequest): Promise<Webhook> {
     const url = new URL(p.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new InvalidParameterError('url', 'Invalid parameter "url": must be an http:// or https:// URL.');

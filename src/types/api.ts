@@ -207,6 +207,8 @@ export interface JobCreatedResponse {
 }
 
 export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import';
+/** The job types, as the API names them. */
+export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import'] as const satisfies readonly JobType[];
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
@@ -311,6 +313,7 @@ export const ERROR_CODES = [
   'job_not_cancellable',
   'job_not_retriable',
   'upload_gone',
+  'job_timeout',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

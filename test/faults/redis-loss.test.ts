@@ -4,6 +4,7 @@
  * is re-created when the worker reconnects.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -62,5 +63,20 @@ describe('faults: Redis lost', () => {
     }
     assert.ok(worker.alive(), 'the worker survived');
     await worker.kill('SIGTERM');
+  });
+
+  faultTest('SIGTERM while Redis is down: an idle worker exits within seconds, not after SHUTDOWN_TIMEOUT_MS', async () => {
+    const worker = await fe.startWorker({ SHUTDOWN_TIMEOUT_MS: '30000' });
+    await fe.redis.kill();
+    try {
+      const exited = once(worker.child, 'exit');
+      worker.child.kill('SIGTERM');
+      // With nothing running there is nothing to hand back: only BullMQ's goodbyes to a Redis that is not there.
+      await waitFor('the worker to exit', async () => !worker.alive(), 10_000);
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0, 'a clean exit');
+    } finally {
+      await fe.redis.start();
+    }
   });
 });

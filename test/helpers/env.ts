@@ -11,3 +11,6 @@ export function databaseUrlFor(name: string): string {
   u.pathname = `/${name}`;
   return u.toString();
 }
+
+/** Where the service's jobs queue in the tests: `redis` (REDIS_URL set) or `postgres` (no Redis at all). */
+export const TEST_QUEUE_BACKEND: 'redis' | 'postgres' = process.env.TEST_QUEUE_BACKEND === 'postgres' ? 'postgres' : 'redis';

@@ -15,10 +15,11 @@ import { createLogger } from '../../src/logger.js';
 import { start, type Role, type Running } from '../../src/main.js';
 import { UsersService } from '../../src/services/users.service.js';
 import type { WorkerTuning } from '../../workers/main.js';
-import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, databaseUrlFor } from './env.js';
+import { PG_ADMIN_URL, REDIS_URL, TEST_LOG_LEVEL, TEST_QUEUE_BACKEND, databaseUrlFor } from './env.js';
 import { dropRedisPrefix } from './redis.js';
 import { startSmtpServer, type SmtpCapture } from './smtp.js';
 import { defined } from './defined.js';
+import { TestClock } from './clock.js';
 
 export interface TestServer {
   baseUrl: string;
@@ -26,6 +27,8 @@ export interface TestServer {
   smtp: SmtpCapture;
   /** A pool on the test database, for assertions on what was written. */
   db: Pool;
+  /** The time the service decides by (link expiry, the minute, sweeps): move it instead of sleeping. */
+  clock: TestClock;
   createUser(email?: string, opts?: { name?: string; locale?: 'en' | 'zh-CN' }): Promise<{ userId: number; token: string; email: string }>;
   /** Another process-like instance on the same database and Redis prefix (e.g. a second API). */
   startPeer(roles: Role[], tuning?: WorkerTuning): Promise<Running>;
@@ -57,7 +60,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const env: Record<string, string> = {
     PORT: '0',
     DATABASE_URL: databaseUrlFor(dbName),
-    REDIS_URL,
+    ...(TEST_QUEUE_BACKEND === 'redis' ? { REDIS_URL } : {}),
     STORAGE_DIR: join(dir, 'files'),
     DATA_DIR: join(dir, 'data'),
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),
@@ -72,7 +75,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, { test: id }, opts.logTo);
   const peers: Running[] = [];
-  const main = await start(config, opts.roles ?? ['api', 'worker'], logger, opts.tuning);
+  const clock = new TestClock();
+  const main = await start(config, opts.roles ?? ['api', 'worker'], logger, { tuning: opts.tuning, clock });
   // Links in mails must point at this very server.
   const baseUrl = defined(main.url, 'main.url');
   if (!opts.env?.PUBLIC_URL) config.publicUrl = baseUrl;
@@ -85,13 +89,14 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     config,
     smtp,
     db,
+    clock,
     async createUser(email, o = {}) {
       const addr = email ?? `user${++n}-${id}@example.com`;
       const { user, token } = await users.addUserWithToken({ email: addr, name: o.name ?? null, locale: o.locale ?? null });
       return { userId: user.id, token, email: addr };
     },
     async startPeer(roles, tuning) {
-      const peer = await start({ ...config, port: 0 }, roles, logger, tuning);
+      const peer = await start({ ...config, port: 0 }, roles, logger, { tuning, clock });
       peers.push(peer);
       return peer;
     },
@@ -103,7 +108,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await main.close();
       await db.end();
       await smtp.close();
-      await dropRedisPrefix(REDIS_URL, config.queuePrefix);
+      if (TEST_QUEUE_BACKEND === 'redis') await dropRedisPrefix(REDIS_URL, config.queuePrefix);
       const a = new pg.Client({ connectionString: PG_ADMIN_URL });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

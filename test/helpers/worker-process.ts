@@ -8,8 +8,7 @@ import { start } from '../../src/main.js';
 
 const config = loadConfig();
 const running = await start(config, ['worker'], createLogger(config.logLevel, { role: 'test-worker' }), {
-  lockDuration: 1000,
-  stalledInterval: 500,
+  tuning: { lockDuration: 1000, stalledInterval: 500 },
 });
 process.send?.('ready');
 process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));

@@ -149,19 +149,99 @@ export class JobsRepository {
   }
 
   /**
-   * Claims the job for an attempt. Returns null when it already ended (a re-delivered job that
-   * finished before a crash), so the caller does not redo the work.
+   * Marks the job running for an attempt that holds its claim, and starts its heartbeat. Returns
+   * null when it already ended (a re-delivered job that finished before a crash), so the caller
+   * does not redo the work.
    */
-  async start(id: string, db: Queryable = this.pool): Promise<JobRecord | null> {
+  async start(id: string, claimPid: number | null, db: Queryable = this.pool): Promise<JobRecord | null> {
     const { rows } = await db.query<JobRecord>(
       `UPDATE tableport.jobs
           SET status = 'running', progress = 0, attempts = attempts + 1,
-              started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
+              started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp(),
+              heartbeat_at = clock_timestamp(), claim_pid = $2
         WHERE id = $1 AND status IN ('queued', 'running')
         RETURNING *`,
-      [id],
+      [id, claimPid],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * How many jobs of `userId` other than `id` are running now: with a heartbeat younger than
+   * `staleSeconds` (a row left "running" by an attempt that died does not hold the user back).
+   * Taken under a transaction-scoped lock on the user, so two workers starting two of the user's
+   * jobs at once count each other: the caller starts its job in the same transaction.
+   */
+  async runningOfUser(db: PoolClient, userId: number, id: string, staleSeconds: number): Promise<number> {
+    await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('tableport.user:' || $1, 0))`, [userId]);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tableport.jobs
+        WHERE user_id = $1 AND status = 'running' AND id <> $2 AND heartbeat_at > clock_timestamp() - make_interval(secs => $3)`,
+      [userId, id, staleSeconds],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * A running attempt's sign of life, written only while its session still holds the claim.
+   * Returns the job's status, so the attempt learns at once that the job was cancelled or ended
+   * elsewhere (without a message from the API reaching it), or `taken` when another attempt has
+   * the job now (this one was fenced off while it was not living).
+   */
+  async heartbeat(id: string, claimPid: number): Promise<JobStatus | 'taken' | null> {
+    const { rows } = await this.pool.query<{ mine: boolean; status: JobStatus }>(
+      `WITH beat AS (
+         UPDATE tableport.jobs SET heartbeat_at = clock_timestamp() WHERE id = $1 AND claim_pid = $2 RETURNING id
+       )
+       SELECT EXISTS (SELECT 1 FROM beat) AS mine, status FROM tableport.jobs WHERE id = $1`,
+      [id, claimPid],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return row.mine ? row.status : 'taken';
+  }
+
+  /** The attempt whose claim was held by `claimPid` ended: it no longer counts as living (another attempt's heartbeat stays). */
+  async endHeartbeat(id: string, claimPid: number): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET heartbeat_at = NULL WHERE id = $1 AND claim_pid = $2', [id, claimPid]);
+  }
+
+  /**
+   * The backend holding the job's claim, when its attempt has stopped living: its heartbeat is
+   * older than `staleSeconds` and so is its claim's transaction (an attempt that claimed a moment
+   * ago has not written its first heartbeat yet). Null when the claim is free or its holder lives.
+   */
+  async staleClaimHolder(id: string, staleSeconds: number): Promise<number | null> {
+    const { rows } = await this.pool.query<{ pid: number }>(
+      `WITH k AS (SELECT hashtextextended('tableport.job:' || $1, 0) AS key)
+       SELECT l.pid
+         FROM k, pg_locks l
+         JOIN pg_stat_activity a ON a.pid = l.pid
+         JOIN tableport.jobs j ON j.id = $1::uuid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
+          AND a.xact_start < clock_timestamp() - make_interval(secs => $2)
+          AND (j.heartbeat_at IS NULL OR j.heartbeat_at < clock_timestamp() - make_interval(secs => $2))`,
+      [id, staleSeconds],
+    );
+    return rows[0]?.pid ?? null;
+  }
+
+  /**
+   * Ends a backend (and so its transaction, which rolls back, and the claim it held), waiting up
+   * to `waitMs` for it to be gone. The fence against an attempt that stopped living while it held
+   * a job: whatever it does when it wakes up fails on its lost connection.
+   */
+  async terminateBackend(pid: number, waitMs: number): Promise<boolean> {
+    const { rows } = await this.pool.query<{ ok: boolean }>('SELECT pg_terminate_backend($1, $2) AS ok', [pid, waitMs]);
+    return rows[0]?.ok === true;
+  }
+
+  /** The backend of `client`, to fence it later. */
+  async backendPid(client: PoolClient): Promise<number> {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return rows[0]?.pid ?? 0;
   }
 
   async setProgress(id: string, progress: number): Promise<void> {

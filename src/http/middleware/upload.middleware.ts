@@ -12,7 +12,8 @@ const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * Receives the multipart field `file` to disk, never to memory, in a folder beside the storage
- * root so that adopting it into storage is a rename, not a copy.
+ * root so that adopting it into storage is a rename, not a copy. The temp file is removed when the
+ * response is done, whatever became of the request (a job that adopted it has moved it already).
  */
 export function createUploadReceiver(storageDir: string, maxBytes: number) {
   const dest = join(storageDir, '.incoming');
@@ -28,6 +29,7 @@ export function createUploadReceiver(storageDir: string, maxBytes: number) {
     const file = await new Promise<Express.Multer.File | undefined>((resolve, reject) => {
       single(req, res, (err: unknown) => (err ? reject(uploadError(err, maxBytes)) : resolve(req.file)));
     });
+    if (file) res.once('close', () => void rm(file.path, { force: true }).catch(() => undefined));
     if (file && CONTROL_CHARS.test(file.originalname)) {
       await rm(file.path, { force: true });
       throw new InvalidUploadError(

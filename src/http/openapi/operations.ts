@@ -1,13 +1,16 @@
 /**
  * Every operation of the API, by its express path: the list the OpenAPI document is built from
- * and that the tests hold the routers to (a registered route missing here fails them). Request bodies are the
- * services' validating schemas, so the document cannot drift from what is accepted.
+ * and that the tests hold the routers to (a registered route missing here fails them). Request
+ * bodies are the contracts' schemas, the very ones the routes parse requests with, so the document
+ * cannot drift from what is accepted.
  */
-import type { z } from 'zod';
-import { ExportSchema } from '../../services/exports.service.js';
-import { ImportFieldsSchema, ImportNewTableFieldsSchema } from '../../services/import-options.js';
-import { CreateTableSchema } from '../../services/tables.service.js';
-import { LATER_OPERATIONS } from './later-operations.js';
+import { z } from 'zod';
+import { BundleDownloadQuerySchema, BundleExportRequestSchema, BundleImportBodySchema } from '../../contracts/bundles.js';
+import { ExportRequestSchema } from '../../contracts/exports.js';
+import { ImportFieldsSchema, ImportNewTableFieldsSchema } from '../../contracts/imports.js';
+import { SqlRequestSchema } from '../../contracts/sql.js';
+import { CreateTableSchema } from '../../contracts/tables.js';
+import { WEBHOOK_EVENTS, WebhookCreateSchema } from '../../contracts/webhooks.js';
 import {
   BulkInsertSchema,
   DownloadQuerySchema,
@@ -42,7 +45,7 @@ export interface Operation {
 }
 
 component('CreateTableRequest', CreateTableSchema);
-component('ExportRequest', ExportSchema);
+component('ExportRequest', ExportRequestSchema);
 component('ImportFields', ImportFieldsSchema);
 const TablePage = pageOf('TablePage', TableSchema);
 const RecordPage = pageOf('RecordPage', RowSchema);
@@ -51,8 +54,20 @@ const MinappExportPage = pageOf('MinappExportPage', MinappExportJobSchema);
 const ImportNewTableFields = component('ImportNewTableFields', ImportNewTableFieldsSchema);
 const created = { 201: { description: 'The task is queued', schema: JobCreatedSchema } };
 const noContent = { 204: { description: 'Done; no body' } };
+const SqlRequest = component('SqlRequest', SqlRequestSchema);
+const WebhookCreate = component('WebhookCreate', WebhookCreateSchema);
+const Webhook = component(
+  'Webhook',
+  z.object({ id: z.string(), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENTS)) }).catchall(z.unknown()),
+);
+const WebhookList = component('WebhookList', z.object({ objects: z.array(Webhook) }));
+const WebhookDeliveryPage = pageOf('WebhookDeliveryPage', z.object({}).catchall(z.unknown()));
+const BundleExportRequest = component('BundleExportRequest', BundleExportRequestSchema);
+const BundleImportStatus = component('BundleImportStatus', z.object({}).catchall(z.unknown()));
+const BundleImportFields = component('BundleImportFields', BundleImportBodySchema);
 
-const CORE_OPERATIONS: Operation[] = [
+/** Every operation tableport describes; the document shows those whose route the app registers. */
+export const OPERATIONS: Operation[] = [
   {
     method: 'get',
     path: '/openapi.json',
@@ -160,7 +175,7 @@ const CORE_OPERATIONS: Operation[] = [
     operationId: 'exportTable',
     summary: 'Queue an export of the table',
     tag: 'transfers',
-    body: { contentType: 'application/json', schema: ExportSchema },
+    body: { contentType: 'application/json', schema: ExportRequestSchema },
     responses: created,
   },
   {
@@ -217,7 +232,97 @@ const CORE_OPERATIONS: Operation[] = [
     tag: 'jobs',
     responses: { 200: { description: 'The job', schema: JobSchema } },
   },
+  {
+    method: 'post',
+    path: '/sql',
+    operationId: 'runSql',
+    summary: 'Run a `COPY INTO` statement as an export or import job',
+    tag: 'transfers',
+    body: { contentType: 'application/json', schema: SqlRequest },
+    responses: created,
+  },
+  {
+    method: 'post',
+    path: '/jobs/:job_id/cancel',
+    operationId: 'cancelJob',
+    summary: 'Cancel a queued or running job',
+    tag: 'jobs',
+    responses: { 200: { description: 'The job', schema: JobSchema } },
+  },
+  {
+    method: 'post',
+    path: '/jobs/:job_id/retry',
+    operationId: 'retryJob',
+    summary: 'Run a failed or cancelled job again, as a new job',
+    tag: 'jobs',
+    responses: created,
+  },
+  {
+    method: 'post',
+    path: '/webhooks',
+    operationId: 'createWebhook',
+    summary: 'Subscribe a URL to job events',
+    tag: 'webhooks',
+    body: { contentType: 'application/json', schema: WebhookCreate },
+    responses: { 201: { description: 'The webhook', schema: Webhook } },
+  },
+  {
+    method: 'get',
+    path: '/webhooks',
+    operationId: 'listWebhooks',
+    summary: "The caller's webhooks",
+    tag: 'webhooks',
+    responses: { 200: { description: 'The webhooks', schema: WebhookList } },
+  },
+  {
+    method: 'delete',
+    path: '/webhooks/:id',
+    operationId: 'deleteWebhook',
+    summary: 'Remove a webhook',
+    tag: 'webhooks',
+    responses: { 204: { description: 'Done; no body' } },
+  },
+  {
+    method: 'get',
+    path: '/webhooks/:id/deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: "A webhook's delivery log",
+    tag: 'webhooks',
+    responses: { 200: { description: 'A page of deliveries', schema: WebhookDeliveryPage } },
+  },
+  {
+    method: 'post',
+    path: '/data/export/',
+    operationId: 'exportBundle',
+    summary: 'Queue an export of the whole workspace as a bundle',
+    tag: 'bundles',
+    body: { contentType: 'application/json', schema: BundleExportRequest },
+    responses: created,
+  },
+  {
+    method: 'get',
+    path: '/data/export/',
+    operationId: 'downloadBundle',
+    summary: 'The bundle itself, straight back (schemas only, or at most 10,000 rows)',
+    tag: 'bundles',
+    query: BundleDownloadQuerySchema,
+    responses: { 200: { description: 'The bundle (JSON, or gzip)', contentType: 'application/octet-stream' } },
+  },
+  {
+    method: 'post',
+    path: '/data/import/',
+    operationId: 'importBundle',
+    summary: 'Queue an import of a bundle',
+    tag: 'bundles',
+    body: { contentType: 'multipart/form-data', schema: BundleImportFields, file: true },
+    responses: created,
+  },
+  {
+    method: 'get',
+    path: '/data/import/status/',
+    operationId: 'bundleImportStatus',
+    summary: 'The state of the latest bundle import',
+    tag: 'bundles',
+    responses: { 200: { description: "The import's state", schema: BundleImportStatus } },
+  },
 ];
-
-/** Every operation tableport describes; the document shows those whose route the app registers. */
-export const OPERATIONS: Operation[] = [...CORE_OPERATIONS, ...LATER_OPERATIONS];

@@ -1,11 +1,11 @@
 /**
  * The shapes the API answers with, and the path and query parameters it reads, as zod schemas.
- * Request bodies are the services' own schemas (`CreateTableSchema`, `ExportSchema`,
- * `ImportFieldsSchema`), the very ones that validate requests; operations.ts names them.
+ * Request bodies are the contracts' schemas (src/contracts/), the very ones the routes parse
+ * requests with; operations.ts names them.
  */
 import { z } from 'zod';
-import { PageQuerySchema } from '../../services/paging.js';
-import { ERROR_CODES, FIELD_TYPES, FILE_TYPES } from '../../types/api.js';
+import { PageQuerySchema } from '../../contracts/paging.js';
+import { ERROR_CODES, FIELD_TYPES, FILE_TYPES, JOB_TYPES } from '../../types/api.js';
 
 /** The document's named schemas (`#/components/schemas/<id>`): a registry of our own, so nothing else leaks in. */
 export const components = z.registry<{ id: string }>();
@@ -96,8 +96,8 @@ export const JobSchema = component(
   'Job',
   z.object({
     id: z.string(),
-    type: z.enum(['export', 'import']),
-    table_id: z.number().int(),
+    type: z.enum(JOB_TYPES),
+    table_id: z.number().int().nullable().describe('null for a bundle job, which spans tables'),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
     progress: z.number().int().min(0).max(100),
     rows: z.number().int(),
@@ -130,7 +130,7 @@ export const MinappExportJobSchema = component(
   }),
 );
 
-export { PageQuerySchema } from '../../services/paging.js';
+export { PageQuerySchema } from '../../contracts/paging.js';
 
 export const RecordsQuerySchema = PageQuerySchema.extend({
   where: z.string().optional().describe('A MinApp query, as JSON text'),

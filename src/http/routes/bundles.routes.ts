@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { BundleDownloadQuerySchema, BundleExportRequestSchema, parseBundleImport } from '../../contracts/bundles.js';
+import { parseRequest } from '../../contracts/parse.js';
 import type { Services } from '../../services/index.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 import type { createUploadReceiver } from '../middleware/upload.middleware.js';
@@ -8,10 +10,11 @@ import type { createUploadReceiver } from '../middleware/upload.middleware.js';
 export function bundlesRouter(s: Services, receiveUpload: ReturnType<typeof createUploadReceiver>): Router {
   const r = Router();
   r.post('/data/export/', async (req, res) => {
-    res.status(201).json(await s.bundles.exports.request(currentUser(res).id, req.body));
+    res.status(201).json(await s.kinds.bundle_export.request(currentUser(res).id, parseRequest(BundleExportRequestSchema, req.body ?? {})));
   });
   r.get('/data/export/', async (req, res) => {
-    const { fileName, gzip, stream } = await s.bundles.exports.download(currentUser(res).id, req.query);
+    const query = parseRequest(BundleDownloadQuerySchema, req.query, 'query');
+    const { fileName, gzip, stream } = await s.kinds.bundle_export.download(currentUser(res).id, query);
     res.set({
       'Content-Type': gzip ? 'application/gzip' : 'application/json; charset=utf-8',
       'Content-Disposition': `attachment; filename="${fileName}"`,
@@ -22,12 +25,12 @@ export function bundlesRouter(s: Services, receiveUpload: ReturnType<typeof crea
   r.post('/data/import/', async (req, res) => {
     const user = currentUser(res);
     // Refuse before reading a possibly large upload when the user's minute is taken.
-    await s.bundles.imports.precheck(user.id);
+    await s.kinds.bundle_import.precheck(user.id);
     const file = await receiveUpload(req, res);
-    res.status(201).json(await s.bundles.imports.request(user.id, file, req.body, req.query));
+    res.status(201).json(await s.kinds.bundle_import.request(user.id, file, parseBundleImport(req.body, req.query)));
   });
   r.get('/data/import/status/', async (_req, res) => {
-    res.json(await s.bundles.imports.status(currentUser(res).id));
+    res.json(await s.kinds.bundle_import.status(currentUser(res).id));
   });
   return r;
 }

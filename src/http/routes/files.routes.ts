@@ -17,8 +17,8 @@ export function filesRouter(s: Services): Router {
     const { job, size, stream } = await s.jobs.openDownload({
       jobId: req.params.job_id,
       fileName: req.params.file_name,
-      expires: req.query.expires,
-      signature: req.query.signature,
+      expires: typeof req.query.expires === 'string' ? req.query.expires : undefined,
+      signature: typeof req.query.signature === 'string' ? req.query.signature : undefined,
     });
     res.set({
       'Content-Type': contentType(job.file_type, req.params.file_name),

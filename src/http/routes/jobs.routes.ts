@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Services } from '../../services/index.js';
-import { parsePageQuery } from '../../services/paging.js';
+import { parsePageQuery } from '../../contracts/paging.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 
 export function jobsRouter(s: Services): Router {

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { parseRecordChanges, parseRecordsQuery, parseRowsInsert } from '../../contracts/records.js';
 import type { Services } from '../../services/index.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 
@@ -7,12 +8,12 @@ export function recordsRouter(s: Services): Router {
   r.post('/table/:table_id/record/', async (req, res) => {
     const user = currentUser(res);
     const table = await s.tables.require(user.id, req.params.table_id);
-    res.status(201).json(await s.records.insert(table, user.id, req.body));
+    res.status(201).json(await s.records.insert(table, user.id, parseRowsInsert(req.body)));
   });
   r.get('/table/:table_id/record/', async (req, res) => {
     const table = await s.tables.require(currentUser(res).id, req.params.table_id);
     // Links follow the version the caller used (/oserve/v1 or /oserve/v1.5).
-    const page = await s.records.list(table, req.query, `${req.baseUrl}/table/${table.id}/record/`);
+    const page = await s.records.list(table, parseRecordsQuery(req.query), `${req.baseUrl}/table/${table.id}/record/`);
     res.type('application/json').send(page.body);
   });
   r.get('/table/:table_id/record/:record_id/', async (req, res) => {
@@ -21,7 +22,7 @@ export function recordsRouter(s: Services): Router {
   });
   r.put('/table/:table_id/record/:record_id/', async (req, res) => {
     const table = await s.tables.require(currentUser(res).id, req.params.table_id);
-    res.json(await s.records.update(table, req.params.record_id, req.body));
+    res.json(await s.records.update(table, req.params.record_id, parseRecordChanges(req.body)));
   });
   r.delete('/table/:table_id/record/:record_id/', async (req, res) => {
     const table = await s.tables.require(currentUser(res).id, req.params.table_id);

@@ -1,14 +1,25 @@
 import { Router } from 'express';
+import { ExportRequestSchema } from '../../contracts/exports.js';
+import { parseImportFields, parseNewTableName, parseSourceImport } from '../../contracts/imports.js';
+import { parsePageQuery } from '../../contracts/paging.js';
+import { parseRequest } from '../../contracts/parse.js';
 import type { Services } from '../../services/index.js';
-import { parsePageQuery } from '../../services/paging.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 import type { createUploadReceiver } from '../middleware/upload.middleware.js';
+
+/** A form's fields without the new table's name (not an import option). */
+function withoutName(body: unknown): Record<string, unknown> {
+  const { name: _name, ...rest } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  return rest;
+}
 
 /** Export and import tasks, and MinApp v1.5's views of a table's exports. */
 export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof createUploadReceiver>): Router {
   const r = Router();
   r.post('/table/:table_id/export/', async (req, res) => {
-    res.status(201).json(await s.exports.request(currentUser(res).id, req.params.table_id, req.body));
+    res
+      .status(201)
+      .json(await s.kinds.export.request(currentUser(res).id, req.params.table_id, parseRequest(ExportRequestSchema, req.body ?? {})));
   });
   r.get('/table/:table_id/export/', async (req, res) => {
     const path = `${req.baseUrl}/table/${req.params.table_id}/export/`;
@@ -18,24 +29,35 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
     res.json(await s.jobs.getTableExport(currentUser(res).id, req.params.table_id, req.params.job_id));
   });
   r.post('/table/import/', async (req, res) => {
+    const user = currentUser(res);
     // A new table with a schema inferred from the file, then the import into it.
-    if (req.is('application/json'))
-      return void res.status(201).json(await s.imports.requestFromSourceWithInference(currentUser(res).id, req.body?.name, req.body));
+    if (req.is('application/json')) {
+      const name = parseNewTableName(req.body);
+      return void res.status(201).json(await s.kinds.import.newTableFromSource(user.id, name, parseSourceImport(withoutName(req.body))));
+    }
     const file = await receiveUpload(req, res);
-    res.status(201).json(await s.imports.requestWithInference(currentUser(res).id, file, req.body, req.query));
+    const name = parseNewTableName(req.body);
+    const fields = parseImportFields({ ...withoutName(req.body), ...dryRunOf(req.query) });
+    res.status(201).json(await s.kinds.import.newTableFromUpload(user.id, name, file, fields));
   });
   r.post('/table/:table_id/import/', async (req, res) => {
     const user = currentUser(res);
     // A JSON (or form) body names a location to read (`source`, or MinApp's `dataFileUrl`) instead of uploading.
     if (req.is(['application/json', 'application/x-www-form-urlencoded'])) {
       const body = req.query.dry_run === undefined ? req.body : { ...req.body, dry_run: req.query.dry_run };
-      return void res.status(201).json(await s.imports.requestFromSource(user.id, req.params.table_id, body));
+      return void res.status(201).json(await s.kinds.import.fromSource(user.id, req.params.table_id, parseSourceImport(body)));
     }
     // Refuse before reading a possibly large body when the answer is already known.
-    await s.imports.precheck(user.id, req.params.table_id, req.query);
+    await s.kinds.import.precheck(user.id, req.params.table_id, req.query.dry_run === 'true');
     const file = await receiveUpload(req, res);
     // multer leaves the form's other fields (csv_delimiter, csv_header, columns, on_conflict) in req.body.
-    res.status(201).json(await s.imports.request(user.id, req.params.table_id, file, req.body, req.query));
+    const fields = parseImportFields({ ...(req.body ?? {}), ...dryRunOf(req.query) });
+    res.status(201).json(await s.kinds.import.fromUpload(user.id, req.params.table_id, file, fields));
   });
   return r;
+}
+
+/** `?dry_run=` beside the form's fields. */
+function dryRunOf(query: Record<string, unknown>): Record<string, unknown> {
+  return query.dry_run === undefined ? {} : { dry_run: query.dry_run };
 }

@@ -11,8 +11,7 @@ const config = loadConfig();
 const roles = (process.env.FAULT_ROLES ?? 'worker').split(',') as Role[];
 const lockDuration = Number(process.env.FAULT_LOCK_MS ?? 2000);
 const running = await start(config, roles, createLogger(config.logLevel, { role: roles.join('+') }), {
-  lockDuration,
-  stalledInterval: Math.max(500, lockDuration / 2),
+  tuning: { lockDuration, stalledInterval: Math.max(500, lockDuration / 2) },
 });
 process.send?.({ ready: true, url: running.url });
 let stopping = false;

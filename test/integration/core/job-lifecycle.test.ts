@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { systemClock } from '../../../src/clock.js';
 import { JobQueues } from '../../../src/jobs/queues.js';
+import { createQueueBackend } from '../../../src/queue/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServices, type Services } from '../../../src/services/index.js';
-import { JobBusyError, JobEndedElsewhereError } from '../../../src/services/job-lifecycle.service.js';
+import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/jobs/lifecycle/job-outcomes.js';
 import { createStorage, type StorageDriver } from '../../../src/storage/index.js';
 import { createPool, type Pool } from '../../../src/db/pool.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
@@ -18,18 +20,17 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
 /** The services of `server`, built in the test, to drive the lifecycle directly. */
-function servicesOf(server: TestServer, o: { pool?: Pool; storage?: StorageDriver } = {}): { services: Services; close(): Promise<void> } {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+async function servicesOf(
+  server: TestServer,
+  o: { pool?: Pool; storage?: StorageDriver } = {},
+): Promise<{ services: Services; close(): Promise<void> }> {
   const logger = createLogger('silent');
-  const queues = new JobQueues(redis, server.config, logger);
+  const queues = new JobQueues(await createQueueBackend(server.config, 'worker', logger, systemClock), server.config);
   const storage = o.storage ?? createStorage(server.config);
-  const services = createServices({ config: server.config, pool: o.pool ?? server.db, redis, queues, storage, logger });
+  const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, logger });
   return {
     services,
-    async close() {
-      await queues.close();
-      redis.disconnect();
-    },
+    close: () => queues.close(),
   };
 }
 
@@ -40,11 +41,11 @@ async function countRows(server: TestServer, tableId: number): Promise<number> {
 
 describe('job lifecycle: claim and succeed', () => {
   let server: TestServer;
-  let s: ReturnType<typeof servicesOf>;
+  let s: Awaited<ReturnType<typeof servicesOf>>;
   before(async () => {
-    // No workers: the test runs the attempts itself.
-    server = await startTestServer({ roles: ['api'] });
-    s = servicesOf(server);
+    // No workers: the test runs the attempts itself. Heartbeats every half second.
+    server = await startTestServer({ roles: ['api'], env: { JOB_STALE_SECONDS: '3' } });
+    s = await servicesOf(server);
   });
   after(async () => {
     await s.close();
@@ -63,11 +64,11 @@ describe('job lifecycle: claim and succeed', () => {
 
   test('a second attempt while the first holds the claim is refused and writes nothing', async () => {
     const { tableId, jobId } = await queuedImport('claimed');
-    const { lifecycle, imports } = s.services;
+    const { lifecycle } = s.services;
     await assert.rejects(
       lifecycle.run(jobId, async () => {
         // The first attempt is alive (paused, cut off from Redis); BullMQ hands the job to another.
-        await assert.rejects(imports.run(jobId), JobBusyError);
+        await assert.rejects(lifecycle.run(jobId), JobBusyError);
         assert.equal(await countRows(server, tableId), 0);
         throw new Error('the first attempt gives up');
       }),
@@ -75,10 +76,44 @@ describe('job lifecycle: claim and succeed', () => {
     );
     assert.equal(await countRows(server, tableId), 0, 'the refused attempt wrote nothing');
     // With the claim free, the job runs, once.
-    const done = await imports.run(jobId);
+    const done = await lifecycle.run(jobId);
     assert.equal(done?.status, 'succeeded');
     assert.equal(await countRows(server, tableId), 3);
-    assert.equal(await imports.run(jobId), null, 'a re-delivery of the ended job does nothing');
+    assert.equal(await lifecycle.run(jobId), null, 'a re-delivery of the ended job does nothing');
+    assert.equal(await countRows(server, tableId), 3);
+  });
+
+  test('a cancel recorded only in the database reaches the running attempt through its heartbeat', async () => {
+    const { tableId, jobId } = await queuedImport('cancelled_quietly');
+    const attempt = s.services.lifecycle.run(jobId, async ({ db, signal }) => {
+      await db.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, created_by, n) VALUES ('x', 1, 1, '1', 1)`);
+      // The job is cancelled with no message to the workers (Redis away): only the row says so.
+      await server.db.query(`UPDATE tableport.jobs SET status = 'cancelled' WHERE id = $1`, [jobId]);
+      await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      return { rows: 1 };
+    });
+    await assert.rejects(attempt, JobEndedElsewhereError);
+    assert.equal(await countRows(server, tableId), 0, 'what the cancelled attempt wrote was rolled back');
+  });
+
+  test('work that ignores its signal loses its claim after the grace, and the job can run again', async () => {
+    const { tableId, jobId } = await queuedImport('deaf');
+    const controller = new AbortController();
+    const attempt = s.services.lifecycle.run(
+      jobId,
+      async ({ db }) => {
+        await db.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, created_by, n) VALUES ('x', 1, 1, '1', 1)`);
+        controller.abort(new Error('shutting down'));
+        // Never returns, and never looks at its signal.
+        return new Promise<never>(() => undefined);
+      },
+      controller.signal,
+    );
+    await assert.rejects(attempt, JobAbortedError);
+    assert.equal(await countRows(server, tableId), 0, 'the abandoned transaction rolled back');
+    // The claim went with the abandoned connection: a new attempt runs the job, once.
+    const done = await s.services.lifecycle.run(jobId);
+    assert.equal(done?.status, 'succeeded');
     assert.equal(await countRows(server, tableId), 3);
   });
 
@@ -168,7 +203,7 @@ describe('job lifecycle: the sweep records what could not be recorded', () => {
     );
     const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
     const mails = new Queue('email', { connection: redis, prefix: server.config.queuePrefix });
-    const s = servicesOf(server);
+    const s = await servicesOf(server);
     try {
       const until = Date.now() + 10_000;
       while ((await q.getJobState(jobId)) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
@@ -237,9 +272,9 @@ describe('job lifecycle: clean-up', () => {
       deletePrefix: async (p) => local.deletePrefix?.(p),
     };
     const pool = createPool(server.config.databaseUrl, { max: 4 });
-    const s = servicesOf(server, { pool, storage: refusing });
+    const s = await servicesOf(server, { pool, storage: refusing });
     try {
-      await assert.rejects(s.services.exports.run(res.body.job_id as string), /no space left/);
+      await assert.rejects(s.services.lifecycle.run(res.body.job_id as string), /no space left/);
       // Ending the COPY is immediate once the stream is destroyed; the leak held it for seconds or for ever.
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(pool.totalCount - pool.idleCount, 0, 'no connection is left checked out by the COPY');
@@ -259,7 +294,7 @@ describe('job lifecycle: clean-up', () => {
     assert.equal(job.status, 'succeeded');
     const folder = join(server.config.storageDir, 'exports', job.id);
     assert.ok(existsSync(folder));
-    const s = servicesOf(server);
+    const s = await servicesOf(server);
     try {
       const removed = await s.services.lifecycle.removeExpiredExports(
         new Date(Date.now() + (server.config.downloadLinkTtlSeconds + 60) * 1000),

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { parseSourceImport } from '../../../src/contracts/imports.js';
 import { FileTooLargeError, InvalidParameterError, LocationNotFoundError } from '../../../src/errors.js';
-import { TaskLocations } from '../../../src/services/task-locations.js';
+import { TaskLocations } from '../../../src/locations/task-locations.js';
 import { OutboundGuard } from '../../../src/net/outbound-guard.js';
 import { locationsConfig } from '../../integration/locations/helpers.js';
 
@@ -75,8 +76,9 @@ describe('TaskLocations: what a task keeps of a location, and the worker side', 
   test('the request path refuses what the worker would: a missing file, a path outside the folder', async () => {
     await assert.rejects(locations.prepare(`file://${root}/in/none.csv`, undefined, 'read', 'm'), LocationNotFoundError);
     await assert.rejects(locations.prepare(`file://${root}/out/../in/a.csv`, undefined, 'write', 'm', 'y.csv'), InvalidParameterError);
-    await assert.rejects(
-      locations.prepare(42, undefined, 'read', 'm'),
+    // A source that is not even a string is refused where the request is parsed, naming it.
+    assert.throws(
+      () => parseSourceImport({ source: 42 }),
       (e: unknown) => e instanceof InvalidParameterError && e.parameter === 'source',
     );
   });

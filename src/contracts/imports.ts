@@ -1,0 +1,114 @@
+/**
+ * An import's request: the multipart fields beside an upload (all text, as forms send them), or
+ * the JSON body naming a location to read, with the same file options. Parsed at the HTTP edge into
+ * `ImportFields`; the checks that need the file or the table are the import kind's.
+ */
+import { z } from 'zod';
+import { InvalidParameterError } from '../errors.js';
+import type { ImportFileOptions } from '../formats/index.js';
+import { FILE_TYPES, type FileType, type OnConflict } from '../types/api.js';
+import { parseRequest } from './parse.js';
+import { csvDelimiter, textFlag } from './values.js';
+
+/** The import's multipart fields beside the file. */
+export const ImportFieldsSchema = z.object({
+  csv_delimiter: csvDelimiter.optional(),
+  csv_header: textFlag.optional(),
+  columns: z
+    .string()
+    .max(16 * 1024)
+    .transform((v) => v.split(',').map((c) => c.trim()))
+    .refine((cols) => cols.every((c) => c !== ''), 'must be field names separated by commas')
+    .optional(),
+  on_conflict: z.enum(['error', 'skip', 'update'], { error: 'must be "error", "skip" or "update"' }).optional(),
+  dry_run: textFlag.optional(),
+  email: textFlag.optional(),
+});
+
+const NEW_TABLE_NAME = 'Send the new table\'s name as the field "name".';
+
+/** `POST /table/import/`: the new table's name beside the import's own fields (the name's rules are the table's). */
+export const ImportNewTableFieldsSchema = ImportFieldsSchema.extend({
+  name: z.string({ error: NEW_TABLE_NAME }).min(1, NEW_TABLE_NAME),
+});
+
+/** What an import is told beside its file, parsed. */
+export interface ImportFields {
+  fileOpts: ImportFileOptions;
+  onConflict: OnConflict;
+  dryRun: boolean;
+  /** Mail the outcome (the default). */
+  email: boolean;
+}
+
+/** The multipart fields of an upload (and `dry_run`, which may come in the query). */
+export function parseImportFields(body: unknown): ImportFields {
+  const f = parseRequest(ImportFieldsSchema, body ?? {});
+  if (f.columns && f.csv_header !== 'false') throw new InvalidParameterError('columns', '"columns" goes with csv_header=false.');
+  const fileOpts: ImportFileOptions = {};
+  if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
+  if (f.csv_header === 'false') fileOpts.csvHeader = false;
+  if (f.columns) fileOpts.columns = f.columns;
+  return { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
+}
+
+/** The new table's name from the form or body, or `invalid_parameter` naming "name". */
+export function parseNewTableName(body: unknown): string {
+  const name = body && typeof body === 'object' ? (body as Record<string, unknown>).name : undefined;
+  const r = ImportNewTableFieldsSchema.shape.name.safeParse(name);
+  if (!r.success) throw new InvalidParameterError('name', NEW_TABLE_NAME);
+  return r.data;
+}
+
+const flag = z.union([z.boolean(), z.enum(['true', 'false'])]);
+const url = z.string({ error: 'must be a URL such as s3://bucket/path' });
+
+/** The JSON body of an import from a location: where, how to connect, and the upload's file options. */
+export const SourceImportSchema = z.object({
+  source: url.optional(),
+  /** MinApp's name for `source`. */
+  dataFileUrl: url.optional(),
+  connection: z.record(z.string(), z.unknown(), { error: 'must be an object of options' }).nullish(),
+  file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
+  csv_delimiter: z.string().optional(),
+  csv_header: flag.optional(),
+  columns: z.union([z.string(), z.array(z.string())]).optional(),
+  on_conflict: z.string().optional(),
+  dry_run: flag.optional(),
+  email: flag.optional(),
+  /** `POST /table/import/` with a JSON body: the new table's name. */
+  name: z.unknown().optional(),
+});
+
+export interface SourceImportRequest {
+  url: string;
+  connection: Record<string, unknown> | undefined;
+  /** Declared by the user; otherwise each file's content decides. */
+  fileType?: FileType;
+  fields: ImportFields;
+}
+
+/** The JSON body of an import from a location; its file options are checked as an upload's fields are. */
+export function parseSourceImport(body: unknown): SourceImportRequest {
+  const p = parseRequest(SourceImportSchema, body ?? {});
+  if (p.source !== undefined && p.dataFileUrl !== undefined)
+    throw new InvalidParameterError('dataFileUrl', 'Give "source" or its synonym "dataFileUrl", not both.');
+  const source = p.source ?? p.dataFileUrl;
+  if (source === undefined)
+    throw new InvalidParameterError(
+      'source',
+      'Name the file in "source" (a JSON body), or send it as the multipart/form-data field "file".',
+    );
+  const text = (v: boolean | string | undefined) => (v === undefined ? undefined : String(v));
+  const fields = parseImportFields({
+    csv_delimiter: p.csv_delimiter,
+    csv_header: text(p.csv_header),
+    columns: Array.isArray(p.columns) ? p.columns.join(',') : p.columns,
+    on_conflict: p.on_conflict,
+    dry_run: text(p.dry_run),
+    email: text(p.email),
+  });
+  if (p.file_type === 'sql')
+    throw new InvalidParameterError('file_type', 'SQL files cannot be imported; use csv, json, ndjson, parquet or xlsx.');
+  return { url: source, connection: p.connection ?? undefined, fields, ...(p.file_type ? { fileType: p.file_type } : {}) };
+}

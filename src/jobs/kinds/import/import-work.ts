@@ -1,0 +1,268 @@
+/**
+ * The import's work: the file(s) read, every row checked against the table, and COPYed inside the
+ * job's claim, all or nothing; through a staging table when rows may conflict with the table's
+ * (`on_conflict`), for a dry run, and to name every duplicate id; with an error report of the bad
+ * rows to fix and import again.
+ */
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { unixSeconds } from '../../../clock.js';
+import { withTransaction, type PoolClient } from '../../../db/pool.js';
+import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
+import { AppError } from '../../../errors.js';
+import { createErrorReport, explainInputError, inferWholeFile, openImportInput, type ImportInputOptions } from '../../../formats/index.js';
+import { createRowIdGenerator } from '../../../services/tables/row-id.js';
+import { exportFileKey } from '../../../storage/index.js';
+import type { FieldSchema, OnConflict } from '../../../types/api.js';
+import type { JobResult, JobRunContext } from '../../job-kind.js';
+import { progressReporter } from '../../job-progress.js';
+import type { KindDeps } from '../kind-deps.js';
+import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
+import { fetchSourceFiles, rowErrorsOf, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
+
+export class ImportWork {
+  private readonly newId = createRowIdGenerator();
+
+  constructor(private readonly d: KindDeps) {}
+
+  /**
+   * Reads the file(s), validates every row and COPYs them inside the job's claim: the rows and the
+   * job's success commit together in the claim's transaction, or nothing does. A worker that dies
+   * mid-way leaves an open transaction that PostgreSQL rolls back, and the retry starts clean.
+   */
+  async run({ job, db: client, signal }: JobRunContext): Promise<JobResult> {
+    const params = job.params as ImportParams;
+    const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
+    if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
+    if (job.location_sealed) {
+      // A location: its object(s) are fetched to local files first, then read like uploads.
+      const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes, signal);
+      try {
+        return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
+      } finally {
+        await cleanup();
+      }
+    }
+    const uploadKey = job.upload_key;
+    if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
+    const upload: ImportFile = {
+      open: () => this.d.storage.get(uploadKey, undefined, { signal }),
+      format: params.format,
+      gzip: params.gzip ?? false,
+      ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),
+      size: params.size,
+    };
+    return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
+  }
+
+  /** The import proper, over one file or several (a location's folder), all in the claim's transaction. */
+  private async importFiles(
+    job: JobRecord,
+    client: PoolClient,
+    signal: AbortSignal,
+    tableId: number,
+    tableFields: FieldSchema[],
+    files: ImportFile[],
+  ): Promise<JobResult> {
+    const params = job.params as ImportParams;
+    // The table's schema, or the wider one its inferring import finds in the whole file (below).
+    let fields = tableFields;
+    const report = progressReporter(
+      this.d.jobs,
+      job.id,
+      files.reduce((n, f) => n + f.size, 0),
+    );
+    const onConflict: OnConflict = params.on_conflict ?? 'error';
+    const userOptions = userFileOptions(params);
+    let before = 0;
+    const inputOptions = (file: ImportFile, lineColumn: boolean, rowsSoFar = 0): ImportInputOptions => ({
+      fileType: file.format,
+      gzip: file.gzip,
+      onBytes: (n) => report(before + n),
+      maxInflatedBytes: this.d.config.uploadMaxBytes,
+      signal,
+      encoder: {
+        fields,
+        defaults: { createdAt: unixSeconds(this.d.clock), createdBy: String(job.user_id), newId: this.newId },
+        maxRows: this.d.config.exportMaxRows - rowsSoFar,
+        lineColumn,
+        ...userOptions,
+        ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
+      },
+    });
+    const sources = (lineColumn: boolean): StageSource[] =>
+      files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
+
+    try {
+      if (params.dry_run) {
+        // The whole validation, duplicates included, on a connection of its own whose transaction is
+        // rolled back; the claim's transaction then records the job's success and nothing else.
+        return { rows: await this.withRollback((c) => this.stage(c, tableId, fields, sources(true), onConflict === 'error')) };
+      }
+      if (onConflict === 'error') {
+        // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
+        const copyAll = async () => {
+          let written = 0;
+          before = 0;
+          for (const file of files) {
+            const input = await openImportInput(file.open, inputOptions(file, false, written));
+            try {
+              await pipeline([...input.stages, this.d.rows.copyIn(client, tableId, fields)] as unknown as [Readable, Writable], {
+                signal,
+              });
+            } finally {
+              await input.cleanup();
+            }
+            rowErrorsOf(input.encoder, file.label);
+            written += input.encoder.rows;
+            before += file.size;
+          }
+          return { rows: written };
+        };
+        // An import that made its table from the file's first rows (POST /table/import/) may meet
+        // a later row they did not foresee: then the whole file decides the schema, once.
+        if (!params.inferred_schema) return await copyAll();
+        await client.query('SAVEPOINT inferred_import');
+        try {
+          return await copyAll();
+        } catch (err) {
+          if (!(err instanceof ImportRowsError) || err.duplicates || signal.aborted) throw err;
+          await client.query('ROLLBACK TO SAVEPOINT inferred_import');
+          const wider = await this.widenInferred(client, signal, tableId, fields, files, params);
+          if (!wider) throw err;
+          fields = wider;
+          const result = await copyAll();
+          await this.d.jobs.setInferredSchema(job.id, { fields });
+          return result;
+        }
+      }
+      // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
+      await this.stage(client, tableId, fields, sources(true), false);
+      return { rows: await this.d.rows.mergeStaging(client, tableId, fields, onConflict) };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const e = explainInputError(err) as { code?: string };
+      const only = files.length === 1 ? files[0] : undefined;
+      if (only && e instanceof ImportRowsError && !e.duplicates)
+        await this.writeErrorReport(job, fields, only.open, inputOptions(only, false));
+      if (e.code !== '23505') throw e;
+      // PostgreSQL stops at the first duplicate id. On that failure path only, the files are read
+      // once more into a staging table, and one query names every duplicated id with its line.
+      await this.withRollback((c) =>
+        this.stage(
+          c,
+          tableId,
+          fields,
+          sources(true).map((x) => ({ ...x, options: (rows: number) => ({ ...x.options(rows), onBytes: () => undefined }) })),
+          true,
+        ),
+      );
+      throw e;
+    }
+  }
+
+  /**
+   * The schema the whole of an inferring import's files need, starting from the table's (inferred
+   * from the first rows), given to the table when it differs and the table is still empty.
+   * Undefined when nothing can change: the same schema, a file no schema takes (a built-in column
+   * refused, a row that does not parse), or a table that holds rows by now.
+   */
+  private async widenInferred(
+    client: PoolClient,
+    signal: AbortSignal,
+    tableId: number,
+    fields: FieldSchema[],
+    files: ImportFile[],
+    params: ImportParams,
+  ): Promise<FieldSchema[] | undefined> {
+    let wider: FieldSchema[] | undefined = fields;
+    for (const file of files) {
+      if (!wider) return undefined;
+      const opts = { ...userFileOptions(params), csvDelimiter: file.csvDelimiter ?? ',' };
+      try {
+        wider = await inferWholeFile(file.open, file.format, file.gzip, opts, wider, signal);
+      } catch (err) {
+        // A file the import has already refused: its own errors say why, not this second reading's.
+        if (signal.aborted) throw err;
+        return undefined;
+      }
+    }
+    if (!wider || JSON.stringify(wider) === JSON.stringify(fields)) return undefined;
+    return (await this.d.tablesRepo.widenEmpty(client, tableId, fields, wider)) ? wider : undefined;
+  }
+
+  /**
+   * COPYs the files into a staging table and checks them whole: every bad row, then every id that
+   * repeats in the files or (with `againstTable`) is already in the table. Returns the valid rows.
+   */
+  private async stage(
+    client: PoolClient,
+    tableId: number,
+    fields: FieldSchema[],
+    sources: StageSource[],
+    againstTable: boolean,
+  ): Promise<number> {
+    await this.d.rows.createStaging(client, tableId);
+    let rows = 0;
+    for (const { file, options } of sources) {
+      const input = await openImportInput(file.open, options(rows));
+      try {
+        await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
+      } finally {
+        await input.cleanup();
+      }
+      rowErrorsOf(input.encoder, file.label);
+      rows += input.encoder.rows;
+    }
+    const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
+    if (dups.total > 0) throw duplicatesError(dups);
+    return rows;
+  }
+
+  /**
+   * Reads the file once more and stores its bad rows, with their reasons, as a CSV the user can fix
+   * and import again; the job's `error_report_url` and the failure mail link it. Best effort: the
+   * import has failed either way, and a report that cannot be written must not hide why.
+   */
+  private async writeErrorReport(
+    job: JobRecord,
+    fields: FieldSchema[],
+    open: () => Promise<Readable>,
+    opts: ImportInputOptions,
+  ): Promise<void> {
+    const key = exportFileKey(job.id, `${job.table_name}_errors.csv`);
+    const report = createErrorReport(fields);
+    try {
+      const stored = this.d.storage.put(key, report.stream);
+      try {
+        const input = await openImportInput(open, {
+          ...opts,
+          onBytes: () => undefined,
+          encoder: { ...opts.encoder, maxErrors: 0, onBadRow: (line, row, reasons) => report.add(line, row, reasons) },
+        });
+        try {
+          await pipeline([...input.stages, new Writable({ write: (_c, _e, cb) => cb() })] as unknown as [Readable, Writable]);
+        } finally {
+          await input.cleanup();
+        }
+        report.end();
+      } catch (err) {
+        report.stream.destroy(err as Error);
+      }
+      await stored;
+      if (report.rows > 0) await this.d.jobs.setErrorReport(job.id, key);
+      else await this.d.storage.delete(key);
+    } catch {
+      await this.d.storage.delete(key).catch(() => undefined);
+    }
+  }
+
+  /** Runs `work` in a transaction that is always rolled back. */
+  private async withRollback<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await withTransaction(this.d.pool, work, { rollback: true });
+    } catch (err) {
+      throw explainInputError(err);
+    }
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The import: a file (an upload, or the object(s) of a location) into a table, all or nothing; or
+ * into a new table whose schema is inferred from the file. The request side checks what can be
+ * checked cheaply (the table, the file's type and header, the location and its credentials)
+ * before the job is born; the work is in import-work.ts.
+ */
+import type { ImportFields, SourceImportRequest } from '../../../contracts/imports.js';
+import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
+import { AppError, InvalidParameterError, UploadGoneError } from '../../../errors.js';
+import { formatOf, inferSchema, sampleFile, sniffForInference, sniffUpload } from '../../../formats/index.js';
+import { importFileKey } from '../../../storage/index.js';
+import type { JobCreatedResponse, TableSchema } from '../../../types/api.js';
+import type { JobKind, JobPlan, JobResult, JobRunContext } from '../../job-kind.js';
+import { QueueName } from '../../job-names.js';
+import type { KindDeps } from '../kind-deps.js';
+import { sourceImportParams } from './import-sources.js';
+import { ImportWork } from './import-work.js';
+
+/** An upload as the HTTP edge received it to disk. */
+export interface UploadedFile {
+  path: string;
+  originalname: string;
+  size: number;
+}
+
+type Created = JobCreatedResponse & { table_id?: number };
+
+export class ImportKind implements JobKind<'import'> {
+  readonly type = 'import';
+  readonly queue = QueueName.Import;
+  readonly folder = 'import';
+  readonly minutePer = 'table';
+  readonly keepsUploadForRetry = true;
+  private readonly work: ImportWork;
+
+  constructor(private readonly d: KindDeps) {
+    this.work = new ImportWork(d);
+  }
+
+  run(ctx: JobRunContext): Promise<JobResult> {
+    return this.work.run(ctx);
+  }
+
+  /** What can be refused before an upload is read: an unknown table, a minute already used (a dry run takes none). */
+  async precheck(userId: number, tableId: string, dryRun: boolean): Promise<void> {
+    const table = await this.d.tables.require(userId, tableId);
+    if (!dryRun) await this.d.lifecycle.checkMinute(this, table.id);
+  }
+
+  /** `POST .../import/` with an upload: its content checked cheaply (type, header, first row), then stored for the job. */
+  fromUpload(userId: number, tableId: string, file: UploadedFile | undefined, fields: ImportFields): Promise<JobCreatedResponse> {
+    return this.d.lifecycle.create(this, userId, () => this.planUpload(userId, tableId, file, fields));
+  }
+
+  /** `POST /table/import/` with an upload: table `name` made with the schema inferred from the file's first rows, then the import. */
+  newTableFromUpload(userId: number, name: string, file: UploadedFile | undefined, fields: ImportFields): Promise<Created> {
+    return this.d.lifecycle.create(this, userId, async () => {
+      if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
+      const { fileOpts } = fields;
+      if (fileOpts.csvHeader === false && !fileOpts.columns) {
+        throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
+      }
+      const head = await sniffForInference(file.path, fileOpts);
+      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+      const schema = { fields: inferSchema(sample) };
+      // The delimiter found by the sniff is the file's: the import reads it with the same one.
+      const found =
+        head.csvDelimiter && !fileOpts.csvDelimiter ? { ...fields, fileOpts: { ...fileOpts, csvDelimiter: head.csvDelimiter } } : fields;
+      return this.withNewTable(userId, name, schema, (tableId) => this.planUpload(userId, tableId, file, found, schema));
+    });
+  }
+
+  /**
+   * `POST .../import/` with a location (`source`, or MinApp's `dataFileUrl`): the URL and connection
+   * are checked now and sealed into the job row; the job reads the object, or every object under a
+   * folder, when it runs.
+   */
+  fromSource(userId: number, tableId: string, req: SourceImportRequest): Promise<JobCreatedResponse> {
+    return this.d.lifecycle.create(this, userId, (jobId) => this.planSource(userId, tableId, req, jobId));
+  }
+
+  /**
+   * CnosDB's `auto_infer_schema` (and `POST /table/import/` with a JSON body): the first file of the
+   * source is fetched now, table `name` made with the schema inferred from its first rows, and the
+   * import planned as `fromSource` does.
+   */
+  newTableFromSource(userId: number, name: string, req: SourceImportRequest): Promise<Created> {
+    return this.d.lifecycle.create(this, userId, async (jobId) => {
+      const { fileOpts } = req.fields;
+      if (fileOpts.csvHeader === false && !fileOpts.columns) {
+        throw new InvalidParameterError('columns', 'Without a header line, name the columns (a column list after the table name).');
+      }
+      const sample = await this.d.locations.sampleFirst(req.url, req.connection, this.d.config.uploadMaxBytes, async (path) => {
+        const head = await sniffForInference(path, fileOpts);
+        return sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+      });
+      const schema = { fields: inferSchema(sample) };
+      return this.withNewTable(userId, name, schema, (tableId) => this.planSource(userId, tableId, req, jobId, schema));
+    });
+  }
+
+  /**
+   * A new import with a failed or cancelled one's parameters and its kept upload, which moves to the
+   * new job once it is born (a second retry of the old job then answers `upload_gone`).
+   */
+  async retry(old: JobRecord): Promise<JobPlan> {
+    if (old.table_id === null) throw new AppError('table_deleted', 410, 'The import has no table.');
+    const table = await this.d.tables.require(old.user_id, old.table_id);
+    const kept = old.upload_key;
+    if (!kept || !(await this.d.storage.stat(kept))) throw new UploadGoneError(old.id);
+    const params = { ...(old.params as ImportParams) };
+    return {
+      // As for a new request: a dry run writes nothing and does not use the table's minute.
+      minute: params.dry_run ? null : table.id,
+      row: { table_id: table.id, table_name: table.name, params, file_type: old.file_type, file_name: old.file_name },
+      attach: async (jobId) => {
+        const key = importFileKey(jobId, kept.split('/').pop() ?? 'upload');
+        await this.d.storage.put(key, await this.d.storage.get(kept));
+        return key;
+      },
+      born: () => this.d.lifecycle.forgetUpload(old.id).catch(() => undefined),
+    };
+  }
+
+  private async planUpload(
+    userId: number,
+    tableId: string,
+    file: UploadedFile | undefined,
+    f: ImportFields,
+    inferred?: TableSchema,
+  ): Promise<JobPlan> {
+    const table = await this.d.tables.require(userId, tableId);
+    if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
+    const { fileOpts } = f;
+    const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
+    // A damaged Parquet file is refused here (400) rather than by its job; a gzip one by its job.
+    const shape = formatOf(sniff.format)?.import;
+    if (shape?.kind === 'rows' && shape.check && !sniff.gzip) await shape.check(file.path);
+    const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
+    if (sniff.gzip) params.gzip = true;
+    if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
+    if (fileOpts.csvHeader === false) {
+      params.csv_header = false;
+      if (sniff.columns) params.columns = sniff.columns;
+    }
+    if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
+    if (f.dryRun) params.dry_run = true;
+    if (inferred) params.inferred_schema = inferred;
+    if (!f.email) params.email = false;
+    return {
+      // A dry run writes nothing, so it does not need (or use up) the table's minute.
+      minute: f.dryRun ? null : table.id,
+      row: { table_id: table.id, table_name: table.name, params, file_type: sniff.format, file_name: file.originalname || null },
+      attach: async (jobId) => {
+        const key = importFileKey(jobId, `upload.${sniff.format}`);
+        await this.d.storage.putFile(key, file.path);
+        return key;
+      },
+    };
+  }
+
+  private async planSource(
+    userId: number,
+    tableId: string,
+    req: SourceImportRequest,
+    jobId: string,
+    inferred?: TableSchema,
+  ): Promise<JobPlan> {
+    const table = await this.d.tables.require(userId, tableId);
+    const location = await this.d.locations.prepare(req.url, req.connection, 'read', jobId);
+    return {
+      minute: req.fields.dryRun ? null : table.id,
+      row: {
+        table_id: table.id,
+        table_name: table.name,
+        params: sourceImportParams(req, inferred ? { inferred_schema: inferred } : {}),
+        file_type: req.fileType ?? null,
+        file_name: null,
+        source_url: location.href,
+        location_sealed: location.sealed,
+      },
+    };
+  }
+
+  /** Makes table `name` and plans its import; the table goes again if the job is not born. */
+  private async withNewTable(
+    userId: number,
+    name: string,
+    schema: TableSchema,
+    plan: (tableId: string) => Promise<JobPlan>,
+  ): Promise<JobPlan> {
+    const table = await this.d.tables.create(userId, { name, schema });
+    const drop = () => this.d.tables.delete(userId, String(table.id));
+    try {
+      const p = await plan(String(table.id));
+      return { ...p, undo: drop, reply: { table_id: table.id } };
+    } catch (err) {
+      await drop().catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { Pool } from '../../db/pool.js';
+import type { JobsRepository } from '../../db/repositories/jobs.repository.js';
+import type { RowsRepository } from '../../db/repositories/rows.repository.js';
+import type { TablesRepository } from '../../db/repositories/tables.repository.js';
+import type { TaskLocations } from '../../locations/task-locations.js';
+import type { Logger } from '../../logger.js';
+import type { TablesService } from '../../services/tables/tables.service.js';
+import type { StorageDriver } from '../../storage/index.js';
+import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
+
+/** What every kind may use: the tables and their rows, the job rows, the files and places, and the lifecycle that gives birth to its jobs. */
+export interface KindDeps {
+  config: Config;
+  pool: Pool;
+  tables: TablesService;
+  tablesRepo: TablesRepository;
+  rows: RowsRepository;
+  jobs: JobsRepository;
+  storage: StorageDriver;
+  locations: TaskLocations;
+  lifecycle: JobLifecycle;
+  logger: Logger;
+  clock: Clock;
+}
