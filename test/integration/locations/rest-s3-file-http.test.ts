@@ -12,11 +12,12 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { REDIS_URL } from '../../helpers/env.js';
+import { freePort } from '../../helpers/ports.js';
 import { startS3rver, type RunningServer } from './servers.js';
 import { mailAbout, startLocationServer, type LocationServer } from './rest-helpers.js';
 
-const S3_PORT = 4582;
-const HTTP_PORT = 4583;
+const S3_PORT = await freePort();
+const HTTP_PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${S3_PORT}`;
 // s3rver's only account; the secret is what must never be shown.
 const S3 = { endpoint_url: ENDPOINT, access_key_id: 'S3RVER', secret_key: 'S3RVER', region: 'us-east-1' };
