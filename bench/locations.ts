@@ -1,8 +1,8 @@
 /**
  * The location layer's throughput and memory: streams a file the size of a 1M-row CSV export
- * (≈100 MB) to S3 (s3rver, in its own process on 127.0.0.1:4576) as a multipart upload and reads
- * it back, printing time, MB/s and this process's peak RSS. The point is that memory stays flat
- * (about part size × (queue size + 1)) whatever the object's size.
+ * (≈100 MB) to S3 (s3rver, in its own process on a free loopback port) as a multipart upload and
+ * reads it back, printing time, MB/s and this process's peak RSS. The point is that memory stays
+ * flat (about part size × (queue size + 1)) whatever the object's size.
  *
  *   node --import tsx bench/locations.ts [--rows 1000000] [--part-mb 5]
  */
@@ -12,12 +12,13 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createLocationContext, resolveLocation, writeTarget } from '../src/locations/index.js';
 import type { S3LocationDriver } from '../src/locations/s3.driver.js';
+import { freePort } from '../test/helpers/ports.js';
 import { startS3rver } from '../test/integration/locations/servers.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, 'part-mb': { type: 'string', default: '5' } } });
 const ROWS = Number(values.rows);
 const PART = Number(values['part-mb']) * 1024 * 1024;
-const PORT = 4576;
+const PORT = await freePort();
 
 /** CSV rows like an export's: id, created_at, updated_at, created_by, title, price, tags (≈100 bytes). */
 function rows(n: number): Readable {

@@ -5,6 +5,7 @@
  * row count (the object goes up as a multipart upload of bounded parts).
  */
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort } from '../../test/helpers/ports.js';
 import { startS3rver } from '../../test/integration/locations/servers.js';
 import type { BenchApi } from './api-client.js';
 import type { TargetCheck } from './results.js';
@@ -12,7 +13,7 @@ import { WORKER_PEAK_MAX_MB } from './results.js';
 import type { RoleProcess } from './service.js';
 
 /** s3rver's port; the service processes need it in OUTBOUND_ALLOW_HOSTS. */
-export const S3_BENCH_PORT = 4586;
+export const S3_BENCH_PORT = await freePort();
 
 export interface S3ExportFigure {
   rows: number;

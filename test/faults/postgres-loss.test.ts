@@ -9,6 +9,7 @@ import { after, before, describe } from 'node:test';
 import { startFaultEnv, sleep, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROWS = 200_000;
 
@@ -16,7 +17,7 @@ describe('faults: PostgreSQL lost', () => {
   let fe: FaultEnv;
   let token: string;
   before(async () => {
-    fe = await startFaultEnv({ redisPort: 6393, pgPort: 5443 });
+    fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort() });
     ({ token } = await fe.createUser());
   });
   after(() => fe?.close());

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { startFaultEnv, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROWS = 200_000;
 
@@ -18,7 +19,7 @@ describe('faults: Redis lost', () => {
   let fe: FaultEnv;
   let token: string;
   before(async () => {
-    fe = await startFaultEnv({ redisPort: 6392, pgPort: 5442, env: { WORKER_CONCURRENCY: '1' } });
+    fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort(), env: { WORKER_CONCURRENCY: '1' } });
     ({ token } = await fe.createUser());
   });
   after(() => fe?.close());

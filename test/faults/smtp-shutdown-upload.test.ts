@@ -10,6 +10,7 @@ import { after, before, describe } from 'node:test';
 import { startFaultEnv, sleep, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
+import { freePort } from '../helpers/ports.js';
 
 const listing = (dir: string) => readdir(dir).catch(() => [] as string[]);
 
@@ -17,7 +18,7 @@ describe('faults: SMTP, API and shutdown', () => {
   let fe: FaultEnv;
   let token: string;
   before(async () => {
-    fe = await startFaultEnv({ redisPort: 6394, pgPort: 5444 });
+    fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort() });
     ({ token } = await fe.createUser());
   });
   after(() => fe?.close());

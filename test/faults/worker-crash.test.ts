@@ -9,6 +9,7 @@ import { after, before, describe } from 'node:test';
 import { startFaultEnv, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROWS = 200_000;
 
@@ -17,7 +18,7 @@ describe('faults: workers killed or paused', () => {
   let token: string;
   let csv: Buffer;
   before(async () => {
-    fe = await startFaultEnv({ redisPort: 6391, pgPort: 5441 });
+    fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort() });
     ({ token } = await fe.createUser());
     csv = bigCsv(ROWS);
   });

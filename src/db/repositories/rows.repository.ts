@@ -23,8 +23,25 @@ import {
 const STAGING = 'tableport_import_staging';
 /** Heaps up to this size are counted whole (see RowsRepository.countUpTo): ~4M wide rows, ~2 s of parallel scan at worst. */
 export const FULL_COUNT_MAX_BYTES = 1024 * 1024 * 1024;
-// Not a possible field name (fields are identifiers), so it cannot clash with the table's columns.
+// Not possible field names (fields are identifiers), so they cannot clash with the table's columns.
 const LINE = '"#line"';
+/**
+ * Which of the import's files a staged row came from (0 for the first): with the line, where a row
+ * is. The line alone is not: a folder's files each start at line 1. A column default set once per
+ * file, so staging costs nothing more per row.
+ */
+const FILE = '"#file"';
+/**
+ * The import's order. Rows on one line (a JSON array written on one line) tie: which of them counts
+ * as an id's first does not change what its repeats say ("already appears earlier on line 1").
+ */
+const STAGED_ORDER = `${FILE}, ${LINE}`;
+
+/** Staged rows whose id repeats (`file` and `first_file` index the import's files; lines are 1-based). */
+export interface StagedDuplicates {
+  total: number;
+  rows: Array<{ id: string; file: number; line: number; first_file: number; first_line: number; existing: boolean }>;
+}
 
 export interface RowsRepositoryOptions {
   /** Heaps up to this many bytes are counted whole (default {@link FULL_COUNT_MAX_BYTES}); tests lower it. */
@@ -102,13 +119,20 @@ export class RowsRepository {
 
   /**
    * A staging table for this transaction (dropped at its end) with the table's columns, no
-   * constraint, and the file line of each row: COPY into it, then find duplicates or merge.
+   * constraint, and where each row came from (file and line): COPY into it, then find duplicates
+   * or merge. Rows are staged as file 0's until `stagingFile` names the next.
    */
   async createStaging(client: PoolClient, tableId: number): Promise<void> {
     await client.query(
       `CREATE TEMP TABLE ${STAGING} (LIKE ${dataTable(tableId)} INCLUDING DEFAULTS) ON COMMIT DROP;
-       ALTER TABLE ${STAGING} ADD COLUMN ${LINE} bigint NOT NULL`,
+       ALTER TABLE ${STAGING} ADD COLUMN ${LINE} bigint NOT NULL, ADD COLUMN ${FILE} integer NOT NULL DEFAULT 0`,
     );
+  }
+
+  /** The rows COPYed into the staging table from now on come from file `index` of the import. */
+  async stagingFile(client: PoolClient, index: number): Promise<void> {
+    if (!Number.isSafeInteger(index) || index < 0) throw new Error(`stagingFile: ${index} is not a file index`);
+    await client.query(`ALTER TABLE ${STAGING} ALTER COLUMN ${FILE} SET DEFAULT ${index}`);
   }
 
   /** COPY into the staging table: the import's COPY text with the file line as a last column. */
@@ -117,27 +141,41 @@ export class RowsRepository {
   }
 
   /**
-   * Every staged row whose id appears earlier in the file or, with `againstTable`, is already in
-   * the table, in file order: the first `limit` of them and how many there are.
+   * Every staged row whose id appears earlier in the import (the same file or an earlier one) or,
+   * with `againstTable`, is already in the table, in file order: the first `limit` of them, each
+   * with where its id first appears, and how many there are.
    */
-  async stagingDuplicates(
-    client: PoolClient,
-    tableId: number,
-    againstTable: boolean,
-    limit: number,
-  ): Promise<{ total: number; rows: Array<{ id: string; line: number; first_line: number; existing: boolean }> }> {
-    const { rows } = await client.query<{ id: string; line: string; first_line: string; existing: boolean; total: string }>(
+  async stagingDuplicates(client: PoolClient, tableId: number, againstTable: boolean, limit: number): Promise<StagedDuplicates> {
+    const { rows } = await client.query<{
+      id: string;
+      file: number;
+      line: string;
+      first_file: number;
+      first_line: string;
+      existing: boolean;
+      total: string;
+    }>(
       `WITH s AS (
-         SELECT id, ${LINE} AS line, min(${LINE}) OVER (PARTITION BY id) AS first_line,
+         SELECT id, ${FILE} AS file, ${LINE} AS line,
+                first_value(${FILE}) OVER w AS first_file, first_value(${LINE}) OVER w AS first_line,
+                row_number() OVER w AS n,
                 ($1 AND EXISTS (SELECT 1 FROM ${dataTable(tableId)} t WHERE t.id = st.id)) AS existing
            FROM ${STAGING} st
-       ), d AS (SELECT * FROM s WHERE line > first_line OR existing)
-       SELECT id, line, first_line, existing, count(*) OVER () AS total FROM d ORDER BY line LIMIT $2`,
+         WINDOW w AS (PARTITION BY id ORDER BY ${STAGED_ORDER})
+       ), d AS (SELECT * FROM s WHERE n > 1 OR existing)
+       SELECT id, file, line, first_file, first_line, existing, count(*) OVER () AS total FROM d ORDER BY file, line, id LIMIT $2`,
       [againstTable, limit],
     );
     return {
       total: Number(rows[0]?.total ?? 0),
-      rows: rows.map((r) => ({ id: r.id, line: Number(r.line), first_line: Number(r.first_line), existing: r.existing })),
+      rows: rows.map((r) => ({
+        id: r.id,
+        file: r.file,
+        line: Number(r.line),
+        first_file: r.first_file,
+        first_line: Number(r.first_line),
+        existing: r.existing,
+      })),
     };
   }
 
@@ -151,7 +189,7 @@ export class RowsRepository {
       .join(', ');
     const action = onConflict === 'skip' ? 'DO NOTHING' : `DO UPDATE SET ${set}`;
     const { rowCount } = await client.query(
-      `INSERT INTO ${dataTable(tableId)} (${cols}) SELECT ${cols} FROM ${STAGING} ORDER BY ${LINE} ON CONFLICT (id) ${action}`,
+      `INSERT INTO ${dataTable(tableId)} (${cols}) SELECT ${cols} FROM ${STAGING} ORDER BY ${STAGED_ORDER} ON CONFLICT (id) ${action}`,
     );
     return rowCount ?? 0;
   }

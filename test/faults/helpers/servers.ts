@@ -13,10 +13,12 @@ import pg from 'pg';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/** Polls `check` until it holds; `exited` says the server process is gone, and then nothing will. */
+async function until(what: string, check: () => Promise<boolean>, exited?: () => boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
+    if (exited?.()) throw new Error(`${what}: the server exited (is the port taken by another run?)`);
     if (Date.now() > end) throw new Error(`${what}: timed out`);
     await sleep(100);
   }
@@ -36,25 +38,31 @@ export interface OwnRedis {
 export async function startOwnRedis(port: number): Promise<OwnRedis> {
   let child: ChildProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
+  // Ours, not merely a Redis: when the port is taken (another run of the suite), our child exits
+  // with an error while another process's Redis would answer a PING, and the tests would kill,
+  // restart and read a server that is not theirs.
   const ping = async () => {
+    const pid = child?.pid;
+    if (pid === undefined) return false;
     const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on('error', () => undefined);
     try {
       await r.connect();
-      return (await r.ping()) === 'PONG';
+      return new RegExp(`^process_id:${pid}\\r?$`, 'm').test(await r.info('server'));
     } finally {
       r.disconnect();
     }
   };
   const start = async () => {
-    child = spawn(
+    const c = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
       {
         stdio: 'ignore',
       },
     );
-    await until(`redis on ${port}`, ping);
+    child = c;
+    await until(`redis on ${port}`, ping, () => c.exitCode !== null);
   };
   const kill = async () => {
     if (!child || child.exitCode !== null) return;

@@ -82,6 +82,29 @@ describe('imports people can fix in one go', () => {
     );
   });
 
+  test('a JSON array on one line: a repeated id is named like any other, not left to the database', async () => {
+    // Every row of a one-line array starts on line 1: the file's line alone cannot tell first from repeat.
+    const text = JSON.stringify([
+      { id: 'a', title: 'first' },
+      { id: 'b', title: 'other' },
+      { id: 'a', title: 'again' },
+    ]);
+    const { job, tableId } = await importBytes(server, token, text, { schema: SIMPLE });
+    assert.equal(job.status, 'failed');
+    assert.deepEqual(
+      job.errors.map((e) => [e.error_code, e.error_msg]),
+      [
+        ['invalid_row', 'line 1, id: "a" already appears earlier on line 1'],
+        ['invalid_row', '1 row of the file is not valid; no row was written.'],
+      ],
+    );
+    assert.deepEqual(await rowsOf(server, token, tableId), []);
+    // A dry run finds it too, rather than promising an import that would fail.
+    const dry = await importBytes(server, token, text, { schema: SIMPLE, fields: { dry_run: 'true' } });
+    assert.equal(dry.job.status, 'failed');
+    assert.equal(dry.job.errors[0]?.error_msg, 'line 1, id: "a" already appears earlier on line 1');
+  });
+
   test('on_conflict: skip keeps the existing row, update replaces it; an export restores into its own table', async () => {
     const rows = [
       { id: 'a', title: 'old', qty: 1 },

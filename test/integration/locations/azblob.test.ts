@@ -10,8 +10,9 @@ import {
 import { readSources, resolveLocation, writeTarget, type LocationContext } from '../../../src/locations/index.js';
 import { collect, context, generated, secretFree, sha256Of, sha256OfGenerated, writeAll } from './helpers.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type RunningServer } from './servers.js';
+import { freePort } from '../../helpers/ports.js';
 
-const PORT = 10100;
+const PORT = await freePort();
 
 describe('azblob:// locations against azurite', () => {
   let server: RunningServer;

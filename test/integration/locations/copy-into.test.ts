@@ -10,13 +10,14 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../../helpers/ports.js';
 import { startFakeGcs, type FakeGcs } from './fake-gcs.server.js';
 import { mailAbout, startLocationServer, type LocationServer } from './rest-helpers.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, startS3rver, type RunningServer } from './servers.js';
 
-const S3_PORT = 4584;
-const GCS_PORT = 4585;
-const AZ_PORT = 10110;
+const S3_PORT = await freePort();
+const GCS_PORT = await freePort();
+const AZ_PORT = await freePort();
 const S3_ENDPOINT = `http://127.0.0.1:${S3_PORT}`;
 const S3_CONNECTION = `region = 'us-east-1',\n    access_key_id = 'S3RVER',\n    secret_key = 'S3RVER',\n    endpoint_url = '${S3_ENDPOINT}'`;
 const AIR = {

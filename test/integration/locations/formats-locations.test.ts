@@ -8,10 +8,12 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../../helpers/ports.js';
 import { startS3rver, type RunningServer } from './servers.js';
 import { startLocationServer, type LocationServer } from './rest-helpers.js';
 
-const PORT = 4587;
+// The kernel's choice: a fixed port is shared with the same file run from another worktree.
+const PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${PORT}`;
 const S3 = { endpoint_url: ENDPOINT, access_key_id: 'S3RVER', secret_key: 'S3RVER' };
 const SQL_S3 = `CONNECTION = (endpoint_url = '${ENDPOINT}', access_key_id = 'S3RVER', secret_key = 'S3RVER')`;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../../helpers/ports.js';
 import {
   InvalidParameterError,
   LocationAccessDeniedError,
@@ -10,8 +11,8 @@ import { readSources, resolveLocation, writeTarget, type LocationContext } from 
 import { startFakeGcs, type FakeGcs } from './fake-gcs.server.js';
 import { collect, context, generated, secretFree, sha256Of, sha256OfGenerated, writeAll } from './helpers.js';
 
-const PORT = 4574;
-const TOKEN_PORT = 4575;
+const PORT = await freePort();
+const TOKEN_PORT = await freePort();
 
 describe('gcs:// locations against a fake of the GCS JSON API', () => {
   let fake: FakeGcs;

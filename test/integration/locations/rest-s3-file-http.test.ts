@@ -10,12 +10,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
+import { freePort } from '../../helpers/ports.js';
 import { storedJobData } from '../../helpers/queue-store.js';
 import { startS3rver, type RunningServer } from './servers.js';
 import { mailAbout, startLocationServer, type LocationServer } from './rest-helpers.js';
 
-const S3_PORT = 4582;
-const HTTP_PORT = 4583;
+const S3_PORT = await freePort();
+const HTTP_PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${S3_PORT}`;
 // s3rver's only account; the secret is what must never be shown.
 const S3 = { endpoint_url: ENDPOINT, access_key_id: 'S3RVER', secret_key: 'S3RVER', region: 'us-east-1' };
@@ -154,6 +155,35 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
     assert.deepEqual(await rowsOf(bad), [], 'the good first file was not written either');
     const mail = await mailAbout(t, failed.id);
     assert.match(mail.text, /2\.csv/);
+  });
+
+  test("a folder whose files repeat each other's ids is refused row by row, naming both files, in every mode", async () => {
+    // The same export landing twice: the repeats sit on the same lines of the second file.
+    await putObject('landing', 'twice/a.csv', 'id,title,qty\nd1,first,1\nd2,second,2\n');
+    await putObject('landing', 'twice/b.csv', 'id,title,qty\nd1,first,1\nd3,third,3\nd2,second,2\n');
+    const expected = [
+      ['invalid_row', 'b.csv: line 2, id: "d1" already appears in a.csv, line 2'],
+      ['invalid_row', 'b.csv: line 4, id: "d2" already appears in a.csv, line 3'],
+      ['invalid_row', '2 rows of the file are not valid; no row was written.'],
+    ];
+    for (const [name, options] of Object.entries({
+      plain: {},
+      dry: { dry_run: true },
+      update: { on_conflict: 'update' },
+      skip: { on_conflict: 'skip' },
+    })) {
+      const dst = await newTable(`twice_${name}`);
+      const res = await t.task(`/oserve/v1/table/${dst}/import/`, { source: 's3://landing/twice/', connection: S3, ...options });
+      assert.equal(res.status, 201, res.text);
+      const job = await t.waitForJob(res.body.job_id);
+      assert.equal(job.status, 'failed', name);
+      assert.deepEqual(
+        job.errors.map((e) => [e.error_code, e.error_msg]),
+        expected,
+        name,
+      );
+      assert.deepEqual(await rowsOf(dst), [], 'nothing is written');
+    }
   });
 
   test('file:// under EXPORT_DIR and IMPORT_DIR; paths that leave them are refused before queueing', async () => {

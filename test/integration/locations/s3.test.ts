@@ -4,9 +4,10 @@ import { LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefuse
 import { readSources, resolveLocation, writeTarget, type LocationContext } from '../../../src/locations/index.js';
 import type { S3LocationDriver } from '../../../src/locations/s3.driver.js';
 import { startS3rver, type RunningServer } from './servers.js';
+import { freePort } from '../../helpers/ports.js';
 import { collect, context, generated, secretFree, sha256Of, sha256OfGenerated, writeAll } from './helpers.js';
 
-const PORT = 4570;
+const PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${PORT}`;
 // s3rver's built-in account.
 const KEYS = { access_key_id: 'S3RVER', secret_key: 'S3RVER' };

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -17,38 +16,51 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`the server did not listen on ${port}:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
+/**
+ * Starts a server as a child process and resolves once the child itself says it listens on `port`
+ * (`listening` matches its announcement and captures the port). A probe of the port would not do:
+ * when another process already listens there (the same test file run from another worktree on
+ * this machine), the child exits with EADDRINUSE while the probe is answered by the other one, and
+ * the test then reads and writes that run's objects and loses its server when that run ends.
+ */
 async function run(
   cmd: string[],
   port: number,
   cwd: string,
-  env: NodeJS.ProcessEnv = {},
+  listening: RegExp,
+  timeoutMs = 30_000,
 ): Promise<ChildProcess & { output: () => string }> {
-  const child = spawn(process.execPath, cmd, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
-  child.stderr?.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
+  const child = spawn(process.execPath, cmd, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const kill = (): void => void child.kill('SIGKILL');
   process.once('exit', kill);
   child.once('exit', () => process.off('exit', kill));
-  await waitForPort(port, child, () => out);
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the server did not say it listens on ${port} within ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
+    const read = (c: Buffer) => {
+      out = (out + c.toString()).slice(-4000);
+      const said = listening.exec(out);
+      if (!said) return;
+      clearTimeout(timer);
+      if (Number(said[1]) === port) resolve();
+      else reject(new Error(`the server listens on ${said[1]}, not ${port}`));
+    };
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}) instead of listening on ${port}:\n${out}`));
+    });
+  });
+  try {
+    await ready;
+  } catch (err) {
+    kill();
+    throw err;
+  }
   return Object.assign(child, { output: () => out });
 }
 
@@ -71,7 +83,7 @@ export async function startS3rver(port: number, buckets: string[]): Promise<Runn
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
   const args = ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent'];
   for (const b of buckets) args.push('--configure-bucket', b);
-  const child = await run(args, port, dir);
+  const child = await run(args, port, dir, /S3rver listening on [\d.]+:(\d+)/);
   return {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
@@ -101,7 +113,7 @@ export async function startAzurite(port: number): Promise<RunningServer> {
     '--silent',
     '--disableTelemetry',
   ];
-  const child = await run(args, port, dir);
+  const child = await run(args, port, dir, /Azurite Blob service successfully listens on http:\/\/[\d.]+:(\d+)/);
   return {
     url: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,
     close: async () => {

@@ -10,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startS3rver, type RunningServer } from '../locations/servers.js';
+import { freePort } from '../../helpers/ports.js';
 
-const PORT = 4581;
+const PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${PORT}`;
 const KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 

@@ -10,8 +10,9 @@ import { loadConfig } from '../../../src/config.js';
 import { S3StorageDriver } from '../../../src/storage/s3.driver.js';
 import { describeStorageContract } from '../../unit/storage/storage-contract.js';
 import { startS3rver, type RunningServer } from '../locations/servers.js';
+import { freePort } from '../../helpers/ports.js';
 
-const PORT = 4580;
+const PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${PORT}`;
 const KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 

@@ -204,7 +204,8 @@ export class ImportWork {
   ): Promise<number> {
     await this.d.rows.createStaging(client, tableId);
     let rows = 0;
-    for (const { file, options } of sources) {
+    for (const [index, { file, options }] of sources.entries()) {
+      if (index > 0) await this.d.rows.stagingFile(client, index);
       const input = await openImportInput(file.open, options(rows));
       try {
         await pipeline([...input.stages, this.d.rows.copyInStaging(client, fields)] as unknown as [Readable, Writable]);
@@ -215,7 +216,8 @@ export class ImportWork {
       rows += input.encoder.rows;
     }
     const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
-    if (dups.total > 0) throw duplicatesError(dups);
+    const labels = sources.map((x) => x.file.label);
+    if (dups.total > 0) throw duplicatesError(dups, labels);
     return rows;
   }
 
