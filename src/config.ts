@@ -14,7 +14,8 @@ const positiveInt = z.coerce.number().int().positive();
 const EnvSchema = z.object({
   PORT: port.default(3000),
   PUBLIC_URL: z.url().optional(),
-  DATABASE_URL: z.string().min(1).default('postgres://localhost:5432/tableport'),
+  // Unset: an embedded PostgreSQL, its data under $DATA_DIR/postgres (src/db/embedded/).
+  DATABASE_URL: z.string().min(1).optional(),
   // Unset: jobs queue in PostgreSQL (BullMQ's PostgreSQL backend), in the service's own database.
   REDIS_URL: z.string().min(1).optional(),
   // A Redis Cluster: its seed nodes as "host:port,host:port"; REDIS_URL then only gives the credentials.
@@ -96,7 +97,10 @@ const EnvSchema = z.object({
 export interface Config {
   port: number;
   publicUrl: string;
+  /** PostgreSQL's URL; with `embeddedDatabase`, filled in by the start-up once the embedded server runs. */
   databaseUrl: string;
+  /** DATABASE_URL is unset: the service runs PostgreSQL itself (src/db/embedded/). */
+  embeddedDatabase: boolean;
   /** Redis for BullMQ and the minute; undefined: jobs queue in PostgreSQL. */
   redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); undefined for one Redis at REDIS_URL. */
@@ -238,7 +242,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    databaseUrl: withDefaultUser(e.DATABASE_URL, env),
+    databaseUrl: e.DATABASE_URL === undefined ? '' : withDefaultUser(e.DATABASE_URL, env),
+    embeddedDatabase: e.DATABASE_URL === undefined,
     redisUrl: e.REDIS_URL,
     ...(e.REDIS_CLUSTER_NODES ? { redisClusterNodes: clusterNodes(e.REDIS_CLUSTER_NODES) } : {}),
     smtpUrl: e.SMTP_URL,

@@ -3,10 +3,12 @@
  * the connections once, runs migrations, and closes everything in order on SIGTERM/SIGINT.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { settlesWithin, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { describePostgres, describeRedis } from './db/connection-info.js';
+import { EmbeddedPostgresError, openEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded/embedded-postgres.js';
 import { runMigrations } from './db/migrate.js';
+import { listenEarly } from './http/early-listener.js';
 import { createPool } from './db/pool.js';
 import { JobQueues } from './jobs/queues.js';
 import { createQueueBackend } from './queue/index.js';
@@ -35,9 +37,22 @@ export interface StartOptions {
   clock?: Clock;
 }
 
-export async function start(config: Config, roles: Role[], logger: Logger, opts: StartOptions = {}): Promise<Running> {
+export async function start(configured: Config, roles: Role[], logger: Logger, opts: StartOptions = {}): Promise<Running> {
   const clock = opts.clock ?? systemClock;
-  await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
+  // The database first: without DATABASE_URL, PostgreSQL runs here (started now, or found running).
+  const embedded = configured.embeddedDatabase
+    ? await openEmbeddedPostgres({ dataDir: configured.dataDir, logger, role: 'service' })
+    : undefined;
+  const config: Config = embedded ? { ...configured, databaseUrl: embedded.url } : configured;
+  // The API listens at once: while a configured PostgreSQL cannot be reached, it answers 503 naming it.
+  const early = roles.includes('api') ? await listenEarly(config, logger) : undefined;
+  try {
+    await runMigrations(config.databaseUrl, logger, { waitForDatabase: true });
+  } catch (err) {
+    await early?.close();
+    await embedded?.close();
+    throw err;
+  }
   const storage = createStorage(config, logger);
   const closers: Array<() => Promise<unknown>> = [];
   const finalClosers: Array<() => Promise<unknown>> = [];
@@ -116,21 +131,16 @@ export async function start(config: Config, roles: Role[], logger: Logger, opts:
         [backend.kind === 'redis' ? 'redis' : 'queue']: () => backend.ping(),
       },
     });
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
-    });
-    const listening = server;
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const listening = early;
+    if (!listening) throw new Error('the API listens before its app is built');
+    listening.use(app);
+    server = listening.server;
+    url = listening.url;
     // Stop accepting first, so no new job is queued while we shut down.
-    closers.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          listening.close(() => resolve());
-          listening.closeIdleConnections();
-        }),
-    );
+    closers.unshift(() => listening.close());
     logger.info({ url, publicUrl: config.publicUrl }, 'api listening');
   }
+  logger.info({ database: describeDatabase(config, embedded), queue: describeQueue(config) }, startupLine(config, embedded));
   // Every module of the roles is loaded by now; some put built-in prototypes in V8's slow mode.
   keepPrototypesFast();
 
@@ -143,6 +153,8 @@ export async function start(config: Config, roles: Role[], logger: Logger, opts:
         for (const c of closers) await c();
         for (const c of finalClosers) await c();
         storage.close?.();
+        // Last: everything above still talked to it.
+        await embedded?.close();
       })();
       return closing;
     },
@@ -159,7 +171,14 @@ export async function runUntilSignalled(config: Config, roles: Role[], logger: L
   };
   process.on('uncaughtException', fatal('uncaught exception'));
   process.on('unhandledRejection', fatal('unhandled promise rejection'));
-  const running = await start(config, roles, logger);
+  let running: Running;
+  try {
+    running = await start(config, roles, logger);
+  } catch (err) {
+    // What keeps the service from starting is one line that says what to do, not a stack trace.
+    logger.fatal(startFailure(err, config));
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -183,4 +202,35 @@ export async function runUntilSignalled(config: Config, roles: Role[], logger: L
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Where the data is, as the start-up line says it. */
+function describeDatabase(config: Config, embedded: EmbeddedDatabase | undefined): string {
+  return embedded
+    ? `embedded PostgreSQL ${embedded.version} on 127.0.0.1:${embedded.port}, data in ${config.dataDir}/postgres`
+    : `PostgreSQL at ${describePostgres(config.databaseUrl)}`;
+}
+
+function describeQueue(config: Config): string {
+  return config.redisUrl ? `Redis at ${describeRedis(config.redisUrl)}` : 'PostgreSQL';
+}
+
+/** One line that says which database and which queue run, and how to switch each. */
+function startupLine(config: Config, embedded: EmbeddedDatabase | undefined): string {
+  const db = embedded
+    ? `database: ${describeDatabase(config, embedded)} (set DATABASE_URL to use your own PostgreSQL)`
+    : `database: ${describeDatabase(config, embedded)} (DATABASE_URL; unset it for an embedded one)`;
+  const queue = config.redisUrl
+    ? `jobs queue in ${describeQueue(config)} (REDIS_URL; unset it to queue them in PostgreSQL)`
+    : 'jobs queue in PostgreSQL (set REDIS_URL to queue them in Redis)';
+  return `${db}; ${queue}`;
+}
+
+/** Why the start-up failed, in one sentence. */
+function startFailure(err: unknown, config: Config): string {
+  if (err instanceof EmbeddedPostgresError) return err.message;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return `Port ${config.port} is taken by another program: stop it, or set PORT to another port.`;
+  if (code === 'EACCES') return `Port ${config.port} cannot be opened by this user: set PORT to a port above 1023.`;
+  return `The service could not start: ${err instanceof Error ? err.message : String(err)}`;
 }

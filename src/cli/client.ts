@@ -69,3 +69,8 @@ export function positiveInt(name: string) {
     return n;
   };
 }
+
+/** A server-side command could not reach or run the service's database: the message says which and what to do. */
+export class ServerUnreachableError extends Error {
+  override name = 'ServerUnreachableError';
+}

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError, InvalidArgumentError, JobFailedError, JobTimeoutError, TablePortError } from '../sdk/index.js';
-import { EXIT, UsageError } from './client.js';
+import { EXIT, ServerUnreachableError, UsageError } from './client.js';
 import { registerBundleCommands } from './commands/bundles.command.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerRowsCommands } from './commands/rows.command.js';
@@ -104,6 +104,11 @@ function report(err: unknown, json: boolean): number {
     const hint = err.errorCode === 'too_frequent' && 'retryAfterSeconds' in err ? ` (retry in ${String(err.retryAfterSeconds)} s)` : '';
     warn(`error: ${err.errorCode}: ${err.message}${hint}`);
     return EXIT.refused;
+  }
+  if (err instanceof ServerUnreachableError) {
+    if (json) printJson({ error_code: 'connection_failed', error_msg: err.message });
+    warn(`error: ${err.message}`);
+    return EXIT.unreachable;
   }
   if (err instanceof ConnectionError) {
     if (json) printJson({ error_code: err.errorCode, error_msg: err.message });

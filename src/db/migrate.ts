@@ -48,7 +48,10 @@ async function waitForPostgres(databaseUrl: string, logger: Logger): Promise<voi
       attempts++;
       if (attempts === 1) {
         const code = (err as { code?: string }).code ?? (err instanceof AggregateError ? 'ECONNREFUSED' : undefined);
-        logger.error({ code }, `cannot reach PostgreSQL at ${describePostgres(databaseUrl)}; retrying with backoff`);
+        logger.error(
+          { code },
+          `cannot reach PostgreSQL at ${describePostgres(databaseUrl)} (DATABASE_URL); retrying with backoff, and the API answers 503 until then`,
+        );
       } else logger.debug({ attempts, delay }, 'PostgreSQL still unreachable');
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);

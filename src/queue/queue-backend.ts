@@ -11,7 +11,17 @@ import type { QueueName } from '../jobs/job-names.js';
 /** What tableport uses of a BullMQ Queue; a queue of either backend has it. */
 export type QueueHandle = Pick<
   Queue,
-  'name' | 'add' | 'getJob' | 'remove' | 'getJobCounts' | 'upsertJobScheduler' | 'getJobSchedulers' | 'removeJobScheduler' | 'close'
+  | 'name'
+  | 'add'
+  | 'getJob'
+  | 'remove'
+  | 'getJobCounts'
+  | 'upsertJobScheduler'
+  | 'getJobSchedulers'
+  | 'removeJobScheduler'
+  | 'pause'
+  | 'resume'
+  | 'close'
 >;
 
 /** What tableport uses of a BullMQ Worker. */

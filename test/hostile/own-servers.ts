@@ -3,10 +3,11 @@
  * so a test can stop them without touching the shared 6379 and 5432.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresBinaries } from '../helpers/postgres-binaries.js';
 
 export async function waitForPort(port: number, open = true, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -61,10 +62,7 @@ export class OwnPostgres {
   }
 
   private static bin(): string | undefined {
-    const root = '/usr/lib/postgresql';
-    if (!existsSync(root)) return undefined;
-    const version = readdirSync(root).sort().pop();
-    return version ? join(root, version, 'bin') : undefined;
+    return postgresBinaries();
   }
 
   private run(cmd: string, args: string[]): void {

@@ -22,32 +22,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { SKIP_MARKER, shellBlocks, type Block } from './readme-blocks.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const SKIP_MARKER = '<!-- readme-test: skip -->';
 const PROVIDED = /^\s*(npm ci|npm start|npx tableport (all|api|worker))\b.*$/;
-
-interface Block {
-  /** 1-based README line of the opening fence. */
-  line: number;
-  code: string;
-}
-
-/** The ```sh blocks of a Markdown text, in order, without those marked to be skipped. */
-export function shellBlocks(markdown: string): Block[] {
-  const lines = markdown.split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]?.trim() !== '```sh') continue;
-    let end = i + 1;
-    while (end < lines.length && lines[end]?.trim() !== '```') end++;
-    let prev = i - 1;
-    while (prev >= 0 && lines[prev]?.trim() === '') prev--;
-    if (prev < 0 || lines[prev]?.trim() !== SKIP_MARKER) blocks.push({ line: i + 1, code: lines.slice(i + 1, end).join('\n') });
-    i = end;
-  }
-  return blocks;
-}
 
 function script(blocks: Block[], baseUrl: string): string {
   const parts = [
@@ -73,9 +51,9 @@ function script(blocks: Block[], baseUrl: string): string {
 let server: TestServer;
 let dir: string;
 before(async () => {
-  // Mails go to an outbox directory, as `npm start` does without SMTP_URL.
-  server = await startTestServer({ outbox: true });
   dir = await mkdtemp(join(tmpdir(), 'tp-readme-'));
+  // Mails go to ./data/outbox of the blocks' directory, as `npm start` does without SMTP_URL.
+  server = await startTestServer({ outbox: true, env: { MAIL_OUTBOX_DIR: join(dir, 'data', 'outbox') } });
   await symlink(join(REPO, 'examples'), join(dir, 'examples'));
 });
 after(async () => {

@@ -20,7 +20,11 @@ export function watchRedis(redis: Redis, logger: Logger, url: string, role: stri
     if (down.has(id)) return void logger.debug({ code: err.code, role }, 'redis still unreachable');
     const first = down.size === 0;
     down.add(id);
-    if (first) logger.error({ code: err.code }, `cannot reach Redis at ${address}; retrying with backoff`);
+    if (first)
+      logger.error(
+        { code: err.code },
+        `cannot reach Redis at ${address} (REDIS_URL); retrying with backoff, and the API answers 503 for what needs it`,
+      );
   });
   redis.on('ready', () => {
     if (!down.delete(id)) return;

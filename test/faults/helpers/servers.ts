@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { postgresBinaries } from '../../helpers/postgres-binaries.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,15 +95,7 @@ export interface OwnPostgres {
   close(): Promise<void>;
 }
 
-const PG_BIN = (() => {
-  const versions = spawnSync('ls', ['/usr/lib/postgresql'])
-    .stdout.toString()
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .sort((a, b) => Number(b) - Number(a));
-  return `/usr/lib/postgresql/${versions[0]}/bin`;
-})();
+const PG_BIN = postgresBinaries();
 
 function asPostgres(args: string[]): void {
   // initdb and the server refuse to run as root.

@@ -4,14 +4,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Running } from '../../../src/main.js';
 import { ApiError, JobFailedError, TablePort } from '../../../src/sdk/index.js';
 import type { Job } from '../../../src/types/api.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
-import { REDIS_URL } from '../../helpers/env.js';
+import { queueBackendOf } from '../../helpers/queue-store.js';
+import { QueueName } from '../../../src/jobs/job-names.js';
+import type { QueueBackend, QueueHandle } from '../../../src/queue/index.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
@@ -62,40 +62,37 @@ async function lockTable(server: TestServer, tableId: number): Promise<{ release
 describe('cancel and retry', () => {
   // The API alone at first: a job stays queued until the test starts a worker.
   let server: TestServer;
-  let redis: Redis;
+  let backend: QueueBackend;
   // Started once, on demand; the test server closes it with its other peers.
   let worker: Promise<Running> | undefined;
-  const queues: Queue[] = [];
   // The worker's log says when BullMQ's cancellation reached a running job.
   const logLines: string[] = [];
   before(async () => {
     server = await startTestServer({ roles: ['api'], env: { LOG_LEVEL: 'info' }, logTo: { write: (l) => void logLines.push(l) } });
-    redis = new Redis(REDIS_URL);
+    backend = await queueBackendOf(server);
   });
   after(async () => {
-    for (const q of queues) await q.close();
-    redis.disconnect();
+    await backend.close();
     await server.close();
   });
 
-  function queue(name: 'export' | 'import'): Queue {
-    const q = new Queue(name, { connection: { url: REDIS_URL }, prefix: server.config.queuePrefix });
-    queues.push(q);
-    return q;
+  function queue(name: QueueName.Export | QueueName.Import): QueueHandle {
+    return backend.queue(name, {});
   }
   async function startWorker(): Promise<void> {
     worker ??= server.startPeer(['worker']);
     await worker;
   }
   /** Waits until BullMQ is done with the job (the attempt ended and released its claim). */
-  async function settled(name: 'export' | 'import', jobId: string): Promise<void> {
+  async function settled(name: QueueName.Export | QueueName.Import, jobId: string): Promise<void> {
     const q = queue(name);
     await until(`bull job ${jobId} to end`, async () => {
       const j = await q.getJob(jobId);
       return !j || ['failed', 'completed'].includes(await j.getState());
     });
   }
-  const freeMinute = (kind: string, tableId: number) => redis.del(`${server.config.queuePrefix}:rate:${kind}:${tableId}`);
+  // The table's minute passes (the service's clock moves), so the next request of the kind is not too frequent.
+  const freeMinute = () => server.clock.advance(61_000);
 
   test('a queued job cancelled never runs, and a cancelled job cannot be cancelled again', async () => {
     const { token } = await server.createUser();
@@ -113,7 +110,7 @@ describe('cancel and retry', () => {
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
     assert.equal(cancel.body.id, jobId);
     assert.equal(cancel.body.status, 'cancelled');
-    assert.equal(await queue('export').getJob(jobId), undefined, 'the queue entry was withdrawn');
+    assert.equal(await queue(QueueName.Export).getJob(jobId), undefined, 'the queue entry was withdrawn');
 
     // A worker starts and runs another export to the end: the cancelled one was never claimed.
     await startWorker();
@@ -143,7 +140,7 @@ describe('cancel and retry', () => {
       .send([{ n: 1 }, { n: 2 }])
       .expect(201);
     // The request counts the rows, so the lock comes after it, while the queue holds the job.
-    const q = queue('export');
+    const q = queue(QueueName.Export);
     await q.pause();
     const res = await c.post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     const lock = await lockTable(server, t);
@@ -161,7 +158,7 @@ describe('cancel and retry', () => {
       );
       await lock.release();
       released = true;
-      await settled('export', jobId);
+      await settled(QueueName.Export, jobId);
       const job = (await c.get(`/oserve/v1/jobs/${jobId}`)).body as Job;
       assert.equal(job.status, 'cancelled');
       assert.equal(job.file_url, null);
@@ -189,12 +186,12 @@ describe('cancel and retry', () => {
       );
       await lock.release();
       released = true;
-      await settled('import', jobId);
+      await settled(QueueName.Import, jobId);
       assert.equal((await c.get(`/oserve/v1/jobs/${jobId}`)).body.status, 'cancelled');
       assert.equal(await countRows(server, t), 0, 'the import wrote no row');
 
       // The retry runs the same file: now it succeeds.
-      await freeMinute('import', t);
+      freeMinute();
       const retry = await c.post(`/oserve/v1/jobs/${jobId}/retry`);
       assert.equal(retry.status, 201, JSON.stringify(retry.body));
       assert.notEqual(retry.body.job_id, jobId);
@@ -218,7 +215,7 @@ describe('cancel and retry', () => {
     assert.equal(early.status, 400);
     assert.equal(early.body.error_code, 'too_frequent');
 
-    await freeMinute('import', t);
+    freeMinute();
     const retry = await c.post(`/oserve/v1/jobs/${first.id}/retry`);
     assert.equal(retry.status, 201, JSON.stringify(retry.body));
     assert.equal(retry.body.status, 'ok');
@@ -229,7 +226,7 @@ describe('cancel and retry', () => {
     assert.equal(await countRows(server, t), 0);
 
     // The upload moved to the retry: the old job cannot be retried a second time.
-    await freeMinute('import', t);
+    freeMinute();
     const gone = await c.post(`/oserve/v1/jobs/${first.id}/retry`);
     assert.equal(gone.status, 410);
     assert.equal(gone.body.error_code, 'upload_gone');
@@ -239,7 +236,7 @@ describe('cancel and retry', () => {
     // not retried, with a sentence that says to ask again. (The column comes with the location work.)
     await server.db.query('ALTER TABLE tableport.jobs ADD COLUMN IF NOT EXISTS location_sealed text');
     await server.db.query(`UPDATE tableport.jobs SET location_sealed = 'tp1.sealed' WHERE id = $1`, [second.id]);
-    await freeMinute('import', t);
+    freeMinute();
     const located = await c.post(`/oserve/v1/jobs/${second.id}/retry`);
     assert.equal(located.status, 409);
     assert.equal(located.body.error_code, 'job_not_retriable');
@@ -271,7 +268,7 @@ describe('cancel and retry', () => {
     assert.equal(early.code, 3, early.stderr);
     assert.match(early.stderr, /too_frequent/);
 
-    await freeMinute('import', t);
+    freeMinute();
     const again = await tp.retryJob(failed.id);
     assert.notEqual(again.id, failed.id);
     await assert.rejects(
@@ -280,7 +277,7 @@ describe('cancel and retry', () => {
     );
 
     // A queued job, cancelled from the CLI (the queue is paused so it stays queued).
-    const q = queue('import');
+    const q = queue(QueueName.Import);
     await q.pause();
     try {
       const t2 = await createTable(server, token, 'cli_cancel', SCHEMA);
@@ -293,7 +290,7 @@ describe('cancel and retry', () => {
         tp.job(queued.body.job_id).wait(),
         (e: unknown) => e instanceof JobFailedError && /was cancelled/.test(e.message),
       );
-      await freeMinute('import', t2);
+      freeMinute();
       const retried = await cli(server, token, 'jobs', 'retry', queued.body.job_id);
       assert.equal(retried.code, 0, retried.stderr);
       const newId = retried.stdout.trim().split('\n').pop() ?? '';

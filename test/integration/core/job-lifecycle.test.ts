@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { UnrecoverableError } from 'bullmq';
 import { systemClock } from '../../../src/clock.js';
 import { JobQueues } from '../../../src/jobs/queues.js';
 import { createQueueBackend } from '../../../src/queue/index.js';
@@ -14,7 +13,8 @@ import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../
 import { createStorage, type StorageDriver } from '../../../src/storage/index.js';
 import { createPool, type Pool } from '../../../src/db/pool.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
-import { REDIS_URL } from '../../helpers/env.js';
+import { queueBackendOf } from '../../helpers/queue-store.js';
+import { QueueName } from '../../../src/jobs/job-names.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
@@ -153,13 +153,12 @@ describe('job lifecycle: the sweep', () => {
     const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     assert.equal(res.status, 201);
     const jobId = res.body.job_id as string;
-    // Redis forgets the job (a restart without persistence), as if it had never been queued.
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
+    // The queue forgets the job (Redis restarted without persistence), as if it had never been queued.
+    const backend = await queueBackendOf(server);
+    const q = backend.queue(QueueName.Export, {});
     await q.remove(jobId);
     assert.equal(await q.getJob(jobId), undefined);
-    await q.close();
-    redis.disconnect();
+    await backend.close();
     // An orphaned upload of a request that died, long untouched.
     const incoming = join(server.config.storageDir, '.incoming');
     await mkdir(incoming, { recursive: true });
@@ -193,21 +192,21 @@ describe('job lifecycle: the sweep records what could not be recorded', () => {
     const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     const jobId = res.body.job_id as string;
     // A worker whose every attempt died with the database: BullMQ failed the job, the row never heard.
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const dead = new Worker(
-      'export',
+    const backend = await queueBackendOf(server);
+    const dead = backend.worker(
+      QueueName.Export,
       async () => {
         throw new UnrecoverableError('connect ECONNREFUSED 127.0.0.1:5432');
       },
-      { connection: redis, prefix: server.config.queuePrefix },
+      { name: 'dead', concurrency: 1 },
     );
-    const q = new Queue('export', { connection: redis, prefix: server.config.queuePrefix });
-    const mails = new Queue('email', { connection: redis, prefix: server.config.queuePrefix });
+    const q = backend.queue(QueueName.Export, {});
+    const mails = backend.queue(QueueName.Email, {});
     const s = await servicesOf(server);
     try {
       const until = Date.now() + 10_000;
-      while ((await q.getJobState(jobId)) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(await q.getJobState(jobId), 'failed');
+      while ((await (await q.getJob(jobId))?.getState()) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await (await q.getJob(jobId))?.getState(), 'failed');
       assert.equal((await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body.status, 'queued');
       await new Promise((r) => setTimeout(r, 1100));
 
@@ -223,7 +222,7 @@ describe('job lifecycle: the sweep records what could not be recorded', () => {
       await q.close();
       await mails.close();
       await s.close();
-      redis.disconnect();
+      await backend.close();
     }
   });
 });

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { Cluster, Redis } from 'ioredis';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
-import { REDIS_URL } from '../../helpers/env.js';
+import { NO_REDIS_SERVER, REDIS_URL, TEST_QUEUE_BACKEND } from '../../helpers/env.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const PORTS = [7101, 7102, 7103];
@@ -75,7 +75,9 @@ async function clusterKeys(prefix: string): Promise<string[]> {
   return keys;
 }
 
-describe('Redis Cluster: queues, workers and the minute limit on a 3-node cluster', () => {
+describe('Redis Cluster: queues, workers and the minute limit on a 3-node cluster', {
+  skip: NO_REDIS_SERVER || (TEST_QUEUE_BACKEND === 'postgres' && 'a Redis Cluster is a Redis queue; this run queues in PostgreSQL'),
+}, () => {
   let dir: string;
   const nodes: ChildProcess[] = [];
   let server: TestServer | undefined;

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
-import { REDIS_URL } from '../../helpers/env.js';
+import { queueBackendOf } from '../../helpers/queue-store.js';
+import { QueueName } from '../../../src/jobs/job-names.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
 import { defined } from '../../helpers/defined.js';
@@ -76,16 +75,15 @@ describe('a worker that dies mid-import', () => {
       await server.smtp.waitForMessage((m) => m.text.includes(job.id));
 
       // Delivering the finished job once more (a duplicate delivery) must not import again, nor mail again.
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-      const q = new Queue('import', { connection: redis, prefix: server.config.queuePrefix });
-      await q.add('import-file', { jobId: job.id }, { jobId: `again-${job.id}` });
+      const backend = await queueBackendOf(server);
+      const q = backend.queue(QueueName.Import, {});
+      await q.add('import', { jobId: job.id }, { jobId: `again-${job.id}` });
       const until2 = Date.now() + 10_000;
-      while ((await q.getJobState(`again-${job.id}`)) !== 'completed') {
+      while ((await (await q.getJob(`again-${job.id}`))?.getState()) !== 'completed') {
         if (Date.now() > until2) throw new Error('the duplicate delivery did not run');
         await new Promise((r) => setTimeout(r, 50));
       }
-      await q.close();
-      redis.disconnect(); // BullMQ leaves a connection it was given open
+      await backend.close();
       const again = await server.db.query(`SELECT count(*)::int AS n FROM tableport_data.t_${t}`);
       assert.equal(again.rows[0].n, N);
       await new Promise((r) => setTimeout(r, 500));
