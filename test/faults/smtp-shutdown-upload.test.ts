@@ -100,9 +100,19 @@ describe('faults: SMTP, API and shutdown', () => {
     const t = await fe.createTable(token, 'slow_stop', FIELDS);
     const rows = 400_000;
     const jobId = await uploadImport(fe, token, t, bigCsv(rows));
+    // Another session holds the table, so the import's COPY waits inside its transaction for as
+    // long as the test wants: however fast the machine, the import is still running at SIGTERM.
+    const holder = await fe.db.connect();
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE tableport_data.t_${t} IN SHARE MODE`);
     const w1 = await fe.startWorker({ SHUTDOWN_TIMEOUT_MS: '1000' });
-    await waitForCopy(fe, t, 'in');
-    await w1.kill('SIGTERM');
+    try {
+      await waitForCopy(fe, t, 'in');
+      await w1.kill('SIGTERM');
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
     // The worker is gone while its import was still running: the import was stopped, not finished.
     const job = await fe.job(token, jobId);
     assert.equal(job.status, 'queued', 'handed back to the queue');
