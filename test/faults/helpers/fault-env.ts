@@ -14,21 +14,23 @@ import { UsersRepository } from '../../../src/db/repositories/users.repository.j
 import { UsersService } from '../../../src/services/users.service.js';
 import type { Job } from '../../../src/types/api.js';
 import { startSmtpServer, type SmtpCapture } from '../../helpers/smtp.js';
+import { waitFor as waitForAny } from '../../helpers/wait.js';
 import { startOwnPostgres, startOwnRedis, type OwnPostgres, type OwnRedis } from './servers.js';
 
 const ROLE_PROCESS = new URL('./role-process.ts', import.meta.url).pathname;
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Which queue the deployment's jobs wait in: Redis (REDIS_URL set, the default), or its own
+ * PostgreSQL (`TEST_QUEUE_BACKEND=postgres`: no REDIS_URL, as on a machine with only PostgreSQL).
+ * The fault suite runs once on each; its own Redis still starts, and only the Redis faults use it.
+ */
+export const QUEUE_IN_POSTGRES = process.env.TEST_QUEUE_BACKEND === 'postgres';
 
-/** Polls `check` until it returns a value other than undefined/false. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`waiting for ${what}: timed out after ${timeoutMs} ms`);
-    await sleep(100);
-  }
+export { sleep } from '../../helpers/wait.js';
+
+/** Polls `check` until it returns a value other than undefined/false; a check that throws (a server being restarted) is polled again. */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  return waitForAny(what, () => check().catch(() => undefined), { timeoutMs, intervalMs: 100 });
 }
 
 export interface RoleProcess {
@@ -95,7 +97,7 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
     const env: Record<string, string> = {
       PORT: '0',
       DATABASE_URL: databaseUrl,
-      REDIS_URL: redis.url,
+      ...(QUEUE_IN_POSTGRES ? {} : { REDIS_URL: redis.url }),
       SMTP_URL: smtp.url,
       STORAGE_DIR: storageDir,
       DATA_DIR: join(dir, 'data'),

@@ -4,6 +4,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { QUEUE_IN_POSTGRES } from './fault-env.js';
 
 /** A test that injects one fault: it held when the test passed. */
 export function faultTest(name: string, fn: () => Promise<void>): void {
@@ -14,7 +15,8 @@ export function faultTest(name: string, fn: () => Promise<void>): void {
       held = true;
     } finally {
       const file = process.env.FAULT_SUMMARY_FILE;
-      if (file) appendFileSync(file, `${JSON.stringify({ name, held })}\n`);
+      const queue = QUEUE_IN_POSTGRES ? 'PostgreSQL queue' : 'Redis queue';
+      if (file) appendFileSync(file, `${JSON.stringify({ name: `${name} [${queue}]`, held })}\n`);
     }
   });
 }
