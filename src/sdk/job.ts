@@ -93,7 +93,7 @@ export class JobHandle {
       const left = deadline - Date.now();
       if (left <= 0) throw new JobTimeoutError(job, timeoutMs ?? 0);
       await sleep(Math.min(interval, left));
-      interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+      interval = nextPollInterval(interval, maxInterval);
     }
   }
 
@@ -142,4 +142,9 @@ export class JobHandle {
   toString(): string {
     return this.id;
   }
+}
+
+/** The pause after `interval` while a job is awaited: half as long again, up to `maxInterval`. */
+export function nextPollInterval(interval: number, maxInterval: number): number {
+  return Math.min(maxInterval, Math.ceil(interval * 1.5));
 }

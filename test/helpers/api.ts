@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { Job } from '../../src/types/api.js';
 import type { TestServer } from './server.js';
+import { waitFor } from './wait.js';
 
 /** supertest bound to a server and a token. */
 export function client(server: TestServer, token: string) {
@@ -15,15 +16,16 @@ export function client(server: TestServer, token: string) {
 
 export async function waitForJob(server: TestServer, token: string, jobId: string, timeoutMs = 20_000): Promise<Job> {
   const c = client(server, token);
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await c.get(`/oserve/v1/jobs/${jobId}`);
-    if (res.status !== 200) throw new Error(`job ${jobId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-    const job = res.body as Job;
-    if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') return job;
-    if (Date.now() > until) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(
+    `job ${jobId} to end`,
+    async () => {
+      const res = await c.get(`/oserve/v1/jobs/${jobId}`);
+      if (res.status !== 200) throw new Error(`job ${jobId}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      const job = res.body as Job;
+      return job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled' ? job : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 /** A table with one field of every type, the shape most tests use. */

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { TestServer } from './server.js';
+import { waitFor } from './wait.js';
 
 const WORKER = new URL('./worker-process.ts', import.meta.url).pathname;
 
@@ -16,13 +17,14 @@ export async function startChildWorker(server: TestServer, nodeOptions: string[]
 
 /** Resolves once some worker is streaming rows into a user table with COPY: an import is mid-way. */
 export async function waitForActiveImportCopy(server: TestServer, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await server.db.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY tableport_data.t_%FROM STDIN%' AND state = 'active'`,
-    );
-    if (rows[0].n > 0) return;
-    if (Date.now() > until) throw new Error('the import never started');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(
+    'an import to start its COPY',
+    async () => {
+      const { rows } = await server.db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY tableport_data.t_%FROM STDIN%' AND state = 'active'`,
+      );
+      return rows[0].n > 0;
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
 }

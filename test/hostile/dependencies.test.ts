@@ -26,6 +26,7 @@ import { startTestServer } from '../helpers/server.js';
 import { Tally, expectRefused, multipart, raw } from './hostile-helpers.js';
 import { OwnPostgres, OwnRedis } from './own-servers.js';
 import { freePort } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tableport.js', import.meta.url));
 const json = { 'content-type': 'application/json' };
@@ -37,7 +38,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
     const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 
@@ -166,7 +167,7 @@ describe('the API while a dependency is down', () => {
       try {
         await until(`${waitFor}`, async () => (waitFor.test(out) ? true : undefined), 30_000);
         // Let the retries run a while: they must stay quiet.
-        await new Promise((r) => setTimeout(r, 3000));
+        await sleep(3000);
         return out;
       } finally {
         child.kill('SIGKILL');

@@ -24,6 +24,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { startChildWorker } from '../helpers/workers.js';
 import { collect, tempDir } from '../unit/formats/parquet/awkward-rows.js';
 import { multipart, raw } from './hostile-helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 const MB = 1024 * 1024;
 /** What the production start script gives node (package.json "start"). */
@@ -81,7 +82,7 @@ describe('format bombs against an API and a worker with the production heap', ()
       const j = await job(id);
       if (j.status === 'succeeded' || j.status === 'failed' || j.status === 'cancelled') return j;
       assert.ok(Date.now() < until, `job ${id} still ${j.status} after ${seconds} s`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 
@@ -204,7 +205,7 @@ describe('format bombs against an API and a worker with the production heap', ()
     const id = res.body.job_id as string;
     for (let until = Date.now() + 20_000; (await job(id)).status !== 'running'; ) {
       assert.ok(Date.now() < until, 'the import never started');
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     const cancelledAt = Date.now();
     const c = await raw(server, 'POST', `/oserve/v1/jobs/${id}/cancel`, { token });

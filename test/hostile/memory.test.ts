@@ -23,6 +23,7 @@ import { UsersService } from '../../src/services/users.service.js';
 import { PG_ADMIN_URL, REDIS_URL, databaseUrlFor } from '../helpers/env.js';
 import { freePort } from '../helpers/ports.js';
 import { dropRedisPrefix } from '../helpers/redis.js';
+import { sleep } from '../helpers/wait.js';
 
 // TABLEPORT_TEST_BIN: run the same bursts against another build (e.g. an older release, to see it fail).
 const BIN = process.env.TABLEPORT_TEST_BIN ?? fileURLToPath(new URL('../../bin/tableport.js', import.meta.url));
@@ -93,7 +94,7 @@ describe('memory under the production heap cap', () => {
       );
       if (ok) break;
       if (child.exitCode !== null || Date.now() > until) throw new Error(`the service did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     const pool = createPool(databaseUrlFor(name), { max: 1 });
     ({ token } = await new UsersService(new UsersRepository(pool)).addUserWithToken({

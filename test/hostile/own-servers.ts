@@ -8,6 +8,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postgresBinaries } from '../helpers/postgres-binaries.js';
+import { sleep } from '../helpers/wait.js';
 
 export async function waitForPort(port: number, open = true, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -22,7 +23,7 @@ export async function waitForPort(port: number, open = true, timeoutMs = 30_000)
     });
     if (isOpen === open) return;
     if (Date.now() > until) throw new Error(`port ${port} still ${open ? 'closed' : 'open'}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { createTable } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { Tally, assertUp, expectRefused, raw, snapshot } from './hostile-helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 const KIB = 1024;
 const json = { 'content-type': 'application/json' };
@@ -193,7 +194,7 @@ describe('hostile request bodies and parameters', () => {
       busy = await raw(server, 'GET', `${records()}?limit=1000`, { token });
       if (busy.status === 503) break;
       if (held.refused()) held = hold();
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     assert.ok(busy);
     expectRefused(tally, 'record page while busy', busy, 503, 'service_unavailable');

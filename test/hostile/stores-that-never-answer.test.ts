@@ -13,6 +13,7 @@ import request from 'supertest';
 import type { Job } from '../../src/types/api.js';
 import { startLocationServer, type LocationServer } from '../integration/locations/rest-helpers.js';
 import { startHttpServer, startSilentServer, stallAfter, trickle, type QuietServer } from './quiet-servers.js';
+import { sleep } from '../helpers/wait.js';
 
 const FIELDS = { fields: [{ name: 'title', type: 'string' }] };
 const ROWS = [{ title: 'a' }, { title: 'b' }, { title: 'c' }];
@@ -26,7 +27,7 @@ async function until<T>(what: string, ms: number, check: () => Promise<T | undef
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

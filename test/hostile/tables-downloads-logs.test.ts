@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTable, download, waitForJob } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { Tally, assertUp, expectRefused, multipart, raw } from './hostile-helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -89,7 +90,7 @@ describe('tables, downloads and the request log', () => {
     const forged = await fetch(`${server.baseUrl}/healthz`, { headers: { 'x-request-id': 'a\u00e9 b'.repeat(3) } });
     assert.match(forged.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'an unsafe id is replaced');
     await raw(server, 'GET', '/oserve/v1/table/', { token });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const all = logs.join('\n');
     assert.ok(!all.includes(signature), 'the link signature reached the log');
     assert.ok(!all.includes(token), 'the API token reached the log');

@@ -61,7 +61,7 @@ describe('tableport CLI: locations and COPY INTO', () => {
     assert.equal(job.rows, 1);
     assert.equal(job.source_url, `file://${dir}/in/more.csv`);
 
-    await new Promise((r) => setTimeout(r, 1100)); // the table's export minute is 1 s here
+    server.clock.advance(1100); // the table's export minute is 1 s here
     const sql = await cli('sql', `COPY INTO 'file://${dir}/out/sql/' FROM notes FILE_FORMAT = (TYPE = 'JSON')`, '--wait', '--json');
     assert.equal(sql.code, 0, sql.stderr);
     const done = JSON.parse(sql.stdout) as Job;

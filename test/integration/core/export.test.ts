@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
+import { waitFor } from '../../helpers/wait.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { defined } from '../../helpers/defined.js';
 
@@ -286,18 +287,14 @@ describe('export limits', () => {
     assert.equal(part.status, 201, 'the refused request did not take the minute');
     const job = await waitForJob(server, token, part.body.job_id);
     assert.equal(job.rows, 3);
-    await new Promise((r) => setTimeout(r, 2100));
+    server.clock.advance(2100);
     const expired = await download(defined(job.file_url, 'job.file_url'));
     assert.equal(expired.status, 410);
     assert.equal(JSON.parse(expired.body).error_code, 'link_expired');
 
     // The file of an expired link is removed by the repeating clean-up job.
     const path = join(server.config.storageDir, 'exports', job.id, defined(job.file_name, 'job.file_name'));
-    const until = Date.now() + 10_000;
-    while (existsSync(path)) {
-      if (Date.now() > until) throw new Error(`${path} is still there`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(`${path} to be removed`, () => !existsSync(path));
     const row = await server.db.query('SELECT file_key FROM tableport.jobs WHERE id = $1', [job.id]);
     assert.equal(row.rows[0].file_key, null);
   });

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { sleep } from '../../helpers/wait.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
@@ -39,7 +40,7 @@ async function waitForStatus(server: TestServer, token: string, jobId: string, w
   const until = Date.now() + ms;
   while ((await status(server, token, jobId)) !== want) {
     if (Date.now() > until) throw new Error(`job ${jobId} did not become ${want} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

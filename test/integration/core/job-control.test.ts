@@ -13,6 +13,7 @@ import { queueBackendOf } from '../../helpers/queue-store.js';
 import { QueueName } from '../../../src/jobs/job-names.js';
 import type { QueueBackend, QueueHandle } from '../../../src/queue/index.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { sleep } from '../../helpers/wait.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
@@ -40,7 +41,7 @@ function cli(server: TestServer, token: string, ...args: string[]): Promise<{ co
 async function until(what: string, check: () => Promise<boolean>, tries = 300): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
 }

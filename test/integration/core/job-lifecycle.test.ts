@@ -4,7 +4,7 @@ import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UnrecoverableError } from 'bullmq';
-import { systemClock } from '../../../src/clock.js';
+import { dateOf, systemClock } from '../../../src/clock.js';
 import { JobQueues } from '../../../src/jobs/queues.js';
 import { createQueueBackend } from '../../../src/queue/index.js';
 import { createLogger } from '../../../src/logger.js';
@@ -16,6 +16,7 @@ import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { queueBackendOf } from '../../helpers/queue-store.js';
 import { QueueName } from '../../../src/jobs/job-names.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
@@ -173,9 +174,7 @@ describe('job lifecycle: the sweep', () => {
     assert.equal(job.rows, 2);
     await server.smtp.waitForMessage((m) => m.text.includes(jobId), 20_000);
     assert.equal(server.smtp.messages.filter((m) => m.text.includes(jobId)).length, 1);
-    const until = Date.now() + 20_000;
-    while (existsSync(orphan) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-    assert.equal(existsSync(orphan), false, 'the orphaned upload was removed');
+    await waitFor('the orphaned upload to be removed', () => !existsSync(orphan), { timeoutMs: 20_000, intervalMs: 200 });
   });
 });
 
@@ -204,13 +203,11 @@ describe('job lifecycle: the sweep records what could not be recorded', () => {
     const mails = backend.queue(QueueName.Email, {});
     const s = await servicesOf(server);
     try {
-      const until = Date.now() + 10_000;
-      while ((await (await q.getJob(jobId))?.getState()) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(await (await q.getJob(jobId))?.getState(), 'failed');
+      await waitFor('BullMQ to fail the job', async () => (await (await q.getJob(jobId))?.getState()) === 'failed');
       assert.equal((await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body.status, 'queued');
-      await new Promise((r) => setTimeout(r, 1100));
+      server.clock.advance(1100);
 
-      const report = await s.services.sweep.sweep();
+      const report = await s.services.sweep.sweep(dateOf(server.clock));
       assert.equal(report.failed, 1);
       const job = (await client(server, token).get(`/oserve/v1/jobs/${jobId}`)).body;
       assert.equal(job.status, 'failed');
@@ -246,7 +243,7 @@ describe('job lifecycle: clean-up', () => {
     const imports = join(server.config.storageDir, 'imports');
     const left = async () => (existsSync(imports) ? await readdir(imports) : []);
     // The folder goes right after the job's end is recorded (not in the same transaction): wait for it.
-    for (let i = 0; i < 100 && (await left()).length > 1; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await left()).length > 1; i++) await sleep(100);
     assert.deepEqual(await left(), [bad.body.job_id], 'only the failed import keeps its folder (the upload, for a retry)');
     assert.deepEqual(await readdir(join(imports, bad.body.job_id)), ['upload.csv']);
   });
@@ -275,8 +272,7 @@ describe('job lifecycle: clean-up', () => {
     try {
       await assert.rejects(s.services.lifecycle.run(res.body.job_id as string), /no space left/);
       // Ending the COPY is immediate once the stream is destroyed; the leak held it for seconds or for ever.
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(pool.totalCount - pool.idleCount, 0, 'no connection is left checked out by the COPY');
+      await waitFor('no connection left checked out by the COPY', () => pool.totalCount - pool.idleCount === 0, { timeoutMs: 5000 });
     } finally {
       await s.close();
       await pool.end();
@@ -320,7 +316,7 @@ describe('job lifecycle: clean-up', () => {
       while (Date.now() < until) {
         mailStatus = (await client(server, token).get(`/oserve/v1/jobs/${job.id}`)).body.mail_status;
         if (mailStatus === 'outbox') break;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       assert.equal(mailStatus, 'outbox');
       const emls = (await readdir(server.config.mailOutboxDir)).filter((f) => f.endsWith('.eml'));

@@ -11,6 +11,7 @@ import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
 import { defined } from '../../helpers/defined.js';
+import { sleep } from '../../helpers/wait.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/tableport.js', import.meta.url).pathname;
@@ -61,7 +62,7 @@ describe('operations', () => {
         const mail = await PostalMime.parse(await readFile(join(server.config.mailOutboxDir, name)));
         if (mail.text?.includes(job.id)) found = { to: mail.to?.[0]?.address ?? '', subject: mail.subject ?? '', text: mail.text };
       }
-      if (!found) await new Promise((r) => setTimeout(r, 100));
+      if (!found) await sleep(100);
     }
     assert.ok(found, 'an .eml for the job');
     assert.equal(found.to, email);

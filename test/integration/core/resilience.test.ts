@@ -8,6 +8,7 @@ import { QueueName } from '../../../src/jobs/job-names.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startChildWorker, waitForActiveImportCopy } from '../../helpers/workers.js';
 import { defined } from '../../helpers/defined.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('rate limit across API processes', () => {
   let server: TestServer;
@@ -78,15 +79,16 @@ describe('a worker that dies mid-import', () => {
       const backend = await queueBackendOf(server);
       const q = backend.queue(QueueName.Import, {});
       await q.add('import', { jobId: job.id }, { jobId: `again-${job.id}` });
-      const until2 = Date.now() + 10_000;
-      while ((await (await q.getJob(`again-${job.id}`))?.getState()) !== 'completed') {
-        if (Date.now() > until2) throw new Error('the duplicate delivery did not run');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor('the duplicate delivery to run', async () => (await (await q.getJob(`again-${job.id}`))?.getState()) === 'completed');
+      // Whatever the duplicate queued is queued by now: once the mail queue is idle, every mail is sent.
+      const mq = backend.queue(QueueName.Email, {});
+      await waitFor('the mail queue to be idle', async () => {
+        const counts = await mq.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      });
       await backend.close();
       const again = await server.db.query(`SELECT count(*)::int AS n FROM tableport_data.t_${t}`);
       assert.equal(again.rows[0].n, N);
-      await new Promise((r) => setTimeout(r, 500));
       const mails = server.smtp.messages.filter((m) => m.text.includes(job.id));
       assert.equal(mails.length, 1, 'one mail for the job');
     } finally {
@@ -113,7 +115,14 @@ describe('an SMTP outage', () => {
     const res = await client(server, token).post(`/oserve/v1/table/${t}/export/`).send({ file_type: 'csv', mode: 'all' });
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded');
-    await new Promise((r) => setTimeout(r, 1000));
+    // The mail was tried and refused (SMTP is down), not merely not tried yet.
+    const backend = await queueBackendOf(server);
+    try {
+      const mq = backend.queue(QueueName.Email, {});
+      await waitFor('a refused mail attempt', async () => ((await mq.getJob(`mail-${job.id}`))?.attemptsMade ?? 0) >= 1);
+    } finally {
+      await backend.close();
+    }
     assert.equal(server.smtp.messages.filter((m) => m.text.includes(job.id)).length, 0);
     const sent = await server.db.query('SELECT mail_sent_at FROM tableport.jobs WHERE id = $1', [job.id]);
     assert.equal(sent.rows[0].mail_sent_at, null);

@@ -6,6 +6,7 @@ import { to as libraryCopyTo } from 'pg-copy-streams';
 import { CopyToStream, copyToStream } from '../../../src/db/copy-to.stream.js';
 import { PG_ADMIN_URL } from '../../helpers/env.js';
 import { readAll } from '../../helpers/streams.js';
+import { sleep } from '../../helpers/wait.js';
 
 /** Rows whose CSV has quotes, commas, line breaks and multi-byte text, so every byte matters. */
 const ROWS_SQL = (n: number) =>
@@ -72,7 +73,7 @@ describe('COPY TO stream (one parse per socket chunk)', { timeout: 60_000 }, () 
         resolve();
       });
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.ok(stream.readableLength <= 64 * 1024, `buffered ${stream.readableLength} bytes while paused`);
     holding = false;
     const ended = once(stream, 'end');

@@ -6,6 +6,7 @@ import { startMetricsServer } from '../../../src/metrics/metrics-server.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { parsePrometheus, sampleValue, type Sample } from './prometheus-text.js';
+import { sleep } from '../../helpers/wait.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-test-0123456789';
 
@@ -30,7 +31,7 @@ describe('GET /metrics', () => {
     for (let i = 0; i < 200; i++) {
       const s = await scrape();
       if (ok(s)) return s;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     throw new Error(`metrics never showed ${what}`);
   }
@@ -157,7 +158,7 @@ describe('mail failures', () => {
     const res = await client(server, token).post(`/oserve/v1/table/${tableId}/export/`).send({ file_type: 'json', mode: 'all' });
     assert.equal(res.status, 201);
     assert.equal((await waitForJob(server, token, res.body.job_id as string)).status, 'succeeded');
-    for (let i = 0; i < 200 && (await failed()) - before < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200 && (await failed()) - before < 2; i++) await sleep(100);
     assert.equal((await failed()) - before, 2);
   });
 });

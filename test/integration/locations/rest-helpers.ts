@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../helpers/server.js';
+import { waitFor } from '../../helpers/wait.js';
 import type { Job } from '../../../src/types/api.js';
 
 export interface LocationServer {
@@ -21,7 +22,7 @@ export interface LocationServer {
   /** Every reply body the tests received through `call`. */
   replies: string[];
   call(method: 'get' | 'post', path: string, body?: unknown): Promise<request.Response>;
-  /** POSTs a task, waiting out the table's minute (TASK_INTERVAL_SECONDS=1 here) when it is taken. */
+  /** POSTs a task, moving the server's clock past the table's minute (TASK_INTERVAL_SECONDS=1 here) when it is taken. */
   task(path: string, body: unknown): Promise<request.Response>;
   waitForJob(jobId: string, timeoutMs?: number): Promise<Job>;
   /** Fails naming where a secret appears: a reply, a mail or a log line. */
@@ -73,20 +74,20 @@ export async function startLocationServer(allowHosts: string[], opts: TestServer
       for (let i = 0; ; i++) {
         const res = await call('post', path, body);
         if (res.body?.error_code !== 'too_frequent' || i >= 5) return res;
-        await new Promise((r) => setTimeout(r, 1000 * Number(res.body.retry_after ?? 1)));
+        server.clock.advance(1000 * Number(res.body.retry_after ?? 1));
       }
     },
-    async waitForJob(jobId, timeoutMs = 30_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const res = await call('get', `/oserve/v1/jobs/${jobId}`);
-        assert.equal(res.status, 200, res.text);
-        const job = res.body as Job;
-        if (job.status === 'succeeded' || job.status === 'failed') return job;
-        if (Date.now() > until) throw new Error(`job ${jobId} still ${job.status}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    waitForJob: (jobId, timeoutMs = 30_000) =>
+      waitFor(
+        `job ${jobId} to end`,
+        async () => {
+          const res = await call('get', `/oserve/v1/jobs/${jobId}`);
+          assert.equal(res.status, 200, res.text);
+          const job = res.body as Job;
+          return job.status === 'succeeded' || job.status === 'failed' ? job : undefined;
+        },
+        { timeoutMs, intervalMs: 100 },
+      ),
     assertNoSecrets(secrets) {
       const places: Array<[string, string]> = [
         ...replies.map((r): [string, string] => ['reply', r]),

@@ -234,7 +234,7 @@ describe('locations through the REST endpoints (s3, file, http)', () => {
 
     // MinApp's clients may post the form-encoded way, at v1.5.
     served.set('/exports/more.csv', 'id,title,qty\nh2,form-encoded,8\n');
-    await new Promise((r) => setTimeout(r, 1100)); // the table's import minute is 1 s here
+    t.server.clock.advance(1100); // the table's import minute is 1 s here
     const form = await request(t.server.baseUrl)
       .post(`/oserve/v1.5/table/${copy}/import/`)
       .set('Authorization', `Bearer ${t.token}`)

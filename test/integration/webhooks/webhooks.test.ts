@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { sleep } from '../../helpers/wait.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
@@ -52,7 +53,7 @@ function signatureValid(r: Received, secret: string): boolean {
 async function until(what: string, check: () => boolean | Promise<boolean>, tries = 300): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
 }

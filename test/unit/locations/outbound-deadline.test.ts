@@ -10,6 +10,7 @@ import net from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Deadline, OutboundTimeoutError, timedAgent, TransferAbortedError } from '../../../src/net/outbound-deadline.js';
+import { sleep } from '../../helpers/wait.js';
 
 /** How long a peer may be silent in the cases that must time out. */
 const SILENCE = 1000;
@@ -111,8 +112,8 @@ describe('timedAgent: a peer that goes quiet', () => {
     res.once('error', (e) => (failed = e));
     res.pause();
     // Once the reader's buffer is full, the socket is held back: from here on, only we are slow.
-    while (res.readableLength < res.readableHighWaterMark) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, PATIENCE * 1.5));
+    while (res.readableLength < res.readableHighWaterMark) await sleep(10);
+    await sleep(PATIENCE * 1.5);
     assert.equal(failed, undefined);
     assert.equal(await drain(res), 8 * 1024 * 1024);
     agent.destroy();
@@ -136,7 +137,7 @@ describe('timedAgent: a peer that goes quiet', () => {
     });
     answered.catch(() => undefined);
     body.write('first');
-    await new Promise((r) => setTimeout(r, PATIENCE * 1.5));
+    await sleep(PATIENCE * 1.5);
     assert.equal(failed, undefined);
     body.end('last');
     assert.equal(await answered, 'taken');
@@ -211,7 +212,7 @@ describe('Deadline: the length of a transfer, and its caller’s stop', () => {
     const out = d.stream(source, { idleMs: 100 });
     source.write('a');
     out.pause();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     source.end('b');
     assert.equal(await drain(out), 2);
   });
