@@ -5,7 +5,7 @@
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
 import { NotFoundError, TablePort, type Table } from '../sdk/index.js';
 
-/** The exit codes of client commands (documented in README.md, "Exit codes"). */
+/** The exit codes of client commands (documented in docs/cli.md, "Exit codes"). */
 export const EXIT = {
   ok: 0,
   /** The job failed. */

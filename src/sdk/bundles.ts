@@ -1,6 +1,6 @@
 /**
  * Bundles in the SDK: a whole workspace (several tables, schemas and rows) out as one file and in
- * as one all-or-nothing job. See the README's "Backup, restore and migrate".
+ * as one all-or-nothing job. See docs/bundles.md.
  */
 import { Readable } from 'node:stream';
 import type { BundleImportMode, BundleImportStatus, JobCreatedResponse } from '../types/api.js';

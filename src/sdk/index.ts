@@ -1,5 +1,5 @@
 /**
- * The tableport Node SDK: a typed client for tableport's HTTP API (see the README's SDK section).
+ * The tableport Node SDK: a typed client for tableport's HTTP API (see docs/sdk.md).
  * Request and reply types are the server's own, from `src/types/api.ts`.
  *
  * @module

@@ -158,7 +158,7 @@ export interface ExportRequest {
   connection?: LocationConnection;
 }
 
-/** CnosDB's connection options of a location (S3, GCS or Azure Blob names; see the README). */
+/** CnosDB's connection options of a location (S3, GCS or Azure Blob names; see docs/locations.md). */
 export type LocationConnection = Record<string, string | boolean>;
 
 /** `POST /oserve/v1/table/:table_id/import/` with a JSON body: read the file(s) from a location. */
