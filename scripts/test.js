@@ -20,6 +20,7 @@ import { join } from 'node:path';
 function find(dir) {
   const out = [];
   for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...find(p));
     else if (name.endsWith('.test.ts')) out.push(p);
@@ -46,6 +47,26 @@ const JOB_LEVEL = [
   // bull-board on the PostgreSQL queue.
   join('test', 'integration', 'instruments', 'admin-queues.test.ts'),
 ];
+
+/**
+ * Test-only servers kept out of the main install (azurite alone is 130 MB): test/tools has its own
+ * package.json and lock, installed once, the first time a run includes a test that needs them.
+ */
+const TOOLS_USERS = [join('test', 'integration', 'locations')];
+function ensureTestTools() {
+  if (!files.some((f) => TOOLS_USERS.some((d) => f.startsWith(`${d}/`)))) return;
+  try {
+    statSync(join('test', 'tools', 'node_modules', 'azurite', 'package.json'));
+    return;
+  } catch {
+    // not installed yet
+  }
+  console.log('tests: installing the test-only servers of test/tools (azurite), once');
+  const res = spawnSync('npm', ['ci', '--prefix', join('test', 'tools'), '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: 'inherit',
+  });
+  if (res.status !== 0) throw new Error('npm ci --prefix test/tools failed: the Azure Blob tests need azurite from the npm registry');
+}
 
 const cleanups = [];
 async function cleanUp() {
@@ -135,6 +156,7 @@ function runFiles(list, env) {
 
 let status = 1;
 try {
+  ensureTestTools();
   const env = { ...process.env };
   const user = process.env.PGUSER ?? process.env.USER ?? userInfo().username;
   const pgAdmin = env.TEST_PG_ADMIN_URL ?? `postgres://${user}@127.0.0.1:5432/postgres`;

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
+/** azurite lives in test/tools (installed there by scripts/test.js), out of the main install. */
+const toolsRequire = createRequire(new URL('../../tools/package.json', import.meta.url));
 
 export interface RunningServer {
   url: string;
@@ -100,7 +102,7 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 /** azurite's blob service, in memory, no telemetry; --skipApiVersionCheck as the SDK may be newer. */
 export async function startAzurite(port: number): Promise<RunningServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tableport-azurite-'));
-  const bin = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  const bin = join(dirname(toolsRequire.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
   const args = [
     bin,
     '--blobHost',
