@@ -15,7 +15,6 @@ export { createBundleWriter, type BundleStats, type BundleTableSource, type Bund
 export { readBundle, type BundleReaderOptions } from './bundle-reader.js';
 export { BundleParser } from './bundle-parser.js';
 /** The old name, still used by services/bundle-import.service.ts (outside this change): switch it to BundleParser, then drop this line. */
-export { BundleParser as BundleScanner } from './bundle-parser.js';
 export {
   BundleImportPlanner,
   IMPORT_MODES,

@@ -25,7 +25,7 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { gzipError } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import type { ImportFileOptions } from './format.js';
-import { JsonArraySplitter } from './json-array-splitter.js';
+import { JsonArraySplitter } from './json/json-array-splitter.js';
 import { foreignValue } from './object-import.encoder.js';
 import { formatOf } from './registry.js';
 import { RowPlan } from './row-plan.js';

@@ -8,7 +8,7 @@ import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { detectFormat, readHead, type FileHead } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
-import { JsonArraySplitter } from './json-array-splitter.js';
+import { JsonArraySplitter } from './json/json-array-splitter.js';
 import { show } from './values.js';
 
 export { SNIFF_BYTES } from './detect.js';

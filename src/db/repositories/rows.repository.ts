@@ -91,19 +91,6 @@ export class RowsRepository {
     return singleRow(rows, 'The row count').n;
   }
 
-  /** A page for the records API (small pages: OFFSET is fine here, unlike for exports). */
-  async list(tableId: number, fields: FieldSchema[], limit: number, offset: number): Promise<{ total: number; rows: TableRow[] }> {
-    const t = dataTable(tableId);
-    const [count, page] = await Promise.all([
-      this.pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${t}`),
-      this.pool.query<{ r: TableRow }>(
-        `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${t} ORDER BY created_at, id LIMIT $1 OFFSET $2) ${ROW}`,
-        [limit, offset],
-      ),
-    ]);
-    return { total: singleRow(count.rows, 'The row count').n, rows: page.rows.map((p) => p.r) };
-  }
-
   async getByIds(tableId: number, fields: FieldSchema[], ids: string[]): Promise<TableRow[]> {
     const { rows } = await this.pool.query<{ r: TableRow }>(
       `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${dataTable(tableId)} WHERE id = ANY($1) ORDER BY created_at, id) ${ROW}`,
