@@ -5,7 +5,8 @@
  * included) to its first finished export. Prints figures and the PostgreSQL/Redis ratios.
  *
  * Each backend gets a database of its own (and a Redis prefix), `tableport api` and `tableport
- * worker` as child processes and an in-process SMTP server; everything is removed at the end.
+ * worker` as child processes and an in-process SMTP server; the two run side by side and take turns
+ * (the best of `--rounds` counts), and everything is removed at the end.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,10 +29,11 @@ const program = new Command('bench:backends')
   .description('CSV import and export, many small jobs, on the Redis and the PostgreSQL queue; first start to first export')
   .option('--rows <n>', 'rows of the CSV import and export', positive, 1_000_000)
   .option('--small-jobs <n>', 'small exports (of empty tables, one table each) requested at once', positive, 300)
+  .option('--rounds <n>', 'rounds of the CSV import and export on each backend (the best counts)', positive, 2)
   .option('--no-first-start', 'skip the first start on a fresh data folder')
   .option('--seed <n>', 'seed of the generated rows', positive, 42)
   .parse();
-const opts = program.opts<{ rows: number; smallJobs: number; firstStart: boolean; seed: number }>();
+const opts = program.opts<{ rows: number; smallJobs: number; rounds: number; firstStart: boolean; seed: number }>();
 
 const log = (msg: string) => console.error(`[bench:backends] ${msg}`);
 const withUser = (url: string) => {
@@ -49,85 +51,135 @@ interface BackendFigures {
   smallJobsPerSecond: number;
 }
 
-async function onBackend(backend: Backend, csvPath: string): Promise<BackendFigures> {
+interface Service {
+  backend: Backend;
+  api: BenchApi;
+  baseUrl: string;
+  token: string;
+  databaseUrl: string;
+  sandbox: Sandbox;
+}
+
+/** `tableport api` and `tableport worker` with their queue in `backend`, in a sandbox of their own. */
+async function startService(backend: Backend): Promise<Service> {
   const sandbox = new Sandbox({ pgAdminUrl, redisUrl, keepDir: false, log });
+  await sandbox.create();
+  const smtp = await startSmtpServer();
+  sandbox.defer('smtp server', () => smtp.close());
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...sandbox.serviceEnv(redisUrl, smtp.url, baseUrl),
+    PORT: String(port),
+    // The export follows the import on one table: the per-table minute is a second here.
+    TASK_INTERVAL_SECONDS: '1',
+    LOG_LEVEL: 'warn',
+  };
+  if (backend === 'postgres') delete env.REDIS_URL;
+  const track = sandbox.track.bind(sandbox);
+  const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
+  const apiProc = await spawnRole('api', { env, logDir: sandbox.dir, track, ready: () => waitForHttp(`${baseUrl}/healthz`) });
+  sandbox.defer('api', () => apiProc.stop());
+  const worker = await spawnRole('worker', {
+    env: { ...env, LOG_LEVEL: 'info' },
+    logDir: sandbox.dir,
+    track,
+    nodeArgs: ['--max-old-space-size=192'],
+    ready: (p) => waitForLog(p, 'workers started'),
+  });
+  sandbox.defer('worker', () => worker.stop());
+  return {
+    backend,
+    api: new BenchApi(baseUrl, token, sandbox.jobTimesSource()),
+    baseUrl,
+    token,
+    databaseUrl: sandbox.databaseUrl,
+    sandbox,
+  };
+}
+
+const TIMEOUT_MS = 20 * 60_000;
+
+/** One CSV import of the file into a new table, then its CSV export: seconds of each, request to success. */
+async function transferRound(svc: Service, csvPath: string, round: number): Promise<{ importSeconds: number; exportSeconds: number }> {
+  const table = await svc.api.createTable(`round_${round}`, FIELDS);
+  const imported = await svc.api.import(table.id, csvPath, TIMEOUT_MS);
+  const importSeconds = (imported.doneAt - imported.sentAt) / 1000;
+  await sleep(1100);
+  const exported = await svc.api.export(table.id, { file_type: 'csv', mode: 'all' }, TIMEOUT_MS);
+  const exportSeconds = (exported.doneAt - exported.sentAt) / 1000;
+  log(`${svc.backend}, round ${round}: import ${importSeconds.toFixed(2)} s, export ${exportSeconds.toFixed(2)} s`);
+  return { importSeconds, exportSeconds };
+}
+
+/** Many small jobs: the export of an empty table, one table each, every one requested at once. */
+async function smallJobs(svc: Service): Promise<number> {
+  const tables: number[] = [];
+  for (let i = 0; i < opts.smallJobs; i++) tables.push((await svc.api.createTable(`small_${i}`, FIELDS.slice(0, 2))).id);
+  const db = new pg.Pool({ connectionString: svc.databaseUrl, max: 2 });
+  svc.sandbox.defer('counting pool', () => db.end());
+  const t0 = performance.now();
+  const headers = { authorization: `Bearer ${svc.token}`, 'content-type': 'application/json' };
+  for (let i = 0; i < tables.length; i += 20) {
+    await Promise.all(
+      tables.slice(i, i + 20).map(async (id) => {
+        const res = await fetch(`${svc.baseUrl}/oserve/v1/table/${id}/export/`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ file_type: 'csv', mode: 'all' }),
+        });
+        if (res.status !== 201) throw new Error(`small export of table ${id}: ${res.status} ${await res.text()}`);
+      }),
+    );
+  }
+  for (;;) {
+    const { rows } = await db.query<{ done: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed
+         FROM tableport.jobs WHERE type = 'export' AND table_id = ANY($1)`,
+      [tables],
+    );
+    const { done, failed } = rows[0] ?? { done: 0, failed: 0 };
+    if (failed > 0) throw new Error(`${failed} small exports failed`);
+    if (done === tables.length) break;
+    if (performance.now() - t0 > TIMEOUT_MS) throw new Error(`small exports: ${done} of ${tables.length} done in time`);
+    await sleep(50);
+  }
+  const perSecond = tables.length / ((performance.now() - t0) / 1000);
+  log(`${svc.backend}: ${tables.length} small exports, ${perSecond.toFixed(1)} jobs/s`);
+  return perSecond;
+}
+
+/**
+ * Both services run side by side and take turns, round after round, so a change in the machine's
+ * load falls on both; each figure is the best of its rounds.
+ */
+async function compareBackends(csvPath: string): Promise<Record<Backend, BackendFigures>> {
+  const services: Service[] = [];
   try {
-    await sandbox.create();
-    const smtp = await startSmtpServer();
-    sandbox.defer('smtp server', () => smtp.close());
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = {
-      ...sandbox.serviceEnv(redisUrl, smtp.url, baseUrl),
-      PORT: String(port),
-      // The export follows the import on one table: the per-table minute is a second here.
-      TASK_INTERVAL_SECONDS: '1',
-      LOG_LEVEL: 'warn',
+    for (const b of ['redis', 'postgres'] as const) services.push(await startService(b));
+    const best = new Map<Backend, BackendFigures>();
+    for (let round = 1; round <= opts.rounds; round++)
+      for (const svc of round % 2 ? services : [...services].reverse()) {
+        const r = await transferRound(svc, csvPath, round);
+        const was = best.get(svc.backend);
+        best.set(svc.backend, {
+          importSeconds: Math.min(was?.importSeconds ?? Number.POSITIVE_INFINITY, r.importSeconds),
+          exportSeconds: Math.min(was?.exportSeconds ?? Number.POSITIVE_INFINITY, r.exportSeconds),
+          smallJobsPerSecond: 0,
+        });
+      }
+    for (const svc of services) {
+      const figures = best.get(svc.backend);
+      if (figures) figures.smallJobsPerSecond = await smallJobs(svc);
+    }
+    const get = (b: Backend) => {
+      const f = best.get(b);
+      if (!f) throw new Error(`no figures for ${b}`);
+      return f;
     };
-    if (backend === 'postgres') delete env.REDIS_URL;
-    const track = sandbox.track.bind(sandbox);
-    const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
-    const apiProc = await spawnRole('api', { env, logDir: sandbox.dir, track, ready: () => waitForHttp(`${baseUrl}/healthz`) });
-    sandbox.defer('api', () => apiProc.stop());
-    const worker = await spawnRole('worker', {
-      env: { ...env, LOG_LEVEL: 'info' },
-      logDir: sandbox.dir,
-      track,
-      nodeArgs: ['--max-old-space-size=192'],
-      ready: (p) => waitForLog(p, 'workers started'),
-    });
-    sandbox.defer('worker', () => worker.stop());
-    const api = new BenchApi(baseUrl, token, sandbox.jobTimesSource());
-    const timeout = 20 * 60_000;
-
-    const table = await api.createTable(`backend_${backend}`, FIELDS);
-    const imported = await api.import(table.id, csvPath, timeout);
-    const importSeconds = (imported.doneAt - imported.sentAt) / 1000;
-    log(`${backend}: import of ${opts.rows} rows ${importSeconds.toFixed(2)} s`);
-    await sleep(1100);
-    const exported = await api.export(table.id, { file_type: 'csv', mode: 'all' }, timeout);
-    const exportSeconds = (exported.doneAt - exported.sentAt) / 1000;
-    log(`${backend}: export of ${opts.rows} rows ${exportSeconds.toFixed(2)} s`);
-
-    // Many small jobs: the export of an empty table, one table each, every one requested at once.
-    const tables: number[] = [];
-    for (let i = 0; i < opts.smallJobs; i++) {
-      const t = await api.createTable(`small_${i}`, FIELDS.slice(0, 2));
-      tables.push(t.id);
-    }
-    const db = new pg.Pool({ connectionString: sandbox.databaseUrl, max: 2 });
-    sandbox.defer('counting pool', () => db.end());
-    const t0 = performance.now();
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    for (let i = 0; i < tables.length; i += 20) {
-      await Promise.all(
-        tables.slice(i, i + 20).map(async (id) => {
-          const res = await fetch(`${baseUrl}/oserve/v1/table/${id}/export/`, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify({ file_type: 'csv', mode: 'all' }),
-          });
-          if (res.status !== 201) throw new Error(`small export of table ${id}: ${res.status} ${await res.text()}`);
-        }),
-      );
-    }
-    for (;;) {
-      const { rows } = await db.query<{ done: number; failed: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed
-           FROM tableport.jobs WHERE type = 'export' AND table_id = ANY($1)`,
-        [tables],
-      );
-      const { done, failed } = rows[0] ?? { done: 0, failed: 0 };
-      if (failed > 0) throw new Error(`${failed} small exports failed`);
-      if (done === tables.length) break;
-      if (performance.now() - t0 > timeout) throw new Error(`small exports: ${done} of ${tables.length} done in time`);
-      await sleep(50);
-    }
-    const smallJobsPerSecond = tables.length / ((performance.now() - t0) / 1000);
-    log(`${backend}: ${tables.length} small exports, ${smallJobsPerSecond.toFixed(1)} jobs/s`);
-    return { importSeconds, exportSeconds, smallJobsPerSecond };
+    return { redis: get('redis'), postgres: get('postgres') };
   } finally {
-    await sandbox.cleanup();
+    for (const svc of services) await svc.sandbox.cleanup();
   }
 }
 
@@ -168,8 +220,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'tableport-bench-backends-'));
 try {
   const csv = await writeDataset(join(dataDir, 'rows.csv'), 'csv', opts.rows, opts.seed);
   log(`${opts.rows} rows as CSV: ${(csv.bytes / 1e6).toFixed(0)} MB`);
-  const redis = await onBackend('redis', csv.path);
-  const postgres = await onBackend('postgres', csv.path);
+  const { redis, postgres } = await compareBackends(csv.path);
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const rows = [
     ['job', 'Redis queue', 'PostgreSQL queue', 'PostgreSQL / Redis'],
