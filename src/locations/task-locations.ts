@@ -21,6 +21,7 @@ import {
   parseConnection,
   readSources,
   resolveLocation,
+  writeObject,
   writeTarget,
   type LocationContext,
   type LocationPurpose,
@@ -184,21 +185,10 @@ export class TaskLocations {
   ): Promise<{ url: string; size: number }> {
     const { location, driver } = this.resolve(sealed, jobId, 'write');
     try {
-      const w = driver.openWrite(writeTarget(location, fileName), {
+      return await writeObject(driver, writeTarget(location, fileName), body, {
         contentType: CONTENT_TYPES[fileType] ?? 'application/octet-stream',
         signal,
       });
-      try {
-        await pipeline(body, w.stream);
-      } catch (err) {
-        w.stream.destroy(err as Error);
-        await w.done.catch(() => undefined);
-        throw err;
-      }
-      return await w.done;
-    } catch (err) {
-      body.destroy();
-      throw err;
     } finally {
       driver.close();
     }

@@ -16,10 +16,10 @@ import { createJobKinds, type Kinds } from '../jobs/kinds/index.js';
 import { JobLifecycle } from '../jobs/lifecycle/job-lifecycle.js';
 import { JobSweep } from '../jobs/lifecycle/job-sweep.js';
 import type { JobQueues } from '../jobs/queues.js';
-import { createLocationContext } from '../locations/index.js';
+import type { LocationContext } from '../locations/index.js';
 import { TaskLocations } from '../locations/task-locations.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { StorageDriver } from '../storage/index.js';
+import type { ServiceStorage } from '../storage/index.js';
 import { JobControlService } from './jobs/job-control.service.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { SqlService } from './sql.service.js';
@@ -33,7 +33,10 @@ export interface Infra {
   pool: Pool;
   /** The queues on their backend; the backend also holds the per-table minute. */
   queues: JobQueues;
-  storage: StorageDriver;
+  /** The service's own files: one place on the location drivers (src/storage/). */
+  storage: ServiceStorage;
+  /** The process's one location context: it holds the outbound guard and its allow-list. */
+  locations: LocationContext;
   logger?: Logger;
   clock?: Clock;
 }
@@ -63,7 +66,15 @@ export interface Services {
   webhooks: WebhooksService;
 }
 
-export function createServices({ config, pool, queues, storage, logger = createLogger('silent'), clock = systemClock }: Infra): Services {
+export function createServices({
+  config,
+  pool,
+  queues,
+  storage,
+  locations: locationContext,
+  logger = createLogger('silent'),
+  clock = systemClock,
+}: Infra): Services {
   setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
   const repos: Repositories = {
     users: new UsersRepository(pool),
@@ -73,8 +84,7 @@ export function createServices({ config, pool, queues, storage, logger = createL
     webhooks: new WebhooksRepository(pool),
   };
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
-  // One location context per process: it holds the outbound guard and its allow-list.
-  const locations = new TaskLocations(createLocationContext(config.locations, logger), config.locations.credentialsKey);
+  const locations = new TaskLocations(locationContext, config.locations.credentialsKey);
   // Called at request time, once the lifecycle below exists.
   const jobsView = new JobsService(config, repos.jobs, tables, storage, (type) => lifecycle.kindOf(type).folder, clock);
   const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });

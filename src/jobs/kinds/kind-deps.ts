@@ -7,7 +7,7 @@ import type { TablesRepository } from '../../db/repositories/tables.repository.j
 import type { TaskLocations } from '../../locations/task-locations.js';
 import type { Logger } from '../../logger.js';
 import type { TablesService } from '../../services/tables/tables.service.js';
-import type { StorageDriver } from '../../storage/index.js';
+import type { ServiceStorage } from '../../storage/index.js';
 import type { JobLifecycle } from '../lifecycle/job-lifecycle.js';
 
 /** What every kind may use: the tables and their rows, the job rows, the files and places, and the lifecycle that gives birth to its jobs. */
@@ -18,7 +18,7 @@ export interface KindDeps {
   tablesRepo: TablesRepository;
   rows: RowsRepository;
   jobs: JobsRepository;
-  storage: StorageDriver;
+  storage: ServiceStorage;
   locations: TaskLocations;
   lifecycle: JobLifecycle;
   logger: Logger;

@@ -2,7 +2,8 @@ import { dateOf, systemClock, type Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { JobRecord, JobsRepository } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
-import { createDownloadLink, verifyDownload, type StorageDriver } from '../../storage/index.js';
+import { createDownloadLink, verifyDownload } from '../../http/download-links.js';
+import type { ServiceStorage } from '../../storage/index.js';
 import type { Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
 import type { Readable } from 'node:stream';
 import { pageMeta, type PageQuery } from '../paging.js';
@@ -30,7 +31,7 @@ export class JobsService {
     private readonly config: Config,
     private readonly jobs: JobsRepository,
     private readonly tables: TablesService,
-    private readonly storage: StorageDriver,
+    private readonly storage: ServiceStorage,
     /** Where a job type's files live (its kind's folder): an export's file, or an import's error report. */
     private readonly folderOf: (type: JobType) => 'export' | 'import',
     private readonly clock: Clock = systemClock,

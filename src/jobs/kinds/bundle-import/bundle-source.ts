@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { SecretBox } from '../../../crypto/secret-box.js';
 import { InvalidLocationError, InvalidParameterError } from '../../../errors.js';
 import { resolveLocation, type LocationContext } from '../../../locations/index.js';
-import type { StorageDriver } from '../../../storage/index.js';
+import type { ServiceStorage } from '../../../storage/index.js';
 
 export type BundleOrigin = 'upload' | 'content' | 'file' | 'location';
 
@@ -31,7 +31,7 @@ export class BundleSources {
   private readonly box: SecretBox;
 
   constructor(
-    private readonly storage: StorageDriver,
+    private readonly storage: ServiceStorage,
     private readonly locations: LocationContext,
   ) {
     this.box = new SecretBox(locations.config.credentialsKey);

@@ -1,5 +1,5 @@
 /**
- * Signed download links: a link names one job's file and an expiry, and an HMAC-SHA256 of those
+ * Signed download links, the HTTP edge's authorisation of a download (GET /files/:job/:name): a link names one job's file and an expiry, and an HMAC-SHA256 of those
  * under the server's secret proves that the server made it. Anyone holding the link may download
  * until it expires; no token is needed, and changing any part of it breaks the signature.
  */
