@@ -4,6 +4,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { SealedSecrets } from '../crypto/sealed-secrets.js';
 import type { Pool } from '../db/pool.js';
 import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RecordsRepository } from '../db/repositories/records.repository.js';
@@ -84,10 +85,20 @@ export function createServices({
     webhooks: new WebhooksRepository(pool),
   };
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
-  const locations = new TaskLocations(locationContext, config.locations.credentialsKey);
+  // The one sealer of credentials at rest: task and bundle locations, webhook secrets.
+  const secrets = new SealedSecrets(config.locations.credentialsKey);
+  const locations = new TaskLocations(locationContext, secrets);
   // Called at request time, once the lifecycle below exists.
   const jobsView = new JobsService(config, repos.jobs, tables, storage, (type) => lifecycle.kindOf(type).folder, clock);
-  const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
+  const webhooks = new WebhooksService({
+    config,
+    webhooks: repos.webhooks,
+    jobs: repos.jobs,
+    jobsView,
+    queues,
+    guard: locationContext.guard,
+    secrets,
+  });
   const lifecycle = new JobLifecycle({
     config,
     pool,

@@ -16,7 +16,7 @@ import type { KindDeps } from './kind-deps.js';
 export function createJobKinds(d: KindDeps) {
   const workspace = new WorkspaceRepository(d.pool);
   const bundleJobs = new BundleJobsRepository(d.pool);
-  const sources = new BundleSources(d.storage, d.locations.ctx);
+  const sources = new BundleSources(d.storage, d.locations.ctx, d.locations.secrets);
   const runner = new BundleImportRunner({
     workspace,
     rows: d.rows,
