@@ -56,6 +56,17 @@ export function createDownloadLink(
   };
 }
 
+/** The links of one server, with its PUBLIC_URL, secret and link lifetime: what the services make and check. */
+export function downloadLinks(opts: { publicUrl: string; signingSecret: string; downloadLinkTtlSeconds: number }): {
+  create(file: { jobId: string; fileName: string }, now: Date): { url: string; expiresAt: Date };
+  verify(req: DownloadRequest, now: Date): DownloadVerdict;
+} {
+  return {
+    create: (file, now) => createDownloadLink(opts, file, now),
+    verify: (req, now) => verifyDownload(req, opts.signingSecret, now),
+  };
+}
+
 /**
  * Checks a download request. The signature is checked before the expiry, so a forged link is
  * `invalid_signature` whatever its expiry says, and only a genuine old link is `link_expired`.

@@ -12,7 +12,7 @@ import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import { WebhooksRepository } from '../db/repositories/webhooks.repository.js';
-import { setValueLimits } from '../formats/values.js';
+import type { ValueLimits } from '../formats/values.js';
 import { createJobKinds, type Kinds } from '../jobs/kinds/index.js';
 import { JobLifecycle } from '../jobs/lifecycle/job-lifecycle.js';
 import { JobSweep } from '../jobs/lifecycle/job-sweep.js';
@@ -22,7 +22,7 @@ import { TaskLocations } from '../locations/task-locations.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { ServiceStorage } from '../storage/index.js';
 import { JobControlService } from './jobs/job-control.service.js';
-import { JobsService } from './jobs/jobs.service.js';
+import { JobsService, type DownloadLinks } from './jobs/jobs.service.js';
 import { SqlService } from './sql.service.js';
 import { RecordsService } from './tables/records.service.js';
 import { TablesService } from './tables/tables.service.js';
@@ -38,6 +38,8 @@ export interface Infra {
   storage: ServiceStorage;
   /** The process's one location context: it holds the outbound guard and its allow-list. */
   locations: LocationContext;
+  /** Signed download links, the HTTP edge's (src/http/download-links.ts). */
+  links: DownloadLinks;
   logger?: Logger;
   clock?: Clock;
 }
@@ -73,10 +75,10 @@ export function createServices({
   queues,
   storage,
   locations: locationContext,
+  links,
   logger = createLogger('silent'),
   clock = systemClock,
 }: Infra): Services {
-  setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),
@@ -84,12 +86,14 @@ export function createServices({
     jobs: new JobsRepository(pool),
     webhooks: new WebhooksRepository(pool),
   };
+  // The caps on one value, handed to every format, sniff and `where` (nothing reads them from a global).
+  const limits: ValueLimits = { maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth };
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
   // The one sealer of credentials at rest: task and bundle locations, webhook secrets.
   const secrets = new SealedSecrets(config.locations.credentialsKey);
   const locations = new TaskLocations(locationContext, secrets);
   // Called at request time, once the lifecycle below exists.
-  const jobsView = new JobsService(config, repos.jobs, tables, storage, (type) => lifecycle.kindOf(type).folder, clock);
+  const jobsView = new JobsService(repos.jobs, tables, storage, links, (type) => lifecycle.kindOf(type).folder, clock);
   const webhooks = new WebhooksService({
     config,
     webhooks: repos.webhooks,
@@ -112,6 +116,7 @@ export function createServices({
   });
   const kinds = createJobKinds({
     config,
+    limits,
     pool,
     tables,
     tablesRepo: repos.tables,
@@ -127,7 +132,7 @@ export function createServices({
     repos,
     users: new UsersService(repos.users),
     tables,
-    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes, clock),
+    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes, clock, limits),
     kinds,
     jobs: jobsView,
     lifecycle,

@@ -24,6 +24,7 @@ export function createJobKinds(d: KindDeps) {
     bundleJobs,
     sources,
     limits: { maxTables: d.config.bundleMaxTables, maxRowsPerTable: d.config.exportMaxRows },
+    valueLimits: d.limits,
     clock: d.clock,
   });
   const kinds = {

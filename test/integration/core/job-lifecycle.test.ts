@@ -10,6 +10,7 @@ import { createQueueBackend } from '../../../src/queue/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServices, type Services } from '../../../src/services/index.js';
 import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/jobs/lifecycle/job-outcomes.js';
+import { downloadLinks } from '../../../src/http/download-links.js';
 import { createLocationContext } from '../../../src/locations/index.js';
 import { createStorage, type ServiceStorage } from '../../../src/storage/index.js';
 import { createPool, type Pool } from '../../../src/db/pool.js';
@@ -29,7 +30,8 @@ async function servicesOf(
   const queues = new JobQueues(await createQueueBackend(server.config, 'worker', logger, systemClock), server.config);
   const locations = createLocationContext(server.config.locations, logger);
   const storage = o.storage ?? createStorage(server.config, locations);
-  const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, locations, logger });
+  const links = downloadLinks(server.config);
+  const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, locations, links, logger });
   return {
     services,
     close: () => queues.close(),
