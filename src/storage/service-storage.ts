@@ -83,67 +83,48 @@ class PlaceStorage implements ServiceStorage {
       source.destroy();
       throw err;
     }
-    try {
-      const { size } = await writeObject(this.driver, at, source, { signal: opts.signal });
-      return { size };
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    const { size } = await this.mapped(writeObject(this.driver, at, source, { signal: opts.signal }));
+    return { size };
   }
 
   async putFile(key: string, localPath: string): Promise<{ size: number }> {
     const at = this.at(key); // refuse a bad key before reading anything
-    try {
-      if (this.driver.moveIn) return await this.driver.moveIn(localPath, at);
-      const { size } = await writeObject(this.driver, at, createReadStream(localPath));
-      await unlink(localPath).catch(() => undefined);
-      return { size };
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    if (this.driver.moveIn) return this.mapped(this.driver.moveIn(localPath, at));
+    const { size } = await this.mapped(writeObject(this.driver, at, createReadStream(localPath)));
+    await unlink(localPath).catch(() => undefined);
+    return { size };
   }
 
   async get(key: string, range?: ByteRange, opts: StorageTransferOptions = {}): Promise<Readable> {
     const at = this.at(key);
     if (range) checkRange(range);
-    try {
-      const opened = await this.driver.openRead(at, { range, signal: opts.signal });
-      return this.mapStreamErrors(opened.stream);
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    const opened = await this.mapped(this.driver.openRead(at, { range, signal: opts.signal }));
+    return this.mapStreamErrors(opened.stream);
   }
 
   async stat(key: string): Promise<StoredObjectInfo | null> {
-    const at = this.at(key);
-    try {
-      return await this.driver.stat(at);
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    return this.mapped(this.driver.stat(this.at(key)));
   }
 
   async delete(key: string): Promise<void> {
-    const at = this.at(key);
-    try {
-      await this.driver.delete(at);
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    return this.mapped(this.driver.delete(this.at(key)));
   }
 
   async deletePrefix(prefix: string): Promise<void> {
     // As a folder: "exports/abc" removes "exports/abc/x" and not "exports/abcd/x".
-    const folder = { ...childLocation(this.root, `${keySegments(prefix.replace(/\/+$/, '')).join('/')}/`), isFolder: true };
-    try {
-      await this.driver.deleteFolder(folder);
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    const folder = { ...this.at(prefix.replace(/\/+$/, '')), isFolder: true };
+    return this.mapped(this.driver.deleteFolder({ ...folder, key: `${folder.key}/` }));
   }
 
   close(): void {
     this.driver.close();
+  }
+
+  /** `work`, its failure as users of the service read it (see mapError). */
+  private mapped<T>(work: Promise<T>): Promise<T> {
+    return work.catch((err: unknown) => {
+      throw this.mapError(err);
+    });
   }
 
   /** `source` failing as a call fails (see mapError): a store that goes quiet mid-read is the same 503. */
