@@ -3,7 +3,7 @@
  */
 import type { FieldSchema } from '../types/api.js';
 import { RowPlan, type RowDefaults, type RowProblem } from './row-plan.js';
-import type { ValueLimits } from './values.js';
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './values.js';
 
 /**
  * Puts an object's values into `slots` by column (clearing the rest). Returns the first key that
@@ -42,7 +42,7 @@ export function encodeJsonRow(obj: unknown, ctx: JsonRowContext): JsonRowResult 
     return { ok: false, errors: [{ message: 'a row must be a JSON object', reason: 'a row must be a JSON object' }] };
   }
   let plan = plans.get(ctx.fields);
-  if (plan === undefined || plan.defaults !== ctx.defaults) {
+  if (plan === undefined || plan.defaults !== ctx.defaults || plan.limits !== (ctx.limits ?? DEFAULT_VALUE_LIMITS)) {
     plan = new RowPlan(ctx.fields, ctx.defaults, { limits: ctx.limits });
     plans.set(ctx.fields, plan);
   }

@@ -56,6 +56,11 @@ export class RowPlan {
   lastId = '';
   lastCreatedAt = 0;
 
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH this plan converts under. */
+  get limits(): ValueLimits {
+    return this.problem.limits;
+  }
+
   /** Values come from a file: typed values take the file rules (`convertFileValue`). */
   private readonly fileValues: boolean;
 
