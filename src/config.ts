@@ -27,7 +27,7 @@ const EnvSchema = z.object({
   MAIL_FROM: z.string().min(1).default('tableport <no-reply@localhost>'),
   MAIL_OUTBOX_DIR: z.string().min(1).default('./data/outbox'),
   STORAGE_DIR: z.string().min(1).default('./data/files'),
-  // The service's own files in an object store instead of STORAGE_DIR; see src/storage/s3.driver.ts.
+  // The service's own files in an object store instead of STORAGE_DIR; see src/locations/s3.driver.ts (ownStorage).
   STORAGE_URL: z
     .string()
     .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket or s3://bucket/prefix')

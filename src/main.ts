@@ -15,6 +15,8 @@ import { createQueueBackend } from './queue/index.js';
 import type { Logger } from './logger.js';
 import { createServices } from './services/index.js';
 import { JobMailService } from './services/mail.service.js';
+import { downloadLinks } from './http/download-links.js';
+import { createLocationContext } from './locations/index.js';
 import { createStorage } from './storage/index.js';
 import { metrics } from './metrics/metrics.js';
 import { bullQueueCounts } from './metrics/queue-counts.js';
@@ -53,7 +55,11 @@ export async function start(configured: Config, roles: Role[], logger: Logger, o
     await embedded?.close();
     throw err;
   }
-  const storage = createStorage(config, logger);
+  // One location context per process (it holds the outbound guard and its allow-list), shared by
+  // the service's own storage and every user's destination and source.
+  const locations = createLocationContext(config.locations, logger);
+  const storage = createStorage(config, locations);
+  const links = downloadLinks(config);
   const closers: Array<() => Promise<unknown>> = [];
   const finalClosers: Array<() => Promise<unknown>> = [];
 
@@ -64,7 +70,7 @@ export async function start(configured: Config, roles: Role[], logger: Logger, o
     const pool = createPool(config.databaseUrl, { max: 4 + config.workerConcurrency * 3 });
     pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
     const queues = new JobQueues(await createQueueBackend(config, 'worker', logger, clock), config);
-    const services = createServices({ config, pool, queues, storage, logger, clock });
+    const services = createServices({ config, pool, queues, storage, locations, links, logger, clock });
     const { startWorkers } = await import('../workers/main.js');
     const { createMailer } = await import('./mail/mailer.js');
     const timeouts = { idleMs: config.locations.outboundTimeoutMs, maxDurationMs: config.locations.outboundMaxDurationMs };
@@ -111,7 +117,7 @@ export async function start(configured: Config, roles: Role[], logger: Logger, o
     pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection failed'));
     const backend = await createQueueBackend(config, 'api', logger, clock);
     const queues = new JobQueues(backend, config, true);
-    const services = createServices({ config, pool, queues, storage, logger, clock });
+    const services = createServices({ config, pool, queues, storage, locations, links, logger, clock });
     finalClosers.push(async () => {
       await queues.close();
       await pool.end();

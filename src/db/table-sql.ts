@@ -130,12 +130,16 @@ export function exportColumnTypes(fields: FieldSchema[], sel: ExportSelection): 
   return exportColumns(fields, sel).map((name) => ({ name, type: convert.has(name) ? 'date' : (byName.get(name)?.type ?? 'string') }));
 }
 
+const CHECKED_VALUES = { maxCellBytes: Number.POSITIVE_INFINITY, maxJsonDepth: Number.POSITIVE_INFINITY };
+
 /** The condition of a selection: the window and the compiled `where` (values through `binder`). */
 export function selectionWhere(fields: FieldSchema[], sel: ExportSelection, binder: Binder): string {
   const conds: string[] = [];
   if (sel.start !== undefined && sel.start !== null) conds.push(`created_at >= ${int(sel.start)}`);
   if (sel.end !== undefined && sel.end !== null) conds.push(`created_at < ${int(sel.end)}`);
-  if (sel.where && Object.keys(sel.where).length) conds.push(compileWhere(sel.where, fields, binder).sql);
+  // A stored selection's values kept MAX_CELL_BYTES and MAX_JSON_DEPTH when it was asked for (see
+  // validateSelection): compiled again here, they are not measured a second time.
+  if (sel.where && Object.keys(sel.where).length) conds.push(compileWhere(sel.where, fields, binder, 'where', CHECKED_VALUES).sql);
   return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
 }
 

@@ -25,7 +25,11 @@ export class CsvImportEncoder extends ImportEncoder {
   constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
     this.slots = new Array<string | null | undefined>(this.plan.names.length).fill(undefined);
-    this.tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line), opts.csvDelimiter ?? ',');
+    this.tokenizer = new CsvTokenizer(
+      (cells, count, line) => this.record(cells, count, line),
+      opts.csvDelimiter ?? ',',
+      opts.limits?.maxCellBytes,
+    );
     // Without a header, the columns are the ones named, or the schema's fields in order.
     if (opts.csvHeader === false) {
       const names = opts.columns ?? opts.fields.map((f) => f.name);

@@ -9,7 +9,7 @@
  * line), including line breaks inside quoted cells, so each record knows the line it starts on.
  */
 import { InvalidFileError, InvalidRowError } from '../errors.js';
-import { valueLimits } from './values.js';
+import { DEFAULT_VALUE_LIMITS } from './values.js';
 
 const FIELD = 0; // at the start of a cell
 const UNQUOTED = 1; // inside an unquoted cell
@@ -19,15 +19,6 @@ const QUOTE = 3; // just read a quote inside a quoted cell: an escaped quote or 
 const DQUOTE = 34;
 const LF = 10;
 const CR = 13;
-
-/**
- * No cell may grow beyond `MAX_CELL_BYTES` (counted in characters, each at least one byte): past it
- * the row is refused. The check runs after each chunk, so a cell never holds more than the cap
- * plus one chunk, whatever the file holds.
- */
-export function maxCellChars(): number {
-  return valueLimits.maxCellBytes;
-}
 
 /**
  * A record may have at most this many cells (Excel's column limit; a table has at most 500 fields).
@@ -64,6 +55,12 @@ export class CsvTokenizer {
   constructor(
     private readonly onRecord: RecordHandler,
     delimiter = ',',
+    /**
+     * No cell may grow beyond `MAX_CELL_BYTES` (counted in characters, each at least one byte): past
+     * it the row is refused. The check runs after each chunk, so a cell never holds more than the
+     * cap plus one chunk, whatever the file holds.
+     */
+    private readonly maxCellChars = DEFAULT_VALUE_LIMITS.maxCellBytes,
   ) {
     this.comma = delimiter.charCodeAt(0);
   }
@@ -213,14 +210,14 @@ export class CsvTokenizer {
     this.state = state;
     this.line = line;
     this.afterCR = afterCR;
-    if (this.carry.length > maxCellChars()) {
+    if (this.carry.length > this.maxCellChars) {
       const column = this.count + 1;
       const name = this.firstRecord?.[this.count];
       this.carry = '';
       throw new InvalidRowError(
         this.recordLine,
         name,
-        `(column ${column}) is larger than the limit of ${maxCellChars()} bytes for one value (MAX_CELL_BYTES)${
+        `(column ${column}) is larger than the limit of ${this.maxCellChars} bytes for one value (MAX_CELL_BYTES)${
           state === QUOTED ? ', or a quote that opens it is never closed' : ''
         }.`,
       );

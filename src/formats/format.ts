@@ -12,6 +12,7 @@
 import type { Transform } from 'node:stream';
 import type { FieldSchema, FileType } from '../types/api.js';
 import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
+import type { ValueLimits } from './values.js';
 
 /** The type of an exported column: a field's type, or a built-in's natural one. */
 export type ExportColumnType = 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'array' | 'object';
@@ -76,6 +77,8 @@ export interface ImportFileOptions {
   csvHeader?: boolean;
   /** CSV without a header: the columns in file order. */
   columns?: string[];
+  /** The server's MAX_CELL_BYTES and MAX_JSON_DEPTH; the defaults when omitted. */
+  limits?: ValueLimits;
 }
 
 export type ImportShape =

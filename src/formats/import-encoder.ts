@@ -9,13 +9,15 @@ import { TooManyRowsError } from '../errors.js';
 import type { FieldSchema, JobError } from '../types/api.js';
 import { RowPlan, type RowDefaults } from './row-plan.js';
 import { storableText } from './storable-text.js';
-import { show } from './values.js';
+import { show, type ValueLimits } from './values.js';
 
 export interface ImportEncoderOptions {
   /** The table's schema fields, in order. */
   fields: FieldSchema[];
   /** Values for built-in fields a row leaves out. */
   defaults: RowDefaults;
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH; the defaults when omitted. */
+  limits?: ValueLimits;
   /** More rows than this fail the stream with `TooManyRowsError` at once. */
   maxRows: number;
   /** Row errors kept in `errors` (default 100); `errorCount` counts them all. */
@@ -82,7 +84,7 @@ export abstract class ImportEncoder extends Transform {
     super(streamOpts);
     this.lineColumn = opts.lineColumn ?? false;
     this.onBadRow = opts.onBadRow;
-    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: opts.fileValues ?? true });
+    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: opts.fileValues ?? true, limits: opts.limits });
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;

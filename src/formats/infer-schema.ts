@@ -25,11 +25,11 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { gzipError } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import type { ImportFileOptions } from './format.js';
-import { JsonArraySplitter } from './json/json-array-splitter.js';
+import { JsonArraySplitter, jsonArrayLimits } from './json/json-array-splitter.js';
 import { foreignValue } from './object-import.encoder.js';
 import { formatOf } from './registry.js';
 import { RowPlan } from './row-plan.js';
-import { parseDate } from './values.js';
+import { parseDate, problemUnder, type ValueLimits } from './values.js';
 
 export const INFER_SAMPLE_ROWS = 1000;
 
@@ -120,21 +120,26 @@ async function visitRows(
   if (fromText) {
     let header: string[] | undefined = opts.csvHeader === false ? opts.columns : undefined;
     if (header) visitor.onColumns(header);
-    const tokenizer = new CsvTokenizer((cells, count, line) => {
-      if (stop) return;
-      if (!header) {
-        header = cells.slice(0, count).map((c) => c ?? '');
-        visitor.onColumns(header);
-        return;
-      }
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < count && i < header.length; i++) row[header[i] as string] = cells[i];
-      visit(row, line);
-    }, opts.csvDelimiter);
+    const maxCell = opts.limits?.maxCellBytes;
+    const tokenizer = new CsvTokenizer(
+      (cells, count, line) => {
+        if (stop) return;
+        if (!header) {
+          header = cells.slice(0, count).map((c) => c ?? '');
+          visitor.onColumns(header);
+          return;
+        }
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < count && i < header.length; i++) row[header[i] as string] = cells[i];
+        visit(row, line);
+      },
+      opts.csvDelimiter,
+      maxCell,
+    );
     feed = (t) => tokenizer.write(t);
     end = () => tokenizer.end();
   } else if (fileType === 'json') {
-    const splitter = new JsonArraySplitter((t, s, e, line) => addObject(JSON.parse(t.slice(s, e)), line));
+    const splitter = new JsonArraySplitter((t, s, e, line) => addObject(JSON.parse(t.slice(s, e)), line), jsonArrayLimits(opts.limits));
     feed = (t) => splitter.write(t);
   } else {
     let carry = '';
@@ -202,7 +207,7 @@ export async function sampleFile(
 }
 
 /** The schema the sample's columns fit. Refuses columns that cannot be field names. */
-export function inferSchema(sample: Sample): FieldSchema[] {
+export function inferSchema(sample: Sample, limits?: ValueLimits): FieldSchema[] {
   const columns = sample.columns.filter((c) => !BUILTINS.has(c) && c !== ERROR_REPORT_COLUMN);
   const bad = columns.filter((c) => !FIELD_RE.test(c));
   if (bad.length) {
@@ -213,7 +218,7 @@ export function inferSchema(sample: Sample): FieldSchema[] {
   }
   if (columns.length === 0)
     throw new InvalidFileError('The file has no columns besides the built-in ones, so no schema can be inferred from it.');
-  const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true);
+  const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true, [], limits);
   inferrer.addColumns(sample.columns);
   sample.rows.forEach((row, i) => {
     inferrer.addRow(row, sample.lines[i] ?? 0);
@@ -242,7 +247,7 @@ export async function inferWholeFile(
   start: readonly FieldSchema[],
   signal?: AbortSignal,
 ): Promise<FieldSchema[] | undefined> {
-  const inferrer = new SchemaInferrer(fileType === 'csv', formatOf(fileType)?.import?.kind === 'rows', start);
+  const inferrer = new SchemaInferrer(fileType === 'csv', formatOf(fileType)?.import?.kind === 'rows', start, opts.limits);
   const { complete } = await visitRows(
     source,
     fileType,
@@ -285,6 +290,7 @@ class SchemaInferrer {
     private readonly fromText: boolean,
     private readonly foreign: boolean,
     start: readonly FieldSchema[] = [],
+    private readonly limits?: ValueLimits,
   ) {
     for (const f of start) {
       this.order.push(f.name);
@@ -336,7 +342,7 @@ class SchemaInferrer {
 
   private currentPlan(): RowPlan {
     if (!this.plan) {
-      this.plan = new RowPlan(this.fields(), SAMPLE_DEFAULTS, { fileValues: true });
+      this.plan = new RowPlan(this.fields(), SAMPLE_DEFAULTS, { fileValues: true, limits: this.limits });
       this.slots = new Array<unknown>(this.plan.names.length);
     }
     return this.plan;
@@ -353,7 +359,7 @@ function widest(a: FieldType, b: FieldType): FieldType {
 const INTEGER = /^-?\d{1,16}$/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const DATE_START = /^\d{4}-\d{2}-\d{2}/;
-const problem = { message: '' };
+const problem = problemUnder();
 
 function isDate(s: string): boolean {
   return DATE_START.test(s) && parseDate(s, problem) !== undefined;

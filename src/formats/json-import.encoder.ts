@@ -5,7 +5,7 @@
  */
 import { InvalidFileError } from '../errors.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
-import { JsonArraySplitter } from './json/json-array-splitter.js';
+import { jsonArrayLimits, JsonArraySplitter, type ElementHandler } from './json/json-array-splitter.js';
 import { JsonElementBatch } from './json/json-element-batch.js';
 import { StrictUtf8Decoder } from './utf8.js';
 
@@ -15,10 +15,12 @@ export class JsonImportEncoder extends ImportEncoder {
     (obj, line) => this.addObject(obj, line),
     (line, reason) => new InvalidFileError(`line ${line}: the object that starts on this line is not valid JSON (${reason}).`, { line }),
   );
-  private readonly splitter = new JsonArraySplitter((text, start, end, line, inChunk) => this.batch.take(text, start, end, line, inChunk));
+  private readonly splitter: JsonArraySplitter;
 
   constructor(opts: ImportEncoderOptions) {
     super(opts);
+    const take: ElementHandler = (text, start, end, line, inChunk) => this.batch.take(text, start, end, line, inChunk);
+    this.splitter = new JsonArraySplitter(take, jsonArrayLimits(opts.limits));
   }
 
   protected consume(chunk: Buffer): void {

@@ -3,6 +3,7 @@
  */
 import type { FieldSchema } from '../types/api.js';
 import { RowPlan, type RowDefaults, type RowProblem } from './row-plan.js';
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './values.js';
 
 /**
  * Puts an object's values into `slots` by column (clearing the rest). Returns the first key that
@@ -21,6 +22,8 @@ export function objectToSlots(obj: Record<string, unknown>, index: Map<string, n
 export interface JsonRowContext {
   fields: readonly FieldSchema[];
   defaults: RowDefaults;
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH; the defaults when omitted. */
+  limits?: ValueLimits;
 }
 
 export type JsonRowResult =
@@ -39,8 +42,8 @@ export function encodeJsonRow(obj: unknown, ctx: JsonRowContext): JsonRowResult 
     return { ok: false, errors: [{ message: 'a row must be a JSON object', reason: 'a row must be a JSON object' }] };
   }
   let plan = plans.get(ctx.fields);
-  if (plan === undefined || plan.defaults !== ctx.defaults) {
-    plan = new RowPlan(ctx.fields, ctx.defaults);
+  if (plan === undefined || plan.defaults !== ctx.defaults || plan.limits !== (ctx.limits ?? DEFAULT_VALUE_LIMITS)) {
+    plan = new RowPlan(ctx.fields, ctx.defaults, { limits: ctx.limits });
     plans.set(ctx.fields, plan);
   }
   const slots = new Array<unknown>(plan.names.length);

@@ -15,8 +15,12 @@ export class NdjsonImportEncoder extends ImportEncoder {
   /** The line the carried text (or the next line) starts on. */
   private line = 1;
 
+  /** 4 × MAX_CELL_BYTES. */
+  private readonly maxLineChars: number;
+
   constructor(opts: ImportEncoderOptions) {
     super(opts);
+    this.maxLineChars = maxElementChars(opts.limits);
   }
 
   protected consume(chunk: Buffer): void {
@@ -57,9 +61,9 @@ export class NdjsonImportEncoder extends ImportEncoder {
   }
 
   private checkCarry(): void {
-    if (this.carry.length > maxElementChars()) {
+    if (this.carry.length > this.maxLineChars) {
       throw new InvalidFileError(
-        `line ${this.line}: a line is longer than the limit of ${maxElementChars()} characters for one row (4 × MAX_CELL_BYTES); the file is not NDJSON.`,
+        `line ${this.line}: a line is longer than the limit of ${this.maxLineChars} characters for one row (4 × MAX_CELL_BYTES); the file is not NDJSON.`,
         {
           line: this.line,
         },

@@ -5,7 +5,17 @@
  */
 import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
 import { escapeCopy } from './copy-text.js';
-import { convertFileValue, convertJson, convertText, kindOf, show, textValue, type Problem } from './values.js';
+import {
+  convertFileValue,
+  convertJson,
+  convertText,
+  kindOf,
+  problemUnder,
+  show,
+  textValue,
+  type Problem,
+  type ValueLimits,
+} from './values.js';
 
 /** Values used when a row leaves a built-in field out. */
 export interface RowDefaults {
@@ -39,12 +49,17 @@ export class RowPlan {
   private readonly parts: string[];
   private readonly createdByDefault: string;
   private readonly createdAtDefault: string;
-  private readonly problem: Problem = { message: '' };
+  private readonly problem: Problem;
   /** The problems of the last `encode` that returned `undefined`. */
   problems: RowProblem[] = [];
   /** `id` and `created_at` of the last row encoded. */
   lastId = '';
   lastCreatedAt = 0;
+
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH this plan converts under. */
+  get limits(): ValueLimits {
+    return this.problem.limits;
+  }
 
   /** Values come from a file: typed values take the file rules (`convertFileValue`). */
   private readonly fileValues: boolean;
@@ -52,9 +67,10 @@ export class RowPlan {
   constructor(
     readonly fields: readonly FieldSchema[],
     readonly defaults: RowDefaults,
-    opts: { fileValues?: boolean } = {},
+    opts: { fileValues?: boolean; limits?: ValueLimits | undefined } = {},
   ) {
     this.fileValues = opts.fileValues ?? false;
+    this.problem = problemUnder(opts.limits);
     this.names = [...BUILTIN_FIELDS, ...fields.map((f) => f.name)];
     this.index = new Map(this.names.map((n, i) => [n, i]));
     this.kinds = fields.map((f) => kindOf(f.type));

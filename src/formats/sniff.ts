@@ -8,8 +8,8 @@ import { BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { detectFormat, readHead, type FileHead } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
-import { JsonArraySplitter } from './json/json-array-splitter.js';
-import { show } from './values.js';
+import { JsonArraySplitter, jsonArrayLimits } from './json/json-array-splitter.js';
+import { DEFAULT_VALUE_LIMITS, show, type ValueLimits } from './values.js';
 
 export { SNIFF_BYTES } from './detect.js';
 
@@ -21,6 +21,8 @@ export interface SniffOptions {
   csvHeader?: boolean;
   /** CSV without a header: its columns (default: the schema's fields in order). */
   columns?: string[];
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH; the defaults when omitted. */
+  limits?: ValueLimits;
 }
 
 export interface SniffResult {
@@ -47,7 +49,7 @@ export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
   const knownCsv = new Set<string>([...known, ERROR_REPORT_COLUMN]);
   let result: SniffResult;
   if (text === undefined) result = { format: format.fileType };
-  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known);
+  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known, opts.limits);
   else if (format.fileType === 'ndjson') result = sniffNdjson(text, known);
   else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, knownCsv, opts);
   else result = { format: format.fileType };
@@ -64,7 +66,7 @@ function unknownKeys(line: number, keys: string[], known: Set<string>, what: str
   );
 }
 
-function sniffJson(text: string, whole: boolean, known: Set<string>): SniffResult {
+function sniffJson(text: string, whole: boolean, known: Set<string>, limits?: ValueLimits): SniffResult {
   let firstKeys: string[] | undefined;
   let elements = 0;
   const splitter = new JsonArraySplitter((t, start, end, line) => {
@@ -79,7 +81,7 @@ function sniffJson(text: string, whole: boolean, known: Set<string>): SniffResul
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return;
     firstKeys = Object.keys(obj);
     unknownKeys(line, firstKeys, known, 'the first object');
-  });
+  }, jsonArrayLimits(limits));
   splitter.write(text);
   if (whole) splitter.end();
   return firstKeys ? { format: 'json', columns: firstKeys } : { format: 'json' };
@@ -103,11 +105,16 @@ function sniffNdjson(text: string, known: Set<string>): SniffResult {
 }
 
 /** The first CSV record of `text` split by `delimiter`, or undefined when it does not end in the head. */
-function firstRecord(text: string, whole: boolean, delimiter: string): string[] | undefined {
+function firstRecord(text: string, whole: boolean, delimiter: string, limits = DEFAULT_VALUE_LIMITS): string[] | undefined {
   let first: string[] | undefined;
-  const tokenizer = new CsvTokenizer((cells, count) => {
-    if (first === undefined) first = cells.slice(0, count).map((c) => c ?? '');
-  }, delimiter);
+  const maxCell = limits.maxCellBytes;
+  const tokenizer = new CsvTokenizer(
+    (cells, count) => {
+      if (first === undefined) first = cells.slice(0, count).map((c) => c ?? '');
+    },
+    delimiter,
+    maxCell,
+  );
   try {
     tokenizer.write(text);
     if (whole) tokenizer.end();
@@ -123,13 +130,13 @@ function firstRecord(text: string, whole: boolean, delimiter: string): string[] 
  * The delimiter whose split of the first line names the most fields of the table (with no
  * header: gives the expected number of columns); a comma when none does better.
  */
-function detectDelimiter(text: string, whole: boolean, known: Set<string>, expected: number | undefined): string {
+function detectDelimiter(text: string, whole: boolean, known: Set<string>, expected: number | undefined, limits?: ValueLimits): string {
   let best = ',';
   let bestScore = 0;
   for (const d of CSV_DELIMITERS) {
     let cells: string[] | undefined;
     try {
-      cells = firstRecord(text, whole, d);
+      cells = firstRecord(text, whole, d, limits);
     } catch {
       continue;
     }
@@ -155,11 +162,11 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
         },
       );
     }
-    const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length);
+    const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length, opts.limits);
     return { format: 'csv', columns, csvDelimiter };
   }
-  const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, undefined);
-  const header = firstRecord(text, whole, csvDelimiter);
+  const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, undefined, opts.limits);
+  const header = firstRecord(text, whole, csvDelimiter, opts.limits);
   if (header === undefined) {
     throw new InvalidFileError('The CSV header (its first line) is longer than 64 KiB or never ends; the file is not a usable CSV.');
   }
@@ -185,14 +192,14 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
   // The whole file is in hand: a quoting problem in its rows (an unclosed quote in the only row) is
   // refused now, saying what is wrong, rather than after a trip through the queue.
   if (whole) {
-    const problem = csvQuotingProblem(text, csvDelimiter);
+    const problem = csvQuotingProblem(text, csvDelimiter, opts.limits);
     if (problem) throw problem;
   }
   return { format: 'csv', columns: header, csvDelimiter };
 }
 
-function csvQuotingProblem(text: string, delimiter: string): InvalidFileError | undefined {
-  const tokenizer = new CsvTokenizer(() => undefined, delimiter);
+function csvQuotingProblem(text: string, delimiter: string, limits?: ValueLimits): InvalidFileError | undefined {
+  const tokenizer = new CsvTokenizer(() => undefined, delimiter, limits?.maxCellBytes);
   try {
     tokenizer.write(text);
     tokenizer.end();
@@ -218,7 +225,7 @@ export async function sniffForInference(path: string, opts: Omit<SniffOptions, '
     for (const d of opts.csvDelimiter ? [opts.csvDelimiter] : CSV_DELIMITERS) {
       let cells: string[] | undefined;
       try {
-        cells = firstRecord(text, fh.whole, d);
+        cells = firstRecord(text, fh.whole, d, opts.limits);
       } catch {
         continue;
       }

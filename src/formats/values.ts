@@ -10,30 +10,36 @@ import { COPY_NULL, escapeCopy } from './copy-text.js';
 import { JSONB_BAD_ESCAPE } from './storable-text.js';
 
 /**
- * Caps on one value, set once at start-up from `MAX_CELL_BYTES` and `MAX_JSON_DEPTH`. A few MiB:
- * API and workers may share a 256 MB heap, and one cell is held several times over while a row
- * is converted (text, parsed value, COPY text).
+ * Caps on one value: `MAX_CELL_BYTES` and `MAX_JSON_DEPTH` (the Config carries both under these
+ * names, so it can be passed as is). A few MiB: API and workers may share a 256 MB heap, and one
+ * cell is held several times over while a row is converted (text, parsed value, COPY text).
  */
-export const valueLimits = { maxCellBytes: 4 * 1024 * 1024, maxJsonDepth: 64 };
-
-export function setValueLimits(limits: { maxCellBytes: number; maxJsonDepth: number }): void {
-  valueLimits.maxCellBytes = limits.maxCellBytes;
-  valueLimits.maxJsonDepth = limits.maxJsonDepth;
+export interface ValueLimits {
+  readonly maxCellBytes: number;
+  readonly maxJsonDepth: number;
 }
 
+/** The configuration's defaults, for callers that are given no limits (tools, tests). */
+export const DEFAULT_VALUE_LIMITS: ValueLimits = Object.freeze({ maxCellBytes: 4 * 1024 * 1024, maxJsonDepth: 64 });
+
 /** True when the UTF-8 form of `s` is over the cell cap; exact only when it could be. */
-function tooBig(s: string): boolean {
-  const max = valueLimits.maxCellBytes;
+function tooBig(s: string, max: number): boolean {
   return s.length > max || (s.length * 3 > max && Buffer.byteLength(s) > max);
 }
 
-function tooBigMessage(): string {
-  return `is larger than the limit of ${valueLimits.maxCellBytes} bytes for one value (MAX_CELL_BYTES)`;
+function tooBigMessage(max: number): string {
+  return `is larger than the limit of ${max} bytes for one value (MAX_CELL_BYTES)`;
 }
 
-/** Where a converter leaves the reason of its last rejection. */
+/** What a converter is given: the caps a value must keep, and where it leaves the reason of its last rejection. */
 export interface Problem {
+  readonly limits: ValueLimits;
   message: string;
+}
+
+/** A fresh Problem for a converter's caller that converts under `limits`. */
+export function problemUnder(limits: ValueLimits = DEFAULT_VALUE_LIMITS): Problem {
+  return { limits, message: '' };
 }
 
 export const KIND_STRING = 0;
@@ -97,7 +103,7 @@ const JSON_TEXT_SPECIAL = /[\\\n\r\t\0\ud800-\udfff]/;
 
 export function convertText(kind: number, cell: string | null, problem: Problem): string | undefined {
   if (cell === null) return COPY_NULL;
-  if (tooBig(cell)) return fail(problem, tooBigMessage());
+  if (tooBig(cell, problem.limits.maxCellBytes)) return fail(problem, tooBigMessage(problem.limits.maxCellBytes));
   if (kind === KIND_STRING) {
     if (!TEXT_SPECIAL.test(cell)) return cell;
     if (cell.includes('\0')) return fail(problem, NUL_MESSAGE);
@@ -142,7 +148,7 @@ export function convertJson(kind: number, v: unknown, problem: Problem): string 
   switch (kind) {
     case KIND_STRING:
       if (typeof v !== 'string') return fail(problem, `must be a string, ${got(v)}`);
-      if (tooBig(v)) return fail(problem, tooBigMessage());
+      if (tooBig(v, problem.limits.maxCellBytes)) return fail(problem, tooBigMessage(problem.limits.maxCellBytes));
       return textValue(v, problem);
     case KIND_INTEGER:
       if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
@@ -208,7 +214,7 @@ export function textValue(s: string, problem: Problem): string | undefined {
 
 function jsonText(kind: number, cell: string, problem: Problem): string | undefined {
   const what = kind === KIND_ARRAY ? 'a JSON array' : 'a JSON object';
-  if (jsonDeeperThan(cell, valueLimits.maxJsonDepth)) return fail(problem, tooDeepMessage());
+  if (jsonDeeperThan(cell, problem.limits.maxJsonDepth)) return fail(problem, tooDeepMessage(problem.limits.maxJsonDepth));
   let v: unknown;
   try {
     v = JSON.parse(cell);
@@ -231,8 +237,8 @@ const MAYBE_HUGE_NUMBER = /\d[eE]|\d{300}/;
 const NON_FINITE_MESSAGE =
   'holds a number too large to be stored exactly (beyond ±1.8e308, e.g. 1e400); send it as a string if it must be kept';
 
-function tooDeepMessage(): string {
-  return `is nested more than ${valueLimits.maxJsonDepth} levels deep (MAX_JSON_DEPTH)`;
+function tooDeepMessage(max: number): string {
+  return `is nested more than ${max} levels deep (MAX_JSON_DEPTH)`;
 }
 
 /** Looks for Infinity (a number literal too large for a double), iteratively: nesting is capped but may still be deep. */
@@ -267,11 +273,11 @@ function deeperThan(root: unknown, max: number): boolean {
 /** JSON text of `v` as COPY text; `jsonb` false: for a text column, which holds \u0000 escapes as they are. */
 function jsonValue(v: object, problem: Problem, jsonb = true): string | undefined {
   // JSON.stringify recurses: a value nested thousands of levels deep would overflow the stack.
-  if (deeperThan(v, valueLimits.maxJsonDepth)) return fail(problem, tooDeepMessage());
+  if (deeperThan(v, problem.limits.maxJsonDepth)) return fail(problem, tooDeepMessage(problem.limits.maxJsonDepth));
   const text = JSON.stringify(v);
   // JSON.stringify writes Infinity as null: look for it only when a null was written.
   if (text.includes('null') && hasNonFinite(v)) return fail(problem, NON_FINITE_MESSAGE);
-  if (tooBig(text)) return fail(problem, tooBigMessage());
+  if (tooBig(text, problem.limits.maxCellBytes)) return fail(problem, tooBigMessage(problem.limits.maxCellBytes));
   if (jsonb && text.includes('\\u') && JSONB_BAD_ESCAPE.test(text)) {
     return fail(
       problem,

@@ -1,6 +1,6 @@
 /**
  * Local files, only inside one root folder: EXPORT_DIR for writes, IMPORT_DIR for reads (unset
- * refuses file:// altogether). Paths are normalised, `..` cannot leave the root, and symlinks are
+ * refuses file:// altogether), STORAGE_DIR for the service's own files. Paths are normalised, `..` cannot leave the root, and symlinks are
  * resolved with realpath before the check, so a link inside the root that points outside is
  * refused too. Writes go to a temporary file beside the target and are renamed into place.
  *
@@ -10,32 +10,39 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, realpath, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { addAbortSignal, PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidLocationError, LocationNotFoundError } from '../errors.js';
 import type {
   ListedObject,
-  LocationDriver,
   OpenedRead,
   OpenedWrite,
   ParsedLocation,
+  RangeReadOptions,
+  StoredObjectInfo,
+  StoreDriver,
   TransferOptions,
   WriteOptions,
 } from './location.driver.js';
 import { baseName, childLocation } from './location-url.js';
 
-export class FileLocationDriver implements LocationDriver {
+export class FileLocationDriver implements StoreDriver {
   readonly scheme = 'file' as const;
 
-  /** `root`: EXPORT_DIR or IMPORT_DIR, by the direction the caller resolved the location for. */
+  /**
+   * `root`: EXPORT_DIR or IMPORT_DIR, by the direction the caller resolved the location for, or
+   * STORAGE_DIR. `makeRoot`: a missing root is made on first use (the service's own folder) instead
+   * of refused (a user's location).
+   */
   constructor(
     private readonly root: string,
     private readonly parameter: string,
+    private readonly makeRoot = false,
   ) {}
 
-  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
+  async openRead(location: ParsedLocation, opts: RangeReadOptions = {}): Promise<OpenedRead> {
     const path = await this.insideRoot(location, true);
     let handle: FileHandle;
     try {
@@ -48,7 +55,9 @@ export class FileLocationDriver implements LocationDriver {
       await handle.close();
       throw new LocationNotFoundError(location.href);
     }
-    const stream = handle.createReadStream();
+    const { range } = opts;
+    // The descriptor keeps a file deleted after this point whole until the stream ends.
+    const stream = handle.createReadStream(range ? { start: range.start, end: range.end ?? Number.POSITIVE_INFINITY } : {});
     if (opts.signal) addAbortSignal(opts.signal, stream);
     return { stream, size: info.size, name: baseName(location.key) };
   }
@@ -88,7 +97,7 @@ export class FileLocationDriver implements LocationDriver {
       await mkdir(dirname(target), { recursive: true });
       // mkdir may have followed a link made meanwhile; check the real folder again.
       await this.insideRoot(location, false);
-      const tmp = join(dirname(target), `.${baseName(target)}.${randomUUID()}.tmp`);
+      const tmp = tempPathBeside(target);
       const out = createWriteStream(tmp, { flags: 'wx' });
       try {
         await pipeline(body, out);
@@ -106,7 +115,54 @@ export class FileLocationDriver implements LocationDriver {
     return { stream: body, done };
   }
 
+  async stat(location: ParsedLocation): Promise<StoredObjectInfo | null> {
+    const path = await this.existing(location);
+    const info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+    return info?.isFile() ? { size: info.size, mtime: info.mtime } : null;
+  }
+
+  async delete(location: ParsedLocation): Promise<void> {
+    const path = await this.existing(location);
+    if (path !== undefined) await unlink(path).catch((err: NodeJS.ErrnoException) => ignoreMissing(err));
+  }
+
+  async deleteFolder(folder: ParsedLocation): Promise<void> {
+    const path = await this.existing(folder);
+    if (path !== undefined) await rm(path, { recursive: true, force: true });
+  }
+
+  /** Renames the file into place; across filesystems, copies it beside the target first, so the target never shows a part. */
+  async moveIn(localPath: string, location: ParsedLocation): Promise<{ size: number }> {
+    const target = await this.insideRoot(location, false);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await rename(localPath, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      const tmp = tempPathBeside(target);
+      try {
+        await copyFile(localPath, tmp);
+        await rename(tmp, target);
+      } catch (copyErr) {
+        await unlink(tmp).catch(() => undefined);
+        throw copyErr;
+      }
+      await unlink(localPath).catch(() => undefined);
+    }
+    return { size: (await stat(target)).size };
+  }
+
   close(): void {}
+
+  /** The real path of an existing location inside the root, or undefined when there is nothing there. */
+  private async existing(location: ParsedLocation): Promise<string | undefined> {
+    try {
+      return await this.insideRoot(location, true);
+    } catch (err) {
+      if (err instanceof LocationNotFoundError) return undefined;
+      throw err;
+    }
+  }
 
   /**
    * The request path's check, before a task is queued: the location lies inside the root (a read
@@ -121,6 +177,7 @@ export class FileLocationDriver implements LocationDriver {
    * whole path; writes resolve the deepest folder that exists and append the rest.
    */
   private async insideRoot(location: ParsedLocation, mustExist: boolean): Promise<string> {
+    if (this.makeRoot) await mkdir(this.root, { recursive: true });
     const root = await realpath(this.root).catch(() => {
       throw new InvalidLocationError(this.parameter, `${this.parameter}: the server's folder for file:// locations does not exist.`);
     });
@@ -150,4 +207,16 @@ export class FileLocationDriver implements LocationDriver {
     }
     return real;
   }
+}
+
+/**
+ * A fresh hidden name beside `target`, unique per writer, so two writers of one path never share a
+ * temp file and the last rename wins whole; the name is cut so the temp name stays under 255 bytes.
+ */
+function tempPathBeside(target: string): string {
+  return join(dirname(target), `.${baseName(target).slice(0, 180)}.${randomUUID()}.tmp`);
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') throw err;
 }

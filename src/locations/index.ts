@@ -1,12 +1,17 @@
 /**
- * The location layer: where an export is written and where an import is read from, beside the
- * service's own storage. `resolveLocation()` checks a URL and its connection options and returns
- * the driver for it; `writeTarget()` and `readSources()` add the folder rules (a URL ending in '/'
- * is a folder: an export gets the generated file name in it, an import reads every object under it
- * in name order).
+ * The location layer: every place a byte can live. A user's export destination or import source
+ * comes through `resolveLocation()`, which checks a URL and its connection options and returns the
+ * driver for it; `writeTarget()` and `readSources()` add the folder rules (a URL ending in '/' is a
+ * folder: an export gets the generated file name in it, an import reads every object under it in
+ * name order). The service's own storage is one more place on the same drivers (`ownStoragePlace`,
+ * used by src/storage/).
  */
 import type { LocationsConfig } from '../config.js';
 import { InvalidLocationError, LocationNotFoundError } from '../errors.js';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { OutboundGuard } from '../net/outbound-guard.js';
 import { AzblobLocationDriver } from './azblob.driver.js';
@@ -14,16 +19,26 @@ import { parseConnection, type AzblobConnection, type GcsConnection, type S3Conn
 import { FileLocationDriver } from './file.driver.js';
 import { GcsLocationDriver } from './gcs.driver.js';
 import { HttpLocationDriver } from './http.driver.js';
-import type { ListedObject, LocationDriver, ParsedLocation } from './location.driver.js';
+import type { ListedObject, LocationDriver, ParsedLocation, StoreDriver, WriteOptions } from './location.driver.js';
 import { childLocation, parseLocationUrl } from './location-url.js';
 import { S3LocationDriver, type S3DriverOptions } from './s3.driver.js';
 import type { DriverContext } from './store-errors.js';
 
-export type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation } from './location.driver.js';
+export type {
+  ByteRange,
+  ListedObject,
+  LocationDriver,
+  OpenedRead,
+  OpenedWrite,
+  ParsedLocation,
+  StoredObjectInfo,
+  StoreDriver,
+} from './location.driver.js';
+export { childLocation } from './location-url.js';
 export { CONNECTION_OPTIONS, parseConnection, type LocationScheme } from './connection-options.js';
 export { parseLocationUrl } from './location-url.js';
 
-/** What resolving needs: the settings and one guard per process (it holds the allow-list). */
+/** What resolving needs: the settings and one guard per process (it holds the allow-list); built once in main.ts. */
 export interface LocationContext extends DriverContext {
   /** Test and bench knobs for the S3 driver (part size); production leaves it unset. */
   s3?: S3DriverOptions;
@@ -78,6 +93,78 @@ export function resolveLocation(
       return { location, driver: new FileLocationDriver(root, parameter) };
     }
   }
+}
+
+/**
+ * The service's own storage as a place: the STORAGE_URL bucket when set, else the STORAGE_DIR
+ * folder (made on first use). `location` is its root folder; keys go below it.
+ */
+export function ownStoragePlace(
+  config: Pick<Config, 'storageDir' | 'storageS3'>,
+  ctx: LocationContext,
+): { driver: StoreDriver; location: ParsedLocation } {
+  const s3 = config.storageS3;
+  if (!s3) {
+    // Built, not parsed: the folder's name is the operator's and may hold any character.
+    const key = `${resolve(config.storageDir).slice(1)}/`.replace(/\/+$/, '/');
+    const location: ParsedLocation = { scheme: 'file', container: '', key, isFolder: true, href: `file:///${key}` };
+    return { location, driver: new FileLocationDriver(config.storageDir, 'STORAGE_DIR', true) };
+  }
+  const location: ParsedLocation = {
+    scheme: 's3',
+    container: s3.bucket,
+    key: s3.prefix,
+    isFolder: true,
+    href: `s3://${s3.bucket}/${s3.prefix}`,
+  };
+  const connection: S3Connection = { region: s3.region };
+  if (s3.endpoint) connection.endpoint_url = s3.endpoint;
+  // AWS itself takes virtual-hosted requests; MinIO and most self-hosted stores have no wildcard DNS for them.
+  else connection.virtual_hosted_style = true;
+  if (s3.accessKeyId && s3.secretAccessKey) {
+    connection.access_key_id = s3.accessKeyId;
+    connection.secret_key = s3.secretAccessKey;
+  }
+  return { location, driver: new S3LocationDriver(connection, ctx, { ...ctx.s3, ownStorage: true }) };
+}
+
+/**
+ * Writes `body` to one object and resolves once it is complete. On failure the object is abandoned
+ * and `body` destroyed; the error is the source's own, or the store's (or its deadline's) when the
+ * pipe only saw the store stop.
+ */
+export async function writeObject(
+  driver: LocationDriver,
+  location: ParsedLocation,
+  body: Readable,
+  opts: WriteOptions = {},
+): Promise<{ url: string; size: number }> {
+  let w: ReturnType<LocationDriver['openWrite']>;
+  try {
+    w = driver.openWrite(location, opts);
+  } catch (err) {
+    // Nothing will read the body: end it, or whatever feeds it (a COPY holding a pooled connection) waits forever.
+    body.destroy();
+    throw err;
+  }
+  try {
+    await pipeline(body, w.stream);
+  } catch (err) {
+    w.stream.destroy(err as Error);
+    const stored = await w.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    body.destroy();
+    throw stored !== undefined && isEcho(err) ? stored : err;
+  }
+  return await w.done;
+}
+
+/** The pipe's report of the store (or a stop) tearing the stream down, which says less than the store's own error. */
+function isEcho(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.name === 'AbortError';
 }
 
 /** Where an export writes: the location itself, or `fileName` inside it when it is a folder. */

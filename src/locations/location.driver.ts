@@ -1,8 +1,10 @@
 /**
- * One driver per place (S3, GCS, Azure Blob, HTTP, local folders) behind one small interface:
- * streams in, streams out, and a listing in name order. Adding a place is one file and one line in
- * `index.ts`. Drivers never hold a whole object in memory: writes go out in bounded parts, reads
- * come in as the consumer pulls.
+ * One driver per place a byte can live (S3, GCS, Azure Blob, HTTP, local folders) behind one small
+ * interface: streams in, streams out, and a listing in name order. Users' destinations and sources
+ * use it, and so does the service's own storage (STORAGE_DIR, STORAGE_URL: src/storage/), which is
+ * one configured place on the same drivers. Adding a place is one file and one line in `index.ts`.
+ * Drivers never hold a whole object in memory: writes go out in bounded parts, reads come in as the
+ * consumer pulls.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { LocationScheme } from './connection-options.js';
@@ -55,6 +57,22 @@ export interface WriteOptions extends TransferOptions {
   contentType?: string;
 }
 
+/** A byte range, both ends inclusive, as in an HTTP `Range: bytes=start-end` header. */
+export interface ByteRange {
+  start: number;
+  /** Inclusive; omitted means "to the end of the file". */
+  end?: number;
+}
+
+export interface RangeReadOptions extends TransferOptions {
+  range?: ByteRange | undefined;
+}
+
+export interface StoredObjectInfo {
+  size: number;
+  mtime: Date;
+}
+
 /**
  * Every transfer is bounded (src/net/outbound-deadline.ts): a store silent for OUTBOUND_TIMEOUT_MS,
  * or one read, write or listing past OUTBOUND_MAX_DURATION_MS, fails it with a
@@ -71,4 +89,21 @@ export interface LocationDriver {
   openWrite(location: ParsedLocation, opts?: WriteOptions): OpenedWrite;
   /** Frees sockets and clients (once a stopped upload has removed its parts, at most a few timeouts later). */
   close(): void;
+}
+
+/**
+ * A driver that can also hold the service's own files (file and s3 today): a download serves byte
+ * ranges, and job folders are looked at and removed. Another driver becomes eligible for
+ * STORAGE_URL by adding these four calls.
+ */
+export interface StoreDriver extends LocationDriver {
+  openRead(location: ParsedLocation, opts?: RangeReadOptions): Promise<OpenedRead>;
+  /** Size and modification time, or `null` when there is no such object. */
+  stat(location: ParsedLocation): Promise<StoredObjectInfo | null>;
+  /** Removes the object; a missing one is not an error. */
+  delete(location: ParsedLocation): Promise<void>;
+  /** Removes every object under a folder location (`a/b/` removes `a/b/x`, not `a/bc/x`). */
+  deleteFolder(folder: ParsedLocation): Promise<void>;
+  /** Adopts a local file by moving it, where the place is on this disk; without it, the file is streamed in. */
+  moveIn?(localPath: string, location: ParsedLocation): Promise<{ size: number }>;
 }

@@ -1,6 +1,6 @@
 /**
- * What the `s3://` location driver (a user's bucket) and the S3 storage driver (the service's own
- * files under STORAGE_URL) share: the one multipart upload, a byte-counting stream in front of
+ * The `s3://` driver's upload (a user's bucket and the service's own under STORAGE_URL alike): the
+ * one multipart upload, a byte-counting stream in front of
  * `@aws-sdk/lib-storage`'s Upload, so memory stays at about partSize × (queueSize + 1) whatever the
  * object's size, and the object appears only when complete; and the client settings that keep the
  * SDK's requests bounded and its warnings in the JSON log.
@@ -30,7 +30,7 @@ export const S3_COMPATIBLE_CHECKSUMS: Pick<S3ClientConfig, 'requestChecksumCalcu
 };
 
 /**
- * The client settings both S3 drivers use. The agents (see net/outbound-deadline.ts) close a
+ * The S3 driver's client settings. The agents (see net/outbound-deadline.ts) close a
  * connection whose peer stays silent; the SDK's own `requestTimeout` is left unset: it measures a
  * whole request, a part's upload included, and without `throwOnRequestTimeout` it only prints a
  * warning to the console. The SDK's warnings go to the JSON log instead.
@@ -73,7 +73,7 @@ export interface S3UploadOptions {
   queueSize?: number | undefined;
   contentType?: string | undefined;
   /** Bytes the body buffers before it pushes back on the writer (default: Node's 16 KiB). */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /** Called after each part is sent (tests count them). */
   onPart?: () => void;
   /** Stops the upload: requests in flight are torn down, nothing completes, parts are removed. */

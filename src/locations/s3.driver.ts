@@ -3,9 +3,18 @@
  * the official SDK v3. Writes are multipart uploads of bounded parts (./s3-upload.ts), so
  * memory stays at about partSize × (queueSize + 1) whatever the object's size; reads stream the
  * GetObject body; listings page through ListObjectsV2, which returns keys in UTF-8 byte order.
+ *
+ * The service's own bucket (STORAGE_URL) is this driver too, with `ownStorage`: its endpoint is the
+ * operator's, not a user's, so requests do not go through the outbound guard (MinIO may sit on a
+ * private address) and are bounded by silence as every outbound call is; without keys the SDK's own
+ * chain applies (environment, profile, instance role); and a read is bounded by silence and the
+ * caller's stop only, since a user's download may be slow on purpose.
  */
 import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
@@ -15,15 +24,17 @@ import {
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
-import { Deadline, hostPort } from '../net/outbound-deadline.js';
+import { Deadline, hostPort, timedAgent } from '../net/outbound-deadline.js';
 import { portOf } from '../net/outbound-guard.js';
 import type { S3Connection } from './connection-options.js';
 import type {
   ListedObject,
-  LocationDriver,
   OpenedRead,
   OpenedWrite,
   ParsedLocation,
+  RangeReadOptions,
+  StoredObjectInfo,
+  StoreDriver,
   TransferOptions,
   WriteOptions,
 } from './location.driver.js';
@@ -37,9 +48,11 @@ export interface S3DriverOptions {
   queueSize?: number;
   /** Keys per ListObjectsV2 page (S3's maximum and default is 1,000); tests lower it to see paging. */
   listPageSize?: number;
+  /** The service's own bucket (STORAGE_URL), chosen by the operator: see the top of this file. */
+  ownStorage?: boolean;
 }
 
-export class S3LocationDriver implements LocationDriver {
+export class S3LocationDriver implements StoreDriver {
   readonly scheme = 's3' as const;
   private readonly client: S3Client;
   private readonly agents: http.Agent[];
@@ -49,6 +62,14 @@ export class S3LocationDriver implements LocationDriver {
   /** The store as timeouts name it: the endpoint's host:port, or AWS's regional one. */
   private readonly host: string;
   private readonly maxDurationMs: number;
+  /** How long one read may take: OUTBOUND_MAX_DURATION_MS, or no limit for the service's own bucket. */
+  private readonly readMaxDurationMs: number | undefined;
+  /**
+   * What a write buffers before it pushes back: 1 MiB for a user's bucket; Node's default for the
+   * service's own, as it always had (s3rver, in the tests, interleaves concurrent PUTs of one key
+   * when bodies arrive in large chunks).
+   */
+  private readonly writeHighWaterMark: number | undefined;
   /** Uploads that have not settled yet (a stopped one still removes its parts): close() waits for them. */
   private readonly uploads = new Set<Promise<unknown>>();
   private closed = false;
@@ -61,28 +82,43 @@ export class S3LocationDriver implements LocationDriver {
     this.queueSize = opts.queueSize;
     this.listPageSize = opts.listPageSize;
     this.maxDurationMs = ctx.config.outboundMaxDurationMs;
+    const own = opts.ownStorage === true;
+    this.readMaxDurationMs = own ? undefined : this.maxDurationMs;
+    this.writeHighWaterMark = own ? undefined : 1024 * 1024;
     const custom = connection.endpoint_url !== undefined;
     const endpoint = custom ? checkEndpoint(connection.endpoint_url ?? '', 'connection.endpoint_url') : undefined;
     const region = connection.region ?? ctx.config.aws.region ?? 'us-east-1';
     this.host = endpoint ? hostPort(endpoint.hostname, portOf(endpoint)) : `s3.${region}.amazonaws.com:443`;
-    const httpAgent = ctx.guard.agent('http:', { keepAlive: true, maxSockets: 8 });
-    const httpsAgent = ctx.guard.agent('https:', { keepAlive: true, maxSockets: 8 });
+    const agent = (protocol: 'http:' | 'https:') =>
+      own
+        ? timedAgent(protocol, ctx.config.outboundTimeoutMs, { keepAlive: true, maxSockets: 50 })
+        : ctx.guard.agent(protocol, { keepAlive: true, maxSockets: 8 });
+    const httpAgent = agent('http:');
+    const httpsAgent = agent('https:');
     this.agents = [httpAgent, httpsAgent];
     const config: S3ClientConfig = {
       region,
       forcePathStyle: connection.virtual_hosted_style !== true,
       ...s3ClientSettings({ httpAgent, httpsAgent }, ctx.logger),
-      ...credentialsFor(connection, ctx, custom),
+      ...credentialsFor(connection, ctx, custom, own),
     };
     if (custom) config.endpoint = connection.endpoint_url;
     this.client = new S3Client(config);
   }
 
-  async openRead(location: ParsedLocation, opts: TransferOptions = {}): Promise<OpenedRead> {
-    const deadline = new Deadline(this.host, this.maxDurationMs, opts.signal);
+  async openRead(location: ParsedLocation, opts: RangeReadOptions = {}): Promise<OpenedRead> {
+    const deadline = new Deadline(this.host, this.readMaxDurationMs, opts.signal);
+    const { range } = opts;
     try {
       const res = await deadline.race(
-        this.client.send(new GetObjectCommand({ Bucket: location.container, Key: location.key }), { abortSignal: deadline.signal }),
+        this.client.send(
+          new GetObjectCommand({
+            Bucket: location.container,
+            Key: location.key,
+            Range: range ? `bytes=${range.start}-${range.end ?? ''}` : undefined,
+          }),
+          { abortSignal: deadline.signal },
+        ),
       );
       const body = res.Body as Readable | undefined;
       if (!body) throw new LocationNotFoundError(location.href);
@@ -135,7 +171,7 @@ export class S3LocationDriver implements LocationDriver {
       partSize: this.partSize,
       queueSize: this.queueSize,
       contentType: opts.contentType,
-      highWaterMark: 1024 * 1024,
+      highWaterMark: this.writeHighWaterMark,
       onPart: () => this.partsUploaded++,
       signal: deadline.signal,
     });
@@ -152,6 +188,48 @@ export class S3LocationDriver implements LocationDriver {
       .finally(() => deadline.end());
     done.catch(() => undefined);
     return { stream: upload.body, done };
+  }
+
+  async stat(location: ParsedLocation): Promise<StoredObjectInfo | null> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: location.container, Key: location.key }));
+      return { size: res.ContentLength ?? 0, mtime: res.LastModified ?? new Date(0) };
+    } catch (err) {
+      const mapped = this.mapError(err, location);
+      if (mapped instanceof LocationNotFoundError) return null;
+      throw mapped;
+    }
+  }
+
+  async delete(location: ParsedLocation): Promise<void> {
+    // S3 answers 204 for a missing key too: deleting is idempotent there already.
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: location.container, Key: location.key }));
+    } catch (err) {
+      throw this.mapError(err, location);
+    }
+  }
+
+  async deleteFolder(folder: ParsedLocation): Promise<void> {
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: folder.container, Prefix: folder.key, ContinuationToken: token, MaxKeys: this.listPageSize }),
+        );
+        const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+        if (keys.length > 0) {
+          const res = await this.client.send(
+            new DeleteObjectsCommand({ Bucket: folder.container, Delete: { Objects: keys, Quiet: true } }),
+          );
+          const failed = res.Errors?.[0];
+          if (failed) throw new Error(`Could not delete ${failed.Key ?? 'an object'} from ${folder.href} (${failed.Code ?? 'unknown'}).`);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.mapError(err, folder);
+    }
   }
 
   close(): void {
@@ -184,12 +262,19 @@ export class S3LocationDriver implements LocationDriver {
   }
 }
 
-function credentialsFor(c: S3Connection, ctx: DriverContext, customEndpoint: boolean): Pick<S3ClientConfig, 'credentials' | 'signer'> {
+function credentialsFor(
+  c: S3Connection,
+  ctx: DriverContext,
+  customEndpoint: boolean,
+  ownStorage: boolean,
+): Pick<S3ClientConfig, 'credentials' | 'signer'> {
   if (c.access_key_id !== undefined || c.secret_key !== undefined) {
     if (!c.access_key_id || !c.secret_key)
       throw new InvalidLocationError('connection', 'access_key_id and secret_key go together: give both or neither.');
     return { credentials: { accessKeyId: c.access_key_id, secretAccessKey: c.secret_key, sessionToken: c.token } };
   }
+  // The operator's bucket without keys: the SDK's own chain (environment, profile, instance role).
+  if (ownStorage) return {};
   // The server's own keys sign requests only to AWS itself: a user's endpoint_url must not receive
   // requests signed with them.
   const aws = ctx.config.aws;

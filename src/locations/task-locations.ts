@@ -13,14 +13,15 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { SecretBox, SecretBoxError } from '../crypto/secret-box.js';
+import type { SealedLocation, SealedSecrets } from '../crypto/sealed-secrets.js';
 import { FileLocationDriver } from './file.driver.js';
-import { FileTooLargeError, InvalidParameterError, LocationNotFoundError } from '../errors.js';
+import { FileTooLargeError, LocationNotFoundError } from '../errors.js';
 import { baseName } from './location-url.js';
 import {
   parseConnection,
   readSources,
   resolveLocation,
+  writeObject,
   writeTarget,
   type LocationContext,
   type LocationPurpose,
@@ -46,11 +47,6 @@ const CONTENT_TYPES: Record<string, string> = {
   gzip: 'application/gzip',
 };
 
-interface Sealed {
-  url: string;
-  connection: Record<string, string | boolean>;
-}
-
 /** One object of an import's source, downloaded to a local file for the import to read. */
 export interface FetchedSource {
   path: string;
@@ -61,14 +57,11 @@ export interface FetchedSource {
 }
 
 export class TaskLocations {
-  private readonly box: SecretBox;
-
   constructor(
     readonly ctx: LocationContext,
-    credentialsKey: string,
-  ) {
-    this.box = new SecretBox(credentialsKey);
-  }
+    /** The process's one sealer of credentials at rest. */
+    readonly secrets: SealedSecrets,
+  ) {}
 
   /**
    * Request path: checks `url` and `connection` for `purpose` and seals them for `jobId`.
@@ -83,8 +76,8 @@ export class TaskLocations {
   ): Promise<TaskLocation> {
     const { location, options } = await this.check(url, connection, purpose);
     const target = purpose === 'write' && fileName ? writeTarget(location, fileName) : location;
-    const sealed: Sealed = { url: location.requestUrl ?? location.href, connection: options };
-    return { href: target.href, sealed: this.box.seal(sealed, jobId) };
+    const sealed: SealedLocation = { url: location.requestUrl ?? location.href, connection: options };
+    return { href: target.href, sealed: this.secrets.sealLocation(sealed, jobId) };
   }
 
   /**
@@ -184,21 +177,10 @@ export class TaskLocations {
   ): Promise<{ url: string; size: number }> {
     const { location, driver } = this.resolve(sealed, jobId, 'write');
     try {
-      const w = driver.openWrite(writeTarget(location, fileName), {
+      return await writeObject(driver, writeTarget(location, fileName), body, {
         contentType: CONTENT_TYPES[fileType] ?? 'application/octet-stream',
         signal,
       });
-      try {
-        await pipeline(body, w.stream);
-      } catch (err) {
-        w.stream.destroy(err as Error);
-        await w.done.catch(() => undefined);
-        throw err;
-      }
-      return await w.done;
-    } catch (err) {
-      body.destroy();
-      throw err;
     } finally {
       driver.close();
     }
@@ -231,16 +213,7 @@ export class TaskLocations {
   }
 
   private resolve(sealed: string, jobId: string, purpose: LocationPurpose): ReturnType<typeof resolveLocation> {
-    let s: Sealed;
-    try {
-      s = this.box.open<Sealed>(sealed, jobId);
-    } catch (err) {
-      if (!(err instanceof SecretBoxError)) throw err;
-      throw new InvalidParameterError(
-        'connection',
-        "The task's connection could not be decrypted (the server's CREDENTIALS_KEY changed); queue the task again.",
-      );
-    }
+    const s = this.secrets.openLocation(sealed, jobId);
     return resolveLocation(s.url, s.connection, this.ctx, purpose);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { SealedSecrets } from '../crypto/sealed-secrets.js';
 import type { Pool } from '../db/pool.js';
 import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RecordsRepository } from '../db/repositories/records.repository.js';
@@ -11,17 +12,17 @@ import { RowsRepository } from '../db/repositories/rows.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import { WebhooksRepository } from '../db/repositories/webhooks.repository.js';
-import { setValueLimits } from '../formats/values.js';
+import type { ValueLimits } from '../formats/values.js';
 import { createJobKinds, type Kinds } from '../jobs/kinds/index.js';
 import { JobLifecycle } from '../jobs/lifecycle/job-lifecycle.js';
 import { JobSweep } from '../jobs/lifecycle/job-sweep.js';
 import type { JobQueues } from '../jobs/queues.js';
-import { createLocationContext } from '../locations/index.js';
+import type { LocationContext } from '../locations/index.js';
 import { TaskLocations } from '../locations/task-locations.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { StorageDriver } from '../storage/index.js';
+import type { ServiceStorage } from '../storage/index.js';
 import { JobControlService } from './jobs/job-control.service.js';
-import { JobsService } from './jobs/jobs.service.js';
+import { JobsService, type DownloadLinks } from './jobs/jobs.service.js';
 import { SqlService } from './sql.service.js';
 import { RecordsService } from './tables/records.service.js';
 import { TablesService } from './tables/tables.service.js';
@@ -33,7 +34,12 @@ export interface Infra {
   pool: Pool;
   /** The queues on their backend; the backend also holds the per-table minute. */
   queues: JobQueues;
-  storage: StorageDriver;
+  /** The service's own files: one place on the location drivers (src/storage/). */
+  storage: ServiceStorage;
+  /** The process's one location context: it holds the outbound guard and its allow-list. */
+  locations: LocationContext;
+  /** Signed download links, the HTTP edge's (src/http/download-links.ts). */
+  links: DownloadLinks;
   logger?: Logger;
   clock?: Clock;
 }
@@ -63,8 +69,16 @@ export interface Services {
   webhooks: WebhooksService;
 }
 
-export function createServices({ config, pool, queues, storage, logger = createLogger('silent'), clock = systemClock }: Infra): Services {
-  setValueLimits({ maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth });
+export function createServices({
+  config,
+  pool,
+  queues,
+  storage,
+  locations: locationContext,
+  links,
+  logger = createLogger('silent'),
+  clock = systemClock,
+}: Infra): Services {
   const repos: Repositories = {
     users: new UsersRepository(pool),
     tables: new TablesRepository(pool),
@@ -72,12 +86,23 @@ export function createServices({ config, pool, queues, storage, logger = createL
     jobs: new JobsRepository(pool),
     webhooks: new WebhooksRepository(pool),
   };
+  // The caps on one value, handed to every format, sniff and `where` (nothing reads them from a global).
+  const limits: ValueLimits = { maxCellBytes: config.maxCellBytes, maxJsonDepth: config.maxJsonDepth };
   const tables = new TablesService(repos.tables, repos.rows, config.dbLockTimeoutMs);
-  // One location context per process: it holds the outbound guard and its allow-list.
-  const locations = new TaskLocations(createLocationContext(config.locations, logger), config.locations.credentialsKey);
+  // The one sealer of credentials at rest: task and bundle locations, webhook secrets.
+  const secrets = new SealedSecrets(config.locations.credentialsKey);
+  const locations = new TaskLocations(locationContext, secrets);
   // Called at request time, once the lifecycle below exists.
-  const jobsView = new JobsService(config, repos.jobs, tables, storage, (type) => lifecycle.kindOf(type).folder, clock);
-  const webhooks = new WebhooksService({ config, webhooks: repos.webhooks, jobs: repos.jobs, jobsView, queues });
+  const jobsView = new JobsService(repos.jobs, tables, storage, links, (type) => lifecycle.kindOf(type).folder, clock);
+  const webhooks = new WebhooksService({
+    config,
+    webhooks: repos.webhooks,
+    jobs: repos.jobs,
+    jobsView,
+    queues,
+    guard: locationContext.guard,
+    secrets,
+  });
   const lifecycle = new JobLifecycle({
     config,
     pool,
@@ -91,6 +116,7 @@ export function createServices({ config, pool, queues, storage, logger = createL
   });
   const kinds = createJobKinds({
     config,
+    limits,
     pool,
     tables,
     tablesRepo: repos.tables,
@@ -106,7 +132,7 @@ export function createServices({ config, pool, queues, storage, logger = createL
     repos,
     users: new UsersService(repos.users),
     tables,
-    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes, clock),
+    records: new RecordsService(pool, repos.rows, new RecordsRepository(pool), config.recordsPageMaxBytes, clock, limits),
     kinds,
     jobs: jobsView,
     lifecycle,

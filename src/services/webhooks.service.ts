@@ -10,13 +10,13 @@ import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Config } from '../config.js';
-import { SecretBox } from '../crypto/secret-box.js';
+import type { SealedSecrets } from '../crypto/sealed-secrets.js';
 import type { JobRecord, JobsRepository } from '../db/repositories/jobs.repository.js';
 import type { DeliveryRecord, WebhookRecord, WebhooksRepository } from '../db/repositories/webhooks.repository.js';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import type { JobQueues } from '../jobs/queues.js';
 import { Deadline, hostPort } from '../net/outbound-deadline.js';
-import { OutboundGuard, portOf } from '../net/outbound-guard.js';
+import { portOf, type OutboundGuard } from '../net/outbound-guard.js';
 import { displayUrl } from '../net/guarded-get.js';
 import type { Page, Webhook, WebhookDelivery, WebhookEvent } from '../types/api.js';
 import type { JobsService } from './jobs/jobs.service.js';
@@ -39,26 +39,19 @@ export interface WebhooksDeps {
   jobs: JobsRepository;
   jobsView: JobsService;
   queues: JobQueues;
+  /** The process's one outbound guard (the location context's): it holds the allow-list. */
+  guard: OutboundGuard;
+  /** The process's one sealer of credentials at rest. */
+  secrets: SealedSecrets;
 }
 
 export class WebhooksService {
   private readonly guard: OutboundGuard;
-  private sealer: SecretBox | undefined;
   private readonly agents: { 'http:': http.Agent; 'https:': http.Agent };
 
   constructor(private readonly d: WebhooksDeps) {
-    this.guard = new OutboundGuard({
-      allowHosts: d.config.locations.outboundAllowHosts,
-      idleTimeoutMs: d.config.locations.outboundTimeoutMs,
-    });
+    this.guard = d.guard;
     this.agents = { 'http:': this.guard.agent('http:'), 'https:': this.guard.agent('https:') };
-  }
-
-  /** Made on first use: a key too short to seal with refuses webhook secrets, not the whole service's start. */
-  private get box(): SecretBox {
-    // A key of its own, derived from the same material as the credentials' key.
-    this.sealer ??= new SecretBox(this.d.config.locations.credentialsKey, 'tableport/webhook-secrets/v1');
-    return this.sealer;
   }
 
   toWebhook(w: WebhookRecord): Webhook {
@@ -79,7 +72,7 @@ export class WebhooksService {
     }
     const id = randomUUID();
     const events = [...new Set(p.events)];
-    const secret = p.secret === undefined ? null : this.box.seal(p.secret, id);
+    const secret = p.secret === undefined ? null : this.d.secrets.sealWebhookSecret(p.secret, id);
     return this.toWebhook(await this.d.webhooks.insert({ id, user_id: userId, url: url.href, events, secret }));
   }
 
@@ -126,7 +119,7 @@ export class WebhooksService {
     try {
       // Inside the try: a secret that no longer opens (CREDENTIALS_KEY changed) shows in the log.
       if (hook.secret) {
-        const secret = this.box.open<string>(hook.secret, hook.id);
+        const secret = this.d.secrets.openWebhookSecret(hook.secret, hook.id);
         headers['x-tableport-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
       }
       status = await this.post(new URL(hook.url), headers, body);

@@ -5,7 +5,16 @@
  * or operator at fault.
  */
 import { InvalidParameterError } from '../../errors.js';
-import { convertJson, kindOf, KIND_STRING, show, type Problem } from '../../formats/values.js';
+import {
+  convertJson,
+  DEFAULT_VALUE_LIMITS,
+  kindOf,
+  KIND_STRING,
+  problemUnder,
+  show,
+  type Problem,
+  type ValueLimits,
+} from '../../formats/values.js';
 import type { FieldSchema, FieldType } from '../../types/api.js';
 import type { Binder } from './binder.js';
 import { queryFields, type QueryField } from './query-fields.js';
@@ -63,8 +72,15 @@ export interface CompiledWhere {
 }
 
 /** Compiles `where` (already parsed JSON) against a table's fields. */
-export function compileWhere(where: unknown, fields: readonly FieldSchema[], binder: Binder, param = 'where'): CompiledWhere {
-  const c = new WhereCompiler(queryFields(fields), binder, param);
+export function compileWhere(
+  where: unknown,
+  fields: readonly FieldSchema[],
+  binder: Binder,
+  param = 'where',
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH for the values compared with. */
+  limits: ValueLimits = DEFAULT_VALUE_LIMITS,
+): CompiledWhere {
+  const c = new WhereCompiler(queryFields(fields), binder, param, limits);
   return { sql: c.query(where, param, 0), regexes: c.regexes };
 }
 
@@ -97,13 +113,16 @@ function escapeLike(s: string): string {
 class WhereCompiler {
   readonly regexes: string[] = [];
   private nodes = 0;
-  private readonly problem: Problem = { message: '' };
+  private readonly problem: Problem;
 
   constructor(
     private readonly fields: Map<string, QueryField>,
     private readonly binder: Binder,
     private readonly root: string,
-  ) {}
+    limits: ValueLimits,
+  ) {
+    this.problem = problemUnder(limits);
+  }
 
   private fail(path: string, message: string): never {
     throw new InvalidParameterError(path, `Invalid "${path}": ${message}.`);

@@ -4,7 +4,7 @@
  * `JSON.parse` validates each later. Everything else is refused with `invalid_file` and the line.
  */
 import { InvalidFileError, InvalidRowError } from '../../errors.js';
-import { valueLimits } from '../values.js';
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from '../values.js';
 import { describeChar, JsonScanner } from './json-scanner.js';
 
 const BEFORE_ARRAY = 0;
@@ -23,8 +23,13 @@ const COMMA = 0x2c;
  * No element (row object) may grow beyond this many characters: four cells at the cell cap
  * (`MAX_CELL_BYTES`).
  */
-export function maxElementChars(): number {
-  return 4 * valueLimits.maxCellBytes;
+export function maxElementChars(limits: ValueLimits = DEFAULT_VALUE_LIMITS): number {
+  return 4 * limits.maxCellBytes;
+}
+
+/** The splitter's limits under MAX_CELL_BYTES and MAX_JSON_DEPTH. */
+export function jsonArrayLimits(limits: ValueLimits = DEFAULT_VALUE_LIMITS): JsonArrayLimits {
+  return { maxElementChars: maxElementChars(limits), maxDepth: limits.maxJsonDepth };
 }
 
 export interface JsonArrayLimits {
@@ -52,7 +57,7 @@ export class JsonArraySplitter extends JsonScanner {
   ) {
     super();
     this.maxChars = limits.maxElementChars ?? maxElementChars();
-    this.maxDepth = limits.maxDepth ?? valueLimits.maxJsonDepth;
+    this.maxDepth = limits.maxDepth ?? DEFAULT_VALUE_LIMITS.maxJsonDepth;
   }
 
   /** Ends the input: throws unless the array was closed. */

@@ -16,7 +16,7 @@ import type { KindDeps } from './kind-deps.js';
 export function createJobKinds(d: KindDeps) {
   const workspace = new WorkspaceRepository(d.pool);
   const bundleJobs = new BundleJobsRepository(d.pool);
-  const sources = new BundleSources(d.storage, d.locations.ctx);
+  const sources = new BundleSources(d.storage, d.locations.ctx, d.locations.secrets);
   const runner = new BundleImportRunner({
     workspace,
     rows: d.rows,
@@ -24,6 +24,7 @@ export function createJobKinds(d: KindDeps) {
     bundleJobs,
     sources,
     limits: { maxTables: d.config.bundleMaxTables, maxRowsPerTable: d.config.exportMaxRows },
+    valueLimits: d.limits,
     clock: d.clock,
   });
   const kinds = {

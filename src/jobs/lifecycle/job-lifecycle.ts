@@ -33,7 +33,7 @@ import type { Logger } from '../../logger.js';
 import { countJobEnd } from '../../metrics/metrics.js';
 import type { MinuteStore } from '../../queue/index.js';
 import type { WebhookNotifier } from '../../services/webhooks.service.js';
-import { jobPrefix, type StorageDriver } from '../../storage/index.js';
+import { jobPrefix, type ServiceStorage } from '../../storage/index.js';
 import type { JobCreatedResponse, JobError, JobType } from '../../types/api.js';
 import type { JobKind, JobKinds, JobPlan, JobWork } from '../job-kind.js';
 import { mailEntry, workEntry } from '../job-names.js';
@@ -56,7 +56,7 @@ export interface JobLifecycleDeps {
   queues: JobQueues;
   /** The per-table (or per-user) minute every job takes at birth. */
   minutes: MinuteStore;
-  storage: StorageDriver;
+  storage: ServiceStorage;
   logger: Logger;
   /** Told when a job succeeds or fails, next to the mail (queues the webhook deliveries). */
   webhooks?: WebhookNotifier;

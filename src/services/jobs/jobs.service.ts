@@ -1,8 +1,7 @@
 import { dateOf, systemClock, type Clock } from '../../clock.js';
-import type { Config } from '../../config.js';
 import type { JobRecord, JobsRepository } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
-import { createDownloadLink, verifyDownload, type StorageDriver } from '../../storage/index.js';
+import type { ServiceStorage } from '../../storage/index.js';
 import type { Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
 import type { Readable } from 'node:stream';
 import { pageMeta, type PageQuery } from '../paging.js';
@@ -25,12 +24,25 @@ const MINAPP_STATUS: Record<JobRecord['status'], MinappExportStatus> = {
   cancelled: 'failed',
 };
 
+/**
+ * Signed download links, made and checked by the HTTP edge (src/http/download-links.ts) and handed
+ * in by the process's start (main.ts): a finished export's `download_url` and mail button, and the
+ * check of a download request.
+ */
+export interface DownloadLinks {
+  create(file: { jobId: string; fileName: string }, now: Date): { url: string; expiresAt: Date };
+  verify(
+    req: { jobId: string; fileName: string; expires: unknown; signature: unknown },
+    now: Date,
+  ): { ok: true; expiresAt: number } | { ok: false; code: 'invalid_signature' | 'link_expired' };
+}
+
 export class JobsService {
   constructor(
-    private readonly config: Config,
     private readonly jobs: JobsRepository,
     private readonly tables: TablesService,
-    private readonly storage: StorageDriver,
+    private readonly storage: ServiceStorage,
+    private readonly links: DownloadLinks,
     /** Where a job type's files live (its kind's folder): an export's file, or an import's error report. */
     private readonly folderOf: (type: JobType) => 'export' | 'import',
     private readonly clock: Clock = systemClock,
@@ -45,7 +57,7 @@ export class JobsService {
     if (job.destination_url) return null;
     const fileName = downloadName(job, this.folderOf(job.type));
     if (!fileName || !job.finished_at) return null;
-    return createDownloadLink(this.config, { jobId: job.id, fileName }, job.finished_at);
+    return this.links.create({ jobId: job.id, fileName }, job.finished_at);
   }
 
   toJob(job: JobRecord): Job {
@@ -118,7 +130,7 @@ export class JobsService {
     expires: string | undefined;
     signature: string | undefined;
   }): Promise<{ job: JobRecord; size: number; stream: Readable }> {
-    const verdict = verifyDownload(req, this.config.signingSecret, dateOf(this.clock));
+    const verdict = this.links.verify(req, dateOf(this.clock));
     if (!verdict.ok) {
       throw verdict.code === 'link_expired'
         ? new AppError('link_expired', 410, 'This download link has expired; export the table again for a new one.')

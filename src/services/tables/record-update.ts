@@ -7,6 +7,7 @@ import type { RecordChanges } from '../../contracts/records.js';
 import { InvalidParameterError } from '../../errors.js';
 import { COPY_NULL } from '../../formats/copy-text.js';
 import { encodeJsonRow } from '../../formats/index.js';
+import type { ValueLimits } from '../../formats/values.js';
 import { BUILTIN_COUNT } from '../../formats/row-plan.js';
 import { COLUMN_TYPES, quoteIdent } from '../../db/table-sql.js';
 import { BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../../types/api.js';
@@ -54,7 +55,7 @@ function fromCopyText(piece: string): string | null {
   return piece.replace(/\\([\\nrt])/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c === 't' ? '\t' : '\\'));
 }
 
-export function compileUpdate(fields: FieldSchema[], body: RecordChanges): CompiledUpdate {
+export function compileUpdate(fields: FieldSchema[], body: RecordChanges, limits?: ValueLimits): CompiledUpdate {
   if (!isPlainObject(body)) throw new InvalidParameterError('body', 'Send an object of the fields to change.');
   const keys = Object.keys(body);
   if (keys.length === 0) throw new InvalidParameterError('body', 'Send at least one field to change.');
@@ -86,7 +87,7 @@ export function compileUpdate(fields: FieldSchema[], body: RecordChanges): Compi
     ops.set(key, op);
   }
 
-  const r = encodeJsonRow(probe, { fields, defaults: NO_DEFAULTS });
+  const r = encodeJsonRow(probe, { fields, defaults: NO_DEFAULTS, ...(limits ? { limits } : {}) });
   if (!r.ok) {
     const e = r.errors[0];
     throw new InvalidParameterError(e?.field ?? 'body', e?.message ?? 'The row is not valid.');

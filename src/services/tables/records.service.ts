@@ -8,6 +8,7 @@ import { compileOrderBy, compileWhere, parameterBinder } from '../../db/query/in
 import { InvalidParameterError, NotFoundError } from '../../errors.js';
 import { encodeJsonRow } from '../../formats/index.js';
 import { storableText } from '../../formats/storable-text.js';
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from '../../formats/values.js';
 import type { BulkInsertResponse, RecordPageMeta, TableRow } from '../../types/api.js';
 import { compileUpdate } from './record-update.js';
 import { createRowIdGenerator } from './row-id.js';
@@ -36,6 +37,8 @@ export class RecordsService {
     /** The JSON of a page's rows is cut short past this many bytes (`RECORDS_PAGE_MAX_BYTES`). */
     private readonly pageMaxBytes: number,
     private readonly clock: Clock = systemClock,
+    /** MAX_CELL_BYTES and MAX_JSON_DEPTH for the values rows and queries carry. */
+    private readonly limits: ValueLimits = DEFAULT_VALUE_LIMITS,
   ) {}
 
   /**
@@ -47,6 +50,7 @@ export class RecordsService {
     const ctx = {
       fields: table.schema.fields,
       defaults: { createdAt: unixSeconds(this.clock), createdBy: String(userId), newId: this.newId },
+      limits: this.limits,
     };
     const lines: string[] = [];
     const created: Array<{ id: string; created_at: number }> = [];
@@ -101,7 +105,8 @@ export class RecordsService {
     const fields = table.schema.fields;
     const { page } = query;
     const binder = parameterBinder();
-    const compiled = query.where === undefined ? { sql: 'TRUE', regexes: [] } : compileWhere(query.where.value, fields, binder);
+    const compiled =
+      query.where === undefined ? { sql: 'TRUE', regexes: [] } : compileWhere(query.where.value, fields, binder, 'where', this.limits);
     const orderSql = compileOrderBy(query.orderBy?.keys, fields, DEFAULT_RECORD_ORDER);
     await this.records.checkRegexes(compiled.regexes);
 
@@ -146,7 +151,7 @@ export class RecordsService {
    * `$remove`) in one UPDATE, and sets `updated_at`. Returns the row as stored.
    */
   async update(table: TableRecord, recordId: string, body: RecordChanges): Promise<TableRow> {
-    const update = compileUpdate(table.schema.fields, body);
+    const update = compileUpdate(table.schema.fields, body, this.limits);
     if (!storable(recordId)) throw new NotFoundError(`Record ${recordId} was not found in table ${table.id}.`);
     let row: TableRow | null;
     try {

@@ -10,7 +10,9 @@ import { createQueueBackend } from '../../../src/queue/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { createServices, type Services } from '../../../src/services/index.js';
 import { JobAbortedError, JobBusyError, JobEndedElsewhereError } from '../../../src/jobs/lifecycle/job-outcomes.js';
-import { createStorage, type StorageDriver } from '../../../src/storage/index.js';
+import { downloadLinks } from '../../../src/http/download-links.js';
+import { createLocationContext } from '../../../src/locations/index.js';
+import { createStorage, type ServiceStorage } from '../../../src/storage/index.js';
 import { createPool, type Pool } from '../../../src/db/pool.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { queueBackendOf } from '../../helpers/queue-store.js';
@@ -23,12 +25,14 @@ const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 /** The services of `server`, built in the test, to drive the lifecycle directly. */
 async function servicesOf(
   server: TestServer,
-  o: { pool?: Pool; storage?: StorageDriver } = {},
+  o: { pool?: Pool; storage?: ServiceStorage } = {},
 ): Promise<{ services: Services; close(): Promise<void> }> {
   const logger = createLogger('silent');
   const queues = new JobQueues(await createQueueBackend(server.config, 'worker', logger, systemClock), server.config);
-  const storage = o.storage ?? createStorage(server.config);
-  const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, logger });
+  const locations = createLocationContext(server.config.locations, logger);
+  const storage = o.storage ?? createStorage(server.config, locations);
+  const links = downloadLinks(server.config);
+  const services = createServices({ config: server.config, pool: o.pool ?? server.db, queues, storage, locations, links, logger });
   return {
     services,
     close: () => queues.close(),
@@ -258,8 +262,8 @@ describe('job lifecycle: clean-up', () => {
     await waitForJob(server, token, res.body.job_id);
     await server.db.query(`UPDATE tableport.jobs SET status = 'queued' WHERE id = $1`, [res.body.job_id]);
     // A store that fails before it reads a byte (a full disk, an object store refusing the upload).
-    const local = createStorage(server.config);
-    const refusing: StorageDriver = {
+    const local = createStorage(server.config, createLocationContext(server.config.locations));
+    const refusing: ServiceStorage = {
       put: () => Promise.reject(new Error('no space left on device')),
       putFile: (k, p) => local.putFile(k, p),
       get: (k, r) => local.get(k, r),

@@ -7,7 +7,9 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
-import { S3StorageDriver } from '../../../src/storage/s3.driver.js';
+import type { S3DriverOptions } from '../../../src/locations/s3.driver.js';
+import { createStorage, type ServiceStorage } from '../../../src/storage/index.js';
+import { context } from '../locations/helpers.js';
 import { describeStorageContract } from '../../unit/storage/storage-contract.js';
 import { startS3rver, type RunningServer } from '../locations/servers.js';
 import { freePort } from '../../helpers/ports.js';
@@ -16,8 +18,11 @@ const PORT = await freePort();
 const ENDPOINT = `http://127.0.0.1:${PORT}`;
 const KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-function driver(prefix: string, opts = {}): S3StorageDriver {
-  return new S3StorageDriver({ bucket: 'files', prefix, endpoint: ENDPOINT, region: 'us-east-1', ...KEYS }, opts);
+/** The service's storage on a bucket (STORAGE_URL), on the s3:// location driver. */
+function driver(prefix: string, opts: S3DriverOptions = {}): ServiceStorage & { close(): void } {
+  const storageS3 = { bucket: 'files', prefix, endpoint: ENDPOINT, region: 'us-east-1', ...KEYS };
+  // Every storage createStorage makes can be closed.
+  return createStorage({ storageDir: '', storageS3 }, { ...context(), s3: opts }) as ServiceStorage & { close(): void };
 }
 
 let server: RunningServer;

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { parseSourceImport } from '../../../src/contracts/imports.js';
 import { FileTooLargeError, InvalidParameterError, LocationNotFoundError } from '../../../src/errors.js';
+import { SealedSecrets } from '../../../src/crypto/sealed-secrets.js';
 import { TaskLocations } from '../../../src/locations/task-locations.js';
 import { OutboundGuard } from '../../../src/net/outbound-guard.js';
 import { locationsConfig } from '../../integration/locations/helpers.js';
@@ -21,7 +22,7 @@ describe('TaskLocations: what a task keeps of a location, and the worker side', 
     const guard = new OutboundGuard({ resolver: async () => [{ address: '93.184.215.14', family: 4 }] });
     locations = new TaskLocations(
       { config: locationsConfig({ exportDir: join(root, 'out'), importDir: join(root, 'in') }), guard },
-      'a-credentials-key-of-some-length',
+      new SealedSecrets('a-credentials-key-of-some-length'),
     );
   });
   after(() => rm(root, { recursive: true, force: true }));

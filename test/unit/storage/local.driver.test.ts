@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { LocalStorageDriver } from '../../../src/storage/local.driver.js';
-import { exportFileKey, InvalidStorageKeyError } from '../../../src/storage/storage.driver.js';
+import { createStorage, exportFileKey, InvalidStorageKeyError, type ServiceStorage } from '../../../src/storage/index.js';
+import { context } from '../../integration/locations/helpers.js';
 import { describeStorageContract, failing, generatedFrom, readAll } from './storage-contract.js';
+
+/** The service's storage on a folder (STORAGE_DIR), on the file:// location driver. */
+function local(root: string): ServiceStorage {
+  return createStorage({ storageDir: root, storageS3: undefined }, context());
+}
 
 describeStorageContract('LocalStorageDriver', async () => {
   const root = await mkdtemp(join(tmpdir(), 'tableport-storage-'));
   return {
-    storage: new LocalStorageDriver(root),
+    storage: local(root),
     bigSize: 96 * 1024 * 1024,
     close: () => rm(root, { recursive: true, force: true }),
   };
@@ -20,10 +25,10 @@ describeStorageContract('LocalStorageDriver', async () => {
 /** What only a folder on disk shows: the file's path, and that no temp file is left beside it. */
 describe('LocalStorageDriver on disk', () => {
   let root: string;
-  let storage: LocalStorageDriver;
+  let storage: ServiceStorage;
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'tableport-storage-'));
-    storage = new LocalStorageDriver(root);
+    storage = local(root);
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });

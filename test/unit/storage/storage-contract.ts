@@ -1,7 +1,7 @@
 /**
- * The StorageDriver contract, as tests any driver must pass: the local driver (local.driver.test.ts)
- * and the S3 driver against s3rver (test/integration/storage/s3.driver.test.ts) run the same cases,
- * so a service that works on one works on the other.
+ * The service storage's contract, as tests every place it can be configured on must pass: a local
+ * folder (local.driver.test.ts) and an S3 bucket on s3rver (test/integration/storage/s3.driver.test.ts)
+ * run the same cases, so a service that works on one works on the other.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,10 +12,10 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { readAll } from '../../helpers/streams.js';
 import { NotFoundError } from '../../../src/errors.js';
-import { exportFileKey, InvalidStorageKeyError, keySegments, type StorageDriver } from '../../../src/storage/storage.driver.js';
+import { exportFileKey, InvalidStorageKeyError, keySegments, type ServiceStorage } from '../../../src/storage/index.js';
 
 export interface StorageContractFixture {
-  storage: StorageDriver;
+  storage: ServiceStorage;
   /** Size of the streamed big file; the peak memory allowed is half of it. */
   bigSize: number;
   /** Frees what the fixture started. */
@@ -63,9 +63,9 @@ export function generatedFrom(buf: Buffer): Readable {
 }
 
 export function describeStorageContract(name: string, setup: () => Promise<StorageContractFixture>): void {
-  describe(`${name}: the StorageDriver contract`, () => {
+  describe(`${name}: the ServiceStorage contract`, () => {
     let f: StorageContractFixture;
-    let storage: StorageDriver;
+    let storage: ServiceStorage;
     let scratch: string;
     before(async () => {
       f = await setup();

@@ -155,7 +155,7 @@ export class BundleExportKind implements JobKind<'bundle_export'> {
     for (const [name, w] of Object.entries(where)) {
       const t = byName.get(name);
       if (!t) throw new InvalidParameterError(`where.${name}`, `"where" names the table "${name}", which is not in the bundle.`);
-      regexes.push(...compileWhere(w, t.schema.fields, parameterBinder(), `where.${name}`).regexes);
+      regexes.push(...compileWhere(w, t.schema.fields, parameterBinder(), `where.${name}`, this.d.limits).regexes);
     }
     await this.d.rows.checkRegexes(regexes);
     return where;

@@ -30,6 +30,7 @@ import type { JobRunContext } from '../../job-kind.js';
 import { progressReporter } from '../../job-progress.js';
 import type { BundleImportParams } from './bundle-import.kind.js';
 import type { BundleSources } from './bundle-source.js';
+import type { ValueLimits } from '../../../formats/values.js';
 
 const SAVEPOINT = 'tableport_bundle_table';
 /** Problems listed per table in the job's errors (all are counted). */
@@ -42,6 +43,8 @@ export interface BundleImportRunnerDeps {
   bundleJobs: BundleJobsRepository;
   sources: BundleSources;
   limits: Partial<BundleLimits>;
+  /** MAX_CELL_BYTES and MAX_JSON_DEPTH for the rows' values. */
+  valueLimits?: ValueLimits;
   clock?: Clock;
 }
 
@@ -159,7 +162,13 @@ export class BundleImportRunner {
       t.error = err;
       return t;
     }
-    t.encoder = new BundleRowsEncoder({ fields, defaults, maxRows: Number.MAX_SAFE_INTEGER, maxErrors: ERRORS_PER_TABLE });
+    t.encoder = new BundleRowsEncoder({
+      fields,
+      defaults,
+      limits: this.d.valueLimits,
+      maxRows: Number.MAX_SAFE_INTEGER,
+      maxErrors: ERRORS_PER_TABLE,
+    });
     t.input = new PassThrough({ objectMode: true, highWaterMark: 1024 });
     t.done = pipeline(t.input, t.encoder, this.d.rows.copyIn(db, tableId, fields)).catch((err: unknown) => {
       t.error = err;

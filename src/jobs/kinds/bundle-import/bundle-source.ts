@@ -5,10 +5,10 @@
  * BullMQ data, never in clear in the job row), bound to the job's id.
  */
 import type { Readable } from 'node:stream';
-import { SecretBox } from '../../../crypto/secret-box.js';
+import type { SealedLocation, SealedSecrets } from '../../../crypto/sealed-secrets.js';
 import { InvalidLocationError, InvalidParameterError } from '../../../errors.js';
 import { resolveLocation, type LocationContext } from '../../../locations/index.js';
-import type { StorageDriver } from '../../../storage/index.js';
+import type { ServiceStorage } from '../../../storage/index.js';
 
 export type BundleOrigin = 'upload' | 'content' | 'file' | 'location';
 
@@ -22,20 +22,12 @@ export interface BundleSourceParams {
   sealed?: string;
 }
 
-interface SealedSource {
-  url: string;
-  connection?: Record<string, unknown>;
-}
-
 export class BundleSources {
-  private readonly box: SecretBox;
-
   constructor(
-    private readonly storage: StorageDriver,
+    private readonly storage: ServiceStorage,
     private readonly locations: LocationContext,
-  ) {
-    this.box = new SecretBox(locations.config.credentialsKey);
-  }
+    private readonly secrets: SealedSecrets,
+  ) {}
 
   /**
    * Checks a `file://` URL (parameter `file`) or a location (`source`, `connection`) and seals it
@@ -62,13 +54,13 @@ export class BundleSources {
       opened.stream.destroy();
     }
     driver.close();
-    const sealed: SealedSource = { url };
+    const sealed: SealedLocation = { url };
     if (connection !== undefined) sealed.connection = connection;
     return {
       origin: parameter === 'file' ? 'file' : 'location',
       source_name: location.href,
       size: null,
-      sealed: this.box.seal(sealed, jobId),
+      sealed: this.secrets.sealLocation(sealed, jobId),
     };
   }
 
@@ -85,7 +77,7 @@ export class BundleSources {
       return { stream: await this.storage.get(uploadKey, undefined, { signal }), size: info?.size ?? params.size };
     }
     if (!params.sealed) throw new InvalidParameterError('source', "The bundle's location was not recorded.");
-    const s = this.box.open<SealedSource>(params.sealed, jobId);
+    const s = this.secrets.openLocation(params.sealed, jobId);
     const parameter = params.origin === 'file' ? 'file' : 'source';
     const { location, driver } = resolveLocation(s.url, s.connection, this.locations, 'read', parameter);
     let opened: Awaited<ReturnType<typeof driver.openRead>>;

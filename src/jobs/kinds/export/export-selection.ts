@@ -9,6 +9,7 @@ import { DEFAULT_EXPORT_ORDER, exportColumns, type ExportSelection } from '../..
 import { InvalidParameterError } from '../../../errors.js';
 import type { FieldSchema, FileType } from '../../../types/api.js';
 import { storableText } from '../../../formats/storable-text.js';
+import type { ValueLimits } from '../../../formats/values.js';
 
 type Raw = Pick<ExportRequest, 'where' | 'include_keys' | 'exclude_keys' | 'order_by' | 'csv_customize_headers' | 'timestamp_convert_keys'>;
 
@@ -27,11 +28,16 @@ function keysOf(fields: FieldSchema[], keys: string[], param: string): string[] 
  * Checks the selection against the table and returns what the job stores (only what was given),
  * with the `$regex` patterns of `where` for the caller to check in PostgreSQL.
  */
-export function validateSelection(fields: FieldSchema[], fileType: FileType, p: Raw): { selection: ExportSelection; regexes: string[] } {
+export function validateSelection(
+  fields: FieldSchema[],
+  fileType: FileType,
+  p: Raw,
+  limits: ValueLimits,
+): { selection: ExportSelection; regexes: string[] } {
   const s: ExportSelection = {};
   let regexes: string[] = [];
   if (p.where && Object.keys(p.where).length) {
-    regexes = compileWhere(p.where, fields, parameterBinder()).regexes;
+    regexes = compileWhere(p.where, fields, parameterBinder(), 'where', limits).regexes;
     s.where = p.where;
   }
   if (p.include_keys?.length && p.exclude_keys?.length)

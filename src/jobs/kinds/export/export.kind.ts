@@ -51,7 +51,7 @@ export class ExportKind implements JobKind<'export'> {
       if (p.start != null) params.start = p.start;
       if (p.end != null) params.end = p.end;
     }
-    const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p);
+    const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p, this.d.limits);
     Object.assign(params, selection);
     if (params.csv_customize_headers && params.csv_header === false)
       throw new InvalidParameterError(

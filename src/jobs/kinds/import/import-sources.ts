@@ -12,6 +12,7 @@ import type { SourceImportRequest } from '../../../contracts/imports.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
 import { InvalidFileError } from '../../../errors.js';
 import { sniffUpload, type ImportFileOptions, type ImportInputOptions } from '../../../formats/index.js';
+import type { ValueLimits } from '../../../formats/values.js';
 import type { TaskLocations } from '../../../locations/task-locations.js';
 import type { FieldSchema, FileType, JobError } from '../../../types/api.js';
 import { ImportRowsError } from './import-errors.js';
@@ -64,6 +65,7 @@ export async function fetchSourceFiles(
   job: JobRecord,
   fields: readonly FieldSchema[],
   maxBytes: number,
+  limits: ValueLimits,
   signal?: AbortSignal,
 ): Promise<{ files: ImportFile[]; cleanup: () => Promise<void> }> {
   const params = job.params as ImportParams;
@@ -82,7 +84,7 @@ export async function fetchSourceFiles(
         many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err;
       let sniff: Awaited<ReturnType<typeof sniffUpload>>;
       try {
-        sniff = await sniffUpload(f.path, { fields, ...userFileOptions(params) });
+        sniff = await sniffUpload(f.path, { fields, ...userFileOptions(params), limits });
       } catch (err) {
         throw named(err);
       }

@@ -36,7 +36,14 @@ export class ImportWork {
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the import ran.`);
     if (job.location_sealed) {
       // A location: its object(s) are fetched to local files first, then read like uploads.
-      const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes, signal);
+      const { files, cleanup } = await fetchSourceFiles(
+        this.d.locations,
+        job,
+        table.schema.fields,
+        this.d.config.uploadMaxBytes,
+        this.d.limits,
+        signal,
+      );
       try {
         return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
       } finally {
@@ -84,6 +91,7 @@ export class ImportWork {
       encoder: {
         fields,
         defaults: { createdAt: unixSeconds(this.d.clock), createdBy: String(job.user_id), newId: this.newId },
+        limits: this.d.limits,
         maxRows: this.d.config.exportMaxRows - rowsSoFar,
         lineColumn,
         ...userOptions,
@@ -178,7 +186,7 @@ export class ImportWork {
     let wider: FieldSchema[] | undefined = fields;
     for (const file of files) {
       if (!wider) return undefined;
-      const opts = { ...userFileOptions(params), csvDelimiter: file.csvDelimiter ?? ',' };
+      const opts = { ...userFileOptions(params), csvDelimiter: file.csvDelimiter ?? ',', limits: this.d.limits };
       try {
         wider = await inferWholeFile(file.open, file.format, file.gzip, opts, wider, signal);
       } catch (err) {

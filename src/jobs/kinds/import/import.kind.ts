@@ -60,9 +60,14 @@ export class ImportKind implements JobKind<'import'> {
       if (fileOpts.csvHeader === false && !fileOpts.columns) {
         throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
       }
-      const head = await sniffForInference(file.path, fileOpts);
-      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
-      const schema = { fields: inferSchema(sample) };
+      const { limits } = this.d;
+      const head = await sniffForInference(file.path, { ...fileOpts, limits });
+      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, {
+        ...fileOpts,
+        csvDelimiter: head.csvDelimiter ?? ',',
+        limits,
+      });
+      const schema = { fields: inferSchema(sample, limits) };
       // The delimiter found by the sniff is the file's: the import reads it with the same one.
       const found =
         head.csvDelimiter && !fileOpts.csvDelimiter ? { ...fields, fileOpts: { ...fileOpts, csvDelimiter: head.csvDelimiter } } : fields;
@@ -90,11 +95,12 @@ export class ImportKind implements JobKind<'import'> {
       if (fileOpts.csvHeader === false && !fileOpts.columns) {
         throw new InvalidParameterError('columns', 'Without a header line, name the columns (a column list after the table name).');
       }
+      const { limits } = this.d;
       const sample = await this.d.locations.sampleFirst(req.url, req.connection, this.d.config.uploadMaxBytes, async (path) => {
-        const head = await sniffForInference(path, fileOpts);
-        return sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+        const head = await sniffForInference(path, { ...fileOpts, limits });
+        return sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',', limits });
       });
-      const schema = { fields: inferSchema(sample) };
+      const schema = { fields: inferSchema(sample, limits) };
       return this.withNewTable(userId, name, schema, (tableId) => this.planSource(userId, tableId, req, jobId, schema));
     });
   }
@@ -132,7 +138,7 @@ export class ImportKind implements JobKind<'import'> {
     const table = await this.d.tables.require(userId, tableId);
     if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
     const { fileOpts } = f;
-    const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts });
+    const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts, limits: this.d.limits });
     // A damaged Parquet file is refused here (400) rather than by its job; a gzip one by its job.
     const shape = formatOf(sniff.format)?.import;
     if (shape?.kind === 'rows' && shape.check && !sniff.gzip) await shape.check(file.path);

@@ -6,7 +6,7 @@ import {
   signDownloadPath,
   verifyDownload,
   type DownloadRequest,
-} from '../../../src/storage/signed-url.js';
+} from '../../../src/http/download-links.js';
 import { defined } from '../../helpers/defined.js';
 
 const SECRET = 'a-test-secret-of-enough-length';

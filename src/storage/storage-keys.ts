@@ -1,57 +1,8 @@
 /**
- * Where export files and uploads live. The interface is streams in and streams out, so no file is
- * ever held in memory, and it is small enough that the S3 driver beside the local one only maps six calls.
+ * The service's layout of its own files: a key is a relative path of plain segments
+ * (`exports/<jobId>/<file>`, `imports/<jobId>/<file>`), checked before any place sees it.
  */
-import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
-
-/** A byte range, both ends inclusive, as in an HTTP `Range: bytes=start-end` header. */
-export interface ByteRange {
-  start: number;
-  /** Inclusive; omitted means "to the end of the file". */
-  end?: number;
-}
-
-export interface StoredFileInfo {
-  size: number;
-  mtime: Date;
-}
-
-/** How a caller stops a transfer early: the job's signal (a cancel, a shutdown). */
-export interface StorageTransferOptions {
-  signal?: AbortSignal | undefined;
-}
-
-export interface StorageDriver {
-  /**
-   * Stores the bytes of `source` under `key`. Atomic: readers see the old file or the whole new
-   * one, never a part; a source that fails leaves nothing behind, and a re-run overwrites.
-   * The driver owns `source`: when `put` rejects, the source has been destroyed. When `signal`
-   * fires, `put` rejects at once and nothing is stored.
-   */
-  put(key: string, source: Readable, opts?: StorageTransferOptions): Promise<{ size: number }>;
-  /**
-   * Adopts a file already on local disk (e.g. an upload multer wrote to a temp dir): the file is
-   * moved, so `localPath` is gone afterwards. Atomic like `put`.
-   */
-  putFile(key: string, localPath: string): Promise<{ size: number }>;
-  /**
-   * The file's bytes, or a part of them. Rejects with NotFoundError when there is no such file.
-   * When `signal` fires, the stream is destroyed.
-   */
-  get(key: string, range?: ByteRange, opts?: StorageTransferOptions): Promise<Readable>;
-  /** Size and modification time, or `null` when there is no such file. */
-  stat(key: string): Promise<StoredFileInfo | null>;
-  /** Removes the file; a missing file is not an error (deleting is idempotent). */
-  delete(key: string): Promise<void>;
-  /**
-   * Removes every file whose key lies under `prefix` taken as a folder: `exports/abc` removes
-   * `exports/abc/x.csv` but not `exports/abcd/x.csv`. Optional for drivers that cannot do it.
-   */
-  deletePrefix?(prefix: string): Promise<void>;
-  /** Frees clients and sockets (an object store's); the process calls it once at shutdown. */
-  close?(): void;
-}
 
 /** A key that would escape the storage root or cannot be stored. A programming error or an attack. */
 export class InvalidStorageKeyError extends AppError {

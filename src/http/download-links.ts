@@ -1,5 +1,5 @@
 /**
- * Signed download links: a link names one job's file and an expiry, and an HMAC-SHA256 of those
+ * Signed download links, the HTTP edge's authorisation of a download (GET /files/:job/:name): a link names one job's file and an expiry, and an HMAC-SHA256 of those
  * under the server's secret proves that the server made it. Anyone holding the link may download
  * until it expires; no token is needed, and changing any part of it breaks the signature.
  */
@@ -53,6 +53,17 @@ export function createDownloadLink(
   return {
     url: downloadUrl(opts.publicUrl, { ...file, expiresAt }, opts.signingSecret),
     expiresAt: new Date(expiresAt * 1000),
+  };
+}
+
+/** The links of one server, with its PUBLIC_URL, secret and link lifetime: what the services make and check. */
+export function downloadLinks(opts: { publicUrl: string; signingSecret: string; downloadLinkTtlSeconds: number }): {
+  create(file: { jobId: string; fileName: string }, now: Date): { url: string; expiresAt: Date };
+  verify(req: DownloadRequest, now: Date): DownloadVerdict;
+} {
+  return {
+    create: (file, now) => createDownloadLink(opts, file, now),
+    verify: (req, now) => verifyDownload(req, opts.signingSecret, now),
   };
 }
 
