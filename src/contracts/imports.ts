@@ -6,12 +6,29 @@
 import { z } from 'zod';
 import { InvalidParameterError } from '../errors.js';
 import type { ImportFileOptions } from '../formats/index.js';
+import { canonicalEncoding } from '../formats/text-encoding.js';
 import { FILE_TYPES, type FileType, type OnConflict } from '../types/api.js';
 import { parseRequest } from './parse.js';
 import { csvDelimiter, textFlag } from './values.js';
 
+const ENCODING_RULE = 'must be a text encoding such as utf-8, utf-16le, utf-16be, gb18030, big5, shift_jis, windows-1252 or iso-8859-2';
+
+/** A text encoding's label (`GBK`, `latin1`, `UTF-16`), as its canonical name. */
+const encoding = z
+  .string()
+  .max(40)
+  .transform((v, ctx) => {
+    const name = canonicalEncoding(v);
+    if (name === undefined) ctx.addIssue({ code: 'custom', message: ENCODING_RULE });
+    return name ?? v;
+  })
+  .describe(
+    'The text encoding of a CSV, JSON or NDJSON file; detected when unset (UTF-8, UTF-16 with or without BOM, GB18030, Shift_JIS).',
+  );
+
 /** The import's multipart fields beside the file. */
 export const ImportFieldsSchema = z.object({
+  encoding: encoding.optional(),
   csv_delimiter: csvDelimiter.optional(),
   csv_header: textFlag.optional(),
   columns: z
@@ -49,6 +66,7 @@ export function parseImportFields(body: unknown): ImportFields {
   if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
   if (f.csv_header === 'false') fileOpts.csvHeader = false;
   if (f.columns) fileOpts.columns = f.columns;
+  if (f.encoding !== undefined) fileOpts.encoding = f.encoding;
   return { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
 }
 
@@ -70,6 +88,7 @@ export const SourceImportSchema = z.object({
   dataFileUrl: url.optional(),
   connection: z.record(z.string(), z.unknown(), { error: 'must be an object of options' }).nullish(),
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
+  encoding: z.string().optional(),
   csv_delimiter: z.string().optional(),
   csv_header: flag.optional(),
   columns: z.union([z.string(), z.array(z.string())]).optional(),
@@ -101,6 +120,7 @@ export function parseSourceImport(body: unknown): SourceImportRequest {
     );
   const text = (v: boolean | string | undefined) => (v === undefined ? undefined : String(v));
   const fields = parseImportFields({
+    encoding: p.encoding,
     csv_delimiter: p.csv_delimiter,
     csv_header: text(p.csv_header),
     columns: Array.isArray(p.columns) ? p.columns.join(',') : p.columns,

@@ -11,10 +11,10 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import type { ImportFileOptions } from './format.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
-import { StrictUtf8Decoder } from './utf8.js';
+import { StrictTextDecoder, UTF8 } from './text-encoding.js';
 
 export class CsvImportEncoder extends ImportEncoder {
-  private readonly decoder = new StrictUtf8Decoder('save it as UTF-8 CSV.');
+  private readonly decoder: StrictTextDecoder;
   private readonly tokenizer: CsvTokenizer;
   /** CSV position → plan column, once the header is read. */
   private columnOf: number[] | undefined;
@@ -24,6 +24,7 @@ export class CsvImportEncoder extends ImportEncoder {
 
   constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
+    this.decoder = new StrictTextDecoder(opts.encoding ?? UTF8, 'save it as UTF-8 CSV.');
     this.slots = new Array<string | null | undefined>(this.plan.names.length).fill(undefined);
     this.tokenizer = new CsvTokenizer((cells, count, line) => this.record(cells, count, line), opts.csvDelimiter ?? ',');
     // Without a header, the columns are the ones named, or the schema's fields in order.

@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
 import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../types/api.js';
@@ -29,6 +28,7 @@ import { JsonArraySplitter } from './json-array-splitter.js';
 import { foreignValue } from './object-import.encoder.js';
 import { formatOf } from './registry.js';
 import { RowPlan } from './row-plan.js';
+import { StrictTextDecoder, UTF8 } from './text-encoding.js';
 import { parseDate } from './values.js';
 
 export const INFER_SAMPLE_ROWS = 1000;
@@ -157,14 +157,14 @@ async function visitRows(
   }
   const file = typeof source === 'string' ? createReadStream(source) : await source();
   const bytes: Readable = gzip ? file.pipe(createGunzip()) : file;
-  const decoder = new StringDecoder('utf8');
+  const decoder = new StrictTextDecoder(opts.encoding ?? UTF8, 'save it as UTF-8.', { keepBOM: fileType === 'json' });
   try {
     for await (const chunk of bytes) {
       signal?.throwIfAborted();
-      feed(decoder.write(chunk as Buffer));
+      feed(decoder.decode(chunk as Buffer));
       if (stop) return { fromText, foreign: false, complete: false };
     }
-    feed(decoder.end());
+    feed(decoder.decode());
     end();
   } catch (err) {
     if (signal?.aborted) throw err;

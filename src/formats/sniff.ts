@@ -9,6 +9,7 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { detectFormat, readHead, type FileHead } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
+import { UTF8 } from './text-encoding.js';
 import { show } from './values.js';
 
 export { SNIFF_BYTES } from './detect.js';
@@ -21,6 +22,8 @@ export interface SniffOptions {
   csvHeader?: boolean;
   /** CSV without a header: its columns (default: the schema's fields in order). */
   columns?: string[];
+  /** Text formats: the encoding the user named; otherwise it is detected. */
+  encoding?: string;
 }
 
 export interface SniffResult {
@@ -31,6 +34,8 @@ export interface SniffResult {
   columns?: string[];
   /** CSV: the delimiter found (or given). */
   csvDelimiter?: string;
+  /** Text formats not in UTF-8: the encoding the file is read in (named, or found from its content). */
+  encoding?: string;
 }
 
 /** The CSV delimiters tried when none is given, most usual first. */
@@ -42,7 +47,7 @@ export async function sniffUpload(path: string, opts: SniffOptions): Promise<Sni
 
 /** The checks of `sniffUpload` on a file's first bytes. */
 export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
-  const { format, text } = detectFormat(fh);
+  const { format, text, encoding } = detectFormat(fh, opts.encoding);
   const known = new Set<string>([...BUILTIN_FIELDS, ...opts.fields.map((f) => f.name)]);
   const knownCsv = new Set<string>([...known, ERROR_REPORT_COLUMN]);
   let result: SniffResult;
@@ -52,6 +57,7 @@ export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
   else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, knownCsv, opts);
   else result = { format: format.fileType };
   if (fh.gzip) result.gzip = true;
+  if (encoding !== undefined && encoding !== UTF8) result.encoding = encoding;
   return result;
 }
 
@@ -209,9 +215,10 @@ function csvQuotingProblem(text: string, delimiter: string): InvalidFileError | 
  */
 export async function sniffForInference(path: string, opts: Omit<SniffOptions, 'fields'>): Promise<SniffResult> {
   const fh = await readHead(path);
-  const { format, text } = detectFormat(fh);
+  const { format, text, encoding } = detectFormat(fh, opts.encoding);
   const result: SniffResult = { format: format.fileType };
   if (fh.gzip) result.gzip = true;
+  if (encoding !== undefined && encoding !== UTF8) result.encoding = encoding;
   if (format.fileType === 'csv' && text !== undefined) {
     let best = ',';
     let most = 0;

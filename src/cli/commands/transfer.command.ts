@@ -52,6 +52,9 @@ function selectionOptions(flags: ExportFlags) {
 
 interface ImportFlags extends ClientFlags {
   csvDelimiter?: string;
+  encoding?: string;
+  decimalSeparator?: '.' | ',';
+  sheet?: string;
   header?: boolean;
   columns?: string;
   onConflict?: 'error' | 'skip' | 'update';
@@ -60,6 +63,15 @@ interface ImportFlags extends ClientFlags {
   timeout?: number;
   filename?: string;
   connection?: string;
+}
+
+/** The flags of how a file is read (encoding, number format, sheet) as SDK options. */
+function fileFlags(flags: ImportFlags): { encoding?: string; decimalSeparator?: '.' | ','; sheet?: string } {
+  return {
+    ...(flags.encoding !== undefined ? { encoding: flags.encoding } : {}),
+    ...(flags.decimalSeparator !== undefined ? { decimalSeparator: flags.decimalSeparator } : {}),
+    ...(flags.sheet !== undefined ? { sheet: flags.sheet } : {}),
+  };
 }
 
 /** A location's scheme: such an import argument names a location, not a local file. */
@@ -159,6 +171,11 @@ export function registerTransferCommands(program: Command): void {
     .option('--csv-delimiter <char>', 'CSV: the cell separator (default: found among , ; TAB |)')
     .option('--no-header', "CSV: the first line is data; columns are --columns or the table's fields in order")
     .option('--columns <names>', 'CSV without a header: its columns, comma-separated')
+    .option('--encoding <name>', 'text files: their encoding, e.g. utf-16le, gb18030, big5, shift_jis, windows-1252 (default: detected)')
+    .addOption(
+      new Option('--decimal-separator <char>', 'CSV number fields: the decimal separator (default: . or detected)').choices(['.', ',']),
+    )
+    .option('--sheet <name|n>', 'xlsx: the sheet to read, by name or 1-based index (default: the one matching the table)')
     .addOption(new Option('--on-conflict <what>', 'a row whose id is already in the table').choices(['error', 'skip', 'update']))
     .option('--dry-run', 'validate the whole file and write nothing')
     .option('--wait', 'wait for the job to end, showing its progress')
@@ -181,6 +198,7 @@ export function registerTransferCommands(program: Command): void {
           ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
           ...(flags.header === false ? { csvHeader: false } : {}),
           ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
+          ...fileFlags(flags),
         });
         if (flags.wait) return waitAndReport(tp, job, flags);
         if (flags.json) return printJson({ status: 'ok', job_id: job.id });
@@ -199,6 +217,7 @@ export function registerTransferCommands(program: Command): void {
         ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
         ...(flags.header === false ? { csvHeader: false } : {}),
         ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
+        ...fileFlags(flags),
         ...(flags.onConflict !== undefined ? { onConflict: flags.onConflict } : {}),
         ...(flags.dryRun ? { dryRun: true } : {}),
       });

@@ -28,6 +28,8 @@ export interface ImportParams {
   csv_delimiter?: string;
   csv_header?: boolean;
   columns?: string[];
+  /** Text formats: the encoding the file is read in (named by the user, or found in an upload). */
+  encoding?: string;
   on_conflict?: OnConflict;
   /** Validate only: nothing is written. */
   dry_run?: boolean;

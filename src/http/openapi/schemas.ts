@@ -108,6 +108,7 @@ export const JobSchema = component(
     dry_run: z.boolean().optional(),
     error_report_url: z.string().nullable().optional(),
     inferred_schema: z.object({ fields: z.array(FieldSchema) }).optional(),
+    encoding: z.string().optional().describe('An import of a text file: the encoding it was read in, named or detected'),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),

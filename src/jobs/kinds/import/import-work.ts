@@ -50,6 +50,7 @@ export class ImportWork {
       format: params.format,
       gzip: params.gzip ?? false,
       ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),
+      ...(params.encoding !== undefined ? { encoding: params.encoding } : {}),
       size: params.size,
     };
     return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
@@ -88,6 +89,7 @@ export class ImportWork {
         lineColumn,
         ...userOptions,
         ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
+        ...(file.encoding !== undefined ? { encoding: file.encoding } : {}),
       },
     });
     const sources = (lineColumn: boolean): StageSource[] =>
@@ -178,7 +180,11 @@ export class ImportWork {
     let wider: FieldSchema[] | undefined = fields;
     for (const file of files) {
       if (!wider) return undefined;
-      const opts = { ...userFileOptions(params), csvDelimiter: file.csvDelimiter ?? ',' };
+      const opts = {
+        ...userFileOptions(params),
+        csvDelimiter: file.csvDelimiter ?? ',',
+        ...(file.encoding !== undefined ? { encoding: file.encoding } : {}),
+      };
       try {
         wider = await inferWholeFile(file.open, file.format, file.gzip, opts, wider, signal);
       } catch (err) {

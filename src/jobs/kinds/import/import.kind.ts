@@ -7,7 +7,16 @@
 import type { ImportFields, SourceImportRequest } from '../../../contracts/imports.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
 import { AppError, InvalidParameterError, UploadGoneError } from '../../../errors.js';
-import { formatOf, inferSchema, sampleFile, sniffForInference, sniffUpload } from '../../../formats/index.js';
+import {
+  formatOf,
+  inferSchema,
+  sampleFile,
+  sniffForInference,
+  sniffUpload,
+  type ImportFileOptions,
+  type SniffResult,
+} from '../../../formats/index.js';
+import { UTF8 } from '../../../formats/text-encoding.js';
 import { importFileKey } from '../../../storage/index.js';
 import type { JobCreatedResponse, TableSchema } from '../../../types/api.js';
 import type { JobKind, JobPlan, JobResult, JobRunContext } from '../../job-kind.js';
@@ -15,6 +24,15 @@ import { QueueName } from '../../job-names.js';
 import type { KindDeps } from '../kind-deps.js';
 import { sourceImportParams } from './import-sources.js';
 import { ImportWork } from './import-work.js';
+
+/** The file options to read a sniffed file with: the user's, and the delimiter and encoding found. */
+function headOptions(fileOpts: ImportFileOptions, head: SniffResult): ImportFileOptions & { csvDelimiter: string } {
+  return {
+    ...fileOpts,
+    csvDelimiter: head.csvDelimiter ?? ',',
+    ...(head.encoding !== undefined ? { encoding: head.encoding } : {}),
+  };
+}
 
 /** An upload as the HTTP edge received it to disk. */
 export interface UploadedFile {
@@ -61,11 +79,11 @@ export class ImportKind implements JobKind<'import'> {
         throw new InvalidParameterError('columns', 'Without a header line, name the columns in "columns" (comma-separated).');
       }
       const head = await sniffForInference(file.path, fileOpts);
-      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+      const sample = await sampleFile(file.path, head.format, head.gzip ?? false, headOptions(fileOpts, head));
       const schema = { fields: inferSchema(sample) };
-      // The delimiter found by the sniff is the file's: the import reads it with the same one.
-      const found =
-        head.csvDelimiter && !fileOpts.csvDelimiter ? { ...fields, fileOpts: { ...fileOpts, csvDelimiter: head.csvDelimiter } } : fields;
+      // The delimiter and encoding found by the sniff are the file's: the import reads it with the same.
+      const found = { ...fields, fileOpts: { ...headOptions(fileOpts, head), csvDelimiter: fileOpts.csvDelimiter ?? head.csvDelimiter } };
+      if (found.fileOpts.csvDelimiter === undefined) delete found.fileOpts.csvDelimiter;
       return this.withNewTable(userId, name, schema, (tableId) => this.planUpload(userId, tableId, file, found, schema));
     });
   }
@@ -92,7 +110,7 @@ export class ImportKind implements JobKind<'import'> {
       }
       const sample = await this.d.locations.sampleFirst(req.url, req.connection, this.d.config.uploadMaxBytes, async (path) => {
         const head = await sniffForInference(path, fileOpts);
-        return sampleFile(path, head.format, head.gzip ?? false, { ...fileOpts, csvDelimiter: head.csvDelimiter ?? ',' });
+        return sampleFile(path, head.format, head.gzip ?? false, headOptions(fileOpts, head));
       });
       const schema = { fields: inferSchema(sample) };
       return this.withNewTable(userId, name, schema, (tableId) => this.planSource(userId, tableId, req, jobId, schema));
@@ -139,6 +157,8 @@ export class ImportKind implements JobKind<'import'> {
     const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
     if (sniff.gzip) params.gzip = true;
     if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
+    // The job says which encoding a text file is read in, UTF-8 included.
+    if (shape?.kind === 'bytes') params.encoding = sniff.encoding ?? UTF8;
     if (fileOpts.csvHeader === false) {
       params.csv_header = false;
       if (sniff.columns) params.columns = sniff.columns;
