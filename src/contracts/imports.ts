@@ -26,9 +26,16 @@ const encoding = z
     'The text encoding of a CSV, JSON or NDJSON file; detected when unset (UTF-8, UTF-16 with or without BOM, GB18030, Shift_JIS).',
   );
 
+const decimalSeparator = z
+  .enum(['.', ','], { error: 'must be "." or ","' })
+  .describe(
+    'CSV number cells: the decimal separator; with ",", "." and spaces group thousands (1.234,5). Detected with ";" as the delimiter when unambiguous.',
+  );
+
 /** The import's multipart fields beside the file. */
 export const ImportFieldsSchema = z.object({
   encoding: encoding.optional(),
+  decimal_separator: decimalSeparator.optional(),
   csv_delimiter: csvDelimiter.optional(),
   csv_header: textFlag.optional(),
   columns: z
@@ -67,6 +74,7 @@ export function parseImportFields(body: unknown): ImportFields {
   if (f.csv_header === 'false') fileOpts.csvHeader = false;
   if (f.columns) fileOpts.columns = f.columns;
   if (f.encoding !== undefined) fileOpts.encoding = f.encoding;
+  if (f.decimal_separator !== undefined) fileOpts.decimalSeparator = f.decimal_separator;
   return { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
 }
 
@@ -89,6 +97,7 @@ export const SourceImportSchema = z.object({
   connection: z.record(z.string(), z.unknown(), { error: 'must be an object of options' }).nullish(),
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
   encoding: z.string().optional(),
+  decimal_separator: z.string().optional(),
   csv_delimiter: z.string().optional(),
   csv_header: flag.optional(),
   columns: z.union([z.string(), z.array(z.string())]).optional(),
@@ -121,6 +130,7 @@ export function parseSourceImport(body: unknown): SourceImportRequest {
   const text = (v: boolean | string | undefined) => (v === undefined ? undefined : String(v));
   const fields = parseImportFields({
     encoding: p.encoding,
+    decimal_separator: p.decimal_separator,
     csv_delimiter: p.csv_delimiter,
     csv_header: text(p.csv_header),
     columns: Array.isArray(p.columns) ? p.columns.join(',') : p.columns,

@@ -76,6 +76,8 @@ export interface ImportFileOptions {
   csvHeader?: boolean;
   /** CSV without a header: the columns in file order. */
   columns?: string[];
+  /** CSV: the decimal separator of number cells (`,`: `.` and spaces group thousands); default `.`, no grouping. */
+  decimalSeparator?: '.' | ',';
   /** Text formats: the file's text encoding (a canonical WHATWG name, see text-encoding.ts); default UTF-8. */
   encoding?: string;
 }

@@ -27,6 +27,7 @@ import type { ImportFileOptions } from './format.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
 import { foreignValue } from './object-import.encoder.js';
 import { formatOf } from './registry.js';
+import { type DecimalSeparator, normalizeNumberText } from './number-format.js';
 import { RowPlan } from './row-plan.js';
 import { StrictTextDecoder, UTF8 } from './text-encoding.js';
 import { parseDate } from './values.js';
@@ -46,6 +47,8 @@ interface Sample {
   fromText: boolean;
   /** Values are a Parquet or xlsx reader's native JS values (Date, bigint), brought to JSON shape on import. */
   foreign?: boolean;
+  /** CSV: the decimal separator its number cells are written with. */
+  decimalSeparator?: DecimalSeparator;
 }
 
 /** Reads a file's rows in order; `onRow` returns false to stop. Columns are announced before the rows that have them. */
@@ -198,7 +201,7 @@ export async function sampleFile(
       return rows.length < limit;
     },
   });
-  return { columns, rows, lines, fromText, foreign };
+  return { columns, rows, lines, fromText, foreign, ...(opts.decimalSeparator ? { decimalSeparator: opts.decimalSeparator } : {}) };
 }
 
 /** The schema the sample's columns fit. Refuses columns that cannot be field names. */
@@ -213,7 +216,7 @@ export function inferSchema(sample: Sample): FieldSchema[] {
   }
   if (columns.length === 0)
     throw new InvalidFileError('The file has no columns besides the built-in ones, so no schema can be inferred from it.');
-  const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true);
+  const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true, [], sample.decimalSeparator);
   inferrer.addColumns(sample.columns);
   sample.rows.forEach((row, i) => {
     inferrer.addRow(row, sample.lines[i] ?? 0);
@@ -242,7 +245,7 @@ export async function inferWholeFile(
   start: readonly FieldSchema[],
   signal?: AbortSignal,
 ): Promise<FieldSchema[] | undefined> {
-  const inferrer = new SchemaInferrer(fileType === 'csv', formatOf(fileType)?.import?.kind === 'rows', start);
+  const inferrer = new SchemaInferrer(fileType === 'csv', formatOf(fileType)?.import?.kind === 'rows', start, opts.decimalSeparator);
   const { complete } = await visitRows(
     source,
     fileType,
@@ -285,6 +288,7 @@ class SchemaInferrer {
     private readonly fromText: boolean,
     private readonly foreign: boolean,
     start: readonly FieldSchema[] = [],
+    private readonly decimal?: DecimalSeparator,
   ) {
     for (const f of start) {
       this.order.push(f.name);
@@ -305,7 +309,7 @@ class SchemaInferrer {
     for (const key in row) {
       const current = this.types.get(key);
       if (current === 'string' || !this.types.has(key)) continue;
-      const t = this.fromText ? textType(row[key]) : valueType(row[key], this.foreign);
+      const t = this.fromText ? textType(row[key], this.decimal) : valueType(row[key], this.foreign);
       if (t === undefined || t === current) continue;
       this.types.set(key, current === undefined ? t : widest(current, t));
       this.plan = undefined;
@@ -336,7 +340,10 @@ class SchemaInferrer {
 
   private currentPlan(): RowPlan {
     if (!this.plan) {
-      this.plan = new RowPlan(this.fields(), SAMPLE_DEFAULTS, { fileValues: true });
+      this.plan = new RowPlan(this.fields(), SAMPLE_DEFAULTS, {
+        fileValues: true,
+        ...(this.decimal ? { decimalSeparator: this.decimal } : {}),
+      });
       this.slots = new Array<unknown>(this.plan.names.length);
     }
     return this.plan;
@@ -363,10 +370,12 @@ function isDate(s: string): boolean {
 const LEADING_ZERO = /^-?0\d/;
 
 /** The type a CSV cell looks like; undefined for an empty cell (no evidence). */
-function textType(v: unknown): FieldType | undefined {
+function textType(v: unknown, decimal?: DecimalSeparator): FieldType | undefined {
   if (v === null || v === undefined || v === '') return undefined;
-  const s = String(v);
-  if (LEADING_ZERO.test(s)) return 'string';
+  const cell = String(v);
+  if (LEADING_ZERO.test(cell)) return 'string';
+  // With a decimal separator named, "1.234,5" is a number; what it does not read stays as it is.
+  const s = decimal === undefined ? cell : (normalizeNumberText(cell, decimal) ?? cell);
   if (INTEGER.test(s) && Number.isSafeInteger(Number(s))) return 'integer';
   if (NUMBER.test(s) && Number.isFinite(Number(s))) return 'number';
   const lower = s.toLowerCase();

@@ -9,6 +9,7 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { detectFormat, readHead, type FileHead } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
+import { detectDecimalSeparator } from './number-format.js';
 import { UTF8 } from './text-encoding.js';
 import { show } from './values.js';
 
@@ -24,6 +25,8 @@ export interface SniffOptions {
   columns?: string[];
   /** Text formats: the encoding the user named; otherwise it is detected. */
   encoding?: string;
+  /** CSV: the decimal separator the user named; otherwise detected with the `;` dialect. */
+  decimalSeparator?: '.' | ',';
 }
 
 export interface SniffResult {
@@ -34,6 +37,8 @@ export interface SniffResult {
   columns?: string[];
   /** CSV: the delimiter found (or given). */
   csvDelimiter?: string;
+  /** CSV with `;` whose number cells can only be read with a decimal comma: `,`. */
+  decimalSeparator?: ',';
   /** Text formats not in UTF-8: the encoding the file is read in (named, or found from its content). */
   encoding?: string;
 }
@@ -162,7 +167,7 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
       );
     }
     const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length);
-    return { format: 'csv', columns, csvDelimiter };
+    return withDecimal({ format: 'csv', columns, csvDelimiter }, text, whole, 0, opts);
   }
   const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, undefined);
   const header = firstRecord(text, whole, csvDelimiter);
@@ -194,7 +199,32 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
     const problem = csvQuotingProblem(text, csvDelimiter);
     if (problem) throw problem;
   }
-  return { format: 'csv', columns: header, csvDelimiter };
+  return withDecimal({ format: 'csv', columns: header, csvDelimiter }, text, whole, 1, opts);
+}
+
+/**
+ * The `;` dialect of European Excel writes numbers with a decimal comma: when the number cells of
+ * the head can only be read that way (see `detectDecimalSeparator`), the import reads them so.
+ */
+function withDecimal(result: SniffResult, text: string, whole: boolean, firstData: number, opts: SniffOptions): SniffResult {
+  if (opts.decimalSeparator !== undefined || result.csvDelimiter !== ';' || !result.columns) return result;
+  const numeric = new Set(opts.fields.filter((f) => f.type === 'number' || f.type === 'integer').map((f) => f.name));
+  const at = result.columns.flatMap((c, i) => (numeric.has(c) ? [i] : []));
+  if (!at.length) return result;
+  const cells: string[] = [];
+  let record = 0;
+  const tokenizer = new CsvTokenizer((row, count) => {
+    if (record++ < firstData) return;
+    for (const i of at) if (i < count && row[i]) cells.push(row[i] as string);
+  }, ';');
+  try {
+    tokenizer.write(text);
+    if (whole) tokenizer.end();
+  } catch {
+    // A quoting problem is the import's to report; the records before it are evidence enough.
+  }
+  if (detectDecimalSeparator(cells) === ',') result.decimalSeparator = ',';
+  return result;
 }
 
 function csvQuotingProblem(text: string, delimiter: string): InvalidFileError | undefined {
@@ -235,6 +265,16 @@ export async function sniffForInference(path: string, opts: Omit<SniffOptions, '
       }
     }
     result.csvDelimiter = best;
+    // No schema yet: every column's cells are evidence of the decimal separator.
+    const header = opts.csvHeader === false ? opts.columns : firstRecord(text, fh.whole, best);
+    if (header) {
+      const fields = header.map((name) => ({ name, type: 'number' as const }));
+      const found = withDecimal({ format: 'csv', columns: header, csvDelimiter: best }, text, fh.whole, opts.csvHeader === false ? 0 : 1, {
+        ...opts,
+        fields,
+      });
+      if (found.decimalSeparator) result.decimalSeparator = found.decimalSeparator;
+    }
   }
   return result;
 }

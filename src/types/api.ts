@@ -254,6 +254,8 @@ export interface Job {
   inferred_schema?: TableSchema;
   /** An import of a text file: the encoding it was read in (`utf-8`, `utf-16le`, `gb18030`...), named or detected. */
   encoding?: string;
+  /** An import of a CSV file whose numbers are read with this decimal separator (named, or detected with `;`). */
+  decimal_separator?: '.' | ',';
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

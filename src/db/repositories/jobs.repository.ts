@@ -30,6 +30,8 @@ export interface ImportParams {
   columns?: string[];
   /** Text formats: the encoding the file is read in (named by the user, or found in an upload). */
   encoding?: string;
+  /** CSV: the decimal separator of number cells (named by the user, or found in an upload). */
+  decimal_separator?: '.' | ',';
   on_conflict?: OnConflict;
   /** Validate only: nothing is written. */
   dry_run?: boolean;

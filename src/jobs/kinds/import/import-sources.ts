@@ -25,6 +25,8 @@ export interface ImportFile {
   csvDelimiter?: string;
   /** Text formats: the encoding found or given. */
   encoding?: string;
+  /** CSV: the decimal separator found or given. */
+  decimalSeparator?: '.' | ',';
   /** Its name inside a source folder; set only when the import reads more than one file. */
   label?: string;
   size: number;
@@ -37,6 +39,7 @@ export function sourceImportParams(req: SourceImportRequest, extra: Pick<ImportP
   if (!req.fileType) params.detect_format = true;
   if (f.fileOpts.csvDelimiter !== undefined) params.csv_delimiter = f.fileOpts.csvDelimiter;
   if (f.fileOpts.encoding !== undefined) params.encoding = f.fileOpts.encoding;
+  if (f.fileOpts.decimalSeparator !== undefined) params.decimal_separator = f.fileOpts.decimalSeparator;
   if (f.fileOpts.csvHeader === false) {
     params.csv_header = false;
     if (f.fileOpts.columns) params.columns = f.fileOpts.columns;
@@ -55,6 +58,7 @@ export function userFileOptions(params: ImportParams): ImportFileOptions {
   if (params.csv_header === false) o.csvHeader = false;
   if (params.columns) o.columns = params.columns;
   if (params.encoding !== undefined) o.encoding = params.encoding;
+  if (params.decimal_separator !== undefined) o.decimalSeparator = params.decimal_separator;
   return o;
 }
 
@@ -103,6 +107,7 @@ export async function fetchSourceFiles(
         gzip: sniff.gzip ?? false,
         ...(sniff.csvDelimiter !== undefined ? { csvDelimiter: sniff.csvDelimiter } : {}),
         ...(sniff.encoding !== undefined ? { encoding: sniff.encoding } : {}),
+        ...(sniff.decimalSeparator !== undefined ? { decimalSeparator: sniff.decimalSeparator } : {}),
         ...(many ? { label: f.name } : {}),
         size: f.size,
       });

@@ -90,6 +90,7 @@ export class ImportWork {
         ...userOptions,
         ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
         ...(file.encoding !== undefined ? { encoding: file.encoding } : {}),
+        ...(file.decimalSeparator !== undefined ? { decimalSeparator: file.decimalSeparator } : {}),
       },
     });
     const sources = (lineColumn: boolean): StageSource[] =>
@@ -184,6 +185,7 @@ export class ImportWork {
         ...userFileOptions(params),
         csvDelimiter: file.csvDelimiter ?? ',',
         ...(file.encoding !== undefined ? { encoding: file.encoding } : {}),
+        ...(file.decimalSeparator !== undefined ? { decimalSeparator: file.decimalSeparator } : {}),
       };
       try {
         wider = await inferWholeFile(file.open, file.format, file.gzip, opts, wider, signal);

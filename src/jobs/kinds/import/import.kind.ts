@@ -31,6 +31,7 @@ function headOptions(fileOpts: ImportFileOptions, head: SniffResult): ImportFile
     ...fileOpts,
     csvDelimiter: head.csvDelimiter ?? ',',
     ...(head.encoding !== undefined ? { encoding: head.encoding } : {}),
+    ...(fileOpts.decimalSeparator === undefined && head.decimalSeparator !== undefined ? { decimalSeparator: head.decimalSeparator } : {}),
   };
 }
 
@@ -159,6 +160,8 @@ export class ImportKind implements JobKind<'import'> {
     if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
     // The job says which encoding a text file is read in, UTF-8 included.
     if (shape?.kind === 'bytes') params.encoding = sniff.encoding ?? UTF8;
+    const decimal = fileOpts.decimalSeparator ?? sniff.decimalSeparator;
+    if (decimal !== undefined && sniff.format === 'csv') params.decimal_separator = decimal;
     if (fileOpts.csvHeader === false) {
       params.csv_header = false;
       if (sniff.columns) params.columns = sniff.columns;
