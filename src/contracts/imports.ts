@@ -36,6 +36,15 @@ const decimalSeparator = z
 export const ImportFieldsSchema = z.object({
   encoding: encoding.optional(),
   decimal_separator: decimalSeparator.optional(),
+  sheet: z
+    .string()
+    .trim()
+    .min(1, 'must be a sheet name or a position from 1')
+    .max(100)
+    .optional()
+    .describe(
+      'xlsx: the sheet to import, by name or 1-based position; default: the only sheet, or the one whose header names fields of the table',
+    ),
   csv_delimiter: csvDelimiter.optional(),
   csv_header: textFlag.optional(),
   columns: z
@@ -75,6 +84,7 @@ export function parseImportFields(body: unknown): ImportFields {
   if (f.columns) fileOpts.columns = f.columns;
   if (f.encoding !== undefined) fileOpts.encoding = f.encoding;
   if (f.decimal_separator !== undefined) fileOpts.decimalSeparator = f.decimal_separator;
+  if (f.sheet !== undefined) fileOpts.sheet = f.sheet;
   return { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
 }
 
@@ -98,6 +108,7 @@ export const SourceImportSchema = z.object({
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
   encoding: z.string().optional(),
   decimal_separator: z.string().optional(),
+  sheet: z.union([z.string(), z.number()]).optional(),
   csv_delimiter: z.string().optional(),
   csv_header: flag.optional(),
   columns: z.union([z.string(), z.array(z.string())]).optional(),
@@ -131,6 +142,7 @@ export function parseSourceImport(body: unknown): SourceImportRequest {
   const fields = parseImportFields({
     encoding: p.encoding,
     decimal_separator: p.decimal_separator,
+    sheet: p.sheet === undefined ? undefined : String(p.sheet),
     csv_delimiter: p.csv_delimiter,
     csv_header: text(p.csv_header),
     columns: Array.isArray(p.columns) ? p.columns.join(',') : p.columns,

@@ -91,7 +91,8 @@ async function visitRows(
   if (shape?.kind === 'rows') {
     const path = source as string;
     const seen = new Set<string>();
-    for await (const { row, line } of shape.read(path, signal ? { signal } : {})) {
+    const read = { ...(signal ? { signal } : {}), ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}) };
+    for await (const { row, line } of shape.read(path, read)) {
       const fresh = Object.keys(row).filter((k) => !seen.has(k));
       if (fresh.length) {
         for (const k of fresh) seen.add(k);

@@ -256,6 +256,8 @@ export interface Job {
   encoding?: string;
   /** An import of a CSV file whose numbers are read with this decimal separator (named, or detected with `;`). */
   decimal_separator?: '.' | ',';
+  /** An import of an xlsx workbook: the sheet it reads (named, or the one whose header matched the table). */
+  sheet?: string;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

@@ -32,6 +32,8 @@ export interface ImportParams {
   encoding?: string;
   /** CSV: the decimal separator of number cells (named by the user, or found in an upload). */
   decimal_separator?: '.' | ',';
+  /** xlsx: the sheet read (named by the user, or found in an upload). */
+  sheet?: string;
   on_conflict?: OnConflict;
   /** Validate only: nothing is written. */
   dry_run?: boolean;

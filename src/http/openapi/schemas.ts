@@ -109,6 +109,7 @@ export const JobSchema = component(
     error_report_url: z.string().nullable().optional(),
     inferred_schema: z.object({ fields: z.array(FieldSchema) }).optional(),
     encoding: z.string().optional().describe('An import of a text file: the encoding it was read in, named or detected'),
+    sheet: z.string().optional().describe('An xlsx import: the sheet it reads, named or found by its header'),
     decimal_separator: z.enum(['.', ',']).optional().describe("A CSV import: its number cells' decimal separator, named or detected"),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),

@@ -40,6 +40,7 @@ export function sourceImportParams(req: SourceImportRequest, extra: Pick<ImportP
   if (f.fileOpts.csvDelimiter !== undefined) params.csv_delimiter = f.fileOpts.csvDelimiter;
   if (f.fileOpts.encoding !== undefined) params.encoding = f.fileOpts.encoding;
   if (f.fileOpts.decimalSeparator !== undefined) params.decimal_separator = f.fileOpts.decimalSeparator;
+  if (f.fileOpts.sheet !== undefined) params.sheet = f.fileOpts.sheet;
   if (f.fileOpts.csvHeader === false) {
     params.csv_header = false;
     if (f.fileOpts.columns) params.columns = f.fileOpts.columns;
@@ -59,6 +60,7 @@ export function userFileOptions(params: ImportParams): ImportFileOptions {
   if (params.columns) o.columns = params.columns;
   if (params.encoding !== undefined) o.encoding = params.encoding;
   if (params.decimal_separator !== undefined) o.decimalSeparator = params.decimal_separator;
+  if (params.sheet !== undefined) o.sheet = params.sheet;
   return o;
 }
 

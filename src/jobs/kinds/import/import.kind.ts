@@ -13,12 +13,15 @@ import {
   sampleFile,
   sniffForInference,
   sniffUpload,
+  ERROR_REPORT_COLUMN,
   type ImportFileOptions,
+  type RowReadOptions,
   type SniffResult,
 } from '../../../formats/index.js';
+import { UnknownSheetError } from '../../../formats/xlsx/index.js';
 import { UTF8 } from '../../../formats/text-encoding.js';
 import { importFileKey } from '../../../storage/index.js';
-import type { JobCreatedResponse, TableSchema } from '../../../types/api.js';
+import { BUILTIN_FIELDS, type FieldSchema, type JobCreatedResponse, type TableSchema } from '../../../types/api.js';
 import type { JobKind, JobPlan, JobResult, JobRunContext } from '../../job-kind.js';
 import { QueueName } from '../../job-names.js';
 import type { KindDeps } from '../kind-deps.js';
@@ -33,6 +36,22 @@ function headOptions(fileOpts: ImportFileOptions, head: SniffResult): ImportFile
     ...(head.encoding !== undefined ? { encoding: head.encoding } : {}),
     ...(fileOpts.decimalSeparator === undefined && head.decimalSeparator !== undefined ? { decimalSeparator: head.decimalSeparator } : {}),
   };
+}
+
+/** The sheet of a workbook an upload's import reads; a `sheet` it does not have is the request's fault. */
+async function pickSheet(
+  choose: (path: string, opts: RowReadOptions) => Promise<string>,
+  path: string,
+  fileOpts: ImportFileOptions,
+  fields: readonly FieldSchema[],
+): Promise<string> {
+  const columns = [...BUILTIN_FIELDS, ...fields.map((f) => f.name), ERROR_REPORT_COLUMN];
+  try {
+    return await choose(path, { columns, ...(fileOpts.sheet !== undefined ? { sheet: fileOpts.sheet } : {}) });
+  } catch (err) {
+    if (err instanceof UnknownSheetError) throw new InvalidParameterError('sheet', err.message);
+    throw err;
+  }
 }
 
 /** An upload as the HTTP edge received it to disk. */
@@ -155,6 +174,11 @@ export class ImportKind implements JobKind<'import'> {
     // A damaged Parquet file is refused here (400) rather than by its job; a gzip one by its job.
     const shape = formatOf(sniff.format)?.import;
     if (shape?.kind === 'rows' && shape.check && !sniff.gzip) await shape.check(file.path);
+    // A workbook: which sheet is read is settled now, and a doubt refused before the job is born.
+    const sheet =
+      shape?.kind === 'rows' && shape.sheet && !sniff.gzip
+        ? await pickSheet(shape.sheet, file.path, fileOpts, table.schema.fields)
+        : fileOpts.sheet;
     const params: ImportParams = { format: sniff.format, original_name: file.originalname || null, size: file.size };
     if (sniff.gzip) params.gzip = true;
     if (sniff.csvDelimiter !== undefined && sniff.csvDelimiter !== ',') params.csv_delimiter = sniff.csvDelimiter;
@@ -166,6 +190,7 @@ export class ImportKind implements JobKind<'import'> {
       params.csv_header = false;
       if (sniff.columns) params.columns = sniff.columns;
     }
+    if (sheet !== undefined && sniff.format === 'xlsx') params.sheet = sheet;
     if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
     if (f.dryRun) params.dry_run = true;
     if (inferred) params.inferred_schema = inferred;
