@@ -11,6 +11,7 @@ import { ERROR_REPORT_COLUMN } from './error-report.js';
 import { JsonArraySplitter } from './json-array-splitter.js';
 import { detectDecimalSeparator } from './number-format.js';
 import { UTF8 } from './text-encoding.js';
+import { tableFieldsSentence, unknownColumnsError } from './unknown-columns.js';
 import { show } from './values.js';
 
 export { SNIFF_BYTES } from './detect.js';
@@ -57,8 +58,8 @@ export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
   const knownCsv = new Set<string>([...known, ERROR_REPORT_COLUMN]);
   let result: SniffResult;
   if (text === undefined) result = { format: format.fileType };
-  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known);
-  else if (format.fileType === 'ndjson') result = sniffNdjson(text, known);
+  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known, opts.fields);
+  else if (format.fileType === 'ndjson') result = sniffNdjson(text, known, opts.fields);
   else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, knownCsv, opts);
   else result = { format: format.fileType };
   if (fh.gzip) result.gzip = true;
@@ -66,16 +67,13 @@ export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
   return result;
 }
 
-function unknownKeys(line: number, keys: string[], known: Set<string>, what: string): void {
+function unknownKeys(line: number, keys: string[], known: Set<string>, fields: readonly FieldSchema[]): void {
   const unknown = keys.filter((k) => !known.has(k));
   if (!unknown.length) return;
-  throw new InvalidFileError(
-    `line ${line}: ${what} has ${unknown.length === 1 ? 'a key that is not a field' : 'keys that are not fields'} of the table: ${unknown.map((k) => JSON.stringify(k)).join(', ')}.`,
-    { line, columns: unknown },
-  );
+  throw unknownColumnsError(`line ${line}: the first object`, unknown, fields, line);
 }
 
-function sniffJson(text: string, whole: boolean, known: Set<string>): SniffResult {
+function sniffJson(text: string, whole: boolean, known: Set<string>, fields: readonly FieldSchema[]): SniffResult {
   let firstKeys: string[] | undefined;
   let elements = 0;
   const splitter = new JsonArraySplitter((t, start, end, line) => {
@@ -89,14 +87,14 @@ function sniffJson(text: string, whole: boolean, known: Set<string>): SniffResul
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return;
     firstKeys = Object.keys(obj);
-    unknownKeys(line, firstKeys, known, 'the first object');
+    unknownKeys(line, firstKeys, known, fields);
   });
   splitter.write(text);
   if (whole) splitter.end();
   return firstKeys ? { format: 'json', columns: firstKeys } : { format: 'json' };
 }
 
-function sniffNdjson(text: string, known: Set<string>): SniffResult {
+function sniffNdjson(text: string, known: Set<string>, fields: readonly FieldSchema[]): SniffResult {
   const nl = text.indexOf('\n');
   if (nl === -1) return { format: 'ndjson' };
   let obj: unknown;
@@ -109,7 +107,7 @@ function sniffNdjson(text: string, known: Set<string>): SniffResult {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { format: 'ndjson' };
   const keys = Object.keys(obj);
-  unknownKeys(1, keys, known, 'the first object');
+  unknownKeys(1, keys, known, fields);
   return { format: 'ndjson', columns: keys };
 }
 
@@ -158,14 +156,7 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
   if (opts.csvHeader === false) {
     const columns = opts.columns ?? opts.fields.map((f) => f.name);
     const unknown = columns.filter((c) => !known.has(c));
-    if (unknown.length) {
-      throw new InvalidFileError(
-        `"columns" names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of the table.`,
-        {
-          columns: unknown,
-        },
-      );
-    }
+    if (unknown.length) throw unknownColumnsError('"columns"', unknown, opts.fields);
     const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length);
     return withDecimal({ format: 'csv', columns, csvDelimiter }, text, whole, 0, opts);
   }
@@ -177,16 +168,11 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
   const unknown = header.filter((h) => !known.has(h));
   if (unknown.length === header.length) {
     throw new InvalidFileError(
-      `The file is neither JSON nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}.`,
+      `The file is neither JSON nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}. ${tableFieldsSentence(opts.fields)}.`,
       { columns: unknown },
     );
   }
-  if (unknown.length) {
-    throw new InvalidFileError(
-      `The CSV header names ${unknown.length === 1 ? 'a column that is not a field' : 'columns that are not fields'} of the table: ${unknown.map((h) => JSON.stringify(h)).join(', ')}.`,
-      { columns: unknown },
-    );
-  }
+  if (unknown.length) throw unknownColumnsError('The CSV header', unknown, opts.fields, 1);
   const dup = header.filter((h, i) => header.indexOf(h) !== i);
   if (dup.length) {
     throw new InvalidFileError(`The CSV header names ${[...new Set(dup)].map((h) => JSON.stringify(h)).join(', ')} more than once.`, {
