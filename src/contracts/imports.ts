@@ -63,7 +63,23 @@ const NEW_TABLE_NAME = 'Send the new table\'s name as the field "name".';
 /** `POST /table/import/`: the new table's name beside the import's own fields (the name's rules are the table's). */
 export const ImportNewTableFieldsSchema = ImportFieldsSchema.extend({
   name: z.string({ error: NEW_TABLE_NAME }).min(1, NEW_TABLE_NAME),
+  sheets: z
+    .enum(['all'], { error: 'must be "all"' })
+    .optional()
+    .describe(
+      'xlsx: "all" makes one table per sheet that holds rows, named NAME_<sheet>, each with its inferred schema, in one all-or-nothing job',
+    ),
 });
+
+/** `POST /table/import/`'s `sheets`: `all` for one table per sheet of a workbook, else undefined. */
+export function parseNewTableSheets(body: unknown): 'all' | undefined {
+  const sheets = body && typeof body === 'object' ? (body as Record<string, unknown>).sheets : undefined;
+  if (sheets === undefined) return undefined;
+  const r = ImportNewTableFieldsSchema.shape.sheets.safeParse(sheets);
+  if (!r.success)
+    throw new InvalidParameterError('sheets', 'Invalid parameter "sheets": must be "all" (one table per sheet of a workbook).');
+  return r.data;
+}
 
 /** What an import is told beside its file, parsed. */
 export interface ImportFields {

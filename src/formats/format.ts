@@ -105,6 +105,8 @@ export type ImportShape =
        * `opts.columns`), refused with the list of sheets when that is not clear.
        */
       sheet?: (path: string, opts: RowReadOptions) => Promise<string>;
+      /** A workbook: the names of its sheets, in order. */
+      sheets?: (path: string) => Promise<string[]>;
     };
 
 export interface FileFormat {

@@ -258,6 +258,8 @@ export interface Job {
   decimal_separator?: '.' | ',';
   /** An import of an xlsx workbook: the sheet it reads (named, or the one whose header matched the table). */
   sheet?: string;
+  /** `POST /table/import/` with `sheets=all`: each sheet and the table made for it (`table_id` is the first's). */
+  tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

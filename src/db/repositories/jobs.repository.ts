@@ -34,6 +34,8 @@ export interface ImportParams {
   decimal_separator?: '.' | ',';
   /** xlsx: the sheet read (named by the user, or found in an upload). */
   sheet?: string;
+  /** `sheets=all`: each sheet of the workbook and the table made for it, read in this order in one transaction. */
+  sheet_tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
   on_conflict?: OnConflict;
   /** Validate only: nothing is written. */
   dry_run?: boolean;

@@ -296,6 +296,24 @@ export interface XlsxReadOptions extends ColumnarReadOptions {
   columns?: readonly string[];
 }
 
+/** The names of a workbook's worksheets, in the order of its tabs. */
+export async function listXlsxSheets(path: string, opts: ColumnarReadOptions = {}): Promise<string[]> {
+  await checkHead(path);
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await openZip(path);
+  } catch (err) {
+    throw unreadable(err, opts.signal);
+  }
+  try {
+    return (await prepare(zip, await readEntries(zip), opts.signal)).sheets.map((s) => s.name);
+  } catch (err) {
+    throw unreadable(err, opts.signal);
+  } finally {
+    zip.close();
+  }
+}
+
 /**
  * The name of the sheet an import of this workbook reads (see `chooseSheet`), checked before the
  * job is queued; a `sheet` the workbook does not have is an `UnknownSheetError`.

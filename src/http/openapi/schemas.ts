@@ -110,6 +110,10 @@ export const JobSchema = component(
     inferred_schema: z.object({ fields: z.array(FieldSchema) }).optional(),
     encoding: z.string().optional().describe('An import of a text file: the encoding it was read in, named or detected'),
     sheet: z.string().optional().describe('An xlsx import: the sheet it reads, named or found by its header'),
+    tables: z
+      .array(z.object({ sheet: z.string(), table_id: z.number().int(), table_name: z.string() }))
+      .optional()
+      .describe('POST /table/import/ with sheets=all: each sheet and the table made for it'),
     decimal_separator: z.enum(['.', ',']).optional().describe("A CSV import: its number cells' decimal separator, named or detected"),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),

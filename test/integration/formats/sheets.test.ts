@@ -198,4 +198,76 @@ describe('xlsx sheets', () => {
       ['pear', 5],
     ]);
   });
+
+  test('POST /table/import/ with sheets=all: one table per sheet with rows, each schema its own, all or nothing', async () => {
+    const name = uniqueName('book');
+    const book = await workbook({
+      Cover: [['Summary']],
+      '2024 Sales': [
+        ['region', 'amount'],
+        ['north', 1.5],
+        ['south', 2],
+      ],
+      客户: [
+        ['customer', 'since', 'vip'],
+        ['王五', '2020-01-02', true],
+      ],
+    });
+    const res = await client(server, token)
+      .post('/oserve/v1/table/import/')
+      .field('name', name)
+      .field('sheets', 'all')
+      .attach('file', book, 'b.xlsx');
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(
+      res.body.tables.map((t: { sheet: string; table_name: string }) => [t.sheet, t.table_name]),
+      [
+        ['2024 Sales', `${name}_2024_sales`],
+        ['客户', `${name}_sheet3`],
+      ],
+    );
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.equal(job.rows, 3);
+    assert.equal(job.tables?.length, 2);
+    const [sales, customers] = res.body.tables as Array<{ table_id: number }>;
+    const t1 = await client(server, token).get(`/oserve/v1/table/${sales?.table_id}/`);
+    assert.deepEqual(t1.body.schema.fields, [
+      { name: 'region', type: 'string' },
+      { name: 'amount', type: 'number' },
+    ]);
+    assert.deepEqual((await rowsOf(server, token, sales?.table_id as number)).map((r) => [r.region, r.amount]).sort(), [
+      ['north', 1.5],
+      ['south', 2],
+    ]);
+    const c = await rowsOf(server, token, customers?.table_id as number);
+    assert.deepEqual([c[0]?.customer, c[0]?.vip], ['王五', true]);
+  });
+
+  test('sheets=all: a bad row in the second sheet writes no row of the first, naming the sheet', async () => {
+    const name = uniqueName('bad');
+    const rows: unknown[][] = [['n']];
+    for (let i = 0; i < 1001; i++) rows.push([i]);
+    rows.push(['not a number']);
+    const book = await workbook({ First: DATA, Second: rows });
+    const res = await client(server, token)
+      .post('/oserve/v1/table/import/')
+      .field('name', name)
+      .field('sheets', 'all')
+      .attach('file', book, 'b.xlsx');
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'failed');
+    assert.match(job.errors[0]?.error_msg ?? '', /^sheet "Second": line 1003, n: must be an integer/);
+    const [first] = res.body.tables as Array<{ table_id: number }>;
+    assert.deepEqual(await rowsOf(server, token, first?.table_id as number), []);
+    const csv = await client(server, token)
+      .post('/oserve/v1/table/import/')
+      .field('name', uniqueName('c'))
+      .field('sheets', 'all')
+      .attach('file', Buffer.from('a\n1\n'), 'a.csv');
+    assert.equal(csv.status, 400);
+    assert.equal(csv.body.error_code, 'invalid_parameter');
+    assert.match(csv.body.error_msg, /sheets=all makes one table per sheet of an xlsx workbook; this file is CSV/);
+  });
 });

@@ -45,6 +45,7 @@ export class ImportWork {
     }
     const uploadKey = job.upload_key;
     if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
+    if (params.sheet_tables) return this.importSheets(job, client, signal, uploadKey, params.sheet_tables);
     const upload: ImportFile = {
       open: () => this.d.storage.get(uploadKey, undefined, { signal }),
       format: params.format,
@@ -54,6 +55,38 @@ export class ImportWork {
       size: params.size,
     };
     return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
+  }
+
+  /**
+   * `sheets=all`: each sheet of the workbook into its own table, one after the other in the claim's
+   * transaction, so a bad row in any sheet leaves every table as it was. Errors name the sheet.
+   */
+  private async importSheets(
+    job: JobRecord,
+    client: PoolClient,
+    signal: AbortSignal,
+    uploadKey: string,
+    sheets: NonNullable<ImportParams['sheet_tables']>,
+  ): Promise<JobResult> {
+    const params = job.params as ImportParams;
+    let rows = 0;
+    for (const s of sheets) {
+      const table = await this.d.tablesRepo.get(s.table_id, null);
+      if (!table)
+        throw new AppError('table_deleted', 410, `Table "${s.table_name}" (sheet "${s.sheet}") was deleted before the import ran.`);
+      const sheetJob: JobRecord = { ...job, table_id: table.id, table_name: table.name, params: { ...params, sheet: s.sheet } };
+      delete (sheetJob.params as ImportParams).sheet_tables;
+      const upload: ImportFile = {
+        open: () => this.d.storage.get(uploadKey, undefined, { signal }),
+        format: params.format,
+        gzip: false,
+        label: `sheet "${s.sheet}"`,
+        size: params.size,
+      };
+      const result = await this.importFiles(sheetJob, client, signal, table.id, table.schema.fields, [upload]);
+      rows += result.rows ?? 0;
+    }
+    return { rows };
   }
 
   /** The import proper, over one file or several (a location's folder), all in the claim's transaction. */

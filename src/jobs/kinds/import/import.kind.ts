@@ -6,7 +6,7 @@
  */
 import type { ImportFields, SourceImportRequest } from '../../../contracts/imports.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
-import { AppError, InvalidParameterError, UploadGoneError } from '../../../errors.js';
+import { AppError, InvalidFileError, InvalidParameterError, UploadGoneError } from '../../../errors.js';
 import {
   formatOf,
   inferSchema,
@@ -52,6 +52,48 @@ async function pickSheet(
     if (err instanceof UnknownSheetError) throw new InvalidParameterError('sheet', err.message);
     throw err;
   }
+}
+
+/**
+ * The tables `sheets=all` makes: one per sheet with rows under a header (empty sheets and sheets of
+ * a header alone make none), named `NAME_<sheet>` in the characters a table name takes.
+ */
+async function workbookTables(
+  path: string,
+  name: string,
+  sheets: string[],
+  fileOpts: ImportFileOptions,
+): Promise<Array<{ sheet: string; name: string; schema: TableSchema }>> {
+  const out: Array<{ sheet: string; name: string; schema: TableSchema }> = [];
+  const taken = new Set<string>();
+  for (const [i, sheet] of sheets.entries()) {
+    let sample: Awaited<ReturnType<typeof sampleFile>>;
+    try {
+      sample = await sampleFile(path, 'xlsx', false, { ...fileOpts, csvDelimiter: ',', sheet });
+    } catch (err) {
+      if (err instanceof InvalidFileError && / is empty: it has no header row/.test(err.message)) continue;
+      throw err;
+    }
+    if (sample.rows.length === 0) continue;
+    let schema: TableSchema;
+    try {
+      schema = { fields: inferSchema(sample) };
+    } catch (err) {
+      if (err instanceof InvalidFileError) throw new InvalidFileError(`Sheet "${sheet}": ${err.message}`, err.details);
+      throw err;
+    }
+    const slug = sheet
+      .normalize('NFKD')
+      .replace(/[^A-Za-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .toLowerCase();
+    let table = `${name}_${slug || `sheet${i + 1}`}`.slice(0, 64);
+    if (taken.has(table.toLowerCase())) table = `${name}_sheet${i + 1}`.slice(0, 64);
+    taken.add(table.toLowerCase());
+    out.push({ sheet, name: table, schema });
+  }
+  if (!out.length) throw new InvalidFileError('No sheet of the workbook holds rows under a header row: there is nothing to import.');
+  return out;
 }
 
 /** An upload as the HTTP edge received it to disk. */
@@ -105,6 +147,57 @@ export class ImportKind implements JobKind<'import'> {
       const found = { ...fields, fileOpts: { ...headOptions(fileOpts, head), csvDelimiter: fileOpts.csvDelimiter ?? head.csvDelimiter } };
       if (found.fileOpts.csvDelimiter === undefined) delete found.fileOpts.csvDelimiter;
       return this.withNewTable(userId, name, schema, (tableId) => this.planUpload(userId, tableId, file, found, schema));
+    });
+  }
+
+  /**
+   * `POST /table/import/` with `sheets=all` and an xlsx workbook: one table per sheet that holds
+   * rows, named `NAME_<sheet>`, each with the schema inferred from its own sheet, and one job that
+   * imports every sheet into its table in one transaction: all the rows of all the sheets, or none.
+   */
+  newTablesFromWorkbook(userId: number, name: string, file: UploadedFile | undefined, fields: ImportFields): Promise<Created> {
+    return this.d.lifecycle.create(this, userId, async () => {
+      if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
+      const { fileOpts } = fields;
+      if (fileOpts.sheet !== undefined) throw new InvalidParameterError('sheet', 'Give "sheet" (one sheet) or sheets=all, not both.');
+      const head = await sniffForInference(file.path, fileOpts);
+      const shape = formatOf(head.format)?.import;
+      if (head.format !== 'xlsx' || head.gzip || shape?.kind !== 'rows' || !shape.sheets) {
+        throw new InvalidParameterError(
+          'sheets',
+          `sheets=all makes one table per sheet of an xlsx workbook; this file is ${head.gzip ? 'gzip-compressed (send the workbook as it is)' : head.format.toUpperCase()}.`,
+        );
+      }
+      const plans = await workbookTables(file.path, name, await shape.sheets(file.path), fileOpts);
+      const created: Array<{ id: number; name: string }> = [];
+      const dropAll = async () => {
+        for (const t of created) await this.d.tables.delete(userId, String(t.id)).catch(() => undefined);
+      };
+      try {
+        for (const p of plans) created.push(await this.d.tables.create(userId, { name: p.name, schema: p.schema }));
+        const first = plans[0] as (typeof plans)[number];
+        const firstTable = created[0] as { id: number; name: string };
+        const plan = await this.planUpload(userId, String(firstTable.id), file, {
+          ...fields,
+          fileOpts: { ...fileOpts, sheet: first.sheet },
+        });
+        const params = plan.row.params as ImportParams;
+        delete params.sheet;
+        params.sheet_tables = created.map((t, i) => ({
+          sheet: (plans[i] as (typeof plans)[number]).sheet,
+          table_id: t.id,
+          table_name: t.name,
+        }));
+        return {
+          ...plan,
+          row: { ...plan.row, table_name: name },
+          undo: dropAll,
+          reply: { table_id: firstTable.id, tables: params.sheet_tables },
+        };
+      } catch (err) {
+        await dropAll();
+        throw err;
+      }
     });
   }
 
