@@ -76,6 +76,20 @@ function utf16WithoutBom(head: Uint8Array): string | undefined {
   return undefined;
 }
 
+/**
+ * Binary data of 16-bit numbers has NULs in every other place too; its "text" is mostly control
+ * characters and unassigned code points, where a UTF-16 text file's is letters.
+ */
+function looksLikeText(text: string | undefined): boolean {
+  if (text === undefined || text === '') return false;
+  let odd = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || (c >= 0x7f && c < 0xa0) || (c >= 0xe000 && c <= 0xf8ff)) odd++;
+  }
+  return odd <= text.length * 0.02;
+}
+
 /** `text` decoded strictly, or undefined when `encoding` does not allow its bytes (a character cut at the end is dropped). */
 function tryDecode(encoding: string, bytes: Uint8Array): string | undefined {
   try {
@@ -156,7 +170,7 @@ export function detectEncoding(head: Buffer, whole: boolean, encoding?: string):
   }
   if (bom) return { encoding: bom.encoding, bom: true, detected: true };
   const utf16 = utf16WithoutBom(head);
-  if (utf16 && tryDecode(utf16, head) !== undefined) return { encoding: utf16, bom: false, detected: true };
+  if (utf16 && looksLikeText(tryDecode(utf16, head))) return { encoding: utf16, bom: false, detected: true };
   if (head.includes(0)) return undefined;
   const checked = whole ? head : head.subarray(0, head.length - incompleteTail(head));
   if (isUtf8(checked)) return { encoding: UTF8, bom: false, detected: true };

@@ -38,6 +38,10 @@ describe('text encodings', () => {
 
   it('binary bytes (NUL without the UTF-16 pattern) are no text', () => {
     assert.equal(detectEncoding(Buffer.from([0x50, 0, 0, 0, 0, 0, 0x13, 0x88, 0, 0, 0, 1]), true), undefined);
+    // 16-bit little-endian numbers have a NUL in every other place, as UTF-16LE text has: not text.
+    const shorts = Buffer.alloc(2000);
+    for (let i = 0; i < 1000; i++) shorts.writeUInt16LE(i % 200, 2 * i);
+    assert.equal(detectEncoding(shorts, true), undefined);
   });
 
   it('decodes across chunk boundaries and says where a bad sequence is', () => {
