@@ -326,6 +326,11 @@ export class JobsRepository {
     ]);
   }
 
+  /** How an import from a location found its file(s) written (their encoding, decimal separator), for the job's view. */
+  async setReadAs(id: string, found: Pick<ImportParams, 'encoding' | 'decimal_separator'>): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET params = params || $2::jsonb WHERE id = $1', [id, JSON.stringify(found)]);
+  }
+
   /** A failed import's error report (stored like an export file). */
   async setErrorReport(id: string, fileKey: string): Promise<void> {
     await this.pool.query('UPDATE tableport.jobs SET file_key = $2 WHERE id = $1', [id, fileKey]);

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { client, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -38,12 +41,17 @@ function values(rows: Array<Record<string, unknown>>): unknown[][] {
 describe('file encodings', () => {
   let server: TestServer;
   let token: string;
+  let dir: string;
 
   before(async () => {
-    server = await startTestServer();
+    dir = await mkdtemp(join(tmpdir(), 'tp-encodings-'));
+    server = await startTestServer({ env: { IMPORT_DIR: dir } });
     ({ token } = await server.createUser());
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   async function imported(bytes: Buffer, fields: Record<string, string> = {}, name = 'people.csv') {
     const { job, tableId } = await importBytes(server, token, bytes, { schema: SCHEMA, fields, name });
@@ -185,5 +193,20 @@ describe('file encodings', () => {
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.encoding, 'gb18030');
     assert.deepEqual(values(await rowsOf(server, token, res.body.table_id)), CHINESE_ROWS);
+  });
+
+  test('a file:// import finds the encoding when the job runs, and the job says it', async () => {
+    await writeFile(join(dir, 'gb.csv'), iconv(CHINESE, 'GB18030'));
+    const t = await client(server, token)
+      .post('/oserve/v1/table/')
+      .send({ name: uniqueName('src'), schema: SCHEMA });
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${t.body.id}/import/`)
+      .send({ source: `file://${join(dir, 'gb.csv')}` });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.equal(job.encoding, 'gb18030');
+    assert.deepEqual(values(await rowsOf(server, token, t.body.id)), CHINESE_ROWS);
   });
 });

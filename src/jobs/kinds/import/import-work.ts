@@ -38,6 +38,7 @@ export class ImportWork {
       // A location: its object(s) are fetched to local files first, then read like uploads.
       const { files, cleanup } = await fetchSourceFiles(this.d.locations, job, table.schema.fields, this.d.config.uploadMaxBytes, signal);
       try {
+        await this.recordReadAs(job, files);
         return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
       } finally {
         await cleanup();
@@ -55,6 +56,25 @@ export class ImportWork {
       size: params.size,
     };
     return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
+  }
+
+  /**
+   * A location's files are looked at only when the job runs: the job then says the encoding and
+   * decimal separator they were read with, when its text files all agree on them.
+   */
+  private async recordReadAs(job: JobRecord, files: ImportFile[]): Promise<void> {
+    const text = files.filter((f) => f.format === 'csv' || f.format === 'json' || f.format === 'ndjson');
+    if (!text.length) return;
+    const params = job.params as ImportParams;
+    const found: Pick<ImportParams, 'encoding' | 'decimal_separator'> = {};
+    const encodings = new Set(text.map((f) => f.encoding ?? params.encoding ?? 'utf-8'));
+    if (encodings.size === 1) found.encoding = [...encodings][0] as string;
+    const csv = text.filter((f) => f.format === 'csv');
+    const decimals = new Set(csv.map((f) => params.decimal_separator ?? f.decimalSeparator));
+    const decimal = decimals.size === 1 ? [...decimals][0] : undefined;
+    if (decimal !== undefined) found.decimal_separator = decimal;
+    if (found.encoding !== params.encoding || found.decimal_separator !== params.decimal_separator)
+      await this.d.jobs.setReadAs(job.id, found);
   }
 
   /**
