@@ -197,13 +197,32 @@ export class OutboundAddressRefusedError extends AppError {
 
   /** The same refusal again, from its sentence: some client libraries keep only an error's message. */
   static isRefusalMessage(message: string): boolean {
-    return /^Refusing to connect to .+ An operator can allow it with OUTBOUND_ALLOW_HOSTS\.$/.test(message);
+    return (
+      /^Refusing to connect to .+ An operator can allow it with OUTBOUND_ALLOW_HOSTS\.$/.test(message) ||
+      HostNotFoundError.isNotFoundMessage(message)
+    );
   }
 
   static fromMessage(message: string): OutboundAddressRefusedError {
     const e = new OutboundAddressRefusedError('', '');
     e.message = message;
     return e;
+  }
+}
+
+/**
+ * A host name that does not resolve: no allow-list changes that, so the sentence suggests none and
+ * says what to check instead.
+ */
+export class HostNotFoundError extends OutboundAddressRefusedError {
+  override name = 'HostNotFoundError';
+  constructor(host: string) {
+    super(host, '');
+    this.message = `Cannot connect to ${host}: the host name does not resolve; check the host in the URL (or this server's DNS).`;
+  }
+
+  static isNotFoundMessage(message: string): boolean {
+    return /^Cannot connect to .+: the host name does not resolve; check the host in the URL \(or this server's DNS\)\.$/.test(message);
   }
 }
 

@@ -1,5 +1,6 @@
 /** How client commands print: JSON for machines, aligned text for people. */
 import type { Job, Table } from '../sdk/index.js';
+import { jobErrorWhere } from '../types/job-errors.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -61,6 +62,6 @@ export function describeJob(j: Job): void {
 }
 
 export function formatJobError(e: Job['errors'][number]): string {
-  const where = [e.line !== undefined ? `line ${e.line}` : '', e.field ?? ''].filter(Boolean).join(', ');
+  const where = jobErrorWhere(e);
   return `${where ? `${where}: ` : ''}${e.error_msg} (${e.error_code})`;
 }

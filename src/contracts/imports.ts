@@ -6,12 +6,45 @@
 import { z } from 'zod';
 import { InvalidParameterError } from '../errors.js';
 import type { ImportFileOptions } from '../formats/index.js';
+import { canonicalEncoding } from '../formats/text-encoding.js';
 import { FILE_TYPES, type FileType, type OnConflict } from '../types/api.js';
 import { parseRequest } from './parse.js';
 import { csvDelimiter, textFlag } from './values.js';
 
+const ENCODING_RULE = 'must be a text encoding such as utf-8, utf-16le, utf-16be, gb18030, big5, shift_jis, windows-1252 or iso-8859-2';
+
+/** A text encoding's label (`GBK`, `latin1`, `UTF-16`), as its canonical name. */
+const encoding = z
+  .string()
+  .max(40)
+  .transform((v, ctx) => {
+    const name = canonicalEncoding(v);
+    if (name === undefined) ctx.addIssue({ code: 'custom', message: ENCODING_RULE });
+    return name ?? v;
+  })
+  .describe(
+    'The text encoding of a CSV, JSON or NDJSON file; detected when unset (UTF-8, UTF-16 with or without BOM, GB18030, Shift_JIS).',
+  );
+
+const decimalSeparator = z
+  .enum(['.', ','], { error: 'must be "." or ","' })
+  .describe(
+    'CSV number cells: the decimal separator; with ",", "." and spaces group thousands (1.234,5). Detected with ";" as the delimiter when unambiguous.',
+  );
+
 /** The import's multipart fields beside the file. */
 export const ImportFieldsSchema = z.object({
+  encoding: encoding.optional(),
+  decimal_separator: decimalSeparator.optional(),
+  sheet: z
+    .string()
+    .trim()
+    .min(1, 'must be a sheet name or a position from 1')
+    .max(100)
+    .optional()
+    .describe(
+      'xlsx: the sheet to import, by name or 1-based position; default: the only sheet, or the one whose header names fields of the table',
+    ),
   csv_delimiter: csvDelimiter.optional(),
   csv_header: textFlag.optional(),
   columns: z
@@ -30,7 +63,23 @@ const NEW_TABLE_NAME = 'Send the new table\'s name as the field "name".';
 /** `POST /table/import/`: the new table's name beside the import's own fields (the name's rules are the table's). */
 export const ImportNewTableFieldsSchema = ImportFieldsSchema.extend({
   name: z.string({ error: NEW_TABLE_NAME }).min(1, NEW_TABLE_NAME),
+  sheets: z
+    .enum(['all'], { error: 'must be "all"' })
+    .optional()
+    .describe(
+      'xlsx: "all" makes one table per sheet that holds rows, named NAME_<sheet>, each with its inferred schema, in one all-or-nothing job',
+    ),
 });
+
+/** `POST /table/import/`'s `sheets`: `all` for one table per sheet of a workbook, else undefined. */
+export function parseNewTableSheets(body: unknown): 'all' | undefined {
+  const sheets = body && typeof body === 'object' ? (body as Record<string, unknown>).sheets : undefined;
+  if (sheets === undefined) return undefined;
+  const r = ImportNewTableFieldsSchema.shape.sheets.safeParse(sheets);
+  if (!r.success)
+    throw new InvalidParameterError('sheets', 'Invalid parameter "sheets": must be "all" (one table per sheet of a workbook).');
+  return r.data;
+}
 
 /** What an import is told beside its file, parsed. */
 export interface ImportFields {
@@ -49,6 +98,9 @@ export function parseImportFields(body: unknown): ImportFields {
   if (f.csv_delimiter !== undefined) fileOpts.csvDelimiter = f.csv_delimiter;
   if (f.csv_header === 'false') fileOpts.csvHeader = false;
   if (f.columns) fileOpts.columns = f.columns;
+  if (f.encoding !== undefined) fileOpts.encoding = f.encoding;
+  if (f.decimal_separator !== undefined) fileOpts.decimalSeparator = f.decimal_separator;
+  if (f.sheet !== undefined) fileOpts.sheet = f.sheet;
   return { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
 }
 
@@ -70,6 +122,9 @@ export const SourceImportSchema = z.object({
   dataFileUrl: url.optional(),
   connection: z.record(z.string(), z.unknown(), { error: 'must be an object of options' }).nullish(),
   file_type: z.enum(FILE_TYPES, { error: `must be one of ${FILE_TYPES.join(', ')}` }).optional(),
+  encoding: z.string().optional(),
+  decimal_separator: z.string().optional(),
+  sheet: z.union([z.string(), z.number()]).optional(),
   csv_delimiter: z.string().optional(),
   csv_header: flag.optional(),
   columns: z.union([z.string(), z.array(z.string())]).optional(),
@@ -101,6 +156,9 @@ export function parseSourceImport(body: unknown): SourceImportRequest {
     );
   const text = (v: boolean | string | undefined) => (v === undefined ? undefined : String(v));
   const fields = parseImportFields({
+    encoding: p.encoding,
+    decimal_separator: p.decimal_separator,
+    sheet: p.sheet === undefined ? undefined : String(p.sheet),
     csv_delimiter: p.csv_delimiter,
     csv_header: text(p.csv_header),
     columns: Array.isArray(p.columns) ? p.columns.join(',') : p.columns,

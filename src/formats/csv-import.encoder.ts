@@ -11,10 +11,11 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import type { ImportFileOptions } from './format.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
-import { StrictUtf8Decoder } from './utf8.js';
+import { StrictTextDecoder, UTF8 } from './text-encoding.js';
+import { unknownColumnsError } from './unknown-columns.js';
 
 export class CsvImportEncoder extends ImportEncoder {
-  private readonly decoder = new StrictUtf8Decoder('save it as UTF-8 CSV.');
+  private readonly decoder: StrictTextDecoder;
   private readonly tokenizer: CsvTokenizer;
   /** CSV position → plan column, once the header is read. */
   private columnOf: number[] | undefined;
@@ -24,6 +25,7 @@ export class CsvImportEncoder extends ImportEncoder {
 
   constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
+    this.decoder = new StrictTextDecoder(opts.encoding ?? UTF8, 'save it as UTF-8 CSV.');
     this.slots = new Array<string | null | undefined>(this.plan.names.length).fill(undefined);
     this.tokenizer = new CsvTokenizer(
       (cells, count, line) => this.record(cells, count, line),
@@ -95,12 +97,9 @@ export class CsvImportEncoder extends ImportEncoder {
       if (at === undefined) unknown.push(name);
       return at ?? -1;
     });
-    if (unknown.length) {
-      throw new InvalidFileError(
-        `line ${line}: the header names ${unknown.length === 1 ? 'a column that is not a field' : 'columns that are not fields'} of the table: ${unknown.map((n) => JSON.stringify(n)).join(', ')}.`,
-        { line, columns: unknown },
-      );
-    }
+    // Said as the look before the job says it: a location's file meets this check only here.
+    if (unknown.length)
+      throw unknownColumnsError(line === 0 ? '"columns"' : 'The CSV header', unknown, this.plan.fields, line || undefined);
     if (dup.size) {
       throw new InvalidFileError(`line ${line}: the header names ${[...dup].map((n) => JSON.stringify(n)).join(', ')} more than once.`, {
         line,

@@ -3,14 +3,13 @@
  * content looked at again; binary formats by their magic bytes; text by its first character
  * (`[` a JSON array, `{` NDJSON, anything else CSV).
  */
-import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
 import type { FileFormat } from './format.js';
 import { FORMATS } from './registry.js';
-import { incompleteTail } from './utf8.js';
+import { detectEncoding, StrictTextDecoder } from './text-encoding.js';
 import { xlsxHeadProblem } from './xlsx/index.js';
 
 export const SNIFF_BYTES = 64 * 1024;
@@ -93,6 +92,10 @@ export interface Detected {
   format: FileFormat;
   /** Text formats: the head as text without a BOM or leading white space. */
   text?: string;
+  /** Text formats: the encoding the file is read in (named by the user, or detected). */
+  encoding?: string;
+  /** The encoding was found from the content rather than named. */
+  encodingDetected?: boolean;
 }
 
 /**
@@ -100,21 +103,29 @@ export interface Detected {
  * file (0 bytes, after gzip when compressed) or one of nothing but white space is refused too: it
  * holds neither a CSV header nor a JSON array, so it is no file of 0 rows but a mistaken upload.
  */
-export function detectFormat({ head, whole, gzip }: FileHead): Detected {
+export function detectFormat({ head, whole, gzip }: FileHead, encoding?: string): Detected {
   if (head.length === 0) throw emptyFile(gzip ? 'is gzip-compressed and decompresses to 0 bytes' : 'is empty (0 bytes)');
   for (const f of FORMATS) if (f.import && f.detect(head, undefined)) return { format: f };
   for (const k of KNOWN_BINARY) {
     const problem = k.problem(head);
     if (problem) throw new InvalidFileError(problem);
   }
-  if (head.includes(0)) throw new InvalidFileError('The file is binary (it contains NUL bytes), not a format this server reads.');
-  const checked = whole ? head : head.subarray(0, head.length - incompleteTail(head));
-  if (!isUtf8(checked)) throw new InvalidFileError('The file is not UTF-8 text; CSV and JSON files must be saved as UTF-8.');
-  let text = checked.toString('utf8');
+  const verdict = detectEncoding(head, whole, encoding);
+  if (verdict === undefined) throw binaryFile();
+  if ('problem' in verdict) throw new InvalidFileError(verdict.problem);
+  const decoder = new StrictTextDecoder(verdict.encoding, 'CSV and JSON files must be saved as UTF-8.');
+  let text = decoder.decode(head) + (whole ? decoder.decode() : '');
+  // A file said to be in a single-byte encoding still holds no NUL: that is a binary file.
+  if (text.includes('\0')) throw binaryFile();
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   text = text.trimStart();
   if (text === '' && !whole) throw new InvalidFileError('The file starts with more than 64 KiB of white space; it is not CSV or JSON.');
   if (text === '') throw emptyFile('holds nothing but white space');
-  for (const f of FORMATS) if (f.import && f.detect(head, text)) return { format: f, text };
+  const found = { encoding: verdict.encoding, encodingDetected: verdict.detected };
+  for (const f of FORMATS) if (f.import && f.detect(head, text)) return { format: f, text, ...found };
   throw new InvalidFileError('The file is in no format this server reads.');
+}
+
+function binaryFile(): InvalidFileError {
+  return new InvalidFileError('The file is binary (it contains NUL bytes), not a format this server reads.');
 }

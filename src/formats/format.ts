@@ -42,8 +42,17 @@ export interface ImportedRow {
   row: Record<string, unknown>;
 }
 
+/** What a row reader is told besides the file. */
+export interface RowReadOptions {
+  signal?: AbortSignal;
+  /** A workbook: the sheet to read, by name or 1-based position. */
+  sheet?: string;
+  /** The columns the table takes (built-ins and fields): a workbook of several sheets is read from the one whose header names only these. */
+  columns?: readonly string[];
+}
+
 /** A reader of a whole local file (the upload is on disk) yielding rows in native JS types. */
-export type RowReader = (path: string, opts?: { signal?: AbortSignal }) => AsyncIterable<ImportedRow>;
+export type RowReader = (path: string, opts?: RowReadOptions) => AsyncIterable<ImportedRow>;
 
 /** CSV options of an export. */
 export interface CsvExportDialect {
@@ -79,6 +88,12 @@ export interface ImportFileOptions {
   columns?: string[];
   /** The server's MAX_CELL_BYTES and MAX_JSON_DEPTH; the defaults when omitted. */
   limits?: ValueLimits;
+  /** CSV: the decimal separator of number cells (`,`: `.` and spaces group thousands); default `.`, no grouping. */
+  decimalSeparator?: '.' | ',';
+  /** xlsx: the sheet to read, by name or 1-based position. */
+  sheet?: string;
+  /** Text formats: the file's text encoding (a canonical WHATWG name, see text-encoding.ts); default UTF-8. */
+  encoding?: string;
 }
 
 export type ImportShape =
@@ -88,6 +103,13 @@ export type ImportShape =
       read: RowReader;
       /** A quick look at a whole uploaded file (its structure, not its rows), to refuse a damaged one before it is queued. */
       check?: (path: string) => Promise<void>;
+      /**
+       * A workbook: the name of the sheet an import reads (named in `opts.sheet`, or found by
+       * `opts.columns`), refused with the list of sheets when that is not clear.
+       */
+      sheet?: (path: string, opts: RowReadOptions) => Promise<string>;
+      /** A workbook: the names of its sheets, in order. */
+      sheets?: (path: string) => Promise<string[]>;
     };
 
 export interface FileFormat {

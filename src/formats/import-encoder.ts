@@ -7,6 +7,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { TooManyRowsError } from '../errors.js';
 import type { FieldSchema, JobError } from '../types/api.js';
+import type { DecimalSeparator } from './number-format.js';
 import { RowPlan, type RowDefaults } from './row-plan.js';
 import { storableText } from './storable-text.js';
 import { show, type ValueLimits } from './values.js';
@@ -45,6 +46,8 @@ export interface ImportEncoderOptions {
    * exactly, as the records API does.
    */
   fileValues?: boolean;
+  /** CSV number cells: the decimal separator they are written with (see number-format.ts). */
+  decimalSeparator?: DecimalSeparator;
 }
 
 const BATCH_BYTES = 64 * 1024;
@@ -84,7 +87,11 @@ export abstract class ImportEncoder extends Transform {
     super(streamOpts);
     this.lineColumn = opts.lineColumn ?? false;
     this.onBadRow = opts.onBadRow;
-    this.plan = new RowPlan(opts.fields, opts.defaults, { fileValues: opts.fileValues ?? true, limits: opts.limits });
+    this.plan = new RowPlan(opts.fields, opts.defaults, {
+      fileValues: opts.fileValues ?? true,
+      limits: opts.limits,
+      ...(opts.decimalSeparator !== undefined ? { decimalSeparator: opts.decimalSeparator } : {}),
+    });
     this.maxRows = opts.maxRows;
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;

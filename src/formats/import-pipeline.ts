@@ -13,8 +13,9 @@ import { Readable, Transform, type TransformCallback, type Writable } from 'node
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
-import type { FileType } from '../types/api.js';
+import { BUILTIN_FIELDS, type FileType } from '../types/api.js';
 import { gzipError } from './detect.js';
+import { ERROR_REPORT_COLUMN } from './error-report.js';
 import type { ImportFileOptions } from './format.js';
 import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
 import { ObjectImportEncoder } from './object-import.encoder.js';
@@ -67,7 +68,12 @@ export async function openImportInput(open: () => Promise<Readable>, opts: Impor
     // inside a long read too (the shared strings of a workbook, a row group's pages).
     const torn = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, torn.signal]) : torn.signal;
-    const rows = Readable.from(shape.read(path, { signal }), { objectMode: true, highWaterMark: 256 });
+    const read = {
+      signal,
+      columns: [...BUILTIN_FIELDS, ...opts.encoder.fields.map((f) => f.name), ERROR_REPORT_COLUMN],
+      ...(opts.encoder.sheet !== undefined ? { sheet: opts.encoder.sheet } : {}),
+    };
+    const rows = Readable.from(shape.read(path, read), { objectMode: true, highWaterMark: 256 });
     rows.once('close', () => torn.abort(new Error('The import stopped reading the file.')));
     return { stages: [rows, encoder], encoder, cleanup };
   } catch (err) {

@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { InvalidFileError } from '../errors.js';
 import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../types/api.js';
@@ -28,7 +27,9 @@ import type { ImportFileOptions } from './format.js';
 import { JsonArraySplitter, jsonArrayLimits } from './json/json-array-splitter.js';
 import { foreignValue } from './object-import.encoder.js';
 import { formatOf } from './registry.js';
+import { type DecimalSeparator, normalizeNumberText } from './number-format.js';
 import { RowPlan } from './row-plan.js';
+import { StrictTextDecoder, UTF8 } from './text-encoding.js';
 import { parseDate, problemUnder, type ValueLimits } from './values.js';
 
 export const INFER_SAMPLE_ROWS = 1000;
@@ -46,6 +47,8 @@ interface Sample {
   fromText: boolean;
   /** Values are a Parquet or xlsx reader's native JS values (Date, bigint), brought to JSON shape on import. */
   foreign?: boolean;
+  /** CSV: the decimal separator its number cells are written with. */
+  decimalSeparator?: DecimalSeparator;
 }
 
 /** Reads a file's rows in order; `onRow` returns false to stop. Columns are announced before the rows that have them. */
@@ -88,7 +91,8 @@ async function visitRows(
   if (shape?.kind === 'rows') {
     const path = source as string;
     const seen = new Set<string>();
-    for await (const { row, line } of shape.read(path, signal ? { signal } : {})) {
+    const read = { ...(signal ? { signal } : {}), ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}) };
+    for await (const { row, line } of shape.read(path, read)) {
       const fresh = Object.keys(row).filter((k) => !seen.has(k));
       if (fresh.length) {
         for (const k of fresh) seen.add(k);
@@ -162,14 +166,14 @@ async function visitRows(
   }
   const file = typeof source === 'string' ? createReadStream(source) : await source();
   const bytes: Readable = gzip ? file.pipe(createGunzip()) : file;
-  const decoder = new StringDecoder('utf8');
+  const decoder = new StrictTextDecoder(opts.encoding ?? UTF8, 'save it as UTF-8.', { keepBOM: fileType === 'json' });
   try {
     for await (const chunk of bytes) {
       signal?.throwIfAborted();
-      feed(decoder.write(chunk as Buffer));
+      feed(decoder.decode(chunk as Buffer));
       if (stop) return { fromText, foreign: false, complete: false };
     }
-    feed(decoder.end());
+    feed(decoder.decode());
     end();
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -203,7 +207,7 @@ export async function sampleFile(
       return rows.length < limit;
     },
   });
-  return { columns, rows, lines, fromText, foreign };
+  return { columns, rows, lines, fromText, foreign, ...(opts.decimalSeparator ? { decimalSeparator: opts.decimalSeparator } : {}) };
 }
 
 /** The schema the sample's columns fit. Refuses columns that cannot be field names. */
@@ -218,7 +222,7 @@ export function inferSchema(sample: Sample, limits?: ValueLimits): FieldSchema[]
   }
   if (columns.length === 0)
     throw new InvalidFileError('The file has no columns besides the built-in ones, so no schema can be inferred from it.');
-  const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true, [], limits);
+  const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true, [], limits, sample.decimalSeparator);
   inferrer.addColumns(sample.columns);
   sample.rows.forEach((row, i) => {
     inferrer.addRow(row, sample.lines[i] ?? 0);
@@ -247,7 +251,13 @@ export async function inferWholeFile(
   start: readonly FieldSchema[],
   signal?: AbortSignal,
 ): Promise<FieldSchema[] | undefined> {
-  const inferrer = new SchemaInferrer(fileType === 'csv', formatOf(fileType)?.import?.kind === 'rows', start, opts.limits);
+  const inferrer = new SchemaInferrer(
+    fileType === 'csv',
+    formatOf(fileType)?.import?.kind === 'rows',
+    start,
+    opts.limits,
+    opts.decimalSeparator,
+  );
   const { complete } = await visitRows(
     source,
     fileType,
@@ -291,6 +301,7 @@ class SchemaInferrer {
     private readonly foreign: boolean,
     start: readonly FieldSchema[] = [],
     private readonly limits?: ValueLimits,
+    private readonly decimal?: DecimalSeparator,
   ) {
     for (const f of start) {
       this.order.push(f.name);
@@ -311,7 +322,7 @@ class SchemaInferrer {
     for (const key in row) {
       const current = this.types.get(key);
       if (current === 'string' || !this.types.has(key)) continue;
-      const t = this.fromText ? textType(row[key]) : valueType(row[key], this.foreign);
+      const t = this.fromText ? textType(row[key], this.decimal) : valueType(row[key], this.foreign);
       if (t === undefined || t === current) continue;
       this.types.set(key, current === undefined ? t : widest(current, t));
       this.plan = undefined;
@@ -342,7 +353,11 @@ class SchemaInferrer {
 
   private currentPlan(): RowPlan {
     if (!this.plan) {
-      this.plan = new RowPlan(this.fields(), SAMPLE_DEFAULTS, { fileValues: true, limits: this.limits });
+      this.plan = new RowPlan(this.fields(), SAMPLE_DEFAULTS, {
+        fileValues: true,
+        limits: this.limits,
+        ...(this.decimal ? { decimalSeparator: this.decimal } : {}),
+      });
       this.slots = new Array<unknown>(this.plan.names.length);
     }
     return this.plan;
@@ -369,10 +384,12 @@ function isDate(s: string): boolean {
 const LEADING_ZERO = /^-?0\d/;
 
 /** The type a CSV cell looks like; undefined for an empty cell (no evidence). */
-function textType(v: unknown): FieldType | undefined {
+function textType(v: unknown, decimal?: DecimalSeparator): FieldType | undefined {
   if (v === null || v === undefined || v === '') return undefined;
-  const s = String(v);
-  if (LEADING_ZERO.test(s)) return 'string';
+  const cell = String(v);
+  if (LEADING_ZERO.test(cell)) return 'string';
+  // With a decimal separator named, "1.234,5" is a number; what it does not read stays as it is.
+  const s = decimal === undefined ? cell : (normalizeNumberText(cell, decimal) ?? cell);
   if (INTEGER.test(s) && Number.isSafeInteger(Number(s))) return 'integer';
   if (NUMBER.test(s) && Number.isFinite(Number(s))) return 'number';
   const lower = s.toLowerCase();

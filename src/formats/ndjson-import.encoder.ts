@@ -6,10 +6,11 @@
 import { InvalidFileError } from '../errors.js';
 import { ImportEncoder, type ImportEncoderOptions } from './import-encoder.js';
 import { maxElementChars } from './json/json-array-splitter.js';
-import { StrictUtf8Decoder } from './utf8.js';
+import type { ImportFileOptions } from './format.js';
+import { StrictTextDecoder, UTF8 } from './text-encoding.js';
 
 export class NdjsonImportEncoder extends ImportEncoder {
-  private readonly decoder = new StrictUtf8Decoder('NDJSON files must be UTF-8.');
+  private readonly decoder: StrictTextDecoder;
   /** The start of a line that the next chunk completes. */
   private carry = '';
   /** The line the carried text (or the next line) starts on. */
@@ -18,9 +19,10 @@ export class NdjsonImportEncoder extends ImportEncoder {
   /** 4 × MAX_CELL_BYTES. */
   private readonly maxLineChars: number;
 
-  constructor(opts: ImportEncoderOptions) {
+  constructor(opts: ImportEncoderOptions & ImportFileOptions) {
     super(opts);
     this.maxLineChars = maxElementChars(opts.limits);
+    this.decoder = new StrictTextDecoder(opts.encoding ?? UTF8, 'NDJSON files must be UTF-8.');
   }
 
   protected consume(chunk: Buffer): void {

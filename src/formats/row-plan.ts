@@ -5,10 +5,13 @@
  */
 import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
 import { escapeCopy } from './copy-text.js';
+import { type DecimalSeparator, looksLikeDecimalComma, normalizeNumberText, notWrittenWith } from './number-format.js';
 import {
   convertFileValue,
   convertJson,
   convertText,
+  KIND_INTEGER,
+  KIND_NUMBER,
   kindOf,
   problemUnder,
   show,
@@ -63,14 +66,17 @@ export class RowPlan {
 
   /** Values come from a file: typed values take the file rules (`convertFileValue`). */
   private readonly fileValues: boolean;
+  /** Text cells of number fields: the decimal separator they are written with (then grouped digits are read too). */
+  private readonly decimal: DecimalSeparator | undefined;
 
   constructor(
     readonly fields: readonly FieldSchema[],
     readonly defaults: RowDefaults,
-    opts: { fileValues?: boolean; limits?: ValueLimits | undefined } = {},
+    opts: { fileValues?: boolean; limits?: ValueLimits | undefined; decimalSeparator?: DecimalSeparator } = {},
   ) {
     this.fileValues = opts.fileValues ?? false;
     this.problem = problemUnder(opts.limits);
+    this.decimal = opts.decimalSeparator;
     this.names = [...BUILTIN_FIELDS, ...fields.map((f) => f.name)];
     this.index = new Map(this.names.map((n, i) => [n, i]));
     this.kinds = fields.map((f) => kindOf(f.type));
@@ -124,7 +130,7 @@ export class RowPlan {
       const v = slots[BUILTIN_COUNT + j];
       const kind = kinds[j] as number;
       const piece = fromText
-        ? convertText(kind, v === undefined ? null : (v as string | null), p)
+        ? this.textCell(kind, v === undefined ? null : (v as string | null))
         : this.fileValues
           ? convertFileValue(kind, v, p)
           : convertJson(kind, v, p);
@@ -141,6 +147,27 @@ export class RowPlan {
     this.lastCreatedAt = createdAt;
     // One native join makes a flat string, cheaper to encode than a rope of concatenations.
     return `${parts.join('\t')}\n`;
+  }
+
+  /** A CSV cell; a number field's reads the decimal separator of the file, or says when it looks like a decimal comma. */
+  private textCell(kind: number, cell: string | null): string | undefined {
+    const p = this.problem;
+    if (cell === null || cell === '' || (kind !== KIND_NUMBER && kind !== KIND_INTEGER)) return convertText(kind, cell, p);
+    if (this.decimal !== undefined) {
+      const n = normalizeNumberText(cell, this.decimal);
+      if (n === undefined) {
+        p.message = notWrittenWith(cell, this.decimal);
+        return undefined;
+      }
+      const piece = convertText(kind, n, p);
+      // The error shows the cell as the file has it, not as it was rewritten.
+      if (piece === undefined && n !== cell) p.message = p.message.replace(show(n), show(cell));
+      return piece;
+    }
+    const piece = convertText(kind, cell, p);
+    if (piece === undefined && looksLikeDecimalComma(cell))
+      p.message += '; if "," is the decimal separator, set the import option decimal_separator to ","';
+    return piece;
   }
 
   private addProblem(field: string): void {

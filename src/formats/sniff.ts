@@ -9,6 +9,9 @@ import { CsvTokenizer } from './csv-tokenizer.js';
 import { detectFormat, readHead, type FileHead } from './detect.js';
 import { ERROR_REPORT_COLUMN } from './error-report.js';
 import { JsonArraySplitter, jsonArrayLimits } from './json/json-array-splitter.js';
+import { detectDecimalSeparator } from './number-format.js';
+import { UTF8 } from './text-encoding.js';
+import { tableFieldsSentence, unknownColumnsError } from './unknown-columns.js';
 import { DEFAULT_VALUE_LIMITS, show, type ValueLimits } from './values.js';
 
 export { SNIFF_BYTES } from './detect.js';
@@ -23,6 +26,10 @@ export interface SniffOptions {
   columns?: string[];
   /** MAX_CELL_BYTES and MAX_JSON_DEPTH; the defaults when omitted. */
   limits?: ValueLimits;
+  /** Text formats: the encoding the user named; otherwise it is detected. */
+  encoding?: string;
+  /** CSV: the decimal separator the user named; otherwise detected with the `;` dialect. */
+  decimalSeparator?: '.' | ',';
 }
 
 export interface SniffResult {
@@ -33,6 +40,10 @@ export interface SniffResult {
   columns?: string[];
   /** CSV: the delimiter found (or given). */
   csvDelimiter?: string;
+  /** CSV with `;` whose number cells can only be read with a decimal comma: `,`. */
+  decimalSeparator?: ',';
+  /** Text formats not in UTF-8: the encoding the file is read in (named, or found from its content). */
+  encoding?: string;
 }
 
 /** The CSV delimiters tried when none is given, most usual first. */
@@ -44,29 +55,27 @@ export async function sniffUpload(path: string, opts: SniffOptions): Promise<Sni
 
 /** The checks of `sniffUpload` on a file's first bytes. */
 export function sniffHead(fh: FileHead, opts: SniffOptions): SniffResult {
-  const { format, text } = detectFormat(fh);
+  const { format, text, encoding } = detectFormat(fh, opts.encoding);
   const known = new Set<string>([...BUILTIN_FIELDS, ...opts.fields.map((f) => f.name)]);
   const knownCsv = new Set<string>([...known, ERROR_REPORT_COLUMN]);
   let result: SniffResult;
   if (text === undefined) result = { format: format.fileType };
-  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known, opts.limits);
-  else if (format.fileType === 'ndjson') result = sniffNdjson(text, known);
+  else if (format.fileType === 'json') result = sniffJson(text, fh.whole, known, opts.fields, opts.limits);
+  else if (format.fileType === 'ndjson') result = sniffNdjson(text, known, opts.fields);
   else if (format.fileType === 'csv') result = sniffCsv(text, fh.whole, knownCsv, opts);
   else result = { format: format.fileType };
   if (fh.gzip) result.gzip = true;
+  if (encoding !== undefined && encoding !== UTF8) result.encoding = encoding;
   return result;
 }
 
-function unknownKeys(line: number, keys: string[], known: Set<string>, what: string): void {
+function unknownKeys(line: number, keys: string[], known: Set<string>, fields: readonly FieldSchema[]): void {
   const unknown = keys.filter((k) => !known.has(k));
   if (!unknown.length) return;
-  throw new InvalidFileError(
-    `line ${line}: ${what} has ${unknown.length === 1 ? 'a key that is not a field' : 'keys that are not fields'} of the table: ${unknown.map((k) => JSON.stringify(k)).join(', ')}.`,
-    { line, columns: unknown },
-  );
+  throw unknownColumnsError(`line ${line}: the first object`, unknown, fields, line);
 }
 
-function sniffJson(text: string, whole: boolean, known: Set<string>, limits?: ValueLimits): SniffResult {
+function sniffJson(text: string, whole: boolean, known: Set<string>, fields: readonly FieldSchema[], limits?: ValueLimits): SniffResult {
   let firstKeys: string[] | undefined;
   let elements = 0;
   const splitter = new JsonArraySplitter((t, start, end, line) => {
@@ -80,14 +89,14 @@ function sniffJson(text: string, whole: boolean, known: Set<string>, limits?: Va
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return;
     firstKeys = Object.keys(obj);
-    unknownKeys(line, firstKeys, known, 'the first object');
+    unknownKeys(line, firstKeys, known, fields);
   }, jsonArrayLimits(limits));
   splitter.write(text);
   if (whole) splitter.end();
   return firstKeys ? { format: 'json', columns: firstKeys } : { format: 'json' };
 }
 
-function sniffNdjson(text: string, known: Set<string>): SniffResult {
+function sniffNdjson(text: string, known: Set<string>, fields: readonly FieldSchema[]): SniffResult {
   const nl = text.indexOf('\n');
   if (nl === -1) return { format: 'ndjson' };
   let obj: unknown;
@@ -100,7 +109,7 @@ function sniffNdjson(text: string, known: Set<string>): SniffResult {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { format: 'ndjson' };
   const keys = Object.keys(obj);
-  unknownKeys(1, keys, known, 'the first object');
+  unknownKeys(1, keys, known, fields);
   return { format: 'ndjson', columns: keys };
 }
 
@@ -154,16 +163,9 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
   if (opts.csvHeader === false) {
     const columns = opts.columns ?? opts.fields.map((f) => f.name);
     const unknown = columns.filter((c) => !known.has(c));
-    if (unknown.length) {
-      throw new InvalidFileError(
-        `"columns" names ${unknown.map((c) => JSON.stringify(c)).join(', ')}, which ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of the table.`,
-        {
-          columns: unknown,
-        },
-      );
-    }
+    if (unknown.length) throw unknownColumnsError('"columns"', unknown, opts.fields);
     const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, columns.length, opts.limits);
-    return { format: 'csv', columns, csvDelimiter };
+    return withDecimal({ format: 'csv', columns, csvDelimiter }, text, whole, 0, opts);
   }
   const csvDelimiter = opts.csvDelimiter ?? detectDelimiter(text, whole, known, undefined, opts.limits);
   const header = firstRecord(text, whole, csvDelimiter, opts.limits);
@@ -173,16 +175,11 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
   const unknown = header.filter((h) => !known.has(h));
   if (unknown.length === header.length) {
     throw new InvalidFileError(
-      `The file is neither JSON nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}.`,
+      `The file is neither JSON nor a CSV whose first line names fields of the table; its first line is ${show(text.slice(0, text.search(/\r|\n|$/)))}. ${tableFieldsSentence(opts.fields)}.`,
       { columns: unknown },
     );
   }
-  if (unknown.length) {
-    throw new InvalidFileError(
-      `The CSV header names ${unknown.length === 1 ? 'a column that is not a field' : 'columns that are not fields'} of the table: ${unknown.map((h) => JSON.stringify(h)).join(', ')}.`,
-      { columns: unknown },
-    );
-  }
+  if (unknown.length) throw unknownColumnsError('The CSV header', unknown, opts.fields, 1);
   const dup = header.filter((h, i) => header.indexOf(h) !== i);
   if (dup.length) {
     throw new InvalidFileError(`The CSV header names ${[...new Set(dup)].map((h) => JSON.stringify(h)).join(', ')} more than once.`, {
@@ -195,7 +192,32 @@ function sniffCsv(text: string, whole: boolean, known: Set<string>, opts: SniffO
     const problem = csvQuotingProblem(text, csvDelimiter, opts.limits);
     if (problem) throw problem;
   }
-  return { format: 'csv', columns: header, csvDelimiter };
+  return withDecimal({ format: 'csv', columns: header, csvDelimiter }, text, whole, 1, opts);
+}
+
+/**
+ * The `;` dialect of European Excel writes numbers with a decimal comma: when the number cells of
+ * the head can only be read that way (see `detectDecimalSeparator`), the import reads them so.
+ */
+function withDecimal(result: SniffResult, text: string, whole: boolean, firstData: number, opts: SniffOptions): SniffResult {
+  if (opts.decimalSeparator !== undefined || result.csvDelimiter !== ';' || !result.columns) return result;
+  const numeric = new Set(opts.fields.filter((f) => f.type === 'number' || f.type === 'integer').map((f) => f.name));
+  const at = result.columns.flatMap((c, i) => (numeric.has(c) ? [i] : []));
+  if (!at.length) return result;
+  const cells: string[] = [];
+  let record = 0;
+  const tokenizer = new CsvTokenizer((row, count) => {
+    if (record++ < firstData) return;
+    for (const i of at) if (i < count && row[i]) cells.push(row[i] as string);
+  }, ';');
+  try {
+    tokenizer.write(text);
+    if (whole) tokenizer.end();
+  } catch {
+    // A quoting problem is the import's to report; the records before it are evidence enough.
+  }
+  if (detectDecimalSeparator(cells) === ',') result.decimalSeparator = ',';
+  return result;
 }
 
 function csvQuotingProblem(text: string, delimiter: string, limits?: ValueLimits): InvalidFileError | undefined {
@@ -216,9 +238,10 @@ function csvQuotingProblem(text: string, delimiter: string, limits?: ValueLimits
  */
 export async function sniffForInference(path: string, opts: Omit<SniffOptions, 'fields'>): Promise<SniffResult> {
   const fh = await readHead(path);
-  const { format, text } = detectFormat(fh);
+  const { format, text, encoding } = detectFormat(fh, opts.encoding);
   const result: SniffResult = { format: format.fileType };
   if (fh.gzip) result.gzip = true;
+  if (encoding !== undefined && encoding !== UTF8) result.encoding = encoding;
   if (format.fileType === 'csv' && text !== undefined) {
     let best = ',';
     let most = 0;
@@ -235,6 +258,16 @@ export async function sniffForInference(path: string, opts: Omit<SniffOptions, '
       }
     }
     result.csvDelimiter = best;
+    // No schema yet: every column's cells are evidence of the decimal separator.
+    const header = opts.csvHeader === false ? opts.columns : firstRecord(text, fh.whole, best);
+    if (header) {
+      const fields = header.map((name) => ({ name, type: 'number' as const }));
+      const found = withDecimal({ format: 'csv', columns: header, csvDelimiter: best }, text, fh.whole, opts.csvHeader === false ? 0 : 1, {
+        ...opts,
+        fields,
+      });
+      if (found.decimalSeparator) result.decimalSeparator = found.decimalSeparator;
+    }
   }
   return result;
 }

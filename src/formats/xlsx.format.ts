@@ -1,6 +1,6 @@
 /** xlsx: one sheet named after the table, header row, real numbers, booleans and dates (`src/formats/xlsx/`). */
 import type { FileFormat } from './format.js';
-import { createXlsxExportWriter, isXlsx, readXlsxRows } from './xlsx/index.js';
+import { chooseXlsxSheet, createXlsxExportWriter, isXlsx, listXlsxSheets, readXlsxRows } from './xlsx/index.js';
 
 export const xlsxFormat: FileFormat = {
   fileType: 'xlsx',
@@ -8,6 +8,6 @@ export const xlsxFormat: FileFormat = {
   contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   title: 'xlsx',
   export: { kind: 'rows', createWriter: createXlsxExportWriter },
-  import: { kind: 'rows', read: readXlsxRows },
+  import: { kind: 'rows', read: readXlsxRows, sheet: chooseXlsxSheet, sheets: listXlsxSheets },
   detect: (head) => isXlsx(head),
 };

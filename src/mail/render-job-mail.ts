@@ -3,6 +3,7 @@
  * Chinese, as a subject, a plain-text part and an HTML part holding the same facts.
  */
 import type { FileType, JobError, JobType } from '../types/api.js';
+import { jobErrorWhere, jobProblems } from '../types/job-errors.js';
 import { code, p, renderHtml, renderText } from './templates/blocks.js';
 import type { JobMailFacts, MailCopy, MailJobError } from './templates/copy.js';
 import { en } from './templates/en.js';
@@ -82,7 +83,8 @@ export function renderJobMail(input: JobMailInput): RenderedMail {
 function facts(input: JobMailInput): JobMailFacts {
   const locale = resolveLocale(input.locale);
   const publicUrl = input.publicUrl.replace(/\/+$/, '');
-  const errors = input.errors ?? [];
+  // The summary line that ends an import's list is said by the mail's own sentence.
+  const errors = jobProblems(input.errors ?? []);
   const listed = errors.slice(0, MAIL_ERROR_LIMIT);
   const totalErrors = Math.max(input.errorCount ?? 0, errors.length);
   const moreErrors = totalErrors - listed.length;
@@ -114,11 +116,13 @@ function facts(input: JobMailInput): JobMailFacts {
 }
 
 function mailError(e: JobError, locale: MailLocale): MailJobError {
+  // A message that says where it is ("line 2, score: ...") is shown as it is, not after "Line 2, field score".
+  const says = e.error_msg !== '' && jobErrorWhere(e) === undefined;
   return {
     code: e.error_code,
     // A message may quote a cell of the file; a long one would bury the rest of the list.
     message: oneLine(e.error_msg || e.error_code, 300),
-    line: typeof e.line === 'number' ? formatNumber(e.line, locale) : null,
-    field: e.field ? oneLine(e.field, 80) : null,
+    line: !says && typeof e.line === 'number' ? formatNumber(e.line, locale) : null,
+    field: !says && e.field ? oneLine(e.field, 80) : null,
   };
 }

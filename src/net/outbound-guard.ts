@@ -10,7 +10,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type http from 'node:http';
 import { isIP, Socket, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { OutboundAddressRefusedError } from '../errors.js';
+import { HostNotFoundError, OutboundAddressRefusedError } from '../errors.js';
 import { hostPort, timedAgent } from './outbound-deadline.js';
 
 /** Resolves every address of a host, as the socket would (getaddrinfo, /etc/hosts included). */
@@ -154,9 +154,9 @@ export class OutboundGuard {
     try {
       addresses = await this.resolver(h);
     } catch {
-      throw new OutboundAddressRefusedError(hostPort(h, port), 'the host name does not resolve');
+      throw new HostNotFoundError(hostPort(h, port));
     }
-    if (addresses.length === 0) throw new OutboundAddressRefusedError(hostPort(h, port), 'the host name does not resolve');
+    if (addresses.length === 0) throw new HostNotFoundError(hostPort(h, port));
     if (!allowed) {
       // One bad answer refuses the host: a resolver may hand out a public and a private address.
       for (const a of addresses) {

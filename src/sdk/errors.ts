@@ -6,6 +6,7 @@
  * @module
  */
 import type { ErrorResponse, Job, JobError } from '../types/api.js';
+import { jobErrorWhere, jobProblems } from '../types/job-errors.js';
 
 /** The base of every error the SDK throws. */
 export class TablePortError extends Error {
@@ -159,8 +160,10 @@ function failureMessage(job: Job): string {
   const first = job.errors[0];
   const head = `${job.type.endsWith('import') ? 'Import' : 'Export'} job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : 'failed'}`;
   if (!first) return `${head}.`;
-  const where = first.line !== undefined ? ` (line ${first.line})` : '';
-  const more = job.errors.length > 1 ? ` (+${job.errors.length - 1} more)` : '';
+  const at = jobErrorWhere(first);
+  const where = at ? ` (${at})` : '';
+  const problems = jobProblems(job.errors).length;
+  const more = problems > 1 ? ` (+${problems - 1} more)` : '';
   return `${head}: ${first.error_msg}${where}${more}`;
 }
 

@@ -78,6 +78,12 @@ export interface ImportFromOptions {
   csvHeader?: boolean;
   /** CSV without a header: its columns, in order. */
   columns?: string[];
+  /** Text files: their encoding (`utf-16le`, `gb18030`, `big5`, `shift_jis`, `windows-1252`, ...); the server detects UTF-8, UTF-16 and clear GB18030 itself. */
+  encoding?: string;
+  /** CSV number fields: the decimal separator, `.` or `,` (then `.` and spaces group thousands); detected with the `;` dialect when unambiguous. */
+  decimalSeparator?: '.' | ',';
+  /** xlsx: the sheet to read, by name or 1-based index; default the one sheet whose header matches the table. */
+  sheet?: string | number;
 }
 
 /** Which rows, in which order, and which page of them. */
@@ -231,6 +237,9 @@ export class TableRef {
     if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
     if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
     if (options.columns !== undefined) body.columns = options.columns;
+    if (options.encoding !== undefined) body.encoding = options.encoding;
+    if (options.decimalSeparator !== undefined) body.decimal_separator = options.decimalSeparator;
+    if (options.sheet !== undefined) body.sheet = options.sheet;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }

@@ -27,5 +27,7 @@ export function toUnixSeconds(value: TimeInput, round: 'floor' | 'ceil', name = 
   if (Math.abs(seconds) >= 1e11) {
     throw new InvalidArgumentError(`${name} looks like milliseconds (${String(value)}); give Unix seconds.`);
   }
+  // The server counts from 1970 as well: refused here, a bad value is the caller's before any request.
+  if (seconds < 0) throw new InvalidArgumentError(`${name} is before 1970 (${String(value)}); give Unix seconds of 0 or more.`);
   return round === 'floor' ? Math.floor(seconds) : Math.ceil(seconds);
 }

@@ -34,6 +34,12 @@ export interface ImportOptions {
   csvHeader?: boolean;
   /** CSV without a header: its columns, in order. */
   columns?: string[];
+  /** Text files: their encoding (`utf-16le`, `gb18030`, `big5`, `shift_jis`, `windows-1252`, ...); the server detects UTF-8, UTF-16 and clear GB18030 itself. */
+  encoding?: string;
+  /** CSV number fields: the decimal separator, `.` or `,` (then `.` and spaces group thousands); detected with the `;` dialect when unambiguous. */
+  decimalSeparator?: '.' | ',';
+  /** xlsx: the sheet to read, by name or 1-based index; default the one sheet whose header matches the table. */
+  sheet?: string | number;
   /** A row whose id is already in the table: `error` (default), `skip` it, or `update` the row. */
   onConflict?: OnConflict;
   /** Validate the whole file and write nothing (does not use up the table's minute). */
@@ -58,6 +64,9 @@ export function importFields(options: ImportOptions): Record<string, string> {
   if (options.csvDelimiter !== undefined) f.csv_delimiter = options.csvDelimiter;
   if (options.csvHeader !== undefined) f.csv_header = String(options.csvHeader);
   if (options.columns !== undefined) f.columns = options.columns.join(',');
+  if (options.encoding !== undefined) f.encoding = options.encoding;
+  if (options.decimalSeparator !== undefined) f.decimal_separator = options.decimalSeparator;
+  if (options.sheet !== undefined) f.sheet = String(options.sheet);
   if (options.onConflict !== undefined) f.on_conflict = options.onConflict;
   if (options.dryRun !== undefined) f.dry_run = String(options.dryRun);
   if (options.email !== undefined) f.email = String(options.email);

@@ -172,6 +172,12 @@ export interface ImportFromSourceRequest {
   csv_delimiter?: string;
   csv_header?: boolean;
   columns?: string[] | string;
+  /** Text files: their encoding; detected when unset. */
+  encoding?: string;
+  /** CSV number fields: `.` or `,`. */
+  decimal_separator?: '.' | ',';
+  /** xlsx: the sheet, by name or 1-based index. */
+  sheet?: string | number;
   on_conflict?: OnConflict;
   dry_run?: boolean;
   email?: boolean;
@@ -246,6 +252,14 @@ export interface Job {
   error_report_url?: string | null;
   /** An import that created its table (`POST /table/import/`): the schema inferred from the file. */
   inferred_schema?: TableSchema;
+  /** An import of a text file: the encoding it was read in (`utf-8`, `utf-16le`, `gb18030`...), named or detected. */
+  encoding?: string;
+  /** An import of a CSV file whose numbers are read with this decimal separator (named, or detected with `;`). */
+  decimal_separator?: '.' | ',';
+  /** An import of an xlsx workbook: the sheet it reads (named, or the one whose header matched the table). */
+  sheet?: string;
+  /** `POST /table/import/` with `sheets=all`: each sheet and the table made for it (`table_id` is the first's). */
+  tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

@@ -32,7 +32,7 @@ interface ImportFlags extends ClientFlags {
 
 interface MigrateFlags extends ClientFlags {
   to: string;
-  toToken: string;
+  toToken?: string;
   tables?: string;
   rename?: string;
   mode: Mode;
@@ -109,7 +109,9 @@ export function registerBundleCommands(program: Command): void {
   clientCommand(program.command('migrate'))
     .description('promote tables from this server to another: the bundle streams from one into the other, no local file')
     .requiredOption('--to <url>', 'the other tableport server, e.g. https://prod.example.com')
-    .addOption(new Option('--to-token <token>', 'an API token on the other server').env('TABLEPORT_TO_TOKEN').makeOptionMandatory())
+    .addOption(
+      new Option('--to-token <token>', 'an API token on the other server (default: $TABLEPORT_TO_TOKEN)').env('TABLEPORT_TO_TOKEN'),
+    )
     .option('--tables <names>', 'only these tables, comma-separated (default all)')
     .option('--rename <pairs>', 'arrive under other names: old=new,old2=new2')
     .addOption(
@@ -120,6 +122,10 @@ export function registerBundleCommands(program: Command): void {
     .option('--timeout <seconds>', 'give up waiting for either job after this many seconds (exit 5)', positiveInt('--timeout'))
     .addHelpText('after', '\nExample:\n  tableport migrate --to https://prod.example.com --to-token $PROD_TOKEN --tables orders,customers')
     .action(async (flags: MigrateFlags) => {
+      if (!flags.toToken)
+        throw new UsageError(
+          'Give an API token on the other server: --to-token TOKEN, or TABLEPORT_TO_TOKEN in the environment (kept out of the shell history).',
+        );
       const from = connect(flags);
       let to: TablePort;
       try {

@@ -1,6 +1,7 @@
 /** `tableport export TABLE` and `tableport import TABLE FILE`. */
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { FILE_TYPES } from '../../types/api.js';
 import { clientCommand, connect, positiveInt, resolveTable, UsageError, type ClientFlags } from '../client.js';
 import { line, printJson } from '../output.js';
 import { checkOut, waitAndReport } from '../wait.js';
@@ -52,6 +53,9 @@ function selectionOptions(flags: ExportFlags) {
 
 interface ImportFlags extends ClientFlags {
   csvDelimiter?: string;
+  encoding?: string;
+  decimalSeparator?: '.' | ',';
+  sheet?: string;
   header?: boolean;
   columns?: string;
   onConflict?: 'error' | 'skip' | 'update';
@@ -60,6 +64,33 @@ interface ImportFlags extends ClientFlags {
   timeout?: number;
   filename?: string;
   connection?: string;
+}
+
+/** The flags of how a file is read (encoding, number format, sheet) as SDK options. */
+function fileFlags(flags: ImportFlags): { encoding?: string; decimalSeparator?: '.' | ','; sheet?: string } {
+  return {
+    ...(flags.encoding !== undefined ? { encoding: flags.encoding } : {}),
+    ...(flags.decimalSeparator !== undefined ? { decimalSeparator: flags.decimalSeparator } : {}),
+    ...(flags.sheet !== undefined ? { sheet: flags.sheet } : {}),
+  };
+}
+
+/** `--csv-delimiter`: one character, as the server takes it (a bad value is bad usage, exit 2, not a refusal). */
+function csvDelimiterArg(value: string): string {
+  const v = value === '\\t' ? '\t' : value;
+  if (!/^[\x20-\x7e\t]$/.test(v) || v === '"')
+    throw new InvalidArgumentError('--csv-delimiter must be one printable ASCII character (not ") or a tab.');
+  return v;
+}
+
+/** `--encoding`: a name Node's decoders know (the server reads the same names). */
+function encodingArg(value: string): string {
+  try {
+    new TextDecoder(value.trim());
+  } catch {
+    throw new InvalidArgumentError('--encoding must be a text encoding such as utf-8, utf-16le, gb18030, big5, shift_jis or windows-1252.');
+  }
+  return value.trim();
 }
 
 /** A location's scheme: such an import argument names a location, not a local file. */
@@ -86,9 +117,13 @@ function connectionOption(value: string | undefined): Record<string, string | bo
 export function registerTransferCommands(program: Command): void {
   clientCommand(program.command('export').argument('<table>', 'table id or name'))
     .description("export a table's rows to a CSV or JSON file (a background job; the result is also emailed)")
-    .requiredOption('--type <type>', 'file type: csv, json, ndjson or sql (parquet, xlsx where the server has them)')
+    .addOption(
+      new Option('--type <type>', 'file type: csv, json, ndjson or sql (parquet, xlsx where the server has them)')
+        .choices(FILE_TYPES)
+        .makeOptionMandatory(),
+    )
     .option('--gzip', 'compress the file (its name gains .gz)')
-    .option('--csv-delimiter <char>', 'CSV: the cell separator (default ,)')
+    .option('--csv-delimiter <char>', 'CSV: the cell separator (default ,)', csvDelimiterArg)
     .option('--no-csv-header', 'CSV: no header line')
     .option('--csv-bom', 'CSV: start with a UTF-8 byte order mark, for Excel')
     .option('--csv-escape-formulas', "CSV: a ' before text cells starting with = + - @ TAB or CR, so spreadsheets do not run them")
@@ -156,9 +191,18 @@ export function registerTransferCommands(program: Command): void {
       ),
   )
     .description('import a file into a table (a background job; all rows or none are written; the format is read from the content)')
-    .option('--csv-delimiter <char>', 'CSV: the cell separator (default: found among , ; TAB |)')
+    .option('--csv-delimiter <char>', 'CSV: the cell separator (default: found among , ; TAB |)', csvDelimiterArg)
     .option('--no-header', "CSV: the first line is data; columns are --columns or the table's fields in order")
     .option('--columns <names>', 'CSV without a header: its columns, comma-separated')
+    .option(
+      '--encoding <name>',
+      'text files: their encoding, e.g. utf-16le, gb18030, big5, shift_jis, windows-1252 (default: detected)',
+      encodingArg,
+    )
+    .addOption(
+      new Option('--decimal-separator <char>', 'CSV number fields: the decimal separator (default: . or detected)').choices(['.', ',']),
+    )
+    .option('--sheet <name|n>', 'xlsx: the sheet to read, by name or 1-based index (default: the one matching the table)')
     .addOption(new Option('--on-conflict <what>', 'a row whose id is already in the table').choices(['error', 'skip', 'update']))
     .option('--dry-run', 'validate the whole file and write nothing')
     .option('--wait', 'wait for the job to end, showing its progress')
@@ -181,6 +225,7 @@ export function registerTransferCommands(program: Command): void {
           ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
           ...(flags.header === false ? { csvHeader: false } : {}),
           ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
+          ...fileFlags(flags),
         });
         if (flags.wait) return waitAndReport(tp, job, flags);
         if (flags.json) return printJson({ status: 'ok', job_id: job.id });
@@ -199,6 +244,7 @@ export function registerTransferCommands(program: Command): void {
         ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
         ...(flags.header === false ? { csvHeader: false } : {}),
         ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
+        ...fileFlags(flags),
         ...(flags.onConflict !== undefined ? { onConflict: flags.onConflict } : {}),
         ...(flags.dryRun ? { dryRun: true } : {}),
       });

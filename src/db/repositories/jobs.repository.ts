@@ -28,6 +28,14 @@ export interface ImportParams {
   csv_delimiter?: string;
   csv_header?: boolean;
   columns?: string[];
+  /** Text formats: the encoding the file is read in (named by the user, or found in an upload). */
+  encoding?: string;
+  /** CSV: the decimal separator of number cells (named by the user, or found in an upload). */
+  decimal_separator?: '.' | ',';
+  /** xlsx: the sheet read (named by the user, or found in an upload). */
+  sheet?: string;
+  /** `sheets=all`: each sheet of the workbook and the table made for it, read in this order in one transaction. */
+  sheet_tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
   on_conflict?: OnConflict;
   /** Validate only: nothing is written. */
   dry_run?: boolean;
@@ -316,6 +324,11 @@ export class JobsRepository {
       id,
       storableJson(schema),
     ]);
+  }
+
+  /** How an import from a location found its file(s) written (their encoding, decimal separator), for the job's view. */
+  async setReadAs(id: string, found: Pick<ImportParams, 'encoding' | 'decimal_separator'>): Promise<void> {
+    await this.pool.query('UPDATE tableport.jobs SET params = params || $2::jsonb WHERE id = $1', [id, JSON.stringify(found)]);
   }
 
   /** A failed import's error report (stored like an export file). */

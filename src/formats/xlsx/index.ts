@@ -8,6 +8,6 @@ export {
   XLSX_DATE_FORMAT,
   type XlsxExportWriterOptions,
 } from './xlsx-export.writer.js';
-export { readXlsxRows } from './xlsx-import.reader.js';
+export { chooseXlsxSheet, listXlsxSheets, readXlsxRows, UnknownSheetError, type XlsxReadOptions } from './xlsx-import.reader.js';
 export { isXlsx, xlsxHeadProblem, zipEntryNames, ZIP_MAGIC } from './xlsx-detect.js';
 export { xlsxSheetName, XLSX_SHEET_NAME_MAX } from './sheet-name.js';

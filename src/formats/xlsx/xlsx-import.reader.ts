@@ -1,5 +1,5 @@
 /**
- * Read the first sheet of a local xlsx file as row objects, streaming. The zip is opened by its
+ * Read one sheet of a local xlsx file as row objects, streaming (which one: see `chooseSheet`). The zip is opened by its
  * central directory (yauzl), so the parts a sheet depends on (workbook, styles, shared strings) are
  * read first whatever their order in the file; then the sheet is inflated and scanned chunk by
  * chunk. The first row with a value is the header and gives the keys. Values are native: numbers,
@@ -141,12 +141,19 @@ async function readSmall(zip: yauzl.ZipFile, entries: Entries, name: string, sig
   return text;
 }
 
-/** Finds the first sheet and reads what its cells refer to. */
+/** A worksheet of the workbook: its name, position (1-based) and zip entry. */
+interface SheetRef {
+  name: string;
+  position: number;
+  entry: yauzl.Entry;
+}
+
+/** The workbook's worksheets (chart and macro sheets left out) and what their cells refer to. */
 async function prepare(
   zip: yauzl.ZipFile,
   entries: Entries,
   signal: AbortSignal | undefined,
-): Promise<{ sheet: yauzl.Entry; ctx: SheetContext }> {
+): Promise<{ sheets: SheetRef[]; ctx: SheetContext }> {
   const readPart = (name: string) => readSmall(zip, entries, name, signal);
   const rootRels = relationships((await readPart('_rels/.rels')) ?? '');
   const bookTarget = rootRels.find((r) => r.type.endsWith('/officeDocument'))?.target;
@@ -157,13 +164,21 @@ async function prepare(
   const book = workbookInfo(bookXml);
   if (!book.firstSheet) throw new InvalidFileError('The xlsx file has no worksheet.');
   const rels = relationships((await readPart(relsPath(bookPart))) ?? '');
-  const sheetRel = rels.find((r) => r.id === book.firstSheet?.rid);
-  const sheetPart = sheetRel ? resolveTarget(bookPart, sheetRel.target) : undefined;
-  const sheet = sheetPart ? entries.get(sheetPart.toLowerCase()) : undefined;
-  if (!sheet) throw new InvalidFileError(`The xlsx file names a first sheet ("${book.firstSheet.name}") that it does not contain.`);
-  if (sheetRel && !sheetRel.type.endsWith('/worksheet')) {
-    throw new InvalidFileError(`The first sheet of the xlsx file ("${book.firstSheet.name}") is a chart or macro sheet, not a worksheet.`);
+  const sheets: SheetRef[] = [];
+  for (const [i, s] of book.sheets.entries()) {
+    const rel = rels.find((r) => r.id === s.rid);
+    const part = rel ? resolveTarget(bookPart, rel.target) : undefined;
+    const entry = part ? entries.get(part.toLowerCase()) : undefined;
+    const which = book.sheets.length === 1 || i === 0 ? 'a first sheet' : 'a sheet';
+    if (!entry) throw new InvalidFileError(`The xlsx file names ${which} ("${s.name}") that it does not contain.`);
+    if (rel && !rel.type.endsWith('/worksheet')) {
+      if (book.sheets.length === 1)
+        throw new InvalidFileError(`The first sheet of the xlsx file ("${s.name}") is a chart or macro sheet, not a worksheet.`);
+      continue;
+    }
+    sheets.push({ name: s.name, position: i + 1, entry });
   }
+  if (!sheets.length) throw new InvalidFileError('The xlsx file has no worksheet, only chart or macro sheets.');
 
   const part = (suffix: string) => {
     const rel = rels.find((r) => r.type.endsWith(suffix));
@@ -178,19 +193,160 @@ async function prepare(
     for await (const t of textChunks(zip, stringsEntry, XLSX_MAX_SHARED_STRINGS_BYTES, signal, () => strings.tooLarge())) strings.push(t);
   }
   return {
-    sheet,
+    sheets,
     ctx: { sharedStrings: strings.end(), dateStyles: stylesXml ? dateStyles(stylesXml) : [], date1904: book.date1904 },
   };
 }
 
-function headerOf(row: SheetRow): string[] {
+/** How messages name a sheet: a workbook of one sheet has "the first sheet", others name it. */
+function labelOf(sheet: SheetRef, count: number): string {
+  return count === 1 ? 'the first sheet' : `sheet "${sheet.name}"`;
+}
+
+const SHEET_HINT = 'name the one to import in the option "sheet" (its name, or its position from 1)';
+
+/** Thrown for a `sheet` the workbook does not have: the request's parameter is wrong, not the file. */
+export class UnknownSheetError extends InvalidFileError {
+  override name = 'UnknownSheetError';
+}
+
+/** A sheet's header keys (its first row with a value) and whether a row with a value follows; undefined when it cannot be read so. */
+async function sheetLook(
+  zip: yauzl.ZipFile,
+  sheet: SheetRef,
+  ctx: SheetContext,
+  signal: AbortSignal | undefined,
+): Promise<{ header: string[]; rows: boolean } | undefined> {
+  const scanner = new SheetScanner(ctx);
+  let header: string[] | undefined;
+  const take = (rows: SheetRow[]): boolean => {
+    for (const r of rows) {
+      if (isEmpty(r)) continue;
+      if (header) return true;
+      header = headerOf(r, 'the sheet').filter((k) => k !== '');
+    }
+    return false;
+  };
+  try {
+    for await (const text of textChunks(zip, sheet.entry, XLSX_MAX_SHEET_BYTES, signal)) {
+      if (take(scanner.push(text))) return { header: header ?? [], rows: true };
+    }
+    const rows = take(scanner.end());
+    return header ? { header, rows } : undefined;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return undefined;
+  }
+}
+
+/**
+ * The sheet to read: the one named (by name, then by position), the only one, or else the one
+ * whose header names only columns of the table (without the table's columns: the one sheet that
+ * holds rows). Sheets of a header alone are no rows left out. None or several such is refused
+ * listing the sheets: a workbook is never imported in part without a word.
+ */
+async function chooseSheet(zip: yauzl.ZipFile, sheets: SheetRef[], ctx: SheetContext, opts: XlsxReadOptions): Promise<SheetRef> {
+  const list = sheets.map((s) => JSON.stringify(s.name)).join(', ');
+  const want = opts.sheet;
+  if (want !== undefined) {
+    const found =
+      sheets.find((s) => s.name === want) ??
+      sheets.find((s) => s.name.trim().toLowerCase() === want.trim().toLowerCase()) ??
+      (/^\d{1,5}$/.test(want.trim()) ? sheets.find((s) => s.position === Number(want.trim())) : undefined);
+    if (found) return found;
+    throw new UnknownSheetError(
+      `The workbook has no sheet ${JSON.stringify(want)}; its ${sheets.length === 1 ? 'sheet is' : 'sheets are'} ${list}: give one of these names, or a position from 1 to ${sheets.length}.`,
+    );
+  }
+  const only = sheets[0] as SheetRef;
+  if (sheets.length === 1) return only;
+  const known = opts.columns ? new Set(opts.columns) : undefined;
+  const matching: SheetRef[] = [];
+  const withRows: SheetRef[] = [];
+  for (const s of sheets) {
+    const look = await sheetLook(zip, s, ctx, opts.signal);
+    if (!look) continue;
+    const match = known ? look.header.length > 0 && look.header.every((k) => known.has(k)) : look.rows;
+    if (match) matching.push(s);
+    if (match && look.rows) withRows.push(s);
+  }
+  if (matching.length === 1) return matching[0] as SheetRef;
+  if (matching.length > 1 && withRows.length === 1) return withRows[0] as SheetRef;
+  if (!known) {
+    const which = matching.length
+      ? `${matching.length} of them (${matching.map((s) => JSON.stringify(s.name)).join(', ')}) hold rows`
+      : 'none holds rows';
+    throw new InvalidFileError(`The workbook has ${sheets.length} sheets (${list}) and ${which}; ${SHEET_HINT}.`);
+  }
+  if (matching.length === 0) {
+    throw new InvalidFileError(
+      `The workbook has ${sheets.length} sheets (${list}) and none has a header row naming only fields of the table; ${SHEET_HINT}.`,
+    );
+  }
+  throw new InvalidFileError(
+    `The workbook has ${sheets.length} sheets and ${matching.length} of them (${matching.map((s) => JSON.stringify(s.name)).join(', ')}) have a header row naming fields of the table; ${SHEET_HINT}, and import the others one by one.`,
+  );
+}
+
+/** What the xlsx reader is told: which sheet, or the table's columns to find it by. */
+export interface XlsxReadOptions extends ColumnarReadOptions {
+  /** The sheet's name or 1-based position (as text, as forms send it). */
+  sheet?: string;
+  /** The columns the table takes (built-ins and fields): a workbook of several sheets is read from the one whose header names only these. */
+  columns?: readonly string[];
+}
+
+/** The names of a workbook's worksheets, in the order of its tabs. */
+export async function listXlsxSheets(path: string, opts: ColumnarReadOptions = {}): Promise<string[]> {
+  await checkHead(path);
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await openZip(path);
+  } catch (err) {
+    throw unreadable(err, opts.signal);
+  }
+  try {
+    return (await prepare(zip, await readEntries(zip), opts.signal)).sheets.map((s) => s.name);
+  } catch (err) {
+    throw unreadable(err, opts.signal);
+  } finally {
+    zip.close();
+  }
+}
+
+/**
+ * The name of the sheet an import of this workbook reads (see `chooseSheet`), checked before the
+ * job is queued; a `sheet` the workbook does not have is an `UnknownSheetError`.
+ */
+export async function chooseXlsxSheet(path: string, opts: XlsxReadOptions = {}): Promise<string> {
+  await checkHead(path);
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await openZip(path);
+  } catch (err) {
+    throw unreadable(err, opts.signal);
+  }
+  try {
+    let prepared: Awaited<ReturnType<typeof prepare>>;
+    try {
+      prepared = await prepare(zip, await readEntries(zip), opts.signal);
+    } catch (err) {
+      throw unreadable(err, opts.signal);
+    }
+    return (await chooseSheet(zip, prepared.sheets, prepared.ctx, opts)).name;
+  } finally {
+    zip.close();
+  }
+}
+
+function headerOf(row: SheetRow, label: string): string[] {
   const keys: string[] = [];
   const seen = new Set<string>();
   for (let c = 0; c < row.cells.length; c++) {
     const v = row.cells[c];
     const key = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v).trim();
     if (key !== '' && seen.has(key))
-      throw new InvalidFileError(`The header row (row ${row.number}) of the first sheet names column "${key}" twice.`);
+      throw new InvalidFileError(`The header row (row ${row.number}) of ${label} names column "${key}" twice.`);
     seen.add(key);
     keys[c] = key;
   }
@@ -201,7 +357,7 @@ function isEmpty(row: SheetRow): boolean {
   return row.cells.every((v) => v === null || v === undefined || v === '');
 }
 
-export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}): AsyncIterable<ColumnarRow> {
+export async function* readXlsxRows(path: string, opts: XlsxReadOptions = {}): AsyncIterable<ColumnarRow> {
   const { signal } = opts;
   await checkHead(path);
   let zip: yauzl.ZipFile;
@@ -212,10 +368,11 @@ export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}
   }
   try {
     let keys: string[] | undefined;
+    let label = 'the first sheet';
     const toRow = (r: SheetRow): ColumnarRow | undefined => {
       if (isEmpty(r)) return undefined;
       if (keys === undefined) {
-        keys = headerOf(r);
+        keys = headerOf(r, label);
         return undefined;
       }
       const row: Record<string, unknown> = {};
@@ -226,7 +383,7 @@ export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}
       for (let c = keys.length; c < r.cells.length; c++) {
         const v = r.cells[c];
         if (v !== null && v !== undefined && v !== '') {
-          throw new InvalidFileError(`Row ${r.number} of the first sheet has a value in column ${c + 1}, which has no header.`);
+          throw new InvalidFileError(`Row ${r.number} of ${label} has a value in column ${c + 1}, which has no header.`);
         }
       }
       return { line: r.number, row };
@@ -236,8 +393,10 @@ export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}
     let sheet: yauzl.Entry;
     try {
       const prepared = await prepare(zip, await readEntries(zip), signal);
-      scanner = new SheetScanner(prepared.ctx);
-      sheet = prepared.sheet;
+      const chosen = await chooseSheet(zip, prepared.sheets, prepared.ctx, opts);
+      label = labelOf(chosen, prepared.sheets.length);
+      scanner = new SheetScanner({ ...prepared.ctx, label });
+      sheet = chosen.entry;
     } catch (err) {
       throw unreadable(err, signal);
     }
@@ -256,7 +415,7 @@ export async function* readXlsxRows(path: string, opts: ColumnarReadOptions = {}
       }
       if (next.done) break;
     }
-    if (keys === undefined) throw new InvalidFileError('The first sheet is empty: it has no header row.');
+    if (keys === undefined) throw new InvalidFileError(`${label.charAt(0).toUpperCase()}${label.slice(1)} is empty: it has no header row.`);
   } finally {
     zip.close();
   }

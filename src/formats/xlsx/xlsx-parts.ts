@@ -77,6 +77,8 @@ export function relsPath(part: string): string {
 export interface WorkbookInfo {
   /** The first sheet's relationship id and name. */
   firstSheet?: { rid: string; name: string };
+  /** Every sheet, in the workbook's order (the tabs' order). */
+  sheets: Array<{ rid: string; name: string }>;
   date1904: boolean;
 }
 
@@ -84,7 +86,10 @@ export function workbookInfo(xml: string): WorkbookInfo {
   const sheets = tags(xml, 'sheet');
   const pr = tags(xml, 'workbookPr')[0];
   const d = pr?.get('date1904');
-  const info: WorkbookInfo = { date1904: d === '1' || d === 'true' };
+  const info: WorkbookInfo = {
+    date1904: d === '1' || d === 'true',
+    sheets: sheets.map((s) => ({ rid: s.get('id') ?? '', name: s.get('name') ?? '' })),
+  };
   const first = sheets[0];
   if (first) info.firstSheet = { rid: first.get('id') ?? '', name: first.get('name') ?? '' };
   return info;

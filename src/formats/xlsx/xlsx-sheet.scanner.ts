@@ -25,9 +25,15 @@ export interface SheetContext {
   sharedStrings: readonly string[];
   dateStyles: readonly boolean[];
   date1904: boolean;
+  /** How messages name the sheet: "the first sheet", `sheet "Data"`. */
+  label?: string;
 }
 
 const MS_PER_DAY = 86_400_000;
+
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
 
 interface CellAttributes {
   r?: string;
@@ -76,15 +82,17 @@ export class SheetScanner {
   private readonly row = elementSpan();
   private readonly cell = elementSpan();
   private readonly inner = elementSpan();
+  private readonly label: string;
 
   constructor(
     private readonly ctx: SheetContext,
     private readonly maxRowChars = XLSX_MAX_ROW_CHARS,
   ) {
+    this.label = ctx.label ?? 'the first sheet';
     this.chunker = new ElementChunker(
       'row',
       maxRowChars,
-      () => new InvalidFileError(`A row of the first sheet is larger than ${megabytes(this.maxRowChars)}; the file cannot be read.`),
+      () => new InvalidFileError(`A row of ${this.label} is larger than ${megabytes(this.maxRowChars)}; the file cannot be read.`),
     );
   }
 
@@ -105,7 +113,7 @@ export class SheetScanner {
     for (let at = 0; findElement(xml, 'row', at, row); at = row.end) {
       if (++this.rowsRead > XLSX_MAX_SHEET_ROWS) {
         throw new InvalidFileError(
-          `The first sheet has more than ${XLSX_MAX_SHEET_ROWS} rows, more than Excel allows; the file is damaged.`,
+          `${capitalised(this.label)} has more than ${XLSX_MAX_SHEET_ROWS} rows, more than Excel allows; the file is damaged.`,
         );
       }
       const r = cellAttributes(xml.slice(row.attrStart, row.attrEnd)).r;
@@ -125,7 +133,7 @@ export class SheetScanner {
       const ref = attrs.r;
       const col = ref ? columnIndex(ref) : next;
       if (col < 0 || col > 16_383) {
-        throw new InvalidFileError(`Row ${rowNumber} of the first sheet has a cell at "${ref ?? ''}", which is not a cell reference.`);
+        throw new InvalidFileError(`Row ${rowNumber} of ${this.label} has a cell at "${ref ?? ''}", which is not a cell reference.`);
       }
       next = col + 1;
       cells[col] = c.empty ? null : this.value(attrs, xml.slice(c.innerStart, c.innerEnd), rowNumber, ref ?? '');

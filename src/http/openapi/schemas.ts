@@ -108,6 +108,13 @@ export const JobSchema = component(
     dry_run: z.boolean().optional(),
     error_report_url: z.string().nullable().optional(),
     inferred_schema: z.object({ fields: z.array(FieldSchema) }).optional(),
+    encoding: z.string().optional().describe('An import of a text file: the encoding it was read in, named or detected'),
+    sheet: z.string().optional().describe('An xlsx import: the sheet it reads, named or found by its header'),
+    tables: z
+      .array(z.object({ sheet: z.string(), table_id: z.number().int(), table_name: z.string() }))
+      .optional()
+      .describe('POST /table/import/ with sheets=all: each sheet and the table made for it'),
+    decimal_separator: z.enum(['.', ',']).optional().describe("A CSV import: its number cells' decimal separator, named or detected"),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),

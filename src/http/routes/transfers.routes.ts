@@ -1,15 +1,16 @@
 import { Router } from 'express';
 import { ExportRequestSchema } from '../../contracts/exports.js';
-import { parseImportFields, parseNewTableName, parseSourceImport } from '../../contracts/imports.js';
+import { parseImportFields, parseNewTableName, parseNewTableSheets, parseSourceImport } from '../../contracts/imports.js';
+import { InvalidParameterError } from '../../errors.js';
 import { parsePageQuery } from '../../contracts/paging.js';
 import { parseRequest } from '../../contracts/parse.js';
 import type { Services } from '../../services/index.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 import type { createUploadReceiver } from '../middleware/upload.middleware.js';
 
-/** A form's fields without the new table's name (not an import option). */
+/** A form's fields without the new table's name and `sheets` (not import options). */
 function withoutName(body: unknown): Record<string, unknown> {
-  const { name: _name, ...rest } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const { name: _name, sheets: _sheets, ...rest } = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
   return rest;
 }
 
@@ -33,11 +34,14 @@ export function transfersRouter(s: Services, receiveUpload: ReturnType<typeof cr
     // A new table with a schema inferred from the file, then the import into it.
     if (req.is('application/json')) {
       const name = parseNewTableName(req.body);
+      if (parseNewTableSheets(req.body)) throw new InvalidParameterError('sheets', '"sheets": "all" goes with an uploaded xlsx workbook.');
       return void res.status(201).json(await s.kinds.import.newTableFromSource(user.id, name, parseSourceImport(withoutName(req.body))));
     }
     const file = await receiveUpload(req, res);
     const name = parseNewTableName(req.body);
     const fields = parseImportFields({ ...withoutName(req.body), ...dryRunOf(req.query) });
+    if (parseNewTableSheets(req.body))
+      return void res.status(201).json(await s.kinds.import.newTablesFromWorkbook(user.id, name, file, fields));
     res.status(201).json(await s.kinds.import.newTableFromUpload(user.id, name, file, fields));
   });
   r.post('/table/:table_id/import/', async (req, res) => {

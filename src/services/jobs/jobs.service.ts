@@ -78,9 +78,20 @@ export class JobsService {
       ...(job.destination_url ? { destination_url: job.destination_url } : {}),
       ...(job.source_url ? { source_url: job.source_url } : {}),
     };
-    const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
+    const params = job.params as {
+      dry_run?: boolean;
+      inferred_schema?: TableSchema;
+      encoding?: string;
+      decimal_separator?: '.' | ',';
+      sheet?: string;
+      sheet_tables?: Job['tables'];
+    };
     if (params.dry_run) out.dry_run = true;
     if (params.inferred_schema) out.inferred_schema = params.inferred_schema;
+    if (params.encoding !== undefined) out.encoding = params.encoding;
+    if (params.decimal_separator !== undefined) out.decimal_separator = params.decimal_separator;
+    if (params.sheet !== undefined) out.sheet = params.sheet;
+    if (params.sheet_tables) out.tables = params.sheet_tables;
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;
   }

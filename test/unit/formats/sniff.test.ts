@@ -99,7 +99,10 @@ describe('sniffUpload', () => {
       columns: ['title', 'qty'],
       csvDelimiter: ';',
     });
-    await refused('x;1\n', /"columns" names "colour", which is not a field/, { csvHeader: false, columns: ['title', 'colour'] });
+    await refused('x;1\n', /"columns" names a column that is not a field of the table: "colour"\. The table.s fields are/, {
+      csvHeader: false,
+      columns: ['title', 'colour'],
+    });
   });
 
   it('refuses zip files that are not workbooks, saying what they are', async () => {

@@ -190,7 +190,11 @@ describe('value rules', () => {
   });
 
   it('says what was wrong in a sentence a person understands', async () => {
-    assert.equal(await csvCell('number', '"12,5"'), 'ERR line 2, v: must be a number, got "12,5"');
+    // A decimal comma says which option reads it (issue 23).
+    assert.equal(
+      await csvCell('number', '"12,5"'),
+      'ERR line 2, v: must be a number, got "12,5"; if "," is the decimal separator, set the import option decimal_separator to ","',
+    );
     assert.equal(jsonCell('boolean', 'yes'), 'ERR field "v" must be true or false, got the string "yes"');
     assert.equal(jsonCell('object', [1]), 'ERR field "v" must be an object, got an array');
   });

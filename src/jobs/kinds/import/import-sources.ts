@@ -24,6 +24,10 @@ export interface ImportFile {
   gzip: boolean;
   /** CSV: the delimiter found or given. */
   csvDelimiter?: string;
+  /** Text formats: the encoding found or given. */
+  encoding?: string;
+  /** CSV: the decimal separator found or given. */
+  decimalSeparator?: '.' | ',';
   /** Its name inside a source folder; set only when the import reads more than one file. */
   label?: string;
   size: number;
@@ -35,6 +39,9 @@ export function sourceImportParams(req: SourceImportRequest, extra: Pick<ImportP
   const params: ImportParams = { format: req.fileType ?? 'csv', original_name: null, size: 0 };
   if (!req.fileType) params.detect_format = true;
   if (f.fileOpts.csvDelimiter !== undefined) params.csv_delimiter = f.fileOpts.csvDelimiter;
+  if (f.fileOpts.encoding !== undefined) params.encoding = f.fileOpts.encoding;
+  if (f.fileOpts.decimalSeparator !== undefined) params.decimal_separator = f.fileOpts.decimalSeparator;
+  if (f.fileOpts.sheet !== undefined) params.sheet = f.fileOpts.sheet;
   if (f.fileOpts.csvHeader === false) {
     params.csv_header = false;
     if (f.fileOpts.columns) params.columns = f.fileOpts.columns;
@@ -52,6 +59,9 @@ export function userFileOptions(params: ImportParams): ImportFileOptions {
   if (params.csv_delimiter !== undefined) o.csvDelimiter = params.csv_delimiter;
   if (params.csv_header === false) o.csvHeader = false;
   if (params.columns) o.columns = params.columns;
+  if (params.encoding !== undefined) o.encoding = params.encoding;
+  if (params.decimal_separator !== undefined) o.decimalSeparator = params.decimal_separator;
+  if (params.sheet !== undefined) o.sheet = params.sheet;
   return o;
 }
 
@@ -100,6 +110,8 @@ export async function fetchSourceFiles(
         format: sniff.format,
         gzip: sniff.gzip ?? false,
         ...(sniff.csvDelimiter !== undefined ? { csvDelimiter: sniff.csvDelimiter } : {}),
+        ...(sniff.encoding !== undefined ? { encoding: sniff.encoding } : {}),
+        ...(sniff.decimalSeparator !== undefined ? { decimalSeparator: sniff.decimalSeparator } : {}),
         ...(many ? { label: f.name } : {}),
         size: f.size,
       });

@@ -45,6 +45,7 @@ export class ImportWork {
         signal,
       );
       try {
+        await this.recordReadAs(job, files);
         return await this.importFiles(job, client, signal, table.id, table.schema.fields, files);
       } finally {
         await cleanup();
@@ -52,14 +53,67 @@ export class ImportWork {
     }
     const uploadKey = job.upload_key;
     if (!uploadKey) throw new AppError('invalid_file', 400, 'The uploaded file is no longer there.');
+    if (params.sheet_tables) return this.importSheets(job, client, signal, uploadKey, params.sheet_tables);
     const upload: ImportFile = {
       open: () => this.d.storage.get(uploadKey, undefined, { signal }),
       format: params.format,
       gzip: params.gzip ?? false,
       ...(params.csv_delimiter !== undefined ? { csvDelimiter: params.csv_delimiter } : {}),
+      ...(params.encoding !== undefined ? { encoding: params.encoding } : {}),
       size: params.size,
     };
     return this.importFiles(job, client, signal, table.id, table.schema.fields, [upload]);
+  }
+
+  /**
+   * A location's files are looked at only when the job runs: the job then says the encoding and
+   * decimal separator they were read with, when its text files all agree on them.
+   */
+  private async recordReadAs(job: JobRecord, files: ImportFile[]): Promise<void> {
+    const text = files.filter((f) => f.format === 'csv' || f.format === 'json' || f.format === 'ndjson');
+    if (!text.length) return;
+    const params = job.params as ImportParams;
+    const found: Pick<ImportParams, 'encoding' | 'decimal_separator'> = {};
+    const encodings = new Set(text.map((f) => f.encoding ?? params.encoding ?? 'utf-8'));
+    if (encodings.size === 1) found.encoding = [...encodings][0] as string;
+    const csv = text.filter((f) => f.format === 'csv');
+    const decimals = new Set(csv.map((f) => params.decimal_separator ?? f.decimalSeparator));
+    const decimal = decimals.size === 1 ? [...decimals][0] : undefined;
+    if (decimal !== undefined) found.decimal_separator = decimal;
+    if (found.encoding !== params.encoding || found.decimal_separator !== params.decimal_separator)
+      await this.d.jobs.setReadAs(job.id, found);
+  }
+
+  /**
+   * `sheets=all`: each sheet of the workbook into its own table, one after the other in the claim's
+   * transaction, so a bad row in any sheet leaves every table as it was. Errors name the sheet.
+   */
+  private async importSheets(
+    job: JobRecord,
+    client: PoolClient,
+    signal: AbortSignal,
+    uploadKey: string,
+    sheets: NonNullable<ImportParams['sheet_tables']>,
+  ): Promise<JobResult> {
+    const params = job.params as ImportParams;
+    let rows = 0;
+    for (const s of sheets) {
+      const table = await this.d.tablesRepo.get(s.table_id, null);
+      if (!table)
+        throw new AppError('table_deleted', 410, `Table "${s.table_name}" (sheet "${s.sheet}") was deleted before the import ran.`);
+      const sheetJob: JobRecord = { ...job, table_id: table.id, table_name: table.name, params: { ...params, sheet: s.sheet } };
+      delete (sheetJob.params as ImportParams).sheet_tables;
+      const upload: ImportFile = {
+        open: () => this.d.storage.get(uploadKey, undefined, { signal }),
+        format: params.format,
+        gzip: false,
+        label: `sheet "${s.sheet}"`,
+        size: params.size,
+      };
+      const result = await this.importFiles(sheetJob, client, signal, table.id, table.schema.fields, [upload]);
+      rows += result.rows ?? 0;
+    }
+    return { rows };
   }
 
   /** The import proper, over one file or several (a location's folder), all in the claim's transaction. */
@@ -96,6 +150,8 @@ export class ImportWork {
         lineColumn,
         ...userOptions,
         ...(file.csvDelimiter !== undefined ? { csvDelimiter: file.csvDelimiter } : {}),
+        ...(file.encoding !== undefined ? { encoding: file.encoding } : {}),
+        ...(file.decimalSeparator !== undefined ? { decimalSeparator: file.decimalSeparator } : {}),
       },
     });
     const sources = (lineColumn: boolean): StageSource[] =>
@@ -186,7 +242,13 @@ export class ImportWork {
     let wider: FieldSchema[] | undefined = fields;
     for (const file of files) {
       if (!wider) return undefined;
-      const opts = { ...userFileOptions(params), csvDelimiter: file.csvDelimiter ?? ',', limits: this.d.limits };
+      const opts = {
+        ...userFileOptions(params),
+        csvDelimiter: file.csvDelimiter ?? ',',
+        limits: this.d.limits,
+        ...(file.encoding !== undefined ? { encoding: file.encoding } : {}),
+        ...(file.decimalSeparator !== undefined ? { decimalSeparator: file.decimalSeparator } : {}),
+      };
       try {
         wider = await inferWholeFile(file.open, file.format, file.gzip, opts, wider, signal);
       } catch (err) {

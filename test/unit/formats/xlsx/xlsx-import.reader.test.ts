@@ -70,7 +70,7 @@ describe('readXlsxRows', () => {
   it('reads the first sheet of a SheetJS workbook with shared strings and date-formatted numbers', async () => {
     const entries = (await readFile(SHEETJS_SST)).toString('latin1');
     assert.ok(entries.includes('xl/sharedStrings.xml'), 'has a shared-string table');
-    assert.deepEqual(await collect(readXlsxRows(SHEETJS_SST)), EXPECTED);
+    assert.deepEqual(await collect(readXlsxRows(SHEETJS_SST, { sheet: '1' })), EXPECTED);
   });
 
   it('reads SheetJS cells written as ISO dates (t="d") and strings without a shared table', async () => {
@@ -79,7 +79,7 @@ describe('readXlsxRows', () => {
     assert.ok(!bytes.includes('xl/sharedStrings.xml'), 'no shared-string table');
     assert.ok(bytes.includes('<c r="E2" s="1" t="d"><v>2024-05-01T12:34:56.789Z</v></c>'), 'an ISO date cell');
     assert.ok(bytes.includes('<c r="A3" t="str"><v>中文 🚀</v></c>'), 'a string cell with its text inside');
-    assert.deepEqual(await collect(readXlsxRows(SHEETJS_DATES)), EXPECTED);
+    assert.deepEqual(await collect(readXlsxRows(SHEETJS_DATES, { sheet: 'Data' })), EXPECTED);
   });
 
   it('reads an exceljs workbook (shared strings, styles, a date number format, a second sheet)', async () => {
@@ -91,11 +91,41 @@ describe('readXlsxRows', () => {
     wb.addWorksheet('Other').addRow(['x']);
     const file = join(dir(), 'exceljs.xlsx');
     await wb.xlsx.writeFile(file);
-    assert.deepEqual(await collect(readXlsxRows(file)), EXPECTED);
+    // Of two sheets, the one whose header names only the given columns.
+    const columns = ['id', 'name', 'qty', 'price', 'ok', 'at', 'day', 'note'];
+    assert.deepEqual(await collect(readXlsxRows(file, { columns })), EXPECTED);
+  });
+
+  it('chooses among sheets by name, position or header, and refuses a doubt listing them', async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet('Cover').addRow(['Summary']);
+    for (const name of ['Jan', 'Feb']) {
+      const ws = wb.addWorksheet(name);
+      ws.addRow(['a', 'b']);
+      ws.addRow([name, 1]);
+    }
+    const file = join(dir(), 'sheets.xlsx');
+    await wb.xlsx.writeFile(file);
+    const first = async (opts: object) => (await collect(readXlsxRows(file, opts)))[0]?.row;
+    assert.deepEqual(await first({ sheet: 'feb' }), { a: 'Feb', b: 1 });
+    assert.deepEqual(await first({ sheet: '2' }), { a: 'Jan', b: 1 });
+    assert.deepEqual(await first({ sheet: '1', columns: ['a'] }), undefined);
+    await refused(
+      file,
+      /3 sheets \("Cover", "Jan", "Feb"\) and 2 of them \("Jan", "Feb"\) hold rows; name the one to import in the option "sheet"/,
+    );
+    await assert.rejects(
+      collect(readXlsxRows(file, { columns: ['a', 'b'] })),
+      /2 of them \("Jan", "Feb"\) have a header row naming fields/,
+    );
+    await assert.rejects(collect(readXlsxRows(file, { columns: ['x'] })), /none has a header row naming only fields of the table/);
+    await assert.rejects(collect(readXlsxRows(file, { sheet: 'Mar' })), /no sheet "Mar"; its sheets are "Cover", "Jan", "Feb"/);
+    assert.deepEqual(await collect(readXlsxRows(file, { sheet: 'Cover' })), []);
   });
 
   it('reads a workbook saved by openpyxl (what pandas to_excel uses): shared strings, a date format, the first of two sheets', async () => {
     const file = fileURLToPath(new URL('../../../fixtures/formats/openpyxl.xlsx', import.meta.url));
+    const sheet = 'Sales';
     const row = (name: unknown, qty: unknown, price: unknown, ok: unknown, at: unknown, note: unknown) => ({
       name,
       qty,
@@ -104,7 +134,7 @@ describe('readXlsxRows', () => {
       at,
       note,
     });
-    assert.deepEqual(await collect(readXlsxRows(file)), [
+    assert.deepEqual(await collect(readXlsxRows(file, { sheet })), [
       { line: 2, row: row('Widget, "large"', 3, 9.5, true, AT, 'first\nline') },
       { line: 3, row: row('中文 🚀', -7, 0.1, false, null, null) },
       { line: 4, row: row('only name', null, null, null, null, null) },
