@@ -167,6 +167,12 @@ export class JobLifecycle {
     try {
       ran = await attempt;
     } catch (err) {
+      // An abandoned attempt's session may still be busy on the server (a long statement does not
+      // notice its client is gone): it is ended now, so the claim is gone before the slot is free
+      // and the job's next attempt is not refused as busy.
+      if (abandon.signal.aborted && claimPid !== undefined) {
+        await this.d.jobs.terminateBackend(claimPid, this.d.config.jobAbortGraceMs).catch(() => false);
+      }
       // The attempt is over: a row it leaves "running" until its failure is recorded must not hold its user back.
       if (claimPid !== undefined) await this.d.jobs.endHeartbeat(jobId, claimPid).catch(() => undefined);
       throw await this.whyStopped(jobId, err, stop);
