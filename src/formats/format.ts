@@ -76,6 +76,8 @@ export interface ImportFileOptions {
   csvHeader?: boolean;
   /** CSV without a header: the columns in file order. */
   columns?: string[];
+  /** File column → field it fills, or `null`: the column is dropped (`mapping`). Columns not named keep their names. */
+  mapping?: Record<string, string | null>;
 }
 
 export type ImportShape =

@@ -28,7 +28,11 @@ export interface ImportParams {
   csv_delimiter?: string;
   csv_header?: boolean;
   columns?: string[];
+  /** File column → field, or `null` to drop it. */
+  mapping?: Record<string, string | null>;
   on_conflict?: OnConflict;
+  /** The fields `on_conflict` matches existing rows on; absent: `id`. */
+  conflict_key?: string[];
   /** Validate only: nothing is written. */
   dry_run?: boolean;
   /** `false`: no mail when the job ends. */

@@ -175,6 +175,8 @@ export class ImportWork {
     files: ImportFile[],
     params: ImportParams,
   ): Promise<FieldSchema[] | undefined> {
+    // The whole-file inference reads the file's own column names; a mapped import keeps its first schema.
+    if (params.mapping) return undefined;
     let wider: FieldSchema[] | undefined = fields;
     for (const file of files) {
       if (!wider) return undefined;
