@@ -246,6 +246,12 @@ export interface Job {
   error_report_url?: string | null;
   /** An import that created its table (`POST /table/import/`): the schema inferred from the file. */
   inferred_schema?: TableSchema;
+  /** A succeeded import (or a dry run: what it would do): rows added to the table. */
+  inserted?: number;
+  /** A succeeded import: existing rows it replaced (`on_conflict=update`, matched by `id` or `conflict_key`). */
+  updated?: number;
+  /** A succeeded import: rows of the file left out because their row exists (`on_conflict=skip`). */
+  skipped?: number;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */

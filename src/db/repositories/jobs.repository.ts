@@ -72,6 +72,8 @@ export interface JobRecord {
   source_url: string | null;
   /** `{url, connection}` sealed for this job (src/services/task-locations.ts); never shown. */
   location_sealed: string | null;
+  /** What the job did beyond its row count (JobResult.result), once it succeeded. */
+  result: Record<string, unknown> | null;
 }
 
 export interface NewJob {
@@ -258,16 +260,16 @@ export class JobsRepository {
   /** Marks success; `db` may be the import's own transaction so rows and status commit together. */
   async succeed(
     id: string,
-    fields: { rows: number; file_key?: string | null; file_name?: string | null },
+    fields: { rows: number; file_key?: string | null; file_name?: string | null; result?: Record<string, unknown> },
     db: Queryable = this.pool,
   ): Promise<boolean> {
     const { rowCount } = await db.query(
       `UPDATE tableport.jobs
           SET status = 'succeeded', progress = 100, rows = $2,
-              file_key = coalesce($3, file_key), file_name = coalesce($4, file_name),
+              file_key = coalesce($3, file_key), file_name = coalesce($4, file_name), result = $5,
               errors = '[]', error_count = 0, finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')`,
-      [id, fields.rows, fields.file_key ?? null, fields.file_name ?? null],
+      [id, fields.rows, fields.file_key ?? null, fields.file_name ?? null, fields.result ? storableJson(fields.result) : null],
     );
     return rowCount === 1;
   }

@@ -69,6 +69,12 @@ export class JobsService {
     const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
     if (params.dry_run) out.dry_run = true;
     if (params.inferred_schema) out.inferred_schema = params.inferred_schema;
+    const r = job.result;
+    if (r && job.type === 'import') {
+      if (typeof r.inserted === 'number') out.inserted = r.inserted;
+      if (typeof r.updated === 'number') out.updated = r.updated;
+      if (typeof r.skipped === 'number') out.skipped = r.skipped;
+    }
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;
   }

@@ -6,9 +6,10 @@
  */
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { unixSeconds } from '../../../clock.js';
+import { dateOf, unixSeconds } from '../../../clock.js';
 import { withTransaction, type PoolClient } from '../../../db/pool.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
+import { UpsertRepository, type MergeCounts } from '../../../db/repositories/upsert.repository.js';
 import { AppError } from '../../../errors.js';
 import { createErrorReport, explainInputError, inferWholeFile, openImportInput, type ImportInputOptions } from '../../../formats/index.js';
 import { createRowIdGenerator } from '../../../services/tables/row-id.js';
@@ -17,11 +18,12 @@ import type { FieldSchema, OnConflict } from '../../../types/api.js';
 import type { JobResult, JobRunContext } from '../../job-kind.js';
 import { progressReporter } from '../../job-progress.js';
 import type { KindDeps } from '../kind-deps.js';
-import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
+import { duplicatesError, ImportRowsError, keyProblemsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
 import { fetchSourceFiles, rowErrorsOf, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
 
 export class ImportWork {
   private readonly newId = createRowIdGenerator();
+  private readonly upsert = new UpsertRepository();
 
   constructor(private readonly d: KindDeps) {}
 
@@ -92,12 +94,28 @@ export class ImportWork {
     });
     const sources = (lineColumn: boolean): StageSource[] =>
       files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
+    const key = onConflict === 'error' ? undefined : params.conflict_key;
+    const labels = files.map((f) => f.label);
 
     try {
       if (params.dry_run) {
         // The whole validation, duplicates included, on a connection of its own whose transaction is
         // rolled back; the claim's transaction then records the job's success and nothing else.
-        return { rows: await this.withRollback((c) => this.stage(c, tableId, fields, sources(true), onConflict === 'error')) };
+        // With on_conflict, what the import would do with each row is counted too; nothing is locked or written.
+        return await this.withRollback(async (c) => {
+          const rows = await this.stage(c, tableId, fields, sources(true), onConflict === 'error');
+          if (onConflict === 'error') return { rows, result: { inserted: rows, updated: 0, skipped: 0 } };
+          if (key) {
+            const problems = await this.upsert.keyProblems(c, tableId, key, MAX_DUPLICATES_SHOWN);
+            if (problems.total > 0) throw keyProblemsError(problems, key, labels);
+          }
+          const matched = await this.upsert.countMatches(c, tableId, key ?? ['id']);
+          const counts: MergeCounts =
+            onConflict === 'update'
+              ? { inserted: rows - matched, updated: matched, skipped: 0 }
+              : { inserted: rows - matched, updated: 0, skipped: matched };
+          return { rows: counts.inserted + counts.updated, result: { ...counts } };
+        });
       }
       if (onConflict === 'error') {
         // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
@@ -117,7 +135,9 @@ export class ImportWork {
             written += input.encoder.rows;
             before += file.size;
           }
-          return { rows: written };
+          // In the (sub)transaction that COPYed: the undo finds the rows by it.
+          await this.upsert.recordInserted(client, job.id, tableId, fields, dateOf(this.d.clock));
+          return { rows: written, result: { inserted: written, updated: 0, skipped: 0 } };
         };
         // An import that made its table from the file's first rows (POST /table/import/) may meet
         // a later row they did not foresee: then the whole file decides the schema, once.
@@ -136,9 +156,24 @@ export class ImportWork {
           return result;
         }
       }
-      // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
-      await this.stage(client, tableId, fields, sources(true), false);
-      return { rows: await this.d.rows.mergeStaging(client, tableId, fields, onConflict) };
+      // skip or update: through a staging table, then by id one INSERT ... ON CONFLICT decides per
+      // row; by a key of fields (no unique index), an UPDATE ... FROM and an INSERT of the rest.
+      const given = new Set<string>();
+      await this.stage(client, tableId, fields, sources(true), false, given);
+      let counts: MergeCounts;
+      if (key) {
+        await this.upsert.lockForMerge(client, tableId);
+        const problems = await this.upsert.keyProblems(client, tableId, key, MAX_DUPLICATES_SHOWN);
+        if (problems.total > 0) throw keyProblemsError(problems, key, labels);
+        counts = await this.upsert.mergeByKey(client, job.id, tableId, fields, key, onConflict, {
+          given: [...given],
+          now: unixSeconds(this.d.clock),
+          at: dateOf(this.d.clock),
+        });
+      } else {
+        counts = await this.upsert.mergeById(client, job.id, tableId, fields, onConflict, dateOf(this.d.clock));
+      }
+      return { rows: counts.inserted + counts.updated, result: { ...counts } };
     } catch (err) {
       if (signal.aborted) throw err;
       const e = explainInputError(err) as { code?: string };
@@ -203,6 +238,8 @@ export class ImportWork {
     fields: FieldSchema[],
     sources: StageSource[],
     againstTable: boolean,
+    /** Filled with the fields the files give (the columns that name or are mapped to them). */
+    given?: Set<string>,
   ): Promise<number> {
     await this.d.rows.createStaging(client, tableId);
     let rows = 0;
@@ -216,6 +253,7 @@ export class ImportWork {
       }
       rowErrorsOf(input.encoder, file.label);
       rows += input.encoder.rows;
+      for (const field of input.encoder.sourceOf.keys()) given?.add(field);
     }
     const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
     const labels = sources.map((x) => x.file.label);
