@@ -90,7 +90,7 @@ export function keyProblemsError(d: KeyProblems, key: readonly string[], labels:
           line: p.line,
         };
       }
-      case 'id_taken':
+      default:
         return {
           error_code: 'invalid_row',
           error_msg: `${at}, id: "${p.id}" is already in the table under another key; remove the id column or fix the key`,
