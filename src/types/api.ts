@@ -252,6 +252,8 @@ export interface Job {
   updated?: number;
   /** A succeeded import: rows of the file left out because their row exists (`on_conflict=skip`). */
   skipped?: number;
+  /** A dry run that succeeded: what the import would store, and how it reads the file. */
+  preview?: ImportPreview;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */
@@ -265,6 +267,30 @@ export interface Job {
   destination_url?: string;
   /** An import from a location (`source`): the object, folder or URL it reads (without any query string). */
   source_url?: string;
+}
+
+/** A dry run's look at an import before it is committed. */
+export interface ImportPreview {
+  /** The first rows (up to 20) as they would be stored, in the shape the records API returns. */
+  rows: TableRow[];
+  /** Each field the import fills: built-ins the file gives, then the schema's fields in order. */
+  columns: Array<{
+    field: string;
+    type: FieldType;
+    /** The file column it comes from (after `mapping`); `null`: not in the file, so its default or empty. */
+    source: string | null;
+  }>;
+  /** File columns `mapping` drops. */
+  dropped?: string[];
+  /** How the (first) file is read. */
+  file: {
+    format: FileType;
+    gzip: boolean;
+    csv_delimiter?: string;
+    encoding?: string;
+    decimal_separator?: string;
+    sheet?: string | number;
+  };
 }
 
 /** MinApp v1.5's status words for an export job. */

@@ -179,6 +179,15 @@ export class RowsRepository {
     };
   }
 
+  /** The first `limit` staged rows in the import's order, as the records API would show them once stored (a dry run's preview). */
+  async stagedPreview(client: PoolClient, fields: FieldSchema[], limit: number): Promise<TableRow[]> {
+    const { rows } = await client.query<{ r: TableRow }>(
+      `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${STAGING} ORDER BY ${STAGED_ORDER} LIMIT $1) ${ROW}`,
+      [limit],
+    );
+    return rows.map((p) => p.r);
+  }
+
   /**
    * The export bytes straight from PostgreSQL. The connection is held until the stream ends or
    * fails, then returned (or destroyed, after an error, so a half-read COPY never goes back to the pool).

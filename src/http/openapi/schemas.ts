@@ -111,6 +111,28 @@ export const JobSchema = component(
     inserted: z.number().int().optional().describe('an import: rows added (a dry run: would add)'),
     updated: z.number().int().optional().describe('an import with on_conflict=update: existing rows replaced'),
     skipped: z.number().int().optional().describe('an import with on_conflict=skip: rows left out because their row exists'),
+    preview: z
+      .object({
+        rows: z.array(z.record(z.string(), z.unknown())).describe('the first rows (up to 20) as they would be stored'),
+        columns: z.array(
+          z.object({
+            field: z.string(),
+            type: z.string(),
+            source: z.string().nullable().describe('the file column it comes from; null: not in the file'),
+          }),
+        ),
+        dropped: z.array(z.string()).optional().describe('file columns mapping drops'),
+        file: z.object({
+          format: z.enum(FILE_TYPES),
+          gzip: z.boolean(),
+          csv_delimiter: z.string().optional(),
+          encoding: z.string().optional(),
+          decimal_separator: z.string().optional(),
+          sheet: z.union([z.string(), z.number()]).optional(),
+        }),
+      })
+      .optional()
+      .describe('a dry run: what the import would store, and how it reads the file'),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),

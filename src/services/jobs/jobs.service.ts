@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { JobRecord, JobsRepository } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../../storage/index.js';
-import type { Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
+import type { ImportPreview, Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
 import type { Readable } from 'node:stream';
 import { pageMeta, type PageQuery } from '../paging.js';
 import type { TablesService } from '../tables/tables.service.js';
@@ -74,6 +74,7 @@ export class JobsService {
       if (typeof r.inserted === 'number') out.inserted = r.inserted;
       if (typeof r.updated === 'number') out.updated = r.updated;
       if (typeof r.skipped === 'number') out.skipped = r.skipped;
+      if (r.preview) out.preview = r.preview as ImportPreview;
     }
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;

@@ -14,12 +14,15 @@ import { AppError } from '../../../errors.js';
 import { createErrorReport, explainInputError, inferWholeFile, openImportInput, type ImportInputOptions } from '../../../formats/index.js';
 import { createRowIdGenerator } from '../../../services/tables/row-id.js';
 import { exportFileKey } from '../../../storage/index.js';
-import type { FieldSchema, OnConflict } from '../../../types/api.js';
+import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type ImportPreview, type OnConflict } from '../../../types/api.js';
 import type { JobResult, JobRunContext } from '../../job-kind.js';
 import { progressReporter } from '../../job-progress.js';
 import type { KindDeps } from '../kind-deps.js';
 import { duplicatesError, ImportRowsError, keyProblemsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
 import { fetchSourceFiles, rowErrorsOf, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
+
+/** Rows a dry run shows as they would be stored. */
+export const PREVIEW_ROWS = 20;
 
 export class ImportWork {
   private readonly newId = createRowIdGenerator();
@@ -103,8 +106,10 @@ export class ImportWork {
         // rolled back; the claim's transaction then records the job's success and nothing else.
         // With on_conflict, what the import would do with each row is counted too; nothing is locked or written.
         return await this.withRollback(async (c) => {
-          const rows = await this.stage(c, tableId, fields, sources(true), onConflict === 'error');
-          if (onConflict === 'error') return { rows, result: { inserted: rows, updated: 0, skipped: 0 } };
+          const given = new Map<string, string>();
+          const rows = await this.stage(c, tableId, fields, sources(true), onConflict === 'error', given);
+          const preview = await this.preview(c, fields, files[0], params, given);
+          if (onConflict === 'error') return { rows, result: { inserted: rows, updated: 0, skipped: 0, preview } };
           if (key) {
             const problems = await this.upsert.keyProblems(c, tableId, key, MAX_DUPLICATES_SHOWN);
             if (problems.total > 0) throw keyProblemsError(problems, key, labels);
@@ -114,7 +119,7 @@ export class ImportWork {
             onConflict === 'update'
               ? { inserted: rows - matched, updated: matched, skipped: 0 }
               : { inserted: rows - matched, updated: 0, skipped: matched };
-          return { rows: counts.inserted + counts.updated, result: { ...counts } };
+          return { rows: counts.inserted + counts.updated, result: { ...counts, preview } };
         });
       }
       if (onConflict === 'error') {
@@ -158,7 +163,7 @@ export class ImportWork {
       }
       // skip or update: through a staging table, then by id one INSERT ... ON CONFLICT decides per
       // row; by a key of fields (no unique index), an UPDATE ... FROM and an INSERT of the rest.
-      const given = new Set<string>();
+      const given = new Map<string, string>();
       await this.stage(client, tableId, fields, sources(true), false, given);
       let counts: MergeCounts;
       if (key) {
@@ -166,7 +171,7 @@ export class ImportWork {
         const problems = await this.upsert.keyProblems(client, tableId, key, MAX_DUPLICATES_SHOWN);
         if (problems.total > 0) throw keyProblemsError(problems, key, labels);
         counts = await this.upsert.mergeByKey(client, job.id, tableId, fields, key, onConflict, {
-          given: [...given],
+          given: [...given.keys()],
           now: unixSeconds(this.d.clock),
           at: dateOf(this.d.clock),
         });
@@ -238,8 +243,8 @@ export class ImportWork {
     fields: FieldSchema[],
     sources: StageSource[],
     againstTable: boolean,
-    /** Filled with the fields the files give (the columns that name or are mapped to them). */
-    given?: Set<string>,
+    /** Filled with the fields the files give, each with the file column it comes from (the first file's, when several give it). */
+    given?: Map<string, string>,
   ): Promise<number> {
     await this.d.rows.createStaging(client, tableId);
     let rows = 0;
@@ -253,12 +258,47 @@ export class ImportWork {
       }
       rowErrorsOf(input.encoder, file.label);
       rows += input.encoder.rows;
-      for (const field of input.encoder.sourceOf.keys()) given?.add(field);
+      for (const [field, column] of input.encoder.sourceOf) if (!given?.has(field)) given?.set(field, column);
     }
     const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
     const labels = sources.map((x) => x.file.label);
     if (dups.total > 0) throw duplicatesError(dups, labels);
     return rows;
+  }
+
+  /**
+   * What a dry run shows before the user commits: the first rows as they would be stored, how each
+   * field is filled (its type and the file column it comes from; `null`: the file does not give
+   * it, so it takes its default or stays empty), the file columns `mapping` drops, and how the file
+   * was read.
+   */
+  private async preview(
+    client: PoolClient,
+    fields: FieldSchema[],
+    file: ImportFile | undefined,
+    params: ImportParams,
+    given: ReadonlyMap<string, string>,
+  ): Promise<ImportPreview> {
+    const columns: ImportPreview['columns'] = [
+      ...BUILTIN_FIELDS.filter((b) => given.has(b)).map((b) => ({ field: b, type: BUILTIN_FIELD_TYPES[b], source: given.get(b) ?? null })),
+      ...fields.map((f) => ({ field: f.name, type: f.type, source: given.get(f.name) ?? null })),
+    ];
+    const read: ImportPreview['file'] = { format: file?.format ?? params.format, gzip: file?.gzip ?? false };
+    if (read.format === 'csv') read.csv_delimiter = file?.csvDelimiter ?? params.csv_delimiter ?? ',';
+    // Options other parts of the import may add (an encoding found, a sheet chosen) are shown when the job has them.
+    const extra = params as { encoding?: unknown; sheet?: unknown; decimal_separator?: unknown };
+    if (typeof extra.encoding === 'string') read.encoding = extra.encoding;
+    if (typeof extra.sheet === 'string' || typeof extra.sheet === 'number') read.sheet = extra.sheet;
+    if (typeof extra.decimal_separator === 'string') read.decimal_separator = extra.decimal_separator;
+    const dropped = Object.entries(params.mapping ?? {})
+      .filter(([, to]) => to === null)
+      .map(([from]) => from);
+    return {
+      rows: await this.d.rows.stagedPreview(client, fields, PREVIEW_ROWS),
+      columns,
+      ...(dropped.length ? { dropped } : {}),
+      file: read,
+    };
   }
 
   /**
