@@ -206,9 +206,9 @@ export interface JobCreatedResponse {
   job_id: string;
 }
 
-export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import';
+export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import' | 'undo';
 /** The job types, as the API names them. */
-export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import'] as const satisfies readonly JobType[];
+export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import', 'undo'] as const satisfies readonly JobType[];
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
@@ -254,6 +254,14 @@ export interface Job {
   skipped?: number;
   /** A dry run that succeeded: what the import would store, and how it reads the file. */
   preview?: ImportPreview;
+  /** An import that was undone: the undo job that did it. */
+  undone_by?: string;
+  /** An undo job: the import it undoes. */
+  undo_of?: string;
+  /** A succeeded undo job: rows the import had inserted, now deleted. */
+  deleted?: number;
+  /** A succeeded undo job: rows the import had updated, now as they were before it. */
+  restored?: number;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */
@@ -346,6 +354,7 @@ export const ERROR_CODES = [
   'job_not_retriable',
   'upload_gone',
   'job_timeout',
+  'undo_not_possible',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

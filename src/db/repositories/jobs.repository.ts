@@ -43,6 +43,13 @@ export interface ImportParams {
   detect_format?: boolean;
 }
 
+/** An undo job: the import it undoes. */
+export interface UndoParams {
+  import_job_id: string;
+  /** Undo jobs are asked for and watched through the API; no mail. */
+  email: false;
+}
+
 export interface JobRecord {
   id: string;
   type: JobType;
@@ -53,7 +60,7 @@ export interface JobRecord {
   status: JobStatus;
   progress: number;
   rows: number;
-  params: ExportParams | ImportParams;
+  params: ExportParams | ImportParams | UndoParams;
   file_type: FileType | null;
   file_name: string | null;
   file_key: string | null;
@@ -83,7 +90,7 @@ export interface NewJob {
   /** `null` for a bundle job, which spans tables. */
   table_id: number | null;
   table_name: string;
-  params: ExportParams | ImportParams;
+  params: ExportParams | ImportParams | UndoParams;
   file_type: FileType | null;
   file_name: string | null;
   upload_key: string | null;
@@ -322,6 +329,23 @@ export class JobsRepository {
       id,
       storableJson(schema),
     ]);
+  }
+
+  /** A queued or running undo of the import `importJobId`: its id, or null. */
+  async pendingUndoOf(importJobId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM tableport.jobs WHERE type = 'undo' AND status IN ('queued', 'running') AND params->>'import_job_id' = $1 LIMIT 1`,
+      [importJobId],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /** The import `importJobId` was undone by job `undoJobId` (in the undo's transaction). */
+  async markUndone(importJobId: string, undoJobId: string, db: Queryable = this.pool): Promise<void> {
+    await db.query(
+      `UPDATE tableport.jobs SET result = coalesce(result, '{}'::jsonb) || jsonb_build_object('undone_by', $2::text) WHERE id = $1`,
+      [importJobId, undoJobId],
+    );
   }
 
   /** A failed import's error report (stored like an export file). */

@@ -133,6 +133,10 @@ export const JobSchema = component(
       })
       .optional()
       .describe('a dry run: what the import would store, and how it reads the file'),
+    undone_by: z.string().optional().describe('an import that was undone: the undo job'),
+    undo_of: z.string().optional().describe('an undo job: the import it undoes'),
+    deleted: z.number().int().optional().describe('an undo job: rows the import inserted, deleted'),
+    restored: z.number().int().optional().describe('an undo job: rows the import updated, put back as they were'),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),

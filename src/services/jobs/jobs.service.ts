@@ -1,6 +1,6 @@
 import { dateOf, systemClock, type Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import type { JobRecord, JobsRepository } from '../../db/repositories/jobs.repository.js';
+import type { JobRecord, UndoParams, JobsRepository } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../../storage/index.js';
 import type { ImportPreview, Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
@@ -75,6 +75,12 @@ export class JobsService {
       if (typeof r.updated === 'number') out.updated = r.updated;
       if (typeof r.skipped === 'number') out.skipped = r.skipped;
       if (r.preview) out.preview = r.preview as ImportPreview;
+      if (typeof r.undone_by === 'string') out.undone_by = r.undone_by;
+    }
+    if (job.type === 'undo') {
+      out.undo_of = (job.params as UndoParams).import_job_id;
+      if (typeof r?.deleted === 'number') out.deleted = r.deleted;
+      if (typeof r?.restored === 'number') out.restored = r.restored;
     }
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;

@@ -1,0 +1,99 @@
+/**
+ * The undo information of imports (written by upsert.repository.ts in each import's transaction)
+ * read back, checked and applied by an `undo` job, and pruned past UNDO_RETENTION_SECONDS.
+ */
+import type { FieldSchema } from '../../types/api.js';
+import type { Pool, PoolClient } from '../pool.js';
+import { copyColumns, dataTable } from '../table-sql.js';
+
+type Queryable = Pick<Pool, 'query'> | PoolClient;
+
+/** What an import kept to be undone. */
+export interface ImportUndoHeader {
+  job_id: string;
+  table_id: number;
+  /** The table's fields when the import ran. */
+  fields: FieldSchema[];
+  created_at: Date;
+  /** Rows it inserted (to delete) and rows it updated (to restore). */
+  inserted: number;
+  updated: number;
+}
+
+/** Rows an import touched that are not as it left them (the first few, and how many). */
+export interface ChangedRows {
+  total: number;
+  rows: Array<{ id: string; gone: boolean }>;
+}
+
+const UNDO = 'tableport.import_undo';
+const UNDO_ROWS = 'tableport.import_undo_rows';
+
+export class ImportUndoRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async header(jobId: string, db: Queryable = this.pool): Promise<ImportUndoHeader | null> {
+    const { rows } = await db.query<Omit<ImportUndoHeader, 'inserted' | 'updated'> & { inserted: string; updated: string }>(
+      `SELECT h.job_id, h.table_id::int AS table_id, h.fields, h.created_at,
+              (SELECT count(*) FROM ${UNDO_ROWS} u WHERE u.job_id = h.job_id AND u.previous IS NULL) AS inserted,
+              (SELECT count(*) FROM ${UNDO_ROWS} u WHERE u.job_id = h.job_id AND u.previous IS NOT NULL) AS updated
+         FROM ${UNDO} h WHERE h.job_id = $1`,
+      [jobId],
+    );
+    const r = rows[0];
+    return r ? { ...r, inserted: Number(r.inserted), updated: Number(r.updated) } : null;
+  }
+
+  /**
+   * Rows the import touched that changed since: deleted, or written by anyone after it (their xmin
+   * is no longer the one the import's header has; see the migration 1796100230000_import-undo).
+   */
+  async changedSince(jobId: string, tableId: number, limit: number, db: Queryable = this.pool): Promise<ChangedRows> {
+    const { rows } = await db.query<{ id: string; gone: boolean; total: string }>(
+      `SELECT u.row_id AS id, (r.id IS NULL) AS gone, count(*) OVER () AS total
+         FROM ${UNDO} h JOIN ${UNDO_ROWS} u ON u.job_id = h.job_id
+         LEFT JOIN ${dataTable(tableId)} r ON r.id = u.row_id
+        WHERE h.job_id = $1 AND (r.id IS NULL OR NOT (r.xmin = h.xmin))
+        ORDER BY u.row_id LIMIT $2`,
+      [jobId, limit],
+    );
+    return { total: Number(rows[0]?.total ?? 0), rows: rows.map((r) => ({ id: r.id, gone: r.gone })) };
+  }
+
+  /**
+   * On the undo job's transaction (the table locked against writers first): deletes the rows the
+   * import inserted, puts back the rows it updated as they were, and drops the undo information, so
+   * an import is undone once. Returns what it did.
+   */
+  async apply(client: PoolClient, jobId: string, tableId: number, fields: FieldSchema[]): Promise<{ deleted: number; restored: number }> {
+    const t = dataTable(tableId);
+    const deleted = await client.query(
+      `DELETE FROM ${t} r USING ${UNDO_ROWS} u WHERE u.job_id = $1 AND u.previous IS NULL AND r.id = u.row_id`,
+      [jobId],
+    );
+    const sets = copyColumns(fields)
+      .split(', ')
+      .filter((c) => c !== 'id')
+      .map((c) => `${c} = p.${c}`)
+      .join(', ');
+    const restored = await client.query(
+      `UPDATE ${t} r SET ${sets}
+         FROM ${UNDO_ROWS} u, jsonb_populate_record(NULL::${t}, u.previous) p
+        WHERE u.job_id = $1 AND u.previous IS NOT NULL AND r.id = u.row_id`,
+      [jobId],
+    );
+    await client.query(`DELETE FROM ${UNDO} WHERE job_id = $1`, [jobId]);
+    return { deleted: deleted.rowCount ?? 0, restored: restored.rowCount ?? 0 };
+  }
+
+  /** Takes the table against other writers for the rest of `client`'s transaction (readers go on). */
+  async lockTable(client: PoolClient, tableId: number): Promise<void> {
+    await client.query(`LOCK TABLE ${dataTable(tableId)} IN SHARE ROW EXCLUSIVE MODE`);
+  }
+
+  /** Drops the undo information of imports that ran before `before` (UNDO_RETENTION_SECONDS ago). */
+  async prune(before: Date): Promise<number> {
+    const { rowCount } = await this.pool.query(`DELETE FROM ${UNDO} WHERE created_at < $1`, [before]);
+    return rowCount ?? 0;
+  }
+}
