@@ -1,4 +1,5 @@
 import type {
+  OnConflict,
   BulkInsertResponse,
   Compression,
   ExportMode,
@@ -78,6 +79,14 @@ export interface ImportFromOptions {
   csvHeader?: boolean;
   /** CSV without a header: its columns, in order. */
   columns?: string[];
+  /** File column → the field it fills, or `null` to drop the column. */
+  mapping?: Record<string, string | null>;
+  /** A row whose id (or `conflictKey`) is already in the table: `error` (default), `skip` it, or `update` the row. */
+  onConflict?: OnConflict;
+  /** With `onConflict` `skip` or `update`: the field(s) that find a row's existing row instead of `id`. */
+  conflictKey?: string | string[];
+  /** Validate the whole source and write nothing; the job's `preview` shows what would be stored. */
+  dryRun?: boolean;
 }
 
 /** Which rows, in which order, and which page of them. */
@@ -231,6 +240,10 @@ export class TableRef {
     if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
     if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
     if (options.columns !== undefined) body.columns = options.columns;
+    if (options.mapping !== undefined) body.mapping = options.mapping;
+    if (options.onConflict !== undefined) body.on_conflict = options.onConflict;
+    if (options.conflictKey !== undefined) body.conflict_key = options.conflictKey;
+    if (options.dryRun !== undefined) body.dry_run = options.dryRun;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }

@@ -172,7 +172,11 @@ export interface ImportFromSourceRequest {
   csv_delimiter?: string;
   csv_header?: boolean;
   columns?: string[] | string;
+  /** File column → field, or `null` to drop the column. */
+  mapping?: Record<string, string | null>;
   on_conflict?: OnConflict;
+  /** The field(s) `on_conflict` finds existing rows by (default `id`): an array or a comma-separated list. */
+  conflict_key?: string[] | string;
   dry_run?: boolean;
   email?: boolean;
 }
