@@ -27,7 +27,8 @@ export interface ChangedRows {
 }
 
 const UNDO = 'tableport.import_undo';
-const UNDO_ROWS = 'tableport.import_undo_rows';
+const UNDO_INSERTED = 'tableport.import_undo_inserted';
+const UNDO_UPDATED = 'tableport.import_undo_updated';
 
 export class ImportUndoRepository {
   constructor(private readonly pool: Pool) {}
@@ -35,8 +36,8 @@ export class ImportUndoRepository {
   async header(jobId: string, db: Queryable = this.pool): Promise<ImportUndoHeader | null> {
     const { rows } = await db.query<Omit<ImportUndoHeader, 'inserted' | 'updated'> & { inserted: string; updated: string }>(
       `SELECT h.job_id, h.table_id::int AS table_id, h.fields, h.created_at,
-              (SELECT count(*) FROM ${UNDO_ROWS} u WHERE u.job_id = h.job_id AND u.previous IS NULL) AS inserted,
-              (SELECT count(*) FROM ${UNDO_ROWS} u WHERE u.job_id = h.job_id AND u.previous IS NOT NULL) AS updated
+              (SELECT coalesce(sum(cardinality(i.row_ids)), 0) FROM ${UNDO_INSERTED} i WHERE i.job_id = h.job_id) AS inserted,
+              (SELECT count(*) FROM ${UNDO_UPDATED} u WHERE u.job_id = h.job_id) AS updated
          FROM ${UNDO} h WHERE h.job_id = $1`,
       [jobId],
     );
@@ -50,11 +51,16 @@ export class ImportUndoRepository {
    */
   async changedSince(jobId: string, tableId: number, limit: number, db: Queryable = this.pool): Promise<ChangedRows> {
     const { rows } = await db.query<{ id: string; gone: boolean; total: string }>(
-      `SELECT u.row_id AS id, (r.id IS NULL) AS gone, count(*) OVER () AS total
-         FROM ${UNDO} h JOIN ${UNDO_ROWS} u ON u.job_id = h.job_id
-         LEFT JOIN ${dataTable(tableId)} r ON r.id = u.row_id
-        WHERE h.job_id = $1 AND (r.id IS NULL OR NOT (r.xmin = h.xmin))
-        ORDER BY u.row_id LIMIT $2`,
+      `WITH touched AS (
+         SELECT i.id FROM ${UNDO_INSERTED} x, unnest(x.row_ids) AS i(id) WHERE x.job_id = $1
+         UNION ALL
+         SELECT row_id FROM ${UNDO_UPDATED} WHERE job_id = $1
+       )
+       SELECT tt.id, (r.id IS NULL) AS gone, count(*) OVER () AS total
+         FROM touched tt JOIN ${UNDO} h ON h.job_id = $1
+         LEFT JOIN ${dataTable(tableId)} r ON r.id = tt.id
+        WHERE r.id IS NULL OR NOT (r.xmin = h.xmin)
+        ORDER BY tt.id LIMIT $2`,
       [jobId, limit],
     );
     return { total: Number(rows[0]?.total ?? 0), rows: rows.map((r) => ({ id: r.id, gone: r.gone })) };
@@ -68,7 +74,7 @@ export class ImportUndoRepository {
   async apply(client: PoolClient, jobId: string, tableId: number, fields: FieldSchema[]): Promise<{ deleted: number; restored: number }> {
     const t = dataTable(tableId);
     const deleted = await client.query(
-      `DELETE FROM ${t} r USING ${UNDO_ROWS} u WHERE u.job_id = $1 AND u.previous IS NULL AND r.id = u.row_id`,
+      `DELETE FROM ${t} r USING ${UNDO_INSERTED} x, unnest(x.row_ids) AS i(id) WHERE x.job_id = $1 AND r.id = i.id`,
       [jobId],
     );
     const sets = copyColumns(fields)
@@ -78,8 +84,8 @@ export class ImportUndoRepository {
       .join(', ');
     const restored = await client.query(
       `UPDATE ${t} r SET ${sets}
-         FROM ${UNDO_ROWS} u, jsonb_populate_record(NULL::${t}, u.previous) p
-        WHERE u.job_id = $1 AND u.previous IS NOT NULL AND r.id = u.row_id`,
+         FROM ${UNDO_UPDATED} u, jsonb_populate_record(NULL::${t}, u.previous) p
+        WHERE u.job_id = $1 AND r.id = u.row_id`,
       [jobId],
     );
     await client.query(`DELETE FROM ${UNDO} WHERE job_id = $1`, [jobId]);

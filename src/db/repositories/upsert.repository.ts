@@ -30,7 +30,16 @@ export interface KeyProblems {
 }
 
 const UNDO = 'tableport.import_undo';
-const UNDO_ROWS = 'tableport.import_undo_rows';
+const UNDO_INSERTED = 'tableport.import_undo_inserted';
+const UNDO_UPDATED = 'tableport.import_undo_updated';
+/** Ids per row of `import_undo_inserted`. */
+const IDS_PER_ROW = 10_000;
+
+/** Stores the ids `source` (a query or CTE with an `id` column) yields as inserted by job `$1`, in arrays. */
+function insertedIds(source: string): string {
+  return `INSERT INTO ${UNDO_INSERTED} (job_id, row_ids)
+          SELECT $1, array_agg(id) FROM (SELECT id, (row_number() OVER ()) / ${IDS_PER_ROW} AS chunk FROM ${source}) x GROUP BY chunk`;
+}
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -65,11 +74,9 @@ export class UpsertRepository {
    */
   async recordInserted(client: PoolClient, jobId: string, tableId: number, fields: FieldSchema[], at: Date): Promise<void> {
     await this.header(client, jobId, tableId, fields, at);
-    await client.query(
-      `INSERT INTO ${UNDO_ROWS} (job_id, row_id)
-       SELECT $1, t.id FROM ${dataTable(tableId)} t, ${UNDO} h WHERE h.job_id = $1 AND t.xmin = h.xmin`,
-      [jobId],
-    );
+    await client.query(insertedIds(`(SELECT t.id FROM ${dataTable(tableId)} t, ${UNDO} h WHERE h.job_id = $1 AND t.xmin = h.xmin) mine`), [
+      jobId,
+    ]);
   }
 
   /**
@@ -95,7 +102,7 @@ export class UpsertRepository {
     await this.header(client, jobId, tableId, fields, at);
     if (onConflict === 'update') {
       await client.query(
-        `INSERT INTO ${UNDO_ROWS} (job_id, row_id, previous)
+        `INSERT INTO ${UNDO_UPDATED} (job_id, row_id, previous)
          SELECT $1, ${ROW}.id, to_jsonb(${ROW}) FROM ${t} ${ROW} WHERE ${ROW}.id IN (SELECT id FROM ${STAGING})`,
         [jobId],
       );
@@ -105,7 +112,7 @@ export class UpsertRepository {
       `WITH m AS (
          INSERT INTO ${t} (${cols}) SELECT ${cols} FROM ${STAGING} ORDER BY ${STAGED_ORDER} ON CONFLICT (id) ${action}
          RETURNING id, (xmax = 0) AS ins
-       ), u AS (INSERT INTO ${UNDO_ROWS} (job_id, row_id) SELECT $1, id FROM m WHERE ins)
+       ), u AS (${insertedIds('m WHERE ins')})
        SELECT count(*) FILTER (WHERE ins) AS inserted, count(*) FILTER (WHERE NOT ins) AS updated,
               (SELECT count(*) FROM ${STAGING}) AS staged FROM m`,
       [jobId],
@@ -235,7 +242,7 @@ export class UpsertRepository {
     let updated = 0;
     if (onConflict === 'update') {
       await client.query(
-        `INSERT INTO ${UNDO_ROWS} (job_id, row_id, previous)
+        `INSERT INTO ${UNDO_UPDATED} (job_id, row_id, previous)
          SELECT $1, ${ROW}.id, to_jsonb(${ROW}) FROM ${t} ${ROW} JOIN ${STAGING} s ON ${keyMatch(key, ROW, 's')}`,
         [jobId],
       );
@@ -250,7 +257,7 @@ export class UpsertRepository {
          INSERT INTO ${t} (${cols})
          SELECT ${cols} FROM ${STAGING} s WHERE NOT EXISTS (SELECT 1 FROM ${t} r WHERE ${keyMatch(key, 'r', 's')}) ORDER BY ${STAGED_ORDER}
          RETURNING id
-       ), u AS (INSERT INTO ${UNDO_ROWS} (job_id, row_id) SELECT $1, id FROM m)
+       ), u AS (${insertedIds('m')})
        SELECT count(*) AS n FROM m`,
       [jobId],
     );

@@ -107,6 +107,32 @@ describe('import undo', () => {
     );
   });
 
+  test('an update by id and an import that made its table (POST /table/import/) are undone too', async () => {
+    const t = await tableWith([{ id: 'r1', email: 'a@x.org', name: 'Ann', score: 1.5, created_at: 100 }]);
+    const before = await rows(t);
+    server.clock.advance(3600_000);
+    const imp = await importCsv(t, 'id,email\nr1,new@x.org\nr9,z@x.org\n', { on_conflict: 'update' });
+    assert.deepEqual([imp.inserted, imp.updated], [1, 1]);
+    const res = await undo(imp.id);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal((await waitForJob(server, token, res.body.job_id)).status, 'succeeded');
+    assert.deepEqual(await rows(t), before);
+
+    const created = await client(server, token)
+      .post('/oserve/v1/table/import/')
+      .field('name', `fresh_${++n}`)
+      .attach('file', Buffer.from('title,qty\na,1\nb,2\n'), 'fresh.csv');
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const made = await waitForJob(server, token, created.body.job_id);
+    assert.equal(made.status, 'succeeded', JSON.stringify(made.errors));
+    assert.equal((await rows(created.body.table_id)).length, 2);
+    const u = await undo(made.id);
+    assert.equal(u.status, 201, JSON.stringify(u.body));
+    const done = await waitForJob(server, token, u.body.job_id);
+    assert.equal(done.deleted, 2);
+    assert.deepEqual(await rows(created.body.table_id), []);
+  });
+
   test('refused with 409 and the rows when a row the import touched was changed or deleted since; nothing is undone', async () => {
     const t = await tableWith([{ id: 'r1', email: 'a@x.org', name: 'Ann' }]);
     const imp = await importCsv(t, 'id,email,name\nr1,a@x.org,Annie\nr2,b@x.org,Bo\nr3,c@x.org,Cy\n', { on_conflict: 'update' });
