@@ -1,5 +1,8 @@
 /** `mapping`: file columns renamed to fields or dropped on the way in, as a user with someone else's spreadsheet needs. */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -15,13 +18,18 @@ const PEOPLE = {
 describe('import mapping', () => {
   let server: TestServer;
   let token: string;
+  let importDir: string;
   let n = 0;
 
   before(async () => {
-    server = await startTestServer();
+    importDir = await mkdtemp(join(tmpdir(), 'tp-mapping-'));
+    server = await startTestServer({ env: { IMPORT_DIR: importDir } });
     ({ token } = await server.createUser());
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await rm(importDir, { recursive: true, force: true });
+  });
 
   const table = () => createTable(server, token, `people_${++n}`, PEOPLE);
   const rows = async (t: number) => {
@@ -57,6 +65,18 @@ describe('import mapping', () => {
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.deepEqual(await rows(t), [{ email: 'c@x.org', name: 'Cy', score: 7 }]);
+  });
+
+  test('a JSON body naming a source takes mapping as an object', async () => {
+    const t = await table();
+    await writeFile(join(importDir, 'people.csv'), 'Mail,Who,Junk\nd@x.org,Di,1\n');
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${t}/import/`)
+      .send({ source: `file://${join(importDir, 'people.csv')}`, mapping: { Mail: 'email', Who: 'name', Junk: null } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.deepEqual(await rows(t), [{ email: 'd@x.org', name: 'Di', score: null }]);
   });
 
   test('a mapping to a name that is not a field is refused at once, naming the file column and the field', async () => {
