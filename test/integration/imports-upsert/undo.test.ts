@@ -1,5 +1,8 @@
 /** Undo of a succeeded import: exactly the rows it inserted go, exactly the rows it updated come back; refused when they changed since. */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { ImportUndoRepository } from '../../../src/db/repositories/import-undo.repository.js';
@@ -20,13 +23,18 @@ const PEOPLE = {
 describe('import undo', () => {
   let server: TestServer;
   let token: string;
+  let importDir: string;
   let n = 0;
 
   before(async () => {
-    server = await startTestServer();
+    importDir = await mkdtemp(join(tmpdir(), 'tp-undo-'));
+    server = await startTestServer({ env: { IMPORT_DIR: importDir } });
     ({ token } = await server.createUser());
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await rm(importDir, { recursive: true, force: true });
+  });
 
   const tableWith = async (rows: object[]) => {
     const t = await createTable(server, token, `people_${++n}`, PEOPLE);
@@ -131,6 +139,27 @@ describe('import undo', () => {
     const done = await waitForJob(server, token, u.body.job_id);
     assert.equal(done.deleted, 2);
     assert.deepEqual(await rows(created.body.table_id), []);
+  });
+
+  test('a COPY INTO a table is an import, undone the same way', async () => {
+    const t = await tableWith([{ id: 'keep', email: 'k@x.org' }]);
+    const name = ((await client(server, token).get(`/oserve/v1/table/${t}/`)).body as { name: string }).name;
+    await writeFile(join(importDir, 'more.csv'), 'id,email\nm1,m1@x.org\nm2,m2@x.org\n');
+    server.clock.advance(61_000);
+    const res = await client(server, token)
+      .post('/oserve/v1/sql')
+      .send({ sql: `COPY INTO ${name} FROM 'file://${join(importDir, 'more.csv')}' FILE_FORMAT = (TYPE = 'CSV')` });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const imp = await waitForJob(server, token, res.body.job_id);
+    assert.equal(imp.status, 'succeeded', JSON.stringify(imp.errors));
+    assert.equal(imp.inserted, 2);
+    const u = await undo(imp.id);
+    assert.equal(u.status, 201, JSON.stringify(u.body));
+    assert.equal((await waitForJob(server, token, u.body.job_id)).deleted, 2);
+    assert.deepEqual(
+      (await rows(t)).map((r) => r.id),
+      ['keep'],
+    );
   });
 
   test('refused with 409 and the rows when a row the import touched was changed or deleted since; nothing is undone', async () => {
