@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { xlsxOf } from '../../helpers/xlsx.js';
 
 const PEOPLE = {
   fields: [
@@ -65,6 +66,22 @@ describe('import mapping', () => {
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.deepEqual(await rows(t), [{ email: 'c@x.org', name: 'Cy', score: 7 }]);
+  });
+
+  test('an xlsx sheet whose headers are labels imports through mapping', async () => {
+    const t = await table();
+    const book = await xlsxOf([
+      ['E-mail address', 'Full name', 'Points', 'Comment'],
+      ['e@x.org', 'Eve', 5, 'vip'],
+    ]);
+    const res = await client(server, token)
+      .post(`/oserve/v1/table/${t}/import/`)
+      .field('mapping', JSON.stringify({ 'E-mail address': 'email', 'Full name': 'name', Points: 'score', Comment: null }))
+      .attach('file', book, 'people.xlsx');
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const job = await waitForJob(server, token, res.body.job_id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
+    assert.deepEqual(await rows(t), [{ email: 'e@x.org', name: 'Eve', score: 5 }]);
   });
 
   test('a JSON body naming a source takes mapping as an object', async () => {
