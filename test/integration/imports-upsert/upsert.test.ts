@@ -133,6 +133,10 @@ describe('import upsert by key', () => {
       twice.errors[0]?.error_msg,
       'line 4: the key email "a@x.org" already appears on line 2; each key may appear once in an import',
     );
+    const none = await importCsv(t, 'name\nNobody\n', { on_conflict: 'update', conflict_key: 'email' });
+    assert.equal(none.status, 'failed');
+    assert.equal(none.errors[0]?.error_code, 'invalid_file');
+    assert.match(none.errors[0]?.error_msg ?? '', /^conflict_key names "email", but the file has no column for it;/);
     assert.deepEqual(plain(await rows(t)), [{ email: 'a@x.org', name: 'Ann', score: 1 }]);
   });
 

@@ -10,7 +10,7 @@ import { dateOf, unixSeconds } from '../../../clock.js';
 import { withTransaction, type PoolClient } from '../../../db/pool.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
 import { UpsertRepository, type MergeCounts } from '../../../db/repositories/upsert.repository.js';
-import { AppError } from '../../../errors.js';
+import { AppError, InvalidFileError } from '../../../errors.js';
 import { createErrorReport, explainInputError, inferWholeFile, openImportInput, type ImportInputOptions } from '../../../formats/index.js';
 import { createRowIdGenerator } from '../../../services/tables/row-id.js';
 import { exportFileKey } from '../../../storage/index.js';
@@ -20,6 +20,17 @@ import { progressReporter } from '../../job-progress.js';
 import type { KindDeps } from '../kind-deps.js';
 import { duplicatesError, ImportRowsError, keyProblemsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
 import { fetchSourceFiles, rowErrorsOf, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
+
+/** Refuses a `conflict_key` field the file has no column for (every row's key would be empty). */
+function keyGiven(key: readonly string[], given: ReadonlyMap<string, string>): void {
+  const missing = key.filter((k) => !given.has(k));
+  if (missing.length === 0) return;
+  const names = missing.map((k) => JSON.stringify(k)).join(', ');
+  throw new InvalidFileError(
+    `conflict_key names ${names}, but the file has no column for ${missing.length === 1 ? 'it' : 'them'}; add the column, or name the file column that holds it in "mapping".`,
+    { columns: missing },
+  );
+}
 
 /** Rows a dry run shows as they would be stored. */
 export const PREVIEW_ROWS = 20;
@@ -111,6 +122,7 @@ export class ImportWork {
           const preview = await this.preview(c, fields, files[0], params, given);
           if (onConflict === 'error') return { rows, result: { inserted: rows, updated: 0, skipped: 0, preview } };
           if (key) {
+            keyGiven(key, given);
             const problems = await this.upsert.keyProblems(c, tableId, key, MAX_DUPLICATES_SHOWN);
             if (problems.total > 0) throw keyProblemsError(problems, key, labels);
           }
@@ -167,6 +179,7 @@ export class ImportWork {
       await this.stage(client, tableId, fields, sources(true), false, given);
       let counts: MergeCounts;
       if (key) {
+        keyGiven(key, given);
         await this.upsert.lockForMerge(client, tableId);
         const problems = await this.upsert.keyProblems(client, tableId, key, MAX_DUPLICATES_SHOWN);
         if (problems.total > 0) throw keyProblemsError(problems, key, labels);
