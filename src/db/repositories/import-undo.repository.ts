@@ -15,9 +15,6 @@ export interface ImportUndoHeader {
   /** The table's fields when the import ran. */
   fields: FieldSchema[];
   created_at: Date;
-  /** Rows it inserted (to delete) and rows it updated (to restore). */
-  inserted: number;
-  updated: number;
 }
 
 /** Rows an import touched that are not as it left them (the first few, and how many). */
@@ -34,15 +31,11 @@ export class ImportUndoRepository {
   constructor(private readonly pool: Pool) {}
 
   async header(jobId: string, db: Queryable = this.pool): Promise<ImportUndoHeader | null> {
-    const { rows } = await db.query<Omit<ImportUndoHeader, 'inserted' | 'updated'> & { inserted: string; updated: string }>(
-      `SELECT h.job_id, h.table_id::int AS table_id, h.fields, h.created_at,
-              (SELECT coalesce(sum(cardinality(i.row_ids)), 0) FROM ${UNDO_INSERTED} i WHERE i.job_id = h.job_id) AS inserted,
-              (SELECT count(*) FROM ${UNDO_UPDATED} u WHERE u.job_id = h.job_id) AS updated
-         FROM ${UNDO} h WHERE h.job_id = $1`,
+    const { rows } = await db.query<ImportUndoHeader>(
+      `SELECT job_id, table_id::int AS table_id, fields, created_at FROM ${UNDO} WHERE job_id = $1`,
       [jobId],
     );
-    const r = rows[0];
-    return r ? { ...r, inserted: Number(r.inserted), updated: Number(r.updated) } : null;
+    return rows[0] ?? null;
   }
 
   /**
