@@ -64,6 +64,7 @@ const EnvSchema = z.object({
   JOB_SWEEP_INTERVAL_SECONDS: positiveInt.default(60),
   JOB_SWEEP_GRACE_SECONDS: positiveInt.default(60),
   INCOMING_MAX_AGE_SECONDS: positiveInt.default(3600),
+  UNDO_RETENTION_SECONDS: positiveInt.default(604_800),
   NODE_ENV: z.string().optional(),
   BODY_MAX_BYTES: positiveInt.default(8 * 1024 * 1024),
   MAX_CELL_BYTES: positiveInt.default(4 * 1024 * 1024),
@@ -149,6 +150,8 @@ export interface Config {
   jobSweepGraceSeconds: number;
   /** An upload in `STORAGE_DIR/.incoming` untouched for this long belongs to no request any more. */
   incomingMaxAgeSeconds: number;
+  /** How long a succeeded import can be undone: its undo information is pruned by the sweep after this (default 7 days). */
+  undoRetentionSeconds: number;
   /** `GET /metrics` needs `Authorization: Bearer` this when set; open when unset. */
   metricsToken: string | undefined;
   /** `/admin/queues` (bull-board) exists only when this is set, and needs it. */
@@ -275,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobSweepIntervalSeconds: e.JOB_SWEEP_INTERVAL_SECONDS,
     jobSweepGraceSeconds: e.JOB_SWEEP_GRACE_SECONDS,
     incomingMaxAgeSeconds: e.INCOMING_MAX_AGE_SECONDS,
+    undoRetentionSeconds: e.UNDO_RETENTION_SECONDS,
     metricsToken: e.METRICS_TOKEN,
     adminToken: e.ADMIN_TOKEN,
     metricsPort: e.METRICS_PORT,

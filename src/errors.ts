@@ -333,6 +333,14 @@ export class JobNotRetriableError extends AppError {
   }
 }
 
+/** `POST /jobs/:id/undo` of a job that cannot be undone (or no longer): the sentence says why. */
+export class UndoNotPossibleError extends AppError {
+  override name = 'UndoNotPossibleError';
+  constructor(jobId: string, why: string, details?: Record<string, unknown>) {
+    super('undo_not_possible', 409, `Import ${jobId} cannot be undone: ${why}`, details);
+  }
+}
+
 /** Retry of an import whose uploaded file is no longer kept. */
 export class UploadGoneError extends AppError {
   override name = 'UploadGoneError';

@@ -49,6 +49,11 @@ export function describeJob(j: Job): void {
   line(`Job ${j.id}: ${j.type} of table ${j.table_id}`);
   line(`  status:   ${j.status}${j.status === 'running' ? ` (${j.progress}%)` : ''}`);
   line(`  rows:     ${j.rows}`);
+  if (j.inserted !== undefined)
+    line(`  ${j.dry_run ? 'would be' : 'rows were'}: ${j.inserted} inserted, ${j.updated ?? 0} updated, ${j.skipped ?? 0} skipped`);
+  if (j.undo_of)
+    line(`  undoes:   import ${j.undo_of}${j.deleted !== undefined ? ` (${j.deleted} rows deleted, ${j.restored ?? 0} restored)` : ''}`);
+  if (j.undone_by) line(`  undone:   by job ${j.undone_by}`);
   if (j.file_type) line(`  file:     ${j.file_name ?? '-'} (${j.file_type})`);
   if (j.file_url) line(`  download: ${j.file_url}`);
   if (j.destination_url) line(`  written:  ${j.destination_url}`);
@@ -59,6 +64,34 @@ export function describeJob(j: Job): void {
     line('  errors:');
     for (const e of j.errors) line(`    ${formatJobError(e)}`);
   }
+  if (j.preview) describePreview(j.preview);
+}
+
+/** A dry run's preview: how each field is filled, then the first rows as they would be stored. */
+function describePreview(p: NonNullable<Job['preview']>): void {
+  const f = p.file;
+  const how = [
+    f.format,
+    f.gzip ? 'gzip' : '',
+    f.csv_delimiter ? `delimiter ${JSON.stringify(f.csv_delimiter)}` : '',
+    f.encoding ?? '',
+    f.sheet !== undefined ? `sheet ${f.sheet}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  line(`  read as:  ${how}`);
+  line('  columns:');
+  for (const c of p.columns) line(`    ${c.field} (${c.type}) ← ${c.source === null ? 'not in the file' : JSON.stringify(c.source)}`);
+  if (p.dropped?.length) line(`  dropped:  ${p.dropped.map((d) => JSON.stringify(d)).join(', ')}`);
+  if (p.rows.length === 0) return;
+  const names = p.columns.map((c) => c.field);
+  line(`  first ${p.rows.length} rows as they would be stored:`);
+  printTable(
+    names,
+    p.rows.map((r) =>
+      names.map((n) => (r[n] === null || r[n] === undefined ? '' : typeof r[n] === 'object' ? JSON.stringify(r[n]) : String(r[n]))),
+    ),
+  );
 }
 
 export function formatJobError(e: Job['errors'][number]): string {

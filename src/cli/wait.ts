@@ -57,11 +57,18 @@ export async function waitAndReport(tp: TablePort, job: JobHandle, flags: WaitFl
     if (download) line(`Saved to ${download.path} (${download.bytes} bytes).`);
     else if (done.file_url) line(`Download link: ${done.file_url}`);
     if (done.destination_url) line(`Written to ${done.destination_url}`);
+  } else if (done.type === 'undo') {
+    line(
+      `Undo job ${done.id} succeeded: import ${done.undo_of ?? '?'} undone in table ${done.table_id}: ${done.deleted ?? 0} rows it inserted deleted, ${done.restored ?? 0} rows it updated restored.`,
+    );
   } else if (done.type === 'bundle_import') {
     line(`Bundle import job ${done.id} succeeded: ${done.rows} rows written; see each table with: tableport getstatus import`);
   } else {
+    // The counts only when some row met an existing one (on_conflict): otherwise every row was inserted.
+    const met = (done.updated ?? 0) + (done.skipped ?? 0) > 0;
+    const counts = met ? ` (${done.inserted ?? 0} inserted, ${done.updated ?? 0} updated, ${done.skipped ?? 0} skipped)` : '';
     line(
-      `Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}.`,
+      `Import job ${done.id} succeeded: ${done.rows} rows written to table ${done.table_id}${done.source_url ? ` from ${done.source_url}` : ''}${counts}.`,
     );
   }
 }

@@ -56,7 +56,25 @@ export const ImportFieldsSchema = z.object({
   on_conflict: z.enum(['error', 'skip', 'update'], { error: 'must be "error", "skip" or "update"' }).optional(),
   dry_run: textFlag.optional(),
   email: textFlag.optional(),
+  /** JSON text: `{"file column": "field" | null}` (a form sends every value as text). */
+  mapping: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
+  conflict_key: z
+    .string()
+    .max(16 * 1024)
+    .transform((v) => v.split(',').map((c) => c.trim()))
+    .refine((keys) => keys.every((c) => c !== ''), 'must be field names separated by commas')
+    .optional(),
 });
+
+/** `mapping` once parsed: each file column renamed to a field, or dropped (`null`). */
+const MappingSchema = z.record(
+  z.string().min(1, 'a file column name cannot be empty'),
+  z.union([z.string().min(1, 'a field name cannot be empty'), z.null()], { error: 'each value must be a field name or null' }),
+  { error: 'must be a JSON object of file column names to field names (or null to drop a column)' },
+);
 
 const NEW_TABLE_NAME = 'Send the new table\'s name as the field "name".';
 
@@ -88,6 +106,24 @@ export interface ImportFields {
   dryRun: boolean;
   /** Mail the outcome (the default). */
   email: boolean;
+  /** The fields that find the existing row `on_conflict` acts on; absent: `id`. */
+  conflictKey?: string[];
+}
+
+/** `mapping` as JSON text (a form) or an object (a JSON body), checked for its shape; the table checks the names. */
+function parseMapping(raw: unknown): Record<string, string | null> {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw) as unknown;
+    } catch {
+      throw new InvalidParameterError(
+        'mapping',
+        'Invalid parameter "mapping": must be a JSON object such as {"Full name": "name", "Notes": null}.',
+      );
+    }
+  }
+  return parseRequest(MappingSchema, value, 'mapping');
 }
 
 /** The multipart fields of an upload (and `dry_run`, which may come in the query). */
@@ -101,7 +137,17 @@ export function parseImportFields(body: unknown): ImportFields {
   if (f.encoding !== undefined) fileOpts.encoding = f.encoding;
   if (f.decimal_separator !== undefined) fileOpts.decimalSeparator = f.decimal_separator;
   if (f.sheet !== undefined) fileOpts.sheet = f.sheet;
-  return { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
+  if (f.mapping !== undefined) fileOpts.mapping = parseMapping(f.mapping);
+  const out: ImportFields = { fileOpts, onConflict: f.on_conflict ?? 'error', dryRun: f.dry_run === 'true', email: f.email !== 'false' };
+  if (f.conflict_key) {
+    if ((f.on_conflict ?? 'error') === 'error')
+      throw new InvalidParameterError('conflict_key', '"conflict_key" goes with on_conflict=update or on_conflict=skip.');
+    const dup = f.conflict_key.find((k, i) => f.conflict_key?.indexOf(k) !== i);
+    if (dup !== undefined) throw new InvalidParameterError('conflict_key', `"conflict_key" names the field "${dup}" twice.`);
+    // `id` alone is the default key; with other fields it adds nothing (it is unique already).
+    if (!(f.conflict_key.length === 1 && f.conflict_key[0] === 'id')) out.conflictKey = f.conflict_key;
+  }
+  return out;
 }
 
 /** The new table's name from the form or body, or `invalid_parameter` naming "name". */
@@ -131,6 +177,9 @@ export const SourceImportSchema = z.object({
   on_conflict: z.string().optional(),
   dry_run: flag.optional(),
   email: flag.optional(),
+  /** An object, or its JSON text. */
+  mapping: z.unknown().optional(),
+  conflict_key: z.union([z.string(), z.array(z.string())]).optional(),
   /** `POST /table/import/` with a JSON body: the new table's name. */
   name: z.unknown().optional(),
 });
@@ -165,7 +214,9 @@ export function parseSourceImport(body: unknown): SourceImportRequest {
     on_conflict: p.on_conflict,
     dry_run: text(p.dry_run),
     email: text(p.email),
+    conflict_key: Array.isArray(p.conflict_key) ? p.conflict_key.join(',') : p.conflict_key,
   });
+  if (p.mapping !== undefined && p.mapping !== null) fields.fileOpts.mapping = parseMapping(p.mapping);
   if (p.file_type === 'sql')
     throw new InvalidParameterError('file_type', 'SQL files cannot be imported; use csv, json, ndjson, parquet or xlsx.');
   return { url: source, connection: p.connection ?? undefined, fields, ...(p.file_type ? { fileType: p.file_type } : {}) };

@@ -88,23 +88,52 @@ export class CsvImportEncoder extends ImportEncoder {
     const unknown: string[] = [];
     const seen = new Set<string>();
     const dup = new Set<string>();
+    /** Field → the column that fills it, to name both when two columns fill one field. */
+    const filledBy = new Map<string, string>();
     const columnOf = names.map((name) => {
       if (seen.has(name)) dup.add(name);
       seen.add(name);
       // The reasons column of an error report, imported back once its rows are fixed.
       if (name === ERROR_REPORT_COLUMN) return -1;
-      const at = this.plan.index.get(name);
-      if (at === undefined) unknown.push(name);
-      return at ?? -1;
+      const field = this.fieldOf(name);
+      if (field === null) return -1;
+      const at = this.plan.index.get(field);
+      if (at === undefined) {
+        unknown.push(name);
+        return -1;
+      }
+      const other = filledBy.get(field);
+      if (other !== undefined && other !== name) {
+        throw new InvalidFileError(
+          `line ${line}: the columns ${JSON.stringify(other)} and ${JSON.stringify(name)} both fill the field ${JSON.stringify(field)} (through "mapping"); map one of them to another field, or drop it with null.`,
+          { line, columns: [other, name], field },
+        );
+      }
+      filledBy.set(field, name);
+      this.sourceOf.set(field, name);
+      return at;
     });
     // Said as the look before the job says it: a location's file meets this check only here.
     if (unknown.length)
-      throw unknownColumnsError(line === 0 ? '"columns"' : 'The CSV header', unknown, this.plan.fields, line || undefined);
+      throw unknownColumnsError(
+        line === 0 ? '"columns"' : 'The CSV header',
+        unknown,
+        this.plan.fields,
+        line || undefined,
+        this.mapping !== undefined,
+      );
     if (dup.size) {
       throw new InvalidFileError(`line ${line}: the header names ${[...dup].map((n) => JSON.stringify(n)).join(', ')} more than once.`, {
         line,
         columns: [...dup],
       });
+    }
+    const missing = [...(this.mapping?.keys() ?? [])].filter((k) => !seen.has(k));
+    if (missing.length) {
+      throw new InvalidFileError(
+        `"mapping" names ${missing.length === 1 ? 'a column' : 'columns'} the file does not have: ${missing.map((n) => JSON.stringify(n)).join(', ')}; the file's columns are ${names.map((n) => JSON.stringify(n)).join(', ')}.`,
+        { line, columns: missing },
+      );
     }
     return columnOf;
   }

@@ -94,6 +94,8 @@ export interface ImportFileOptions {
   sheet?: string;
   /** Text formats: the file's text encoding (a canonical WHATWG name, see text-encoding.ts); default UTF-8. */
   encoding?: string;
+  /** File column → field it fills, or `null`: the column is dropped (`mapping`). Columns not named keep their names. */
+  mapping?: Record<string, string | null>;
 }
 
 export type ImportShape =

@@ -48,6 +48,8 @@ export interface ImportEncoderOptions {
   fileValues?: boolean;
   /** CSV number cells: the decimal separator they are written with (see number-format.ts). */
   decimalSeparator?: DecimalSeparator;
+  /** File column → the field it fills, or `null` to drop the column (`mapping`); other columns keep their names. */
+  mapping?: Record<string, string | null>;
 }
 
 const BATCH_BYTES = 64 * 1024;
@@ -82,6 +84,13 @@ export abstract class ImportEncoder extends Transform {
   private readonly onBadRow: ImportEncoderOptions['onBadRow'];
   /** Slots for `addObject`, reused from row to row. */
   private objectSlots: unknown[] | undefined;
+  /** `mapping`, for lookups that never reach Object.prototype. */
+  protected readonly mapping: ReadonlyMap<string, string | null> | undefined;
+  /**
+   * Each field the file fills, with the file column it comes from (the first one seen, for rows
+   * given as objects): what an upsert by key updates, and what a dry run shows.
+   */
+  readonly sourceOf = new Map<string, string>();
 
   constructor(opts: ImportEncoderOptions, streamOpts: { writableObjectMode?: boolean } = {}) {
     super(streamOpts);
@@ -96,6 +105,13 @@ export abstract class ImportEncoder extends Transform {
     this.maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS;
     this.onRows = opts.onRows;
     this.onRowLine = opts.onRowLine;
+    if (opts.mapping) this.mapping = new Map(Object.entries(opts.mapping));
+  }
+
+  /** The field a file column fills: its mapped name, its own, or `null` when `mapping` drops it. */
+  protected fieldOf(column: string): string | null {
+    const mapped = this.mapping?.get(column);
+    return mapped === undefined ? column : mapped;
   }
 
   /** Feeds one chunk of file bytes; throws an AppError for what makes the whole file unusable. */
@@ -199,11 +215,24 @@ export abstract class ImportEncoder extends Transform {
     slots.fill(undefined);
     const index = this.plan.index;
     let unknown: string[] | undefined;
+    let twice: string | undefined;
     for (const key in obj) {
-      const at = index.get(key);
-      if (at !== undefined) slots[at] = (obj as Record<string, unknown>)[key];
-      else if (unknown === undefined) unknown = [key];
-      else unknown.push(key);
+      const field = this.mapping ? this.fieldOf(key) : key;
+      if (field === null) continue;
+      const at = index.get(field);
+      if (at === undefined) {
+        if (unknown === undefined) unknown = [key];
+        else unknown.push(key);
+        continue;
+      }
+      if (field !== key && slots[at] !== undefined) twice = field;
+      slots[at] = (obj as Record<string, unknown>)[key];
+      if (!this.sourceOf.has(field)) this.sourceOf.set(field, key);
+    }
+    if (twice !== undefined) {
+      this.badRows++;
+      this.addError(line, twice, 'the row gives this field twice: once under its own name and once through "mapping"');
+      return;
     }
     const out = this.plan.encode(slots, false, true);
     if (out === undefined || unknown !== undefined) this.addPlanErrors(line, unknown, obj as Record<string, unknown>);

@@ -34,7 +34,7 @@ export class ObjectImportEncoder extends ImportEncoder {
 
   private normalize(row: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const key in row) out[key] = foreignValue(row[key], this.types.get(key));
+    for (const key in row) out[key] = foreignValue(row[key], this.types.get(this.fieldOf(key) ?? key));
     return out;
   }
 }

@@ -27,12 +27,15 @@ export function unknownColumnsError(
   unknown: readonly string[],
   fields: readonly Pick<FieldSchema, 'name'>[],
   line?: number,
+  /** The import has a `mapping`: the error says it can name the columns too. */
+  mapped = false,
 ): InvalidFileError {
   const one = unknown.length === 1;
   const kind = what.endsWith('object') ? (one ? 'a key' : 'keys') : one ? 'a column' : 'columns';
   return new InvalidFileError(
     `${what} names ${kind} that ${one ? 'is not a field' : 'are not fields'} of the table: ${unknown.map((n) => JSON.stringify(n)).join(', ')}. ` +
-      `${tableFieldsSentence(fields)}; rename ${one ? 'it' : 'them'} in the file to match.`,
+      `${tableFieldsSentence(fields)}; rename ${one ? 'it' : 'them'} in the file to match` +
+      (mapped ? `, or name ${one ? 'it' : 'them'} in "mapping" (with a field to fill, or null to drop ${one ? 'it' : 'them'}).` : '.'),
     { ...(line !== undefined ? { line } : {}), columns: [...unknown] },
   );
 }

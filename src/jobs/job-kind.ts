@@ -24,6 +24,8 @@ export interface JobResult {
   rows: number;
   file_key?: string | null;
   file_name?: string | null;
+  /** What the job did beyond its row count, shown in its view (an import's inserted, updated and skipped rows). */
+  result?: Record<string, unknown>;
 }
 
 export type JobWork = (ctx: JobRunContext) => Promise<JobResult>;

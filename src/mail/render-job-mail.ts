@@ -47,8 +47,9 @@ export interface JobMailInput {
 
 /** The line naming a task's location, put after a mail's opening paragraph. */
 const LOCATION_LEAD: Record<MailLocale, Record<JobType, string>> = {
-  en: { export: 'Written to: ', import: 'Read from: ', bundle_export: 'Written to: ', bundle_import: 'Read from: ' },
-  'zh-CN': { export: '写入位置：', import: '读取位置：', bundle_export: '写入位置：', bundle_import: '读取位置：' },
+  // An undo reads and writes no location (and sends no mail); the line is there for the type's sake.
+  en: { export: 'Written to: ', import: 'Read from: ', bundle_export: 'Written to: ', bundle_import: 'Read from: ', undo: 'Read from: ' },
+  'zh-CN': { export: '写入位置：', import: '读取位置：', bundle_export: '写入位置：', bundle_import: '读取位置：', undo: '读取位置：' },
 };
 
 export interface RenderedMail {

@@ -78,6 +78,11 @@ export class TablePort {
     return this.job(id).retry();
   }
 
+  /** Undoes a succeeded import as a new `undo` job (see {@link JobHandle.undo}); resolves with the undo job's handle. */
+  undoJob(id: string): Promise<JobHandle> {
+    return this.job(id).undo();
+  }
+
   /** One page of your jobs, newest first. */
   listJobs(page: PageOptions = {}): Promise<Page<Job>> {
     return this.transport.json<Page<Job>>('GET', '/jobs/', { query: { ...page } });

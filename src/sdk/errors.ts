@@ -158,7 +158,8 @@ export function errorFromResponse(status: number, body: ErrorResponse, retryAfte
 
 function failureMessage(job: Job): string {
   const first = job.errors[0];
-  const head = `${job.type.endsWith('import') ? 'Import' : 'Export'} job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : 'failed'}`;
+  const kind = job.type === 'undo' ? 'Undo' : job.type.endsWith('import') ? 'Import' : 'Export';
+  const head = `${kind} job ${job.id} ${job.status === 'cancelled' ? 'was cancelled' : 'failed'}`;
   if (!first) return `${head}.`;
   const at = jobErrorWhere(first);
   const where = at ? ` (${at})` : '';

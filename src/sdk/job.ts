@@ -71,6 +71,24 @@ export class JobHandle {
   }
 
   /**
+   * Undoes a succeeded import, as a new job of type `undo`: the rows it inserted are deleted and
+   * the rows it updated put back as they were, all or nothing. Resolves with the undo job's handle
+   * (`wait()` on it; its `deleted` and `restored` say what it did). Rejects with an `ApiError`
+   * `undo_not_possible` (409) when a row the import wrote changed since (the message names them),
+   * when it was undone already or its undo information expired (`UNDO_RETENTION_SECONDS`), or when
+   * the job is not a succeeded import.
+   *
+   * @example
+   * const undo = await tp.job(importJobId).undo();
+   * const done = await undo.wait();
+   * console.log(`${done.deleted} rows removed, ${done.restored} restored`);
+   */
+  async undo(): Promise<JobHandle> {
+    const res = await this.transport.json<{ status: 'ok'; job_id: string }>('POST', `/jobs/${encodeURIComponent(this.id)}/undo`);
+    return new JobHandle(this.transport, res.job_id);
+  }
+
+  /**
    * Polls the job, with a growing pause, until it ends. Resolves with the job when it succeeded;
    * rejects with `JobFailedError` (its `errors` say why, with file lines for an import) when it
    * failed, and with `JobTimeoutError` when `timeoutMs` passed first.

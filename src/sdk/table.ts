@@ -1,4 +1,5 @@
 import type {
+  OnConflict,
   BulkInsertResponse,
   Compression,
   ExportMode,
@@ -84,6 +85,14 @@ export interface ImportFromOptions {
   decimalSeparator?: '.' | ',';
   /** xlsx: the sheet to read, by name or 1-based index; default the one sheet whose header matches the table. */
   sheet?: string | number;
+  /** File column → the field it fills, or `null` to drop the column. */
+  mapping?: Record<string, string | null>;
+  /** A row whose id (or `conflictKey`) is already in the table: `error` (default), `skip` it, or `update` the row. */
+  onConflict?: OnConflict;
+  /** With `onConflict` `skip` or `update`: the field(s) that find a row's existing row instead of `id`. */
+  conflictKey?: string | string[];
+  /** Validate the whole source and write nothing; the job's `preview` shows what would be stored. */
+  dryRun?: boolean;
 }
 
 /** Which rows, in which order, and which page of them. */
@@ -240,6 +249,10 @@ export class TableRef {
     if (options.encoding !== undefined) body.encoding = options.encoding;
     if (options.decimalSeparator !== undefined) body.decimal_separator = options.decimalSeparator;
     if (options.sheet !== undefined) body.sheet = options.sheet;
+    if (options.mapping !== undefined) body.mapping = options.mapping;
+    if (options.onConflict !== undefined) body.on_conflict = options.onConflict;
+    if (options.conflictKey !== undefined) body.conflict_key = options.conflictKey;
+    if (options.dryRun !== undefined) body.dry_run = options.dryRun;
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('import/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }

@@ -40,8 +40,15 @@ export interface ImportOptions {
   decimalSeparator?: '.' | ',';
   /** xlsx: the sheet to read, by name or 1-based index; default the one sheet whose header matches the table. */
   sheet?: string | number;
-  /** A row whose id is already in the table: `error` (default), `skip` it, or `update` the row. */
+  /** A row whose id (or `conflictKey`) is already in the table: `error` (default), `skip` it, or `update` the row. */
   onConflict?: OnConflict;
+  /**
+   * With `onConflict` `skip` or `update`: the field(s) that find a row's existing row instead of `id`,
+   * e.g. `'email'` or `['email', 'name']`. Each key must be in the file once and match at most one row.
+   */
+  conflictKey?: string | string[];
+  /** File column → the field it fills, or `null` to drop the column, e.g. `{ 'E-mail': 'email', Notes: null }`. */
+  mapping?: Record<string, string | null>;
   /** Validate the whole file and write nothing (does not use up the table's minute). */
   dryRun?: boolean;
   /** `false`: no email when the job ends. */
@@ -68,6 +75,8 @@ export function importFields(options: ImportOptions): Record<string, string> {
   if (options.decimalSeparator !== undefined) f.decimal_separator = options.decimalSeparator;
   if (options.sheet !== undefined) f.sheet = String(options.sheet);
   if (options.onConflict !== undefined) f.on_conflict = options.onConflict;
+  if (options.conflictKey !== undefined) f.conflict_key = [options.conflictKey].flat().join(',');
+  if (options.mapping !== undefined) f.mapping = JSON.stringify(options.mapping);
   if (options.dryRun !== undefined) f.dry_run = String(options.dryRun);
   if (options.email !== undefined) f.email = String(options.email);
   return f;

@@ -13,6 +13,7 @@ import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import { WebhooksRepository } from '../db/repositories/webhooks.repository.js';
 import type { ValueLimits } from '../formats/values.js';
+import { ImportUndoRepository } from '../db/repositories/import-undo.repository.js';
 import { createJobKinds, type Kinds } from '../jobs/kinds/index.js';
 import { JobLifecycle } from '../jobs/lifecycle/job-lifecycle.js';
 import { JobSweep } from '../jobs/lifecycle/job-sweep.js';
@@ -136,7 +137,7 @@ export function createServices({
     kinds,
     jobs: jobsView,
     lifecycle,
-    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger, clock }),
+    sweep: new JobSweep({ config, jobs: repos.jobs, queues, lifecycle, logger, clock, undo: new ImportUndoRepository(pool) }),
     sql: new SqlService({ tables, kinds }),
     jobControl: new JobControlService({ jobs: repos.jobs, jobsView, lifecycle }),
     webhooks,

@@ -178,7 +178,11 @@ export interface ImportFromSourceRequest {
   decimal_separator?: '.' | ',';
   /** xlsx: the sheet, by name or 1-based index. */
   sheet?: string | number;
+  /** File column → field, or `null` to drop the column. */
+  mapping?: Record<string, string | null>;
   on_conflict?: OnConflict;
+  /** The field(s) `on_conflict` finds existing rows by (default `id`): an array or a comma-separated list. */
+  conflict_key?: string[] | string;
   dry_run?: boolean;
   email?: boolean;
 }
@@ -212,9 +216,9 @@ export interface JobCreatedResponse {
   job_id: string;
 }
 
-export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import';
+export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import' | 'undo';
 /** The job types, as the API names them. */
-export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import'] as const satisfies readonly JobType[];
+export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import', 'undo'] as const satisfies readonly JobType[];
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
@@ -260,6 +264,22 @@ export interface Job {
   sheet?: string;
   /** `POST /table/import/` with `sheets=all`: each sheet and the table made for it (`table_id` is the first's). */
   tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
+  /** A succeeded import (or a dry run: what it would do): rows added to the table. */
+  inserted?: number;
+  /** A succeeded import: existing rows it replaced (`on_conflict=update`, matched by `id` or `conflict_key`). */
+  updated?: number;
+  /** A succeeded import: rows of the file left out because their row exists (`on_conflict=skip`). */
+  skipped?: number;
+  /** A dry run that succeeded: what the import would store, and how it reads the file. */
+  preview?: ImportPreview;
+  /** An import that was undone: the undo job that did it. */
+  undone_by?: string;
+  /** An undo job: the import it undoes. */
+  undo_of?: string;
+  /** A succeeded undo job: rows the import had inserted, now deleted. */
+  deleted?: number;
+  /** A succeeded undo job: rows the import had updated, now as they were before it. */
+  restored?: number;
   /** Unix seconds. */
   created_at: number;
   /** Unix seconds, or `null` while not finished. */
@@ -273,6 +293,30 @@ export interface Job {
   destination_url?: string;
   /** An import from a location (`source`): the object, folder or URL it reads (without any query string). */
   source_url?: string;
+}
+
+/** A dry run's look at an import before it is committed. */
+export interface ImportPreview {
+  /** The first rows (up to 20) as they would be stored, in the shape the records API returns. */
+  rows: TableRow[];
+  /** Each field the import fills: built-ins the file gives, then the schema's fields in order. */
+  columns: Array<{
+    field: string;
+    type: FieldType;
+    /** The file column it comes from (after `mapping`); `null`: not in the file, so its default or empty. */
+    source: string | null;
+  }>;
+  /** File columns `mapping` drops. */
+  dropped?: string[];
+  /** How the (first) file is read. */
+  file: {
+    format: FileType;
+    gzip: boolean;
+    csv_delimiter?: string;
+    encoding?: string;
+    decimal_separator?: string;
+    sheet?: string | number;
+  };
 }
 
 /** MinApp v1.5's status words for an export job. */
@@ -328,6 +372,7 @@ export const ERROR_CODES = [
   'job_not_retriable',
   'upload_gone',
   'job_timeout',
+  'undo_not_possible',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

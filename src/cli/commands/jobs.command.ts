@@ -1,4 +1,4 @@
-/** `tableport jobs list|show|wait|cancel|retry`. */
+/** `tableport jobs list|show|wait|cancel|retry|undo`. */
 import type { Command } from 'commander';
 import type { Job } from '../../sdk/index.js';
 import { clientCommand, connect, positiveInt, type ClientFlags } from '../client.js';
@@ -55,6 +55,22 @@ export function registerJobsCommands(program: Command): void {
       if (flags.json) return printJson({ status: 'ok', job_id: job.id });
       // The id alone on the last line, for scripts.
       line(job.id);
+    });
+
+  clientCommand(jobs.command('undo').argument('<job>', 'the id of a succeeded import'))
+    .description(
+      'undo a succeeded import, as a new job: the rows it inserted are deleted, the rows it updated put back as they were (refused when they changed since)',
+    )
+    .option('--wait', 'wait for the undo to end, showing its progress')
+    .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
+    .addHelpText('after', '\nExample:\n  tableport jobs undo 0b9d2c1e --wait')
+    .action(async (id: string, flags: ClientFlags & { wait?: boolean; timeout?: number }) => {
+      const tp = connect(flags);
+      const job = await tp.undoJob(id);
+      if (flags.wait) return waitAndReport(tp, job, flags);
+      if (flags.json) return printJson({ status: 'ok', job_id: job.id });
+      line(`Queued undo job ${job.id} of import ${id}.`);
+      line(`Follow it with: tableport jobs wait ${job.id}`);
     });
 
   clientCommand(jobs.command('wait').argument('<job>', 'job id'))

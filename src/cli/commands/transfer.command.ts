@@ -58,6 +58,8 @@ interface ImportFlags extends ClientFlags {
   sheet?: string;
   header?: boolean;
   columns?: string;
+  mapping?: string;
+  conflictKey?: string;
   onConflict?: 'error' | 'skip' | 'update';
   dryRun?: boolean;
   wait?: boolean;
@@ -112,6 +114,20 @@ function connectionOption(value: string | undefined): Record<string, string | bo
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--connection must be a JSON object.');
   return parsed as Record<string, string | boolean>;
+}
+
+/** `--mapping`: a JSON object of file column → field (or null), given inline or as @file.json. */
+function mappingOption(value: string | undefined): Record<string, string | null> | undefined {
+  if (value === undefined) return undefined;
+  const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError('--mapping must be a JSON object such as \'{"E-mail": "email", "Notes": null}\', or @file.json.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--mapping must be a JSON object.');
+  return parsed as Record<string, string | null>;
 }
 
 export function registerTransferCommands(program: Command): void {
@@ -203,7 +219,14 @@ export function registerTransferCommands(program: Command): void {
       new Option('--decimal-separator <char>', 'CSV number fields: the decimal separator (default: . or detected)').choices(['.', ',']),
     )
     .option('--sheet <name|n>', 'xlsx: the sheet to read, by name or 1-based index (default: the one matching the table)')
-    .addOption(new Option('--on-conflict <what>', 'a row whose id is already in the table').choices(['error', 'skip', 'update']))
+    .option('--mapping <json>', 'file column → field as JSON (null drops the column), or @file.json')
+    .addOption(
+      new Option('--on-conflict <what>', 'a row whose id (or --conflict-key) is already in the table').choices(['error', 'skip', 'update']),
+    )
+    .option(
+      '--conflict-key <fields>',
+      'with --on-conflict skip|update: the field(s) that find the existing row, comma-separated (default: id)',
+    )
     .option('--dry-run', 'validate the whole file and write nothing')
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
@@ -220,8 +243,11 @@ export function registerTransferCommands(program: Command): void {
         const tp = connect(flags);
         const table = await resolveTable(tp, ref);
         if (flags.onConflict !== undefined || flags.dryRun) throw new UsageError('--on-conflict and --dry-run go with an uploaded file.');
+        if (flags.conflictKey !== undefined) throw new UsageError('--conflict-key goes with --on-conflict, on an uploaded file.');
+        const mapping = mappingOption(flags.mapping);
         const job = await tp.table(table.id).importFrom(file, {
           ...(connection ? { connection } : {}),
+          ...(mapping ? { mapping } : {}),
           ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
           ...(flags.header === false ? { csvHeader: false } : {}),
           ...(flags.columns !== undefined ? { columns: flags.columns.split(',') } : {}),
@@ -239,7 +265,10 @@ export function registerTransferCommands(program: Command): void {
       const tp = connect(flags);
       const table = await resolveTable(tp, ref);
       const source = file === '-' ? process.stdin : file;
+      const mapping = mappingOption(flags.mapping);
       const job = await tp.table(table.id).import(source, {
+        ...(mapping ? { mapping } : {}),
+        ...(flags.conflictKey !== undefined ? { conflictKey: flags.conflictKey } : {}),
         ...(flags.filename ? { filename: flags.filename } : {}),
         ...(flags.csvDelimiter !== undefined ? { csvDelimiter: flags.csvDelimiter } : {}),
         ...(flags.header === false ? { csvHeader: false } : {}),

@@ -36,7 +36,11 @@ export interface ImportParams {
   sheet?: string;
   /** `sheets=all`: each sheet of the workbook and the table made for it, read in this order in one transaction. */
   sheet_tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
+  /** File column → field, or `null` to drop it. */
+  mapping?: Record<string, string | null>;
   on_conflict?: OnConflict;
+  /** The fields `on_conflict` matches existing rows on; absent: `id`. */
+  conflict_key?: string[];
   /** Validate only: nothing is written. */
   dry_run?: boolean;
   /** `false`: no mail when the job ends. */
@@ -45,6 +49,13 @@ export interface ImportParams {
   inferred_schema?: TableSchema;
   /** An import from a location without file_type: each file's format is read from its content. */
   detect_format?: boolean;
+}
+
+/** An undo job: the import it undoes. */
+export interface UndoParams {
+  import_job_id: string;
+  /** Undo jobs are asked for and watched through the API; no mail. */
+  email: false;
 }
 
 export interface JobRecord {
@@ -57,7 +68,7 @@ export interface JobRecord {
   status: JobStatus;
   progress: number;
   rows: number;
-  params: ExportParams | ImportParams;
+  params: ExportParams | ImportParams | UndoParams;
   file_type: FileType | null;
   file_name: string | null;
   file_key: string | null;
@@ -76,6 +87,8 @@ export interface JobRecord {
   source_url: string | null;
   /** `{url, connection}` sealed for this job (src/services/task-locations.ts); never shown. */
   location_sealed: string | null;
+  /** What the job did beyond its row count (JobResult.result), once it succeeded. */
+  result: Record<string, unknown> | null;
 }
 
 export interface NewJob {
@@ -85,7 +98,7 @@ export interface NewJob {
   /** `null` for a bundle job, which spans tables. */
   table_id: number | null;
   table_name: string;
-  params: ExportParams | ImportParams;
+  params: ExportParams | ImportParams | UndoParams;
   file_type: FileType | null;
   file_name: string | null;
   upload_key: string | null;
@@ -262,16 +275,16 @@ export class JobsRepository {
   /** Marks success; `db` may be the import's own transaction so rows and status commit together. */
   async succeed(
     id: string,
-    fields: { rows: number; file_key?: string | null; file_name?: string | null },
+    fields: { rows: number; file_key?: string | null; file_name?: string | null; result?: Record<string, unknown> },
     db: Queryable = this.pool,
   ): Promise<boolean> {
     const { rowCount } = await db.query(
       `UPDATE tableport.jobs
           SET status = 'succeeded', progress = 100, rows = $2,
-              file_key = coalesce($3, file_key), file_name = coalesce($4, file_name),
+              file_key = coalesce($3, file_key), file_name = coalesce($4, file_name), result = $5,
               errors = '[]', error_count = 0, finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 AND status IN ('queued', 'running')`,
-      [id, fields.rows, fields.file_key ?? null, fields.file_name ?? null],
+      [id, fields.rows, fields.file_key ?? null, fields.file_name ?? null, fields.result ? storableJson(fields.result) : null],
     );
     return rowCount === 1;
   }
@@ -329,6 +342,23 @@ export class JobsRepository {
   /** How an import from a location found its file(s) written (their encoding, decimal separator), for the job's view. */
   async setReadAs(id: string, found: Pick<ImportParams, 'encoding' | 'decimal_separator'>): Promise<void> {
     await this.pool.query('UPDATE tableport.jobs SET params = params || $2::jsonb WHERE id = $1', [id, JSON.stringify(found)]);
+  }
+
+  /** A queued or running undo of the import `importJobId`: its id, or null. */
+  async pendingUndoOf(importJobId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM tableport.jobs WHERE type = 'undo' AND status IN ('queued', 'running') AND params->>'import_job_id' = $1 LIMIT 1`,
+      [importJobId],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /** The import `importJobId` was undone by job `undoJobId` (in the undo's transaction). */
+  async markUndone(importJobId: string, undoJobId: string, db: Queryable = this.pool): Promise<void> {
+    await db.query(
+      `UPDATE tableport.jobs SET result = coalesce(result, '{}'::jsonb) || jsonb_build_object('undone_by', $2::text) WHERE id = $1`,
+      [importJobId, undoJobId],
+    );
   }
 
   /** A failed import's error report (stored like an export file). */

@@ -20,22 +20,22 @@ import {
   type ExportSelection,
 } from '../table-sql.js';
 
-const STAGING = 'tableport_import_staging';
+export const STAGING = 'tableport_import_staging';
 /** Heaps up to this size are counted whole (see RowsRepository.countUpTo): ~4M wide rows, ~2 s of parallel scan at worst. */
 export const FULL_COUNT_MAX_BYTES = 1024 * 1024 * 1024;
 // Not possible field names (fields are identifiers), so they cannot clash with the table's columns.
-const LINE = '"#line"';
+export const LINE = '"#line"';
 /**
  * Which of the import's files a staged row came from (0 for the first): with the line, where a row
  * is. The line alone is not: a folder's files each start at line 1. A column default set once per
  * file, so staging costs nothing more per row.
  */
-const FILE = '"#file"';
+export const FILE = '"#file"';
 /**
  * The import's order. Rows on one line (a JSON array written on one line) tie: which of them counts
  * as an id's first does not change what its repeats say ("already appears earlier on line 1").
  */
-const STAGED_ORDER = `${FILE}, ${LINE}`;
+export const STAGED_ORDER = `${FILE}, ${LINE}`;
 
 /** Staged rows whose id repeats (`file` and `first_file` index the import's files; lines are 1-based). */
 export interface StagedDuplicates {
@@ -166,19 +166,13 @@ export class RowsRepository {
     };
   }
 
-  /** Moves the staged rows into the table; a row whose id is there is skipped or replaces it. Returns rows written. */
-  async mergeStaging(client: PoolClient, tableId: number, fields: FieldSchema[], onConflict: 'skip' | 'update'): Promise<number> {
-    const cols = copyColumns(fields);
-    const set = cols
-      .split(', ')
-      .filter((c) => c !== 'id')
-      .map((c) => `${c} = EXCLUDED.${c}`)
-      .join(', ');
-    const action = onConflict === 'skip' ? 'DO NOTHING' : `DO UPDATE SET ${set}`;
-    const { rowCount } = await client.query(
-      `INSERT INTO ${dataTable(tableId)} (${cols}) SELECT ${cols} FROM ${STAGING} ORDER BY ${STAGED_ORDER} ON CONFLICT (id) ${action}`,
+  /** The first `limit` staged rows in the import's order, as the records API would show them once stored (a dry run's preview). */
+  async stagedPreview(client: PoolClient, fields: FieldSchema[], limit: number): Promise<TableRow[]> {
+    const { rows } = await client.query<{ r: TableRow }>(
+      `SELECT row_to_json(${ROW}) AS r FROM (SELECT ${projection(fields, 'json')} FROM ${STAGING} ORDER BY ${STAGED_ORDER} LIMIT $1) ${ROW}`,
+      [limit],
     );
-    return rowCount ?? 0;
+    return rows.map((p) => p.r);
   }
 
   /**

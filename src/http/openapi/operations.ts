@@ -259,6 +259,15 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post',
+    path: '/jobs/:job_id/undo',
+    operationId: 'undoJob',
+    summary:
+      'Undo a succeeded import, as a new job of type "undo": the rows it inserted are deleted, the rows it updated restored; 409 undo_not_possible when a row it touched changed since or its undo information expired',
+    tag: 'jobs',
+    responses: created,
+  },
+  {
+    method: 'post',
     path: '/webhooks',
     operationId: 'createWebhook',
     summary: 'Subscribe a URL to job events',

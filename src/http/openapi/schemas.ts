@@ -115,6 +115,35 @@ export const JobSchema = component(
       .optional()
       .describe('POST /table/import/ with sheets=all: each sheet and the table made for it'),
     decimal_separator: z.enum(['.', ',']).optional().describe("A CSV import: its number cells' decimal separator, named or detected"),
+    inserted: z.number().int().optional().describe('an import: rows added (a dry run: would add)'),
+    updated: z.number().int().optional().describe('an import with on_conflict=update: existing rows replaced'),
+    skipped: z.number().int().optional().describe('an import with on_conflict=skip: rows left out because their row exists'),
+    preview: z
+      .object({
+        rows: z.array(z.record(z.string(), z.unknown())).describe('the first rows (up to 20) as they would be stored'),
+        columns: z.array(
+          z.object({
+            field: z.string(),
+            type: z.string(),
+            source: z.string().nullable().describe('the file column it comes from; null: not in the file'),
+          }),
+        ),
+        dropped: z.array(z.string()).optional().describe('file columns mapping drops'),
+        file: z.object({
+          format: z.enum(FILE_TYPES),
+          gzip: z.boolean(),
+          csv_delimiter: z.string().optional(),
+          encoding: z.string().optional(),
+          decimal_separator: z.string().optional(),
+          sheet: z.union([z.string(), z.number()]).optional(),
+        }),
+      })
+      .optional()
+      .describe('a dry run: what the import would store, and how it reads the file'),
+    undone_by: z.string().optional().describe('an import that was undone: the undo job'),
+    undo_of: z.string().optional().describe('an undo job: the import it undoes'),
+    deleted: z.number().int().optional().describe('an undo job: rows the import inserted, deleted'),
+    restored: z.number().int().optional().describe('an undo job: rows the import updated, put back as they were'),
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),

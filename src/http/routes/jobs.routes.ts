@@ -18,5 +18,8 @@ export function jobsRouter(s: Services): Router {
     const created = await s.jobControl.retry(currentUser(res).id, req.params.job_id);
     res.status(201).json(created);
   });
+  r.post('/jobs/:job_id/undo', async (req, res) => {
+    res.status(201).json(await s.kinds.undo.request(currentUser(res).id, req.params.job_id));
+  });
   return r;
 }

@@ -12,6 +12,7 @@ import { BundleSources } from './bundle-import/bundle-source.js';
 import { ExportKind } from './export/export.kind.js';
 import { ImportKind } from './import/import.kind.js';
 import type { KindDeps } from './kind-deps.js';
+import { UndoKind } from './undo/undo.kind.js';
 
 export function createJobKinds(d: KindDeps) {
   const workspace = new WorkspaceRepository(d.pool);
@@ -32,6 +33,7 @@ export function createJobKinds(d: KindDeps) {
     import: new ImportKind(d),
     bundle_export: new BundleExportKind({ ...d, workspace }),
     bundle_import: new BundleImportKind({ ...d, bundleJobs, sources, runner }),
+    undo: new UndoKind(d),
   } satisfies JobKinds;
   d.lifecycle.plug(kinds);
   return kinds;

@@ -9,6 +9,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dateOf, type Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
+import type { ImportUndoRepository } from '../../db/repositories/import-undo.repository.js';
 import type { JobsRepository } from '../../db/repositories/jobs.repository.js';
 import { mailEntry, workEntry } from '../job-names.js';
 import type { JobQueues } from '../queues.js';
@@ -24,17 +25,27 @@ export interface SweepReport {
   mailed: number;
   /** Orphaned uploads removed from `.incoming`. */
   uploadsRemoved: number;
+  /** Imports whose undo information was dropped, UNDO_RETENTION_SECONDS after they ran. */
+  undoPruned: number;
 }
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export class JobSweep {
   constructor(
-    private readonly d: { config: Config; jobs: JobsRepository; queues: JobQueues; lifecycle: JobLifecycle; logger: Logger; clock: Clock },
+    private readonly d: {
+      config: Config;
+      jobs: JobsRepository;
+      queues: JobQueues;
+      lifecycle: JobLifecycle;
+      logger: Logger;
+      clock: Clock;
+      undo?: ImportUndoRepository;
+    },
   ) {}
 
   async sweep(now = dateOf(this.d.clock)): Promise<SweepReport> {
-    const report: SweepReport = { requeued: 0, failed: 0, mailed: 0, uploadsRemoved: 0 };
+    const report: SweepReport = { requeued: 0, failed: 0, mailed: 0, uploadsRemoved: 0, undoPruned: 0 };
     // Rows younger than the grace period may be a request between its insert and its queue add.
     const before = new Date(now.getTime() - this.d.config.jobSweepGraceSeconds * 1000);
 
@@ -67,7 +78,9 @@ export class JobSweep {
     }
 
     report.uploadsRemoved = await this.removeStaleUploads(now);
-    if (report.requeued || report.failed || report.mailed || report.uploadsRemoved) this.d.logger.info(report, 'job sweep');
+    if (this.d.undo) report.undoPruned = await this.d.undo.prune(new Date(now.getTime() - this.d.config.undoRetentionSeconds * 1000));
+    if (report.requeued || report.failed || report.mailed || report.uploadsRemoved || report.undoPruned)
+      this.d.logger.info(report, 'job sweep');
     return report;
   }
 

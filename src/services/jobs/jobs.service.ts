@@ -1,8 +1,8 @@
 import { dateOf, systemClock, type Clock } from '../../clock.js';
-import type { JobRecord, JobsRepository } from '../../db/repositories/jobs.repository.js';
+import type { JobRecord, JobsRepository, UndoParams } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
 import type { ServiceStorage } from '../../storage/index.js';
-import type { Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
+import type { ImportPreview, Job, JobType, MinappExportJob, MinappExportStatus, Page, TableSchema } from '../../types/api.js';
 import type { Readable } from 'node:stream';
 import { pageMeta, type PageQuery } from '../paging.js';
 import type { TablesService } from '../tables/tables.service.js';
@@ -92,6 +92,19 @@ export class JobsService {
     if (params.decimal_separator !== undefined) out.decimal_separator = params.decimal_separator;
     if (params.sheet !== undefined) out.sheet = params.sheet;
     if (params.sheet_tables) out.tables = params.sheet_tables;
+    const r = job.result;
+    if (r && job.type === 'import') {
+      if (typeof r.inserted === 'number') out.inserted = r.inserted;
+      if (typeof r.updated === 'number') out.updated = r.updated;
+      if (typeof r.skipped === 'number') out.skipped = r.skipped;
+      if (r.preview) out.preview = r.preview as ImportPreview;
+      if (typeof r.undone_by === 'string') out.undone_by = r.undone_by;
+    }
+    if (job.type === 'undo') {
+      out.undo_of = (job.params as UndoParams).import_job_id;
+      if (typeof r?.deleted === 'number') out.deleted = r.deleted;
+      if (typeof r?.restored === 'number') out.restored = r.restored;
+    }
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;
   }

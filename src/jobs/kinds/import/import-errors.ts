@@ -1,5 +1,6 @@
 /** The errors an import's rows end it with: bad rows, and duplicate ids. */
 import type { StagedDuplicates } from '../../../db/repositories/rows.repository.js';
+import type { KeyProblems } from '../../../db/repositories/upsert.repository.js';
 import { AppError } from '../../../errors.js';
 import type { JobError } from '../../../types/api.js';
 
@@ -46,6 +47,61 @@ export function duplicatesError(d: StagedDuplicates, labels: ReadonlyArray<strin
     return { error_code: 'invalid_row', error_msg: `${where} ${why}`, line: r.line, field: 'id' };
   });
   const err = new ImportRowsError(errors, Math.max(d.total, errors.length), Math.max(d.total, errors.length));
+  err.duplicates = true;
+  return err;
+}
+
+const showKey = (key: Record<string, unknown>) =>
+  Object.entries(key)
+    .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+    .join(', ');
+
+/**
+ * The rows a `conflict_key` cannot place, as the job's errors: the import writes nothing, so the
+ * user can fix the file (or the table) and import again.
+ */
+export function keyProblemsError(d: KeyProblems, key: readonly string[], labels: ReadonlyArray<string | undefined> = []): ImportRowsError {
+  const keyName = key.map((k) => `"${k}"`).join(', ');
+  const errors: JobError[] = d.problems.map((p) => {
+    const at = `${labels[p.file] ? `${labels[p.file]}: ` : ''}line ${p.line}`;
+    switch (p.kind) {
+      case 'empty':
+        return {
+          error_code: 'invalid_row',
+          error_msg: `${at}, ${p.field}: is empty, but it is part of conflict_key (${keyName}), which every row needs to find its row`,
+          line: p.line,
+          field: p.field,
+        };
+      case 'repeat': {
+        const first =
+          p.first_file !== p.file ? `${labels[p.first_file] ?? 'an earlier file'}, line ${p.first_line}` : `line ${p.first_line}`;
+        return {
+          error_code: 'invalid_row',
+          error_msg: `${at}: the key ${showKey(p.key)} already appears on ${first}; each key may appear once in an import`,
+          line: p.line,
+        };
+      }
+      case 'ambiguous': {
+        const ids = p.ids.map((id) => `"${id}"`).join(', ');
+        const more = p.matches > p.ids.length ? ` and ${p.matches - p.ids.length} more` : '';
+        return {
+          error_code: 'invalid_row',
+          error_msg: `${at}: the key ${showKey(p.key)} matches ${p.matches} rows of the table (ids ${ids}${more}); conflict_key must identify at most one row, so make those rows' keys unique or choose another key`,
+          line: p.line,
+        };
+      }
+      default:
+        return {
+          error_code: 'invalid_row',
+          error_msg: `${at}, id: "${p.id}" is already in the table under another key; remove the id column or fix the key`,
+          line: p.line,
+          field: 'id',
+        };
+    }
+  });
+  const total = Math.max(d.total, errors.length);
+  const err = new ImportRowsError(errors, total, total);
+  // Like duplicate ids: the list says it all, no error report.
   err.duplicates = true;
   return err;
 }

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SourceImportRequest } from '../../../contracts/imports.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
-import { InvalidFileError } from '../../../errors.js';
+import { InvalidFileError, InvalidParameterError } from '../../../errors.js';
 import { sniffUpload, type ImportFileOptions, type ImportInputOptions } from '../../../formats/index.js';
 import type { ValueLimits } from '../../../formats/values.js';
 import type { TaskLocations } from '../../../locations/task-locations.js';
-import type { FieldSchema, FileType, JobError } from '../../../types/api.js';
+import { BUILTIN_FIELDS, type FieldSchema, type FileType, type JobError } from '../../../types/api.js';
 import { ImportRowsError } from './import-errors.js';
 
 /** One file of an import, ready to read (again, for a report or the duplicates' lines). */
@@ -46,7 +46,9 @@ export function sourceImportParams(req: SourceImportRequest, extra: Pick<ImportP
     params.csv_header = false;
     if (f.fileOpts.columns) params.columns = f.fileOpts.columns;
   }
+  if (f.fileOpts.mapping) params.mapping = f.fileOpts.mapping;
   if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
+  if (f.conflictKey) params.conflict_key = f.conflictKey;
   if (f.dryRun) params.dry_run = true;
   if (!f.email) params.email = false;
   if (extra.inferred_schema) params.inferred_schema = extra.inferred_schema;
@@ -62,7 +64,68 @@ export function userFileOptions(params: ImportParams): ImportFileOptions {
   if (params.encoding !== undefined) o.encoding = params.encoding;
   if (params.decimal_separator !== undefined) o.decimalSeparator = params.decimal_separator;
   if (params.sheet !== undefined) o.sheet = params.sheet;
+  if (params.mapping) o.mapping = params.mapping;
   return o;
+}
+
+const fieldList = (fields: readonly FieldSchema[]) =>
+  [...BUILTIN_FIELDS, ...fields.map((f) => f.name)].map((n) => JSON.stringify(n)).join(', ');
+
+/**
+ * Refuses a `mapping` that sends a file column to a name that is not a field of the table, or two
+ * file columns to one field; each message names the file column and the field.
+ */
+export function checkMapping(mapping: Record<string, string | null> | undefined, fields: readonly FieldSchema[]): void {
+  if (!mapping) return;
+  const known = new Set<string>([...BUILTIN_FIELDS, ...fields.map((f) => f.name)]);
+  const filledBy = new Map<string, string>();
+  for (const [column, field] of Object.entries(mapping)) {
+    if (field === null) continue;
+    if (!known.has(field))
+      throw new InvalidParameterError(
+        'mapping',
+        `"mapping" sends the file column ${JSON.stringify(column)} to ${JSON.stringify(field)}, which is not a field of the table; its fields are ${fieldList(fields)}.`,
+      );
+    const other = filledBy.get(field);
+    if (other !== undefined)
+      throw new InvalidParameterError(
+        'mapping',
+        `"mapping" sends both file columns ${JSON.stringify(other)} and ${JSON.stringify(column)} to the field ${JSON.stringify(field)}; a field takes one column.`,
+      );
+    filledBy.set(field, column);
+  }
+}
+
+/**
+ * Refuses a `conflict_key` naming something that is not a field of the table. Built-in fields
+ * other than `id` are not keys: `created_by` or a time does not say which row a line is.
+ */
+export function checkConflictKey(key: readonly string[] | undefined, fields: readonly FieldSchema[]): void {
+  if (!key) return;
+  const names = new Set(fields.map((f) => f.name));
+  for (const k of key) {
+    if (names.has(k)) continue;
+    const why = (BUILTIN_FIELDS as readonly string[]).includes(k)
+      ? `the built-in field ${JSON.stringify(k)} cannot be a key (use "id" alone, the default, or fields of the table)`
+      : `${JSON.stringify(k)} is not a field of the table`;
+    throw new InvalidParameterError(
+      'conflict_key',
+      `"conflict_key": ${why}; its fields are ${fields.map((f) => JSON.stringify(f.name)).join(', ')}.`,
+    );
+  }
+}
+
+/**
+ * The fields a file's first look (sniff) checks its columns against: the table's, and the file
+ * columns `mapping` names (renamed or dropped when the rows are read).
+ */
+export function sniffFields(fields: readonly FieldSchema[], mapping: Record<string, string | null> | undefined): FieldSchema[] {
+  if (!mapping) return [...fields];
+  const known = new Set(fields.map((f) => f.name));
+  const extra = Object.keys(mapping)
+    .filter((c) => !known.has(c))
+    .map((name): FieldSchema => ({ name, type: 'string' }));
+  return [...fields, ...extra];
 }
 
 /**
@@ -94,7 +157,7 @@ export async function fetchSourceFiles(
         many && err instanceof InvalidFileError ? new InvalidFileError(`${f.name}: ${err.message}`, err.details) : err;
       let sniff: Awaited<ReturnType<typeof sniffUpload>>;
       try {
-        sniff = await sniffUpload(f.path, { fields, ...userFileOptions(params), limits });
+        sniff = await sniffUpload(f.path, { ...userFileOptions(params), fields: sniffFields(fields, params.mapping), limits });
       } catch (err) {
         throw named(err);
       }

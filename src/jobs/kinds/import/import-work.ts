@@ -6,22 +6,38 @@
  */
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { unixSeconds } from '../../../clock.js';
+import { dateOf, unixSeconds } from '../../../clock.js';
 import { withTransaction, type PoolClient } from '../../../db/pool.js';
 import type { ImportParams, JobRecord } from '../../../db/repositories/jobs.repository.js';
-import { AppError } from '../../../errors.js';
+import { UpsertRepository, type MergeCounts } from '../../../db/repositories/upsert.repository.js';
+import { AppError, InvalidFileError } from '../../../errors.js';
 import { createErrorReport, explainInputError, inferWholeFile, openImportInput, type ImportInputOptions } from '../../../formats/index.js';
 import { createRowIdGenerator } from '../../../services/tables/row-id.js';
 import { exportFileKey } from '../../../storage/index.js';
-import type { FieldSchema, OnConflict } from '../../../types/api.js';
+import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type ImportPreview, type OnConflict } from '../../../types/api.js';
 import type { JobResult, JobRunContext } from '../../job-kind.js';
 import { progressReporter } from '../../job-progress.js';
 import type { KindDeps } from '../kind-deps.js';
-import { duplicatesError, ImportRowsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
+import { duplicatesError, ImportRowsError, keyProblemsError, MAX_DUPLICATES_SHOWN } from './import-errors.js';
 import { fetchSourceFiles, rowErrorsOf, userFileOptions, type ImportFile, type StageSource } from './import-sources.js';
+
+/** Refuses a `conflict_key` field the file has no column for (every row's key would be empty). */
+function keyGiven(key: readonly string[], given: ReadonlyMap<string, string>): void {
+  const missing = key.filter((k) => !given.has(k));
+  if (missing.length === 0) return;
+  const names = missing.map((k) => JSON.stringify(k)).join(', ');
+  throw new InvalidFileError(
+    `conflict_key names ${names}, but the file has no column for ${missing.length === 1 ? 'it' : 'them'}; add the column, or name the file column that holds it in "mapping".`,
+    { columns: missing },
+  );
+}
+
+/** Rows a dry run shows as they would be stored. */
+export const PREVIEW_ROWS = 20;
 
 export class ImportWork {
   private readonly newId = createRowIdGenerator();
+  private readonly upsert = new UpsertRepository();
 
   constructor(private readonly d: KindDeps) {}
 
@@ -156,12 +172,31 @@ export class ImportWork {
     });
     const sources = (lineColumn: boolean): StageSource[] =>
       files.map((f) => ({ file: f, options: (rows) => inputOptions(f, lineColumn, rows) }));
+    const key = onConflict === 'error' ? undefined : params.conflict_key;
+    const labels = files.map((f) => f.label);
 
     try {
       if (params.dry_run) {
         // The whole validation, duplicates included, on a connection of its own whose transaction is
         // rolled back; the claim's transaction then records the job's success and nothing else.
-        return { rows: await this.withRollback((c) => this.stage(c, tableId, fields, sources(true), onConflict === 'error')) };
+        // With on_conflict, what the import would do with each row is counted too; nothing is locked or written.
+        return await this.withRollback(async (c) => {
+          const given = new Map<string, string>();
+          const rows = await this.stage(c, tableId, fields, sources(true), onConflict === 'error', given);
+          const preview = await this.preview(c, fields, files[0], params, given);
+          if (onConflict === 'error') return { rows, result: { inserted: rows, updated: 0, skipped: 0, preview } };
+          if (key) {
+            keyGiven(key, given);
+            const problems = await this.upsert.keyProblems(c, tableId, key, MAX_DUPLICATES_SHOWN);
+            if (problems.total > 0) throw keyProblemsError(problems, key, labels);
+          }
+          const matched = await this.upsert.countMatches(c, tableId, key ?? ['id']);
+          const counts: MergeCounts =
+            onConflict === 'update'
+              ? { inserted: rows - matched, updated: matched, skipped: 0 }
+              : { inserted: rows - matched, updated: 0, skipped: matched };
+          return { rows: counts.inserted + counts.updated, result: { ...counts, preview } };
+        });
       }
       if (onConflict === 'error') {
         // The fast path: straight into the table; PostgreSQL stops at a duplicate id (see below).
@@ -181,7 +216,9 @@ export class ImportWork {
             written += input.encoder.rows;
             before += file.size;
           }
-          return { rows: written };
+          // In the (sub)transaction that COPYed: the undo finds the rows by it.
+          await this.upsert.recordInserted(client, job.id, tableId, fields, dateOf(this.d.clock));
+          return { rows: written, result: { inserted: written, updated: 0, skipped: 0 } };
         };
         // An import that made its table from the file's first rows (POST /table/import/) may meet
         // a later row they did not foresee: then the whole file decides the schema, once.
@@ -200,9 +237,25 @@ export class ImportWork {
           return result;
         }
       }
-      // skip or update: through a staging table, so one INSERT ... ON CONFLICT decides per row.
-      await this.stage(client, tableId, fields, sources(true), false);
-      return { rows: await this.d.rows.mergeStaging(client, tableId, fields, onConflict) };
+      // skip or update: through a staging table, then by id one INSERT ... ON CONFLICT decides per
+      // row; by a key of fields (no unique index), an UPDATE ... FROM and an INSERT of the rest.
+      const given = new Map<string, string>();
+      await this.stage(client, tableId, fields, sources(true), false, given);
+      let counts: MergeCounts;
+      if (key) {
+        keyGiven(key, given);
+        await this.upsert.lockForMerge(client, tableId);
+        const problems = await this.upsert.keyProblems(client, tableId, key, MAX_DUPLICATES_SHOWN);
+        if (problems.total > 0) throw keyProblemsError(problems, key, labels);
+        counts = await this.upsert.mergeByKey(client, job.id, tableId, fields, key, onConflict, {
+          given: [...given.keys()],
+          now: unixSeconds(this.d.clock),
+          at: dateOf(this.d.clock),
+        });
+      } else {
+        counts = await this.upsert.mergeById(client, job.id, tableId, fields, onConflict, dateOf(this.d.clock));
+      }
+      return { rows: counts.inserted + counts.updated, result: { ...counts } };
     } catch (err) {
       if (signal.aborted) throw err;
       const e = explainInputError(err) as { code?: string };
@@ -239,6 +292,8 @@ export class ImportWork {
     files: ImportFile[],
     params: ImportParams,
   ): Promise<FieldSchema[] | undefined> {
+    // The whole-file inference reads the file's own column names; a mapped import keeps its first schema.
+    if (params.mapping) return undefined;
     let wider: FieldSchema[] | undefined = fields;
     for (const file of files) {
       if (!wider) return undefined;
@@ -271,6 +326,8 @@ export class ImportWork {
     fields: FieldSchema[],
     sources: StageSource[],
     againstTable: boolean,
+    /** Filled with the fields the files give, each with the file column it comes from (the first file's, when several give it). */
+    given?: Map<string, string>,
   ): Promise<number> {
     await this.d.rows.createStaging(client, tableId);
     let rows = 0;
@@ -284,11 +341,47 @@ export class ImportWork {
       }
       rowErrorsOf(input.encoder, file.label);
       rows += input.encoder.rows;
+      for (const [field, column] of input.encoder.sourceOf) if (!given?.has(field)) given?.set(field, column);
     }
     const dups = await this.d.rows.stagingDuplicates(client, tableId, againstTable, MAX_DUPLICATES_SHOWN);
     const labels = sources.map((x) => x.file.label);
     if (dups.total > 0) throw duplicatesError(dups, labels);
     return rows;
+  }
+
+  /**
+   * What a dry run shows before the user commits: the first rows as they would be stored, how each
+   * field is filled (its type and the file column it comes from; `null`: the file does not give
+   * it, so it takes its default or stays empty), the file columns `mapping` drops, and how the file
+   * was read.
+   */
+  private async preview(
+    client: PoolClient,
+    fields: FieldSchema[],
+    file: ImportFile | undefined,
+    params: ImportParams,
+    given: ReadonlyMap<string, string>,
+  ): Promise<ImportPreview> {
+    const columns: ImportPreview['columns'] = [
+      ...BUILTIN_FIELDS.filter((b) => given.has(b)).map((b) => ({ field: b, type: BUILTIN_FIELD_TYPES[b], source: given.get(b) ?? null })),
+      ...fields.map((f) => ({ field: f.name, type: f.type, source: given.get(f.name) ?? null })),
+    ];
+    const read: ImportPreview['file'] = { format: file?.format ?? params.format, gzip: file?.gzip ?? false };
+    if (read.format === 'csv') read.csv_delimiter = file?.csvDelimiter ?? params.csv_delimiter ?? ',';
+    // Options other parts of the import may add (an encoding found, a sheet chosen) are shown when the job has them.
+    const extra = params as { encoding?: unknown; sheet?: unknown; decimal_separator?: unknown };
+    if (typeof extra.encoding === 'string') read.encoding = extra.encoding;
+    if (typeof extra.sheet === 'string' || typeof extra.sheet === 'number') read.sheet = extra.sheet;
+    if (typeof extra.decimal_separator === 'string') read.decimal_separator = extra.decimal_separator;
+    const dropped = Object.entries(params.mapping ?? {})
+      .filter(([, to]) => to === null)
+      .map(([from]) => from);
+    return {
+      rows: await this.d.rows.stagedPreview(client, fields, PREVIEW_ROWS),
+      columns,
+      ...(dropped.length ? { dropped } : {}),
+      file: read,
+    };
   }
 
   /**

@@ -25,7 +25,7 @@ import { BUILTIN_FIELDS, type FieldSchema, type JobCreatedResponse, type TableSc
 import type { JobKind, JobPlan, JobResult, JobRunContext } from '../../job-kind.js';
 import { QueueName } from '../../job-names.js';
 import type { KindDeps } from '../kind-deps.js';
-import { sourceImportParams } from './import-sources.js';
+import { checkConflictKey, checkMapping, sniffFields, sourceImportParams } from './import-sources.js';
 import { ImportWork } from './import-work.js';
 
 /** The file options to read a sniffed file with: the user's, and the delimiter and encoding found. */
@@ -104,6 +104,24 @@ export interface UploadedFile {
 }
 
 type Created = JobCreatedResponse & { table_id?: number };
+type Sample = Awaited<ReturnType<typeof sampleFile>>;
+
+/** A new table's sample as `mapping` renames and drops its columns, so the schema inferred has the fields named there. */
+function mappedSample(sample: Sample, mapping: Record<string, string | null> | undefined): Sample {
+  if (!mapping) return sample;
+  const to = new Map(Object.entries(mapping));
+  const name = (c: string) => (to.has(c) ? (to.get(c) ?? null) : c);
+  const columns = sample.columns.map(name).filter((c): c is string => c !== null);
+  const rows = sample.rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      const n = name(k);
+      if (n !== null) out[n] = v;
+    }
+    return out;
+  });
+  return { ...sample, columns, rows };
+}
 
 export class ImportKind implements JobKind<'import'> {
   readonly type = 'import';
@@ -143,7 +161,7 @@ export class ImportKind implements JobKind<'import'> {
       const { limits } = this.d;
       const head = await sniffForInference(file.path, { ...fileOpts, limits });
       const sample = await sampleFile(file.path, head.format, head.gzip ?? false, { ...headOptions(fileOpts, head), limits });
-      const schema = { fields: inferSchema(sample, limits) };
+      const schema = { fields: inferSchema(mappedSample(sample, fileOpts.mapping), limits) };
       // The delimiter and encoding found by the sniff are the file's: the import reads it with the same.
       const found = { ...fields, fileOpts: { ...headOptions(fileOpts, head), csvDelimiter: fileOpts.csvDelimiter ?? head.csvDelimiter } };
       if (found.fileOpts.csvDelimiter === undefined) delete found.fileOpts.csvDelimiter;
@@ -227,7 +245,7 @@ export class ImportKind implements JobKind<'import'> {
         const head = await sniffForInference(path, { ...fileOpts, limits });
         return sampleFile(path, head.format, head.gzip ?? false, { ...headOptions(fileOpts, head), limits });
       });
-      const schema = { fields: inferSchema(sample, limits) };
+      const schema = { fields: inferSchema(mappedSample(sample, fileOpts.mapping), limits) };
       return this.withNewTable(userId, name, schema, (tableId) => this.planSource(userId, tableId, req, jobId, schema));
     });
   }
@@ -265,7 +283,13 @@ export class ImportKind implements JobKind<'import'> {
     const table = await this.d.tables.require(userId, tableId);
     if (!file) throw new InvalidParameterError('file', 'Send the file as the multipart/form-data field "file".');
     const { fileOpts } = f;
-    const sniff = await sniffUpload(file.path, { fields: table.schema.fields, ...fileOpts, limits: this.d.limits });
+    checkMapping(fileOpts.mapping, table.schema.fields);
+    checkConflictKey(f.conflictKey, table.schema.fields);
+    const sniff = await sniffUpload(file.path, {
+      ...fileOpts,
+      fields: sniffFields(table.schema.fields, fileOpts.mapping),
+      limits: this.d.limits,
+    });
     // A damaged Parquet file is refused here (400) rather than by its job; a gzip one by its job.
     const shape = formatOf(sniff.format)?.import;
     if (shape?.kind === 'rows' && shape.check && !sniff.gzip) await shape.check(file.path);
@@ -286,7 +310,9 @@ export class ImportKind implements JobKind<'import'> {
       if (sniff.columns) params.columns = sniff.columns;
     }
     if (sheet !== undefined && sniff.format === 'xlsx') params.sheet = sheet;
+    if (fileOpts.mapping) params.mapping = fileOpts.mapping;
     if (f.onConflict !== 'error') params.on_conflict = f.onConflict;
+    if (f.conflictKey) params.conflict_key = f.conflictKey;
     if (f.dryRun) params.dry_run = true;
     if (inferred) params.inferred_schema = inferred;
     if (!f.email) params.email = false;
@@ -310,6 +336,8 @@ export class ImportKind implements JobKind<'import'> {
     inferred?: TableSchema,
   ): Promise<JobPlan> {
     const table = await this.d.tables.require(userId, tableId);
+    checkMapping(req.fields.fileOpts.mapping, table.schema.fields);
+    checkConflictKey(req.fields.conflictKey, table.schema.fields);
     const location = await this.d.locations.prepare(req.url, req.connection, 'read', jobId);
     return {
       minute: req.fields.dryRun ? null : table.id,
