@@ -294,9 +294,11 @@ describe('export limits', () => {
 
     // The file of an expired link is removed by the repeating clean-up job.
     const path = join(server.config.storageDir, 'exports', job.id, defined(job.file_name, 'job.file_name'));
-    await waitFor(`${path} to be removed`, () => !existsSync(path));
-    const row = await server.db.query('SELECT file_key FROM tableport.jobs WHERE id = $1', [job.id]);
-    assert.equal(row.rows[0].file_key, null);
+    // The clean-up removes the file, then forgets its key.
+    await waitFor(`${path} to be removed and forgotten`, async () => {
+      const row = await server.db.query('SELECT file_key FROM tableport.jobs WHERE id = $1', [job.id]);
+      return !existsSync(path) && row.rows[0].file_key === null;
+    });
   });
 });
 

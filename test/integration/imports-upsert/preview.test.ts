@@ -53,7 +53,7 @@ describe('dry run preview', () => {
       { field: 'born', type: 'date', source: 'born' },
     ]);
     assert.deepEqual(p.dropped, ['Notes']);
-    assert.deepEqual(p.file, { format: 'csv', gzip: false, csv_delimiter: ';' });
+    assert.deepEqual(p.file, { format: 'csv', gzip: false, csv_delimiter: ';', encoding: 'utf-8' });
     // Nothing was written.
     const rows = await client(server, token).get(`/oserve/v1/table/${t}/record/`);
     assert.equal(rows.body.meta.total_count, 0);
@@ -76,6 +76,6 @@ describe('dry run preview', () => {
     ]);
     assert.equal(job.preview?.rows[0]?.id, 'k1');
     assert.equal(job.preview?.rows[0]?.name, null);
-    assert.deepEqual(job.preview?.file, { format: 'json', gzip: false });
+    assert.deepEqual(job.preview?.file, { format: 'json', gzip: false, encoding: 'utf-8' });
   });
 });

@@ -126,7 +126,7 @@ export class ImportWork {
         label: `sheet "${s.sheet}"`,
         size: params.size,
       };
-      const result = await this.importFiles(sheetJob, client, signal, table.id, table.schema.fields, [upload]);
+      const result = await this.importFiles(sheetJob, client, signal, table.id, table.schema.fields, [upload], false);
       rows += result.rows ?? 0;
     }
     return { rows };
@@ -140,6 +140,8 @@ export class ImportWork {
     tableId: number,
     tableFields: FieldSchema[],
     files: ImportFile[],
+    /** false: a sheets=all sheet, whose table the job made (it is undone by deleting the tables). */
+    keepUndo = true,
   ): Promise<JobResult> {
     const params = job.params as ImportParams;
     // The table's schema, or the wider one its inferring import finds in the whole file (below).
@@ -217,7 +219,7 @@ export class ImportWork {
             before += file.size;
           }
           // In the (sub)transaction that COPYed: the undo finds the rows by it.
-          await this.upsert.recordInserted(client, job.id, tableId, fields, dateOf(this.d.clock));
+          if (keepUndo) await this.upsert.recordInserted(client, job.id, tableId, fields, dateOf(this.d.clock));
           return { rows: written, result: { inserted: written, updated: 0, skipped: 0 } };
         };
         // An import that made its table from the file's first rows (POST /table/import/) may meet

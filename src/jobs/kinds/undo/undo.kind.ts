@@ -71,6 +71,8 @@ export class UndoKind implements JobKind<'undo'> {
     if (imported.type !== 'import')
       throw new UndoNotPossibleError(id, `it is ${article(imported.type)} job; only an import can be undone.`);
     if ((imported.params as ImportParams).dry_run) throw new UndoNotPossibleError(id, 'it is a dry run, which wrote nothing.');
+    if ((imported.params as ImportParams).sheet_tables)
+      throw new UndoNotPossibleError(id, 'it made a new table for each sheet (sheets=all); delete those tables instead.');
     if (imported.status !== 'succeeded')
       throw new UndoNotPossibleError(id, `it is ${imported.status}; only a succeeded import wrote rows (a failed one wrote none).`);
     const table = imported.table_id === null ? null : await this.d.tablesRepo.get(imported.table_id, null);
