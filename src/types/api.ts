@@ -246,8 +246,14 @@ export interface Job {
   error_report_url?: string | null;
   /** An import that created its table (`POST /table/import/`): the schema inferred from the file. */
   inferred_schema?: TableSchema;
+  /** The table's name when the job was asked for; for a bundle job, a short English description. */
+  table_name?: string;
+  /** A bundle export: the names of the tables it holds. */
+  tables?: string[];
   /** Unix seconds. */
   created_at: number;
+  /** Unix seconds when a worker first started it, or `null` while queued. */
+  started_at?: number | null;
   /** Unix seconds, or `null` while not finished. */
   finished_at: number | null;
   /**

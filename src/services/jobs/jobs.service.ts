@@ -1,5 +1,6 @@
 import { dateOf, systemClock, type Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
+import type { JobsFilter } from '../../contracts/jobs.js';
 import type { JobRecord, JobsRepository } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
 import { createDownloadLink, verifyDownload, type StorageDriver } from '../../storage/index.js';
@@ -60,7 +61,9 @@ export class JobsService {
       file_type: job.file_type,
       file_name: job.file_name,
       errors: job.errors,
+      table_name: job.table_name,
       created_at: secs(job.created_at),
+      started_at: job.started_at ? secs(job.started_at) : null,
       finished_at: job.finished_at ? secs(job.finished_at) : null,
       mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
       ...(job.destination_url ? { destination_url: job.destination_url } : {}),
@@ -69,6 +72,8 @@ export class JobsService {
     const params = job.params as { dry_run?: boolean; inferred_schema?: TableSchema };
     if (params.dry_run) out.dry_run = true;
     if (params.inferred_schema) out.inferred_schema = params.inferred_schema;
+    // A bundle export names its tables, so a list can say what it holds in the reader's language.
+    if (job.type === 'bundle_export') out.tables = (job.params as unknown as { tables?: string[] }).tables ?? [];
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;
   }
@@ -92,9 +97,24 @@ export class JobsService {
     return this.toJob(job);
   }
 
-  async list(userId: number, q: PageQuery, path: string): Promise<Page<Job>> {
-    const { total, jobs } = await this.jobs.list({ userId }, q.limit, q.offset);
-    return { meta: pageMeta(path, q, total), objects: jobs.map((j) => this.toJob(j)) };
+  /** The caller's jobs, newest first; `filter` narrows them (and stays in the page's next/previous links). */
+  async list(userId: number, q: PageQuery, path: string, filter: Partial<JobsFilter> = {}): Promise<Page<Job>> {
+    const { total, jobs } = await this.jobs.list(
+      { userId, tableId: filter.table_id, types: filter.type, statuses: filter.status },
+      q.limit,
+      q.offset,
+    );
+    const kept = new URLSearchParams();
+    if (filter.status) kept.set('status', filter.status.join(','));
+    if (filter.type) kept.set('type', filter.type.join(','));
+    if (filter.table_id !== undefined) kept.set('table_id', String(filter.table_id));
+    const meta = pageMeta(path, q, total);
+    const more = kept.size ? `&${kept.toString()}` : '';
+    if (more) {
+      if (meta.next) meta.next += more;
+      if (meta.previous) meta.previous += more;
+    }
+    return { meta, objects: jobs.map((j) => this.toJob(j)) };
   }
 
   async listTableExports(userId: number, tableId: string, q: PageQuery, path: string): Promise<Page<MinappExportJob>> {
