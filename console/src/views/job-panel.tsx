@@ -53,11 +53,8 @@ export function JobPanel({
     if (loaded) heading.current?.focus();
   }, [loaded]);
 
-  const close = () => {
-    onClose();
-    // Back where the user came from: the job's link in the table.
-    setTimeout(() => document.getElementById(`job-link-${id}`)?.focus(), 0);
-  };
+  // The jobs table puts the focus back on this job's link once the panel is gone.
+  const close = onClose;
 
   const act = async (fn: () => Promise<Msg | null>) => {
     setBusy(true);
@@ -227,7 +224,7 @@ function JobDetails(p: {
           {job.dry_run && job.status === 'succeeded' && <p>{t('dryRunDone', { rows: job.rows.toLocaleString(l) })}</p>}
           {job.inferred_schema && (
             <p class="small" data-testid="inferred-schema">
-              {t('inferredSchema')}: {job.inferred_schema.fields.map((f) => `${f.name} (${word('ft_', f.type)})`).join(', ')}
+              {t('inferredSchema')}: {job.inferred_schema.fields.map((f) => `${f.name}: ${word('ft_', f.type)}`).join('; ')}
             </p>
           )}
         </section>

@@ -54,6 +54,13 @@ export function JobsView({ openId }: { openId?: string | undefined }) {
     return () => clearTimeout(timer);
   }, [tick, filter, offset]);
 
+  // Closing a job's details returns the focus to its link in the table, where the user left it.
+  const lastOpen = useRef<string | undefined>(openId);
+  useEffect(() => {
+    if (!openId && lastOpen.current) document.getElementById(`job-link-${lastOpen.current}`)?.focus();
+    lastOpen.current = openId;
+  }, [openId]);
+
   const refresh = () => setTick((n) => n + 1);
   const narrow = (patch: JobFilter) => {
     setOffset(0);
