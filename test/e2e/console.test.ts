@@ -349,9 +349,13 @@ test('the jobs table: filtered by status, type and table, paged, and bundle jobs
   await page.locator('table.jobs-table tbody tr').first().locator('[data-testid=status]', { hasText: 'failed' }).waitFor(WAIT);
   assert.deepEqual(await page.locator('table.jobs-table tbody [data-testid=status]').allTextContents(), ['failed']);
   await page.getByLabel('Status', { exact: true }).selectOption('');
+  await page.waitForFunction(`document.querySelectorAll('table.jobs-table tbody tr').length > 1`, undefined, WAIT);
   await page.getByLabel('Type', { exact: true }).selectOption('bundle_export');
-  await page.waitForFunction(`document.querySelectorAll('table.jobs-table tbody tr').length === 1`, undefined, WAIT);
-  assert.match((await page.locator('table.jobs-table tbody tr').textContent()) ?? '', /bundle export/);
+  await page.waitForFunction(
+    `(() => { const rows = document.querySelectorAll('table.jobs-table tbody tr'); return rows.length === 1 && rows[0].textContent.includes('bundle export'); })()`,
+    undefined,
+    WAIT,
+  );
   await page.getByRole('button', { name: 'Clear filters' }).click();
   await page.getByLabel('Table', { exact: true }).selectOption({ label: 'cities' });
   await page.getByText('Jobs 1–20 of 25').waitFor(WAIT);
