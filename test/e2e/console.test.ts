@@ -98,8 +98,10 @@ async function tabTo(page: Page, target: Locator, max = 60): Promise<void> {
 
 /** Nothing sticks out sideways: the page scrolls only up and down (wide tables scroll in their own box). */
 async function noSideways(page: Page, where: string): Promise<void> {
-  const [scroll, width] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number];
-  assert.ok(scroll <= width, `${where}: the page is ${scroll}px wide in a ${width}px window`);
+  const [scroll, width, wide] = (await page.evaluate(
+    `[document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className)]`,
+  )) as [number, number, string[]];
+  assert.ok(scroll <= width, `${where}: the page is ${scroll}px wide in a ${width}px window (${wide.join(', ')})`);
 }
 
 test('the page is served without a token, with a self-only CSP and cache headers; GET / leads to it', async () => {

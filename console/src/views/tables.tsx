@@ -37,46 +37,49 @@ export function TablesView() {
       <h1 tabIndex={-1}>{t('tables')}</h1>
       <News news={news} />
       <ErrorNotice error={error} />
-      {tables === null ? (
-        <p>{t('loading')}</p>
-      ) : tables.length === 0 ? (
-        <p>{t('noTables')}</p>
-      ) : (
-        <div class="scroll">
-          <table class="grid" aria-label={t('tables')}>
-            <thead>
-              <tr>
-                <th scope="col">{t('name')}</th>
-                <th scope="col" class="num">
-                  {t('rows')}
-                </th>
-                <th scope="col">{t('created')}</th>
-                <th scope="col">{t('actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tables.map((tb) => (
-                <tr key={tb.id}>
-                  <th scope="row">
-                    <a href={`#/table/${tb.id}`}>{tb.name}</a>
+      {/* One stable box for the list, so the forms below keep their state (a dropped file) when it loads. */}
+      <div class="tables-list">
+        {tables === null ? (
+          <p>{t('loading')}</p>
+        ) : tables.length === 0 ? (
+          <p>{t('noTables')}</p>
+        ) : (
+          <div class="scroll">
+            <table class="grid" aria-label={t('tables')}>
+              <thead>
+                <tr>
+                  <th scope="col">{t('name')}</th>
+                  <th scope="col" class="num">
+                    {t('rows')}
                   </th>
-                  <td class="num" data-testid={`row-count-${tb.name}`}>
-                    {tb.row_count.toLocaleString()}
-                  </td>
-                  <td>
-                    <When secs={tb.created_at} />
-                  </td>
-                  <td>
-                    <button type="button" class="danger small" onClick={() => void remove(tb)} aria-label={`${t('delete')} ${tb.name}`}>
-                      {t('delete')}
-                    </button>
-                  </td>
+                  <th scope="col">{t('created')}</th>
+                  <th scope="col">{t('actions')}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {tables.map((tb) => (
+                  <tr key={tb.id}>
+                    <th scope="row">
+                      <a href={`#/table/${tb.id}`}>{tb.name}</a>
+                    </th>
+                    <td class="num" data-testid={`row-count-${tb.name}`}>
+                      {tb.row_count.toLocaleString()}
+                    </td>
+                    <td>
+                      <When secs={tb.created_at} />
+                    </td>
+                    <td>
+                      <button type="button" class="danger small" onClick={() => void remove(tb)} aria-label={`${t('delete')} ${tb.name}`}>
+                        {t('delete')}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </div>
       <div class="columns">
         <NewTableForm onCreated={(tb) => go(`#/table/${tb.id}`)} />
         <section class="card">
