@@ -422,7 +422,7 @@ test('keyboard only, in a narrow window, in 简体中文: sign in, export, read 
     (tb) => tb.name === 'people',
   );
   server.clock.advance(61_000);
-  assert.equal((await api('POST', `/table/${people?.id}/export/`, { file_type: 'csv' })).status, 201);
+  assert.equal((await api('POST', `/table/${people?.id}/export/`, { file_type: 'csv', mode: 'all' })).status, 201);
   await tabTo(page, page.getByRole('button', { name: '开始导出' }));
   await key('Enter');
   await page.getByRole('alert').getByText('同一数据表每分钟只能发起一次该操作，请稍后再试。').waitFor(WAIT);

@@ -168,12 +168,13 @@ export function JobsView({ openId }: { openId?: string | undefined }) {
           </div>
         )}
         {page && total > LIMIT && (
+          // The page the server answered with (not the one asked for), so the words match the rows shown.
           <nav class="pager" aria-label={t('jobs')}>
-            <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
+            <button type="button" disabled={page.meta.offset === 0} onClick={() => setOffset(Math.max(0, page.meta.offset - LIMIT))}>
               {t('previous')}
             </button>
-            <span aria-live="polite">{t('jobsPageOf', { from: offset + 1, to: Math.min(offset + LIMIT, total), total })}</span>
-            <button type="button" disabled={offset + LIMIT >= total} onClick={() => setOffset(offset + LIMIT)}>
+            <span aria-live="polite">{t('jobsPageOf', { from: page.meta.offset + 1, to: page.meta.offset + jobs.length, total })}</span>
+            <button type="button" disabled={!page.meta.next} onClick={() => setOffset(page.meta.offset + LIMIT)}>
               {t('next')}
             </button>
           </nav>

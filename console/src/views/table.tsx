@@ -151,7 +151,7 @@ function Rows({ table }: { table: Table }) {
           <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
             {t('previous')}
           </button>
-          <span aria-live="polite">{t('pageOf', { from: offset + 1, to: Math.min(offset + LIMIT, total), total })}</span>
+          <span aria-live="polite">{t('pageOf', { from: page.meta.offset + 1, to: page.meta.offset + page.objects.length, total })}</span>
           <button type="button" disabled={offset + LIMIT >= total} onClick={() => setOffset(offset + LIMIT)}>
             {t('next')}
           </button>
