@@ -148,13 +148,15 @@ export function JobsView({ openId }: { openId?: string | undefined }) {
                 <tr>
                   <th scope="col">{t('type')}</th>
                   <th scope="col">{t('table')}</th>
-                  <th scope="col">{t('file')}</th>
+                  <th scope="col" class="col-file">
+                    {t('file')}
+                  </th>
                   <th scope="col">{t('status')}</th>
                   <th scope="col" class="num">
                     {t('rows')}
                   </th>
                   <th scope="col">{t('started')}</th>
-                  <th scope="col" class="num">
+                  <th scope="col" class="num col-duration">
                     {t('duration')}
                   </th>
                 </tr>
@@ -202,7 +204,7 @@ function JobRow({ job, names, open }: { job: Job; names: Map<number, string>; op
   const running = job.status === 'running' || job.status === 'queued';
   return (
     <tr data-job-id={job.id} class={open ? 'open' : undefined} aria-current={open ? 'true' : undefined}>
-      <th scope="row">
+      <th scope="row" class="nowrap">
         <a href={`#/jobs/${job.id}`} id={`job-link-${job.id}`} aria-label={t('detailsOf', { what: label })}>
           {word('ty_', job.type)}
         </a>
@@ -210,7 +212,7 @@ function JobRow({ job, names, open }: { job: Job; names: Map<number, string>; op
       <td class="clip" title={table}>
         {job.table_id !== null && names.has(job.table_id) ? <a href={`#/table/${job.table_id}`}>{table}</a> : table}
       </td>
-      <td class="clip" title={fileLabel(job)}>
+      <td class="clip col-file" title={fileLabel(job)}>
         {fileLabel(job)}
       </td>
       <td>
@@ -223,7 +225,7 @@ function JobRow({ job, names, open }: { job: Job; names: Map<number, string>; op
       </td>
       <td class="num">{job.rows.toLocaleString(lang.get())}</td>
       <td class="nowrap">{job.started_at ? <When secs={job.started_at} compact /> : <span class="muted">—</span>}</td>
-      <td class="num nowrap">
+      <td class="num nowrap col-duration">
         <Duration start={job.started_at} end={job.finished_at} />
       </td>
     </tr>
