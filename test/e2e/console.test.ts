@@ -16,13 +16,14 @@ import { openBrowser, type Browser } from './helpers/browser.js';
 
 const WAIT = { timeout: 120_000 };
 const DOCS = process.env.DOCS_SCREENSHOTS === '1';
+const ADMIN_TOKEN = 'admin-token-for-the-console-test-0123';
 let server: TestServer;
 let browser: Browser;
 let token: string;
 let userId: number;
 
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: { ADMIN_TOKEN } });
   ({ token, userId } = await server.createUser());
   browser = await openBrowser();
 });
@@ -463,4 +464,21 @@ test('keyboard only, in a narrow window, in 简体中文: sign in, export, read 
 
   await page.setViewportSize({ width: 1200, height: 820 });
   assert.deepEqual(browser.pageErrors, [], 'the page logged no errors (no CSP refusals)');
+});
+
+test("the queue dashboard's sign-in page: the console's look, a labelled input, and its alert", { timeout: 120_000 }, async () => {
+  const { page, shot } = browser;
+  await page.goto(`${server.baseUrl}/admin/queues/`);
+  await page.getByRole('heading', { name: 'Queue dashboard', level: 1 }).waitFor(WAIT);
+  const input = page.getByLabel('Admin token');
+  assert.ok(await input.evaluate(isFocused), 'the token input has the focus');
+  await page.keyboard.type('not-the-admin-token');
+  await page.keyboard.press('Enter');
+  await page.getByRole('alert').getByText('That is not the admin token.').waitFor(WAIT);
+  assert.equal(await page.getByLabel('Admin token').getAttribute('aria-invalid'), 'true');
+  await shot('16-admin-sign-in');
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/admin\/queues\/$/, WAIT);
+  await page.locator('#root').waitFor({ ...WAIT, state: 'attached' });
 });
