@@ -72,7 +72,8 @@ async function newestJob(page: Page): Promise<{ row: Locator; id: string }> {
 async function openJob(page: Page, id: string): Promise<Locator> {
   await page.locator(`tr[data-job-id="${id}"] th a`).click();
   const panel = page.locator(`[data-testid=job-panel][data-job-id="${id}"]`);
-  await panel.waitFor(WAIT);
+  // Loaded: the job's status is shown (the panel says "Loading…" until then).
+  await panel.locator('[data-testid=status]').waitFor(WAIT);
   return panel;
 }
 
