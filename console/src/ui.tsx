@@ -63,7 +63,7 @@ export class LocalError extends Error {
   }
 }
 
-/** Now, moved on every 15 seconds so "3 minutes ago" stays true on a page left open. */
+/** A tick every 15 seconds, so "3 minutes ago" stays true on a page left open (renders read the clock itself). */
 export const now = signal(Date.now());
 setInterval(() => now.set(Date.now()), 15_000);
 
@@ -77,12 +77,15 @@ const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ['second', 1],
 ];
 
+/** A server clock a little ahead of the browser's still reads "now", not "in 10 seconds". */
+const SKEW_SECONDS = 60;
+
 /** "3 minutes ago" / "3分钟前", in the console's language. */
 export function relative(secs: number, nowMs: number): string {
   const diff = secs - nowMs / 1000;
   const abs = Math.abs(diff);
   const fmt = new Intl.RelativeTimeFormat(lang.get(), { numeric: 'auto' });
-  if (abs < 10) return fmt.format(0, 'second');
+  if (abs < 10 || (diff > 0 && diff < SKEW_SECONDS)) return fmt.format(0, 'second');
   for (const [unit, size] of UNITS) if (abs >= size) return fmt.format(Math.round(diff / size), unit);
   return fmt.format(0, 'second');
 }
@@ -95,9 +98,10 @@ export const when = (secs: number | null | undefined): string => (secs ? new Dat
  * relative time with the local one as its tooltip (dense tables); otherwise both are shown.
  */
 export function When({ secs, compact = false }: { secs: number | null | undefined; compact?: boolean }) {
-  const n = now.use();
+  now.use();
   lang.use();
   if (!secs) return null;
+  const n = Date.now();
   const local = when(secs);
   const iso = new Date(secs * 1000).toISOString();
   if (compact)
@@ -123,10 +127,10 @@ export function duration(seconds: number): string {
 
 /** How long a job ran (or has run so far); empty while queued. */
 export function Duration({ start, end }: { start: number | null | undefined; end: number | null | undefined }) {
-  const n = now.use();
+  now.use();
   lang.use();
   if (!start) return null;
-  return <>{duration((end ?? n / 1000) - start)}</>;
+  return <>{duration((end ?? Date.now() / 1000) - start)}</>;
 }
 
 export function size(bytes: number): string {
