@@ -30,11 +30,18 @@ export interface JobError {
   line?: number;
   field?: string;
 }
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import'] as const;
 export interface Job {
   id: string;
-  type: 'export' | 'import' | string;
-  table_id: number;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | string;
+  type: (typeof JOB_TYPES)[number] | string;
+  /** `null` for a bundle job, which spans tables. */
+  table_id: number | null;
+  /** The table's name when the job was asked for (a bundle job: an English description, not shown). */
+  table_name?: string;
+  /** A bundle export's tables. */
+  tables?: string[];
+  status: (typeof JOB_STATUSES)[number] | string;
   progress: number;
   rows: number;
   file_url: string | null;
@@ -45,7 +52,16 @@ export interface Job {
   error_report_url?: string | null;
   inferred_schema?: Schema;
   created_at: number;
+  started_at?: number | null;
   finished_at: number | null;
+  mail_status?: 'pending' | 'sent' | 'outbox' | null;
+  destination_url?: string;
+  source_url?: string;
+}
+export interface JobFilter {
+  status?: string;
+  type?: string;
+  table_id?: number;
 }
 export interface JobCreated {
   status: 'ok';
@@ -121,10 +137,11 @@ export const api = {
   export: (id: number, body: Record<string, unknown>) => request<JobCreated>('POST', `/table/${id}/export/`, body),
   import: (id: number, form: FormData) => request<JobCreated>('POST', `/table/${id}/import/`, form),
   importNew: (form: FormData) => request<JobCreated>('POST', '/table/import/', form),
-  jobs: (limit = 50) => request<Page<Job>>('GET', `/jobs/${q({ limit })}`),
+  jobs: (p: JobFilter & { limit: number; offset: number }) => request<Page<Job>>('GET', `/jobs/${q({ ...p })}`),
   job: (id: string) => request<Job>('GET', `/jobs/${id}`),
   cancel: (id: string) => request<Job>('POST', `/jobs/${id}/cancel`),
   retry: (id: string) => request<JobCreated>('POST', `/jobs/${id}/retry`),
+  // Hook: undo (POST /jobs/:id/undo) goes here once the import undo API lands (issue 24).
 };
 
 export const FIELD_TYPES: FieldType[] = ['string', 'integer', 'number', 'boolean', 'date', 'array', 'object'];

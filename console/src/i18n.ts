@@ -1,210 +1,10 @@
 // English and Simplified Chinese. The language comes from the browser unless the user picked one
-// (kept in localStorage: it is a preference, not a secret).
+// (kept in localStorage: it is a preference, not a secret). The sentences are in messages.ts.
+import { en, type Key, zh, zhErrors, zhHttp } from './messages';
 import { signal } from './signal';
 
+export type { Key } from './messages';
 export type Lang = 'en' | 'zh-CN';
-
-const en = {
-  app: 'tableport console',
-  signIn: 'Sign in',
-  signOut: 'Sign out',
-  token: 'API token',
-  tokenHelp: 'Create one with: npx tableport users add --email you@example.com. It is kept in this tab only.',
-  tables: 'Tables',
-  jobs: 'Jobs',
-  language: 'Language',
-  name: 'Name',
-  rows: 'Rows',
-  rowsUnit: 'rows',
-  created: 'Created',
-  actions: 'Actions',
-  open: 'Open',
-  delete: 'Delete',
-  confirmDelete: 'Delete table “{name}” and all its rows?',
-  newTable: 'New table',
-  fields: 'Fields',
-  field: 'Field',
-  type: 'Type',
-  addField: 'Add field',
-  removeField: 'Remove field',
-  create: 'Create',
-  noTables: 'No tables yet. Create one, or import a file as a new table.',
-  loading: 'Loading…',
-  back: 'All tables',
-  browse: 'Rows',
-  export: 'Export',
-  import: 'Import',
-  where: 'where (MinApp JSON)',
-  orderBy: 'order_by',
-  apply: 'Apply',
-  previous: 'Previous',
-  next: 'Next',
-  pageOf: 'Rows {from}–{to} of {total}',
-  noRows: 'No rows.',
-  schema: 'Schema',
-  fileType: 'File type',
-  mode: 'Rows',
-  modeAll: 'All rows',
-  modePart: 'Rows created in a time window',
-  start: 'Start (created_at ≥)',
-  end: 'End (created_at <)',
-  compression: 'Compression',
-  csvOptions: 'CSV options',
-  delimiter: 'Delimiter',
-  header: 'Header row',
-  bom: 'UTF-8 BOM (for Excel)',
-  escapeFormulas: "Escape formulas: a ' before cells starting with = + - @, so spreadsheets do not run them",
-  selection: 'Selection',
-  includeKeys: 'include_keys (comma-separated)',
-  excludeKeys: 'exclude_keys (comma-separated)',
-  orderByList: 'order_by (comma-separated, - for descending)',
-  customHeaders: 'csv_customize_headers (comma-separated)',
-  timestampKeys: 'timestamp_convert_keys (comma-separated)',
-  startExport: 'Start export',
-  exportQueued: 'Export queued as job {id}.',
-  importQueued: 'Import queued as job {id}.',
-  dropHere: 'Drop a CSV, JSON, NDJSON, Parquet or xlsx file here',
-  orPick: 'or choose a file',
-  chosen: 'File: {name} ({size})',
-  targetSchema: 'The file’s columns must be fields of this schema:',
-  importOptions: 'Import options',
-  detect: 'detect',
-  tab: 'TAB',
-  headerTrue: 'First line is the header',
-  columns: 'columns (when there is no header; comma-separated)',
-  onConflict: 'on_conflict (duplicate id)',
-  dryRun: 'Dry run: validate only, write nothing',
-  startImport: 'Start import',
-  importNew: 'Import a file as a new table',
-  importNewHelp: 'The schema is inferred from the file and shown on the job.',
-  tableName: 'New table name',
-  job: 'Job',
-  status: 'Status',
-  progress: 'Progress',
-  table: 'Table',
-  file: 'File',
-  download: 'Download',
-  errorReport: 'Error report (CSV)',
-  errors: 'Errors',
-  line: 'line {n}',
-  cancel: 'Cancel',
-  retry: 'Retry',
-  retried: 'Retried as job {id}.',
-  noJobs: 'No jobs yet.',
-  inferredSchema: 'Inferred schema',
-  dryRunDone: 'Dry run: {rows} rows would be written.',
-  st_queued: 'queued',
-  st_running: 'running',
-  st_succeeded: 'succeeded',
-  st_failed: 'failed',
-  st_cancelled: 'cancelled',
-  ty_export: 'export',
-  ty_import: 'import',
-  error: 'Error',
-  refresh: 'Refresh',
-};
-
-export type Key = keyof typeof en;
-
-const zh: Record<Key, string> = {
-  app: 'tableport 控制台',
-  signIn: '登录',
-  signOut: '退出',
-  token: 'API 令牌',
-  tokenHelp: '用 npx tableport users add --email you@example.com 创建令牌。令牌只保存在当前标签页。',
-  tables: '数据表',
-  jobs: '任务',
-  language: '语言',
-  name: '名称',
-  rows: '行数',
-  rowsUnit: '行',
-  created: '创建时间',
-  actions: '操作',
-  open: '打开',
-  delete: '删除',
-  confirmDelete: '删除数据表“{name}”及其全部数据？',
-  newTable: '新建数据表',
-  fields: '字段',
-  field: '字段',
-  type: '类型',
-  addField: '添加字段',
-  removeField: '移除字段',
-  create: '创建',
-  noTables: '还没有数据表。新建一个，或把文件导入为新表。',
-  loading: '加载中…',
-  back: '全部数据表',
-  browse: '数据',
-  export: '导出',
-  import: '导入',
-  where: 'where（知晓云查询 JSON）',
-  orderBy: 'order_by',
-  apply: '应用',
-  previous: '上一页',
-  next: '下一页',
-  pageOf: '第 {from}–{to} 行，共 {total} 行',
-  noRows: '没有数据。',
-  schema: '表结构',
-  fileType: '文件类型',
-  mode: '行',
-  modeAll: '全部行',
-  modePart: '按创建时间段',
-  start: '开始（created_at ≥）',
-  end: '结束（created_at <）',
-  compression: '压缩',
-  csvOptions: 'CSV 选项',
-  delimiter: '分隔符',
-  header: '表头行',
-  bom: 'UTF-8 BOM（供 Excel 使用）',
-  escapeFormulas: "转义公式：以 = + - @ 开头的单元格前加 '，防止电子表格将其作为公式执行",
-  selection: '选择',
-  includeKeys: 'include_keys（逗号分隔）',
-  excludeKeys: 'exclude_keys（逗号分隔）',
-  orderByList: 'order_by（逗号分隔，- 表示降序）',
-  customHeaders: 'csv_customize_headers（逗号分隔）',
-  timestampKeys: 'timestamp_convert_keys（逗号分隔）',
-  startExport: '开始导出',
-  exportQueued: '导出任务 {id} 已排队。',
-  importQueued: '导入任务 {id} 已排队。',
-  dropHere: '把 CSV、JSON、NDJSON、Parquet 或 xlsx 文件拖到这里',
-  orPick: '或选择文件',
-  chosen: '文件：{name}（{size}）',
-  targetSchema: '文件的列必须是此表结构中的字段：',
-  importOptions: '导入选项',
-  detect: '自动识别',
-  tab: '制表符',
-  headerTrue: '第一行是表头',
-  columns: 'columns（无表头时；逗号分隔）',
-  onConflict: 'on_conflict（id 重复时）',
-  dryRun: '试运行：只校验，不写入',
-  startImport: '开始导入',
-  importNew: '把文件导入为新表',
-  importNewHelp: '表结构由文件推断，并显示在任务中。',
-  tableName: '新表名称',
-  job: '任务',
-  status: '状态',
-  progress: '进度',
-  table: '数据表',
-  file: '文件',
-  download: '下载',
-  errorReport: '错误报告（CSV）',
-  errors: '错误',
-  line: '第 {n} 行',
-  cancel: '取消',
-  retry: '重试',
-  retried: '已重试，新任务 {id}。',
-  noJobs: '还没有任务。',
-  inferredSchema: '推断的表结构',
-  dryRunDone: '试运行：将写入 {rows} 行。',
-  st_queued: '排队中',
-  st_running: '运行中',
-  st_succeeded: '成功',
-  st_failed: '失败',
-  st_cancelled: '已取消',
-  ty_export: '导出',
-  ty_import: '导入',
-  error: '错误',
-  refresh: '刷新',
-};
 
 const LANG_KEY = 'tableport.lang';
 
@@ -219,9 +19,11 @@ export const lang = signal<Lang>(initial());
 export function setLang(l: Lang): void {
   localStorage.setItem(LANG_KEY, l);
   document.documentElement.lang = l;
+  document.title = (l === 'zh-CN' ? zh : en).app;
   lang.set(l);
 }
 document.documentElement.lang = lang.get();
+document.title = (lang.get() === 'zh-CN' ? zh : en).app;
 
 /** The sentence for `key` in the current language, with `{name}` placeholders filled. */
 export function t(key: Key, vars: Record<string, string | number> = {}): string {
@@ -229,8 +31,21 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
   return text.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
 }
 
-/** A status or type word from the API, translated when known. */
-export function word(prefix: 'st_' | 'ty_', value: string): string {
+/** A status, type, field type or mail word from the API, translated when known. */
+export function word(prefix: 'st_' | 'ty_' | 'ft_' | 'mail_' | 'conflict_', value: string): string {
   const key = `${prefix}${value}`;
   return key in en ? t(key as Key) : value;
+}
+
+/**
+ * The sentence to show for an API error: the server's own in English; in Chinese the catalogue's
+ * sentence for its code (`null` when the code is unknown, so the caller shows the server's words).
+ */
+export function serverSentence(code: string, message: string, status?: number): string | null {
+  if (lang.get() !== 'zh-CN') return message;
+  const known = zhErrors[code];
+  if (known) return known;
+  const http = /^http_(\d{3})$/.exec(code);
+  if (http?.[1]) return zhHttp(Number(http[1]));
+  return status ? zhHttp(status) : null;
 }

@@ -21,9 +21,11 @@ function App() {
     });
   }, []);
   // After a page change, move focus to the page's heading so keyboard and screen-reader users follow.
+  // (Opening a job's details beside the jobs table is not a page change: the panel takes focus itself.)
+  const pageKey = current.page === 'jobs' ? 'jobs' : `${current.page}/${current.id ?? ''}`;
   useEffect(() => {
     main.current?.querySelector<HTMLElement>('h1')?.focus();
-  }, [current.page, current.id]);
+  }, [pageKey]);
 
   const signOut = () => {
     token.clear();
@@ -33,7 +35,7 @@ function App() {
   return (
     <>
       <button type="button" class="skip" onClick={() => main.current?.focus()}>
-        Skip to content
+        {t('skip')}
       </button>
       <header class="top">
         <span class="brand">{t('app')}</span>
@@ -70,7 +72,7 @@ function App() {
             }}
           />
         ) : current.page === 'jobs' ? (
-          <JobsView />
+          <JobsView openId={current.id} />
         ) : current.page === 'table' && current.id ? (
           <TableView id={current.id} key={current.id} />
         ) : (

@@ -1,15 +1,18 @@
-// Hash routes (#/tables, #/table/12, #/jobs): the static server needs no rewrite rules and the
-// token never appears in any of them.
+// Hash routes (#/tables, #/table/12, #/jobs, #/jobs/<id>): the static server needs no rewrite
+// rules and the token never appears in any of them.
 import { signal } from './signal';
+import type { Msg } from './ui';
 
 export interface Route {
+  // Hook: the schedules page (issue 24, item 1) becomes `'schedules'` here, with its link in main.tsx.
   page: 'tables' | 'table' | 'jobs';
+  /** A table's id, or the job whose details are open beside the jobs table. */
   id?: string;
 }
 
 function parse(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, '').split('/');
-  if (page === 'jobs') return { page: 'jobs' };
+  if (page === 'jobs') return id ? { page: 'jobs', id } : { page: 'jobs' };
   if (page === 'table' && id) return { page: 'table', id };
   return { page: 'tables' };
 }
@@ -22,12 +25,12 @@ export function go(hash: string): void {
   else location.hash = hash;
 }
 
-/** A message to show on the next page (e.g. "export queued as job …"), read once. */
-let flash: string | null = null;
-export function setFlash(msg: string): void {
-  flash = msg;
+/** News to show on the next page (e.g. "export queued as job …"), read once; words chosen at render time. */
+let flash: Msg | null = null;
+export function setFlash(m: Msg): void {
+  flash = m;
 }
-export function takeFlash(): string | null {
+export function takeFlash(): Msg | null {
   const f = flash;
   flash = null;
   return f;

@@ -263,7 +263,7 @@ export interface Job {
   /** An import of an xlsx workbook: the sheet it reads (named, or the one whose header matched the table). */
   sheet?: string;
   /** `POST /table/import/` with `sheets=all`: each sheet and the table made for it (`table_id` is the first's). */
-  tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
+  sheet_tables?: Array<{ sheet: string; table_id: number; table_name: string }>;
   /** A succeeded import (or a dry run: what it would do): rows added to the table. */
   inserted?: number;
   /** A succeeded import: existing rows it replaced (`on_conflict=update`, matched by `id` or `conflict_key`). */
@@ -280,8 +280,14 @@ export interface Job {
   deleted?: number;
   /** A succeeded undo job: rows the import had updated, now as they were before it. */
   restored?: number;
+  /** The table's name when the job was asked for; for a bundle job, a short English description. */
+  table_name?: string;
+  /** A bundle export: the names of the tables it holds. */
+  tables?: string[];
   /** Unix seconds. */
   created_at: number;
+  /** Unix seconds when a worker first started it, or `null` while queued. */
+  started_at?: number | null;
   /** Unix seconds, or `null` while not finished. */
   finished_at: number | null;
   /**

@@ -1,22 +1,30 @@
 /**
  * The web console in a real browser against a real server: sign in, create a table, import by
- * drag-and-drop, export and download, cancel a big export, and read a failed import's errors.
+ * drag-and-drop, export and download, cancel a big export, read a failed import's errors, the jobs
+ * table filtered and paged with a job's details beside it, and the whole walk again with the
+ * keyboard alone, in a narrow window, in 简体中文.
+ *
+ * `DOCS_SCREENSHOTS=1` also writes the README's pictures (docs/console-jobs.png, docs/console-import.png).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openBrowser, type Browser } from './helpers/browser.js';
 
 const WAIT = { timeout: 120_000 };
+const DOCS = process.env.DOCS_SCREENSHOTS === '1';
+const ADMIN_TOKEN = 'admin-token-for-the-console-test-0123';
 let server: TestServer;
 let browser: Browser;
 let token: string;
+let userId: number;
 
 before(async () => {
-  server = await startTestServer();
-  token = (await server.createUser()).token;
+  server = await startTestServer({ env: { ADMIN_TOKEN } });
+  ({ token, userId } = await server.createUser());
   browser = await openBrowser();
 });
 
@@ -35,6 +43,11 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+/** A picture for the README, taken from this run when asked for. */
+async function docsShot(page: Page, name: string): Promise<void> {
+  if (DOCS) await page.screenshot({ path: fileURLToPath(new URL(`../../docs/${name}.png`, import.meta.url)) });
+}
+
 /** Drops `content` as a file on the drop zone, the way a browser delivers a dragged file. */
 async function dropFile(page: Page, zone: Locator, name: string, content: string, type = 'text/csv'): Promise<void> {
   const dataTransfer = await page.evaluateHandle(
@@ -45,17 +58,26 @@ async function dropFile(page: Page, zone: Locator, name: string, content: string
   await zone.dispatchEvent('drop', { dataTransfer });
 }
 
-/** The newest job's card on the jobs page (the page lists newest first), and its id. */
-async function newestJob(page: Page): Promise<{ card: Locator; id: string }> {
+/** The newest job's row in the jobs table (newest first), and its id. */
+async function newestJob(page: Page): Promise<{ row: Locator; id: string }> {
   await page.waitForURL(/#\/jobs$/, WAIT);
-  const first = page.locator('ul.jobs > li').first();
+  const first = page.locator('table.jobs-table tbody tr').first();
   await first.waitFor(WAIT);
   const id = await first.getAttribute('data-job-id');
-  assert.ok(id, 'a job card carries its id');
-  return { card: page.locator(`li[data-job-id="${id}"]`), id };
+  assert.ok(id, 'a job row carries its id');
+  return { row: page.locator(`tr[data-job-id="${id}"]`), id };
 }
 
-const status = (card: Locator, word: string) => card.locator('[data-testid=status]', { hasText: word }).waitFor(WAIT);
+/** Opens a job's details beside the table from its row's link, as a person clicks it. */
+async function openJob(page: Page, id: string): Promise<Locator> {
+  await page.locator(`tr[data-job-id="${id}"] th a`).click();
+  const panel = page.locator(`[data-testid=job-panel][data-job-id="${id}"]`);
+  // Loaded: the job's status is shown (the panel says "Loading…" until then).
+  await panel.locator('[data-testid=status]').waitFor(WAIT);
+  return panel;
+}
+
+const status = (where: Locator, word: string) => where.locator('[data-testid=status]', { hasText: word }).waitFor(WAIT);
 
 async function openTable(page: Page, name: string, tab: 'Rows' | 'Import' | 'Export'): Promise<void> {
   await page.getByRole('link', { name: 'Tables', exact: true }).click();
@@ -63,7 +85,28 @@ async function openTable(page: Page, name: string, tab: 'Rows' | 'Import' | 'Exp
   await page.getByRole('tab', { name: tab }).click();
 }
 
-test('the page is served without a token, with a self-only CSP and cache headers', async () => {
+/** In the page: is this element the focused one? (The test's TypeScript has no DOM types.) */
+const isFocused = (el: unknown): boolean =>
+  el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement;
+
+/** Presses Tab until `target` has the focus: the keyboard reaches it, in a bounded number of steps. */
+async function tabTo(page: Page, target: Locator, max = 60): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate(isFocused).catch(() => false)) return;
+    await page.keyboard.press('Tab');
+  }
+  assert.fail(`Tab never reached ${target.toString()}`);
+}
+
+/** Nothing sticks out sideways: the page scrolls only up and down (wide tables scroll in their own box). */
+async function noSideways(page: Page, where: string): Promise<void> {
+  const [scroll, width, wide] = (await page.evaluate(
+    `[document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className)]`,
+  )) as [number, number, string[]];
+  assert.ok(scroll <= width, `${where}: the page is ${scroll}px wide in a ${width}px window (${wide.join(', ')})`);
+}
+
+test('the page is served without a token, with a self-only CSP and cache headers; GET / leads to it', async () => {
   const res = await fetch(`${server.baseUrl}/console/`);
   assert.equal(res.status, 200);
   const csp = res.headers.get('content-security-policy') ?? '';
@@ -79,11 +122,15 @@ test('the page is served without a token, with a self-only CSP and cache headers
   const bare = await fetch(`${server.baseUrl}/console`, { redirect: 'manual' });
   assert.equal(bare.status, 301);
   assert.equal(bare.headers.get('location'), '/console/');
+  const root = await fetch(`${server.baseUrl}/`, { redirect: 'manual' });
+  assert.equal(root.status, 302);
+  assert.equal(root.headers.get('location'), '/console/');
 });
 
 test('a person signs in, creates a table, imports a CSV by drag-and-drop and exports it as CSV', { timeout: 300_000 }, async () => {
   const { page, shot } = browser;
-  await page.goto(`${server.baseUrl}/console/`);
+  await page.goto(`${server.baseUrl}/`);
+  await page.waitForURL(/\/console\/$/, WAIT);
 
   // A wrong token: the API's sentence, and no way in.
   await page.getByLabel('API token').fill('not-a-token');
@@ -116,18 +163,29 @@ test('a person signs in, creates a table, imports a CSV by drag-and-drop and exp
   await dropFile(page, panel.locator('.dropzone'), 'people.csv', csv);
   await panel.getByText('File: people.csv').waitFor(WAIT);
   await shot('02-import-drop');
+  await docsShot(page, 'console-import');
   await panel.getByRole('button', { name: 'Start import' }).click();
 
   const imported = await newestJob(page);
-  await status(imported.card, 'succeeded');
-  assert.equal(await imported.card.getByTestId('progress').textContent(), '100%');
-  assert.equal(await imported.card.locator('progress').getAttribute('value'), '100');
-  assert.match((await imported.card.textContent()) ?? '', /5 rows/);
+  await page.getByRole('status').getByText(`Import queued as job ${imported.id}.`).waitFor(WAIT);
+  await status(imported.row, 'succeeded');
+  assert.equal(await imported.row.locator('td.num').first().textContent(), '5');
+  const details = await openJob(page, imported.id);
+  await status(details, 'succeeded');
+  assert.equal(await details.getByTestId('progress').textContent(), '100%');
+  assert.equal(await details.getByTestId('rows').textContent(), '5');
+  assert.match((await details.textContent()) ?? '', /people\.csv/);
 
-  // The rows, then the where box narrowing them.
+  // The rows: times as local dates (never raw Unix seconds), then the where box narrowing them.
   await openTable(page, 'people', 'Rows');
   await page.getByText('Rows 1–5 of 5').waitFor(WAIT);
-  await page.getByLabel('where (MinApp JSON)').fill('{"age": {"$gte": 33}}');
+  const where = page.getByLabel('where (MinApp JSON)');
+  assert.match((await where.getAttribute('placeholder')) ?? '', /"name"/, 'the example query names a field of this table');
+  const firstRow = page.getByRole('tabpanel').locator('tbody tr').first();
+  assert.equal(await firstRow.locator('time').count(), 2, 'created_at and updated_at are times');
+  const cells = await firstRow.locator('td').allTextContents();
+  assert.ok(!cells.some((c) => /^\d{9,}$/.test(c.trim())), `no raw Unix seconds in ${JSON.stringify(cells)}`);
+  await where.fill('{"age": {"$gte": 33}}');
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.getByText('Rows 1–2 of 2').waitFor(WAIT);
   const shown = await page.getByRole('tabpanel').locator('tbody tr').allTextContents();
@@ -142,12 +200,10 @@ test('a person signs in, creates a table, imports a CSV by drag-and-drop and exp
   await shot('04-export-form');
   await page.getByRole('button', { name: 'Start export' }).click();
   const exported = await newestJob(page);
-  await status(exported.card, 'succeeded');
+  await status(exported.row, 'succeeded');
+  const exportPanel = await openJob(page, exported.id);
   await shot('05-jobs');
-  const [download] = await Promise.all([
-    page.waitForEvent('download', WAIT),
-    exported.card.getByRole('link', { name: 'Download' }).click(),
-  ]);
+  const [download] = await Promise.all([page.waitForEvent('download', WAIT), exportPanel.getByRole('link', { name: 'Download' }).click()]);
   const path = await download.path();
   const lines = (await readFile(path, 'utf8')).trim().split('\n');
   assert.equal(lines[0], 'id,created_at,updated_at,created_by,name,age');
@@ -158,7 +214,7 @@ test('a person signs in, creates a table, imports a CSV by drag-and-drop and exp
   assert.deepEqual(browser.pageErrors, [], 'the page logged no errors (no CSP refusals)');
 });
 
-test('a big export is cancelled from the jobs page', { timeout: 300_000 }, async () => {
+test('a big export is cancelled from its details', { timeout: 300_000 }, async () => {
   const { page, shot } = browser;
   const created = await api('POST', '/table/', {
     name: 'big',
@@ -177,19 +233,13 @@ test('a big export is cancelled from the jobs page', { timeout: 300_000 }, async
   await openTable(page, 'big', 'Export');
   await page.getByRole('button', { name: 'Start export' }).click();
   const job = await newestJob(page);
-  await job.card.getByRole('button', { name: 'Cancel' }).click();
-
-  // Cancel is built by `jobops`: until it is merged the API answers 404 and the console shows its sentence.
-  const probe = await api('POST', '/jobs/no-such-job/cancel');
-  const routed = !String(probe.json.error_msg ?? '').startsWith('No route for');
-  if (routed) {
-    await status(job.card, 'cancelled');
-    assert.equal(await job.card.getByRole('button', { name: 'Cancel' }).count(), 0);
-  } else {
-    const alert = job.card.getByRole('alert');
-    await alert.waitFor(WAIT);
-    assert.equal(await alert.textContent(), `No route for POST /oserve/v1/jobs/${job.id}/cancel. (not_found)`);
-  }
+  const details = await openJob(page, job.id);
+  await details.getByRole('button', { name: 'Cancel' }).click();
+  await status(details, 'cancelled');
+  await status(job.row, 'cancelled');
+  await page.getByRole('status').getByText(`Job ${job.id} was cancelled.`).waitFor(WAIT);
+  assert.equal(await details.getByRole('button', { name: 'Cancel' }).count(), 0);
+  assert.equal(await details.getByRole('button', { name: 'Retry' }).count(), 1);
   await shot('06-cancel');
 });
 
@@ -209,21 +259,27 @@ test('a failed import shows its errors by line and links the error report', { ti
   await dropFile(page, page.getByRole('tabpanel').locator('.dropzone'), 'scores.csv', 'player,score\nann,10\nbob,ten\ncid,30\ndee,4.5\n');
   await page.getByRole('button', { name: 'Start import' }).click();
   const job = await newestJob(page);
-  await status(job.card, 'failed');
-  const errors = (await job.card.locator('.job-errors').textContent()) ?? '';
+  await status(job.row, 'failed');
+  const details = await openJob(page, job.id);
+  const errors = (await details.locator('.job-errors').textContent()) ?? '';
   assert.match(errors, /line 3/);
   assert.match(errors, /line 5/);
   assert.doesNotMatch(errors, /line [24]\b/);
-  assert.equal(await job.card.getByRole('link', { name: 'Error report (CSV)' }).count(), 1);
-  assert.equal(await job.card.getByRole('button', { name: 'Retry' }).count(), 1);
+  assert.equal(await details.getByRole('link', { name: 'Error report (CSV)' }).count(), 1);
+  assert.equal(await details.getByRole('button', { name: 'Retry' }).count(), 1);
   const rows = await api('GET', `/table/${Number(created.json.id)}/record/`);
   assert.equal((rows.json.meta as { total_count: number }).total_count, 0, 'all or nothing: no row written');
   await shot('07-failed-import');
 
-  // The same page in 简体中文, from the language toggle.
+  // The same page in 简体中文, from the language toggle: words, statuses and the server's errors.
   await page.getByLabel('Language').selectOption('zh-CN');
   await page.getByRole('heading', { name: '任务', level: 1 }).waitFor(WAIT);
-  await job.card.locator('[data-testid=status]', { hasText: '失败' }).waitFor(WAIT);
+  await status(details, '失败');
+  const zhErrors = (await details.locator('.job-errors').textContent()) ?? '';
+  assert.match(zhErrors, /第 3 行/);
+  assert.match(zhErrors, /第 5 行/);
+  assert.match(zhErrors, /服务器原文/, "the server's English wording is one click away");
+  assert.equal(await details.getByRole('link', { name: '错误报告（CSV）' }).count(), 1);
   await shot('08-jobs-zh');
   await page.getByLabel('语言').selectOption('en');
 });
@@ -237,11 +293,193 @@ test('a file dropped on the tables page becomes a new table with an inferred sch
   await shot('09-import-new-table');
   await page.getByRole('button', { name: 'Start import' }).click();
   const job = await newestJob(page);
-  await status(job.card, 'succeeded');
-  const text = (await job.card.textContent()) ?? '';
-  assert.match(text, /Inferred schema: .*city \(string\).*population \(integer\).*capital \(boolean\)/);
+  await status(job.row, 'succeeded');
+  const details = await openJob(page, job.id);
+  const inferred = (await details.getByTestId('inferred-schema').textContent()) ?? '';
+  assert.match(inferred, /Inferred schema: city: string \(text\); population: integer; capital: boolean/);
   await page.getByRole('link', { name: 'Tables', exact: true }).click();
   await page.getByTestId('row-count-cities').waitFor(WAIT);
   assert.equal(await page.getByTestId('row-count-cities').textContent(), '2');
   await shot('10-tables');
+});
+
+test('the jobs table: filtered by status, type and table, paged, and bundle jobs named in words', { timeout: 300_000 }, async () => {
+  const { page, shot } = browser;
+  const tables = (await api('GET', '/table/')).json.objects as Array<{ id: number; name: string }>;
+  const cities = tables.find((tb) => tb.name === 'cities');
+  assert.ok(cities);
+  // A month of nightly exports of `cities`, older than everything above: enough for two pages.
+  await server.db.query(
+    `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, status, progress, rows, params, file_type, file_name,
+                                 created_at, started_at, finished_at, updated_at, mail_sent_at, mail_status)
+     SELECT gen_random_uuid(), 'export', $1, $2, 'cities', 'succeeded', 100, 2, '{"file_type": "csv", "mode": "all"}', 'csv',
+            'cities-' || g || '.csv', now() - g * interval '1 day', now() - g * interval '1 day' + interval '2 seconds',
+            now() - g * interval '1 day' + interval '75 seconds', now(), now(), 'sent'
+       FROM generate_series(1, 24) g`,
+    [userId, cities.id],
+  );
+
+  // The API's filters, which the page uses.
+  const failed = await api('GET', '/jobs/?status=failed');
+  assert.equal(failed.status, 200);
+  const failedJobs = failed.json.objects as Array<{ status: string; type: string }>;
+  assert.deepEqual(
+    failedJobs.map((j) => `${j.type} ${j.status}`),
+    ['import failed'],
+  );
+  const ofCities = await api('GET', `/jobs/?table_id=${cities.id}&limit=20`);
+  assert.equal((ofCities.json.meta as { total_count: number }).total_count, 25);
+  assert.equal((ofCities.json.meta as { next: string }).next, `/oserve/v1/jobs/?limit=20&offset=20&table_id=${cities.id}`);
+  const two = await api('GET', '/jobs/?status=succeeded,cancelled&type=export');
+  assert.ok((two.json.objects as Array<{ status: string }>).every((j) => ['succeeded', 'cancelled'].includes(j.status)));
+  const bad = await api('GET', '/jobs/?status=finished');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error_code, 'invalid_parameter');
+  assert.equal(bad.json.parameter, 'status');
+
+  // A bundle export of two tables: its row says so, never `#null` or `bundle_export`.
+  const bundle = await api('POST', '/data/export/', { tables: ['people', 'scores'] });
+  assert.equal(bundle.status, 201);
+  await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+  const bundleRow = page.locator(`tr[data-job-id="${String(bundle.json.job_id)}"]`);
+  await status(bundleRow, 'succeeded');
+  const bundleText = (await bundleRow.textContent()) ?? '';
+  assert.match(bundleText, /bundle export/);
+  assert.match(bundleText, /2 tables: people, scores/);
+  assert.doesNotMatch(bundleText, /#null|bundle_export/);
+
+  // Filters: the server narrows, the page says what it shows.
+  await page.getByLabel('Status', { exact: true }).selectOption('failed');
+  await page.locator('table.jobs-table tbody tr').first().locator('[data-testid=status]', { hasText: 'failed' }).waitFor(WAIT);
+  assert.deepEqual(await page.locator('table.jobs-table tbody [data-testid=status]').allTextContents(), ['failed']);
+  await page.getByLabel('Status', { exact: true }).selectOption('');
+  // (Waits by locators: the page's CSP refuses the eval a string predicate needs.)
+  const jobRows = page.locator('table.jobs-table tbody tr');
+  await jobRows.nth(1).waitFor(WAIT);
+  await page.getByLabel('Type', { exact: true }).selectOption('bundle_export');
+  await jobRows.nth(1).waitFor({ ...WAIT, state: 'detached' });
+  assert.match((await jobRows.textContent()) ?? '', /bundle export/);
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.getByLabel('Table', { exact: true }).selectOption({ label: 'cities' });
+  await page.getByText('Jobs 1–20 of 25').waitFor(WAIT);
+  assert.equal(await jobRows.count(), 20);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByText('Jobs 21–25 of 25').waitFor(WAIT);
+  const last = jobRows.last();
+  assert.match((await last.textContent()) ?? '', /cities-24\.csv.*1 min 13 s/, 'a month-old export with its duration');
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.getByText('Jobs 1–20 of').waitFor(WAIT);
+  await shot('11-jobs-filtered');
+
+  // The README's picture: the jobs table with the failed import's details open beside it.
+  const failedRow = page.locator('table.jobs-table tbody tr', { has: page.locator('[data-testid=status]', { hasText: 'failed' }) });
+  const failedId = await failedRow.first().getAttribute('data-job-id');
+  assert.ok(failedId);
+  await openJob(page, failedId);
+  await docsShot(page, 'console-jobs');
+  await shot('12-jobs-details');
+});
+
+test('keyboard only, in a narrow window, in 简体中文: sign in, export, read the job, and back', { timeout: 300_000 }, async () => {
+  const { page, shot } = browser;
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${server.baseUrl}/`);
+  await page.waitForURL(/\/console\/$/, WAIT);
+  const key = (k: string) => page.keyboard.press(k);
+
+  // Sign out, switch to Chinese, sign in: every step from the keyboard.
+  await tabTo(page, page.getByRole('button', { name: 'Sign out' }));
+  await key('Enter');
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor(WAIT);
+  await tabTo(page, page.getByLabel('Language'));
+  await key('ArrowDown');
+  await page.getByRole('heading', { name: '登录', level: 1 }).waitFor(WAIT);
+  await noSideways(page, 'sign-in');
+  await tabTo(page, page.getByLabel('API 令牌'));
+  await page.keyboard.type('not-a-token');
+  await key('Enter');
+  const alert = page.getByRole('alert');
+  await alert.waitFor(WAIT);
+  assert.match((await alert.textContent()) ?? '', /令牌无效或已失效，请重新登录。/, "the server's message, in Chinese");
+  await shot('13-zh-narrow-sign-in');
+  await page.getByLabel('API 令牌').press('Control+A');
+  await page.keyboard.type(token);
+  await key('Enter');
+  await page.getByRole('heading', { name: '数据表', level: 1 }).waitFor(WAIT);
+  await noSideways(page, 'tables');
+
+  // A table's rows: local times; then its export tab, by the arrow keys of the tab list.
+  await tabTo(page, page.getByRole('link', { name: 'people', exact: true }));
+  await key('Enter');
+  await page.getByRole('heading', { name: /^people/, level: 1 }).waitFor(WAIT);
+  await page.getByText('第 1–5 行，共 5 行').waitFor(WAIT);
+  assert.equal(await page.getByRole('tabpanel').locator('tbody tr').first().locator('time').count(), 2);
+  await tabTo(page, page.getByRole('tab', { name: '数据' }));
+  await key('ArrowRight');
+  await key('ArrowRight');
+  await page.getByRole('tab', { name: '导出', selected: true }).waitFor(WAIT);
+  await noSideways(page, 'export form');
+  // `people` was just exported (through the API): the server refuses, and says why in Chinese.
+  const people = (((await api('GET', '/table/')).json.objects ?? []) as Array<{ id: number; name: string }>).find(
+    (tb) => tb.name === 'people',
+  );
+  server.clock.advance(61_000);
+  assert.equal((await api('POST', `/table/${people?.id}/export/`, { file_type: 'csv', mode: 'all' })).status, 201);
+  await tabTo(page, page.getByRole('button', { name: '开始导出' }));
+  await key('Enter');
+  await page.getByRole('alert').getByText('同一数据表每分钟只能发起一次该操作，请稍后再试。').waitFor(WAIT);
+  server.clock.advance(61_000);
+  await page.getByRole('button', { name: '开始导出' }).press('Enter');
+
+  // The jobs table with the news in Chinese; it follows the language switch both ways.
+  const job = await newestJob(page);
+  const news = page.getByRole('status').filter({ hasText: job.id });
+  await news.getByText(`导出任务 ${job.id} 已排队。`).waitFor(WAIT);
+  await status(job.row, '成功');
+  await noSideways(page, 'jobs');
+  await tabTo(page, page.getByLabel('语言'));
+  await key('ArrowUp');
+  await news.getByText(`Export queued as job ${job.id}.`).waitFor(WAIT);
+  await key('ArrowDown');
+  await news.getByText(`导出任务 ${job.id} 已排队。`).waitFor(WAIT);
+  assert.match((await page.locator('table.jobs-table').textContent()) ?? '', /打包导出.*2 张表：people, scores/);
+  await shot('14-zh-narrow-jobs');
+
+  // Its details take the narrow page; Escape goes back to the row's link.
+  const link = page.locator(`#job-link-${job.id}`);
+  await tabTo(page, link);
+  await key('Enter');
+  const details = page.locator(`[data-testid=job-panel][data-job-id="${job.id}"]`);
+  await details.getByRole('heading', { name: '导出 · people', level: 2 }).waitFor(WAIT);
+  assert.ok(await details.getByRole('heading', { level: 2 }).evaluate(isFocused), 'the panel takes the focus');
+  assert.equal(await page.locator('table.jobs-table').isVisible(), false, 'in a narrow window the details take the page');
+  await status(details, '成功');
+  assert.match((await details.textContent()) ?? '', /排队时间.*开始.*结束时间.*耗时/);
+  await noSideways(page, 'job details');
+  await shot('15-zh-narrow-details');
+  await tabTo(page, details.getByRole('link', { name: '下载' }));
+  await key('Escape');
+  await page.waitForURL(/#\/jobs$/, WAIT);
+  await page.locator('table.jobs-table').waitFor(WAIT);
+  await page.locator(`#job-link-${job.id}:focus`).waitFor(WAIT);
+
+  await page.setViewportSize({ width: 1200, height: 820 });
+  assert.deepEqual(browser.pageErrors, [], 'the page logged no errors (no CSP refusals)');
+});
+
+test("the queue dashboard's sign-in page: the console's look, a labelled input, and its alert", { timeout: 120_000 }, async () => {
+  const { page, shot } = browser;
+  await page.goto(`${server.baseUrl}/admin/queues/`);
+  await page.getByRole('heading', { name: 'Queue dashboard', level: 1 }).waitFor(WAIT);
+  const input = page.getByLabel('Admin token');
+  assert.ok(await input.evaluate(isFocused), 'the token input has the focus');
+  await page.keyboard.type('not-the-admin-token');
+  await page.keyboard.press('Enter');
+  await page.getByRole('alert').getByText('That is not the admin token.').waitFor(WAIT);
+  assert.equal(await page.getByLabel('Admin token').getAttribute('aria-invalid'), 'true');
+  await shot('16-admin-sign-in');
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/admin\/queues\/$/, WAIT);
+  await page.locator('#root').waitFor({ ...WAIT, state: 'attached' });
 });

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, type Table } from '../api';
 import { t } from '../i18n';
-import { Notice, errorText, list } from '../ui';
+import { ErrorNotice, LocalError, list } from '../ui';
+import { wherePlaceholder } from './where-example';
 
 const FILE_TYPES = ['csv', 'json', 'ndjson', 'parquet', 'xlsx', 'sql'] as const;
 
@@ -26,7 +27,7 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
   const [orderBy, setOrderBy] = useState('');
   const [headers, setHeaders] = useState('');
   const [tsKeys, setTsKeys] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: Event) => {
@@ -48,8 +49,8 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
     if (where.trim()) {
       try {
         body.where = JSON.parse(where);
-      } catch (err) {
-        setError(`where: ${errorText(err)}`);
+      } catch {
+        setError(new LocalError('whereNotJson', { example: wherePlaceholder(table.schema.fields) }));
         return;
       }
     }
@@ -61,7 +62,7 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
     try {
       onQueued((await api.export(table.id, body)).job_id);
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -107,7 +108,7 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
       </fieldset>
       <label for="exp-compression">{t('compression')}</label>
       <select id="exp-compression" value={compression} onChange={(e) => setCompression(e.currentTarget.value)}>
-        <option value="none">none</option>
+        <option value="none">{t('compressionNone')}</option>
         <option value="gzip">gzip</option>
       </select>
       {fileType === 'csv' && (
@@ -140,7 +141,7 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
           id="exp-where"
           rows={2}
           value={where}
-          placeholder='{"price": {"$gt": 10}}'
+          placeholder={wherePlaceholder(table.schema.fields)}
           spellcheck={false}
           onInput={(e) => setWhere(e.currentTarget.value)}
         />
@@ -149,7 +150,7 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
         {text('exp-order', t('orderByList'), orderBy, setOrderBy, '-created_at')}
         {text('exp-ts', t('timestampKeys'), tsKeys, setTsKeys, 'created_at')}
       </fieldset>
-      {error && <Notice kind="error">{error}</Notice>}
+      <ErrorNotice error={error} />
       <button type="submit" class="primary" disabled={busy}>
         {t('startExport')}
       </button>

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, type Table } from '../api';
-import { t } from '../i18n';
-import { Notice, errorText, size } from '../ui';
+import { t, word } from '../i18n';
+import { ErrorNotice, size } from '../ui';
 
 /**
  * Drop a file (or pick one) and start an import: into `table` when given, otherwise into a new
@@ -16,7 +16,7 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
   const [columns, setColumns] = useState('');
   const [onConflict, setOnConflict] = useState('error');
   const [dryRun, setDryRun] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   const idp = table ? `imp-${table.id}` : 'imp-new';
@@ -52,7 +52,7 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
       const res = table ? await api.import(table.id, form) : await api.importNew(form);
       onQueued(res.job_id);
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -138,16 +138,18 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
           )}
           <label for={`${idp}-conflict`}>{t('onConflict')}</label>
           <select id={`${idp}-conflict`} value={onConflict} onChange={(e) => setOnConflict(e.currentTarget.value)}>
-            <option value="error">error</option>
-            <option value="skip">skip</option>
-            <option value="update">update</option>
+            {(['error', 'skip', 'update'] as const).map((c) => (
+              <option key={c} value={c}>
+                {word('conflict_', c)}
+              </option>
+            ))}
           </select>
           <label class="check">
             <input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} /> {t('dryRun')}
           </label>
         </div>
       </details>
-      {error && <Notice kind="error">{error}</Notice>}
+      <ErrorNotice error={error} />
       <button type="submit" class="primary" disabled={!file || busy}>
         {t('startImport')}
       </button>

@@ -1,17 +1,27 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, isFinished, type Job } from '../api';
-import { t, word } from '../i18n';
-import { takeFlash } from '../route';
-import { Notice, errorText, when } from '../ui';
+import { api, isFinished, JOB_STATUSES, JOB_TYPES, type Job, type JobFilter, type Page } from '../api';
+import { lang, t, word } from '../i18n';
+import { go, takeFlash } from '../route';
+import { Duration, ErrorNotice, News, type Msg, When } from '../ui';
+import { JobPanel } from './job-panel';
+import { fileLabel, jobLabel, tableLabel } from './job-words';
 
 const POLL_MS = 1000;
+const LIMIT = 20;
 
-/** The caller's jobs, refreshed every second while any of them is still queued or running. */
-export function JobsView() {
-  const [jobs, setJobs] = useState<Job[] | null>(null);
+/**
+ * The caller's jobs as a dense table, filtered and paged by the server (`GET /jobs/?status=&type=&table_id=`),
+ * refreshed every second while a job on the page is queued or running. `openId`: the job whose
+ * details are open beside the table (`#/jobs/<id>`).
+ */
+export function JobsView({ openId }: { openId?: string | undefined }) {
+  lang.use();
+  const [page, setPage] = useState<Page<Job> | null>(null);
   const [names, setNames] = useState<Map<number, string>>(new Map());
-  const [error, setError] = useState<string | null>(null);
-  const [news, setNews] = useState<string | null>(takeFlash());
+  const [filter, setFilter] = useState<JobFilter>({});
+  const [offset, setOffset] = useState(0);
+  const [error, setError] = useState<unknown>(null);
+  const [news, setNews] = useState<Msg | null>(takeFlash());
   const [tick, setTick] = useState(0);
   const alive = useRef(true);
 
@@ -28,146 +38,196 @@ export function JobsView() {
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    api.jobs().then(
-      (page) => {
+    api.jobs({ ...filter, limit: LIMIT, offset }).then(
+      (p) => {
         if (!alive.current) return;
-        setJobs(page.objects);
+        setPage(p);
         setError(null);
-        if (page.objects.some((j) => !isFinished(j))) timer = setTimeout(() => setTick((n) => n + 1), POLL_MS);
+        if (p.objects.some((j) => !isFinished(j))) timer = setTimeout(() => setTick((n) => n + 1), POLL_MS);
       },
       (err: unknown) => {
         if (!alive.current) return;
-        setError(errorText(err));
+        setError(err);
         timer = setTimeout(() => setTick((n) => n + 1), POLL_MS * 5);
       },
     );
     return () => clearTimeout(timer);
-  }, [tick]);
+  }, [tick, filter, offset]);
+
+  // Closing a job's details returns the focus to its link in the table, where the user left it.
+  const lastOpen = useRef<string | undefined>(openId);
+  useEffect(() => {
+    if (!openId && lastOpen.current) document.getElementById(`job-link-${lastOpen.current}`)?.focus();
+    lastOpen.current = openId;
+  }, [openId]);
 
   const refresh = () => setTick((n) => n + 1);
+  const narrow = (patch: JobFilter) => {
+    setOffset(0);
+    setFilter((f) => {
+      const next: JobFilter = { ...f, ...patch };
+      for (const k of Object.keys(next) as Array<keyof JobFilter>) if (next[k] === undefined || next[k] === '') delete next[k];
+      return next;
+    });
+  };
+  const filtered = Object.keys(filter).length > 0;
+  const total = page?.meta.total_count ?? 0;
+  const jobs = page?.objects ?? [];
 
   return (
-    <>
-      <div class="title-row">
-        <h1 tabIndex={-1}>{t('jobs')}</h1>
-        <button type="button" onClick={refresh}>
-          {t('refresh')}
-        </button>
-      </div>
-      {news && <Notice kind="ok">{news}</Notice>}
-      {error && <Notice kind="error">{error}</Notice>}
-      {jobs === null ? (
-        <p>{t('loading')}</p>
-      ) : jobs.length === 0 ? (
-        <p>{t('noJobs')}</p>
-      ) : (
-        <ul class="jobs">
-          {jobs.map((j) => (
-            <JobCard
-              key={j.id}
-              job={j}
-              table={names.get(j.table_id)}
-              onChange={(msg) => {
-                setNews(msg);
-                refresh();
+    <div class={`jobs-layout${openId ? ' has-panel' : ''}`}>
+      <section class="jobs-main" aria-labelledby="jobs-title">
+        <div class="title-row">
+          <h1 id="jobs-title" tabIndex={-1}>
+            {t('jobs')}
+          </h1>
+          <button type="button" onClick={refresh}>
+            {t('refresh')}
+          </button>
+        </div>
+        <News news={news} />
+        <ErrorNotice error={error} />
+        <fieldset class="filter jobs-filter">
+          <legend class="sr-only">{t('filters')}</legend>
+          <span>
+            <label for="jobs-status">{t('status')}</label>
+            <select id="jobs-status" value={filter.status ?? ''} onChange={(e) => narrow({ status: e.currentTarget.value })}>
+              <option value="">{t('anyStatus')}</option>
+              {JOB_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {word('st_', s)}
+                </option>
+              ))}
+            </select>
+          </span>
+          <span>
+            <label for="jobs-type">{t('type')}</label>
+            <select id="jobs-type" value={filter.type ?? ''} onChange={(e) => narrow({ type: e.currentTarget.value })}>
+              <option value="">{t('anyType')}</option>
+              {JOB_TYPES.map((ty) => (
+                <option key={ty} value={ty}>
+                  {word('ty_', ty)}
+                </option>
+              ))}
+            </select>
+          </span>
+          <span>
+            <label for="jobs-table">{t('table')}</label>
+            <select
+              id="jobs-table"
+              value={filter.table_id === undefined ? '' : String(filter.table_id)}
+              onChange={(e) => {
+                const v = e.currentTarget.value;
+                narrow({ table_id: v ? Number(v) : undefined });
               }}
-            />
-          ))}
-        </ul>
+            >
+              <option value="">{t('anyTable')}</option>
+              {[...names].map(([id, name]) => (
+                <option key={id} value={String(id)}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </span>
+          {filtered && (
+            <button type="button" onClick={() => narrow({ status: undefined, type: undefined, table_id: undefined })}>
+              {t('clearFilters')}
+            </button>
+          )}
+        </fieldset>
+        {page === null ? (
+          error ? null : (
+            <p>{t('loading')}</p>
+          )
+        ) : jobs.length === 0 ? (
+          <p>{filtered ? t('noJobsMatch') : t('noJobs')}</p>
+        ) : (
+          <div class="scroll">
+            <table class="grid dense jobs-table" aria-labelledby="jobs-title">
+              <thead>
+                <tr>
+                  <th scope="col">{t('type')}</th>
+                  <th scope="col">{t('table')}</th>
+                  <th scope="col" class="col-file">
+                    {t('file')}
+                  </th>
+                  <th scope="col">{t('status')}</th>
+                  <th scope="col" class="num">
+                    {t('rows')}
+                  </th>
+                  <th scope="col">{t('started')}</th>
+                  <th scope="col" class="num col-duration">
+                    {t('duration')}
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {jobs.map((j) => (
+                  <JobRow key={j.id} job={j} names={names} open={j.id === openId} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {page && total > LIMIT && (
+          // The page the server answered with (not the one asked for), so the words match the rows shown.
+          <nav class="pager" aria-label={t('jobs')}>
+            <button type="button" disabled={page.meta.offset === 0} onClick={() => setOffset(Math.max(0, page.meta.offset - LIMIT))}>
+              {t('previous')}
+            </button>
+            <span aria-live="polite">{t('jobsPageOf', { from: page.meta.offset + 1, to: page.meta.offset + jobs.length, total })}</span>
+            <button type="button" disabled={!page.meta.next} onClick={() => setOffset(page.meta.offset + LIMIT)}>
+              {t('next')}
+            </button>
+          </nav>
+        )}
+      </section>
+      {openId && (
+        <JobPanel
+          key={openId}
+          id={openId}
+          names={names}
+          onClose={() => go('#/jobs')}
+          onChange={(m) => {
+            setNews(m);
+            refresh();
+          }}
+        />
       )}
-    </>
+    </div>
   );
 }
 
-function JobCard({ job, table, onChange }: { job: Job; table: string | undefined; onChange: (msg: string | null) => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const act = async (fn: () => Promise<string | null>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      onChange(await fn());
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const cancel = () =>
-    act(async () => {
-      await api.cancel(job.id);
-      return null;
-    });
-  const retry = () => act(async () => t('retried', { id: (await api.retry(job.id)).job_id }));
-  const label = `${word('ty_', job.type)} ${job.id}`;
-
+function JobRow({ job, names, open }: { job: Job; names: Map<number, string>; open: boolean }) {
+  const label = jobLabel(job, names);
+  const table = tableLabel(job, names);
+  const running = job.status === 'running' || job.status === 'queued';
   return (
-    <li class={`job ${job.status}`} data-job-id={job.id} aria-label={label}>
-      <div class="job-head">
-        <strong>{word('ty_', job.type)}</strong>
-        <span>{table ? <a href={`#/table/${job.table_id}`}>{table}</a> : `#${job.table_id}`}</span>
-        {job.file_name && <span class="muted">{job.file_name}</span>}
+    <tr data-job-id={job.id} class={open ? 'open' : undefined} aria-current={open ? 'true' : undefined}>
+      <th scope="row" class="nowrap">
+        <a href={`#/jobs/${job.id}`} id={`job-link-${job.id}`} aria-label={t('detailsOf', { what: label })}>
+          {word('ty_', job.type)}
+        </a>
+      </th>
+      <td class="clip" title={table}>
+        {job.table_id !== null && names.has(job.table_id) ? <a href={`#/table/${job.table_id}`}>{table}</a> : table}
+      </td>
+      <td class="clip col-file" title={fileLabel(job)}>
+        {fileLabel(job)}
+      </td>
+      <td>
         <span class={`badge ${job.status}`} data-testid="status">
           {word('st_', job.status)}
         </span>
-        <span class="muted small">{when(job.created_at)}</span>
-        <code class="muted small">{job.id}</code>
-      </div>
-      <div class="job-progress">
-        {/* A failed or cancelled job's last percentage would only mislead. */}
-        {job.status !== 'failed' && job.status !== 'cancelled' && (
-          <>
-            <progress max={100} value={job.progress} aria-label={`${t('progress')} ${label}`} />
-            <span data-testid="progress">{job.progress}%</span>
-          </>
+        {running && (
+          <progress class="mini" max={100} value={job.progress} aria-label={`${t('progress')} ${label}`} title={`${job.progress}%`} />
         )}
-        <span>
-          {job.rows.toLocaleString()} {t('rowsUnit')}
-        </span>
-      </div>
-      {job.dry_run && job.status === 'succeeded' && <p>{t('dryRunDone', { rows: job.rows })}</p>}
-      {job.inferred_schema && (
-        <p class="small">
-          {t('inferredSchema')}: {job.inferred_schema.fields.map((f) => `${f.name} (${f.type})`).join(', ')}
-        </p>
-      )}
-      <div class="job-actions">
-        {job.file_url && (
-          <a class="button primary" href={job.file_url} download={job.file_name ?? ''}>
-            {t('download')}
-          </a>
-        )}
-        {job.error_report_url && (
-          <a class="button" href={job.error_report_url} download>
-            {t('errorReport')}
-          </a>
-        )}
-        {!isFinished(job) && (
-          <button type="button" disabled={busy} onClick={() => void cancel()}>
-            {t('cancel')}
-          </button>
-        )}
-        {(job.status === 'failed' || job.status === 'cancelled') && (
-          <button type="button" disabled={busy} onClick={() => void retry()}>
-            {t('retry')}
-          </button>
-        )}
-      </div>
-      {error && <Notice kind="error">{error}</Notice>}
-      {job.errors.length > 0 && (
-        <div class="job-errors">
-          <h3>{t('errors')}</h3>
-          <ul>
-            {job.errors.map((e) => (
-              <li key={`${e.error_code}:${e.line ?? ''}:${e.field ?? ''}:${e.error_msg}`}>
-                {/* The API's sentences usually name the line already; add it only when they do not. */}
-                {e.line !== undefined && !e.error_msg.includes(`line ${e.line}`) && <span class="muted">{t('line', { n: e.line })}: </span>}
-                {e.error_msg} <span class="muted small">({e.error_code})</span>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
-    </li>
+      </td>
+      <td class="num">{job.rows.toLocaleString(lang.get())}</td>
+      <td class="nowrap">{job.started_at ? <When secs={job.started_at} compact /> : <span class="muted">—</span>}</td>
+      <td class="num nowrap col-duration">
+        <Duration start={job.started_at} end={job.finished_at} />
+      </td>
+    </tr>
   );
 }

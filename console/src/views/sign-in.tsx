@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import { api, token } from '../api';
 import { t } from '../i18n';
-import { Notice, errorText } from '../ui';
+import { ErrorNotice } from '../ui';
 
 export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: Event) => {
@@ -19,7 +19,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
       token.set(tok);
       onSignedIn();
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -43,7 +43,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
         <p id="token-help" class="help">
           {t('tokenHelp')}
         </p>
-        {error && <Notice kind="error">{error}</Notice>}
+        <ErrorNotice error={error} />
         <button type="submit" class="primary" disabled={busy}>
           {t('signIn')}
         </button>

@@ -1,21 +1,22 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Page, type Row, type Table } from '../api';
+import { api, type Field, type Page, type Row, type Table } from '../api';
 import { t } from '../i18n';
 import { go, setFlash } from '../route';
-import { Notice, errorText } from '../ui';
+import { ErrorNotice, msg, When } from '../ui';
 import { ExportForm } from './export-form';
 import { ImportPanel } from './import-panel';
+import { wherePlaceholder } from './where-example';
 
 const LIMIT = 20;
 type Tab = 'browse' | 'import' | 'export';
 
 export function TableView({ id }: { id: string }) {
   const [table, setTable] = useState<Table | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [tab, setTab] = useState<Tab>('browse');
 
   useEffect(() => {
-    api.table(id).then(setTable, (err: unknown) => setError(errorText(err)));
+    api.table(id).then(setTable, (err: unknown) => setError(err));
   }, [id]);
   // The heading appears only once the table is loaded; focus it then, as the app does on every page change.
   const loaded = table !== null;
@@ -24,11 +25,11 @@ export function TableView({ id }: { id: string }) {
   }, [loaded]);
 
   const queued = (key: 'exportQueued' | 'importQueued') => (jobId: string) => {
-    setFlash(t(key, { id: jobId }));
+    setFlash(msg(key, { id: jobId }));
     go('#/jobs');
   };
 
-  if (!table) return error ? <Notice kind="error">{error}</Notice> : <p>{t('loading')}</p>;
+  if (!table) return error ? <ErrorNotice error={error} /> : <p>{t('loading')}</p>;
   const tabs: Tab[] = ['browse', 'import', 'export'];
   return (
     <>
@@ -80,13 +81,13 @@ function Rows({ table }: { table: Table }) {
   const [orderBy, setOrderBy] = useState('');
   const [applied, setApplied] = useState({ where: '', orderBy: '' });
   const [page, setPage] = useState<Page<Row> | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
     setError(null);
     api
       .rows(table.id, { limit: LIMIT, offset, where: applied.where || undefined, order_by: applied.orderBy || undefined })
-      .then(setPage, (err: unknown) => setError(errorText(err)));
+      .then(setPage, (err: unknown) => setError(err));
   }, [table.id, offset, applied]);
 
   const apply = (e: Event) => {
@@ -94,7 +95,8 @@ function Rows({ table }: { table: Table }) {
     setOffset(0);
     setApplied({ where: where.trim(), orderBy: orderBy.trim() });
   };
-  const cols = ['id', ...table.schema.fields.map((f) => f.name), 'created_at'];
+  const cols = ['id', ...table.schema.fields.map((f) => f.name), 'created_at', 'updated_at'];
+  const kinds = columnKinds(table.schema.fields);
   const total = page?.meta.total_count ?? 0;
 
   return (
@@ -105,7 +107,7 @@ function Rows({ table }: { table: Table }) {
           <input
             id="rows-where"
             value={where}
-            placeholder='{"title": {"$contains": "a"}}'
+            placeholder={wherePlaceholder(table.schema.fields)}
             spellcheck={false}
             onInput={(e) => setWhere(e.currentTarget.value)}
           />
@@ -116,7 +118,7 @@ function Rows({ table }: { table: Table }) {
         </span>
         <button type="submit">{t('apply')}</button>
       </form>
-      {error && <Notice kind="error">{error}</Notice>}
+      <ErrorNotice error={error} />
       {page && page.objects.length === 0 && <p>{t('noRows')}</p>}
       {page && page.objects.length > 0 && (
         <div class="scroll">
@@ -134,7 +136,9 @@ function Rows({ table }: { table: Table }) {
               {page.objects.map((row) => (
                 <tr key={String(row.id)}>
                   {cols.map((c) => (
-                    <td key={c}>{cell(row[c])}</td>
+                    <td key={c} class={kinds.get(c) === 'time' ? 'nowrap' : undefined}>
+                      <Cell value={row[c]} kind={kinds.get(c)} />
+                    </td>
                   ))}
                 </tr>
               ))}
@@ -147,7 +151,7 @@ function Rows({ table }: { table: Table }) {
           <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
             {t('previous')}
           </button>
-          <span aria-live="polite">{t('pageOf', { from: offset + 1, to: Math.min(offset + LIMIT, total), total })}</span>
+          <span aria-live="polite">{t('pageOf', { from: page.meta.offset + 1, to: page.meta.offset + page.objects.length, total })}</span>
           <button type="button" disabled={offset + LIMIT >= total} onClick={() => setOffset(offset + LIMIT)}>
             {t('next')}
           </button>
@@ -158,3 +162,22 @@ function Rows({ table }: { table: Table }) {
 }
 
 const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** `created_at`/`updated_at` are Unix seconds; a `date` field is ISO 8601 text: both are shown as local times. */
+function columnKinds(fields: Field[]): Map<string, 'time' | 'date'> {
+  const kinds = new Map<string, 'time' | 'date'>([
+    ['created_at', 'time'],
+    ['updated_at', 'time'],
+  ]);
+  for (const f of fields) if (f.type === 'date') kinds.set(f.name, 'date');
+  return kinds;
+}
+
+function Cell({ value, kind }: { value: unknown; kind: 'time' | 'date' | undefined }) {
+  if (kind === 'time' && typeof value === 'number') return <When secs={value} />;
+  if (kind === 'date' && typeof value === 'string') {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return <When secs={ms / 1000} />;
+  }
+  return <>{cell(value)}</>;
+}

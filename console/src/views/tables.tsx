@@ -1,20 +1,20 @@
 import { useEffect, useState } from 'preact/hooks';
 import { FIELD_TYPES, api, type Field, type FieldType, type Table } from '../api';
-import { t } from '../i18n';
+import { t, word } from '../i18n';
 import { go, setFlash, takeFlash } from '../route';
-import { Notice, errorText, when } from '../ui';
+import { ErrorNotice, msg, News, When } from '../ui';
 import { ImportPanel } from './import-panel';
 
 export function TablesView() {
   const [tables, setTables] = useState<Table[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [news, setNews] = useState<string | null>(takeFlash());
+  const [error, setError] = useState<unknown>(null);
+  const [news, setNews] = useState(takeFlash());
 
   const load = async () => {
     try {
       setTables((await api.tables()).objects);
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     }
   };
   useEffect(() => {
@@ -28,51 +28,58 @@ export function TablesView() {
       setNews(null);
       await load();
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     }
   };
 
   return (
     <>
       <h1 tabIndex={-1}>{t('tables')}</h1>
-      {news && <Notice kind="ok">{news}</Notice>}
-      {error && <Notice kind="error">{error}</Notice>}
-      {tables === null ? (
-        <p>{t('loading')}</p>
-      ) : tables.length === 0 ? (
-        <p>{t('noTables')}</p>
-      ) : (
-        <table class="grid" aria-label={t('tables')}>
-          <thead>
-            <tr>
-              <th scope="col">{t('name')}</th>
-              <th scope="col" class="num">
-                {t('rows')}
-              </th>
-              <th scope="col">{t('created')}</th>
-              <th scope="col">{t('actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tables.map((tb) => (
-              <tr key={tb.id}>
-                <th scope="row">
-                  <a href={`#/table/${tb.id}`}>{tb.name}</a>
-                </th>
-                <td class="num" data-testid={`row-count-${tb.name}`}>
-                  {tb.row_count.toLocaleString()}
-                </td>
-                <td>{when(tb.created_at)}</td>
-                <td>
-                  <button type="button" class="danger small" onClick={() => void remove(tb)} aria-label={`${t('delete')} ${tb.name}`}>
-                    {t('delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <News news={news} />
+      <ErrorNotice error={error} />
+      {/* One stable box for the list, so the forms below keep their state (a dropped file) when it loads. */}
+      <div class="tables-list">
+        {tables === null ? (
+          <p>{t('loading')}</p>
+        ) : tables.length === 0 ? (
+          <p>{t('noTables')}</p>
+        ) : (
+          <div class="scroll">
+            <table class="grid" aria-label={t('tables')}>
+              <thead>
+                <tr>
+                  <th scope="col">{t('name')}</th>
+                  <th scope="col" class="num">
+                    {t('rows')}
+                  </th>
+                  <th scope="col">{t('created')}</th>
+                  <th scope="col">{t('actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {tables.map((tb) => (
+                  <tr key={tb.id}>
+                    <th scope="row">
+                      <a href={`#/table/${tb.id}`}>{tb.name}</a>
+                    </th>
+                    <td class="num" data-testid={`row-count-${tb.name}`}>
+                      {tb.row_count.toLocaleString()}
+                    </td>
+                    <td>
+                      <When secs={tb.created_at} />
+                    </td>
+                    <td>
+                      <button type="button" class="danger small" onClick={() => void remove(tb)} aria-label={`${t('delete')} ${tb.name}`}>
+                        {t('delete')}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </div>
       <div class="columns">
         <NewTableForm onCreated={(tb) => go(`#/table/${tb.id}`)} />
         <section class="card">
@@ -80,7 +87,7 @@ export function TablesView() {
           <p class="help">{t('importNewHelp')}</p>
           <ImportPanel
             onQueued={(id) => {
-              setFlash(t('importQueued', { id }));
+              setFlash(msg('importQueued', { id }));
               go('#/jobs');
             }}
           />
@@ -100,7 +107,7 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
   const [name, setName] = useState('');
   // Each row keeps a key of its own so removing one keeps the others' inputs (and focus) in place.
   const [fields, setFields] = useState<DraftField[]>([draft()]);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
 
   const update = (i: number, patch: Partial<DraftField>) => setFields(fields.map((f, j) => (j === i ? { ...f, ...patch } : f)));
   const submit = async (e: Event) => {
@@ -110,7 +117,7 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
       const schema = { fields: fields.filter((f) => f.name.trim()).map((f): Field => ({ name: f.name.trim(), type: f.type })) };
       onCreated(await api.createTable(name.trim(), schema));
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     }
   };
 
@@ -135,7 +142,7 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
               <select id={`field-type-${i}`} value={f.type} onChange={(e) => update(i, { type: e.currentTarget.value as FieldType })}>
                 {FIELD_TYPES.map((ty) => (
                   <option key={ty} value={ty}>
-                    {ty}
+                    {word('ft_', ty)}
                   </option>
                 ))}
               </select>
@@ -154,7 +161,7 @@ function NewTableForm({ onCreated }: { onCreated: (t: Table) => void }) {
             {t('addField')}
           </button>
         </fieldset>
-        {error && <Notice kind="error">{error}</Notice>}
+        <ErrorNotice error={error} />
         <button type="submit" class="primary">
           {t('create')}
         </button>

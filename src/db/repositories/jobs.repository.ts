@@ -152,15 +152,17 @@ export class JobsRepository {
   }
 
   async list(
-    filter: { userId: number; tableId?: number; type?: JobType },
+    filter: { userId: number; tableId?: number; type?: JobType; types?: JobType[]; statuses?: JobStatus[] },
     limit: number,
     offset: number,
   ): Promise<{ total: number; jobs: JobRecord[] }> {
-    const where = 'user_id = $1 AND ($2::bigint IS NULL OR table_id = $2) AND ($3::text IS NULL OR type = $3)';
-    const args = [filter.userId, filter.tableId ?? null, filter.type ?? null];
+    const where =
+      'user_id = $1 AND ($2::bigint IS NULL OR table_id = $2) AND ($3::text IS NULL OR type = $3)' +
+      ' AND ($4::text[] IS NULL OR type = ANY($4)) AND ($5::text[] IS NULL OR status = ANY($5))';
+    const args = [filter.userId, filter.tableId ?? null, filter.type ?? null, filter.types ?? null, filter.statuses ?? null];
     const [count, page] = await Promise.all([
       this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM tableport.jobs WHERE ${where}`, args),
-      this.pool.query<JobRecord>(`SELECT * FROM tableport.jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5`, [
+      this.pool.query<JobRecord>(`SELECT * FROM tableport.jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`, [
         ...args,
         limit,
         offset,

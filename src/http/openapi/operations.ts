@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { BundleDownloadQuerySchema, BundleExportRequestSchema, BundleImportBodySchema } from '../../contracts/bundles.js';
 import { ExportRequestSchema } from '../../contracts/exports.js';
 import { ImportFieldsSchema, ImportNewTableFieldsSchema } from '../../contracts/imports.js';
+import { JobsQuerySchema } from '../../contracts/jobs.js';
 import { SqlRequestSchema } from '../../contracts/sql.js';
 import { CreateTableSchema } from '../../contracts/tables.js';
 import { WEBHOOK_EVENTS, WebhookCreateSchema } from '../../contracts/webhooks.js';
@@ -219,9 +220,9 @@ export const OPERATIONS: Operation[] = [
     method: 'get',
     path: '/jobs/',
     operationId: 'listJobs',
-    summary: "The caller's jobs, newest first",
+    summary: "The caller's jobs, newest first; filtered by status, type or table",
     tag: 'jobs',
-    query: PageQuerySchema,
+    query: JobsQuerySchema,
     responses: { 200: { description: 'A page of jobs', schema: JobPage } },
   },
   {

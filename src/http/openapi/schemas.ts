@@ -110,7 +110,7 @@ export const JobSchema = component(
     inferred_schema: z.object({ fields: z.array(FieldSchema) }).optional(),
     encoding: z.string().optional().describe('An import of a text file: the encoding it was read in, named or detected'),
     sheet: z.string().optional().describe('An xlsx import: the sheet it reads, named or found by its header'),
-    tables: z
+    sheet_tables: z
       .array(z.object({ sheet: z.string(), table_id: z.number().int(), table_name: z.string() }))
       .optional()
       .describe('POST /table/import/ with sheets=all: each sheet and the table made for it'),
@@ -144,7 +144,10 @@ export const JobSchema = component(
     undo_of: z.string().optional().describe('an undo job: the import it undoes'),
     deleted: z.number().int().optional().describe('an undo job: rows the import inserted, deleted'),
     restored: z.number().int().optional().describe('an undo job: rows the import updated, put back as they were'),
+    table_name: z.string().describe("the table's name when the job was asked for; for a bundle job, a short description"),
+    tables: z.array(z.string()).optional().describe('a bundle export: the names of the tables it holds'),
     created_at: unixSeconds,
+    started_at: unixSeconds.nullable().describe('when a worker first started the job; null while queued'),
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),
   }),

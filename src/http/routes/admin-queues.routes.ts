@@ -98,19 +98,51 @@ function cookieValue(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The sign-in page, in the console's look (its colours, top bar and card), with a labelled input.
+ * Self-contained: bull-board's pages are not the console's bundle, so the few rules are inline.
+ */
 function loginPage(problem?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>tableport · queues</title>
-<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.4rem;width:100%;box-sizing:border-box;margin:.3rem 0}.problem{color:#b00}</style>
+<meta name="color-scheme" content="light">
+<title>Queue dashboard · tableport</title>
+<style>${LOGIN_CSS}</style>
 </head><body>
+<header class="top"><a class="brand" href="/console/">tableport</a><span class="muted-top">Queue dashboard</span></header>
+<main>
+<section class="card">
 <h1>Queue dashboard</h1>
-<p>Sign in with the server's <code>ADMIN_TOKEN</code>.</p>
-${problem ? `<p class="problem">${problem}</p>` : ''}
+<p class="help">The queues, their jobs and their failures, for the operators of this server.</p>
 <form method="post" action="${ADMIN_BASE_PATH}/login">
-<input type="password" name="token" autocomplete="current-password" required autofocus aria-label="Admin token">
-<button type="submit">Sign in</button>
+<label for="admin-token">Admin token</label>
+<input id="admin-token" type="password" name="token" autocomplete="current-password" required autofocus aria-describedby="admin-token-help${problem ? ' admin-problem' : ''}"${problem ? ' aria-invalid="true"' : ''}>
+<p id="admin-token-help" class="help">The server's <code>ADMIN_TOKEN</code>. Signing in keeps an HttpOnly cookie for this page only, for 12 hours.</p>
+${problem ? `<p id="admin-problem" class="notice" role="alert">${problem}</p>` : ''}
+<button type="submit" class="primary">Sign in</button>
 </form>
+</section>
+<p class="help">Looking for your tables and jobs? <a href="/console/">Open the console</a>.</p>
+</main>
 </body></html>
 `;
 }
+
+// The console's palette and controls (console/src/style.css), reduced to what this page uses.
+const LOGIN_CSS = [
+  ':root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f5f7fa;--accent:#2457c5;--bad:#b42318;',
+  'font:15px/1.5 system-ui,-apple-system,"Segoe UI","PingFang SC","Noto Sans CJK SC",sans-serif;color:var(--fg);background:var(--bg)}',
+  '*{box-sizing:border-box}body{margin:0}a{color:var(--accent)}',
+  '.top{display:flex;align-items:center;gap:1.25rem;padding:.6rem 1.5rem;background:#18213a;color:#fff}',
+  '.brand{font-weight:700;letter-spacing:.02em;color:#fff;text-decoration:none}.muted-top{color:#dfe6f7}',
+  'main{max-width:440px;margin:3rem auto;padding:0 1rem}',
+  '.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.25rem}',
+  'h1{font-size:1.5rem;margin:0 0 .5rem}.help{color:var(--muted)}',
+  'label{display:block;font-weight:500;margin:.6rem 0 .2rem}',
+  'input,button{font:inherit;border:1px solid #b8c0cf;border-radius:6px;padding:.35rem .6rem;background:#fff;color:var(--fg)}',
+  'input{width:100%}button{cursor:pointer;margin-top:.6rem}',
+  '.primary{background:var(--accent);border-color:var(--accent);color:#fff}',
+  ':focus-visible{outline:3px solid #f0b400;outline-offset:2px}',
+  '.notice{padding:.5rem .75rem;border-radius:6px;background:#fdecea;color:var(--bad)}',
+  'code{font-family:ui-monospace,Menlo,monospace;font-size:.9em}',
+].join('');

@@ -25,10 +25,15 @@ export const SELF_ONLY_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The web console at /console/: static files, no token needed to load them (the page signs in itself). */
+/** The web console at /console/ (and `GET /` leading there): static files, no token needed to load them (the page signs in itself). */
 export function consoleRouter(dir: string | null = consoleDir()): Router {
   const r = Router();
   if (!dir) return r;
+  // The server's front door leads people to the console (scripts use /oserve/v1, /docs, /healthz).
+  r.get('/', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.redirect(302, '/console/');
+  });
   r.use('/console', (_req, res, next) => {
     res.setHeader('Content-Security-Policy', SELF_ONLY_CSP);
     res.setHeader('X-Content-Type-Options', 'nosniff');

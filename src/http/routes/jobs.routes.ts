@@ -1,12 +1,17 @@
 import { Router } from 'express';
 import type { Services } from '../../services/index.js';
+import { JobsFilterSchema } from '../../contracts/jobs.js';
 import { parsePageQuery } from '../../contracts/paging.js';
+import { parseRequest } from '../../contracts/parse.js';
 import { currentUser } from '../middleware/auth.middleware.js';
 
 export function jobsRouter(s: Services): Router {
   const r = Router();
   r.get('/jobs/', async (req, res) => {
-    res.json(await s.jobs.list(currentUser(res).id, parsePageQuery(req.query), `${req.baseUrl}/jobs/`));
+    const page = parsePageQuery(req.query);
+    const { status, type, table_id } = req.query;
+    const filter = parseRequest(JobsFilterSchema, { status, type, table_id }, 'query');
+    res.json(await s.jobs.list(currentUser(res).id, page, `${req.baseUrl}/jobs/`, filter));
   });
   r.get('/jobs/:job_id', async (req, res) => {
     res.json(await s.jobs.get(currentUser(res).id, req.params.job_id));

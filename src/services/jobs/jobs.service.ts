@@ -1,4 +1,5 @@
 import { dateOf, systemClock, type Clock } from '../../clock.js';
+import type { JobsFilter } from '../../contracts/jobs.js';
 import type { JobRecord, JobsRepository, UndoParams } from '../../db/repositories/jobs.repository.js';
 import { AppError, NotFoundError, TableDeletedError } from '../../errors.js';
 import type { ServiceStorage } from '../../storage/index.js';
@@ -72,7 +73,9 @@ export class JobsService {
       file_type: job.file_type,
       file_name: job.file_name,
       errors: job.errors,
+      table_name: job.table_name,
       created_at: secs(job.created_at),
+      started_at: job.started_at ? secs(job.started_at) : null,
       finished_at: job.finished_at ? secs(job.finished_at) : null,
       mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
       ...(job.destination_url ? { destination_url: job.destination_url } : {}),
@@ -84,14 +87,14 @@ export class JobsService {
       encoding?: string;
       decimal_separator?: '.' | ',';
       sheet?: string;
-      sheet_tables?: Job['tables'];
+      sheet_tables?: Job['sheet_tables'];
     };
     if (params.dry_run) out.dry_run = true;
     if (params.inferred_schema) out.inferred_schema = params.inferred_schema;
     if (params.encoding !== undefined) out.encoding = params.encoding;
     if (params.decimal_separator !== undefined) out.decimal_separator = params.decimal_separator;
     if (params.sheet !== undefined) out.sheet = params.sheet;
-    if (params.sheet_tables) out.tables = params.sheet_tables;
+    if (params.sheet_tables) out.sheet_tables = params.sheet_tables;
     const r = job.result;
     if (r && job.type === 'import') {
       if (typeof r.inserted === 'number') out.inserted = r.inserted;
@@ -105,6 +108,8 @@ export class JobsService {
       if (typeof r?.deleted === 'number') out.deleted = r.deleted;
       if (typeof r?.restored === 'number') out.restored = r.restored;
     }
+    // A bundle export names its tables, so a list can say what it holds in the reader's language.
+    if (job.type === 'bundle_export') out.tables = (job.params as unknown as { tables?: string[] }).tables ?? [];
     if (this.folderOf(job.type) === 'import' && job.file_key) out.error_report_url = this.fileLink(job)?.url ?? null;
     return out;
   }
@@ -128,9 +133,24 @@ export class JobsService {
     return this.toJob(job);
   }
 
-  async list(userId: number, q: PageQuery, path: string): Promise<Page<Job>> {
-    const { total, jobs } = await this.jobs.list({ userId }, q.limit, q.offset);
-    return { meta: pageMeta(path, q, total), objects: jobs.map((j) => this.toJob(j)) };
+  /** The caller's jobs, newest first; `filter` narrows them (and stays in the page's next/previous links). */
+  async list(userId: number, q: PageQuery, path: string, filter: Partial<JobsFilter> = {}): Promise<Page<Job>> {
+    const { total, jobs } = await this.jobs.list(
+      { userId, tableId: filter.table_id, types: filter.type, statuses: filter.status },
+      q.limit,
+      q.offset,
+    );
+    const kept = new URLSearchParams();
+    if (filter.status) kept.set('status', filter.status.join(','));
+    if (filter.type) kept.set('type', filter.type.join(','));
+    if (filter.table_id !== undefined) kept.set('table_id', String(filter.table_id));
+    const meta = pageMeta(path, q, total);
+    const more = kept.size ? `&${kept.toString()}` : '';
+    if (more) {
+      if (meta.next) meta.next += more;
+      if (meta.previous) meta.previous += more;
+    }
+    return { meta, objects: jobs.map((j) => this.toJob(j)) };
   }
 
   async listTableExports(userId: number, tableId: string, q: PageQuery, path: string): Promise<Page<MinappExportJob>> {

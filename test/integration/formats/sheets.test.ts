@@ -229,7 +229,7 @@ describe('xlsx sheets', () => {
     const job = await waitForJob(server, token, res.body.job_id);
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));
     assert.equal(job.rows, 3);
-    assert.equal(job.tables?.length, 2);
+    assert.equal(job.sheet_tables?.length, 2);
     const [sales, customers] = res.body.tables as Array<{ table_id: number }>;
     const t1 = await client(server, token).get(`/oserve/v1/table/${sales?.table_id}/`);
     assert.deepEqual(t1.body.schema.fields, [

@@ -33,8 +33,8 @@ type Doc = {
   components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }>; required?: string[] }> };
 };
 
-/** Routes outside the versioned API, which the document does not describe. */
-const OUTSIDE_API = new Set(['/healthz', '/metrics', '/docs', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']);
+/** Routes outside the versioned API, which the document does not describe (`/` leads to the console). */
+const OUTSIDE_API = new Set(['/', '/healthz', '/metrics', '/docs', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']);
 
 /** Every route express would dispatch to, as `METHOD path`, found by walking the router stacks. */
 function routesOf(app: Express): string[] {
