@@ -38,7 +38,18 @@ export function createTableSql(tableId: number, fields: FieldSchema[]): string {
   ];
   const t = dataTable(tableId);
   return `CREATE TABLE ${t} (${cols.join(', ')});
-    CREATE INDEX t_${tableId}_created_idx ON ${t} (created_at, id);`;
+    CREATE INDEX t_${tableId}_created_idx ON ${t} (created_at, id);
+    ${tombstoneTriggerSql(tableId)}`;
+}
+
+/**
+ * Every data table records the ids of its deleted rows (tableport.tombstones, see the schedules
+ * migration): one statement-level trigger, so any delete path, today's or tomorrow's, is covered,
+ * at one INSERT ... SELECT per DELETE statement rather than one per row.
+ */
+export function tombstoneTriggerSql(tableId: number): string {
+  return `CREATE TRIGGER tombstones AFTER DELETE ON ${dataTable(tableId)} REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION tableport.record_tombstones(${int(tableId)});`;
 }
 
 /** The COPY column list, in the order import encoders write: built-ins, then the schema's fields. */
@@ -106,6 +117,47 @@ export interface ExportSelection extends Window {
   order_by?: string[] | undefined;
   csv_customize_headers?: string[] | undefined;
   timestamp_convert_keys?: string[] | undefined;
+  /** Only what changed: rows created or updated, plus the ids of rows deleted, marked `_deleted` (docs/changes.md). */
+  changes?: ChangesSelection | undefined;
+}
+
+/**
+ * What "changed" means. `since` (Unix seconds, an export's `changes_since`): rows whose `updated_at`
+ * is at least it, deletions at or after it. `after` (a schedule's run): the pg_snapshot text of the
+ * previous successful run, exact to the transaction (no gap, no overlap); null for a first run,
+ * which takes every row and no deletion.
+ */
+export interface ChangesSelection {
+  since?: number;
+  after?: string | null;
+}
+
+/** The marker column a changes export adds: true on a deleted row's id, false on every other row. */
+export const DELETED_COLUMN = '_deleted';
+
+const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
+
+/** A pg_snapshot as a literal; only its own digits, colons and commas pass. */
+function snapshotLiteral(s: string): string {
+  if (!SNAPSHOT.test(s)) throw new Error(`not a pg_snapshot: ${JSON.stringify(s.slice(0, 80))}`);
+  return `'${s}'::pg_snapshot`;
+}
+
+/** The current snapshot's xmax, computed once per statement: what a row's 32-bit xmin is widened against. */
+const XMAX_NOW = '(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint)';
+
+/** The condition on a data table's rows (no alias) for a changes selection. */
+function changedRowsWhere(c: ChangesSelection): string {
+  if (c.since !== undefined) return `updated_at >= ${int(c.since)}`;
+  if (!c.after) return 'TRUE';
+  return `NOT pg_visible_in_snapshot(tableport.xid8_of(xmin, ${XMAX_NOW}), ${snapshotLiteral(c.after)})`;
+}
+
+/** The condition on tombstones (alias d) for a changes selection: what the previous run cannot have seen. */
+function deletedWhere(c: ChangesSelection): string {
+  if (c.since !== undefined) return `d.deleted_at >= ${int(c.since)}`;
+  if (!c.after) return 'FALSE';
+  return `NOT pg_visible_in_snapshot(d.xid, ${snapshotLiteral(c.after)})`;
 }
 
 /** The export's default order: oldest first, ties by id (the `(created_at, id)` index). */
@@ -127,7 +179,11 @@ export function exportColumns(fields: FieldSchema[], sel: ExportSelection): stri
 export function exportColumnTypes(fields: FieldSchema[], sel: ExportSelection): Array<{ name: string; type: FieldType }> {
   const byName = queryFields(fields);
   const convert = new Set(sel.timestamp_convert_keys ?? []);
-  return exportColumns(fields, sel).map((name) => ({ name, type: convert.has(name) ? 'date' : (byName.get(name)?.type ?? 'string') }));
+  const cols = exportColumns(fields, sel).map((name) => ({
+    name,
+    type: convert.has(name) ? 'date' : (byName.get(name)?.type ?? 'string'),
+  }));
+  return sel.changes ? [...cols, { name: DELETED_COLUMN, type: 'boolean' as const }] : cols;
 }
 
 /** The condition of a selection: the window and the compiled `where` (values through `binder`). */
@@ -136,6 +192,7 @@ export function selectionWhere(fields: FieldSchema[], sel: ExportSelection, bind
   if (sel.start !== undefined && sel.start !== null) conds.push(`created_at >= ${int(sel.start)}`);
   if (sel.end !== undefined && sel.end !== null) conds.push(`created_at < ${int(sel.end)}`);
   if (sel.where && Object.keys(sel.where).length) conds.push(compileWhere(sel.where, fields, binder).sql);
+  if (sel.changes) conds.push(changedRowsWhere(sel.changes));
   return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
 }
 
@@ -160,7 +217,41 @@ export function exportSelect(
   const order = compileOrderBy(sel.order_by, fields, DEFAULT_EXPORT_ORDER);
   // `limit` (an export's cap + 1) lets PostgreSQL enforce the cap: no byte has to be counted in JavaScript.
   const bound = limit === undefined ? '' : ` LIMIT ${limitLiteral(limit)}`;
+  if (sel.changes)
+    return {
+      select: changesSelect(tableId, exportColumns(fields, sel), cols, where, order, sel.changes, bound, target),
+      settings: binder.values,
+    };
   return { select: `SELECT ${cols.join(', ')} FROM ${dataTable(tableId)} ${where} ORDER BY ${order}${bound}`, settings: binder.values };
+}
+
+/**
+ * A changes export: the changed rows in the export's order, `_deleted` false, then the ids of the
+ * rows deleted since (and not there again), `_deleted` true, every other column empty. A row
+ * deleted and then written again is only a row: whoever applies the file upserts rows and deletes ids.
+ */
+function changesSelect(
+  tableId: number,
+  names: string[],
+  cols: string[],
+  where: string,
+  order: string,
+  c: ChangesSelection,
+  bound: string,
+  target: 'csv' | 'json',
+): string {
+  const t = dataTable(tableId);
+  // CSV booleans read back as true/false, as the other boolean cells are written.
+  const [no, yes] = target === 'csv' ? [`'false'`, `'true'`] : ['false', 'true'];
+  const gone = names.map((n) => (n === 'id' ? 'd.row_id AS id' : `NULL AS ${quoteIdent(n)}`));
+  return `SELECT ${names.map(quoteIdent).join(', ')}, ${DELETED_COLUMN} FROM (
+      (SELECT ${cols.join(', ')}, ${no} AS ${DELETED_COLUMN}, 0 AS "#p", row_number() OVER (ORDER BY ${order}) AS "#n" FROM ${t} ${where})
+      UNION ALL
+      (SELECT ${gone.join(', ')}, ${yes}, 1, row_number() OVER (ORDER BY d.row_id)
+         FROM (SELECT DISTINCT row_id FROM tableport.tombstones d
+                WHERE d.table_id = ${int(tableId)} AND ${deletedWhere(c)}
+                  AND NOT EXISTS (SELECT 1 FROM ${t} r WHERE r.id = d.row_id)) d)
+    ) "#u" ORDER BY "#p", "#n"${bound}`;
 }
 
 function limitLiteral(n: number): string {

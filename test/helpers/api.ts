@@ -9,6 +9,7 @@ export function client(server: TestServer, token: string) {
   return {
     get: (path: string) => auth(agent.get(path)),
     post: (path: string) => auth(agent.post(path)),
+    put: (path: string) => auth(agent.put(path)),
     delete: (path: string) => auth(agent.delete(path)),
   };
 }

@@ -11,6 +11,7 @@ import { singleRow } from '../single-row.js';
 import {
   copyColumns,
   dataTable,
+  DELETED_COLUMN,
   exportCopySql,
   exportSelect,
   projection,
@@ -210,12 +211,29 @@ export class RowsRepository {
     const { csv, limit, chunkBytes } = opts;
     const client = await this.pool.connect();
     let released = false;
+    let inTransaction = false;
     const release = (err?: Error) => {
       if (released) return;
       released = true;
       client.release(err);
     };
+    // A changes export reads in one REPEATABLE READ transaction whose snapshot is also returned:
+    // the next run takes exactly what that snapshot did not see (its watermark).
+    const finish = () => {
+      if (!inTransaction) return release();
+      client.query('COMMIT').then(
+        () => release(),
+        (err: Error) => release(err),
+      );
+    };
+    let snapshot: string | undefined;
     try {
+      if (opts.snapshot) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        inTransaction = true;
+        const { rows } = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+        snapshot = singleRow(rows, 'The export snapshot').s;
+      }
       // COPY cannot take bind parameters: a `where`'s values go into session settings first.
       const { settings } = exportSelect(tableId, fields, fileType, w);
       const set = settingsSql(settings.length);
@@ -224,17 +242,22 @@ export class RowsRepository {
         copyToStream(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit), chunkBytes === undefined ? {} : { chunkBytes }),
       );
       const rows = copyRowCount(stream);
-      stream.once('end', () => release());
+      stream.once('end', finish);
       stream.once('error', (err) => release(err));
-      stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));
-      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return Object.assign(stream, { copied: rows });
+      // Ended: `finish` returns the connection (after its COMMIT, for a changes export).
+      stream.once('close', () => {
+        if (!stream.readableEnded) release(new Error('export stream closed early'));
+      });
+      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false)
+        return Object.assign(stream, { copied: rows, snapshot });
       // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
       const out = new PassThrough();
-      const names = csv?.escapeFormulas ? w.csv_customize_headers.map((h) => escapeFormula(h)) : w.csv_customize_headers;
+      const given = csv?.escapeFormulas ? w.csv_customize_headers.map((h) => escapeFormula(h)) : w.csv_customize_headers;
+      const names = w.changes ? [...given, DELETED_COLUMN] : given;
       out.write(stringify([names], { delimiter: csv?.delimiter ?? ',' }));
       return Object.assign(
         pipeline(stream, out, () => undefined),
-        { copied: rows },
+        { copied: rows, snapshot },
       );
     } catch (err) {
       release(err as Error);
@@ -250,10 +273,12 @@ export interface CopyOutOptions {
   limit?: number;
   /** Bytes per buffer pushed downstream (default COPY_CHUNK_BYTES; see ExportPlan.source). */
   chunkBytes?: number;
+  /** Read in a REPEATABLE READ transaction and return its snapshot (a changes run's next watermark). */
+  snapshot?: boolean;
 }
 
 /** An export's bytes; `copied` resolves, once the COPY has completed, to the number of rows PostgreSQL wrote. */
-export type CopyOut = Readable & { copied: Promise<number> };
+export type CopyOut = Readable & { copied: Promise<number>; snapshot?: string | undefined };
 
 /**
  * The row count of a COPY TO. pg-copy-streams sets `rowCount` from the CommandComplete message,
