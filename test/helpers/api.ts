@@ -10,6 +10,7 @@ export function client(server: TestServer, token: string) {
     get: (path: string) => auth(agent.get(path)),
     post: (path: string) => auth(agent.post(path)),
     put: (path: string) => auth(agent.put(path)),
+    patch: (path: string) => auth(agent.patch(path)),
     delete: (path: string) => auth(agent.delete(path)),
   };
 }

@@ -3,6 +3,7 @@
  * arrive for it), and the changes watermark, locked and advanced inside a run's own transaction.
  */
 import type { JobError } from '../../types/api.js';
+import type { JobRecord } from './jobs.repository.js';
 import type { Pool, PoolClient } from '../pool.js';
 import { singleRow } from '../single-row.js';
 
@@ -160,6 +161,18 @@ export class SchedulesRepository {
   /** Moves the watermark to the snapshot the run read, in the run's transaction: it moves only if the run succeeds. */
   async advanceWatermark(db: Queryable, id: string, snapshot: string, at: Date): Promise<void> {
     await db.query('UPDATE tableport.schedules SET watermark = $2, watermark_at = $3 WHERE id = $1', [id, snapshot, at]);
+  }
+
+  /** A schedule's runs, newest first. */
+  async runs(scheduleId: string, limit: number, offset: number): Promise<{ total: number; jobs: JobRecord[] }> {
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: string }>('SELECT count(*) AS n FROM tableport.jobs WHERE schedule_id = $1', [scheduleId]),
+      this.pool.query<JobRecord>(
+        'SELECT * FROM tableport.jobs WHERE schedule_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3',
+        [scheduleId, limit, offset],
+      ),
+    ]);
+    return { total: Number(singleRow(count.rows, 'The run count').n), jobs: page.rows };
   }
 
   /** The longest window among the changes schedules (seconds between runs; cron counted as a day at most): how long tombstones are kept. */
