@@ -32,7 +32,9 @@ describe('a changes schedule: each run takes exactly what the previous one did n
     const tableId = await createTable(server, token, 'feed', SCHEMA);
     const rec = `/oserve/v1/table/${tableId}/record/`;
     assert.equal((await c.post(rec).send([1, 2, 3, 4, 5].map((n) => ({ id: `first-${n}`, n })))).status, 201);
-    const made = await c.post('/oserve/v1/schedules').send({ table_id: tableId, every: '1h', mode: 'changes', export: { file_type: 'json' } });
+    const made = await c
+      .post('/oserve/v1/schedules')
+      .send({ table_id: tableId, every: '1h', mode: 'changes', export: { file_type: 'json' } });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     const id = made.body.id as string;
 

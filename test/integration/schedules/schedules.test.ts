@@ -143,4 +143,50 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     assert.equal(runs.length, 2, 'one run per slot');
     assert.equal((await waitForJob(server, token, runs[0]?.id ?? '')).status, 'succeeded');
   });
+
+  test("BullMQ's scheduler itself fires the handler on this backend (a short interval set on the queue directly)", async () => {
+    const { token } = await server.createUser();
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'ticking', SCHEMA);
+    const id = (await c.post('/oserve/v1/schedules').send({ table_id: tableId, every: '1h', export: { file_type: 'csv' } })).body.id;
+    // The API refuses less than a minute; the queue takes any interval: the same scheduler, every 300 ms.
+    await maintenance.upsertJobScheduler(scheduleSchedulerId(id), { every: 300 }, { name: JobName.RunSchedule, data: { scheduleId: id } });
+    const [run] = await runsOf(server, token, id, 1);
+    assert.equal((await waitForJob(server, token, run?.id ?? '')).status, 'succeeded');
+    // Later firings fall inside the table's minute: they wait, none fails, no second run is born.
+    assert.equal((await c.get(`/oserve/v1/schedules/${id}`)).body.last_error, null);
+    await c.post(`/oserve/v1/schedules/${id}/pause`);
+    assert.equal((await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects.length, 1);
+  });
+
+  test('a slot missed while the service was down runs once at start-up, not once per slot', async () => {
+    const { token } = await server.createUser();
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'missed', SCHEMA);
+    const id = (await c.post('/oserve/v1/schedules').send({ table_id: tableId, every: '1h', export: { file_type: 'csv' } })).body.id;
+    // Down for five hours, and the queue lost its scheduler (Redis restarted without persistence).
+    await server.db.query(
+      `UPDATE tableport.schedules SET last_fired_at = now() - interval '5 hours', created_at = now() - interval '6 hours' WHERE id = $1`,
+      [id],
+    );
+    await maintenance.removeJobScheduler(scheduleSchedulerId(id));
+    // A worker starts: it makes the scheduler again and fires the missed slot once.
+    const peer = await server.startPeer(['worker']);
+    try {
+      const [run] = await runsOf(server, token, id, 1);
+      assert.equal((await waitForJob(server, token, run?.id ?? '')).status, 'succeeded');
+      // Another worker starting finds the scheduler there: nothing more fires.
+      const second = await server.startPeer(['worker']);
+      await second.close();
+      for (let i = 0; i < 100; i++) {
+        const counts = await maintenance.getJobCounts('wait', 'active');
+        if ((counts.wait ?? 0) + (counts.active ?? 0) === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects.length, 1, 'one run for five missed slots');
+      assert.ok((await maintenance.getJobSchedulers(0, -1)).some((s) => s.key === scheduleSchedulerId(id)));
+    } finally {
+      await peer.close();
+    }
+  });
 });
