@@ -156,6 +156,8 @@ export interface ExportRequest {
   destination?: string;
   /** CnosDB's connection options for `destination` (credentials are never shown back). */
   connection?: LocationConnection;
+  /** Only rows created or updated since then (Unix seconds), and the ids of rows deleted since, marked `_deleted`. */
+  changes_since?: number;
 }
 
 /** CnosDB's connection options of a location (S3, GCS or Azure Blob names; see the README). */
