@@ -39,7 +39,9 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
     CREATE INDEX jobs_schedule_created_idx ON tableport.jobs (schedule_id, created_at DESC, id DESC) WHERE schedule_id IS NOT NULL;
 
     CREATE TABLE tableport.tombstones (
-      table_id   bigint NOT NULL REFERENCES tableport.tables (id) ON DELETE CASCADE,
+      -- No foreign key: its check would cost every deleted row a lookup (bench/tombstones.ts); the
+      -- pruning removes the tombstones of dropped tables.
+      table_id   bigint NOT NULL,
       row_id     text COLLATE "C" NOT NULL,
       deleted_at bigint NOT NULL,
       xid        xid8 NOT NULL DEFAULT pg_current_xact_id()

@@ -183,13 +183,18 @@ export class SchedulesRepository {
     return Number(rows[0]?.s ?? 0);
   }
 
-  /** The oldest watermark of a changes schedule per table: tombstones a schedule has not seen yet are kept. */
+  /**
+   * Removes tombstones older than `before` (Unix seconds) that every changes schedule of their
+   * table has read (its watermark sees them), and those of tables that no longer exist.
+   */
   async pruneTombstones(before: number): Promise<number> {
     const { rowCount } = await this.pool.query(
-      `DELETE FROM tableport.tombstones d WHERE d.deleted_at < $1
-         AND NOT EXISTS (SELECT 1 FROM tableport.schedules s
-                          WHERE s.mode = 'changes' AND s.table_id = d.table_id AND s.watermark IS NOT NULL
-                            AND NOT pg_visible_in_snapshot(d.xid, s.watermark::pg_snapshot))`,
+      `DELETE FROM tableport.tombstones d
+        WHERE NOT EXISTS (SELECT 1 FROM tableport.tables t WHERE t.id = d.table_id)
+           OR (d.deleted_at < $1
+               AND NOT EXISTS (SELECT 1 FROM tableport.schedules s
+                                WHERE s.mode = 'changes' AND s.table_id = d.table_id
+                                  AND s.watermark IS NOT NULL AND NOT pg_visible_in_snapshot(d.xid, s.watermark::pg_snapshot)))`,
       [before],
     );
     return rowCount ?? 0;
