@@ -192,7 +192,11 @@ export class SchedulesService {
    */
   async fire(scheduleId: string, due: number): Promise<FireOutcome> {
     const s = await this.d.schedules.get(scheduleId, null);
-    if (!s) return { kind: 'skipped', why: 'gone' };
+    if (!s) {
+      // Deleted with its user (a cascade): its scheduler goes too.
+      await this.d.queues.removeSchedule(scheduleId);
+      return { kind: 'skipped', why: 'gone' };
+    }
     if (s.paused) return { kind: 'skipped', why: 'paused' };
     const now = dateOf(this.d.clock);
     const slot = await this.d.schedules.claimSlot(s.id, new Date(Math.min(due, now.getTime())), now);

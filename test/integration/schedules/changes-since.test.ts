@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import { SchedulesRepository } from '../../../src/db/repositories/schedules.repository.js';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { defined } from '../../helpers/defined.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -73,5 +74,35 @@ describe('export changes_since: rows created or updated since, and the ids delet
         ['a', null, true],
       ],
     );
+  });
+
+  test('tombstones are pruned once old and read by every changes schedule of their table, and with their table', async () => {
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'pruned', SCHEMA);
+    const rec = `/oserve/v1/table/${tableId}/record/`;
+    await c.post(rec).send([{ id: 'x' }, { id: 'y' }]);
+    const made = await c
+      .post('/oserve/v1/schedules')
+      .send({ table_id: tableId, every: '1h', mode: 'changes', export: { file_type: 'csv' } });
+    const before = (await server.db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]?.s;
+    await server.db.query('UPDATE tableport.schedules SET watermark = $2 WHERE id = $1', [made.body.id, before]);
+    assert.equal((await c.delete(`${rec}x/`)).status, 204);
+    const repo = new SchedulesRepository(server.db);
+    const kept = async () =>
+      Number((await server.db.query('SELECT count(*) AS n FROM tableport.tombstones WHERE table_id = $1', [tableId])).rows[0]?.n);
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    assert.equal(await kept(), 1);
+    await repo.pruneTombstones(future);
+    assert.equal(await kept(), 1, 'the schedule has not read the deletion yet');
+    const after = (await server.db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]?.s;
+    await server.db.query('UPDATE tableport.schedules SET watermark = $2 WHERE id = $1', [made.body.id, after]);
+    await repo.pruneTombstones(Math.floor(Date.now() / 1000) - 3600);
+    assert.equal(await kept(), 1, 'not old enough yet');
+    await repo.pruneTombstones(future);
+    assert.equal(await kept(), 0, 'old and read: gone');
+    assert.equal((await c.delete(`${rec}y/`)).status, 204);
+    assert.equal((await c.delete(`/oserve/v1/table/${tableId}/`)).status < 300, true);
+    await repo.pruneTombstones(0);
+    assert.equal(await kept(), 0, "a dropped table's tombstones go");
   });
 });
