@@ -76,6 +76,39 @@ describe('export changes_since: rows created or updated since, and the ids delet
     );
   });
 
+  test('every export format carries the _deleted column', async () => {
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'formats', SCHEMA);
+    const rec = `/oserve/v1/table/${tableId}/record/`;
+    await c.post(rec).send([
+      { id: 'k', title: 'kept', n: 1 },
+      { id: 'g', title: 'gone', n: 2 },
+    ]);
+    assert.equal((await c.delete(`${rec}g/`)).status, 204);
+    for (const fileType of ['ndjson', 'sql', 'parquet', 'xlsx']) {
+      server.clock.advance(61_000);
+      const res = await c.post(`/oserve/v1/table/${tableId}/export/`).send({ file_type: fileType, mode: 'all', changes_since: 0 });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const done = await waitForJob(server, token, res.body.job_id);
+      assert.equal(done.status, 'succeeded', `${fileType}: ${JSON.stringify(done.errors)}`);
+      assert.equal(done.rows, 2, fileType);
+      if (fileType === 'ndjson') {
+        const lines = (await download(defined(done.file_url, 'file_url'))).body
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        assert.deepEqual(
+          lines.map((l) => [l.id, l._deleted]),
+          [
+            ['k', false],
+            ['g', true],
+          ],
+        );
+      }
+      if (fileType === 'sql') assert.match((await download(defined(done.file_url, 'file_url'))).body, /_deleted/);
+    }
+  });
+
   test('tombstones are pruned once old and read by every changes schedule of their table, and with their table', async () => {
     const c = client(server, token);
     const tableId = await createTable(server, token, 'pruned', SCHEMA);
