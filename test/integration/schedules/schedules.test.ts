@@ -90,6 +90,22 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     );
   });
 
+  test("a destination's connection is sealed: never shown, not stored in clear", async () => {
+    const { token } = await server.createUser();
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'sealed', SCHEMA);
+    const made = await c.post('/oserve/v1/schedules').send({
+      table_id: tableId,
+      every: '1d',
+      export: { file_type: 'csv', destination: 's3://bucket/prefix/', connection: { region: 'us-east-1', secret_key: 'TOP-SECRET-KEY' } },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.export.connection, '(sealed)');
+    assert.doesNotMatch(JSON.stringify((await c.get(`/oserve/v1/schedules/${made.body.id}`)).body), /TOP-SECRET/);
+    const stored = await server.db.query('SELECT export::text AS e FROM tableport.schedules WHERE id = $1', [made.body.id]);
+    assert.doesNotMatch(String(stored.rows[0]?.e), /TOP-SECRET/);
+  });
+
   test('bad requests name the parameter', async () => {
     const { token } = await server.createUser();
     const c = client(server, token);
@@ -125,6 +141,9 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     assert.equal(done.status, 'succeeded');
     assert.equal(done.rows, 2);
     assert.equal(done.type, 'export');
+    // An ordinary job: its user gets its mail.
+    const mail = await server.smtp.waitForMessage((m) => m.text.includes(done.id) || (m.html ?? '').includes(done.id));
+    assert.match(mail.text, /2/);
 
     // The same slot again (BullMQ's overdue job and a catch-up after a restart): nothing more.
     await fire(id, due);
