@@ -123,9 +123,9 @@ export interface ExportSelection extends Window {
 
 /**
  * What "changed" means. `since` (Unix seconds, an export's `changes_since`): rows whose `updated_at`
- * is at least it, deletions at or after it. `after` (a schedule's run): the pg_snapshot text of the
- * previous successful run, exact to the transaction (no gap, no overlap); null for a first run,
- * which takes every row and no deletion.
+ * is at least it, deletions at or after it. `after` (a schedule's run): the watermark of the
+ * previous successful run (see {@link parseWatermark}), exact to the transaction (no gap, no
+ * overlap); null for a first run, which takes every row and no deletion.
  */
 export interface ChangesSelection {
   since?: number;
@@ -135,29 +135,54 @@ export interface ChangesSelection {
 /** The marker column a changes export adds: true on a deleted row's id, false on every other row. */
 export const DELETED_COLUMN = '_deleted';
 
-const SNAPSHOT = /^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
+const SNAPSHOT = /^(\d{1,20}):\d{1,20}:(\d{1,20}(,\d{1,20})*)?$/;
+const XIDS = /^(\d{1,20}(,\d{1,20})*)?$/;
 
-/** A pg_snapshot as a literal; only its own digits, colons and commas pass. */
-function snapshotLiteral(s: string): string {
-  if (!SNAPSHOT.test(s)) throw new Error(`not a pg_snapshot: ${JSON.stringify(s.slice(0, 80))}`);
-  return `'${s}'::pg_snapshot`;
+/**
+ * A watermark is `<pg_snapshot>|<xids>`: the snapshot a run read in, and the transaction ids, from
+ * the snapshot's xmin on, of the rows that run saw. A snapshot lists the top-level transactions in
+ * progress but not their subtransactions, so a row written in a subtransaction of one of them
+ * cannot be told from an old row by the snapshot alone; by the ids the run saw, it can.
+ */
+export function parseWatermark(w: string): { snapshot: string; xmin: string; seen: string[] } {
+  const [snapshot = '', seen = ''] = w.split('|');
+  const m = SNAPSHOT.exec(snapshot);
+  if (!m || !XIDS.test(seen)) throw new Error(`not a watermark: ${JSON.stringify(w.slice(0, 80))}`);
+  return { snapshot, xmin: m[1] ?? '0', seen: seen ? seen.split(',') : [] };
 }
 
 /** The current snapshot's xmax, computed once per statement: what a row's 32-bit xmin is widened against. */
 const XMAX_NOW = '(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint)';
 
-/** The condition on a data table's rows (no alias) for a changes selection. */
+/**
+ * The transaction ids (from the snapshot's xmin on) of the rows a changes run sees, to run in that
+ * run's REPEATABLE READ transaction: with its snapshot, the run's watermark.
+ */
+export function watermarkSeenSql(tableId: number): string {
+  return `SELECT coalesce(string_agg(x::text, ',' ORDER BY x), '') AS seen FROM (
+      SELECT DISTINCT tableport.xid8_of(xmin, ${XMAX_NOW}) AS x FROM ${dataTable(tableId)}
+       WHERE tableport.xid8_of(xmin, ${XMAX_NOW}) >= pg_snapshot_xmin(pg_current_snapshot())) s`;
+}
+
+/**
+ * The condition on a data table's rows (no alias) for a changes selection. After a watermark: a row
+ * is new when its transaction is at or past the watermark's xmin and not one whose rows the
+ * previous run saw (before that xmin, every transaction had ended when the previous run read).
+ */
 function changedRowsWhere(c: ChangesSelection): string {
   if (c.since !== undefined) return `updated_at >= ${int(c.since)}`;
   if (!c.after) return 'TRUE';
-  return `NOT pg_visible_in_snapshot(tableport.xid8_of(xmin, ${XMAX_NOW}), ${snapshotLiteral(c.after)})`;
+  const w = parseWatermark(c.after);
+  const x = `tableport.xid8_of(xmin, ${XMAX_NOW})`;
+  return `(${x} >= '${w.xmin}'::xid8 AND NOT ${x} = ANY('{${w.seen.join(',')}}'::xid8[]))`;
 }
 
 /** The condition on tombstones (alias d) for a changes selection: what the previous run cannot have seen. */
 function deletedWhere(c: ChangesSelection): string {
   if (c.since !== undefined) return `d.deleted_at >= ${int(c.since)}`;
   if (!c.after) return 'FALSE';
-  return `NOT pg_visible_in_snapshot(d.xid, ${snapshotLiteral(c.after)})`;
+  // A tombstone carries its deleting transaction's top-level id, which a snapshot does list.
+  return `NOT pg_visible_in_snapshot(d.xid, '${parseWatermark(c.after).snapshot}'::pg_snapshot)`;
 }
 
 /** The export's default order: oldest first, ties by id (the `(created_at, id)` index). */

@@ -19,6 +19,7 @@ import {
   selectionWhere,
   type CsvOptions,
   type ExportSelection,
+  watermarkSeenSql,
 } from '../table-sql.js';
 
 const STAGING = 'tableport_import_staging';
@@ -232,7 +233,8 @@ export class RowsRepository {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         inTransaction = true;
         const { rows } = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
-        snapshot = singleRow(rows, 'The export snapshot').s;
+        const seen = await client.query<{ seen: string }>(watermarkSeenSql(tableId));
+        snapshot = `${singleRow(rows, 'The export snapshot').s}|${singleRow(seen.rows, 'The rows seen').seen}`;
       }
       // COPY cannot take bind parameters: a `where`'s values go into session settings first.
       const { settings } = exportSelect(tableId, fields, fileType, w);
@@ -273,7 +275,7 @@ export interface CopyOutOptions {
   limit?: number;
   /** Bytes per buffer pushed downstream (default COPY_CHUNK_BYTES; see ExportPlan.source). */
   chunkBytes?: number;
-  /** Read in a REPEATABLE READ transaction and return its snapshot (a changes run's next watermark). */
+  /** Read in a REPEATABLE READ transaction and return its watermark (a changes run's next one; see parseWatermark). */
   snapshot?: boolean;
 }
 

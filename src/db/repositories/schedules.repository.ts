@@ -194,7 +194,7 @@ export class SchedulesRepository {
            OR (d.deleted_at < $1
                AND NOT EXISTS (SELECT 1 FROM tableport.schedules s
                                 WHERE s.mode = 'changes' AND s.table_id = d.table_id
-                                  AND s.watermark IS NOT NULL AND NOT pg_visible_in_snapshot(d.xid, s.watermark::pg_snapshot)))`,
+                                  AND s.watermark IS NOT NULL AND NOT pg_visible_in_snapshot(d.xid, split_part(s.watermark, '|', 1)::pg_snapshot)))`,
       [before],
     );
     return rowCount ?? 0;

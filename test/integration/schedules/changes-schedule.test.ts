@@ -43,6 +43,11 @@ describe('a changes schedule: each run takes exactly what the previous one did n
     const late = await server.db.connect();
     await late.query('BEGIN');
     await late.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, n) VALUES ('late', 1, 1, 99)`);
+    // And a row written in a subtransaction of it: a snapshot does not list subtransactions, so a
+    // test of visibility against the previous snapshot alone would take it for an old row.
+    await late.query('SAVEPOINT sub');
+    await late.query(`INSERT INTO tableport_data.t_${tableId} (id, created_at, updated_at, n) VALUES ('late-sub', 1, 1, 98)`);
+    await late.query('RELEASE SAVEPOINT sub');
 
     // Writers all along: inserts, and deletes of rows written earlier, each its own request.
     let writing = true;
@@ -88,6 +93,7 @@ describe('a changes schedule: each run takes exactly what the previous one did n
     const ids = (r: Row[]) => r.filter((x) => !x._deleted).map((x) => x.id);
     assert.equal(ids(runs[0] ?? []).includes('late'), false, 'the first run cannot see an uncommitted row');
     assert.equal(ids(runs[1] ?? []).includes('late'), true, 'the next run takes it once committed, whatever its updated_at');
+    assert.equal(ids(runs[1] ?? []).includes('late-sub'), true, 'a row of a subtransaction too');
     assert.deepEqual(
       runs[1]?.filter((x) => x.id.startsWith('first-')).map((x) => [x.id, x.n, x._deleted]),
       [
