@@ -19,6 +19,7 @@ import {
   selectionWhere,
   type CsvOptions,
   type ExportSelection,
+  snapshotXmax,
   watermarkSeenSql,
 } from '../table-sql.js';
 
@@ -68,10 +69,18 @@ export class RowsRepository {
    * 230 ms for a window, 130 vs 280 ms for a `where`; docs/benchmarks.md). On a bigger table the
    * count stops at `cap + 1` rows, so a refusal never costs a scan of all of it.
    */
-  async countUpTo(tableId: number, w: ExportSelection, cap: number, fields: FieldSchema[]): Promise<number> {
+  async countUpTo(tableId: number, selection: ExportSelection, cap: number, fields: FieldSchema[]): Promise<number> {
+    let w = selection;
     const table = dataTable(tableId);
     const size = await this.pool.query<{ bytes: string }>('SELECT pg_relation_size($1::regclass) AS bytes', [table]);
     const small = Number(singleRow(size.rows, 'The table size').bytes) <= this.fullCountMaxBytes;
+    if (w.changes?.after && w.changes.ref === undefined) {
+      // Widened against an xmax a billion transactions ahead: still below any row's id plus 2^32, and a literal.
+      const ref = await this.pool.query<{ r: string }>(
+        'SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1073741824)::text AS r',
+      );
+      w = { ...w, changes: { ...w.changes, ref: singleRow(ref.rows, 'The snapshot').r } };
+    }
     const binder = parameterBinder(small ? 0 : 1);
     const where = selectionWhere(fields, w, binder);
     const { rows } = small
@@ -206,9 +215,10 @@ export class RowsRepository {
     tableId: number,
     fields: FieldSchema[],
     fileType: 'csv' | 'json',
-    w: ExportSelection,
+    selection: ExportSelection,
     opts: CopyOutOptions = {},
   ): Promise<CopyOut> {
+    let w = selection;
     const { csv, limit, chunkBytes } = opts;
     const client = await this.pool.connect();
     let released = false;
@@ -233,8 +243,10 @@ export class RowsRepository {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         inTransaction = true;
         const { rows } = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
-        const seen = await client.query<{ seen: string }>(watermarkSeenSql(tableId));
-        snapshot = `${singleRow(rows, 'The export snapshot').s}|${singleRow(seen.rows, 'The rows seen').seen}`;
+        const current = singleRow(rows, 'The export snapshot').s;
+        const seen = await client.query<{ seen: string }>(watermarkSeenSql(tableId, current));
+        snapshot = `${current}|${singleRow(seen.rows, 'The rows seen').seen}`;
+        if (w.changes) w = { ...w, changes: { ...w.changes, ref: snapshotXmax(current) } };
       }
       // COPY cannot take bind parameters: a `where`'s values go into session settings first.
       const { settings } = exportSelect(tableId, fields, fileType, w);
