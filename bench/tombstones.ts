@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { runMigrations } from '../src/db/migrate.js';
-import { createTableSql, dataTable, exportSelect, watermarkSeenSql } from '../src/db/table-sql.js';
+import { createTableSql, dataTable, exportSelect, snapshotXmax, watermarkSeenSql } from '../src/db/table-sql.js';
 import { createLogger } from '../src/logger.js';
 import { PG_ADMIN_URL, databaseUrlFor } from '../test/helpers/env.js';
 
@@ -101,7 +101,9 @@ try {
   await db.query(`UPDATE ${dataTable(1)} SET n = n + 1 WHERE n % 100 = 0`);
   const plain = await time(() => db.query(`SELECT count(*) FROM ${dataTable(1)}`));
   let changed = 0;
-  const { select } = exportSelect(1, fields, 'json', { changes: { after: `${snap}|${seen}` } });
+  // As a run reads it: its own snapshot's xmax as the literal the xmin is widened against.
+  const now = (await db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]?.s ?? '';
+  const { select } = exportSelect(1, fields, 'json', { changes: { after: `${snap}|${seen}`, ref: snapshotXmax(now) } });
   const changes = await time(async () => {
     const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) s`);
     changed = Number(r.rows[0]?.n);
