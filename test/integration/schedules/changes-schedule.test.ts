@@ -122,4 +122,53 @@ describe('a changes schedule: each run takes exactly what the previous one did n
       rows.map((r) => [r.id, Number(r.n)]),
     );
   });
+
+  test("a bundle import that replaces the table: the next run deletes the old rows' ids", async () => {
+    const { token } = await server.createUser();
+    const c = client(server, token);
+    const tableId = await createTable(server, token, 'replaced', SCHEMA);
+    await c.post(`/oserve/v1/table/${tableId}/record/`).send([
+      { id: 'x', n: 1 },
+      { id: 'y', n: 2 },
+    ]);
+    const id = (
+      await c.post('/oserve/v1/schedules').send({ table_id: tableId, every: '1h', mode: 'changes', export: { file_type: 'json' } })
+    ).body.id as string;
+    let fired = 0;
+    const run = async (): Promise<Row[]> => {
+      await maintenance.add(JobName.RunSchedule, { scheduleId: id, due: server.clock.now() }, { jobId: `replaced-${id}-${++fired}` });
+      let job: Job | undefined;
+      for (let i = 0; i < 300 && !job; i++) {
+        const list = (await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects as Job[];
+        if (list.length === fired) job = list[0];
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      const done = await waitForJob(server, token, defined(job, `run ${fired}`).id);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done.errors));
+      server.clock.advance(61_000);
+      return JSON.parse((await download(defined(done.file_url, 'file_url'))).body) as Row[];
+    };
+    assert.deepEqual(
+      (await run()).map((r) => r.id),
+      ['x', 'y'],
+    );
+    const bundle = {
+      format: 'tableport.bundle',
+      version: 1,
+      exported_at: 0,
+      tables: { replaced: { schema: SCHEMA, rows: [{ id: 'z', n: 3 }] } },
+    };
+    const imp = await c.post('/oserve/v1/data/import/?mode=replace').send({ content: JSON.stringify(bundle) });
+    assert.equal(imp.status, 201, JSON.stringify(imp.body));
+    assert.equal((await waitForJob(server, token, imp.body.job_id)).status, 'succeeded');
+    const second = await run();
+    assert.deepEqual(
+      second.map((r) => [r.id, r._deleted]),
+      [
+        ['z', false],
+        ['x', true],
+        ['y', true],
+      ],
+    );
+  });
 });
