@@ -259,6 +259,8 @@ export interface Job {
   mail_status?: 'pending' | 'sent' | 'outbox' | null;
   /** An export to a location (`destination`): the object it writes, e.g. `s3://bucket/exports/orders_20261121_093000.csv`. */
   destination_url?: string;
+  /** The schedule this job is a run of (see docs/schedules.md). */
+  schedule_id?: string;
   /** An import from a location (`source`): the object, folder or URL it reads (without any query string). */
   source_url?: string;
 }

@@ -111,6 +111,7 @@ export const JobSchema = component(
     created_at: unixSeconds,
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),
+    schedule_id: z.string().optional().describe('the schedule this job is a run of'),
   }),
 );
 

@@ -141,6 +141,7 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     assert.equal(done.status, 'succeeded');
     assert.equal(done.rows, 2);
     assert.equal(done.type, 'export');
+    assert.equal(done.schedule_id, id, 'a run names its schedule');
     // An ordinary job: its user gets its mail.
     const mail = await server.smtp.waitForMessage((m) => m.text.includes(done.id) || (m.html ?? '').includes(done.id));
     assert.match(mail.text, /2/);
