@@ -1,4 +1,4 @@
-import type { JobsOptions } from 'bullmq';
+import { defaultRepeatStrategy, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { QueueBackend, QueueHandle } from '../queue/index.js';
@@ -144,4 +144,15 @@ const SCHEDULE_PREFIX = 'schedule-';
 /** The BullMQ job scheduler id of a user's schedule. */
 export function scheduleSchedulerId(scheduleId: string): string {
   return `${SCHEDULE_PREFIX}${scheduleId}`;
+}
+
+/**
+ * The first slot of a schedule after `after` (ms), as BullMQ's scheduler computes it: a cron
+ * pattern read in its time zone, or an interval. Throws on a pattern BullMQ cannot read.
+ */
+export function nextSlot(after: number, repeat: { every: number } | { pattern: string; tz: string }): number {
+  if ('every' in repeat) return after + repeat.every;
+  const next = defaultRepeatStrategy(after, { pattern: repeat.pattern, tz: repeat.tz });
+  if (next === undefined) throw new Error(`the pattern "${repeat.pattern}" has no next time`);
+  return next;
 }

@@ -23,7 +23,7 @@ import type { ScheduleRecord, SchedulesRepository } from '../db/repositories/sch
 import { AppError, InvalidParameterError, NotFoundError, TooFrequentError } from '../errors.js';
 import type { Kinds } from '../jobs/kinds/index.js';
 import { toJobErrors } from '../jobs/lifecycle/job-outcomes.js';
-import type { JobQueues } from '../jobs/queues.js';
+import { nextSlot, type JobQueues } from '../jobs/queues.js';
 import type { Logger } from '../logger.js';
 import type { Job, Page } from '../types/api.js';
 import type { JobsService } from './jobs/jobs.service.js';
@@ -234,7 +234,13 @@ export class SchedulesService {
       if (held.has(s.id)) continue;
       await this.register(s);
       const last = (s.last_fired_at ?? s.created_at).getTime();
-      if (s.every_seconds !== null && last + s.every_seconds * 1000 <= now) await this.d.queues.addScheduleCatchUp(s.id, now);
+      let missed = false;
+      try {
+        missed = nextSlot(last, repeatOf(s)) <= now;
+      } catch (err) {
+        this.d.logger.warn({ err, scheduleId: s.id }, 'the schedule has no next slot');
+      }
+      if (missed) await this.d.queues.addScheduleCatchUp(s.id, now);
     }
   }
 
@@ -265,10 +271,7 @@ export class SchedulesService {
 
   private async register(s: ScheduleRecord): Promise<void> {
     try {
-      await this.d.queues.upsertSchedule(
-        s.id,
-        s.every_seconds !== null ? { every: s.every_seconds * 1000 } : { pattern: s.cron ?? '', tz: s.timezone },
-      );
+      await this.d.queues.upsertSchedule(s.id, repeatOf(s));
     } catch (err) {
       if (s.cron !== null && err instanceof Error && !(err instanceof AppError))
         throw new InvalidParameterError(
@@ -297,6 +300,11 @@ export class SchedulesService {
       out.cron = null;
     }
     if (p.cron !== undefined) {
+      try {
+        nextSlot(Date.now(), { pattern: p.cron, tz: p.timezone ?? 'UTC' });
+      } catch (err) {
+        throw new InvalidParameterError('cron', `Invalid parameter "cron": "${p.cron}" is not a cron pattern (${(err as Error).message}).`);
+      }
       out.cron = p.cron;
       out.every_seconds = null;
     }
@@ -333,4 +341,9 @@ export class SchedulesService {
   private notFound(id: string): NotFoundError {
     return new NotFoundError(`Schedule ${String(id).slice(0, 64)} was not found.`);
   }
+}
+
+/** A schedule's timing as BullMQ's repeat options. */
+function repeatOf(s: ScheduleRecord): { every: number } | { pattern: string; tz: string } {
+  return s.every_seconds !== null ? { every: s.every_seconds * 1000 } : { pattern: s.cron ?? '', tz: s.timezone };
 }

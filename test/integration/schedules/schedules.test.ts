@@ -179,34 +179,35 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     assert.equal((await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects.length, 1);
   });
 
-  test('a slot missed while the service was down runs once at start-up, not once per slot', async () => {
-    const { token } = await server.createUser();
-    const c = client(server, token);
-    const tableId = await createTable(server, token, 'missed', SCHEMA);
-    const id = (await c.post('/oserve/v1/schedules').send({ table_id: tableId, every: '1h', export: { file_type: 'csv' } })).body.id;
-    // Down for five hours, and the queue lost its scheduler (Redis restarted without persistence).
-    await server.db.query(
-      `UPDATE tableport.schedules SET last_fired_at = now() - interval '5 hours', created_at = now() - interval '6 hours' WHERE id = $1`,
-      [id],
-    );
-    await maintenance.removeJobScheduler(scheduleSchedulerId(id));
-    // A worker starts: it makes the scheduler again and fires the missed slot once.
-    const peer = await server.startPeer(['worker']);
-    try {
-      const [run] = await runsOf(server, token, id, 1);
-      assert.equal((await waitForJob(server, token, run?.id ?? '')).status, 'succeeded');
-      // Another worker starting finds the scheduler there: nothing more fires.
-      const second = await server.startPeer(['worker']);
-      await second.close();
-      for (let i = 0; i < 100; i++) {
-        const counts = await maintenance.getJobCounts('wait', 'active');
-        if ((counts.wait ?? 0) + (counts.active ?? 0) === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
+  for (const timing of [{ every: '1h' }, { cron: '0 * * * *' }] as const)
+    test(`a slot missed while the service was down runs once at start-up, not once per slot (${JSON.stringify(timing)})`, async () => {
+      const { token } = await server.createUser();
+      const c = client(server, token);
+      const tableId = await createTable(server, token, `missed_${Object.keys(timing)[0]}`, SCHEMA);
+      const id = (await c.post('/oserve/v1/schedules').send({ table_id: tableId, ...timing, export: { file_type: 'csv' } })).body.id;
+      // Down for five hours, and the queue lost its scheduler (Redis restarted without persistence).
+      await server.db.query(
+        `UPDATE tableport.schedules SET last_fired_at = now() - interval '5 hours', created_at = now() - interval '6 hours' WHERE id = $1`,
+        [id],
+      );
+      await maintenance.removeJobScheduler(scheduleSchedulerId(id));
+      // A worker starts: it makes the scheduler again and fires the missed slot once.
+      const peer = await server.startPeer(['worker']);
+      try {
+        const [run] = await runsOf(server, token, id, 1);
+        assert.equal((await waitForJob(server, token, run?.id ?? '')).status, 'succeeded');
+        // Another worker starting finds the scheduler there: nothing more fires.
+        const second = await server.startPeer(['worker']);
+        await second.close();
+        for (let i = 0; i < 100; i++) {
+          const counts = await maintenance.getJobCounts('wait', 'active');
+          if ((counts.wait ?? 0) + (counts.active ?? 0) === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal((await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects.length, 1, 'one run for five missed slots');
+        assert.ok((await maintenance.getJobSchedulers(0, -1)).some((s) => s.key === scheduleSchedulerId(id)));
+      } finally {
+        await peer.close();
       }
-      assert.equal((await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects.length, 1, 'one run for five missed slots');
-      assert.ok((await maintenance.getJobSchedulers(0, -1)).some((s) => s.key === scheduleSchedulerId(id)));
-    } finally {
-      await peer.close();
-    }
-  });
+    });
 });
