@@ -70,6 +70,7 @@ export const ScheduleSchema = z.object({
   paused: z.boolean(),
   watermark_at: z.number().nullable(),
   last_run_at: z.number().nullable(),
+  next_run_at: z.number().nullable().describe('when the scheduler fires next (Unix seconds); null while paused'),
   last_job_id: z.string().nullable(),
   last_error: z.object({ error_code: z.string(), error_msg: z.string() }).nullable(),
   created_at: z.number(),

@@ -26,6 +26,8 @@ export interface Schedule {
   watermark_at: number | null;
   /** When a run was last started (Unix seconds), or null. */
   last_run_at: number | null;
+  /** When the next run is due (Unix seconds); null while paused. */
+  next_run_at: number | null;
   last_job_id: string | null;
   /** Why the last run could not be started (its table deleted, too many rows), or null. */
   last_error: JobError | null;

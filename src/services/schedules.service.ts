@@ -70,7 +70,22 @@ export class SchedulesService {
     return this.sealer;
   }
 
-  toSchedule(s: ScheduleRecord): Schedule {
+  /** The next firing of each schedule, as its scheduler holds it (ms); empty when the queue cannot say now. */
+  private async nextRuns(): Promise<Map<string, number>> {
+    try {
+      const held = await this.d.queues.scheduleSchedulers();
+      return new Map([...held].flatMap(([id, h]) => (h.next === undefined ? [] : [[id, h.next] as [string, number]])));
+    } catch (err) {
+      this.d.logger.warn({ err }, 'could not read the schedulers; next_run_at is left out');
+      return new Map();
+    }
+  }
+
+  private async show(s: ScheduleRecord): Promise<Schedule> {
+    return this.toSchedule(s, (await this.nextRuns()).get(s.id));
+  }
+
+  toSchedule(s: ScheduleRecord, next?: number): Schedule {
     const { [CONNECTION]: sealed, ...shown } = s.export;
     return {
       id: s.id,
@@ -84,6 +99,7 @@ export class SchedulesService {
       paused: s.paused,
       watermark_at: secs(s.watermark_at),
       last_run_at: secs(s.last_fired_at),
+      next_run_at: s.paused || next === undefined ? null : Math.ceil(next / 1000),
       last_job_id: s.last_job_id,
       last_error: s.last_error,
       created_at: secs(s.created_at) ?? 0,
@@ -124,16 +140,17 @@ export class SchedulesService {
       await this.d.schedules.delete(id, userId);
       throw err;
     }
-    return this.toSchedule(row);
+    return this.show(row);
   }
 
   async list(userId: number, q: PageQuery, path: string): Promise<Page<Schedule>> {
     const { total, rows } = await this.d.schedules.list(userId, q.limit, q.offset);
-    return { meta: pageMeta(path, q, total), objects: rows.map((s) => this.toSchedule(s)) };
+    const next = await this.nextRuns();
+    return { meta: pageMeta(path, q, total), objects: rows.map((s) => this.toSchedule(s, next.get(s.id))) };
   }
 
   async get(userId: number, id: string): Promise<Schedule> {
-    return this.toSchedule(await this.require(userId, id));
+    return this.show(await this.require(userId, id));
   }
 
   async update(userId: number, id: string, p: ScheduleUpdateRequest): Promise<Schedule> {
@@ -151,7 +168,7 @@ export class SchedulesService {
     });
     if (!row) throw this.notFound(id);
     if (!row.paused) await this.register(row);
-    return this.toSchedule(row);
+    return this.show(row);
   }
 
   async remove(userId: number, id: string): Promise<void> {
@@ -174,7 +191,7 @@ export class SchedulesService {
     const row = await this.d.schedules.update(id, userId, { paused: false });
     if (!row) throw this.notFound(id);
     await this.register(row);
-    return this.toSchedule(row);
+    return this.show(row);
   }
 
   /** The schedule's runs, newest first: ordinary jobs, as GET /jobs shows them. */

@@ -26,6 +26,7 @@ function describe(s: Schedule): void {
   line(`  when:     ${when(s)}`);
   line(`  export:   ${JSON.stringify(s.export)}`);
   line(`  last run: ${s.last_run_at ? `${time(s.last_run_at)}${s.last_job_id ? ` (job ${s.last_job_id})` : ''}` : 'not yet'}`);
+  line(`  next run: ${s.next_run_at ? time(s.next_run_at) : s.paused ? '- (paused)' : 'unknown'}`);
   if (s.last_error) line(`  refused:  ${s.last_error.error_code}: ${s.last_error.error_msg}`);
 }
 
@@ -121,7 +122,7 @@ export function registerSchedulesCommands(program: Command): void {
       if (flags.json) return printJson(all);
       if (all.length === 0) return line('No schedules yet.');
       printTable(
-        ['ID', 'WHAT', 'WHEN', 'MODE', 'STATE', 'LAST RUN'],
+        ['ID', 'WHAT', 'WHEN', 'MODE', 'STATE', 'LAST RUN', 'NEXT RUN'],
         all.map((s) => [
           s.id,
           s.table_id !== null ? `table ${s.table_id}` : 'bundle',
@@ -129,6 +130,7 @@ export function registerSchedulesCommands(program: Command): void {
           s.mode,
           s.paused ? 'paused' : s.last_error ? `refused: ${s.last_error.error_code}` : 'active',
           s.last_run_at ? time(s.last_run_at) : '-',
+          s.next_run_at ? time(s.next_run_at) : '-',
         ]),
       );
     });

@@ -70,8 +70,14 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     const cron = (await maintenance.getJobSchedulers(0, -1)).find((s) => s.key === scheduleSchedulerId(id));
     assert.equal(cron?.pattern, '0 3 * * *');
     assert.equal(cron?.tz, 'Asia/Shanghai');
+    // 03:00 in Shanghai is 19:00 UTC.
+    const shownNext = (await c.get(`/oserve/v1/schedules/${id}`)).body.next_run_at as number;
+    assert.equal(new Date(shownNext * 1000).getUTCHours(), 19);
+    assert.equal(new Date(shownNext * 1000).getUTCMinutes(), 0);
 
-    assert.equal((await c.post(`/oserve/v1/schedules/${id}/pause`)).body.paused, true);
+    const paused = await c.post(`/oserve/v1/schedules/${id}/pause`);
+    assert.equal(paused.body.paused, true);
+    assert.equal(paused.body.next_run_at, null);
     assert.equal(
       (await maintenance.getJobSchedulers(0, -1)).some((s) => s.key === scheduleSchedulerId(id)),
       false,
