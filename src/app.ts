@@ -18,6 +18,7 @@ import { consoleRouter } from './http/routes/console.routes.js';
 import { filesRouter } from './http/routes/files.routes.js';
 import { healthRouter, type HealthCheck } from './http/routes/health.routes.js';
 import { jobsRouter } from './http/routes/jobs.routes.js';
+import { schedulesRouter } from './http/routes/schedules.routes.js';
 import { webhooksRouter } from './http/routes/webhooks.routes.js';
 import { recordsRouter } from './http/routes/records.routes.js';
 import { sqlRouter } from './http/routes/sql.routes.js';
@@ -74,6 +75,7 @@ export function createApp({ config, logger, services, health, queues }: AppDeps)
   api.use(jobsRouter(services));
   api.use(sqlRouter(services));
   api.use(webhooksRouter(services));
+  api.use(schedulesRouter(services));
   // MinApp v1.5 is v1 with more parameters: one router serves both, and links follow the caller's version.
   app.use(['/oserve/v1', '/oserve/v1.5'], api);
   app.use(consoleRouter());

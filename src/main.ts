@@ -93,6 +93,8 @@ export async function start(configured: Config, roles: Role[], logger: Logger, o
     queues
       .scheduleMaintenance(config.cleanupIntervalSeconds)
       .catch((err: unknown) => logger.warn({ err }, 'could not schedule maintenance'));
+    // Users' schedules: a scheduler lost with Redis is made again, a slot missed while down runs once.
+    services.schedules.reconcile().catch((err: unknown) => logger.warn({ err }, "could not reconcile the users' schedules"));
     logger.info({ concurrency: config.workerConcurrency }, 'workers started');
     // Without the API in this process, the worker's jobs and mails are scraped from a port of its own.
     if (config.metricsPort !== undefined && !roles.includes('api')) {

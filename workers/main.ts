@@ -6,6 +6,7 @@ import { toJobErrors } from '../src/jobs/lifecycle/job-outcomes.js';
 import { cleanupExports } from './handlers/cleanup-exports.handler.js';
 import { deliverWebhook } from './handlers/deliver-webhook.handler.js';
 import { runJob, type RunInfo } from './handlers/run-job.handler.js';
+import { runSchedule } from './handlers/run-schedule.handler.js';
 import { sendJobMail } from './handlers/send-email.handler.js';
 import { sweepJobs } from './handlers/sweep-jobs.handler.js';
 import type { WorkerContext } from './handlers/worker-context.js';
@@ -22,6 +23,7 @@ const HANDLERS = {
   [JobName.CleanupExports]: cleanupExports,
   [JobName.SweepJobs]: sweepJobs,
   [JobName.DeliverWebhook]: deliverWebhook,
+  [JobName.RunSchedule]: runSchedule,
 } satisfies { [N in JobName]: Handler<N> };
 
 export interface WorkerTuning {
@@ -97,6 +99,7 @@ export function startWorkers(ctx: WorkerContext, config: Config, tuning: WorkerT
     ctx.queues
       .scheduleMaintenance(config.cleanupIntervalSeconds)
       .catch((err: unknown) => ctx.logger.error({ err }, 'could not re-create the maintenance schedules'));
+    ctx.services.schedules.reconcile().catch((err: unknown) => ctx.logger.error({ err }, "could not re-create the users' schedules"));
   });
 
   return {

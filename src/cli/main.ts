@@ -11,6 +11,7 @@ import { EXIT, ServerUnreachableError, UsageError } from './client.js';
 import { registerBundleCommands } from './commands/bundles.command.js';
 import { registerJobsCommands } from './commands/jobs.command.js';
 import { registerRowsCommands } from './commands/rows.command.js';
+import { registerSchedulesCommands } from './commands/schedules.command.js';
 import { registerSqlCommand } from './commands/sql.command.js';
 import { registerTablesCommands } from './commands/tables.command.js';
 import { registerTransferCommands } from './commands/transfer.command.js';
@@ -60,6 +61,7 @@ export async function buildProgram(options: { server?: boolean } = {}): Promise<
   registerRowsCommands(program);
   registerSqlCommand(program);
   registerBundleCommands(program);
+  registerSchedulesCommands(program);
   return program;
 }
 

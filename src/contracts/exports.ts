@@ -69,6 +69,8 @@ export const ExportRequestSchema = z.object({
   csv_bom: flag.optional(),
   csv_escape_formulas: flag.optional(),
   ...ExportSelectionSchema,
+  // Only what changed since then (Unix seconds): rows created or updated, and the ids of rows deleted (docs/changes.md).
+  changes_since: unixSeconds.nullish(),
   // A location instead of a download link (see locations/task-locations.ts).
   destination: z.string({ error: 'must be a URL such as s3://bucket/path' }).nullish(),
   connection: z.record(z.string(), z.unknown(), { error: 'must be an object of options' }).nullish(),

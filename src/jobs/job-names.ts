@@ -24,6 +24,8 @@ export enum JobName {
   SweepJobs = 'sweep-jobs',
   /** One event of a job to one webhook; retried with backoff on its own, like the mail. */
   DeliverWebhook = 'deliver-webhook',
+  /** A user's schedule fired (its BullMQ job scheduler, or a catch-up at start-up): births one run. */
+  RunSchedule = 'run-schedule',
 }
 
 export interface JobPayloads {
@@ -31,6 +33,8 @@ export interface JobPayloads {
   [JobName.CleanupExports]: Record<string, never>;
   [JobName.SweepJobs]: Record<string, never>;
   [JobName.DeliverWebhook]: { jobId: string; webhookId: string };
+  /** `due`: the slot a catch-up stands for (a scheduler's own firings carry it as BullMQ's prevMillis). */
+  [JobName.RunSchedule]: { scheduleId: string; due?: number };
 }
 
 /** Which queue each of the service's own jobs runs on. */
@@ -39,6 +43,7 @@ export const JOB_QUEUE = {
   [JobName.CleanupExports]: QueueName.Maintenance,
   [JobName.SweepJobs]: QueueName.Maintenance,
   [JobName.DeliverWebhook]: QueueName.Webhook,
+  [JobName.RunSchedule]: QueueName.Maintenance,
 } as const satisfies Record<JobName, QueueName>;
 
 /** One queue entry that belongs to a tableport job: its work, or its mail. The id makes a second add a no-op. */

@@ -1,4 +1,4 @@
-import type { JobsOptions } from 'bullmq';
+import { defaultRepeatStrategy, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { QueueBackend, QueueHandle } from '../queue/index.js';
@@ -59,6 +59,51 @@ export class JobQueues {
     await q.upsertJobScheduler(JobName.SweepJobs, { every: sweepEverySeconds * 1000 }, { name: JobName.SweepJobs, data: {} });
   }
 
+  /**
+   * A user's schedule as a BullMQ job scheduler on the maintenance queue: each firing is a
+   * RunSchedule job carrying the schedule's id (and, as BullMQ's prevMillis, the slot it stands for).
+   */
+  async upsertSchedule(scheduleId: string, repeat: { every: number } | { pattern: string; tz: string }): Promise<void> {
+    if (this.failFast && !this.backend.ready()) throw new ServiceUnavailableError();
+    const payload: JobPayloads[JobName.RunSchedule] = { scheduleId };
+    await this.queues[QueueName.Maintenance].upsertJobScheduler(scheduleSchedulerId(scheduleId), repeat, {
+      name: JobName.RunSchedule,
+      data: payload,
+    });
+  }
+
+  async removeSchedule(scheduleId: string): Promise<void> {
+    await this.queues[QueueName.Maintenance].removeJobScheduler(scheduleSchedulerId(scheduleId));
+  }
+
+  /** The schedulers of users' schedules the backend holds, by schedule id, with their next firing (ms). */
+  async scheduleSchedulers(): Promise<
+    Map<string, { next: number | undefined; every: number | undefined; pattern: string | undefined; tz: string | undefined }>
+  > {
+    const all = await this.queues[QueueName.Maintenance].getJobSchedulers(0, -1);
+    const out = new Map<
+      string,
+      { next: number | undefined; every: number | undefined; pattern: string | undefined; tz: string | undefined }
+    >();
+    for (const s of all) {
+      const key = s.key ?? s.id ?? '';
+      if (key.startsWith(SCHEDULE_PREFIX))
+        out.set(key.slice(SCHEDULE_PREFIX.length), {
+          next: s.next,
+          every: s.every ?? undefined,
+          pattern: s.pattern ?? undefined,
+          tz: s.tz ?? undefined,
+        });
+    }
+    return out;
+  }
+
+  /** One firing now for a slot missed while the service was down; a second add for the same slot is a no-op. */
+  async addScheduleCatchUp(scheduleId: string, due: number): Promise<void> {
+    const payload: JobPayloads[JobName.RunSchedule] = { scheduleId, due };
+    await this.queues[QueueName.Maintenance].add(JobName.RunSchedule, payload, { jobId: `schedule-catchup-${scheduleId}-${due}` });
+  }
+
   /** The BullMQ state of a tableport job's queue entry; `missing` when the queue has no such entry. */
   async inspect(entry: QueueEntry): Promise<{ state: string; failedReason: string }> {
     const job = await this.queues[entry.queue].getJob(entry.id);
@@ -92,4 +137,22 @@ export class JobQueues {
   async close(): Promise<void> {
     await this.backend.close();
   }
+}
+
+const SCHEDULE_PREFIX = 'schedule-';
+
+/** The BullMQ job scheduler id of a user's schedule. */
+export function scheduleSchedulerId(scheduleId: string): string {
+  return `${SCHEDULE_PREFIX}${scheduleId}`;
+}
+
+/**
+ * The first slot of a schedule after `after` (ms), as BullMQ's scheduler computes it: a cron
+ * pattern read in its time zone, or an interval. Throws on a pattern BullMQ cannot read.
+ */
+export function nextSlot(after: number, repeat: { every: number } | { pattern: string; tz: string }): number {
+  if ('every' in repeat) return after + repeat.every;
+  const next = defaultRepeatStrategy(after, { pattern: repeat.pattern, tz: repeat.tz });
+  if (next === undefined) throw new Error(`the pattern "${repeat.pattern}" has no next time`);
+  return next;
 }

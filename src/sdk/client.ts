@@ -4,6 +4,7 @@ import * as bundles from './bundles.js';
 import { InvalidArgumentError } from './errors.js';
 import { JobHandle } from './job.js';
 import { paginate, type PageOptions } from './paging.js';
+import { Schedules } from './schedules.js';
 import { TableRef } from './table.js';
 import { Transport, type ClientOptions } from './transport.js';
 
@@ -27,6 +28,11 @@ export class TablePort {
   /** @throws TypeError when `baseUrl` is not an http(s) URL or `token` is empty. */
   constructor(options: ClientOptions) {
     this.transport = new Transport(options);
+  }
+
+  /** Exports that run themselves: create, list, pause, resume, delete schedules and read their runs. */
+  get schedules(): Schedules {
+    return new Schedules(this.transport);
   }
 
   /** The server's base URL, without `/oserve/v1`. */

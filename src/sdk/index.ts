@@ -7,6 +7,14 @@
 export { TablePort } from './client.js';
 export { TableRef, type ExportOptions, type ImportFromOptions, type RowQuery } from './table.js';
 export { RowRef } from './row.js';
+export {
+  Schedules,
+  type Schedule,
+  type ScheduleTiming,
+  type TableScheduleOptions,
+  type BundleScheduleOptions,
+  type ScheduleChange,
+} from './schedules.js';
 export { JobHandle, type WaitOptions, type DownloadResult } from './job.js';
 export type { ClientOptions, FetchLike } from './transport.js';
 export type { PageOptions } from './paging.js';

@@ -65,6 +65,11 @@ export interface ExportOptions {
   destination?: string;
   /** CnosDB's connection options for `destination`, e.g. `{ region, access_key_id, secret_key }`. */
   connection?: LocationConnection;
+  /**
+   * Only rows created or updated since then (Unix seconds, a `Date` or ISO 8601), and the ids of
+   * rows deleted since, as rows whose `_deleted` column is true (docs/changes.md).
+   */
+  changesSince?: TimeInput;
 }
 
 /** Options of {@link TableRef.importFrom}. */
@@ -188,23 +193,7 @@ export class TableRef {
    */
   async export(options: ExportOptions): Promise<JobHandle> {
     if (!options || typeof options !== 'object') throw new InvalidArgumentError('export() needs { fileType }.');
-    const hasRange = options.start !== undefined || options.end !== undefined;
-    const body: ExportRequest = { file_type: options.fileType, mode: options.mode ?? (hasRange ? 'part' : 'all') };
-    if (options.start !== undefined) body.start = toUnixSeconds(options.start, 'floor', 'start');
-    if (options.end !== undefined) body.end = toUnixSeconds(options.end, 'ceil', 'end');
-    if (options.compression !== undefined) body.compression = options.compression;
-    if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
-    if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
-    if (options.csvBom !== undefined) body.csv_bom = options.csvBom;
-    if (options.csvEscapeFormulas !== undefined) body.csv_escape_formulas = options.csvEscapeFormulas;
-    if (options.where !== undefined) body.where = options.where;
-    if (options.includeKeys !== undefined) body.include_keys = options.includeKeys;
-    if (options.excludeKeys !== undefined) body.exclude_keys = options.excludeKeys;
-    if (options.orderBy !== undefined) body.order_by = options.orderBy;
-    if (options.csvCustomizeHeaders !== undefined) body.csv_customize_headers = options.csvCustomizeHeaders;
-    if (options.timestampConvertKeys !== undefined) body.timestamp_convert_keys = options.timestampConvertKeys;
-    if (options.destination !== undefined) body.destination = options.destination;
-    if (options.connection !== undefined) body.connection = options.connection;
+    const body = exportBody(options);
     const res = await this.transport.json<JobCreatedResponse>('POST', this.path('export/'), { json: body });
     return new JobHandle(this.transport, res.job_id);
   }
@@ -261,4 +250,27 @@ export class TableRef {
   exports(options: PageOptions = {}): AsyncGenerator<MinappExportJob> {
     return paginate<MinappExportJob>(this.transport, this.path('export/'), options);
   }
+}
+
+/** @internal The export request of {@link ExportOptions} (also a schedule's `export`). */
+export function exportBody(options: ExportOptions): ExportRequest {
+  const hasRange = options.start !== undefined || options.end !== undefined;
+  const body: ExportRequest = { file_type: options.fileType, mode: options.mode ?? (hasRange ? 'part' : 'all') };
+  if (options.start !== undefined) body.start = toUnixSeconds(options.start, 'floor', 'start');
+  if (options.end !== undefined) body.end = toUnixSeconds(options.end, 'ceil', 'end');
+  if (options.compression !== undefined) body.compression = options.compression;
+  if (options.csvDelimiter !== undefined) body.csv_delimiter = options.csvDelimiter;
+  if (options.csvHeader !== undefined) body.csv_header = options.csvHeader;
+  if (options.csvBom !== undefined) body.csv_bom = options.csvBom;
+  if (options.csvEscapeFormulas !== undefined) body.csv_escape_formulas = options.csvEscapeFormulas;
+  if (options.where !== undefined) body.where = options.where;
+  if (options.includeKeys !== undefined) body.include_keys = options.includeKeys;
+  if (options.excludeKeys !== undefined) body.exclude_keys = options.excludeKeys;
+  if (options.orderBy !== undefined) body.order_by = options.orderBy;
+  if (options.csvCustomizeHeaders !== undefined) body.csv_customize_headers = options.csvCustomizeHeaders;
+  if (options.timestampConvertKeys !== undefined) body.timestamp_convert_keys = options.timestampConvertKeys;
+  if (options.destination !== undefined) body.destination = options.destination;
+  if (options.connection !== undefined) body.connection = options.connection;
+  if (options.changesSince !== undefined) body.changes_since = toUnixSeconds(options.changesSince, 'floor', 'changesSince');
+  return body;
 }

@@ -9,6 +9,7 @@ import type { Pool } from '../db/pool.js';
 import { JobsRepository } from '../db/repositories/jobs.repository.js';
 import { RecordsRepository } from '../db/repositories/records.repository.js';
 import { RowsRepository } from '../db/repositories/rows.repository.js';
+import { SchedulesRepository } from '../db/repositories/schedules.repository.js';
 import { TablesRepository } from '../db/repositories/tables.repository.js';
 import { UsersRepository } from '../db/repositories/users.repository.js';
 import { WebhooksRepository } from '../db/repositories/webhooks.repository.js';
@@ -25,6 +26,7 @@ import type { ServiceStorage } from '../storage/index.js';
 import { JobControlService } from './jobs/job-control.service.js';
 import { JobsService, type DownloadLinks } from './jobs/jobs.service.js';
 import { SqlService } from './sql.service.js';
+import { SchedulesService } from './schedules.service.js';
 import { RecordsService } from './tables/records.service.js';
 import { TablesService } from './tables/tables.service.js';
 import { UsersService } from './users.service.js';
@@ -68,6 +70,8 @@ export interface Services {
   /** Cancel and retry of a user's jobs. */
   jobControl: JobControlService;
   webhooks: WebhooksService;
+  /** Exports that run themselves: each firing births an ordinary job through the lifecycle. */
+  schedules: SchedulesService;
 }
 
 export function createServices({
@@ -141,5 +145,15 @@ export function createServices({
     sql: new SqlService({ tables, kinds }),
     jobControl: new JobControlService({ jobs: repos.jobs, jobsView, lifecycle }),
     webhooks,
+    schedules: new SchedulesService({
+      config,
+      schedules: new SchedulesRepository(pool),
+      tables,
+      kinds,
+      jobsView,
+      queues,
+      logger,
+      clock,
+    }),
   };
 }

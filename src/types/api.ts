@@ -156,6 +156,8 @@ export interface ExportRequest {
   destination?: string;
   /** CnosDB's connection options for `destination` (credentials are never shown back). */
   connection?: LocationConnection;
+  /** Only rows created or updated since then (Unix seconds), and the ids of rows deleted since, marked `_deleted`. */
+  changes_since?: number;
 }
 
 /** CnosDB's connection options of a location (S3, GCS or Azure Blob names; see docs/locations.md). */
@@ -297,6 +299,8 @@ export interface Job {
   mail_status?: 'pending' | 'sent' | 'outbox' | null;
   /** An export to a location (`destination`): the object it writes, e.g. `s3://bucket/exports/orders_20261121_093000.csv`. */
   destination_url?: string;
+  /** The schedule this job is a run of (see docs/schedules.md). */
+  schedule_id?: string;
   /** An import from a location (`source`): the object, folder or URL it reads (without any query string). */
   source_url?: string;
 }

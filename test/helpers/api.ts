@@ -10,6 +10,8 @@ export function client(server: TestServer, token: string) {
   return {
     get: (path: string) => auth(agent.get(path)),
     post: (path: string) => auth(agent.post(path)),
+    put: (path: string) => auth(agent.put(path)),
+    patch: (path: string) => auth(agent.patch(path)),
     delete: (path: string) => auth(agent.delete(path)),
   };
 }

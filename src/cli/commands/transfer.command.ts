@@ -6,7 +6,7 @@ import { clientCommand, connect, positiveInt, resolveTable, UsageError, type Cli
 import { line, printJson } from '../output.js';
 import { checkOut, waitAndReport } from '../wait.js';
 
-interface ExportFlags extends ClientFlags {
+export interface ExportFlags extends ClientFlags {
   type: string;
   gzip?: boolean;
   csvDelimiter?: string;
@@ -27,10 +27,13 @@ interface ExportFlags extends ClientFlags {
   orderBy?: string;
   headers?: string;
   timestampKeys?: string;
+  changesSince?: string;
 }
 
 /** The export selection flags as SDK options (comma-separated lists, a JSON `--where`). */
-function selectionOptions(flags: ExportFlags) {
+export function selectionOptions(
+  flags: Pick<ExportFlags, 'where' | 'includeKeys' | 'excludeKeys' | 'orderBy' | 'headers' | 'timestampKeys'>,
+) {
   const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()));
   let where: Record<string, unknown> | undefined;
   if (flags.where !== undefined) {
@@ -102,7 +105,7 @@ const LOCATION_RE = /^(s3|gcs|azblob|https?|file):\/\//i;
  * `--connection`: a JSON object, `@file.json`, or `-` unset with TABLEPORT_CONNECTION holding the
  * JSON (so keys need not appear in the process list or the shell history).
  */
-function connectionOption(value: string | undefined): Record<string, string | boolean> | undefined {
+export function connectionOption(value: string | undefined): Record<string, string | boolean> | undefined {
   const text =
     value === undefined ? process.env.TABLEPORT_CONNECTION : value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
   if (text === undefined || text === '') return undefined;
@@ -152,6 +155,10 @@ export function registerTransferCommands(program: Command): void {
     .option('--order-by <keys>', 'comma-separated sort keys, - for descending (default created_at)')
     .option('--headers <names>', 'CSV header names, comma-separated, one per exported column')
     .option('--timestamp-keys <fields>', 'Unix-seconds columns to write as ISO 8601 UTC, comma-separated')
+    .option(
+      '--changes-since <time>',
+      'only rows created or updated since then, and the ids deleted since (_deleted); Unix seconds or ISO 8601',
+    )
     .option('--wait', 'wait for the job to end, showing its progress')
     .option('--out <file>', "download the file here when done (implies --wait); a directory keeps the server's file name")
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds (exit 5)', positiveInt('--timeout'))
@@ -187,6 +194,7 @@ export function registerTransferCommands(program: Command): void {
         ...(flags.csvEscapeFormulas ? { csvEscapeFormulas: true } : {}),
         ...(flags.start !== undefined ? { start: flags.start } : {}),
         ...(flags.end !== undefined ? { end: flags.end } : {}),
+        ...(flags.changesSince !== undefined ? { changesSince: flags.changesSince } : {}),
         ...(flags.destination !== undefined ? { destination: flags.destination } : {}),
         ...(connection ? { connection } : {}),
         ...selectionOptions(flags),

@@ -17,6 +17,8 @@ export interface ExportParams extends ExportSelection {
   csv_bom?: boolean;
   /** CSV: text cells a spreadsheet would run as formulas get a leading `'`. */
   csv_escape_formulas?: boolean;
+  /** A run of this schedule: with `changes.after`, its watermark is read and advanced at run time. */
+  schedule_id?: string;
 }
 
 export interface ImportParams {
@@ -89,6 +91,8 @@ export interface JobRecord {
   location_sealed: string | null;
   /** What the job did beyond its row count (JobResult.result), once it succeeded. */
   result: Record<string, unknown> | null;
+  /** The schedule this job is a run of. */
+  schedule_id: string | null;
 }
 
 export interface NewJob {
@@ -105,6 +109,7 @@ export interface NewJob {
   destination_url?: string | null;
   source_url?: string | null;
   location_sealed?: string | null;
+  schedule_id?: string | null;
 }
 
 type Queryable = Pick<Pool, 'query'> | PoolClient;
@@ -117,8 +122,8 @@ export class JobsRepository {
   async insert(job: NewJob): Promise<JobRecord> {
     const { rows } = await this.pool.query<JobRecord>(
       `INSERT INTO tableport.jobs (id, type, user_id, table_id, table_name, params, file_type, file_name, upload_key,
-                                   destination_url, source_url, location_sealed)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+                                   destination_url, source_url, location_sealed, schedule_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
       [
         job.id,
         job.type,
@@ -132,6 +137,7 @@ export class JobsRepository {
         job.destination_url ?? null,
         job.source_url ?? null,
         job.location_sealed ?? null,
+        job.schedule_id ?? null,
       ],
     );
     return singleRow(rows, 'INSERT INTO tableport.jobs');

@@ -11,6 +11,7 @@ import { singleRow } from '../single-row.js';
 import {
   copyColumns,
   dataTable,
+  DELETED_COLUMN,
   exportCopySql,
   exportSelect,
   projection,
@@ -18,6 +19,8 @@ import {
   selectionWhere,
   type CsvOptions,
   type ExportSelection,
+  snapshotXmax,
+  watermarkSeenSql,
 } from '../table-sql.js';
 
 export const STAGING = 'tableport_import_staging';
@@ -66,10 +69,18 @@ export class RowsRepository {
    * 230 ms for a window, 130 vs 280 ms for a `where`; docs/benchmarks.md). On a bigger table the
    * count stops at `cap + 1` rows, so a refusal never costs a scan of all of it.
    */
-  async countUpTo(tableId: number, w: ExportSelection, cap: number, fields: FieldSchema[]): Promise<number> {
+  async countUpTo(tableId: number, selection: ExportSelection, cap: number, fields: FieldSchema[]): Promise<number> {
+    let w = selection;
     const table = dataTable(tableId);
     const size = await this.pool.query<{ bytes: string }>('SELECT pg_relation_size($1::regclass) AS bytes', [table]);
     const small = Number(singleRow(size.rows, 'The table size').bytes) <= this.fullCountMaxBytes;
+    if (w.changes?.after && w.changes.ref === undefined) {
+      // Widened against an xmax a billion transactions ahead: still below any row's id plus 2^32, and a literal.
+      const ref = await this.pool.query<{ r: string }>(
+        'SELECT (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1073741824)::text AS r',
+      );
+      w = { ...w, changes: { ...w.changes, ref: singleRow(ref.rows, 'The snapshot').r } };
+    }
     const binder = parameterBinder(small ? 0 : 1);
     const where = selectionWhere(fields, w, binder);
     const { rows } = small
@@ -185,18 +196,39 @@ export class RowsRepository {
     tableId: number,
     fields: FieldSchema[],
     fileType: 'csv' | 'json',
-    w: ExportSelection,
+    selection: ExportSelection,
     opts: CopyOutOptions = {},
   ): Promise<CopyOut> {
+    let w = selection;
     const { csv, limit, chunkBytes } = opts;
     const client = await this.pool.connect();
     let released = false;
+    let inTransaction = false;
     const release = (err?: Error) => {
       if (released) return;
       released = true;
       client.release(err);
     };
+    // A changes export reads in one REPEATABLE READ transaction whose snapshot is also returned:
+    // the next run takes exactly what that snapshot did not see (its watermark).
+    const finish = () => {
+      if (!inTransaction) return release();
+      client.query('COMMIT').then(
+        () => release(),
+        (err: Error) => release(err),
+      );
+    };
+    let snapshot: string | undefined;
     try {
+      if (opts.snapshot) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        inTransaction = true;
+        const { rows } = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+        const current = singleRow(rows, 'The export snapshot').s;
+        const seen = await client.query<{ seen: string }>(watermarkSeenSql(tableId, current));
+        snapshot = `${current}|${singleRow(seen.rows, 'The rows seen').seen}`;
+        if (w.changes) w = { ...w, changes: { ...w.changes, ref: snapshotXmax(current) } };
+      }
       // COPY cannot take bind parameters: a `where`'s values go into session settings first.
       const { settings } = exportSelect(tableId, fields, fileType, w);
       const set = settingsSql(settings.length);
@@ -205,17 +237,22 @@ export class RowsRepository {
         copyToStream(exportCopySql(tableId, fields, fileType, w, csv, undefined, limit), chunkBytes === undefined ? {} : { chunkBytes }),
       );
       const rows = copyRowCount(stream);
-      stream.once('end', () => release());
+      stream.once('end', finish);
       stream.once('error', (err) => release(err));
-      stream.once('close', () => release(stream.readableEnded ? undefined : new Error('export stream closed early')));
-      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false) return Object.assign(stream, { copied: rows });
+      // Ended: `finish` returns the connection (after its COMMIT, for a changes export).
+      stream.once('close', () => {
+        if (!stream.readableEnded) release(new Error('export stream closed early'));
+      });
+      if (fileType !== 'csv' || !w.csv_customize_headers?.length || csv?.header === false)
+        return Object.assign(stream, { copied: rows, snapshot });
       // The caller's header names, written by a CSV writer rather than as SQL identifiers (cut at 63 bytes).
       const out = new PassThrough();
-      const names = csv?.escapeFormulas ? w.csv_customize_headers.map((h) => escapeFormula(h)) : w.csv_customize_headers;
+      const given = csv?.escapeFormulas ? w.csv_customize_headers.map((h) => escapeFormula(h)) : w.csv_customize_headers;
+      const names = w.changes ? [...given, DELETED_COLUMN] : given;
       out.write(stringify([names], { delimiter: csv?.delimiter ?? ',' }));
       return Object.assign(
         pipeline(stream, out, () => undefined),
-        { copied: rows },
+        { copied: rows, snapshot },
       );
     } catch (err) {
       release(err as Error);
@@ -231,10 +268,12 @@ export interface CopyOutOptions {
   limit?: number;
   /** Bytes per buffer pushed downstream (default COPY_CHUNK_BYTES; see ExportPlan.source). */
   chunkBytes?: number;
+  /** Read in a REPEATABLE READ transaction and return its watermark (a changes run's next one; see parseWatermark). */
+  snapshot?: boolean;
 }
 
 /** An export's bytes; `copied` resolves, once the COPY has completed, to the number of rows PostgreSQL wrote. */
-export type CopyOut = Readable & { copied: Promise<number> };
+export type CopyOut = Readable & { copied: Promise<number>; snapshot?: string | undefined };
 
 /**
  * The row count of a COPY TO. pg-copy-streams sets `rowCount` from the CommandComplete message,

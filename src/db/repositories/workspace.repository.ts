@@ -43,6 +43,13 @@ export class WorkspaceRepository {
   /** Empties a table and gives it a new schema, keeping its id (links and job history stay valid). */
   async recreate(client: PoolClient, tableId: number, schema: TableSchema): Promise<void> {
     await client.query('UPDATE tableport.tables SET schema = $2, updated_at = now() WHERE id = $1', [tableId, storableJson(schema)]);
+    // DROP fires no delete trigger: a changes schedule of the table is told of every row that goes.
+    await client.query(
+      `INSERT INTO tableport.tombstones (table_id, row_id, deleted_at)
+       SELECT $1, id, extract(epoch FROM clock_timestamp())::bigint FROM ${dataTable(tableId)}
+        WHERE EXISTS (SELECT 1 FROM tableport.schedules WHERE table_id = $1 AND mode = 'changes')`,
+      [tableId],
+    );
     await client.query(`DROP TABLE ${dataTable(tableId)}`);
     await client.query(createTableSql(tableId, schema.fields));
   }

@@ -9,6 +9,7 @@ import { BundleDownloadQuerySchema, BundleExportRequestSchema, BundleImportBodyS
 import { ExportRequestSchema } from '../../contracts/exports.js';
 import { ImportFieldsSchema, ImportNewTableFieldsSchema } from '../../contracts/imports.js';
 import { JobsQuerySchema } from '../../contracts/jobs.js';
+import { ScheduleCreateSchema, ScheduleSchema, ScheduleUpdateSchema } from '../../contracts/schedules.js';
 import { SqlRequestSchema } from '../../contracts/sql.js';
 import { CreateTableSchema } from '../../contracts/tables.js';
 import { WEBHOOK_EVENTS, WebhookCreateSchema } from '../../contracts/webhooks.js';
@@ -28,7 +29,7 @@ import {
   pageOf,
 } from './schemas.js';
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface Operation {
   method: Method;
@@ -57,6 +58,80 @@ const created = { 201: { description: 'The task is queued', schema: JobCreatedSc
 const noContent = { 204: { description: 'Done; no body' } };
 const SqlRequest = component('SqlRequest', SqlRequestSchema);
 const WebhookCreate = component('WebhookCreate', WebhookCreateSchema);
+const ScheduleCreate = component('ScheduleCreate', ScheduleCreateSchema);
+const ScheduleUpdate = component('ScheduleUpdate', ScheduleUpdateSchema);
+const Schedule = component('Schedule', ScheduleSchema);
+const SchedulePage = pageOf('SchedulePage', Schedule);
+const scheduleOps: Operation[] = [
+  {
+    method: 'post',
+    path: '/schedules',
+    operationId: 'createSchedule',
+    summary: 'Export a table (or a bundle) on a schedule: every so often or by a cron pattern, all rows or only changes',
+    tag: 'schedules',
+    body: { contentType: 'application/json', schema: ScheduleCreate },
+    responses: { 201: { description: 'The schedule', schema: Schedule } },
+  },
+  {
+    method: 'get',
+    path: '/schedules',
+    operationId: 'listSchedules',
+    summary: "The caller's schedules, newest first",
+    tag: 'schedules',
+    query: PageQuerySchema,
+    responses: { 200: { description: 'A page of schedules', schema: SchedulePage } },
+  },
+  {
+    method: 'get',
+    path: '/schedules/:id',
+    operationId: 'getSchedule',
+    summary: 'One schedule',
+    tag: 'schedules',
+    responses: { 200: { description: 'The schedule', schema: Schedule } },
+  },
+  {
+    method: 'patch',
+    path: '/schedules/:id',
+    operationId: 'updateSchedule',
+    summary: "Change a schedule's timing, mode or export parameters",
+    tag: 'schedules',
+    body: { contentType: 'application/json', schema: ScheduleUpdate },
+    responses: { 200: { description: 'The schedule', schema: Schedule } },
+  },
+  {
+    method: 'delete',
+    path: '/schedules/:id',
+    operationId: 'deleteSchedule',
+    summary: 'Remove a schedule (its runs stay, as jobs)',
+    tag: 'schedules',
+    responses: { 204: { description: 'Done; no body' } },
+  },
+  {
+    method: 'post',
+    path: '/schedules/:id/pause',
+    operationId: 'pauseSchedule',
+    summary: 'Stop firing until resumed',
+    tag: 'schedules',
+    responses: { 200: { description: 'The schedule', schema: Schedule } },
+  },
+  {
+    method: 'post',
+    path: '/schedules/:id/resume',
+    operationId: 'resumeSchedule',
+    summary: 'Fire again on the schedule',
+    tag: 'schedules',
+    responses: { 200: { description: 'The schedule', schema: Schedule } },
+  },
+  {
+    method: 'get',
+    path: '/schedules/:id/runs',
+    operationId: 'listScheduleRuns',
+    summary: "A schedule's runs, newest first: ordinary jobs",
+    tag: 'schedules',
+    query: PageQuerySchema,
+    responses: { 200: { description: 'A page of jobs', schema: JobPage } },
+  },
+];
 const Webhook = component(
   'Webhook',
   z.object({ id: z.string(), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENTS)) }).catchall(z.unknown()),
@@ -335,4 +410,5 @@ export const OPERATIONS: Operation[] = [
     tag: 'bundles',
     responses: { 200: { description: "The import's state", schema: BundleImportStatus } },
   },
+  ...scheduleOps,
 ];

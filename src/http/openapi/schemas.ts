@@ -150,6 +150,7 @@ export const JobSchema = component(
     started_at: unixSeconds.nullable().describe('when a worker first started the job; null while queued'),
     finished_at: unixSeconds.nullable(),
     mail_status: z.enum(['pending', 'sent', 'outbox']).nullable().optional(),
+    schedule_id: z.string().optional().describe('the schedule this job is a run of'),
   }),
 );
 

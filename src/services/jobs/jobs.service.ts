@@ -80,6 +80,7 @@ export class JobsService {
       mail_status: job.status === 'succeeded' || job.status === 'failed' ? (job.mail_status ?? 'pending') : null,
       ...(job.destination_url ? { destination_url: job.destination_url } : {}),
       ...(job.source_url ? { source_url: job.source_url } : {}),
+      ...(job.schedule_id ? { schedule_id: job.schedule_id } : {}),
     };
     const params = job.params as {
       dry_run?: boolean;

@@ -42,11 +42,11 @@ export class BundleExportKind implements JobKind<'bundle_export'> {
   constructor(private readonly d: KindDeps & { workspace: WorkspaceRepository }) {}
 
   /** Validates and counts; a refused request keeps the user's minute free. */
-  request(userId: number, req: BundleExportRequest): Promise<JobCreatedResponse> {
-    return this.d.lifecycle.create(this, userId, () => this.plan(userId, req)).catch(tooFrequent('bundle export'));
+  request(userId: number, req: BundleExportRequest, origin?: { scheduleId: string }): Promise<JobCreatedResponse> {
+    return this.d.lifecycle.create(this, userId, () => this.plan(userId, req, origin)).catch(tooFrequent('bundle export'));
   }
 
-  private async plan(userId: number, p: BundleExportRequest): Promise<JobPlan> {
+  private async plan(userId: number, p: BundleExportRequest, origin?: { scheduleId: string }): Promise<JobPlan> {
     const tables = await this.select(userId, p.tables);
     const where = await this.checkWhere(p.where, tables);
     const includeRows = p.include_rows ?? true;
@@ -76,6 +76,7 @@ export class BundleExportKind implements JobKind<'bundle_export'> {
         params: params as unknown as NewJob['params'],
         file_type: 'json',
         file_name: bundleFileName(dateOf(this.d.clock), params.compression),
+        schedule_id: origin?.scheduleId ?? null,
       },
     };
   }

@@ -16,8 +16,17 @@ import type { FieldSchema, JobCreatedResponse } from '../../../types/api.js';
 import type { JobKind, JobPlan, JobResult, JobRunContext } from '../../job-kind.js';
 import { QueueName } from '../../job-names.js';
 import { exportFileName, progressReporter } from '../../job-progress.js';
+import { SchedulesRepository } from '../../../db/repositories/schedules.repository.js';
 import type { KindDeps } from '../kind-deps.js';
 import { validateSelection } from './export-selection.js';
+
+/** A run of a schedule: the job is listed among its runs and, in `changes` mode, reads from its watermark. */
+export interface ScheduleOrigin {
+  scheduleId: string;
+  changes: boolean;
+  /** The schedule's watermark now (the run reads the one current when it runs). */
+  watermark: string | null;
+}
 
 export class ExportKind implements JobKind<'export'> {
   readonly type = 'export';
@@ -26,15 +35,19 @@ export class ExportKind implements JobKind<'export'> {
   readonly minutePer = 'table';
   readonly keepsUploadForRetry = false;
 
-  constructor(private readonly d: KindDeps) {}
+  private readonly schedules: SchedulesRepository;
 
-  /** `POST .../table/:table_id/export/`: a request refused for any reason does not use up the minute. */
-  request(userId: number, tableId: string, req: ExportRequest): Promise<JobCreatedResponse> {
-    return this.d.lifecycle.create(this, userId, (jobId) => this.plan(userId, tableId, req, jobId));
+  constructor(private readonly d: KindDeps) {
+    this.schedules = new SchedulesRepository(d.pool);
+  }
+
+  /** `POST .../table/:table_id/export/` (or a schedule's run): a request refused for any reason does not use up the minute. */
+  request(userId: number, tableId: string, req: ExportRequest, origin?: ScheduleOrigin): Promise<JobCreatedResponse> {
+    return this.d.lifecycle.create(this, userId, (jobId) => this.plan(userId, tableId, req, jobId, origin));
   }
 
   /** Checks the request against the table, seals a destination, counts the selection against the cap. */
-  private async plan(userId: number, tableId: string, p: ExportRequest, jobId: string): Promise<JobPlan> {
+  private async plan(userId: number, tableId: string, p: ExportRequest, jobId: string, origin?: ScheduleOrigin): Promise<JobPlan> {
     const table = await this.d.tables.require(userId, tableId);
     exportFormatOf(p.file_type);
     const params: ExportParams = { file_type: p.file_type, mode: p.mode };
@@ -53,6 +66,11 @@ export class ExportKind implements JobKind<'export'> {
     }
     const { selection, regexes } = validateSelection(table.schema.fields, p.file_type, p, this.d.limits);
     Object.assign(params, selection);
+    if (p.changes_since != null) params.changes = { since: p.changes_since };
+    if (origin) {
+      params.schedule_id = origin.scheduleId;
+      if (origin.changes) params.changes = { after: origin.watermark };
+    }
     if (params.csv_customize_headers && params.csv_header === false)
       throw new InvalidParameterError(
         'csv_customize_headers',
@@ -73,6 +91,7 @@ export class ExportKind implements JobKind<'export'> {
         file_name: fileName,
         destination_url: location?.href ?? null,
         location_sealed: location?.sealed ?? null,
+        schedule_id: origin?.scheduleId ?? null,
       },
     };
   }
@@ -124,9 +143,16 @@ export class ExportKind implements JobKind<'export'> {
    * file is written under a key of the job's own and replaced atomically, so a retry overwrites
    * instead of adding.
    */
-  async run({ job, signal }: JobRunContext): Promise<JobResult> {
+  async run({ job, signal, db }: JobRunContext): Promise<JobResult> {
     const jobId = job.id;
-    const params = job.params as ExportParams;
+    const params = { ...(job.params as ExportParams) };
+    // A schedule's changes run reads from the watermark current now, its schedule locked until this
+    // run's transaction ends; the watermark moves to what this run read only if the run succeeds.
+    const scheduled = params.schedule_id !== undefined && params.changes !== undefined && params.changes.since === undefined;
+    if (scheduled && params.schedule_id) {
+      const mark = await this.schedules.lockWatermark(db, params.schedule_id);
+      params.changes = { after: mark?.watermark ?? null };
+    }
     const table = job.table_id === null ? null : await this.d.tablesRepo.get(job.table_id, null);
     if (!table) throw new AppError('table_deleted', 410, `Table "${job.table_name}" was deleted before the export ran.`);
 
@@ -159,8 +185,13 @@ export class ExportKind implements JobKind<'export'> {
             csv: { delimiter: from.delimiter, header: from.header, escapeFormulas: from.escapeFormulas },
             limit: max + 1,
             chunkBytes: from.chunkBytes,
+            snapshot: scheduled,
           })
-        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, { limit: max + 1, chunkBytes: from.chunkBytes });
+        : await this.d.rows.copyOut(table.id, table.schema.fields, 'json', params, {
+            limit: max + 1,
+            chunkBytes: from.chunkBytes,
+            snapshot: scheduled,
+          });
     // pipeline() hands errors both ways: a failing COPY fails the write, a failing write ends the COPY.
     const body = pipeline([source, ...stages], () => undefined) as unknown as Transform;
     // A shutdown past its timeout stops the stream: the partial file is removed by put().
@@ -183,6 +214,8 @@ export class ExportKind implements JobKind<'export'> {
     // The stream has ended, so the COPY has completed; a count over the cap fails the job (its file goes).
     const rows = await source.copied;
     if (rows > max) throw new TooManyRowsError(max);
+    if (scheduled && params.schedule_id && source.snapshot)
+      await this.schedules.advanceWatermark(db, params.schedule_id, source.snapshot, dateOf(this.d.clock));
     return job.location_sealed ? { rows, file_name: fileName } : { rows, file_key: key, file_name: fileName };
   }
 }
