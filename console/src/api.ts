@@ -57,6 +57,16 @@ export interface Job {
   mail_status?: 'pending' | 'sent' | 'outbox' | null;
   destination_url?: string;
   source_url?: string;
+  /** An import's counts: rows added, rows replaced, rows of the file left out. */
+  inserted?: number;
+  updated?: number;
+  skipped?: number;
+  /** An undo job: the import it undoes, and what it did. */
+  undo_of?: string;
+  deleted?: number;
+  restored?: number;
+  /** An import undone: the undo job. */
+  undone_by?: string | null;
 }
 export interface JobFilter {
   status?: string;
@@ -141,7 +151,7 @@ export const api = {
   job: (id: string) => request<Job>('GET', `/jobs/${id}`),
   cancel: (id: string) => request<Job>('POST', `/jobs/${id}/cancel`),
   retry: (id: string) => request<JobCreated>('POST', `/jobs/${id}/retry`),
-  // Hook: undo (POST /jobs/:id/undo) goes here once the import undo API lands (issue 24).
+  undo: (id: string) => request<JobCreated>('POST', `/jobs/${id}/undo`),
 };
 
 export const FIELD_TYPES: FieldType[] = ['string', 'integer', 'number', 'boolean', 'date', 'array', 'object'];

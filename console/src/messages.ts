@@ -152,7 +152,18 @@ export const en = {
   ft_object: 'object (JSON)',
   error: 'Error',
   refresh: 'Refresh',
-  // Hooks for the schedules page and import undo (issue 24): their words go here when they land.
+  ty_undo: 'undo',
+  undo: 'Undo import',
+  confirmUndo: 'Undo this import? The rows it added are deleted and the rows it updated are put back as they were.',
+  undoQueued: 'Undo queued as job {id}.',
+  inserted: 'Inserted',
+  updated: 'Updated',
+  skipped: 'Skipped',
+  deleted: 'Deleted',
+  restored: 'Restored',
+  undoOf: 'Undoes import',
+  undoneBy: 'Undone by',
+  // Schedules and the import preview (issue 24).
 };
 
 export type Key = keyof typeof en;
@@ -307,6 +318,17 @@ export const zh: Record<Key, string> = {
   ft_object: 'object（JSON 对象）',
   error: '错误',
   refresh: '刷新',
+  ty_undo: '撤销',
+  undo: '撤销导入',
+  confirmUndo: '撤销这次导入？它新增的行将被删除，它更新的行将恢复原样。',
+  undoQueued: '撤销任务已排队：{id}。',
+  inserted: '新增',
+  updated: '更新',
+  skipped: '跳过',
+  deleted: '已删除',
+  restored: '已恢复',
+  undoOf: '撤销的导入',
+  undoneBy: '撤销任务',
 };
 
 /**

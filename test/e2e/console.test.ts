@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { waitForJob } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openBrowser, type Browser } from './helpers/browser.js';
 
@@ -104,6 +105,23 @@ async function noSideways(page: Page, where: string): Promise<void> {
     `[document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className)]`,
   )) as [number, number, string[]];
   assert.ok(scroll <= width, `${where}: the page is ${scroll}px wide in a ${width}px window (${wide.join(', ')})`);
+}
+
+/** An import through the API's multipart form (what the console sends), waited for to its end. */
+async function importCsv(tableId: number, csv: string, fields: Record<string, string> = {}): Promise<string> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  form.set('file', new Blob([csv], { type: 'text/csv' }), 'file.csv');
+  const res = await fetch(`${server.baseUrl}/oserve/v1/table/${tableId}/import/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  const body = (await res.json()) as { job_id: string };
+  assert.equal(res.status, 201, JSON.stringify(body));
+  const job = await waitForJob(server, token, body.job_id, 60_000);
+  assert.equal(job.status, 'succeeded');
+  return body.job_id;
 }
 
 test('the page is served without a token, with a self-only CSP and cache headers; GET / leads to it', async () => {
@@ -378,6 +396,70 @@ test('the jobs table: filtered by status, type and table, paged, and bundle jobs
   await openJob(page, failedId);
   await docsShot(page, 'console-jobs');
   await shot('12-jobs-details');
+});
+
+test('undo from the job panel: a refused undo says why, an undo job undoes the import', { timeout: 300_000 }, async () => {
+  const { page, shot } = browser;
+  const created = await api('POST', '/table/', {
+    name: 'guests',
+    schema: {
+      fields: [
+        { name: 'email', type: 'string' },
+        { name: 'nights', type: 'integer' },
+      ],
+    },
+  });
+  assert.equal(created.status, 201);
+  const tableId = Number(created.json.id);
+  const first = await importCsv(tableId, 'email,nights\na@x.org,1\nb@x.org,2\n');
+  // A row the import wrote is changed since: undoing it would lose that change.
+  const rows = await api('GET', `/table/${tableId}/record/`);
+  const ann = (rows.json.objects as Array<{ id: string; email: string }>).find((r) => r.email === 'a@x.org');
+  assert.equal((await api('PUT', `/table/${tableId}/record/${ann?.id}/`, { nights: 9 })).status, 200);
+
+  await page.goto(`${server.baseUrl}/console/#/jobs/${first}`);
+  let panel = page.locator(`[data-testid=job-panel][data-job-id="${first}"]`);
+  await status(panel, 'succeeded');
+  assert.equal(await panel.locator('[data-testid=inserted]').textContent(), '2');
+  page.once('dialog', (d) => void d.accept());
+  await panel.getByRole('button', { name: 'Undo import' }).click();
+  const alert = panel.getByRole('alert');
+  await alert.waitFor(WAIT);
+  assert.match((await alert.textContent()) ?? '', /cannot be undone.*changed.*\(undo_not_possible\)/s);
+  await shot('14-undo-refused');
+
+  // A second import (the next minute), undone: the console opens the undo job, which says what it did.
+  server.clock.advance(61_000);
+  const second = await importCsv(tableId, 'email,nights\nc@x.org,3\nd@x.org,4\ne@x.org,5\n');
+  await page.goto(`${server.baseUrl}/console/#/jobs/${second}`);
+  panel = page.locator(`[data-testid=job-panel][data-job-id="${second}"]`);
+  await status(panel, 'succeeded');
+  page.once('dialog', (d) => void d.accept());
+  await panel.getByRole('button', { name: 'Undo import' }).click();
+  const undo = page.locator('[data-testid=job-panel]').filter({ has: page.locator('[data-testid=undo-of]') });
+  await status(undo, 'succeeded');
+  assert.equal(await undo.locator('[data-testid=deleted]').textContent(), '3');
+  assert.equal(((await undo.locator('[data-testid=undo-of]').textContent()) ?? '').trim(), second);
+  const after = await api('GET', `/table/${tableId}/record/`);
+  assert.equal((after.json.meta as { total_count: number }).total_count, 2, 'the second import’s rows are gone');
+  // The import now names its undo, and offers no second one.
+  await page.goto(`${server.baseUrl}/console/#/jobs/${second}`);
+  panel = page.locator(`[data-testid=job-panel][data-job-id="${second}"]`);
+  await panel.locator('[data-testid=undone-by]').waitFor(WAIT);
+  assert.equal(await panel.getByRole('button', { name: 'Undo import' }).count(), 0);
+
+  // In Chinese: the code's sentence, the server's English one click away.
+  await page.goto(`${server.baseUrl}/console/#/jobs/${first}`);
+  panel = page.locator(`[data-testid=job-panel][data-job-id="${first}"]`);
+  await status(panel, 'succeeded');
+  await page.getByLabel('Language').selectOption('zh-CN');
+  page.once('dialog', (d) => void d.accept());
+  await panel.getByRole('button', { name: '撤销导入' }).click();
+  const zhAlert = panel.getByRole('alert');
+  await zhAlert.getByText('服务器原文').waitFor(WAIT);
+  assert.match((await zhAlert.textContent()) ?? '', /无法撤销/);
+  await page.getByLabel('语言').selectOption('en');
+  await shot('15-undo-done');
 });
 
 test('keyboard only, in a narrow window, in 简体中文: sign in, export, read the job, and back', { timeout: 300_000 }, async () => {
