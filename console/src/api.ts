@@ -79,6 +79,34 @@ export interface JobCreated {
   table_id?: number;
 }
 
+/** A schedule: an export that runs itself (`/schedules`, docs/schedules.md). */
+export interface Schedule {
+  id: string;
+  table_id: number | null;
+  tables: string[] | null;
+  every: string | null;
+  cron: string | null;
+  timezone: string;
+  mode: 'all' | 'changes';
+  export: Record<string, unknown>;
+  paused: boolean;
+  watermark_at: number | null;
+  last_run_at: number | null;
+  next_run_at: number | null;
+  last_job_id: string | null;
+  last_error: { error_code: string; error_msg: string } | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface ScheduleCreate {
+  table_id: number;
+  every?: string;
+  cron?: string;
+  timezone?: string;
+  mode: 'all' | 'changes';
+  export: Record<string, unknown>;
+}
+
 /** An error reply of the API: its stable code and the sentence to show. */
 export class ApiError extends Error {
   constructor(
@@ -151,6 +179,13 @@ export const api = {
   job: (id: string) => request<Job>('GET', `/jobs/${id}`),
   cancel: (id: string) => request<Job>('POST', `/jobs/${id}/cancel`),
   retry: (id: string) => request<JobCreated>('POST', `/jobs/${id}/retry`),
+  schedules: (offset = 0, limit = 100) => request<Page<Schedule>>('GET', `/schedules${q({ limit, offset })}`),
+  schedule: (id: string) => request<Schedule>('GET', `/schedules/${id}`),
+  createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/schedules', body),
+  pauseSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/pause`),
+  resumeSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/resume`),
+  deleteSchedule: (id: string) => request<void>('DELETE', `/schedules/${id}`),
+  scheduleRuns: (id: string, offset = 0, limit = 20) => request<Page<Job>>('GET', `/schedules/${id}/runs${q({ limit, offset })}`),
   undo: (id: string) => request<JobCreated>('POST', `/jobs/${id}/undo`),
 };
 

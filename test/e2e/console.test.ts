@@ -11,6 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { JobName, QueueName } from '../../src/jobs/job-names.js';
+import { createLogger } from '../../src/logger.js';
+import { createQueueBackend } from '../../src/queue/index.js';
 import { waitForJob } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openBrowser, type Browser } from './helpers/browser.js';
@@ -460,6 +463,81 @@ test('undo from the job panel: a refused undo says why, an undo job undoes the i
   assert.match((await zhAlert.textContent()) ?? '', /无法撤销/);
   await page.getByLabel('语言').selectOption('en');
   await shot('15-undo-done');
+});
+
+test('a schedule made from the export form: listed, paused and resumed, its runs linked to their jobs, deleted', {
+  timeout: 300_000,
+}, async () => {
+  const { page, shot } = browser;
+  await openTable(page, 'guests', 'Export');
+  await page.getByLabel('File type').selectOption('ndjson');
+  await page.locator('summary', { hasText: 'Schedule this export' }).click();
+  await page.getByLabel('At the times of a cron pattern').check();
+  await page.getByLabel(/^Cron pattern/).fill('0 3 * * *');
+  await page.getByLabel('Time zone').fill('Asia/Shanghai');
+  await page.getByLabel('What each run exports').selectOption('changes');
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.waitForURL(/#\/schedules\/[^/]+$/, WAIT);
+  const id = decodeURIComponent(page.url().split('/').pop() ?? '');
+  await page.getByRole('status').getByText('Schedule made: guests').waitFor(WAIT);
+  const made = await api('GET', `/schedules/${id}`);
+  assert.equal(made.status, 200);
+  assert.equal(made.json.cron, '0 3 * * *');
+  assert.equal(made.json.timezone, 'Asia/Shanghai');
+  assert.equal(made.json.mode, 'changes');
+  assert.equal((made.json.export as { file_type: string }).file_type, 'ndjson');
+  const row = page.locator(`tr[data-schedule-id="${id}"]`);
+  const text = (await row.textContent()) ?? '';
+  assert.match(text, /guests/);
+  assert.match(text, /0 3 \* \* \*/);
+  assert.match(text, /Asia\/Shanghai/);
+  assert.match(text, /only what changed/);
+  assert.equal(await row.locator('time').count(), 1, 'its next run is shown');
+  await page.getByRole('heading', { name: 'Runs of the schedule of guests' }).waitFor(WAIT);
+  await page.getByText('No runs yet.').waitFor(WAIT);
+
+  // Pause and resume from the list.
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await row.locator('[data-testid=schedule-status]', { hasText: 'paused' }).waitFor(WAIT);
+  assert.equal((await api('GET', `/schedules/${id}`)).json.paused, true);
+  assert.equal(await row.locator('time').count(), 0, 'no next run while paused');
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await row.locator('[data-testid=schedule-status]', { hasText: 'active' }).waitFor(WAIT);
+  assert.equal((await api('GET', `/schedules/${id}`)).json.paused, false);
+
+  // A firing (what the scheduler enqueues at 03:00 in Shanghai) makes a run: listed, and a link to its job.
+  const backend = await createQueueBackend(server.config, 'api', createLogger('silent'), server.clock);
+  try {
+    const maintenance = backend.queue(QueueName.Maintenance, {});
+    server.clock.advance(61_000); // the table's minute, taken by the imports above, is over
+    await maintenance.add(JobName.RunSchedule, { scheduleId: id, due: server.clock.now() }, { jobId: `console-fire-${id}` });
+    let runId = '';
+    for (let i = 0; i < 600 && !runId; i++) {
+      const runs = (await api('GET', `/schedules/${id}/runs`)).json.objects as Array<{ id: string }>;
+      runId = runs[0]?.id ?? '';
+      if (!runId) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(runId, 'the firing made a run');
+    await waitForJob(server, token, runId, 60_000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator(`[data-testid=schedule-runs] li[data-job-id="${runId}"] a`).click();
+    const panel = page.locator(`[data-testid=job-panel][data-job-id="${runId}"]`);
+    await status(panel, 'succeeded');
+  } finally {
+    await backend.close();
+  }
+  await shot('16-schedule-run');
+
+  // In Chinese, then deleted.
+  await page.goto(`${server.baseUrl}/console/#/schedules`);
+  await page.getByLabel('Language').selectOption('zh-CN');
+  await page.getByRole('heading', { name: '定时任务', level: 1 }).waitFor(WAIT);
+  assert.match((await row.textContent()) ?? '', /仅上次运行以来的变更/);
+  page.once('dialog', (d) => void d.accept());
+  await row.getByRole('button', { name: '删除' }).click();
+  await page.getByRole('status').getByText('guests 的定时任务已删除。').waitFor(WAIT);
+  assert.equal((await api('GET', `/schedules/${id}`)).status, 404);
+  await page.getByLabel('语言').selectOption('en');
 });
 
 test('keyboard only, in a narrow window, in 简体中文: sign in, export, read the job, and back', { timeout: 300_000 }, async () => {
