@@ -67,6 +67,17 @@ export interface Job {
   restored?: number;
   /** An import undone: the undo job. */
   undone_by?: string | null;
+  /** A dry run of an import: what it would store. */
+  preview?: ImportPreview;
+}
+export interface ImportPreview {
+  /** The first rows (up to 20) as they would be stored. */
+  rows: Row[];
+  /** Each field the import fills and the file column it comes from (`null`: not in the file). */
+  columns: Array<{ field: string; type: FieldType; source: string | null }>;
+  /** File columns `mapping` drops. */
+  dropped?: string[];
+  file: { format: string; gzip: boolean; csv_delimiter?: string };
 }
 export interface JobFilter {
   status?: string;
