@@ -429,7 +429,7 @@ test('undo from the job panel: a refused undo says why, an undo job undoes the i
   const alert = panel.getByRole('alert');
   await alert.waitFor(WAIT);
   assert.match((await alert.textContent()) ?? '', /cannot be undone.*changed.*\(undo_not_possible\)/s);
-  await shot('14-undo-refused');
+  await shot('20-undo-refused');
 
   // A second import (the next minute), undone: the console opens the undo job, which says what it did.
   server.clock.advance(61_000);
@@ -462,7 +462,7 @@ test('undo from the job panel: a refused undo says why, an undo job undoes the i
   await zhAlert.getByText('服务器原文').waitFor(WAIT);
   assert.match((await zhAlert.textContent()) ?? '', /无法撤销/);
   await page.getByLabel('语言').selectOption('en');
-  await shot('15-undo-done');
+  await shot('21-undo-done');
 });
 
 test('a schedule made from the export form: listed, paused and resumed, its runs linked to their jobs, deleted', {
@@ -487,6 +487,7 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
   assert.equal(made.json.mode, 'changes');
   assert.equal((made.json.export as { file_type: string }).file_type, 'ndjson');
   const row = page.locator(`tr[data-schedule-id="${id}"]`);
+  await row.getByRole('rowheader', { name: 'guests' }).waitFor(WAIT); // the table's name, once the tables are read
   const text = (await row.textContent()) ?? '';
   assert.match(text, /guests/);
   assert.match(text, /0 3 \* \* \*/);
@@ -526,7 +527,7 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
   } finally {
     await backend.close();
   }
-  await shot('16-schedule-run');
+  await shot('22-schedule-run');
 
   // In Chinese, then deleted.
   await page.goto(`${server.baseUrl}/console/#/schedules`);
@@ -538,6 +539,67 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
   await page.getByRole('status').getByText('guests 的定时任务已删除。').waitFor(WAIT);
   assert.equal((await api('GET', `/schedules/${id}`)).status, 404);
   await page.getByLabel('语言').selectOption('en');
+});
+
+test('an import previewed by a dry run, its columns mapped, upserted by a conflict_key', { timeout: 300_000 }, async () => {
+  const { page, shot } = browser;
+  const created = await api('POST', '/table/', {
+    name: 'members',
+    schema: {
+      fields: [
+        { name: 'email', type: 'string' },
+        { name: 'name', type: 'string' },
+      ],
+    },
+  });
+  assert.equal(created.status, 201);
+  const tableId = Number(created.json.id);
+  assert.ok([200, 201].includes((await api('POST', `/table/${tableId}/record/`, { email: 'a@x.org', name: 'Old' })).status));
+
+  await openTable(page, 'members', 'Import');
+  const panel = page.getByRole('tabpanel');
+  await dropFile(page, panel.locator('.dropzone'), 'members.csv', 'E-mail;Full name;Notes\na@x.org;Ann;vip\nb@x.org;Bob;\n');
+  // The editor offers each column of the file, read in the browser.
+  const mapping = panel.locator('[data-testid=mapping]');
+  await mapping.waitFor(WAIT);
+  assert.equal(await mapping.locator('tbody tr').count(), 3);
+  await mapping.getByLabel('E-mail').selectOption('email');
+  await mapping.getByLabel('Full name').selectOption('name');
+  await mapping.getByLabel('Notes').selectOption({ label: 'drop this column' });
+  await panel.locator('summary', { hasText: 'Import options' }).click();
+  await panel.getByLabel(/^on_conflict/).selectOption('update');
+  await panel.getByLabel(/^conflict_key/).fill('email');
+
+  // The dry run: what would happen, the first rows as stored, each field with its column. Nothing written.
+  await panel.getByRole('button', { name: 'Preview (dry run)' }).click();
+  const preview = panel.locator('[data-testid=preview]');
+  await preview.locator('[data-testid=preview-counts]').waitFor(WAIT);
+  assert.equal(await preview.locator('[data-testid=preview-counts]').textContent(), '1 rows would be inserted, 1 updated, 0 skipped.');
+  assert.equal(await preview.locator('th[data-field=email] [data-testid=source]').textContent(), 'E-mail');
+  assert.equal(await preview.locator('th[data-field=name] [data-testid=source]').textContent(), 'Full name');
+  assert.match((await preview.locator('[data-testid=preview-dropped]').textContent()) ?? '', /Notes/);
+  const cells = (await preview.locator('tbody').textContent()) ?? '';
+  assert.match(cells, /Ann/);
+  assert.match(cells, /b@x\.org/);
+  const before = await api('GET', `/table/${tableId}/record/`);
+  assert.equal((before.json.meta as { total_count: number }).total_count, 1, 'a dry run writes nothing');
+  await shot('23-import-preview');
+
+  // The import itself, with the same mapping and key.
+  await panel.getByRole('button', { name: 'Start import' }).click();
+  const job = await newestJob(page);
+  await status(job.row, 'succeeded');
+  const details = await openJob(page, job.id);
+  assert.equal(await details.locator('[data-testid=inserted]').textContent(), '1');
+  assert.equal(await details.locator('[data-testid=updated]').textContent(), '1');
+  const rows = (await api('GET', `/table/${tableId}/record/?order_by=email`)).json.objects as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    rows.map((r) => [r.email, r.name, 'Notes' in r]),
+    [
+      ['a@x.org', 'Ann', false],
+      ['b@x.org', 'Bob', false],
+    ],
+  );
 });
 
 test('keyboard only, in a narrow window, in 简体中文: sign in, export, read the job, and back', { timeout: 300_000 }, async () => {
