@@ -31,7 +31,7 @@ export interface JobError {
   field?: string;
 }
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import'] as const;
+export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import', 'undo'] as const;
 export interface Job {
   id: string;
   type: (typeof JOB_TYPES)[number] | string;
@@ -67,6 +67,8 @@ export interface Job {
   restored?: number;
   /** An import undone: the undo job. */
   undone_by?: string | null;
+  /** A scheduled run: its schedule. */
+  schedule_id?: string | null;
   /** A dry run of an import: what it would store. */
   preview?: ImportPreview;
 }

@@ -524,6 +524,7 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
     await page.locator(`[data-testid=schedule-runs] li[data-job-id="${runId}"] a`).click();
     const panel = page.locator(`[data-testid=job-panel][data-job-id="${runId}"]`);
     await status(panel, 'succeeded');
+    assert.equal(await panel.locator('[data-testid=schedule-link]').getAttribute('href'), `#/schedules/${id}`);
   } finally {
     await backend.close();
   }

@@ -187,6 +187,16 @@ function JobDetails(p: {
             </Fragment>
           ),
         )}
+        {job.schedule_id && (
+          <>
+            <dt>{t('schedule')}</dt>
+            <dd>
+              <a href={`#/schedules/${job.schedule_id}`} data-testid="schedule-link">
+                {t('runsOfSchedule')}
+              </a>
+            </dd>
+          </>
+        )}
         {job.undo_of && (
           <>
             <dt>{t('undoOf')}</dt>
