@@ -31,7 +31,7 @@ export interface JobError {
   field?: string;
 }
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import'] as const;
+export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import', 'undo'] as const;
 export interface Job {
   id: string;
   type: (typeof JOB_TYPES)[number] | string;
@@ -57,6 +57,29 @@ export interface Job {
   mail_status?: 'pending' | 'sent' | 'outbox' | null;
   destination_url?: string;
   source_url?: string;
+  /** An import's counts: rows added, rows replaced, rows of the file left out. */
+  inserted?: number;
+  updated?: number;
+  skipped?: number;
+  /** An undo job: the import it undoes, and what it did. */
+  undo_of?: string;
+  deleted?: number;
+  restored?: number;
+  /** An import undone: the undo job. */
+  undone_by?: string | null;
+  /** A scheduled run: its schedule. */
+  schedule_id?: string | null;
+  /** A dry run of an import: what it would store. */
+  preview?: ImportPreview;
+}
+export interface ImportPreview {
+  /** The first rows (up to 20) as they would be stored. */
+  rows: Row[];
+  /** Each field the import fills and the file column it comes from (`null`: not in the file). */
+  columns: Array<{ field: string; type: FieldType; source: string | null }>;
+  /** File columns `mapping` drops. */
+  dropped?: string[];
+  file: { format: string; gzip: boolean; csv_delimiter?: string };
 }
 export interface JobFilter {
   status?: string;
@@ -67,6 +90,34 @@ export interface JobCreated {
   status: 'ok';
   job_id: string;
   table_id?: number;
+}
+
+/** A schedule: an export that runs itself (`/schedules`, docs/schedules.md). */
+export interface Schedule {
+  id: string;
+  table_id: number | null;
+  tables: string[] | null;
+  every: string | null;
+  cron: string | null;
+  timezone: string;
+  mode: 'all' | 'changes';
+  export: Record<string, unknown>;
+  paused: boolean;
+  watermark_at: number | null;
+  last_run_at: number | null;
+  next_run_at: number | null;
+  last_job_id: string | null;
+  last_error: { error_code: string; error_msg: string } | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface ScheduleCreate {
+  table_id: number;
+  every?: string;
+  cron?: string;
+  timezone?: string;
+  mode: 'all' | 'changes';
+  export: Record<string, unknown>;
 }
 
 /** An error reply of the API: its stable code and the sentence to show. */
@@ -141,7 +192,14 @@ export const api = {
   job: (id: string) => request<Job>('GET', `/jobs/${id}`),
   cancel: (id: string) => request<Job>('POST', `/jobs/${id}/cancel`),
   retry: (id: string) => request<JobCreated>('POST', `/jobs/${id}/retry`),
-  // Hook: undo (POST /jobs/:id/undo) goes here once the import undo API lands (issue 24).
+  schedules: (offset = 0, limit = 100) => request<Page<Schedule>>('GET', `/schedules${q({ limit, offset })}`),
+  schedule: (id: string) => request<Schedule>('GET', `/schedules/${id}`),
+  createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/schedules', body),
+  pauseSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/pause`),
+  resumeSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/resume`),
+  deleteSchedule: (id: string) => request<void>('DELETE', `/schedules/${id}`),
+  scheduleRuns: (id: string, offset = 0, limit = 20) => request<Page<Job>>('GET', `/schedules/${id}/runs${q({ limit, offset })}`),
+  undo: (id: string) => request<JobCreated>('POST', `/jobs/${id}/undo`),
 };
 
 export const FIELD_TYPES: FieldType[] = ['string', 'integer', 'number', 'boolean', 'date', 'array', 'object'];

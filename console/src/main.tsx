@@ -7,6 +7,7 @@ import { SignIn } from './views/sign-in';
 import { TablesView } from './views/tables';
 import { TableView } from './views/table';
 import { JobsView } from './views/jobs';
+import { SchedulesView } from './views/schedules';
 
 function App() {
   const [signedIn, setSignedIn] = useState(token.get() !== null);
@@ -22,7 +23,7 @@ function App() {
   }, []);
   // After a page change, move focus to the page's heading so keyboard and screen-reader users follow.
   // (Opening a job's details beside the jobs table is not a page change: the panel takes focus itself.)
-  const pageKey = current.page === 'jobs' ? 'jobs' : `${current.page}/${current.id ?? ''}`;
+  const pageKey = current.page === 'jobs' || current.page === 'schedules' ? current.page : `${current.page}/${current.id ?? ''}`;
   useEffect(() => {
     main.current?.querySelector<HTMLElement>('h1')?.focus();
   }, [pageKey]);
@@ -41,11 +42,14 @@ function App() {
         <span class="brand">{t('app')}</span>
         {signedIn && (
           <nav aria-label={t('app')}>
-            <a href="#/tables" aria-current={current.page !== 'jobs' ? 'page' : undefined}>
+            <a href="#/tables" aria-current={current.page === 'tables' || current.page === 'table' ? 'page' : undefined}>
               {t('tables')}
             </a>
             <a href="#/jobs" aria-current={current.page === 'jobs' ? 'page' : undefined}>
               {t('jobs')}
+            </a>
+            <a href="#/schedules" aria-current={current.page === 'schedules' ? 'page' : undefined}>
+              {t('schedules')}
             </a>
           </nav>
         )}
@@ -73,6 +77,8 @@ function App() {
           />
         ) : current.page === 'jobs' ? (
           <JobsView openId={current.id} />
+        ) : current.page === 'schedules' ? (
+          <SchedulesView openId={current.id} />
         ) : current.page === 'table' && current.id ? (
           <TableView id={current.id} key={current.id} />
         ) : (

@@ -1,18 +1,18 @@
-// Hash routes (#/tables, #/table/12, #/jobs, #/jobs/<id>): the static server needs no rewrite
+// Hash routes (#/tables, #/table/12, #/jobs, #/jobs/<id>, #/schedules, #/schedules/<id>): the static server needs no rewrite
 // rules and the token never appears in any of them.
 import { signal } from './signal';
 import type { Msg } from './ui';
 
 export interface Route {
-  // Hook: the schedules page (issue 24, item 1) becomes `'schedules'` here, with its link in main.tsx.
-  page: 'tables' | 'table' | 'jobs';
-  /** A table's id, or the job whose details are open beside the jobs table. */
+  page: 'tables' | 'table' | 'jobs' | 'schedules';
+  /** A table's id, the job whose details are open beside the jobs table, or the schedule whose runs are shown. */
   id?: string;
 }
 
 function parse(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, '').split('/');
   if (page === 'jobs') return id ? { page: 'jobs', id } : { page: 'jobs' };
+  if (page === 'schedules') return id ? { page: 'schedules', id } : { page: 'schedules' };
   if (page === 'table' && id) return { page: 'table', id };
   return { page: 'tables' };
 }

@@ -11,6 +11,10 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { JobName, QueueName } from '../../src/jobs/job-names.js';
+import { createLogger } from '../../src/logger.js';
+import { createQueueBackend } from '../../src/queue/index.js';
+import { waitForJob } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openBrowser, type Browser } from './helpers/browser.js';
 
@@ -104,6 +108,23 @@ async function noSideways(page: Page, where: string): Promise<void> {
     `[document.documentElement.scrollWidth, window.innerWidth, [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className)]`,
   )) as [number, number, string[]];
   assert.ok(scroll <= width, `${where}: the page is ${scroll}px wide in a ${width}px window (${wide.join(', ')})`);
+}
+
+/** An import through the API's multipart form (what the console sends), waited for to its end. */
+async function importCsv(tableId: number, csv: string, fields: Record<string, string> = {}): Promise<string> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  form.set('file', new Blob([csv], { type: 'text/csv' }), 'file.csv');
+  const res = await fetch(`${server.baseUrl}/oserve/v1/table/${tableId}/import/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  const body = (await res.json()) as { job_id: string };
+  assert.equal(res.status, 201, JSON.stringify(body));
+  const job = await waitForJob(server, token, body.job_id, 60_000);
+  assert.equal(job.status, 'succeeded');
+  return body.job_id;
 }
 
 test('the page is served without a token, with a self-only CSP and cache headers; GET / leads to it', async () => {
@@ -378,6 +399,208 @@ test('the jobs table: filtered by status, type and table, paged, and bundle jobs
   await openJob(page, failedId);
   await docsShot(page, 'console-jobs');
   await shot('12-jobs-details');
+});
+
+test('undo from the job panel: a refused undo says why, an undo job undoes the import', { timeout: 300_000 }, async () => {
+  const { page, shot } = browser;
+  const created = await api('POST', '/table/', {
+    name: 'guests',
+    schema: {
+      fields: [
+        { name: 'email', type: 'string' },
+        { name: 'nights', type: 'integer' },
+      ],
+    },
+  });
+  assert.equal(created.status, 201);
+  const tableId = Number(created.json.id);
+  const first = await importCsv(tableId, 'email,nights\na@x.org,1\nb@x.org,2\n');
+  // A row the import wrote is changed since: undoing it would lose that change.
+  const rows = await api('GET', `/table/${tableId}/record/`);
+  const ann = (rows.json.objects as Array<{ id: string; email: string }>).find((r) => r.email === 'a@x.org');
+  assert.equal((await api('PUT', `/table/${tableId}/record/${ann?.id}/`, { nights: 9 })).status, 200);
+
+  await page.goto(`${server.baseUrl}/console/#/jobs/${first}`);
+  let panel = page.locator(`[data-testid=job-panel][data-job-id="${first}"]`);
+  await status(panel, 'succeeded');
+  assert.equal(await panel.locator('[data-testid=inserted]').textContent(), '2');
+  page.once('dialog', (d) => void d.accept());
+  await panel.getByRole('button', { name: 'Undo import' }).click();
+  const alert = panel.getByRole('alert');
+  await alert.waitFor(WAIT);
+  assert.match((await alert.textContent()) ?? '', /cannot be undone.*changed.*\(undo_not_possible\)/s);
+  await shot('20-undo-refused');
+
+  // A second import (the next minute), undone: the console opens the undo job, which says what it did.
+  server.clock.advance(61_000);
+  const second = await importCsv(tableId, 'email,nights\nc@x.org,3\nd@x.org,4\ne@x.org,5\n');
+  await page.goto(`${server.baseUrl}/console/#/jobs/${second}`);
+  panel = page.locator(`[data-testid=job-panel][data-job-id="${second}"]`);
+  await status(panel, 'succeeded');
+  page.once('dialog', (d) => void d.accept());
+  await panel.getByRole('button', { name: 'Undo import' }).click();
+  const undo = page.locator('[data-testid=job-panel]').filter({ has: page.locator('[data-testid=undo-of]') });
+  await status(undo, 'succeeded');
+  assert.equal(await undo.locator('[data-testid=deleted]').textContent(), '3');
+  assert.equal(((await undo.locator('[data-testid=undo-of]').textContent()) ?? '').trim(), second);
+  const after = await api('GET', `/table/${tableId}/record/`);
+  assert.equal((after.json.meta as { total_count: number }).total_count, 2, 'the second import’s rows are gone');
+  // The import now names its undo, and offers no second one.
+  await page.goto(`${server.baseUrl}/console/#/jobs/${second}`);
+  panel = page.locator(`[data-testid=job-panel][data-job-id="${second}"]`);
+  await panel.locator('[data-testid=undone-by]').waitFor(WAIT);
+  assert.equal(await panel.getByRole('button', { name: 'Undo import' }).count(), 0);
+
+  // In Chinese: the code's sentence, the server's English one click away.
+  await page.goto(`${server.baseUrl}/console/#/jobs/${first}`);
+  panel = page.locator(`[data-testid=job-panel][data-job-id="${first}"]`);
+  await status(panel, 'succeeded');
+  await page.getByLabel('Language').selectOption('zh-CN');
+  page.once('dialog', (d) => void d.accept());
+  await panel.getByRole('button', { name: '撤销导入' }).click();
+  const zhAlert = panel.getByRole('alert');
+  await zhAlert.getByText('服务器原文').waitFor(WAIT);
+  assert.match((await zhAlert.textContent()) ?? '', /无法撤销/);
+  await page.getByLabel('语言').selectOption('en');
+  await shot('21-undo-done');
+});
+
+test('a schedule made from the export form: listed, paused and resumed, its runs linked to their jobs, deleted', {
+  timeout: 300_000,
+}, async () => {
+  const { page, shot } = browser;
+  await openTable(page, 'guests', 'Export');
+  await page.getByLabel('File type').selectOption('ndjson');
+  await page.locator('summary', { hasText: 'Schedule this export' }).click();
+  await page.getByLabel('At the times of a cron pattern').check();
+  await page.getByLabel(/^Cron pattern/).fill('0 3 * * *');
+  await page.getByLabel('Time zone').fill('Asia/Shanghai');
+  await page.getByLabel('What each run exports').selectOption('changes');
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.waitForURL(/#\/schedules\/[^/]+$/, WAIT);
+  const id = decodeURIComponent(page.url().split('/').pop() ?? '');
+  await page.getByRole('status').getByText('Schedule made: guests').waitFor(WAIT);
+  const made = await api('GET', `/schedules/${id}`);
+  assert.equal(made.status, 200);
+  assert.equal(made.json.cron, '0 3 * * *');
+  assert.equal(made.json.timezone, 'Asia/Shanghai');
+  assert.equal(made.json.mode, 'changes');
+  assert.equal((made.json.export as { file_type: string }).file_type, 'ndjson');
+  const row = page.locator(`tr[data-schedule-id="${id}"]`);
+  await row.getByRole('rowheader', { name: 'guests' }).waitFor(WAIT); // the table's name, once the tables are read
+  const text = (await row.textContent()) ?? '';
+  assert.match(text, /guests/);
+  assert.match(text, /0 3 \* \* \*/);
+  assert.match(text, /Asia\/Shanghai/);
+  assert.match(text, /only what changed/);
+  assert.equal(await row.locator('time').count(), 1, 'its next run is shown');
+  await page.getByRole('heading', { name: 'Runs of the schedule of guests' }).waitFor(WAIT);
+  await page.getByText('No runs yet.').waitFor(WAIT);
+
+  // Pause and resume from the list.
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await row.locator('[data-testid=schedule-status]', { hasText: 'paused' }).waitFor(WAIT);
+  assert.equal((await api('GET', `/schedules/${id}`)).json.paused, true);
+  assert.equal(await row.locator('time').count(), 0, 'no next run while paused');
+  await row.getByRole('button', { name: 'Resume' }).click();
+  await row.locator('[data-testid=schedule-status]', { hasText: 'active' }).waitFor(WAIT);
+  assert.equal((await api('GET', `/schedules/${id}`)).json.paused, false);
+
+  // A firing (what the scheduler enqueues at 03:00 in Shanghai) makes a run: listed, and a link to its job.
+  const backend = await createQueueBackend(server.config, 'api', createLogger('silent'), server.clock);
+  try {
+    const maintenance = backend.queue(QueueName.Maintenance, {});
+    server.clock.advance(61_000); // the table's minute, taken by the imports above, is over
+    await maintenance.add(JobName.RunSchedule, { scheduleId: id, due: server.clock.now() }, { jobId: `console-fire-${id}` });
+    let runId = '';
+    for (let i = 0; i < 600 && !runId; i++) {
+      const runs = (await api('GET', `/schedules/${id}/runs`)).json.objects as Array<{ id: string }>;
+      runId = runs[0]?.id ?? '';
+      if (!runId) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(runId, 'the firing made a run');
+    await waitForJob(server, token, runId, 60_000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator(`[data-testid=schedule-runs] li[data-job-id="${runId}"] a`).click();
+    const panel = page.locator(`[data-testid=job-panel][data-job-id="${runId}"]`);
+    await status(panel, 'succeeded');
+    assert.equal(await panel.locator('[data-testid=schedule-link]').getAttribute('href'), `#/schedules/${id}`);
+  } finally {
+    await backend.close();
+  }
+  await shot('22-schedule-run');
+
+  // In Chinese, then deleted.
+  await page.goto(`${server.baseUrl}/console/#/schedules`);
+  await page.getByLabel('Language').selectOption('zh-CN');
+  await page.getByRole('heading', { name: '定时任务', level: 1 }).waitFor(WAIT);
+  assert.match((await row.textContent()) ?? '', /仅上次运行以来的变更/);
+  page.once('dialog', (d) => void d.accept());
+  await row.getByRole('button', { name: '删除' }).click();
+  await page.getByRole('status').getByText('guests 的定时任务已删除。').waitFor(WAIT);
+  assert.equal((await api('GET', `/schedules/${id}`)).status, 404);
+  await page.getByLabel('语言').selectOption('en');
+});
+
+test('an import previewed by a dry run, its columns mapped, upserted by a conflict_key', { timeout: 300_000 }, async () => {
+  const { page, shot } = browser;
+  const created = await api('POST', '/table/', {
+    name: 'members',
+    schema: {
+      fields: [
+        { name: 'email', type: 'string' },
+        { name: 'name', type: 'string' },
+      ],
+    },
+  });
+  assert.equal(created.status, 201);
+  const tableId = Number(created.json.id);
+  assert.ok([200, 201].includes((await api('POST', `/table/${tableId}/record/`, { email: 'a@x.org', name: 'Old' })).status));
+
+  await openTable(page, 'members', 'Import');
+  const panel = page.getByRole('tabpanel');
+  await dropFile(page, panel.locator('.dropzone'), 'members.csv', 'E-mail;Full name;Notes\na@x.org;Ann;vip\nb@x.org;Bob;\n');
+  // The editor offers each column of the file, read in the browser.
+  const mapping = panel.locator('[data-testid=mapping]');
+  await mapping.waitFor(WAIT);
+  assert.equal(await mapping.locator('tbody tr').count(), 3);
+  await mapping.getByLabel('E-mail').selectOption('email');
+  await mapping.getByLabel('Full name').selectOption('name');
+  await mapping.getByLabel('Notes').selectOption({ label: 'drop this column' });
+  await panel.locator('summary', { hasText: 'Import options' }).click();
+  await panel.getByLabel(/^on_conflict/).selectOption('update');
+  await panel.getByLabel(/^conflict_key/).fill('email');
+
+  // The dry run: what would happen, the first rows as stored, each field with its column. Nothing written.
+  await panel.getByRole('button', { name: 'Preview (dry run)' }).click();
+  const preview = panel.locator('[data-testid=preview]');
+  await preview.locator('[data-testid=preview-counts]').waitFor(WAIT);
+  assert.equal(await preview.locator('[data-testid=preview-counts]').textContent(), '1 rows would be inserted, 1 updated, 0 skipped.');
+  assert.equal(await preview.locator('th[data-field=email] [data-testid=source]').textContent(), 'E-mail');
+  assert.equal(await preview.locator('th[data-field=name] [data-testid=source]').textContent(), 'Full name');
+  assert.match((await preview.locator('[data-testid=preview-dropped]').textContent()) ?? '', /Notes/);
+  const cells = (await preview.locator('tbody').textContent()) ?? '';
+  assert.match(cells, /Ann/);
+  assert.match(cells, /b@x\.org/);
+  const before = await api('GET', `/table/${tableId}/record/`);
+  assert.equal((before.json.meta as { total_count: number }).total_count, 1, 'a dry run writes nothing');
+  await shot('23-import-preview');
+
+  // The import itself, with the same mapping and key.
+  await panel.getByRole('button', { name: 'Start import' }).click();
+  const job = await newestJob(page);
+  await status(job.row, 'succeeded');
+  const details = await openJob(page, job.id);
+  assert.equal(await details.locator('[data-testid=inserted]').textContent(), '1');
+  assert.equal(await details.locator('[data-testid=updated]').textContent(), '1');
+  const rows = (await api('GET', `/table/${tableId}/record/?order_by=email`)).json.objects as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    rows.map((r) => [r.email, r.name, 'Notes' in r]),
+    [
+      ['a@x.org', 'Ann', false],
+      ['b@x.org', 'Bob', false],
+    ],
+  );
 });
 
 test('keyboard only, in a narrow window, in 简体中文: sign in, export, read the job, and back', { timeout: 300_000 }, async () => {

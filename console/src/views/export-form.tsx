@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, type Table } from '../api';
+import { api, type Schedule, type Table } from '../api';
 import { t } from '../i18n';
 import { ErrorNotice, LocalError, list } from '../ui';
 import { wherePlaceholder } from './where-example';
@@ -10,7 +10,15 @@ const FILE_TYPES = ['csv', 'json', 'ndjson', 'parquet', 'xlsx', 'sql'] as const;
 const secs = (local: string): number | undefined => (local ? Math.floor(new Date(local).getTime() / 1000) : undefined);
 
 /** Every parameter of `POST /table/:id/export/`; empty inputs are left out so the API's defaults apply. */
-export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId: string) => void }) {
+export function ExportForm({
+  table,
+  onQueued,
+  onScheduled,
+}: {
+  table: Table;
+  onQueued: (jobId: string) => void;
+  onScheduled: (s: Schedule) => void;
+}) {
   const [fileType, setFileType] = useState<string>('csv');
   const [mode, setMode] = useState<'all' | 'part'>('all');
   const [start, setStart] = useState('');
@@ -29,10 +37,15 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
   const [tsKeys, setTsKeys] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [scheduling, setScheduling] = useState(false);
+  const [how, setHow] = useState<'every' | 'cron'>('every');
+  const [every, setEvery] = useState('1h');
+  const [cron, setCron] = useState('0 3 * * *');
+  const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const [scheduleMode, setScheduleMode] = useState<'all' | 'changes'>('all');
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
+  /** The export's parameters from the form; `null` (with the error shown) when one is not right. */
+  const params = (): Record<string, unknown> | null => {
     const body: Record<string, unknown> = { file_type: fileType, mode };
     if (mode === 'part') {
       body.start = secs(start);
@@ -51,16 +64,49 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
         body.where = JSON.parse(where);
       } catch {
         setError(new LocalError('whereNotJson', { example: wherePlaceholder(table.schema.fields) }));
-        return;
+        return null;
       }
     }
     body.include_keys = list(include);
     body.exclude_keys = list(exclude);
     body.order_by = list(orderBy);
     body.timestamp_convert_keys = list(tsKeys);
+    return body;
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const body = params();
+    if (!body) return;
     setBusy(true);
     try {
       onQueued((await api.export(table.id, body)).job_id);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const schedule = async () => {
+    setError(null);
+    const body = params();
+    if (!body) return;
+    // What a run exports is the schedule's `mode` (all rows, or what changed since the last run), not a time window.
+    delete body.mode;
+    delete body.start;
+    delete body.end;
+    setBusy(true);
+    try {
+      onScheduled(
+        await api.createSchedule({
+          table_id: table.id,
+          ...(how === 'every' ? { every: every.trim() } : { cron: cron.trim(), timezone: timezone.trim() }),
+          mode: scheduleMode,
+          export: body,
+        }),
+      );
     } catch (err) {
       setError(err);
     } finally {
@@ -154,6 +200,35 @@ export function ExportForm({ table, onQueued }: { table: Table; onQueued: (jobId
       <button type="submit" class="primary" disabled={busy}>
         {t('startExport')}
       </button>
+      <details class="schedule" open={scheduling} onToggle={(e) => setScheduling(e.currentTarget.open)}>
+        <summary>{t('scheduleThis')}</summary>
+        <p class="help">{t('scheduleHelp')}</p>
+        <fieldset>
+          <legend>{t('when')}</legend>
+          <label class="check">
+            <input type="radio" name="sch-how" checked={how === 'every'} onChange={() => setHow('every')} /> {t('scheduleEvery')}
+          </label>
+          <label class="check">
+            <input type="radio" name="sch-how" checked={how === 'cron'} onChange={() => setHow('cron')} /> {t('scheduleCron')}
+          </label>
+          {how === 'every'
+            ? text('sch-every', t('interval'), every, setEvery, '1h')
+            : text('sch-cron', t('cronPattern'), cron, setCron, '0 3 * * *')}
+          {how === 'cron' && text('sch-tz', t('timezone'), timezone, setTimezone, 'Asia/Shanghai')}
+        </fieldset>
+        <label for="sch-mode">{t('scheduleMode')}</label>
+        <select
+          id="sch-mode"
+          value={scheduleMode}
+          onChange={(e) => setScheduleMode(e.currentTarget.value === 'changes' ? 'changes' : 'all')}
+        >
+          <option value="all">{t('scheduleAll')}</option>
+          <option value="changes">{t('scheduleChanges')}</option>
+        </select>
+        <button type="button" disabled={busy} onClick={() => void schedule()}>
+          {t('createSchedule')}
+        </button>
+      </details>
     </form>
   );
 }

@@ -1,7 +1,10 @@
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Table } from '../api';
 import { t, word } from '../i18n';
 import { ErrorNotice, size } from '../ui';
+import { fileColumns } from './file-columns';
+import { MappingEditor, mappingOf } from './import-mapping';
+import { DryRunPreview } from './import-preview';
 
 /**
  * Drop a file (or pick one) and start an import: into `table` when given, otherwise into a new
@@ -15,7 +18,11 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
   const [header, setHeader] = useState(true);
   const [columns, setColumns] = useState('');
   const [onConflict, setOnConflict] = useState('error');
-  const [dryRun, setDryRun] = useState(false);
+  const [conflictKey, setConflictKey] = useState('');
+  const [fileCols, setFileCols] = useState<string[] | null>(null);
+  /** File column → field, or the drop choice; a column not here keeps its name. */
+  const [mapping, setMapping] = useState<Record<string, string>>({});
+  const [previewId, setPreviewId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const input = useRef<HTMLInputElement>(null);
@@ -25,16 +32,30 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
     if (f) {
       setFile(f);
       setError(null);
+      setMapping({});
+      setPreviewId(null);
     }
   };
+  // The mapping editor needs the file's columns: read from its first bytes, here in the browser.
+  useEffect(() => {
+    let alive = true;
+    if (!file || !table) setFileCols(null);
+    else
+      fileColumns(file, { delimiter, header, columns }).then(
+        (cols) => alive && setFileCols(cols),
+        () => alive && setFileCols(null),
+      );
+    return () => {
+      alive = false;
+    };
+  }, [file, table, delimiter, header, columns]);
   const drop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
     pick(e.dataTransfer?.files[0]);
   };
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const start = async (dryRun: boolean) => {
     if (!file) return;
     const form = new FormData();
     if (!table) form.set('name', name.trim());
@@ -43,14 +64,20 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
       form.set('csv_header', 'false');
       if (columns.trim()) form.set('columns', columns.trim());
     }
-    if (onConflict !== 'error') form.set('on_conflict', onConflict);
+    if (onConflict !== 'error') {
+      form.set('on_conflict', onConflict);
+      if (conflictKey.trim()) form.set('conflict_key', conflictKey.trim());
+    }
+    const mapped = mappingOf(mapping);
+    if (mapped) form.set('mapping', JSON.stringify(mapped));
     if (dryRun) form.set('dry_run', 'true');
     form.set('file', file, file.name);
     setBusy(true);
     setError(null);
     try {
       const res = table ? await api.import(table.id, form) : await api.importNew(form);
-      onQueued(res.job_id);
+      if (dryRun) setPreviewId(res.job_id);
+      else onQueued(res.job_id);
     } catch (err) {
       setError(err);
     } finally {
@@ -59,7 +86,13 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
   };
 
   return (
-    <form onSubmit={submit} class="import">
+    <form
+      class="import"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void start(false);
+      }}
+    >
       {table && (
         <div class="schema-hint">
           <p class="help">{t('targetSchema')}</p>
@@ -144,15 +177,48 @@ export function ImportPanel({ table, onQueued }: { table?: Table; onQueued: (job
               </option>
             ))}
           </select>
-          <label class="check">
-            <input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} /> {t('dryRun')}
-          </label>
+          {onConflict !== 'error' && (
+            <>
+              <label for={`${idp}-key`}>{t('conflictKey')}</label>
+              <input
+                id={`${idp}-key`}
+                value={conflictKey}
+                list={table ? `${idp}-fields` : undefined}
+                onInput={(e) => setConflictKey(e.currentTarget.value)}
+              />
+              {table && (
+                <datalist id={`${idp}-fields`}>
+                  {table.schema.fields.map((f) => (
+                    <option key={f.name} value={f.name} />
+                  ))}
+                </datalist>
+              )}
+            </>
+          )}
         </div>
       </details>
+      {table && fileCols && fileCols.length > 0 && (
+        <MappingEditor
+          idp={idp}
+          columns={fileCols}
+          fields={table.schema.fields.map((f) => f.name)}
+          mapping={mapping}
+          onChange={(m) => {
+            setMapping(m);
+            setPreviewId(null);
+          }}
+        />
+      )}
       <ErrorNotice error={error} />
-      <button type="submit" class="primary" disabled={!file || busy}>
-        {t('startImport')}
-      </button>
+      <div class="job-actions">
+        <button type="button" disabled={!file || busy} onClick={() => void start(true)}>
+          {t('previewDryRun')}
+        </button>
+        <button type="submit" class="primary" disabled={!file || busy}>
+          {t('startImport')}
+        </button>
+      </div>
+      {previewId && <DryRunPreview key={previewId} id={previewId} />}
     </form>
   );
 }

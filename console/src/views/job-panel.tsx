@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, isFinished, type Job } from '../api';
 import { lang, t, word } from '../i18n';
@@ -79,6 +80,14 @@ export function JobPanel({
       go(`#/jobs/${created.job_id}`);
       return msg('retried', { id: created.job_id });
     });
+  const undo = () => {
+    if (!confirm(t('confirmUndo'))) return;
+    void act(async () => {
+      const created = await api.undo(id);
+      go(`#/jobs/${created.job_id}`);
+      return msg('undoQueued', { id: created.job_id });
+    });
+  };
 
   return (
     <aside
@@ -107,7 +116,7 @@ export function JobPanel({
           <p>{t('loading')}</p>
         )
       ) : (
-        <JobDetails job={job} names={names} busy={busy} onCancel={cancel} onRetry={retry} actionError={actionError} />
+        <JobDetails job={job} names={names} busy={busy} onCancel={cancel} onRetry={retry} onUndo={undo} actionError={actionError} />
       )}
     </aside>
   );
@@ -119,6 +128,7 @@ function JobDetails(p: {
   busy: boolean;
   onCancel: () => void;
   onRetry: () => void;
+  onUndo: () => void;
   actionError: unknown;
 }) {
   const { job, names } = p;
@@ -127,6 +137,14 @@ function JobDetails(p: {
   const file = fileLabel(job);
   const cancellable = !isFinished(job);
   const retriable = (job.status === 'failed' || job.status === 'cancelled') && !job.type.startsWith('bundle_');
+  // The server has the last word (a row changed since, retention): its 409 says why, shown below.
+  const undoable = job.type === 'import' && job.status === 'succeeded' && !job.dry_run && !job.undone_by;
+  const count = (n: number | undefined) => (n ?? 0).toLocaleString(l);
+  const jobLink = (jid: string) => (
+    <a href={`#/jobs/${jid}`}>
+      <code class="small">{jid}</code>
+    </a>
+  );
   return (
     <>
       <p class="panel-status">
@@ -153,6 +171,44 @@ function JobDetails(p: {
         )}
         <dt>{t('rows')}</dt>
         <dd data-testid="rows">{job.rows.toLocaleString(l)}</dd>
+        {(
+          [
+            ['inserted', job.inserted],
+            ['updated', job.updated],
+            ['skipped', job.skipped],
+            ['deleted', job.deleted],
+            ['restored', job.restored],
+          ] as const
+        ).map(([k, n]) =>
+          n === undefined ? null : (
+            <Fragment key={k}>
+              <dt>{t(k)}</dt>
+              <dd data-testid={k}>{count(n)}</dd>
+            </Fragment>
+          ),
+        )}
+        {job.schedule_id && (
+          <>
+            <dt>{t('schedule')}</dt>
+            <dd>
+              <a href={`#/schedules/${job.schedule_id}`} data-testid="schedule-link">
+                {t('runsOfSchedule')}
+              </a>
+            </dd>
+          </>
+        )}
+        {job.undo_of && (
+          <>
+            <dt>{t('undoOf')}</dt>
+            <dd data-testid="undo-of">{jobLink(job.undo_of)}</dd>
+          </>
+        )}
+        {job.undone_by && (
+          <>
+            <dt>{t('undoneBy')}</dt>
+            <dd data-testid="undone-by">{jobLink(job.undone_by)}</dd>
+          </>
+        )}
         <dt>{t('queuedAt')}</dt>
         <dd>
           <When secs={job.created_at} />
@@ -201,7 +257,7 @@ function JobDetails(p: {
           )}
         </section>
       )}
-      {(cancellable || retriable) && (
+      {(cancellable || retriable || undoable) && (
         <div class="job-actions">
           {cancellable && (
             <button type="button" disabled={p.busy} onClick={p.onCancel}>
@@ -213,7 +269,11 @@ function JobDetails(p: {
               {t('retry')}
             </button>
           )}
-          {/* Hook: Undo for a succeeded import (POST /jobs/:id/undo, issue 24) is the next button here. */}
+          {undoable && (
+            <button type="button" disabled={p.busy} onClick={p.onUndo}>
+              {t('undo')}
+            </button>
+          )}
         </div>
       )}
       <ErrorNotice error={p.actionError} />

@@ -38,20 +38,26 @@ export function JobsView({ openId }: { openId?: string | undefined }) {
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // A reply to a superseded request (the filter changed while it was on its way) is dropped: replies
+    // can arrive out of order, and an older one must not show the rows of a filter no longer chosen.
+    let current = true;
     api.jobs({ ...filter, limit: LIMIT, offset }).then(
       (p) => {
-        if (!alive.current) return;
+        if (!alive.current || !current) return;
         setPage(p);
         setError(null);
         if (p.objects.some((j) => !isFinished(j))) timer = setTimeout(() => setTick((n) => n + 1), POLL_MS);
       },
       (err: unknown) => {
-        if (!alive.current) return;
+        if (!alive.current || !current) return;
         setError(err);
         timer = setTimeout(() => setTick((n) => n + 1), POLL_MS * 5);
       },
     );
-    return () => clearTimeout(timer);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
   }, [tick, filter, offset]);
 
   // Closing a job's details returns the focus to its link in the table, where the user left it.

@@ -69,7 +69,16 @@ export function TableView({ id }: { id: string }) {
       <section role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} class="card">
         {tab === 'browse' && <Rows table={table} />}
         {tab === 'import' && <ImportPanel table={table} onQueued={queued('importQueued')} />}
-        {tab === 'export' && <ExportForm table={table} onQueued={queued('exportQueued')} />}
+        {tab === 'export' && (
+          <ExportForm
+            table={table}
+            onQueued={queued('exportQueued')}
+            onScheduled={(sc) => {
+              setFlash(msg('scheduleCreated', { what: table.name }));
+              go(`#/schedules/${sc.id}`);
+            }}
+          />
+        )}
       </section>
     </>
   );
