@@ -226,8 +226,9 @@ describe('export plans', () => {
       assert.deepEqual(plan(fileType).source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES }, fileType);
     }
     assert.deepEqual(plan('csv').source, { kind: 'csv', delimiter: ',', header: true, escapeFormulas: false });
-    assert.deepEqual(plan('ndjson').source, { kind: 'json' });
-    assert.deepEqual(plan('json').source, { kind: 'json' });
+    // JSON and NDJSON: PostgreSQL's CSV, rewritten as row_to_json lines in the worker.
+    assert.deepEqual(plan('ndjson').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
+    assert.deepEqual(plan('json').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
   });
 });
 
