@@ -73,6 +73,13 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     const counter = shape.createTransform({ onRows: opts.onRows });
     const lines = new CopyCsvToJsonLines({ columns: opts.columns ?? exportColumns(opts.fields) });
     plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [lines, counter], counter };
+  } else if (shape.kind === 'csv-rewrite') {
+    const writer = shape.createTransform({
+      tableName: opts.tableName,
+      columns: opts.columns ?? exportColumns(opts.fields),
+      onRows: opts.onRows,
+    });
+    plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [writer], counter: writer };
   } else {
     const counter = new JsonLinesToRows({ onRows: opts.onRows });
     const writer = shape.createWriter({

@@ -5,7 +5,9 @@
  * Exports have three shapes, from fastest to most general:
  * - `copy-csv`: PostgreSQL's own COPY CSV writer, passed through and counted;
  * - `json-lines`: PostgreSQL's `row_to_json` lines reshaped as bytes (JSON array, NDJSON);
- * - `rows`: those lines parsed into row objects and written by a format's own writer (SQL, Parquet, xlsx).
+ * - `rows`: those lines parsed into row objects and written by a format's own writer (Parquet, xlsx);
+ * - `csv-rewrite`: PostgreSQL's CSV rewritten byte by byte into the file's rows (SQL).
+ * (`json-lines` formats also read PostgreSQL's CSV, rewritten as row_to_json lines: copy-csv-json.transform.ts.)
  * Imports have two: `bytes` (a Transform from file bytes to COPY text, for text formats read as they
  * stream) and `rows` (a reader of a local file yielding row objects, for formats that need seeking).
  */
@@ -66,7 +68,16 @@ export interface JsonLinesExportContext {
 export type ExportShape =
   | { kind: 'copy-csv' }
   | { kind: 'json-lines'; createTransform: (ctx: JsonLinesExportContext) => CountingTransform }
-  | { kind: 'rows'; createWriter: RowWriterFactory };
+  | { kind: 'rows'; createWriter: RowWriterFactory }
+  /** PostgreSQL's CSV of the selection (no header) rewritten into the file's bytes as it streams (SQL). */
+  | { kind: 'csv-rewrite'; createTransform: (opts: CsvRewriteOptions) => CountingTransform };
+
+/** What a format that rewrites PostgreSQL's CSV is told: the table, the SELECT's columns in order, progress. */
+export interface CsvRewriteOptions {
+  tableName: string;
+  columns: ExportColumn[];
+  onRows: (rows: number) => void;
+}
 
 /** What a bytes import encoder may be told beyond the common options. */
 export interface ImportFileOptions {

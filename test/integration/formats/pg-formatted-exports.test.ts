@@ -4,6 +4,11 @@
  * writes for the same selection, on values that tempt a rewrite into mistakes.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { exportCopySql, dataTable } from '../../../src/db/table-sql.js';
 import type { FieldSchema } from '../../../src/types/api.js';
@@ -23,7 +28,7 @@ const SCHEMA: { fields: FieldSchema[] } = {
   ],
 };
 
-describe('JSON and NDJSON exports equal PostgreSQL row_to_json, byte for byte', () => {
+describe('JSON, NDJSON and SQL exports written from PostgreSQL CSV: every value as PostgreSQL has it', () => {
   let server: TestServer;
   let token: string;
   let table: number;
@@ -72,4 +77,28 @@ describe('JSON and NDJSON exports equal PostgreSQL row_to_json, byte for byte', 
       assert.equal(json, `[\n${expected.trimEnd().split('\n').join(',\n')}\n]\n`);
     });
   }
+
+  test('SQL: psql runs the file into a table of the same shape, giving the very same values (NaN, ±Infinity, 64-bit extremes, controls)', async () => {
+    server.clock.advance(61_000);
+    const { bytes, job } = await exportBytes(server, token, table, { file_type: 'sql' });
+    assert.equal(job.rows, 9);
+    const name = (await server.db.query<{ name: string }>('SELECT name FROM tableport.tables WHERE id = $1', [table])).rows[0]?.name;
+    await server.db.query(`CREATE SCHEMA sql_values; CREATE TABLE sql_values."${name}" (LIKE ${dataTable(table)})`);
+    const dir = await mkdtemp(join(tmpdir(), 'tableport-sql-values-'));
+    try {
+      await writeFile(join(dir, 'dump.sql'), bytes);
+      await promisify(execFile)(
+        'psql',
+        ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.config.databaseUrl, '-f', join(dir, 'dump.sql')],
+        {
+          env: { ...process.env, PGOPTIONS: '-c search_path=sql_values' },
+        },
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const text = async (from: string) =>
+      (await server.db.query<{ r: string }>(`SELECT t::text AS r FROM ${from} t ORDER BY id`)).rows.map((r) => r.r);
+    assert.deepEqual(await text(`sql_values."${name}"`), await text(dataTable(table)));
+  });
 });

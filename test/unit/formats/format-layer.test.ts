@@ -195,7 +195,16 @@ describe('export stages', () => {
     assert.equal(sqlLiteral(true), 'TRUE');
     assert.equal(sqlLiteral(-1.5), '-1.5');
     assert.equal(sqlLiteral({ a: "'" }), `'{"a":"''"}'`);
-    const w = createSqlExportWriter({ tableName: 'we"ird', fields: [], columns: exportColumns([{ name: 'x', type: 'string' }]) });
+    // The writer reads PostgreSQL's CSV of the SELECT.
+    const w = createSqlExportWriter({
+      tableName: 'we"ird',
+      columns: exportColumns([
+        { name: 'x', type: 'string' },
+        { name: 'n', type: 'number' },
+        { name: 'b', type: 'boolean' },
+        { name: 'j', type: 'object' },
+      ]),
+    });
     const out: string[] = [];
     const sink = new Writable({
       write(c: Buffer, _e, cb) {
@@ -203,11 +212,16 @@ describe('export stages', () => {
         cb();
       },
     });
-    await pipeline(Readable.from([{ id: 'a', created_at: 1, updated_at: 1, created_by: '7', x: 'y' }]), w, sink);
+    const csv = 'a,1,1,7,"it\'s ""q"", \\N\nnext",NaN,true,"{""a"": ""\'""}"\nb,2,2,,"",-Infinity,false,\n';
+    await pipeline(Readable.from([Buffer.from(csv)]), w, sink);
+    const head = 'INSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x", "n", "b", "j") VALUES (';
     assert.equal(
       out.join(''),
-      'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n',
+      'SET standard_conforming_strings = on;\n' +
+        `${head}'a', 1, 1, '7', 'it''s "q", \\N\nnext', 'NaN', TRUE, '{"a": "''"}');\n` +
+        `${head}'b', 2, 2, NULL, '', '-Infinity', FALSE, NULL);\n`,
     );
+    assert.equal(w.rows, 2);
   });
 });
 
@@ -222,13 +236,15 @@ describe('export plans', () => {
         gzip: false,
         onRows: () => undefined,
       });
-    for (const fileType of ['parquet', 'xlsx', 'sql'] as const) {
+    for (const fileType of ['parquet', 'xlsx'] as const) {
       assert.deepEqual(plan(fileType).source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES }, fileType);
     }
     assert.deepEqual(plan('csv').source, { kind: 'csv', delimiter: ',', header: true, escapeFormulas: false });
     // JSON and NDJSON: PostgreSQL's CSV, rewritten as row_to_json lines in the worker.
     assert.deepEqual(plan('ndjson').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
     assert.deepEqual(plan('json').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
+    // SQL: PostgreSQL's CSV, rewritten as INSERT statements.
+    assert.deepEqual(plan('sql').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
   });
 });
 
