@@ -3,7 +3,7 @@
  * row_to_json lines), and the stages between it and the stored file (BOM, reshaping, a format's
  * row writer, gzip). The service only pipes `source → ...stages → storage`.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Duplex, Transform, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type FileType } from '../types/api.js';
 import { CopyCsvToJsonLines } from './copy-csv-json.transform.js';
@@ -30,7 +30,7 @@ export interface ExportPlan {
    * through, small where each buffer becomes row objects at once (a format's row writer).
    */
   source: ({ kind: 'csv'; delimiter: string; header: boolean; escapeFormulas: boolean } | { kind: 'json' }) & { chunkBytes?: number };
-  stages: Transform[];
+  stages: Duplex[];
   /**
    * Rows that have gone through (all of them once the stream has ended), or null when the file's
    * rows are the COPY's own count (CSV passes PostgreSQL's bytes through without parsing them).
@@ -61,7 +61,7 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
   if (!shape || shape.kind === 'copy-csv') {
     // Progress is estimated from the bytes; the exact count comes from the COPY when it completes.
     const progress = new CopyProgress({ onRows: opts.onRows });
-    const stages: Transform[] = opts.csv.bom ? [prefix(BOM), progress] : [progress];
+    const stages: Duplex[] = opts.csv.bom ? [prefix(BOM), progress] : [progress];
     plan = {
       source: { kind: 'csv', delimiter: opts.csv.delimiter, header: opts.csv.header, escapeFormulas: opts.csv.escapeFormulas === true },
       stages,
@@ -74,12 +74,10 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     const lines = new CopyCsvToJsonLines({ columns: opts.columns ?? exportColumns(opts.fields) });
     plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [lines, counter], counter };
   } else if (shape.kind === 'csv-rewrite') {
-    const writer = shape.createTransform({
-      tableName: opts.tableName,
-      columns: opts.columns ?? exportColumns(opts.fields),
-      onRows: opts.onRows,
-    });
-    plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [writer], counter: writer };
+    // Progress is estimated from the CSV's bytes, as for CSV; the COPY's count is the exact one.
+    const writer = shape.createTransform({ tableName: opts.tableName, columns: opts.columns ?? exportColumns(opts.fields) });
+    const progress = new CopyProgress({ onRows: opts.onRows });
+    plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [progress, writer], counter: null };
   } else {
     const counter = new JsonLinesToRows({ onRows: opts.onRows });
     const writer = shape.createWriter({

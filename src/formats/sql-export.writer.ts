@@ -29,7 +29,6 @@ const PREAMBLE = Buffer.from('SET standard_conforming_strings = on;\n');
 export interface SqlExportWriterOptions {
   tableName: string;
   columns: readonly ExportColumn[];
-  onRows?: (rows: number) => void;
 }
 
 /** PostgreSQL's CSV of the export's SELECT (no header) in, the SQL file out. */
@@ -47,7 +46,6 @@ export class SqlExportWriter extends CopyCsvRewriter {
       rowEnd: Buffer.from(');\n'),
       true: Buffer.from('TRUE'),
       false: Buffer.from('FALSE'),
-      ...(opts.onRows ? { onRows: opts.onRows } : {}),
     });
   }
 

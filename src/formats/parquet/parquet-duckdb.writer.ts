@@ -1,0 +1,166 @@
+/**
+ * Parquet export through DuckDB (issue 22): PostgreSQL's CSV of the selection (no header) is written
+ * into a named pipe that DuckDB's CSV reader reads while PostgreSQL still writes, and DuckDB's
+ * Parquet writer (C++, zstd) writes the file to a temporary directory; the file is then streamed
+ * out and the directory removed. Both run at once, so the export costs about what a CSV export
+ * does (docs/benchmarks.md has the figures against the JavaScript writer, parquet-export.writer.ts).
+ *
+ * Memory: one DuckDB database per export, one thread, a 32 MB buffer limit and 16,384-row groups,
+ * measured at about 50 MB over the worker's own. The pipe is opened for writing only once DuckDB
+ * reads it, and written through a non-blocking socket, so a DuckDB that fails or is interrupted never
+ * leaves a thread blocked on it.
+ *
+ * Types: string (and array and object, as their JSON text) VARCHAR → UTF8 strings, integer BIGINT →
+ * INT64, number DOUBLE, boolean BOOLEAN, date TIMESTAMPTZ → INT64 TIMESTAMP (UTC, microseconds),
+ * every column nullable; PostgreSQL's `""` stays an empty string and an empty field NULL.
+ */
+import { execFile } from 'node:child_process';
+import { constants, createReadStream, open as openCb } from 'node:fs';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type { ExportColumn } from '../format.js';
+
+/** DuckDB's own memory limit for the conversion (its buffers; the library itself adds ~20 MB). */
+export const DUCKDB_MEMORY_LIMIT = '32MB';
+/** Rows per row group of the DuckDB-written file: small groups keep DuckDB's writer buffers small. */
+export const DUCKDB_ROW_GROUP_ROWS = 16_384;
+/** DuckDB's CSV read buffer (its default, 32 MiB, does not fit the memory limit); also the longest row it takes. */
+const CSV_BUFFER_BYTES = 8 * 1024 * 1024;
+
+const DUCK_TYPES: Record<ExportColumn['type'], string> = {
+  string: 'VARCHAR',
+  integer: 'BIGINT',
+  number: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  date: 'TIMESTAMPTZ',
+  array: 'VARCHAR',
+  object: 'VARCHAR',
+};
+
+const openFd = promisify(openCb) as (path: string, flags: number) => Promise<number>;
+
+function lit(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** The COPY that turns PostgreSQL's CSV at `csv` into the Parquet file `parquet`. */
+export function duckdbParquetSql(columns: readonly ExportColumn[], csv: string, parquet: string): string {
+  const types = columns.map((c) => `${lit(c.name)}: ${lit(DUCK_TYPES[c.type])}`).join(', ');
+  // Exactly PostgreSQL's CSV: no sniffing, `""` an empty string (allow_quoted_nulls off), an empty
+  // field NULL, quoted line breaks inside values; one reader thread on a pipe.
+  const read =
+    `read_csv(${lit(csv)}, columns = {${types}}, header = false, delim = ',', quote = '"', escape = '"', ` +
+    `nullstr = '', allow_quoted_nulls = false, auto_detect = false, strict_mode = true, parallel = false, buffer_size = ${CSV_BUFFER_BYTES}, max_line_size = ${CSV_BUFFER_BYTES}, ` +
+    `new_line = '\\n', timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  return `COPY (SELECT * FROM ${read}) TO ${lit(parquet)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${DUCKDB_ROW_GROUP_ROWS})`;
+}
+
+/** Whether DuckDB's node binding loads on this machine (it is a native library). */
+let available: Promise<boolean> | undefined;
+export function duckdbAvailable(): Promise<boolean> {
+  available ??= import('@duckdb/node-api').then(
+    () => true,
+    () => false,
+  );
+  return available;
+}
+
+/**
+ * A writable socket on the pipe, opened read-write before DuckDB opens it: a pipe with a writer
+ * never reads as ended, however DuckDB opens and polls it, and opening read-write never waits.
+ */
+async function pipeWriter(fifo: string): Promise<Socket> {
+  // A bare descriptor, not a FileHandle: the socket owns and closes it.
+  const fd = await openFd(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  return new Socket({ fd, readable: false, writable: true });
+}
+
+/** How many descriptors of this process are open on `path` (Linux's /proc; -1 where there is none). */
+async function openedHere(path: string): Promise<number> {
+  let fds: string[];
+  try {
+    fds = await readdir('/proc/self/fd');
+  } catch {
+    return -1;
+  }
+  let n = 0;
+  for (const fd of fds) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === path) n++;
+  return n;
+}
+
+async function write(sock: Socket, chunk: Buffer, failed: () => Error | undefined): Promise<void> {
+  if (sock.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      sock.off('drain', onDrain);
+      sock.off('error', done);
+      sock.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(failed() ?? new Error('the Parquet conversion stopped reading'));
+    sock.on('drain', onDrain);
+    sock.on('error', done);
+    sock.on('close', onClose);
+  });
+}
+
+/** PostgreSQL's CSV in, the Parquet file's bytes out. */
+export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Duplex {
+  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const dir = await mkdtemp(join(tmpdir(), 'tableport-parquet-'));
+    const fifo = join(dir, 'rows.csv');
+    const parquet = join(dir, 'rows.parquet');
+    let sock: Socket | undefined;
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: '1',
+      memory_limit: DUCKDB_MEMORY_LIMIT,
+      preserve_insertion_order: 'true',
+      temp_directory: dir,
+    });
+    const con = await instance.connect();
+    try {
+      await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
+      sock = await pipeWriter(fifo);
+      let failure: Error | undefined;
+      let settled = false;
+      const converting = con
+        .run(duckdbParquetSql(columns, fifo, parquet))
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            failure = err instanceof Error ? err : new Error(String(err));
+            sock?.destroy();
+          },
+        )
+        .finally(() => {
+          settled = true;
+        });
+      for await (const chunk of source) {
+        if (failure) break;
+        await write(sock, chunk, () => failure);
+      }
+      // Closing the last writer is the reader's end of file, and must not come before DuckDB has
+      // opened the pipe (a pipe with no one on either end loses what it holds).
+      while (!settled && (await openedHere(fifo)) === 1) await delay(2);
+      await new Promise<void>((resolve) => (sock as Socket).end(resolve));
+      sock.destroy();
+      await converting;
+      if (failure) throw new Error(`DuckDB could not write the Parquet file: ${(failure as Error).message}`);
+      yield* createReadStream(parquet, { highWaterMark: 256 * 1024 });
+    } finally {
+      sock?.destroy();
+      con.interrupt();
+      con.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
