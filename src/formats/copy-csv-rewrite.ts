@@ -52,6 +52,8 @@ export interface CsvRewriteDialect {
   false?: Buffer;
   /** Called once per chunk with the rows written so far, and once at the end. */
   onRows?: (rows: number) => void;
+  /** About how many output bytes one input byte makes (the first output buffer's size; default 2). */
+  growth?: number;
 }
 
 /** `out` with room for `more` bytes after `o`. */
@@ -72,6 +74,7 @@ export class CopyCsvRewriter extends Transform {
   private readonly trueBytes: Buffer;
   private readonly falseBytes: Buffer;
   private readonly onRows: ((rows: number) => void) | undefined;
+  private readonly growth: number;
   private col = 0;
   private state = START;
   /** The current field is a NaN or ±Infinity of a number column, written as text. */
@@ -91,6 +94,7 @@ export class CopyCsvRewriter extends Transform {
     this.trueBytes = d.true ?? Buffer.from('true');
     this.falseBytes = d.false ?? Buffer.from('false');
     this.onRows = d.onRows;
+    this.growth = d.growth ?? 2;
   }
 
   /** Rows written so far (all of them once the stream has ended). */
@@ -109,7 +113,7 @@ export class CopyCsvRewriter extends Transform {
     const nullBytes = this.nullBytes;
     const rowEnd = this.rowEnd;
     const n = chunk.length;
-    let out: Buffer = Buffer.allocUnsafe(n * 2 + 1024);
+    let out: Buffer = Buffer.allocUnsafe(Math.ceil(n * this.growth) + 1024);
     let o = 0;
     let col = this.col;
     let state = this.state;

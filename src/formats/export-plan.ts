@@ -54,6 +54,13 @@ export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
  */
 export const ROW_WRITER_CHUNK_BYTES = 64 * 1024;
 
+/**
+ * COPY buffers for formats that rewrite PostgreSQL's CSV (JSON, NDJSON, SQL, Parquet through
+ * DuckDB): each becomes an output buffer two to three times its size, so smaller ones than the
+ * pass-through default keep fewer of them waiting for the garbage collector.
+ */
+export const REWRITE_CHUNK_BYTES = 256 * 1024;
+
 export function planExport(opts: ExportPlanOptions): ExportPlan {
   const format = exportFormatOf(opts.fileType);
   const shape = format.export;
@@ -72,12 +79,20 @@ export function planExport(opts: ExportPlanOptions): ExportPlan {
     // would write are made from it here, on the other core (copy-csv-json.transform.ts).
     const counter = shape.createTransform({ onRows: opts.onRows });
     const lines = new CopyCsvToJsonLines({ columns: opts.columns ?? exportColumns(opts.fields) });
-    plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [lines, counter], counter };
+    plan = {
+      source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false, chunkBytes: REWRITE_CHUNK_BYTES },
+      stages: [lines, counter],
+      counter,
+    };
   } else if (shape.kind === 'csv-rewrite') {
     // Progress is estimated from the CSV's bytes, as for CSV; the COPY's count is the exact one.
     const writer = shape.createTransform({ tableName: opts.tableName, columns: opts.columns ?? exportColumns(opts.fields) });
     const progress = new CopyProgress({ onRows: opts.onRows });
-    plan = { source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false }, stages: [progress, writer], counter: null };
+    plan = {
+      source: { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false, chunkBytes: REWRITE_CHUNK_BYTES },
+      stages: [progress, writer],
+      counter: null,
+    };
   } else {
     const counter = new JsonLinesToRows({ onRows: opts.onRows });
     const writer = shape.createWriter({

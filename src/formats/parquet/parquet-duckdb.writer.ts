@@ -1,12 +1,13 @@
 /**
  * Parquet export through DuckDB (issue 22): PostgreSQL's CSV of the selection (no header) is written
  * into a named pipe that DuckDB's CSV reader reads while PostgreSQL still writes, and DuckDB's
- * Parquet writer (C++, zstd) writes the file to a temporary directory; the file is then streamed
+ * Parquet writer (C++, snappy: the importer reads it in WebAssembly, zstd in a slower JavaScript
+ * worker) writes the file to a temporary directory; the file is then streamed
  * out and the directory removed. Both run at once, so the export costs about what a CSV export
  * does (docs/benchmarks.md has the figures against the JavaScript writer, parquet-export.writer.ts).
  *
- * Memory: one DuckDB database per export, one thread, a 32 MB buffer limit and 16,384-row groups,
- * measured at about 50 MB over the worker's own. The pipe is opened for writing only once DuckDB
+ * Memory: DuckDB runs in a child process for the export (one thread, a 32 MB buffer limit,
+ * 16,384-row groups), so what it takes is its own and returns when it ends; the worker's stays flat. The pipe is opened for writing only once DuckDB
  * reads it, and written through a non-blocking socket, so a DuckDB that fails or is interrupted never
  * leaves a thread blocked on it.
  *
@@ -14,12 +15,14 @@
  * INT64, number DOUBLE, boolean BOOLEAN, date TIMESTAMPTZ → INT64 TIMESTAMP (UTC, microseconds),
  * every column nullable; PostgreSQL's `""` stays an empty string and an empty field NULL.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { constants, createReadStream, open as openCb } from 'node:fs';
 import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -57,16 +60,27 @@ export function duckdbParquetSql(columns: readonly ExportColumn[], csv: string, 
     `read_csv(${lit(csv)}, columns = {${types}}, header = false, delim = ',', quote = '"', escape = '"', ` +
     `nullstr = '', allow_quoted_nulls = false, auto_detect = false, strict_mode = true, parallel = false, buffer_size = ${CSV_BUFFER_BYTES}, max_line_size = ${CSV_BUFFER_BYTES}, ` +
     `new_line = '\\n', timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`;
-  return `COPY (SELECT * FROM ${read}) TO ${lit(parquet)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${DUCKDB_ROW_GROUP_ROWS})`;
+  return `COPY (SELECT * FROM ${read}) TO ${lit(parquet)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${DUCKDB_ROW_GROUP_ROWS})`;
 }
 
-/** Whether DuckDB's node binding loads on this machine (it is a native library). */
+/**
+ * Whether DuckDB's node API loads on this machine (its native library is an optional package of
+ * its own, for this platform): tried once, in a child process, so the worker never loads it.
+ */
 let available: Promise<boolean> | undefined;
 export function duckdbAvailable(): Promise<boolean> {
-  available ??= import('@duckdb/node-api').then(
-    () => true,
-    () => false,
-  );
+  available ??= new Promise<boolean>((resolve) => {
+    let api: string;
+    try {
+      api = pathToFileURL(createRequire(import.meta.url).resolve('@duckdb/node-api')).href;
+    } catch {
+      resolve(false);
+      return;
+    }
+    const child = spawn(process.execPath, ['--input-type=module', '-e', 'await import(process.argv[1])', api], { stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
   return available;
 }
 
@@ -80,16 +94,16 @@ async function pipeWriter(fifo: string): Promise<Socket> {
   return new Socket({ fd, readable: false, writable: true });
 }
 
-/** How many descriptors of this process are open on `path` (Linux's /proc; -1 where there is none). */
-async function openedHere(path: string): Promise<number> {
+/** How many descriptors process `pid` has open on `path` (Linux's /proc; -1 where there is none). */
+async function openedBy(pid: number, path: string): Promise<number> {
   let fds: string[];
   try {
-    fds = await readdir('/proc/self/fd');
+    fds = await readdir(`/proc/${pid}/fd`);
   } catch {
     return -1;
   }
   let n = 0;
-  for (const fd of fds) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === path) n++;
+  for (const fd of fds) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === path) n++;
   return n;
 }
 
@@ -112,27 +126,59 @@ async function write(sock: Socket, chunk: Buffer, failed: () => Error | undefine
 }
 
 /** PostgreSQL's CSV in, the Parquet file's bytes out. */
+// The child's program: DuckDB's node API, found where this module finds it, runs one statement.
+const CHILD = `
+const [api, sql, limit, dir] = process.argv.slice(1);
+const { DuckDBInstance } = await import(api);
+try {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: limit, preserve_insertion_order: 'true', temp_directory: dir });
+  const con = await instance.connect();
+  await con.run(sql);
+  con.closeSync();
+  instance.closeSync();
+} catch (err) {
+  process.stderr.write(String(err?.message ?? err));
+  process.exit(1);
+}`;
+
+/**
+ * DuckDB runs in a child process of its own: its memory (the library, its buffers, what its
+ * allocator keeps after) is the child's and ends with it, so the worker's stays where it was.
+ */
+function runDuckdb(sql: string, dir: string): { done: Promise<void>; child: ChildProcess } {
+  const api = pathToFileURL(createRequire(import.meta.url).resolve('@duckdb/node-api')).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, api, sql, DUCKDB_MEMORY_LIMIT, dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    if (stderr.length < 4000) stderr += c.toString();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim() || `DuckDB's process ended with ${signal ?? `code ${code}`}`));
+    });
+  });
+  return { done, child };
+}
+
 export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Duplex {
   return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
     const dir = await mkdtemp(join(tmpdir(), 'tableport-parquet-'));
     const fifo = join(dir, 'rows.csv');
     const parquet = join(dir, 'rows.parquet');
     let sock: Socket | undefined;
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: '1',
-      memory_limit: DUCKDB_MEMORY_LIMIT,
-      preserve_insertion_order: 'true',
-      temp_directory: dir,
-    });
-    const con = await instance.connect();
+    let child: ChildProcess | undefined;
     try {
       await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
       sock = await pipeWriter(fifo);
       let failure: Error | undefined;
       let settled = false;
-      const converting = con
-        .run(duckdbParquetSql(columns, fifo, parquet))
+      const run = runDuckdb(duckdbParquetSql(columns, fifo, parquet), dir);
+      child = run.child;
+      const converting = run.done
         .then(
           () => undefined,
           (err: unknown) => {
@@ -149,7 +195,8 @@ export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Dup
       }
       // Closing the last writer is the reader's end of file, and must not come before DuckDB has
       // opened the pipe (a pipe with no one on either end loses what it holds).
-      while (!settled && (await openedHere(fifo)) === 1) await delay(2);
+      const pid = child.pid;
+      while (!settled && pid !== undefined && (await openedBy(pid, fifo)) === 0) await delay(2);
       await new Promise<void>((resolve) => (sock as Socket).end(resolve));
       sock.destroy();
       await converting;
@@ -157,9 +204,7 @@ export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Dup
       yield* createReadStream(parquet, { highWaterMark: 256 * 1024 });
     } finally {
       sock?.destroy();
-      con.interrupt();
-      con.closeSync();
-      instance.closeSync();
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { LineCounter, JsonLinesToRows, ObjectImportEncoder, FORMATS, exportColumns, inferSchema } from '../../../src/formats/index.js';
 import { foreignValue } from '../../../src/formats/object-import.encoder.js';
 import { createSqlExportWriter, sqlLiteral } from '../../../src/formats/sql-export.writer.js';
-import { planExport, ROW_WRITER_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
+import { planExport, REWRITE_CHUNK_BYTES, ROW_WRITER_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
 import { duckdbAvailable } from '../../../src/formats/parquet/parquet-duckdb.writer.js';
 import { FIELDS, copyLine, defaults, runImport, through } from './helpers.js';
 
@@ -240,13 +240,37 @@ describe('export plans', () => {
     assert.deepEqual(plan('xlsx').source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES });
     // Parquet: PostgreSQL's CSV into DuckDB once its library has loaded, else row objects into the JavaScript writer.
     await duckdbAvailable();
-    assert.deepEqual(plan('parquet').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
+    assert.deepEqual(plan('parquet').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
     assert.deepEqual(plan('csv').source, { kind: 'csv', delimiter: ',', header: true, escapeFormulas: false });
     // JSON and NDJSON: PostgreSQL's CSV, rewritten as row_to_json lines in the worker.
-    assert.deepEqual(plan('ndjson').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
-    assert.deepEqual(plan('json').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
+    assert.deepEqual(plan('ndjson').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
+    assert.deepEqual(plan('json').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
     // SQL: PostgreSQL's CSV, rewritten as INSERT statements.
-    assert.deepEqual(plan('sql').source, { kind: 'csv', delimiter: ',', header: false, escapeFormulas: false });
+    assert.deepEqual(plan('sql').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
   });
 });
 
