@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +45,8 @@ export interface FormatJob {
   /** This job's time over the CSV job's (same direction, same run). */
   vs_csv: number | null;
   worker_peak_mb: number;
+  /** The peak RSS of the worker's child processes during the job (DuckDB's, for Parquet exports); 0 if none. */
+  children_peak_mb: number;
   mb: number;
   check_ok: boolean;
   check: string;
@@ -86,6 +88,24 @@ async function download(url: string, path: string): Promise<number> {
   if (!res.ok || !res.body) throw new ApiError(res.status, await res.text(), `download ${url}`);
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(path));
   return (await stat(path)).size;
+}
+
+/** The summed RSS of a process's children now (Linux /proc), in MB. */
+async function childrenRssMb(pid: number): Promise<number> {
+  let total = 0;
+  try {
+    for (const task of await readdir(`/proc/${pid}/task`)) {
+      const kids = (await readFile(`/proc/${pid}/task/${task}/children`, 'utf8')).trim();
+      for (const kid of kids ? kids.split(' ') : []) {
+        const status = await readFile(`/proc/${kid}/status`, 'utf8').catch(() => '');
+        const m = /VmRSS:\s+(\d+) kB/.exec(status);
+        if (m) total += Number(m[1]) / 1024;
+      }
+    }
+  } catch {
+    // the process has gone
+  }
+  return total;
 }
 
 async function timed(cmd: string, args: string[], timeoutMs: number): Promise<number> {
@@ -133,11 +153,21 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
   await psql(ctx.databaseUrl, copyFromCsv(source.id, fields, csvPath), timeout);
   await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(source.id)}`, timeout);
 
-  const measure = async (run: () => Promise<Finished>): Promise<{ f: Finished; s: number; peak: number }> => {
+  const measure = async (run: () => Promise<Finished>): Promise<{ f: Finished; s: number; peak: number; children: number }> => {
     await ctx.worker.memory.reset();
-    const f = await run();
-    const peak = await ctx.worker.memory.peakMb();
-    return { f, s: (f.doneAt - f.sentAt) / 1000, peak };
+    let children = 0;
+    const sampler = setInterval(() => {
+      void childrenRssMb(ctx.worker.pid).then((mb) => {
+        children = Math.max(children, mb);
+      });
+    }, 50);
+    try {
+      const f = await run();
+      const peak = await ctx.worker.memory.peakMb();
+      return { f, s: (f.doneAt - f.sentAt) / 1000, peak, children };
+    } finally {
+      clearInterval(sampler);
+    }
   };
 
   const anchors: FormatAnchor[] = [];
@@ -168,7 +198,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
     const copy = await api.createTable(`fmt_${shape}_${rows}_export_${type}`, fields);
     await psql(ctx.databaseUrl, `INSERT INTO ${dataTable(copy.id)} SELECT * FROM ${dataTable(source.id)}`, timeout);
     await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(copy.id)}`, timeout);
-    const { f, s, peak } = await measure(() => api.export(copy.id, { file_type: type, mode: 'all' }, timeout));
+    const { f, s, peak, children } = await measure(() => api.export(copy.id, { file_type: type, mode: 'all' }, timeout));
     const path = file(`export.${EXTENSION[type]}`);
     const bytes = f.job.file_url ? await download(f.job.file_url, path) : 0;
     files.set(type, path);
@@ -179,11 +209,14 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
       seconds: round(s, 3),
       vs_csv: null,
       worker_peak_mb: round(peak, 1),
+      children_peak_mb: round(children, 1),
       mb: round(mb(bytes), 1),
       check_ok: ok,
       check: `rows ${f.job.rows}/${rows}`,
     });
-    log(`export ${type}: ${s.toFixed(2)} s, ${mb(bytes).toFixed(1)} MB, worker peak ${peak.toFixed(0)} MB`);
+    log(
+      `export ${type}: ${s.toFixed(2)} s, ${mb(bytes).toFixed(1)} MB, worker peak ${peak.toFixed(0)} MB, children ${children.toFixed(0)} MB`,
+    );
   }
   const csvExport = files.get('csv');
   if (csvExport) anchor('DuckDB CSV → Parquet (of the CSV export)', await duckdbCsvToParquet(csvExport, file('duckdb.parquet')));
@@ -192,7 +225,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
     const path = files.get(type);
     if (!path) continue;
     const table: Table = await api.createTable(`fmt_${shape}_${rows}_${type}`, fields);
-    const { f, s, peak } = await measure(() => api.import(table.id, path, timeout));
+    const { f, s, peak, children } = await measure(() => api.import(table.id, path, timeout));
     await psql(ctx.databaseUrl, copyExportTo(table.id, fields, 'csv', {}, file(`check-${type}.csv`)), timeout);
     const same = (await sha256Of(createReadStream(file(`check-${type}.csv`)))).sha256 === sourceSha;
     jobs.push({
@@ -201,6 +234,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
       seconds: round(s, 3),
       vs_csv: null,
       worker_peak_mb: round(peak, 1),
+      children_peak_mb: round(children, 1),
       mb: round(mb((await stat(path)).size), 1),
       check_ok: f.job.rows === rows && same,
       check: `rows ${f.job.rows}/${rows}; table ${same ? '=' : '≠'} source`,
@@ -240,10 +274,10 @@ export function renderFormats(results: FormatsResult[]): string {
   const out: string[] = [];
   for (const r of results) {
     out.push(`\n## ${r.rows.toLocaleString('en')} ${r.shape} rows`, '');
-    out.push('| job | time | vs CSV | worker peak | file | check |', '| --- | ---: | ---: | ---: | ---: | --- |');
+    out.push('| job | time | vs CSV | worker peak | its children | file | check |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const j of r.jobs)
       out.push(
-        `| ${j.format} ${j.direction} | ${j.seconds.toFixed(2)} s | ${j.vs_csv === null ? '' : `${j.vs_csv.toFixed(2)}×`} | ${j.worker_peak_mb.toFixed(0)} MB | ${j.mb.toFixed(1)} MB | ${j.check_ok ? 'ok' : 'FAILED'}: ${j.check} |`,
+        `| ${j.format} ${j.direction} | ${j.seconds.toFixed(2)} s | ${j.vs_csv === null ? '' : `${j.vs_csv.toFixed(2)}×`} | ${j.worker_peak_mb.toFixed(0)} MB | ${j.children_peak_mb ? `${j.children_peak_mb.toFixed(0)} MB` : ''} | ${j.mb.toFixed(1)} MB | ${j.check_ok ? 'ok' : 'FAILED'}: ${j.check} |`,
       );
     out.push('', '| anchor | time |', '| --- | ---: |');
     for (const a of r.anchors) out.push(`| ${a.what} | ${a.seconds.toFixed(2)} s |`);

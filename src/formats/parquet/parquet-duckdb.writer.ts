@@ -6,10 +6,11 @@
  * out and the directory removed. Both run at once, so the export costs about what a CSV export
  * does (docs/benchmarks.md has the figures against the JavaScript writer, parquet-export.writer.ts).
  *
- * Memory: DuckDB runs in a child process for the export (one thread, a 32 MB buffer limit,
- * 16,384-row groups), so what it takes is its own and returns when it ends; the worker's stays flat. The pipe is opened for writing only once DuckDB
- * reads it, and written through a non-blocking socket, so a DuckDB that fails or is interrupted never
- * leaves a thread blocked on it.
+ * Memory: DuckDB runs in a child process for the export (one thread, a 48 MB buffer limit: 32 MB
+ * ran out on the bench's wide rows; 16,384-row groups), so what it takes is its own (~130 MB peak
+ * at 200,000 rows) and returns when it ends; the worker's stays flat. The pipe is opened
+ * read-write before DuckDB opens it and closed only once DuckDB has it open, and written through
+ * a non-blocking socket, so a DuckDB that fails or is killed never leaves a thread blocked on it.
  *
  * Types: string (and array and object, as their JSON text) VARCHAR → UTF8 strings, integer BIGINT →
  * INT64, number DOUBLE, boolean BOOLEAN, date TIMESTAMPTZ → INT64 TIMESTAMP (UTC, microseconds),
@@ -29,7 +30,7 @@ import { promisify } from 'node:util';
 import type { ExportColumn } from '../format.js';
 
 /** DuckDB's own memory limit for the conversion (its buffers; the library itself adds ~20 MB). */
-export const DUCKDB_MEMORY_LIMIT = '32MB';
+export const DUCKDB_MEMORY_LIMIT = '48MB';
 /** Rows per row group of the DuckDB-written file: small groups keep DuckDB's writer buffers small. */
 export const DUCKDB_ROW_GROUP_ROWS = 16_384;
 /** DuckDB's CSV read buffer (its default, 32 MiB, does not fit the memory limit); also the longest row it takes. */
@@ -197,8 +198,15 @@ export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Dup
       // opened the pipe (a pipe with no one on either end loses what it holds).
       const pid = child.pid;
       while (!settled && pid !== undefined && (await openedBy(pid, fifo)) === 0) await delay(2);
-      await new Promise<void>((resolve) => (sock as Socket).end(resolve));
-      sock.destroy();
+      // DuckDB may fail meanwhile, and its failure destroy the socket: then no end comes.
+      const open = sock;
+      if (!failure && !open.destroyed)
+        await new Promise<void>((resolve) => {
+          open.once('close', () => resolve());
+          open.once('error', () => resolve());
+          open.end(() => resolve());
+        });
+      open.destroy();
       await converting;
       if (failure) throw new Error(`DuckDB could not write the Parquet file: ${(failure as Error).message}`);
       yield* createReadStream(parquet, { highWaterMark: 256 * 1024 });
