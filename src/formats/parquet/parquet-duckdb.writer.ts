@@ -166,12 +166,24 @@ function runDuckdb(sql: string, dir: string): { done: Promise<void>; child: Chil
 }
 
 export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Duplex {
-  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    const dir = await mkdtemp(join(tmpdir(), 'tableport-parquet-'));
+  let dir: string | undefined;
+  let sock: Socket | undefined;
+  let child: ChildProcess | undefined;
+  let cleaned: Promise<void> | undefined;
+  // Run however the stream ends: a failed COPY or a cancelled job destroys the stream without
+  // returning the generator, which would leave DuckDB waiting on the pipe and the files behind.
+  const cleanUp = () => {
+    cleaned ??= (async () => {
+      sock?.destroy();
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (dir) await rm(dir, { recursive: true, force: true });
+    })();
+    return cleaned;
+  };
+  const duplex = Duplex.from(async function* (source: AsyncIterable<Buffer>) {
+    dir = await mkdtemp(join(tmpdir(), 'tableport-parquet-'));
     const fifo = join(dir, 'rows.csv');
     const parquet = join(dir, 'rows.parquet');
-    let sock: Socket | undefined;
-    let child: ChildProcess | undefined;
     try {
       await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
       sock = await pipeWriter(fifo);
@@ -211,9 +223,15 @@ export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Dup
       if (failure) throw new Error(`DuckDB could not write the Parquet file: ${(failure as Error).message}`);
       yield* createReadStream(parquet, { highWaterMark: 256 * 1024 });
     } finally {
-      sock?.destroy();
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      await cleanUp();
     }
   });
+  // Destroying a Duplex.from stream neither returns its generator nor (while the generator waits)
+  // emits 'close': the clean-up hangs on the destruction itself.
+  const destroy = duplex._destroy.bind(duplex);
+  duplex._destroy = (err, cb) => {
+    void cleanUp();
+    destroy(err, cb);
+  };
+  return duplex;
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createDuckdbParquetWriter, duckdbAvailable } from '../../../../src/formats/parquet/parquet-duckdb.writer.js';
 import { readParquetRows } from '../../../../src/formats/parquet/index.js';
 import type { ExportColumn } from '../../../../src/formats/format.js';
@@ -57,5 +58,22 @@ describe('Parquet through DuckDB', { skip: !(await duckdbAvailable()) && 'DuckDB
 
   it("fails the stream, with DuckDB's words, on CSV it cannot read", async () => {
     await assert.rejects(write(['a,not a number,1,true,,\n'], 'bad.parquet'), /DuckDB could not write the Parquet file/);
+  });
+
+  it('a source that fails midway (a COPY that breaks) fails the stream and leaves no DuckDB process nor files behind', async () => {
+    const before = (await readdir(tmpdir())).filter((f) => f.startsWith('tableport-parquet-')).length;
+    async function* rows() {
+      for (let i = 0; i < 500; i++) {
+        yield Buffer.from(`a${i},${i},1,true,,[]\n`.repeat(50));
+        await new Promise((r) => setImmediate(r));
+      }
+      throw new Error('the COPY broke');
+    }
+    const writer = createDuckdbParquetWriter(COLUMNS);
+    await assert.rejects(pipeline(Readable.from(rows()), writer, new Writable({ write: (_c, _e, cb) => cb() })), /the COPY broke/);
+    // The clean-up runs on the destruction: its files go, and DuckDB's process with them.
+    for (let i = 0; i < 200 && (await readdir(tmpdir())).filter((f) => f.startsWith('tableport-parquet-')).length > before; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await readdir(tmpdir())).filter((f) => f.startsWith('tableport-parquet-')).length, before);
   });
 });
