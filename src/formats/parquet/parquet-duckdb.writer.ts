@@ -71,6 +71,11 @@ export function duckdbParquetSql(columns: readonly ExportColumn[], csv: string, 
 let available: Promise<boolean> | undefined;
 export function duckdbAvailable(): Promise<boolean> {
   available ??= new Promise<boolean>((resolve) => {
+    // The pipe is closed once DuckDB's process has it open, which /proc tells: Linux only.
+    if (process.platform !== 'linux') {
+      resolve(false);
+      return;
+    }
     let api: string;
     try {
       api = pathToFileURL(createRequire(import.meta.url).resolve('@duckdb/node-api')).href;
