@@ -27,6 +27,7 @@ import { runSize } from './lib/transfer-bench.js';
 import { idleRss, idleTarget } from './lib/idle-rss.js';
 import { renderS3, s3ExportBench, s3Target, S3_BENCH_PORT, type S3ExportFigure } from './lib/location-bench.js';
 import { concurrentExports } from './lib/concurrent-exports.js';
+import { FORMAT_EXPORTS, FORMAT_IMPORTS, renderFormats, runFormats, type FormatsResult } from './lib/formats-bench.js';
 
 const positive = (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -57,6 +58,10 @@ const program = new Command('bench')
     ...SHAPES,
   ])
   .option('--jobs <list>', `jobs to run (${JOB_KINDS.join(', ')})`, kindList, [...JOB_KINDS])
+  .option(
+    '--formats',
+    'issue 22 only: every format exported and imported at each size, with its ratio to CSV in the same run and the anchors (psql, pg_dump --column-inserts, DuckDB CSV → Parquet)',
+  )
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
   .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
   .option('--bundle-tables <n>', 'tables in the bundle', positive, 5)
@@ -86,10 +91,11 @@ const program = new Command('bench')
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
   .addHelpText(
     'after',
-    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json',
+    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json\n  npm run bench -- --formats --rows 200000 --shapes narrow   (issue 22: every format against CSV)',
   );
 
 interface Options {
+  formats?: boolean;
   sizes: number[];
   rows?: number;
   shapes: Shape[];
@@ -165,7 +171,7 @@ async function main(): Promise<number> {
     const track = sandbox.track.bind(sandbox);
     const token = await addUser(env, `bench-${sandbox.id}@example.com`, track);
     // First, while nothing else runs: what an idle `npm start` holds.
-    const idle = opts.idle ? await idleRss({ env, logDir: sandbox.dir, track, log }) : undefined;
+    const idle = opts.idle && !opts.formats ? await idleRss({ env, logDir: sandbox.dir, track, log }) : undefined;
 
     const profDir = join(tmpdir(), `tableport-bench-prof-${sandbox.id}`);
     if (opts.cpuProf) await mkdir(profDir, { recursive: true });
@@ -192,6 +198,17 @@ async function main(): Promise<number> {
     const api = new BenchApi(baseUrl, token, jobTimes);
     const mail = new MailClock(smtp);
     const jobTimeoutMs = opts.jobTimeout * 1000;
+    if (opts.formats) {
+      const figures: FormatsResult[] = [];
+      const fctx = { api, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log };
+      for (const shape of opts.shapes)
+        for (const rows of opts.rows ? [opts.rows] : opts.sizes)
+          figures.push(await runFormats({ ...fctx, shape, exports: FORMAT_EXPORTS, imports: FORMAT_IMPORTS }, rows));
+      const asJson = `${JSON.stringify({ machine: machine(pgAdminUrl), started_at: new Date(started).toISOString(), formats: figures }, null, 2)}\n`;
+      if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
+      process.stdout.write(opts.json ? asJson : `${renderFormats(figures)}\n`);
+      return figures.every((f) => f.jobs.every((j) => j.check_ok) && f.targets.every((t) => t.met)) ? 0 : 1;
+    }
     const results: SizeResult[] = [];
     let bigCsv: { path: string; rows: number; mb: number } | undefined;
     let fullTable: { tableId: number; rows: number } | undefined;

@@ -10,6 +10,18 @@ const RESERVED = new Set<string>(BUILTIN_FIELDS);
 /** PostgreSQL's system columns exist on every table: a field of that name cannot be created. */
 const SYSTEM_COLUMNS = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid', 'oid']);
 
+/**
+ * Why a name that looks like a field name still cannot be one (for a file's column, in schema
+ * inference, to say so about the column): the built-in field or PostgreSQL system column it is,
+ * compared without case.
+ */
+export function reservedFieldName(name: string): { builtin: string } | { system: string } | undefined {
+  const lower = name.toLowerCase();
+  if (RESERVED.has(lower)) return { builtin: lower };
+  if (SYSTEM_COLUMNS.has(lower)) return { system: lower };
+  return undefined;
+}
+
 export const CreateTableSchema = z.object({
   name: z.string().regex(NAME_RE, 'a letter, then up to 63 letters, digits or "_"'),
   schema: z.object({

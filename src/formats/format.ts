@@ -5,11 +5,13 @@
  * Exports have three shapes, from fastest to most general:
  * - `copy-csv`: PostgreSQL's own COPY CSV writer, passed through and counted;
  * - `json-lines`: PostgreSQL's `row_to_json` lines reshaped as bytes (JSON array, NDJSON);
- * - `rows`: those lines parsed into row objects and written by a format's own writer (SQL, Parquet, xlsx).
+ * - `rows`: those lines parsed into row objects and written by a format's own writer (Parquet, xlsx);
+ * - `csv-rewrite`: PostgreSQL's CSV made into the file as it streams (SQL byte by byte; Parquet by DuckDB).
+ * (`json-lines` formats also read PostgreSQL's CSV, rewritten as row_to_json lines: copy-csv-json.transform.ts.)
  * Imports have two: `bytes` (a Transform from file bytes to COPY text, for text formats read as they
  * stream) and `rows` (a reader of a local file yielding row objects, for formats that need seeking).
  */
-import type { Transform } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import type { FieldSchema, FileType } from '../types/api.js';
 import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
 import type { ValueLimits } from './values.js';
@@ -76,7 +78,15 @@ export interface JsonLinesExportContext {
 export type ExportShape =
   | { kind: 'copy-csv' }
   | { kind: 'json-lines'; createTransform: (ctx: JsonLinesExportContext) => CountingTransform }
-  | { kind: 'rows'; createWriter: RowWriterFactory };
+  | { kind: 'rows'; createWriter: RowWriterFactory }
+  /** PostgreSQL's CSV of the selection (no header) made into the file's bytes as it streams (SQL; Parquet through DuckDB). */
+  | { kind: 'csv-rewrite'; createTransform: (opts: CsvRewriteOptions) => Duplex };
+
+/** What a format that rewrites PostgreSQL's CSV is told: the table and the SELECT's columns in order. */
+export interface CsvRewriteOptions {
+  tableName: string;
+  columns: ExportColumn[];
+}
 
 /** What a bytes import encoder may be told beyond the common options. */
 export interface ImportFileOptions {

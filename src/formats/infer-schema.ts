@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { reservedFieldName } from '../contracts/tables.js';
 import { InvalidFileError } from '../errors.js';
 import { BUILTIN_FIELD_TYPES, BUILTIN_FIELDS, type FieldSchema, type FieldType } from '../types/api.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
@@ -220,6 +221,15 @@ export function inferSchema(sample: Sample, limits?: ValueLimits): FieldSchema[]
       { columns: bad },
     );
   }
+  for (const c of columns) {
+    const reserved = reservedFieldName(c);
+    if (!reserved) continue;
+    const why =
+      'builtin' in reserved
+        ? `differs from the built-in field "${reserved.builtin}" only in case, and field names are compared without case; name the column "${reserved.builtin}" for the built-in field, or rename it to keep it as a field of its own`
+        : `is the name of a PostgreSQL system column ("${reserved.system}"), which no field can have; rename the column`;
+    throw new InvalidFileError(`The file's column ${JSON.stringify(c)} ${why}.`, { columns: [c] });
+  }
   if (columns.length === 0)
     throw new InvalidFileError('The file has no columns besides the built-in ones, so no schema can be inferred from it.');
   const inferrer = new SchemaInferrer(sample.fromText, sample.foreign === true, [], limits, sample.decimalSeparator);
@@ -274,7 +284,7 @@ export async function inferWholeFile(
   );
   if (!complete || inferrer.builtinProblem) return undefined;
   const fields = inferrer.fields();
-  return fields.every((f) => FIELD_RE.test(f.name)) ? fields : undefined;
+  return fields.every((f) => FIELD_RE.test(f.name) && !reservedFieldName(f.name)) ? fields : undefined;
 }
 
 const SAMPLE_DEFAULTS = { createdAt: 0, createdBy: '', newId: () => 'x' };

@@ -7,6 +7,6 @@ export const sqlFormat: FileFormat = {
   extension: '.sql',
   contentType: 'application/sql; charset=utf-8',
   title: 'SQL',
-  export: { kind: 'rows', createWriter: createSqlExportWriter },
+  export: { kind: 'csv-rewrite', createTransform: createSqlExportWriter },
   detect: () => false,
 };

@@ -191,6 +191,9 @@ function capped(codec: CompressionCodec, decompress: Decompress, check?: (input:
   return (input, outputLength) => {
     if (!Number.isSafeInteger(outputLength) || outputLength < 0) throw damaged(`a ${codec} page declares ${outputLength} bytes`);
     if (outputLength > PARQUET_MAX_PAGE_BYTES) throw pageTooLarge(codec, outputLength);
+    // A DataPage V2 whose values are all nulls or absent holds no compressed bytes at all (parquet-mr
+    // writes such pages): nothing to inflate.
+    if (outputLength === 0 && input.length === 0) return new Uint8Array(0);
     let page: Uint8Array;
     try {
       page = decompress(input, outputLength);

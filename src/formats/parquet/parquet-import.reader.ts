@@ -3,6 +3,8 @@
  * memory follows the row group, not the file. Values come out as native JS types: numbers (bigint
  * for INT64 outside the safe range), booleans, Dates for timestamps, strings, null; nested values
  * (lists, structs, maps, JSON) as their JSON text, the way tableport writes array and object cells.
+ * BINARY and FIXED_LEN_BYTE_ARRAY without a string annotation are bytes: base64 text, at the top
+ * level and nested alike (decoding them as UTF-8 would change bytes that are not text).
  *
  * Hostile and damaged files are refused as `invalid_file` before they cost memory or time: the
  * structure is checked before pages are decoded (parquet-structure.checker.ts), every page is held
@@ -11,7 +13,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import type { FileMetaData, RowGroup } from 'hyparquet';
+import type { FileMetaData, RowGroup, SchemaTree } from 'hyparquet';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
 import { damaged, pageDecompressors } from './parquet-codecs.js';
@@ -57,7 +59,8 @@ export function parquetCell(v: unknown): unknown {
     }
     default:
       if (v instanceof Date) return v;
-      if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+      // BINARY without a string annotation is bytes, not text: base64, as inside nested values.
+      if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
       return nestedCell(v);
   }
 }
@@ -140,6 +143,32 @@ class ColumnCursor {
   }
 }
 
+type Mend = (v: unknown) => unknown;
+
+/**
+ * What turns a column's value as hyparquet assembles it into the file's value, where they differ: a
+ * REPEATED field without a LIST annotation (`repeated int32 xs`) holding no element is an empty
+ * list, which hyparquet gives as null. Undefined when the column needs nothing.
+ */
+function mendRepeated(node: SchemaTree): Mend | undefined {
+  const { element, children } = node;
+  if (children.length === 0) return element.repetition_type === 'REPEATED' ? (v) => v ?? [] : undefined;
+  // LIST and MAP groups are assembled by hyparquet itself, which keeps their empty lists.
+  if (element.converted_type === 'LIST' || element.converted_type === 'MAP' || element.repetition_type === 'REPEATED') return undefined;
+  const fields: Array<[string, Mend]> = [];
+  for (const c of children) {
+    const m = mendRepeated(c);
+    if (m) fields.push([c.element.name, m]);
+  }
+  if (fields.length === 0) return undefined;
+  return (v) => {
+    if (v === null || typeof v !== 'object') return v;
+    const struct = v as Record<string, unknown>;
+    for (const [name, m] of fields) struct[name] = m(struct[name]);
+    return struct;
+  };
+}
+
 /** The top-level column names, refusing what cannot become a row (duplicates). */
 function topColumns(metadata: FileMetaData): string[] {
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
@@ -194,10 +223,12 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
   let metadata: FileMetaData;
   let names: string[];
   let leaves: Leaf[];
+  let mends: Array<Mend | undefined>;
   try {
     metadata = await parquetMetadataAsync(raw);
     names = topColumns(metadata);
     leaves = checkFooter(metadata, pagesEnd);
+    mends = parquetSchema(metadata).children.map(mendRepeated);
   } catch (err) {
     throw unreadable(err, signal);
   }
@@ -241,6 +272,8 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
             rowStart: start,
             rowEnd: end,
             compressors,
+            // Only annotated strings are text; other BINARY stays bytes (base64 in parquetCell).
+            utf8: false,
             useOffsetIndex: indexed && step < groupRows,
             onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, data: c.columnData }),
           });
@@ -256,7 +289,11 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
         if (short >= 0) throw damaged(`column "${names[short]}" does not hold a value for every row of row group ${g + 1}`);
         for (let r = start; r < end; r++) {
           const row: Record<string, unknown> = {};
-          for (let i = 0; i < names.length; i++) row[names[i] as string] = parquetCell((cursors[i] as ColumnCursor).at(r));
+          for (let i = 0; i < names.length; i++) {
+            const v = (cursors[i] as ColumnCursor).at(r);
+            const mend = mends[i];
+            row[names[i] as string] = parquetCell(mend ? mend(v) : v);
+          }
           yield { line: ++line, row };
         }
       }

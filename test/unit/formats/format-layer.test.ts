@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { LineCounter, JsonLinesToRows, ObjectImportEncoder, FORMATS, exportColumns, inferSchema } from '../../../src/formats/index.js';
 import { foreignValue } from '../../../src/formats/object-import.encoder.js';
 import { createSqlExportWriter, sqlLiteral } from '../../../src/formats/sql-export.writer.js';
-import { planExport, ROW_WRITER_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
+import { planExport, REWRITE_CHUNK_BYTES, ROW_WRITER_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
+import { duckdbAvailable } from '../../../src/formats/parquet/parquet-duckdb.writer.js';
 import { FIELDS, copyLine, defaults, runImport, through } from './helpers.js';
 
 describe('NDJSON import encoder', () => {
@@ -189,7 +190,16 @@ describe('export stages', () => {
     assert.equal(sqlLiteral(true), 'TRUE');
     assert.equal(sqlLiteral(-1.5), '-1.5');
     assert.equal(sqlLiteral({ a: "'" }), `'{"a":"''"}'`);
-    const w = createSqlExportWriter({ tableName: 'we"ird', fields: [], columns: exportColumns([{ name: 'x', type: 'string' }]) });
+    // The writer reads PostgreSQL's CSV of the SELECT.
+    const w = createSqlExportWriter({
+      tableName: 'we"ird',
+      columns: exportColumns([
+        { name: 'x', type: 'string' },
+        { name: 'n', type: 'number' },
+        { name: 'b', type: 'boolean' },
+        { name: 'j', type: 'object' },
+      ]),
+    });
     const out: string[] = [];
     const sink = new Writable({
       write(c: Buffer, _e, cb) {
@@ -197,16 +207,21 @@ describe('export stages', () => {
         cb();
       },
     });
-    await pipeline(Readable.from([{ id: 'a', created_at: 1, updated_at: 1, created_by: '7', x: 'y' }]), w, sink);
+    const csv = 'a,1,1,7,"it\'s ""q"", \\N\nnext",NaN,true,"{""a"": ""\'""}"\nb,2,2,,"",-Infinity,false,\n';
+    await pipeline(Readable.from([Buffer.from(csv)]), w, sink);
+    const head = 'INSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x", "n", "b", "j") VALUES (';
     assert.equal(
       out.join(''),
-      'SET standard_conforming_strings = on;\nINSERT INTO "we""ird" ("id", "created_at", "updated_at", "created_by", "x") VALUES (\'a\', 1, 1, \'7\', \'y\');\n',
+      'SET standard_conforming_strings = on;\n' +
+        `${head}'a', 1, 1, '7', 'it''s "q", \\N\nnext', 'NaN', TRUE, '{"a": "''"}');\n` +
+        `${head}'b', 2, 2, NULL, '', '-Infinity', FALSE, NULL);\n`,
     );
+    assert.equal(w.rows, 2);
   });
 });
 
 describe('export plans', () => {
-  it('row writers read the COPY in small buffers (each becomes row objects at once); passed-through bytes in the default large ones', () => {
+  it('row writers read the COPY in small buffers (each becomes row objects at once); passed-through bytes in the default large ones', async () => {
     const plan = (fileType: (typeof FORMATS)[number]['fileType']) =>
       planExport({
         fileType,
@@ -216,12 +231,40 @@ describe('export plans', () => {
         gzip: false,
         onRows: () => undefined,
       });
-    for (const fileType of ['parquet', 'xlsx', 'sql'] as const) {
-      assert.deepEqual(plan(fileType).source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES }, fileType);
-    }
+    assert.deepEqual(plan('xlsx').source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES });
+    // Parquet: PostgreSQL's CSV into DuckDB once its library has loaded, else row objects into the JavaScript writer.
+    await duckdbAvailable();
+    assert.deepEqual(plan('parquet').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
     assert.deepEqual(plan('csv').source, { kind: 'csv', delimiter: ',', header: true, escapeFormulas: false });
-    assert.deepEqual(plan('ndjson').source, { kind: 'json' });
-    assert.deepEqual(plan('json').source, { kind: 'json' });
+    // JSON and NDJSON: PostgreSQL's CSV, rewritten as row_to_json lines in the worker.
+    assert.deepEqual(plan('ndjson').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
+    assert.deepEqual(plan('json').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
+    // SQL: PostgreSQL's CSV, rewritten as INSERT statements.
+    assert.deepEqual(plan('sql').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
   });
 });
 

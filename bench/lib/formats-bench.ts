@@ -1,0 +1,288 @@
+/**
+ * `npm run bench -- --formats` (issue 22): every format's export and import of the same N rows
+ * through the service, each timed from the request to the job's success, with its ratio to the
+ * CSV export or import of the same run, the worker's peak RSS, and the anchors a user would reach
+ * for: `psql \copy` (CSV and row_to_json), `pg_dump --column-inserts`, and DuckDB's CSV → Parquet
+ * of the service's own CSV export. Each import reads the service's own export of that format into
+ * an empty table of the same schema, and must give back the same rows (psql's CSV of both tables
+ * compared byte for byte).
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { dataTable } from '../../src/db/table-sql.js';
+import type { FieldSchema, Table } from '../../src/types/api.js';
+import { ApiError, sha256Of, type BenchApi, type Finished } from './api-client.js';
+import { fieldsOf, writeDataset, type Shape } from './dataset.js';
+import { copyExportTo, copyFromCsv, psql } from './psql.js';
+import type { RoleProcess } from './service.js';
+
+export const FORMAT_EXPORTS = ['csv', 'json', 'ndjson', 'sql', 'parquet', 'xlsx'] as const;
+export const FORMAT_IMPORTS = ['csv', 'json', 'ndjson', 'parquet', 'xlsx'] as const;
+type ExportType = (typeof FORMAT_EXPORTS)[number];
+type ImportType = (typeof FORMAT_IMPORTS)[number];
+
+export interface FormatsContext {
+  api: BenchApi;
+  worker: RoleProcess;
+  databaseUrl: string;
+  dir: string;
+  seed: number;
+  jobTimeoutMs: number;
+  shape: Shape;
+  exports: readonly ExportType[];
+  imports: readonly ImportType[];
+  log: (msg: string) => void;
+}
+
+export interface FormatJob {
+  format: string;
+  direction: 'export' | 'import';
+  seconds: number;
+  /** This job's time over the CSV job's (same direction, same run). */
+  vs_csv: number | null;
+  worker_peak_mb: number;
+  /** The peak RSS of the worker's child processes during the job (DuckDB's, for Parquet exports); 0 if none. */
+  children_peak_mb: number;
+  mb: number;
+  check_ok: boolean;
+  check: string;
+}
+
+export interface FormatAnchor {
+  what: string;
+  seconds: number;
+}
+
+export interface FormatTarget {
+  what: string;
+  ratio: number;
+  target: number;
+  met: boolean;
+}
+
+export interface FormatsResult {
+  rows: number;
+  shape: Shape;
+  jobs: FormatJob[];
+  anchors: FormatAnchor[];
+  targets: FormatTarget[];
+}
+
+const EXTENSION: Record<ExportType, string> = { csv: 'csv', json: 'json', ndjson: 'ndjson', sql: 'sql', parquet: 'parquet', xlsx: 'xlsx' };
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+/** Issue 22's targets: a job's time over another's in the same run. */
+const EXPORT_TARGETS: Partial<Record<ExportType, number>> = { json: 1.5, ndjson: 1.5, parquet: 1.5, xlsx: 3 };
+const IMPORT_TARGETS: Partial<Record<ImportType, number>> = { json: 1.5, ndjson: 1.5, parquet: 1.5, xlsx: 3 };
+const SQL_TARGET = 1.3;
+const PARQUET_VS_DUCKDB_TARGET = 1.3;
+export const WORKER_RSS_TARGET_MB = 200;
+
+async function download(url: string, path: string): Promise<number> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new ApiError(res.status, await res.text(), `download ${url}`);
+  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(path));
+  return (await stat(path)).size;
+}
+
+/** The summed RSS of a process's children now (Linux /proc), in MB. */
+async function childrenRssMb(pid: number): Promise<number> {
+  let total = 0;
+  try {
+    for (const task of await readdir(`/proc/${pid}/task`)) {
+      const kids = (await readFile(`/proc/${pid}/task/${task}/children`, 'utf8')).trim();
+      for (const kid of kids ? kids.split(' ') : []) {
+        const status = await readFile(`/proc/${kid}/status`, 'utf8').catch(() => '');
+        const m = /VmRSS:\s+(\d+) kB/.exec(status);
+        if (m) total += Number(m[1]) / 1024;
+      }
+    }
+  } catch {
+    // the process has gone
+  }
+  return total;
+}
+
+async function timed(cmd: string, args: string[], timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} exited ${code}: ${err.trim()}`));
+    });
+  });
+  return (performance.now() - t0) / 1000;
+}
+
+/** DuckDB's CSV → Parquet of a file (zstd, as DuckDB writes by default), in this process; seconds. */
+async function duckdbCsvToParquet(csv: string, parquet: string): Promise<number> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const con = await instance.connect();
+  const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  try {
+    const t0 = performance.now();
+    await con.run(`COPY (SELECT * FROM read_csv(${lit(csv)}, header = true)) TO ${lit(parquet)} (FORMAT parquet)`);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+}
+
+export async function runFormats(ctx: FormatsContext, rows: number): Promise<FormatsResult> {
+  const { api, log, shape } = ctx;
+  const timeout = ctx.jobTimeoutMs;
+  const fields: FieldSchema[] = fieldsOf(shape);
+  const file = (name: string) => join(ctx.dir, `formats-${shape}-${rows}-${name}`);
+  log(`\n── formats: ${rows.toLocaleString('en')} ${shape} rows ──`);
+  const csvPath = file('source.csv');
+  await writeDataset(csvPath, 'csv', rows, ctx.seed, shape);
+  const source = await api.createTable(`fmt_${shape}_${rows}_source`, fields);
+  await psql(ctx.databaseUrl, copyFromCsv(source.id, fields, csvPath), timeout);
+  await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(source.id)}`, timeout);
+
+  const measure = async (run: () => Promise<Finished>): Promise<{ f: Finished; s: number; peak: number; children: number }> => {
+    await ctx.worker.memory.reset();
+    let children = 0;
+    const sampler = setInterval(() => {
+      void childrenRssMb(ctx.worker.pid).then((mb) => {
+        children = Math.max(children, mb);
+      });
+    }, 50);
+    try {
+      const f = await run();
+      const peak = await ctx.worker.memory.peakMb();
+      return { f, s: (f.doneAt - f.sentAt) / 1000, peak, children };
+    } finally {
+      clearInterval(sampler);
+    }
+  };
+
+  const anchors: FormatAnchor[] = [];
+  const anchor = (what: string, seconds: number) => {
+    anchors.push({ what, seconds: round(seconds, 3) });
+    log(`${what}: ${seconds.toFixed(2)} s`);
+  };
+  anchor('psql \\copy (select) TO csv', await psql(ctx.databaseUrl, copyExportTo(source.id, fields, 'csv', {}, file('psql.csv')), timeout));
+  anchor(
+    'psql \\copy (row_to_json) TO',
+    await psql(ctx.databaseUrl, copyExportTo(source.id, fields, 'json', {}, file('psql.ndjson')), timeout),
+  );
+  anchor(
+    'pg_dump --column-inserts',
+    await timed(
+      'pg_dump',
+      ['--data-only', '--column-inserts', '-t', dataTable(source.id), '-f', file('pg_dump.sql'), '-d', ctx.databaseUrl],
+      timeout,
+    ),
+  );
+
+  const jobs: FormatJob[] = [];
+  const files = new Map<ExportType, string>();
+  const sourceSha = (await sha256Of(createReadStream(file('psql.csv')))).sha256;
+  for (const type of ctx.exports) {
+    // Each export takes its table's minute: each format exports its own copy, made inside PostgreSQL
+    // and vacuumed (not timed), as psql's anchors read the source.
+    const copy = await api.createTable(`fmt_${shape}_${rows}_export_${type}`, fields);
+    await psql(ctx.databaseUrl, `INSERT INTO ${dataTable(copy.id)} SELECT * FROM ${dataTable(source.id)}`, timeout);
+    await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(copy.id)}`, timeout);
+    const { f, s, peak, children } = await measure(() => api.export(copy.id, { file_type: type, mode: 'all' }, timeout));
+    const path = file(`export.${EXTENSION[type]}`);
+    const bytes = f.job.file_url ? await download(f.job.file_url, path) : 0;
+    files.set(type, path);
+    const ok = f.job.rows === rows && bytes > 0;
+    jobs.push({
+      format: type,
+      direction: 'export',
+      seconds: round(s, 3),
+      vs_csv: null,
+      worker_peak_mb: round(peak, 1),
+      children_peak_mb: round(children, 1),
+      mb: round(mb(bytes), 1),
+      check_ok: ok,
+      check: `rows ${f.job.rows}/${rows}`,
+    });
+    log(
+      `export ${type}: ${s.toFixed(2)} s, ${mb(bytes).toFixed(1)} MB, worker peak ${peak.toFixed(0)} MB, children ${children.toFixed(0)} MB`,
+    );
+  }
+  const csvExport = files.get('csv');
+  if (csvExport) anchor('DuckDB CSV → Parquet (of the CSV export)', await duckdbCsvToParquet(csvExport, file('duckdb.parquet')));
+
+  for (const type of ctx.imports) {
+    const path = files.get(type);
+    if (!path) continue;
+    const table: Table = await api.createTable(`fmt_${shape}_${rows}_${type}`, fields);
+    const { f, s, peak, children } = await measure(() => api.import(table.id, path, timeout));
+    await psql(ctx.databaseUrl, copyExportTo(table.id, fields, 'csv', {}, file(`check-${type}.csv`)), timeout);
+    const same = (await sha256Of(createReadStream(file(`check-${type}.csv`)))).sha256 === sourceSha;
+    jobs.push({
+      format: type,
+      direction: 'import',
+      seconds: round(s, 3),
+      vs_csv: null,
+      worker_peak_mb: round(peak, 1),
+      children_peak_mb: round(children, 1),
+      mb: round(mb((await stat(path)).size), 1),
+      check_ok: f.job.rows === rows && same,
+      check: `rows ${f.job.rows}/${rows}; table ${same ? '=' : '≠'} source`,
+    });
+    log(`import ${type}: ${s.toFixed(2)} s, worker peak ${peak.toFixed(0)} MB, table ${same ? '=' : '≠'} source`);
+  }
+
+  for (const direction of ['export', 'import'] as const) {
+    const csv = jobs.find((j) => j.direction === direction && j.format === 'csv');
+    if (!csv) continue;
+    for (const j of jobs) if (j.direction === direction) j.vs_csv = round(j.seconds / csv.seconds, 2);
+  }
+  const targets: FormatTarget[] = [];
+  const target = (what: string, ratio: number, limit: number) =>
+    targets.push({ what, ratio: round(ratio, 2), target: limit, met: ratio <= limit });
+  for (const j of jobs) {
+    const limit = j.direction === 'export' ? EXPORT_TARGETS[j.format as ExportType] : IMPORT_TARGETS[j.format as ImportType];
+    if (limit !== undefined && j.vs_csv !== null) target(`${j.format} ${j.direction} / CSV ${j.direction}`, j.vs_csv, limit);
+    target(`${j.format} ${j.direction}: worker peak RSS ${j.worker_peak_mb} MB`, j.worker_peak_mb / WORKER_RSS_TARGET_MB, 1);
+  }
+  const sql = jobs.find((j) => j.direction === 'export' && j.format === 'sql');
+  const dump = anchors.find((a) => a.what.startsWith('pg_dump'));
+  if (sql && dump) target('sql export / pg_dump --column-inserts', sql.seconds / dump.seconds, SQL_TARGET);
+  const parquet = jobs.find((j) => j.direction === 'export' && j.format === 'parquet');
+  const csvJob = jobs.find((j) => j.direction === 'export' && j.format === 'csv');
+  const duck = anchors.find((a) => a.what.startsWith('DuckDB'));
+  if (parquet && csvJob && duck)
+    target(
+      'parquet export / (CSV export + DuckDB CSV → Parquet)',
+      parquet.seconds / (csvJob.seconds + duck.seconds),
+      PARQUET_VS_DUCKDB_TARGET,
+    );
+  return { rows, shape, jobs, anchors, targets };
+}
+
+export function renderFormats(results: FormatsResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(`\n## ${r.rows.toLocaleString('en')} ${r.shape} rows`, '');
+    out.push('| job | time | vs CSV | worker peak | its children | file | check |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const j of r.jobs)
+      out.push(
+        `| ${j.format} ${j.direction} | ${j.seconds.toFixed(2)} s | ${j.vs_csv === null ? '' : `${j.vs_csv.toFixed(2)}×`} | ${j.worker_peak_mb.toFixed(0)} MB | ${j.children_peak_mb ? `${j.children_peak_mb.toFixed(0)} MB` : ''} | ${j.mb.toFixed(1)} MB | ${j.check_ok ? 'ok' : 'FAILED'}: ${j.check} |`,
+      );
+    out.push('', '| anchor | time |', '| --- | ---: |');
+    for (const a of r.anchors) out.push(`| ${a.what} | ${a.seconds.toFixed(2)} s |`);
+    out.push('', '| target | ratio | limit | met |', '| --- | ---: | ---: | --- |');
+    for (const t of r.targets) out.push(`| ${t.what} | ${t.ratio.toFixed(2)} | ${t.target} | ${t.met ? 'yes' : 'NO'} |`);
+  }
+  return out.join('\n');
+}
