@@ -18,15 +18,11 @@ export function SchedulesView({ openId }: { openId?: string | undefined }) {
   const [busy, setBusy] = useState(false);
   const [tick, setTick] = useState(0);
 
+  // The list waits for the table names, so a schedule is never shown (or said deleted) as "table #id".
   useEffect(() => {
-    api.tables(0, 1000).then(
-      (p) => setNames(new Map(p.objects.map((tb) => [tb.id, tb.name]))),
-      () => {},
-    );
-  }, []);
-  useEffect(() => {
-    api.schedules().then(
-      (p) => {
+    Promise.all([api.schedules(), api.tables(0, 1000)]).then(
+      ([p, tables]) => {
+        setNames(new Map(tables.objects.map((tb) => [tb.id, tb.name])));
         setPage(p);
         setError(null);
       },
