@@ -9,7 +9,7 @@
 import { cpus, loadavg, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { startSmtpServer } from '../test/helpers/smtp.js';
@@ -62,6 +62,10 @@ const program = new Command('bench')
     '--formats',
     'issue 22 only: every format exported and imported at each size, with its ratio to CSV in the same run and the anchors (psql, pg_dump --column-inserts, DuckDB CSV → Parquet)',
   )
+  .option(
+    '--backends',
+    'issue 21 only: the CSV import and export and many small jobs on the Redis and the PostgreSQL queue, side by side, and the first start to the first export (bench/backends.ts)',
+  )
   .option('--no-load', 'skip the API load part (autocannon, large upload)')
   .option('--no-bundle', 'skip the bundle part (several tables exported as one bundle and imported into an empty workspace)')
   .option('--bundle-tables <n>', 'tables in the bundle', positive, 5)
@@ -91,11 +95,12 @@ const program = new Command('bench')
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
   .addHelpText(
     'after',
-    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json\n  npm run bench -- --formats --rows 200000 --shapes narrow   (issue 22: every format against CSV)',
+    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json\n  npm run bench -- --formats --rows 200000 --shapes narrow   (issue 22: every format against CSV)\n  npm run bench -- --backends --rows 1000000   (issue 21: the Redis and the PostgreSQL queue)',
   );
 
 interface Options {
   formats?: boolean;
+  backends?: boolean;
   sizes: number[];
   rows?: number;
   shapes: Shape[];
@@ -136,6 +141,13 @@ function withUser(url: string): string {
 
 async function main(): Promise<number> {
   const opts = program.parse(process.argv).opts<Options>();
+  if (opts.backends) {
+    const rows = opts.rows ?? Math.max(...opts.sizes);
+    return (
+      spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'backends.ts'), '--rows', String(rows)], { stdio: 'inherit' })
+        .status ?? 1
+    );
+  }
   // `--jobs none`: no single-table jobs, so no sizes (the bundle and load parts only).
   const sizes = opts.jobs.length === 0 ? [] : opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
