@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createDuckdbParquetWriter, duckdbAvailable } from '../../../../src/formats/parquet/parquet-duckdb.writer.js';
 import { readParquetRows } from '../../../../src/formats/parquet/index.js';
 import type { ExportColumn } from '../../../../src/formats/format.js';
 import { collect, tempDir } from './awkward-rows.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 const dir = tempDir('tableport-parquet-duckdb-');
 const COLUMNS: ExportColumn[] = [
@@ -61,19 +62,27 @@ describe('Parquet through DuckDB', { skip: !(await duckdbAvailable()) && 'DuckDB
   });
 
   it('a source that fails midway (a COPY that breaks) fails the stream and leaves no DuckDB process nor files behind', async () => {
-    const before = (await readdir(tmpdir())).filter((f) => f.startsWith('tableport-parquet-')).length;
-    async function* rows() {
-      for (let i = 0; i < 500; i++) {
-        yield Buffer.from(`a${i},${i},1,true,,[]\n`.repeat(50));
-        await new Promise((r) => setImmediate(r));
+    // A temp folder of this test's own: other test files write Parquet exports at the same time.
+    const own = await mkdtemp(join(tmpdir(), 'tp-duckdb-writer-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = own;
+    const left = async () => (await readdir(own)).filter((f) => f.startsWith('tableport-parquet-')).length;
+    try {
+      async function* rows() {
+        for (let i = 0; i < 500; i++) {
+          yield Buffer.from(`a${i},${i},1,true,,[]\n`.repeat(50));
+          await new Promise((r) => setImmediate(r));
+        }
+        throw new Error('the COPY broke');
       }
-      throw new Error('the COPY broke');
+      const writer = createDuckdbParquetWriter(COLUMNS);
+      await assert.rejects(pipeline(Readable.from(rows()), writer, new Writable({ write: (_c, _e, cb) => cb() })), /the COPY broke/);
+      // The clean-up runs on the destruction: its files go, and DuckDB's process with them.
+      await waitFor('the writer to remove its folder', async () => (await left()) === 0, { timeoutMs: 5000, intervalMs: 10 });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      await rm(own, { recursive: true, force: true });
     }
-    const writer = createDuckdbParquetWriter(COLUMNS);
-    await assert.rejects(pipeline(Readable.from(rows()), writer, new Writable({ write: (_c, _e, cb) => cb() })), /the COPY broke/);
-    // The clean-up runs on the destruction: its files go, and DuckDB's process with them.
-    for (let i = 0; i < 200 && (await readdir(tmpdir())).filter((f) => f.startsWith('tableport-parquet-')).length > before; i++)
-      await new Promise((r) => setTimeout(r, 10));
-    assert.equal((await readdir(tmpdir())).filter((f) => f.startsWith('tableport-parquet-')).length, before);
   });
 });
