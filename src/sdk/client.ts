@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BundleImportStatus, CreateTableRequest, Job, JobCreatedResponse, Page, Table } from '../types/api.js';
+import type { BundleImportStatus, CreateTableRequest, Job, JobCreatedResponse, JobStatus, JobType, Page, Table } from '../types/api.js';
 import * as bundles from './bundles.js';
 import { InvalidArgumentError } from './errors.js';
 import { JobHandle } from './job.js';
@@ -89,9 +89,9 @@ export class TablePort {
     return this.job(id).undo();
   }
 
-  /** One page of your jobs, newest first. */
-  listJobs(page: PageOptions = {}): Promise<Page<Job>> {
-    return this.transport.json<Page<Job>>('GET', '/jobs/', { query: { ...page } });
+  /** One page of your jobs, newest first; `status`, `type` and `tableId` narrow it. */
+  listJobs(page: PageOptions & JobsFilterOptions = {}): Promise<Page<Job>> {
+    return this.transport.json<Page<Job>>('GET', '/jobs/', { query: jobsQuery(page) });
   }
 
   /**
@@ -109,9 +109,9 @@ export class TablePort {
     return new JobHandle(this.transport, res.job_id);
   }
 
-  /** All your jobs, newest first, page after page. */
-  jobs(options: PageOptions = {}): AsyncGenerator<Job> {
-    return paginate<Job>(this.transport, '/jobs/', options);
+  /** All your jobs, newest first, page after page; `status`, `type` and `tableId` narrow them. */
+  jobs(options: PageOptions & JobsFilterOptions = {}): AsyncGenerator<Job> {
+    return paginate<Job>(this.transport, '/jobs/', jobsQuery(options));
   }
 
   /**
@@ -155,4 +155,17 @@ export class TablePort {
 
 function arrayPage<T>(objects: T[]): Page<T> {
   return { meta: { limit: objects.length, offset: 0, total_count: objects.length, next: null, previous: null }, objects };
+}
+
+/** Which jobs a listing keeps (each one value or several). */
+export interface JobsFilterOptions {
+  status?: JobStatus | JobStatus[];
+  type?: JobType | JobType[];
+  /** Only this table's jobs (bundle jobs span tables and are left out). */
+  tableId?: number;
+}
+
+function jobsQuery(o: PageOptions & JobsFilterOptions): Record<string, string | number | undefined> {
+  const list = (v: string | string[] | undefined) => (v === undefined ? undefined : [v].flat().join(','));
+  return { limit: o.limit, offset: o.offset, status: list(o.status), type: list(o.type), table_id: o.tableId };
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { TablePort } from './client.js';
+export { TablePort, type JobsFilterOptions } from './client.js';
 export { TableRef, type ExportOptions, type ImportFromOptions, type RowQuery } from './table.js';
 export { RowRef } from './row.js';
 export {

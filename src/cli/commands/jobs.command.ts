@@ -1,6 +1,6 @@
 /** `tableport jobs list|show|wait|cancel|retry|undo`. */
 import type { Command } from 'commander';
-import type { Job } from '../../sdk/index.js';
+import type { Job, JobStatus, JobType } from '../../sdk/index.js';
 import { clientCommand, connect, positiveInt, type ClientFlags } from '../client.js';
 import { describeJob, line, printJson, printTable, time } from '../output.js';
 import { checkOut, waitAndReport } from '../wait.js';
@@ -14,10 +14,21 @@ export function registerJobsCommands(program: Command): void {
   clientCommand(jobs.command('list'))
     .description('list your jobs, newest first')
     .option('--limit <n>', 'how many to show', positiveInt('--limit'), 20)
-    .addHelpText('after', '\nExample:\n  tableport jobs list --limit 5 --json')
-    .action(async (flags: ClientFlags & { limit: number }) => {
+    .option('--status <list>', 'only jobs in these states, comma-separated (queued, running, succeeded, failed, cancelled)')
+    .option('--type <list>', 'only jobs of these types, comma-separated (export, import, bundle_export, bundle_import, undo)')
+    .option('--table <id>', "only this table's jobs", positiveInt('--table'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tableport jobs list --limit 5 --json\n  tableport jobs list --status failed,cancelled --type import',
+    )
+    .action(async (flags: ClientFlags & { limit: number; status?: string; type?: string; table?: number }) => {
       const all: Job[] = [];
-      for await (const j of connect(flags).jobs({ limit: Math.min(flags.limit, 100) })) {
+      const filter = {
+        ...(flags.status ? { status: flags.status.split(',') as JobStatus[] } : {}),
+        ...(flags.type ? { type: flags.type.split(',') as JobType[] } : {}),
+        ...(flags.table !== undefined ? { tableId: flags.table } : {}),
+      };
+      for await (const j of connect(flags).jobs({ limit: Math.min(flags.limit, 100), ...filter })) {
         all.push(j);
         if (all.length >= flags.limit) break;
       }
