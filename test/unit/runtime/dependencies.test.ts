@@ -43,7 +43,7 @@ function packageOf(specifier: string): string | null {
   return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
 }
 
-/** Every package the service's code loads: static and dynamic imports, and `require.resolve`. */
+/** Every package the service's code loads: static and dynamic imports, and `require.resolve` (also `createRequire(import.meta.url).resolve`; a package resolved from another one's folder is that one's). */
 function importedPackages(): Map<string, Set<string>> {
   const found = new Map<string, Set<string>>();
   for (const file of [...files('src'), ...files('workers'), ...files('bin')]) {
@@ -52,7 +52,9 @@ function importedPackages(): Map<string, Set<string>> {
       .split('\n')
       .filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line))
       .join('\n');
-    for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|require\.resolve\(\s*)'([^']+)'/g)) {
+    for (const m of text.matchAll(
+      /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|(?:require|createRequire\(import\.meta\.url\))\.resolve\(\s*)'([^']+)'/g,
+    )) {
       const name = packageOf(m[1] as string);
       if (name) found.set(name, (found.get(name) ?? new Set()).add(file));
     }
