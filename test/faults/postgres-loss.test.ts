@@ -63,7 +63,7 @@ describe('faults: PostgreSQL lost', () => {
     const status = await endsCleanly(jobId, 400_000);
     assert.equal(status, 'succeeded', 'the export was retried once the database was back');
     const files = await readdir(join(fe.storageDir, 'exports', jobId));
-    assert.equal(files.length, 1, `one file and no .part: ${files.join(', ')}`);
+    assert.equal(files.length, 1, `one file and no partial one: ${files.join(', ')}`);
     assert.ok(worker.alive());
     await worker.kill('SIGTERM');
   });

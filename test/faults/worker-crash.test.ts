@@ -54,15 +54,15 @@ describe('faults: workers killed or paused', () => {
     assert.equal(res.status, 201);
     const jobId = res.body.job_id as string;
     const w1 = await fe.startWorker();
-    // Mid-export: the partial file is being written.
+    // Mid-export: the partial file (a temporary name beside the target, renamed when whole) is being written.
     await waitFor('a partial export file', async () =>
-      (await readdir(join(fe.storageDir, 'exports', jobId))).some((f) => f.endsWith('.part')),
+      (await readdir(join(fe.storageDir, 'exports', jobId))).some((f) => f.startsWith('.') && f.endsWith('.tmp')),
     );
     await w1.kill('SIGKILL');
     const w2 = await fe.startWorker();
     await endsOnce(t, jobId, 400_000);
     const files = await readdir(join(fe.storageDir, 'exports', jobId));
-    assert.equal(files.length, 1, `one file and no .part: ${files.join(', ')}`);
+    assert.equal(files.length, 1, `one file and no partial one: ${files.join(', ')}`);
     await w2.kill('SIGTERM');
   });
 
