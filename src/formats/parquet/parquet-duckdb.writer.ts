@@ -114,6 +114,7 @@ async function openedBy(pid: number, path: string): Promise<number> {
 }
 
 async function write(sock: Socket, chunk: Buffer, failed: () => Error | undefined): Promise<void> {
+  if (sock.destroyed) throw failed() ?? new Error('the Parquet conversion stopped reading');
   if (sock.write(chunk)) return;
   await new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
@@ -233,10 +234,15 @@ export function createDuckdbParquetWriter(columns: readonly ExportColumn[]): Dup
   });
   // Destroying a Duplex.from stream neither returns its generator nor (while the generator waits)
   // emits 'close': the clean-up hangs on the destruction itself.
+  // On Node 22 its own destroy may even wait for a generator that never resumes (it waits on its
+  // source): so the clean-up ends the destruction, and Duplex.from's destroy only aborts what it can.
   const destroy = duplex._destroy.bind(duplex);
   duplex._destroy = (err, cb) => {
-    void cleanUp();
-    destroy(err, cb);
+    destroy(err, () => undefined);
+    cleanUp().then(
+      () => cb(err),
+      (cleanupErr: unknown) => cb(err ?? (cleanupErr as Error)),
+    );
   };
   return duplex;
 }
