@@ -47,7 +47,7 @@ export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
 }
 
 /**
- * COPY buffers for a format's row writer (Parquet, xlsx, SQL, ...): every row of a buffer is parsed
+ * COPY buffers for a format's row writer (Parquet's JavaScript writer): every row of a buffer is parsed
  * into an object before the writer takes it, so a 1 MiB buffer (the pass-through default) holds
  * ~4,000 wide rows at once. The 1M-row Parquet export to S3, after one CSV export, peaked at 187 MB
  * with 1 MiB buffers and 182 MB with 64 KiB (docs/benchmarks.md).
@@ -55,7 +55,7 @@ export function exportColumns(fields: readonly FieldSchema[]): ExportColumn[] {
 export const ROW_WRITER_CHUNK_BYTES = 64 * 1024;
 
 /**
- * COPY buffers for formats that rewrite PostgreSQL's CSV (JSON, NDJSON, SQL, Parquet through
+ * COPY buffers for formats that rewrite PostgreSQL's CSV (JSON, NDJSON, SQL, xlsx, Parquet through
  * DuckDB): each becomes an output buffer two to three times its size, so smaller ones than the
  * pass-through default keep fewer of them waiting for the garbage collector.
  */

@@ -5,8 +5,8 @@
  * Exports have three shapes, from fastest to most general:
  * - `copy-csv`: PostgreSQL's own COPY CSV writer, passed through and counted;
  * - `json-lines`: PostgreSQL's `row_to_json` lines reshaped as bytes (JSON array, NDJSON);
- * - `rows`: those lines parsed into row objects and written by a format's own writer (Parquet, xlsx);
- * - `csv-rewrite`: PostgreSQL's CSV made into the file as it streams (SQL byte by byte; Parquet by DuckDB).
+ * - `rows`: those lines parsed into row objects and written by a format's own writer (Parquet without DuckDB);
+ * - `csv-rewrite`: PostgreSQL's CSV made into the file as it streams (SQL and xlsx byte by byte; Parquet by DuckDB).
  * (`json-lines` formats also read PostgreSQL's CSV, rewritten as row_to_json lines: copy-csv-json.transform.ts.)
  * Imports have two: `bytes` (a Transform from file bytes to COPY text, for text formats read as they
  * stream) and `rows` (a reader of a local file yielding row objects, for formats that need seeking).

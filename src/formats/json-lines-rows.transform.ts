@@ -1,6 +1,6 @@
 /**
  * Export: PostgreSQL's `row_to_json` lines → row objects, for the formats that write rows
- * themselves (SQL, Parquet, xlsx). Counts rows as they go; readable side in objectMode, so the
+ * themselves (Parquet's JavaScript writer). Counts rows as they go; readable side in objectMode, so the
  * writer's backpressure reaches PostgreSQL's COPY.
  */
 import { Transform, type TransformCallback } from 'node:stream';

@@ -1,4 +1,4 @@
-/** xlsx: one sheet named after the table, header row, real numbers, booleans and dates (`src/formats/xlsx/`). */
+/** xlsx: one sheet named after the table, header row, real numbers, booleans and dates, written from PostgreSQL's CSV (`src/formats/xlsx/`). */
 import type { FileFormat } from './format.js';
 import { chooseXlsxSheet, createXlsxExportWriter, isXlsx, listXlsxSheets, readXlsxRows } from './xlsx/index.js';
 
@@ -7,7 +7,7 @@ export const xlsxFormat: FileFormat = {
   extension: '.xlsx',
   contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   title: 'xlsx',
-  export: { kind: 'rows', createWriter: createXlsxExportWriter },
+  export: { kind: 'csv-rewrite', createTransform: createXlsxExportWriter },
   import: { kind: 'rows', read: readXlsxRows, sheet: chooseXlsxSheet, sheets: listXlsxSheets },
   detect: (head) => isXlsx(head),
 };

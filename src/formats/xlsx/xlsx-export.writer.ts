@@ -1,21 +1,40 @@
 /**
- * Export rows as an xlsx workbook: row objects in, the zip's bytes out. One sheet named after the
+ * Export an xlsx workbook from PostgreSQL's CSV of the export's SELECT (no header, `,` delimiter,
+ * as copy-csv-rewrite.ts reads it): CSV bytes in, the zip's bytes out. One sheet named after the
  * table, a bold frozen header row, then one row per record with real numbers, booleans and dates
  * (date cells carry a date format), strings inline (a shared-string table would hold every distinct
- * string in memory), arrays and objects as JSON text. The sheet's XML is written as rows arrive and
- * deflated into the zip (yazl) as it goes, with backpressure from the reader of the bytes.
+ * string in memory), arrays and objects as their JSON text. No row becomes an object and no cell a
+ * string: each CSV field is written into a large output Buffer as the cell's XML (fixed parts
+ * precomputed per column), which is deflated into the zip (xlsx-zip.ts) as it goes, with backpressure
+ * from the reader of the bytes.
  *
- * Hand-written rather than exceljs's WorkbookWriter: that one built a Row and Cell object per cell
- * and wrote ~10,000 rows/s here; this writes the same cells as strings (see docs/benchmarks.md).
+ * Cells, by column type:
+ * - NULL (an empty unquoted field) is no cell; an empty string (`""`) an empty inline string cell.
+ * - `integer`, `number`: a number cell with PostgreSQL's text of it; NaN and ±Infinity as text.
+ * - `boolean`: a boolean cell.
+ * - `date` (to_char's `YYYY-MM-DDTHH:MI:SS.MSZ`, UTC): a serial day of the 1900 date system,
+ *   counted from 1899-12-30 as LibreOffice counts it (and as Excel does from 1900-03-01 on: Excel
+ *   counts a 1900-02-29 that never was), in the proleptic Gregorian calendar as PostgreSQL; dates
+ *   before 1900 are negative serials, which LibreOffice reads as dates and Excel shows as ####
+ *   (docs/import-files.md). A date it cannot parse is written as its text.
+ * - `string`, `array`, `object`: inline text, escaped for XML, with OOXML's `_xHHHH_` for
+ *   characters XML cannot carry (CR, controls); at most {@link XLSX_MAX_CELL_CHARS} characters.
+ *
+ * It reads the CSV a whole field at a time (a field a chunk ends inside waits for the next chunk),
+ * where copy-csv-rewrite.ts rewrites byte by byte: a cell's XML depends on all of its text (a date's
+ * serial, the length limit, `xml:space`, the `_xHHHH_` look-ahead). Before, the export parsed
+ * row_to_json lines into row objects and wrote each cell as a string: 3-4 times the CSV export's
+ * time (docs/benchmarks.md).
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import yazl from 'yazl';
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { createDeflateRaw, type DeflateRaw, type ZlibOptions } from 'node:zlib';
 import { InvalidParameterError, TooManyRowsError } from '../../errors.js';
-import type { ColumnarExportOptions, ExportColumn } from '../columnar-types.js';
+import type { ExportColumn } from '../format.js';
 import { xlsxSheetName } from './sheet-name.js';
 import {
   APP_PROPS,
   CONTENT_TYPES,
+  columnLetters,
   DATE_STYLE,
   escapeXml,
   HEADER_STYLE,
@@ -25,8 +44,8 @@ import {
   stylesXml,
   WORKBOOK_RELS,
   workbookXml,
-  columnLetters,
 } from './xlsx-xml.js';
+import { centralDirectory, crc32, dataDescriptor, localHeader, storedPart, type ZipEntry } from './xlsx-zip.js';
 
 /** Excel's last row is 1,048,576; the header takes one. */
 export const XLSX_MAX_DATA_ROWS = 1_048_575;
@@ -36,155 +55,512 @@ export const XLSX_MAX_CELL_CHARS = 32_767;
 export const XLSX_DATE_FORMAT = 'yyyy-mm-dd hh:mm:ss.000';
 
 const MS_PER_DAY = 86_400_000;
-/** 1970-01-01 as an Excel serial day (1900 date system). */
+/** 1970-01-01 as a serial day: days since 1899-12-30, the 1900 date system's day 0. */
 const EPOCH_SERIAL = 25_569;
-const FIRST_EXCEL_DATE_MS = Date.UTC(1900, 2, 1);
-const LAST_EXCEL_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-/** Sheet XML is handed to the zip in pieces of about this many characters. */
-const BATCH_CHARS = 64 * 1024;
 
+/** The serial day (1900 date system, day 0 = 1899-12-30) of a UTC instant in milliseconds. */
 export function excelSerial(ms: number): number {
   return ms / MS_PER_DAY + EPOCH_SERIAL;
 }
 
-export interface XlsxExportWriterOptions extends ColumnarExportOptions {
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/** The digit at `i`, or -1. */
+function digit(b: Buffer, i: number): number {
+  const c = (b[i] as number) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+function digits(b: Buffer, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = digit(b, i);
+    if (c < 0) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The serial day of to_char's `YYYY-MM-DDTHH:MI:SS.MSZ` in `b[s, e)`, or NaN for any other text. */
+export function serialOfIso(b: Buffer, s: number, e: number): number {
+  if (e - s !== 24 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== 0x3a) return Number.NaN;
+  if (b[s + 16] !== 0x3a || b[s + 19] !== 0x2e || b[s + 23] !== 0x5a) return Number.NaN;
+  const y = digits(b, s, 4);
+  const mo = digits(b, s + 5, 2);
+  const d = digits(b, s + 8, 2);
+  const h = digits(b, s + 11, 2);
+  const mi = digits(b, s + 14, 2);
+  const sec = digits(b, s + 17, 2);
+  const ms = digits(b, s + 20, 3);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (DAYS_IN_MONTH[mo] as number) || h < 0 || h > 23 || mi < 0 || mi > 59) return Number.NaN;
+  if (sec < 0 || sec > 59 || ms < 0) return Number.NaN;
+  const days = daysFromCivil(y, mo, d);
+  return excelSerial(days * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms);
+}
+
+export interface XlsxExportWriterOptions {
+  tableName: string;
+  /** The SELECT's columns, in order. */
+  columns: readonly ExportColumn[];
   /** Refuse more data rows than this (default and most {@link XLSX_MAX_DATA_ROWS}, Excel's own limit). */
   maxRows?: number;
 }
 
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+
+/** How a column's fields become cells. */
+const TEXT = 0;
+const NUMBER = 1;
+const BOOL = 2;
+const DATE = 3;
+
+/**
+ * What a byte of text needs: 0 nothing, 1 an escape (`&<>"`, controls, CR), 2 a look (`_` before
+ * `xHHHH_`, the start of U+FFFE/U+FFFF, a quote doubled by CSV), 3 white space XML may drop (TAB, LF).
+ */
+const BYTE_CLASS = new Uint8Array(256);
+for (let b = 0; b < 0x20; b++) BYTE_CLASS[b] = 1;
+BYTE_CLASS[0x09] = 3;
+BYTE_CLASS[0x0a] = 3;
+for (const b of [0x26, 0x3c, 0x3e]) BYTE_CLASS[b] = 1;
+for (const b of [0x22, 0x5f, 0xef]) BYTE_CLASS[b] = 2;
+
+const ESCAPES: Array<Buffer | undefined> = Array.from({ length: 256 }, (_v, b) => {
+  if (b === 0x26) return Buffer.from('&amp;');
+  if (b === 0x3c) return Buffer.from('&lt;');
+  if (b === 0x3e) return Buffer.from('&gt;');
+  if (b < 0x20 && b !== 0x09 && b !== 0x0a) return Buffer.from(`_x${b.toString(16).toUpperCase().padStart(4, '0')}_`);
+  return undefined;
+});
+const LITERAL_UNDERSCORE = Buffer.from('_x005F_');
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+const ROW_OPEN = b('<row r="');
+const ROW_END = b('</row>');
+const NUMBER_OPEN = b('"><v>');
+const DATE_OPEN = b(`" s="${DATE_STYLE}"><v>`);
+const VALUE_CLOSE = b('</v></c>');
+const TRUE_CELL = b('" t="b"><v>1</v></c>');
+const FALSE_CELL = b('" t="b"><v>0</v></c>');
+const TEXT_OPEN = b('" t="inlineStr"><is><t>');
+const TEXT_OPEN_PRESERVE = b('" t="inlineStr"><is><t xml:space="preserve">');
+const TEXT_CLOSE = b('</t></is></c>');
+/** Sheet XML is handed to the zip in Buffers of about this size. */
+const OUT_BYTES = 256 * 1024;
+
 export class XlsxExportWriter extends Transform {
-  private readonly columns: ExportColumn[];
+  private readonly columns: readonly ExportColumn[];
+  private readonly kinds: Uint8Array;
+  /** `<c r="B` of each column: the cell's start up to its row number. */
+  private readonly heads: Buffer[];
   private readonly maxRows: number;
-  private readonly letters: string[];
-  private readonly sheet: Readable;
-  private readonly zip = new yazl.ZipFile();
-  private readonly zipOut: NodeJS.ReadableStream;
-  private batch: string;
+  /** The sheet's XML is deflated here (zlib, off the main thread) on its way into the zip. */
+  private readonly deflate: DeflateRaw;
+  private readonly deflated: Promise<void>;
+  private readonly entries: ZipEntry[] = [];
+  private readonly sheetEntry: ZipEntry;
+  /** Bytes of the zip pushed so far. */
+  private offset = 0;
+
+  private out: Buffer = Buffer.allocUnsafe(OUT_BYTES);
+  private o = 0;
+  /** Output Buffers zlib has read, to write into again. */
+  private readonly spare: Buffer[] = [];
+  /** Data rows begun (the header is row 1, so data row n is sheet row n + 1). */
   private rows = 0;
-  /** A row write held while the sheet stream is full: the backpressure from the zip and its reader. */
-  private heldRow: TransformCallback | undefined;
-  private zipEnded: Promise<void>;
+  /** The current row's number as ASCII digits: `rowDigits[0, rowDigitsLength)`. */
+  private readonly rowDigits = Buffer.alloc(16);
+  private rowDigitsLength = 0;
+  private col = 0;
+  /** The current row's `<row>` is written and its `</row>` is not. */
+  private inRow = false;
+  /** The bytes of a field that a chunk ended inside, to be parsed again with the next chunk. */
+  private carry: Buffer | undefined;
 
   constructor(opts: XlsxExportWriterOptions) {
-    super({ writableObjectMode: true, readableObjectMode: false });
+    super();
     this.columns = opts.columns;
+    this.kinds = Uint8Array.from(opts.columns, (c) =>
+      c.type === 'integer' || c.type === 'number' ? NUMBER : c.type === 'boolean' ? BOOL : c.type === 'date' ? DATE : TEXT,
+    );
+    const letters = opts.columns.map((_c, i) => columnLetters(i));
+    this.heads = letters.map((l) => b(`<c r="${l}`));
     this.maxRows = Math.min(opts.maxRows ?? XLSX_MAX_DATA_ROWS, XLSX_MAX_DATA_ROWS);
-    this.letters = this.columns.map((_c, i) => columnLetters(i));
-    this.sheet = new Readable({
-      read: () => {
-        const held = this.heldRow;
-        this.heldRow = undefined;
-        held?.();
-      },
-    });
-    const fixed = { compress: true, mtime: new Date(0) } as const;
-    this.zip.addBuffer(Buffer.from(CONTENT_TYPES), '[Content_Types].xml', fixed);
-    this.zip.addBuffer(Buffer.from(ROOT_RELS), '_rels/.rels', fixed);
-    this.zip.addBuffer(Buffer.from(APP_PROPS), 'docProps/app.xml', fixed);
-    this.zip.addBuffer(Buffer.from(workbookXml(xlsxSheetName(opts.tableName))), 'xl/workbook.xml', fixed);
-    this.zip.addBuffer(Buffer.from(WORKBOOK_RELS), 'xl/_rels/workbook.xml.rels', fixed);
-    this.zip.addBuffer(Buffer.from(stylesXml(XLSX_DATE_FORMAT)), 'xl/styles.xml', fixed);
+    const parts: Array<[string, string]> = [
+      ['[Content_Types].xml', CONTENT_TYPES],
+      ['_rels/.rels', ROOT_RELS],
+      ['docProps/app.xml', APP_PROPS],
+      ['xl/workbook.xml', workbookXml(xlsxSheetName(opts.tableName))],
+      ['xl/_rels/workbook.xml.rels', WORKBOOK_RELS],
+      ['xl/styles.xml', stylesXml(XLSX_DATE_FORMAT)],
+    ];
+    for (const [name, text] of parts) {
+      const { bytes, entry } = storedPart(name, Buffer.from(text), this.offset);
+      this.entries.push(entry);
+      this.pushZip(bytes);
+    }
+    this.sheetEntry = {
+      name: Buffer.from('xl/worksheets/sheet1.xml'),
+      method: 8,
+      crc: 0,
+      compressed: 0,
+      uncompressed: 0,
+      offset: this.offset,
+      streamed: true,
+    };
+    this.entries.push(this.sheetEntry);
+    this.pushZip(localHeader(this.sheetEntry));
     // Level 1: the sheet is repetitive XML, level 1 keeps most of the gain at a fraction of the time.
-    this.zip.addReadStream(this.sheet, 'xl/worksheets/sheet1.xml', { compress: true, compressionLevel: 1, mtime: new Date(0) });
-    this.zip.end();
-    this.zipOut = this.zip.outputStream;
-    this.zipOut.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) this.zipOut.pause();
+    // A few output Buffers may wait for zlib, so the next rows are written while it deflates.
+    // (zlib hands its options to its Transform, whose writableHighWaterMark ZlibOptions leaves out.)
+    const deflateOptions: ZlibOptions & TransformOptions = { level: 1, chunkSize: 64 * 1024, writableHighWaterMark: 4 * OUT_BYTES };
+    this.deflate = createDeflateRaw(deflateOptions);
+    this.deflate.on('data', (chunk: Buffer) => {
+      this.sheetEntry.compressed += chunk.length;
+      if (!this.pushZip(chunk)) this.deflate.pause();
     });
-    this.zipEnded = new Promise((resolve, reject) => {
-      this.zipOut.on('end', resolve);
-      this.zipOut.on('error', reject);
+    this.deflated = new Promise((resolve, reject) => {
+      this.deflate.on('end', resolve);
+      this.deflate.on('error', reject);
     });
     // Without a catch here a failure before _flush would be an unhandled rejection.
-    this.zipEnded.catch(() => undefined);
-    const widths = this.columns.map((c) => (c.type === 'date' ? 24 : Math.max(10, Math.min(40, c.name.length + 2))));
-    const header = this.columns.map(
-      (c, i) => `<c r="${this.letters[i]}1" t="inlineStr" s="${HEADER_STYLE}"><is><t>${escapeXml(c.name)}</t></is></c>`,
+    this.deflated.catch(() => undefined);
+    const widths = opts.columns.map((c) => (c.type === 'date' ? 24 : Math.max(10, Math.min(40, c.name.length + 2))));
+    const header = opts.columns.map(
+      (c, i) => `<c r="${letters[i]}1" t="inlineStr" s="${HEADER_STYLE}"><is><t>${escapeXml(c.name)}</t></is></c>`,
     );
-    this.batch = `${sheetStart(widths)}<row r="1">${header.join('')}</row>`;
+    this.put(Buffer.from(`${sheetStart(widths)}<row r="1">${header.join('')}</row>`));
+  }
+
+  private pushZip(bytes: Buffer): boolean {
+    this.offset += bytes.length;
+    return this.push(bytes);
   }
 
   override _read(size: number): void {
-    this.zipOut.resume();
+    this.deflate.resume();
     super._read(size);
   }
 
-  private cell(v: unknown, column: ExportColumn, ref: string): string {
-    if (v === null || v === undefined) return '';
-    switch (column.type) {
-      case 'integer':
-      case 'number':
-        if (typeof v === 'number' && Number.isFinite(v)) return `<c r="${ref}"><v>${v}</v></c>`;
-        if (typeof v === 'bigint') return `<c r="${ref}"><v>${v}</v></c>`;
-        break;
-      case 'boolean':
-        if (typeof v === 'boolean') return `<c r="${ref}" t="b"><v>${v ? 1 : 0}</v></c>`;
-        break;
-      case 'date': {
-        const ms = typeof v === 'string' ? Date.parse(v) : v instanceof Date ? v.getTime() : Number.NaN;
-        // Excel shows dates from 1900-03-01 (before it, its 1900 leap-year bug shifts them) to 9999-12-31;
-        // others stay ISO text, which reads back as the same date.
-        if (ms >= FIRST_EXCEL_DATE_MS && ms <= LAST_EXCEL_DATE_MS) return `<c r="${ref}" s="${DATE_STYLE}"><v>${excelSerial(ms)}</v></c>`;
-        if (Number.isFinite(ms) && typeof v !== 'string')
-          return this.cell(new Date(ms).toISOString(), { name: column.name, type: 'string' }, ref);
-        break;
-      }
-      default:
-        break;
+  /** Room for `more` bytes at `o`. */
+  private room(more: number): Buffer {
+    if (this.o + more > this.out.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + more));
+      this.out.copy(next, 0, 0, this.o);
+      this.out = next;
     }
-    const text = typeof v === 'string' ? v : JSON.stringify(v);
-    if (text.length > XLSX_MAX_CELL_CHARS) {
+    return this.out;
+  }
+
+  /** Appends fixed bytes (short: a loop is cheaper than a native copy's call). */
+  private put(bytes: Buffer): void {
+    const n = bytes.length;
+    const out = this.room(n);
+    if (n > 64) {
+      out.set(bytes, this.o);
+      this.o += n;
+      return;
+    }
+    let o = this.o;
+    for (let i = 0; i < n; i++) out[o++] = bytes[i] as number;
+    this.o = o;
+  }
+
+  /** Appends `buf[s, e)`. */
+  private copy(buf: Buffer, s: number, e: number): void {
+    const out = this.room(e - s);
+    if (e - s > 64) {
+      buf.copy(out, this.o, s, e);
+      this.o += e - s;
+      return;
+    }
+    let o = this.o;
+    for (let i = s; i < e; i++) out[o++] = buf[i] as number;
+    this.o = o;
+  }
+
+  /** The start of a cell up to its row number: `<c r="B12`. */
+  private cellHead(col: number): void {
+    const head = this.heads[col] as Buffer;
+    const digits = this.rowDigits;
+    const n = this.rowDigitsLength;
+    const out = this.room(head.length + n);
+    let o = this.o;
+    for (let i = 0; i < head.length; i++) out[o++] = head[i] as number;
+    for (let i = 0; i < n; i++) out[o++] = digits[i] as number;
+    this.o = o;
+  }
+
+  private startRow(): void {
+    if (++this.rows > this.maxRows) throw new TooManyRowsError(this.maxRows, undefined, 'The rows of an xlsx sheet');
+    this.inRow = true;
+    this.rowDigitsLength = this.rowDigits.write(String(this.rows + 1), 0, 'latin1');
+    this.put(ROW_OPEN);
+    const out = this.room(this.rowDigitsLength + 2);
+    for (let i = 0; i < this.rowDigitsLength; i++) out[this.o++] = this.rowDigits[i] as number;
+    out[this.o++] = 0x22;
+    out[this.o++] = 0x3e;
+  }
+
+  /** One field's cell: `b[s, e)` is its text (quotes removed, `""` still doubled when `quoted`). */
+  private cell(buf: Buffer, s: number, e: number, quoted: boolean): void {
+    const col = this.col;
+    const kind = this.kinds[col];
+    if (kind === undefined) throw new Error(`the COPY output has more columns than the export's ${this.kinds.length}`);
+    if (!quoted && s === e) return; // NULL: no cell
+    if (kind === NUMBER) {
+      const first = buf[s];
+      // NaN, Infinity, -Infinity: no number a cell holds; written as their text.
+      if (!quoted && s < e && first !== 0x4e && first !== 0x49 && !(first === 0x2d && buf[s + 1] === 0x49)) {
+        this.cellHead(col);
+        this.put(NUMBER_OPEN);
+        this.copy(buf, s, e);
+        this.put(VALUE_CLOSE);
+        return;
+      }
+    } else if (kind === BOOL && !quoted && s < e) {
+      this.cellHead(col);
+      this.put(buf[s] === 0x74 /* t */ ? TRUE_CELL : FALSE_CELL);
+      return;
+    } else if (kind === DATE && !quoted) {
+      const serial = serialOfIso(buf, s, e);
+      if (!Number.isNaN(serial)) {
+        this.cellHead(col);
+        this.put(DATE_OPEN);
+        const text = String(serial);
+        this.o += this.room(text.length + VALUE_CLOSE.length).write(text, this.o, 'latin1');
+        this.put(VALUE_CLOSE);
+        return;
+      }
+    }
+    this.text(buf, s, e, quoted);
+  }
+
+  private text(buf: Buffer, s: number, e: number, quoted: boolean): void {
+    // One look at the bytes: its length in UTF-16 units (Excel's measure) and whether any needs care.
+    let units = 0;
+    let special = false;
+    let lineBreak = false;
+    for (let i = s; i < e; i++) {
+      const c = buf[i] as number;
+      if ((c & 0xc0) !== 0x80) units += c >= 0xf0 ? 2 : 1;
+      if (BYTE_CLASS[c] !== 0) {
+        special = true;
+        if (c === LF) lineBreak = true;
+      }
+    }
+    if (quoted) units -= this.doubledQuotes(buf, s, e);
+    if (units > XLSX_MAX_CELL_CHARS) {
+      const column = this.columns[this.col] as ExportColumn;
       throw new InvalidParameterError(
         'file_type',
-        `Row ${this.rows}, column "${column.name}" holds ${text.length} characters, more than the ${XLSX_MAX_CELL_CHARS} ` +
+        `Row ${this.rows}, column "${column.name}" holds ${units} characters, more than the ${XLSX_MAX_CELL_CHARS} ` +
           'an xlsx cell can hold; export it as CSV, JSON or Parquet.',
       );
     }
-    const space = text.length > 0 && (/^\s|\s$/.test(text) || text.includes('\n')) ? ' xml:space="preserve"' : '';
-    return `<c r="${ref}" t="inlineStr"><is><t${space}>${escapeXml(text)}</t></is></c>`;
+    this.cellHead(this.col);
+    const preserve = lineBreak || (s < e && (isXmlSpace(buf[s]) || isXmlSpace(buf[e - 1])));
+    this.put(preserve ? TEXT_OPEN_PRESERVE : TEXT_OPEN);
+    if (!special) this.copy(buf, s, e);
+    else {
+      // Each byte becomes at most 7 (`_x005F_`, `_x001F_`).
+      const out = this.room((e - s) * 7 + TEXT_CLOSE.length);
+      let o = this.o;
+      for (let i = s; i < e; i++) {
+        const c = buf[i] as number;
+        const cls = BYTE_CLASS[c];
+        if (cls === 0 || cls === 3) {
+          out[o++] = c;
+        } else if (cls === 1) {
+          const esc = ESCAPES[c] as Buffer;
+          out.set(esc, o);
+          o += esc.length;
+        } else if (c === QUOTE) {
+          // A quote in a quoted CSV field is doubled: write one.
+          out[o++] = c;
+          i++;
+        } else if (c === 0x5f) {
+          // A literal "_xHHHH_" must not be read back as an escape.
+          if (
+            buf[i + 1] === 0x78 &&
+            i + 6 < e &&
+            isHex(buf[i + 2]) &&
+            isHex(buf[i + 3]) &&
+            isHex(buf[i + 4]) &&
+            isHex(buf[i + 5]) &&
+            buf[i + 6] === 0x5f
+          ) {
+            out.set(LITERAL_UNDERSCORE, o);
+            o += LITERAL_UNDERSCORE.length;
+          } else out[o++] = c;
+        } else if (buf[i + 1] === 0xbf && (buf[i + 2] === 0xbe || buf[i + 2] === 0xbf) && i + 2 < e) {
+          // U+FFFE, U+FFFF (EF BF BE, EF BF BF): not XML characters.
+          o += out.write(buf[i + 2] === 0xbe ? '_xFFFE_' : '_xFFFF_', o, 'latin1');
+          i += 2;
+        } else out[o++] = c;
+      }
+      this.o = o;
+    }
+    this.put(TEXT_CLOSE);
   }
 
-  override _transform(row: Record<string, unknown>, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      if (++this.rows > this.maxRows) throw new TooManyRowsError(this.maxRows, undefined, 'The rows of an xlsx sheet');
-      const r = this.rows + 1;
-      let xml = `<row r="${r}">`;
-      for (let i = 0; i < this.columns.length; i++) {
-        const column = this.columns[i] as ExportColumn;
-        xml += this.cell(row[column.name], column, `${this.letters[i]}${r}`);
+  /** How many `""` pairs a quoted field's text holds. */
+  private doubledQuotes(buf: Buffer, s: number, e: number): number {
+    let n = 0;
+    for (let i = buf.indexOf(QUOTE, s); i !== -1 && i < e; i = buf.indexOf(QUOTE, i + 2)) n++;
+    return n;
+  }
+
+  /**
+   * Writes the cells of `buf`, which begins at a field's start; returns where a field the input
+   * ended inside begins (to be parsed again with the next chunk), or -1. `final`: no more input.
+   */
+  private parse(buf: Buffer, final: boolean): number {
+    const n = buf.length;
+    let i = 0;
+    for (;;) {
+      if (i === n) {
+        // After a `,` at the very end, the row's last field is an empty one: NULL.
+        if (final && this.inRow) this.endRow();
+        return -1;
       }
-      this.batch += `${xml}</row>`;
+      if (!this.inRow) this.startRow();
+      let s: number;
+      let e: number;
+      let next: number;
+      const quoted = buf[i] === QUOTE;
+      if (quoted) {
+        s = i + 1;
+        let j = s;
+        for (;;) {
+          j = buf.indexOf(QUOTE, j);
+          // No closing quote yet, or a quote that may be the first of `""`.
+          if (j === -1 || (j + 1 === n && !final)) return i;
+          if (buf[j + 1] === QUOTE) j += 2;
+          else break;
+        }
+        e = j;
+        next = j + 1;
+      } else {
+        let j = i;
+        while (j < n) {
+          const c = buf[j];
+          if (c === COMMA || c === LF) break;
+          j++;
+        }
+        if (j === n && !final) return i;
+        s = i;
+        e = j;
+        next = j;
+      }
+      this.cell(buf, s, e, quoted);
+      if (next === n) {
+        this.endRow();
+        return -1;
+      }
+      const sep = buf[next];
+      if (sep === COMMA) this.col++;
+      else if (sep === LF) this.endRow();
+      else throw new Error(`unexpected byte ${sep} after a quoted field of PostgreSQL's CSV`);
+      i = next + 1;
+    }
+  }
+
+  private endRow(): void {
+    this.put(ROW_END);
+    this.col = 0;
+    this.inRow = false;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.consume(chunk, false);
     } catch (err) {
       cb(err as Error);
       return;
     }
-    if (this.batch.length < BATCH_CHARS) {
+    this.send(cb);
+  }
+
+  private consume(chunk: Buffer, final: boolean): void {
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = undefined;
+    const rest = this.parse(buf, final);
+    if (rest >= 0 && rest < buf.length) this.carry = Buffer.from(buf.subarray(rest));
+  }
+
+  /** Hands the sheet XML written so far to zlib once there is enough; `cb` when it can take more. */
+  private send(cb: TransformCallback): void {
+    if (this.o < OUT_BYTES) {
       cb();
       return;
     }
-    const more = this.sheet.push(this.batch);
-    this.batch = '';
-    if (more) cb();
-    else this.heldRow = cb;
+    if (this.deflateOut()) cb();
+    else this.deflate.once('drain', () => cb());
+  }
+
+  private deflateOut(): boolean {
+    const whole = this.out;
+    const xml = whole.subarray(0, this.o);
+    this.sheetEntry.crc = crc32(xml, this.sheetEntry.crc);
+    this.sheetEntry.uncompressed += xml.length;
+    this.out = this.spare.pop() ?? Buffer.allocUnsafe(OUT_BYTES);
+    this.o = 0;
+    // Once zlib has read a Buffer it is written again: a new one for each would be ~1 GB of
+    // allocations for a million rows, and V8 answers those with a full collection every ~100 ms.
+    return this.deflate.write(xml, () => {
+      if (whole.length === OUT_BYTES) this.spare.push(whole);
+    });
   }
 
   override _flush(cb: TransformCallback): void {
-    this.sheet.push(this.batch + SHEET_END);
-    this.batch = '';
-    this.sheet.push(null);
-    this.zipEnded.then(
-      () => cb(),
+    try {
+      // PostgreSQL ends every row with a line break; a last row without one is ended here.
+      if (this.carry || this.inRow) this.consume(Buffer.alloc(0), true);
+      this.put(b(SHEET_END));
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    this.deflateOut();
+    this.deflate.end();
+    this.deflated.then(
+      () => {
+        this.pushZip(dataDescriptor(this.sheetEntry));
+        this.pushZip(centralDirectory(this.entries, this.offset));
+        cb();
+      },
       (err: unknown) => cb(err as Error),
     );
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
-    this.sheet.destroy();
+    this.deflate.destroy();
     cb(err);
   }
 }
 
-/** A Transform: row objects in, the xlsx file's bytes out; at most {@link XLSX_MAX_DATA_ROWS} rows. */
+function isXmlSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** A Transform: PostgreSQL's CSV of the export in, the xlsx file's bytes out; at most {@link XLSX_MAX_DATA_ROWS} rows. */
 export function createXlsxExportWriter(opts: XlsxExportWriterOptions): Transform {
   return new XlsxExportWriter(opts);
 }

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { LineCounter, JsonLinesToRows, ObjectImportEncoder, FORMATS, exportColumns, inferSchema } from '../../../src/formats/index.js';
 import { foreignValue } from '../../../src/formats/object-import.encoder.js';
 import { createSqlExportWriter, sqlLiteral } from '../../../src/formats/sql-export.writer.js';
-import { planExport, REWRITE_CHUNK_BYTES, ROW_WRITER_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
+import { planExport, REWRITE_CHUNK_BYTES } from '../../../src/formats/export-plan.js';
 import { duckdbAvailable } from '../../../src/formats/parquet/parquet-duckdb.writer.js';
 import { FIELDS, copyLine, defaults, runImport, through } from './helpers.js';
 
@@ -221,7 +221,7 @@ describe('export stages', () => {
 });
 
 describe('export plans', () => {
-  it('row writers read the COPY in small buffers (each becomes row objects at once); passed-through bytes in the default large ones', async () => {
+  it("formats that rewrite PostgreSQL's CSV read the COPY in 256 KiB buffers; passed-through bytes in the default large ones", async () => {
     const plan = (fileType: (typeof FORMATS)[number]['fileType']) =>
       planExport({
         fileType,
@@ -231,7 +231,14 @@ describe('export plans', () => {
         gzip: false,
         onRows: () => undefined,
       });
-    assert.deepEqual(plan('xlsx').source, { kind: 'json', chunkBytes: ROW_WRITER_CHUNK_BYTES });
+    // xlsx: PostgreSQL's CSV, written as the sheet's XML in the worker.
+    assert.deepEqual(plan('xlsx').source, {
+      kind: 'csv',
+      delimiter: ',',
+      header: false,
+      escapeFormulas: false,
+      chunkBytes: REWRITE_CHUNK_BYTES,
+    });
     // Parquet: PostgreSQL's CSV into DuckDB once its library has loaded, else row objects into the JavaScript writer.
     await duckdbAvailable();
     assert.deepEqual(plan('parquet').source, {

@@ -9,17 +9,21 @@ import { InvalidParameterError, TooManyRowsError } from '../../../../src/errors.
 import type { ExportColumn } from '../../../../src/formats/columnar-types.js';
 import { createXlsxExportWriter, readXlsxRows, xlsxSheetName, type XlsxExportWriterOptions } from '../../../../src/formats/xlsx/index.js';
 import { defined } from '../../../helpers/defined.js';
-import { AWKWARD_ROWS, COLUMNS, FIELDS, collect, expectedRow, tempDir } from '../parquet/awkward-rows.js';
+import { AWKWARD_ROWS, COLUMNS, collect, expectedRow, tempDir } from '../parquet/awkward-rows.js';
+import { copyCsvOf } from '../../../helpers/copy-csv.js';
+import { zipPart } from '../../../helpers/xlsx.js';
 
 const { ValueType } = ExcelJS;
 const dir = tempDir('tableport-xlsx-');
 let n = 0;
 
+/** Rows written as the export writes them: PostgreSQL's CSV of the rows, through the writer. */
 async function writeXlsx(rows: Record<string, unknown>[], opts: Partial<XlsxExportWriterOptions> = {}): Promise<string> {
   const file = join(dir(), `out-${++n}.xlsx`);
+  const columns = opts.columns ?? COLUMNS;
   await pipeline(
-    Readable.from(rows),
-    createXlsxExportWriter({ tableName: 'orders', fields: FIELDS, columns: COLUMNS, ...opts }),
+    Readable.from([Buffer.from(copyCsvOf(rows, columns))]),
+    createXlsxExportWriter({ tableName: 'orders', columns, ...opts }),
     createWriteStream(file),
   );
   return file;
@@ -110,14 +114,14 @@ describe('createXlsxExportWriter', () => {
       (function* () {
         for (let i = 0; i < 30_000; i++) {
           read++;
-          yield { id: `row-${i}-${'x'.repeat(i % 50)}`, n: i };
+          yield Buffer.from(`row-${i}-${'x'.repeat(i % 50)},${i}\n`);
         }
       })(),
     );
     let firstAt = -1;
     await pipeline(
       source,
-      createXlsxExportWriter({ tableName: 't', fields: [], columns }),
+      createXlsxExportWriter({ tableName: 't', columns }),
       new Writable({
         write(_c: Buffer, _e, cb) {
           if (firstAt < 0) firstAt = read;
@@ -147,22 +151,94 @@ describe('createXlsxExportWriter', () => {
     });
   });
 
-  it('keeps dates Excel cannot show (before 1900-03-01) as ISO text', async () => {
+  it('writes every date as a serial day counted from 1899-12-30, negative before it, as LibreOffice writes them', async () => {
     const columns: ExportColumn[] = [{ name: 'at', type: 'date' }];
+    // The serials LibreOffice Calc 7.4 itself wrote for these days when it saved them as xlsx.
+    const days: Array<[string, string]> = [
+      ['0001-01-01T00:00:00.000Z', '-693593'],
+      ['1000-01-01T00:00:00.000Z', '-328716'],
+      ['1800-06-15T00:00:00.000Z', '-36357'],
+      ['1899-12-30T00:00:00.000Z', '0'],
+      ['1899-12-31T00:00:00.000Z', '1'],
+      ['1900-01-01T00:00:00.000Z', '2'],
+      ['1900-03-01T00:00:00.000Z', '61'],
+      ['2024-02-29T00:00:00.000Z', '45351'],
+      ['1899-12-29T18:00:00.000Z', '-0.25'],
+    ];
+    const timed = ['1800-06-15T12:34:56.789Z', '1900-02-28T23:59:59.999Z', '9999-12-31T23:59:59.999Z', '1969-12-31T23:59:59.999Z'];
+    const all = [...days.map(([at]) => at), ...timed];
     const file = await writeXlsx(
-      [{ at: '1900-02-28T23:59:59.999Z' }, { at: '1900-03-01T00:00:00.000Z' }, { at: '0001-01-01T00:00:00.000Z' }],
+      all.map((at) => ({ at })),
       { columns },
     );
-    const ws = await firstSheet(file);
-    assert.equal(ws.name, 'orders');
-    assert.deepEqual(cell(ws, 'A2'), [ValueType.String, '1900-02-28T23:59:59.999Z']);
-    // Serial 61 (after Excel's phantom 1900-02-29); exceljs reads it back as the day it shows.
-    assert.deepEqual(cell(ws, 'A3'), [ValueType.Date, new Date('1900-03-01T00:00:00.000Z')]);
-    assert.equal(ws.getCell('A3').numFmt, 'yyyy-mm-dd hh:mm:ss.000');
-    assert.deepEqual(cell(ws, 'A4'), [ValueType.String, '0001-01-01T00:00:00.000Z']);
+    const xml = await zipPart(file, 'xl/worksheets/sheet1.xml');
+    for (const [i, [at, serial]] of days.entries())
+      assert.ok(xml.includes(`<c r="A${i + 2}" s="1"><v>${serial}</v></c>`), `${at}: serial ${serial}`);
+    assert.equal((xml.match(/ s="1"><v>/g) ?? []).length, all.length, 'every date is a date cell');
+    // Read back to the millisecond.
     assert.deepEqual(
-      (await collect(readXlsxRows(file))).map((r) => r.row.at),
-      ['1900-02-28T23:59:59.999Z', new Date('1900-03-01T00:00:00.000Z'), '0001-01-01T00:00:00.000Z'],
+      (await collect(readXlsxRows(file))).map((r) => (r.row.at as Date).toISOString()),
+      all,
+    );
+    // exceljs reads the same instants (from 1900-03-01 on, Excel shows the same days).
+    const ws = await firstSheet(file);
+    assert.deepEqual(cell(ws, 'A8'), [ValueType.Date, new Date('1900-03-01T00:00:00.000Z')]);
+    assert.equal(ws.getCell('A8').numFmt, 'yyyy-mm-dd hh:mm:ss.000');
+  });
+
+  it('writes NULL as no cell and the empty string as an empty text cell', async () => {
+    const columns: ExportColumn[] = [
+      { name: 'id', type: 'string' },
+      { name: 'title', type: 'string' },
+      { name: 'n', type: 'integer' },
+    ];
+    const file = await writeXlsx(
+      [
+        { id: 'a', title: '', n: null },
+        { id: 'b', title: null, n: 1 },
+      ],
+      { columns },
+    );
+    const xml = await zipPart(file, 'xl/worksheets/sheet1.xml');
+    assert.ok(
+      xml.includes('<row r="2"><c r="A2" t="inlineStr"><is><t>a</t></is></c><c r="B2" t="inlineStr"><is><t></t></is></c></row>'),
+      xml,
+    );
+    assert.ok(xml.includes('<row r="3"><c r="A3" t="inlineStr"><is><t>b</t></is></c><c r="C3"><v>1</v></c></row>'), xml);
+    assert.deepEqual(
+      (await collect(readXlsxRows(file))).map((r) => r.row),
+      [
+        { id: 'a', title: '', n: null },
+        { id: 'b', title: null, n: 1 },
+      ],
+    );
+  });
+
+  it('writes the same sheet whatever the chunks the CSV comes in (fields, quotes and characters cut anywhere)', async () => {
+    const rows = [
+      ...AWKWARD_ROWS,
+      { id: 'x', title: 'not XML: \ufffe\uffff, CR\r alone, "quoted", _x005F_ and _xABCD_ and _x12_', price: Number.NaN },
+      { id: 'y', title: '\n', qty: 7 },
+      { id: 'z', price: Number.NEGATIVE_INFINITY, at: '1000-01-01T00:00:00.000Z' },
+    ];
+    const csv = Buffer.from(copyCsvOf(rows, COLUMNS));
+    const sheetOf = async (chunks: Buffer[]) => {
+      const file = join(dir(), `chunks-${++n}.xlsx`);
+      await pipeline(Readable.from(chunks), createXlsxExportWriter({ tableName: 'orders', columns: COLUMNS }), createWriteStream(file));
+      return { file, xml: await zipPart(file, 'xl/worksheets/sheet1.xml') };
+    };
+    const whole = await sheetOf([csv]);
+    const bytes: Buffer[] = [];
+    for (let i = 0; i < csv.length; i++) bytes.push(csv.subarray(i, i + 1));
+    assert.equal((await sheetOf(bytes)).xml, whole.xml, 'a byte at a time');
+    for (const cut of [1, 7, 100, csv.length - 1])
+      assert.equal((await sheetOf([csv.subarray(0, cut), csv.subarray(cut)])).xml, whole.xml, `cut at ${cut}`);
+    // Without the last row's line break, the row is still ended.
+    assert.equal((await sheetOf([csv.subarray(0, csv.length - 1)])).xml, whole.xml, 'no final line break');
+    const got = await collect(readXlsxRows(whole.file));
+    assert.deepEqual(
+      got.map((r) => r.row),
+      rows.map((r) => expectedRow({ ...r, price: typeof r.price === 'number' && !Number.isFinite(r.price) ? String(r.price) : r.price })),
     );
   });
 

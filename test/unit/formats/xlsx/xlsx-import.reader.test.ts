@@ -11,6 +11,7 @@ import yazl from 'yazl';
 import { InvalidFileError } from '../../../../src/errors.js';
 import { createXlsxExportWriter, isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
 import { collect, tempDir } from '../parquet/awkward-rows.js';
+import { copyCsvOf } from '../../../helpers/copy-csv.js';
 
 const dir = tempDir('tableport-xlsx-read-');
 /** Workbooks SheetJS wrote from SHEET (test/fixtures/formats/generate-sheetjs.cjs). */
@@ -226,7 +227,11 @@ describe('readXlsxRows', () => {
       { name: 'id', type: 'string' as const },
       { name: 'n', type: 'integer' as const },
     ];
-    await pipeline(Readable.from(rows), createXlsxExportWriter({ tableName: 't', fields: [], columns }), createWriteStream(file));
+    await pipeline(
+      Readable.from([Buffer.from(copyCsvOf(rows, columns))]),
+      createXlsxExportWriter({ tableName: 't', columns }),
+      createWriteStream(file),
+    );
     const ac = new AbortController();
     let seen = 0;
     await assert.rejects(
