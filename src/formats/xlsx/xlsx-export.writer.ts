@@ -91,8 +91,8 @@ function digits(b: Buffer, from: number, n: number): number {
 
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The serial day of to_char's `YYYY-MM-DDTHH:MI:SS.MSZ` in `b[s, e)`, or NaN for any other text. */
-export function serialOfIso(b: Buffer, s: number, e: number): number {
+/** Milliseconds from 1899-12-30 (serial day 0) to to_char's `YYYY-MM-DDTHH:MI:SS.MSZ` in `b[s, e)`, or NaN for any other text. */
+export function serialMsOfIso(b: Buffer, s: number, e: number): number {
   if (e - s !== 24 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== 0x3a) return Number.NaN;
   if (b[s + 16] !== 0x3a || b[s + 19] !== 0x2e || b[s + 23] !== 0x5a) return Number.NaN;
   const y = digits(b, s, 4);
@@ -102,10 +102,55 @@ export function serialOfIso(b: Buffer, s: number, e: number): number {
   const mi = digits(b, s + 14, 2);
   const sec = digits(b, s + 17, 2);
   const ms = digits(b, s + 20, 3);
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (DAYS_IN_MONTH[mo] as number) || h < 0 || h > 23 || mi < 0 || mi > 59) return Number.NaN;
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (DAYS_IN_MONTH[mo] as number) || h < 0 || h > 23 || mi < 0 || mi > 59)
+    return Number.NaN;
   if (sec < 0 || sec > 59 || ms < 0) return Number.NaN;
-  const days = daysFromCivil(y, mo, d);
-  return excelSerial(days * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms);
+  return (daysFromCivil(y, mo, d) + EPOCH_SERIAL) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+}
+
+/** Writes the digits of a non-negative integer at `o`; returns the index after them. */
+function writeDigits(out: Buffer, o: number, n: number): number {
+  let len = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
+  let v = n;
+  for (let i = o + len - 1; i >= o; i--) {
+    out[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return o + len;
+}
+
+/**
+ * Writes the serial day of `serialMs` (milliseconds from serial day 0, an integer) as decimal text
+ * at `o`: the whole days, and the day's fraction to 11 digits (under a microsecond), which reads
+ * back to the same millisecond. Digits are written by hand: `String(number)` keeps each result in
+ * V8's number-to-string cache, and a million of them made the collector run a full mark every
+ * ~50 ms.
+ */
+export function writeSerial(out: Buffer, o: number, serialMs: number): number {
+  let at = o;
+  let abs = serialMs;
+  if (serialMs < 0) {
+    out[at++] = 0x2d;
+    abs = -serialMs;
+  }
+  const days = Math.floor(abs / MS_PER_DAY);
+  at = writeDigits(out, at, days);
+  const rem = abs - days * MS_PER_DAY;
+  if (rem === 0) return at;
+  // rem * 1e6 is below 2^53: exact; the quotient is the fraction's first 11 digits, rounded.
+  let fraction = Math.round((rem * 1e6) / 864);
+  let width = 11;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    width--;
+  }
+  out[at++] = 0x2e;
+  for (let i = at + width - 1; i >= at; i--) {
+    out[i] = 0x30 + (fraction % 10);
+    fraction = Math.floor(fraction / 10);
+  }
+  return at + width;
 }
 
 export interface XlsxExportWriterOptions {
@@ -184,9 +229,9 @@ export class XlsxExportWriter extends Transform {
   private readonly spare: Buffer[] = [];
   /** Data rows begun (the header is row 1, so data row n is sheet row n + 1). */
   private rows = 0;
-  /** The current row's number as ASCII digits: `rowDigits[0, rowDigitsLength)`. */
-  private readonly rowDigits = Buffer.alloc(16);
-  private rowDigitsLength = 0;
+  /** The current row's number as ASCII digits: `rowDigits[0, rowDigitsLength)` (the header's, 1, at first). */
+  private readonly rowDigits = Buffer.from('1               ', 'latin1');
+  private rowDigitsLength = 1;
   private col = 0;
   /** The current row's `<row>` is written and its `</row>` is not. */
   private inRow = false;
@@ -310,7 +355,16 @@ export class XlsxExportWriter extends Transform {
   private startRow(): void {
     if (++this.rows > this.maxRows) throw new TooManyRowsError(this.maxRows, undefined, 'The rows of an xlsx sheet');
     this.inRow = true;
-    this.rowDigitsLength = this.rowDigits.write(String(this.rows + 1), 0, 'latin1');
+    // The row number's digits, counted up by hand (see writeSerial on String(number)).
+    const digits = this.rowDigits;
+    let i = this.rowDigitsLength - 1;
+    while (i >= 0 && digits[i] === 0x39) digits[i--] = 0x30;
+    if (i >= 0) digits[i] = (digits[i] as number) + 1;
+    else {
+      digits.copyWithin(1, 0, this.rowDigitsLength);
+      digits[0] = 0x31;
+      this.rowDigitsLength++;
+    }
     this.put(ROW_OPEN);
     const out = this.room(this.rowDigitsLength + 2);
     for (let i = 0; i < this.rowDigitsLength; i++) out[this.o++] = this.rowDigits[i] as number;
@@ -339,12 +393,11 @@ export class XlsxExportWriter extends Transform {
       this.put(buf[s] === 0x74 /* t */ ? TRUE_CELL : FALSE_CELL);
       return;
     } else if (kind === DATE && !quoted) {
-      const serial = serialOfIso(buf, s, e);
-      if (!Number.isNaN(serial)) {
+      const serialMs = serialMsOfIso(buf, s, e);
+      if (!Number.isNaN(serialMs)) {
         this.cellHead(col);
         this.put(DATE_OPEN);
-        const text = String(serial);
-        this.o += this.room(text.length + VALUE_CLOSE.length).write(text, this.o, 'latin1');
+        this.o = writeSerial(this.room(32), this.o, serialMs);
         this.put(VALUE_CLOSE);
         return;
       }
@@ -533,6 +586,7 @@ export class XlsxExportWriter extends Transform {
     try {
       // PostgreSQL ends every row with a line break; a last row without one is ended here.
       if (this.carry || this.inRow) this.consume(Buffer.alloc(0), true);
+      if (this.carry) throw new Error("PostgreSQL's CSV ended inside a quoted field");
       this.put(b(SHEET_END));
     } catch (err) {
       cb(err as Error);
