@@ -102,8 +102,7 @@ export function serialMsOfIso(b: Buffer, s: number, e: number): number {
   const mi = digits(b, s + 14, 2);
   const sec = digits(b, s + 17, 2);
   const ms = digits(b, s + 20, 3);
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (DAYS_IN_MONTH[mo] as number) || h < 0 || h > 23 || mi < 0 || mi > 59)
-    return Number.NaN;
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (DAYS_IN_MONTH[mo] as number) || h < 0 || h > 23 || mi < 0 || mi > 59) return Number.NaN;
   if (sec < 0 || sec > 59 || ms < 0) return Number.NaN;
   return (daysFromCivil(y, mo, d) + EPOCH_SERIAL) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
 }
