@@ -15,6 +15,7 @@ import { stat } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
@@ -93,8 +94,35 @@ function readEntries(zip: yauzl.ZipFile): Promise<Entries> {
   });
 }
 
-function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
-  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
+/**
+ * An entry's bytes as they inflate. yauzl's own inflate hands them out in zlib's default 16 KiB
+ * pieces, each a callback and a Buffer: a fifth of a 1M-row import's time went there. So the entry
+ * is read as stored and inflated here in 256 KiB pieces, and its size checked against the one it
+ * declares, as yauzl's `validateEntrySizes` does.
+ */
+async function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+    throw new InvalidFileError(
+      `The xlsx part ${entry.fileName} is compressed with method ${entry.compressionMethod}, which no workbook uses.`,
+    );
+  }
+  const deflated = entry.compressionMethod === 8;
+  const raw = await new Promise<Readable>((resolve, reject) =>
+    zip.openReadStream(entry, deflated ? { decompress: false } : {}, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  if (!deflated) return raw;
+  const inflate = createInflateRaw({ chunkSize: 256 * 1024 });
+  raw.on('error', (err) => inflate.destroy(err));
+  inflate.on('close', () => raw.destroy());
+  let bytes = 0;
+  inflate.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
+  inflate.on('end', () => {
+    if (bytes !== entry.uncompressedSize)
+      inflate.destroy(new Error(`${entry.fileName} inflates to ${bytes} bytes, not the ${entry.uncompressedSize} its entry declares`));
+  });
+  return raw.pipe(inflate);
 }
 
 function partTooLarge(name: string, limit: number): InvalidFileError {

@@ -48,10 +48,21 @@ function quoted(tag: string, name: string): string | undefined {
   return tag.slice(from, tag.indexOf('"', from));
 }
 
+/** Whether white space stands beside an `=` (`r = "A1"`), which the usual shape's indexOf would miss. */
+function spaceByEquals(tag: string): boolean {
+  for (let at = tag.indexOf('='); at !== -1; at = tag.indexOf('=', at + 1)) {
+    const before = tag.charCodeAt(at - 1);
+    const after = tag.charCodeAt(at + 1);
+    if (before === 32 || before === 9 || before === 10 || before === 13 || after === 32 || after === 9 || after === 10 || after === 13)
+      return true;
+  }
+  return false;
+}
+
 function cellAttributes(tag: string): CellAttributes {
   // The usual shape, r="A1" s="1" t="s" with double quotes: indexOf is several times faster than a parser.
   const out: CellAttributes = {};
-  if (!tag.includes("'") && !/\s=|=\s/.test(tag)) {
+  if (!tag.includes("'") && !spaceByEquals(tag)) {
     const r = quoted(tag, 'r');
     const t = quoted(tag, 't');
     const s = quoted(tag, 's');
