@@ -212,6 +212,19 @@ describe('readXlsxRows', () => {
     await refused(join(dir(), 'empty.xlsx'), /The file is empty/);
   });
 
+  it('refuses a sheet that inflates to another size than its zip entry declares', async () => {
+    const file = join(dir(), 'declared.xlsx');
+    const columns = [{ name: 'id', type: 'string' as const }];
+    await pipeline(Readable.from([Buffer.from('a\nb\n')]), createXlsxExportWriter({ tableName: 't', columns }), createWriteStream(file));
+    assert.equal((await collect(readXlsxRows(file))).length, 2);
+    // The central directory's record of the sheet: its uncompressed size, 24 bytes in, one byte less.
+    const bytes = await readFile(file);
+    const record = bytes.lastIndexOf(Buffer.concat([Buffer.from([0x50, 0x4b, 0x01, 0x02])]), bytes.lastIndexOf('xl/worksheets/sheet1.xml'));
+    bytes.writeUInt32LE(bytes.readUInt32LE(record + 24) - 1, record + 24);
+    await writeFile(file, bytes);
+    await refused(file, /damaged or truncated \(xl\/worksheets\/sheet1.xml inflates to \d+ bytes, not the \d+ its entry declares\)/);
+  });
+
   it('refuses a sheet with no rows at all', async () => {
     const wb = new ExcelJS.Workbook();
     wb.addWorksheet('Empty');
