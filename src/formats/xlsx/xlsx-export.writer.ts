@@ -303,11 +303,15 @@ export class XlsxExportWriter extends Transform {
   }
 
   /** Room for `more` bytes at `o`. */
+  /**
+   * The output Buffer with room for `more` bytes at `o`: a full one goes to zlib and a spare one
+   * takes its place (a cell may span two), so no Buffer grows; a value larger than a whole
+   * Buffer gets one of its own.
+   */
   private room(more: number): Buffer {
     if (this.o + more > this.out.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + more));
-      this.out.copy(next, 0, 0, this.o);
-      this.out = next;
+      if (this.o > 0) this.deflateOut();
+      if (more > this.out.length) this.out = Buffer.allocUnsafe(more);
     }
     return this.out;
   }
@@ -551,23 +555,43 @@ export class XlsxExportWriter extends Transform {
   }
 
   private consume(chunk: Buffer, final: boolean): void {
-    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    this.carry = undefined;
+    let start = 0;
+    const carry = this.carry;
+    if (carry) {
+      // The carried field is finished with as few of the chunk's first bytes as it needs: joining it
+      // to the whole chunk copied 256 KiB per chunk, and so much allocation is work for the collector.
+      this.carry = undefined;
+      for (let take = Math.min(chunk.length, 256); ; take = Math.min(chunk.length, take * 4)) {
+        const head = Buffer.concat([carry, chunk.subarray(0, take)]);
+        const rest = this.parse(head, final && take === chunk.length);
+        if (rest === -1) {
+          start = take;
+          break;
+        }
+        if (rest >= carry.length) {
+          // Past the carried field: go on from the field the head cut, in the chunk.
+          start = rest - carry.length;
+          break;
+        }
+        if (take === chunk.length) {
+          this.carry = Buffer.from(head.subarray(rest));
+          return;
+        }
+      }
+    }
+    const buf = start === 0 ? chunk : chunk.subarray(start);
     const rest = this.parse(buf, final);
     if (rest >= 0 && rest < buf.length) this.carry = Buffer.from(buf.subarray(rest));
   }
 
-  /** Hands the sheet XML written so far to zlib once there is enough; `cb` when it can take more. */
+  /** `cb` once zlib can take more: the backpressure of the zip's reader, one input chunk at a time. */
   private send(cb: TransformCallback): void {
-    if (this.o < OUT_BYTES) {
-      cb();
-      return;
-    }
-    if (this.deflateOut()) cb();
-    else this.deflate.once('drain', () => cb());
+    if (this.deflate.writableNeedDrain) this.deflate.once('drain', () => cb());
+    else cb();
   }
 
-  private deflateOut(): boolean {
+  /** Hands the XML written so far to zlib (which may queue it past its high-water mark; `send` waits). */
+  private deflateOut(): void {
     const whole = this.out;
     const xml = whole.subarray(0, this.o);
     this.sheetEntry.crc = crc32(xml, this.sheetEntry.crc);
@@ -576,7 +600,7 @@ export class XlsxExportWriter extends Transform {
     this.o = 0;
     // Once zlib has read a Buffer it is written again: a new one for each would be ~1 GB of
     // allocations for a million rows, and V8 answers those with a full collection every ~100 ms.
-    return this.deflate.write(xml, () => {
+    this.deflate.write(xml, () => {
       if (whole.length === OUT_BYTES) this.spare.push(whole);
     });
   }
@@ -591,7 +615,7 @@ export class XlsxExportWriter extends Transform {
       cb(err as Error);
       return;
     }
-    this.deflateOut();
+    if (this.o > 0) this.deflateOut();
     this.deflate.end();
     this.deflated.then(
       () => {
