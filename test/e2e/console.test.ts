@@ -16,6 +16,7 @@ import { createLogger } from '../../src/logger.js';
 import { createQueueBackend } from '../../src/queue/index.js';
 import { waitForJob } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 import { openBrowser, type Browser } from './helpers/browser.js';
 
 const WAIT = { timeout: 120_000 };
@@ -512,13 +513,10 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
     const maintenance = backend.queue(QueueName.Maintenance, {});
     server.clock.advance(61_000); // the table's minute, taken by the imports above, is over
     await maintenance.add(JobName.RunSchedule, { scheduleId: id, due: server.clock.now() }, { jobId: `console-fire-${id}` });
-    let runId = '';
-    for (let i = 0; i < 600 && !runId; i++) {
+    const runId = await waitFor('the firing to make a run', async () => {
       const runs = (await api('GET', `/schedules/${id}/runs`)).json.objects as Array<{ id: string }>;
-      runId = runs[0]?.id ?? '';
-      if (!runId) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(runId, 'the firing made a run');
+      return runs[0]?.id;
+    });
     await waitForJob(server, token, runId, 60_000);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator(`[data-testid=schedule-runs] li[data-job-id="${runId}"] a`).click();
