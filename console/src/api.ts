@@ -26,6 +26,13 @@ export interface ScheduleCreate {
   mode: 'all' | 'changes';
   export: Record<string, unknown>;
 }
+/** `PATCH /schedules/:id`: only what changes (`every` and `cron` replace each other). */
+export interface ScheduleChange {
+  every?: string;
+  cron?: string;
+  timezone?: string;
+  mode?: 'all' | 'changes';
+}
 
 /** An error reply of the API: its stable code and the sentence to show. */
 export class ApiError extends Error {
@@ -102,6 +109,7 @@ export const api = {
   schedules: (offset = 0, limit = 100) => request<Page<Schedule>>('GET', `/schedules${q({ limit, offset })}`),
   schedule: (id: string) => request<Schedule>('GET', `/schedules/${id}`),
   createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/schedules', body),
+  updateSchedule: (id: string, body: ScheduleChange) => request<Schedule>('PATCH', `/schedules/${id}`, body),
   pauseSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/pause`),
   resumeSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/resume`),
   deleteSchedule: (id: string) => request<void>('DELETE', `/schedules/${id}`),
