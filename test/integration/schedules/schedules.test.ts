@@ -131,6 +131,21 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
       assert.match(res.body.error_msg, new RegExp(param.replace('.', '\\.')), JSON.stringify(res.body));
     }
     assert.equal((await c.post('/oserve/v1/schedules').send({ table_id: 999999, every: '1h', export: { file_type: 'csv' } })).status, 404);
+
+    // A refused change leaves the schedule as it was.
+    const made = await c.post('/oserve/v1/schedules').send({ table_id: tableId, cron: '0 3 * * *', export: { file_type: 'csv' } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    for (const [body, param] of [
+      [{ cron: '61 25 * * *' }, 'cron'],
+      [{ timezone: 'Mars/Base' }, 'timezone'],
+      [{ every: '1h', cron: '0 4 * * *' }, 'every'],
+    ] as const) {
+      const res = await c.patch(`/oserve/v1/schedules/${made.body.id}`).send(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(res.body.error_msg, new RegExp(param), JSON.stringify(res.body));
+      const now = (await c.get(`/oserve/v1/schedules/${made.body.id}`)).body;
+      assert.deepEqual([now.cron, now.every, now.timezone], ['0 3 * * *', null, 'UTC'], JSON.stringify(body));
+    }
   });
 
   test('a firing births an ordinary job; a second firing for the same slot does not; one inside the minute waits for it', async () => {
