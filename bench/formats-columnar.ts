@@ -1,8 +1,9 @@
 /**
  * Parquet and xlsx writers and readers at 1,000,000 narrow rows: time, rows/s and peak RSS per case,
  * each case in its own child process so its peak memory is its own. Compares tableport's modules
- * (hyparquet-writer / hyparquet, tableport's xlsx writer and reader) with the other candidates
- * (DuckDB's node API, exceljs streaming), on the same generated rows.
+ * (hyparquet-writer / hyparquet, tableport's xlsx writer and reader) with DuckDB's node API, on the
+ * same generated rows. (exceljs's streaming writer and reader were measured here too while exceljs
+ * was a dev dependency: docs/benchmarks.md keeps their figures.)
  *
  *   npm run bench:columnar                                        # every case, 1,000,000 rows, heap capped as the worker's
  *   npm run bench:columnar -- --rows 100000 --cases parquet-write,parquet-read
@@ -146,37 +147,6 @@ const CASES: Record<string, Case> = {
     let count = 0;
     for await (const r of readXlsxRows(join(dir, 'rows.xlsx'))) if (r.row.id !== undefined) count++;
     return { rows: count };
-  },
-  async 'exceljs-xlsx-write'(n, dir) {
-    const { default: ExcelJS } = await import('exceljs');
-    const file = join(dir, 'exceljs.xlsx');
-    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useStyles: true, useSharedStrings: false });
-    const ws = wb.addWorksheet('bench');
-    ws.columns = COLUMNS.map((c) => ({
-      header: c.name,
-      key: c.name,
-      ...(c.type === 'date' ? { style: { numFmt: 'yyyy-mm-dd hh:mm:ss.000' } } : {}),
-    }));
-    for (const r of rows(n))
-      ws.addRow(
-        COLUMNS.map((c) =>
-          c.type === 'date' && r[c.name] ? new Date(r[c.name] as string) : c.type === 'array' ? JSON.stringify(r[c.name]) : r[c.name],
-        ),
-      ).commit();
-    await wb.commit();
-    return { rows: n, bytes: (await stat(file)).size };
-  },
-  async 'exceljs-xlsx-read'(_n, dir) {
-    const { default: ExcelJS } = await import('exceljs');
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(join(dir, 'rows.xlsx'), {
-      sharedStrings: 'cache',
-      styles: 'cache',
-      worksheets: 'emit',
-      hyperlinks: 'ignore',
-    });
-    let count = 0;
-    for await (const ws of reader) for await (const _row of ws) count++;
-    return { rows: count - 1 };
   },
 };
 const ORDER = Object.keys(CASES);

@@ -4,112 +4,19 @@
 const BASE = '/oserve/v1';
 const TOKEN_KEY = 'tableport.token';
 
-export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'array' | 'object';
-export interface Field {
-  name: string;
-  type: FieldType;
-}
-export interface Schema {
-  fields: Field[];
-}
-export interface Table {
-  id: number;
-  name: string;
-  schema: Schema;
-  row_count: number;
-  created_at: number;
-}
+// The API's own types (src/types/api.ts, which the SDK publishes): the console reads the same replies.
+import type { FieldSchema, FieldType, Job, JobCreatedResponse, Page, Schedule, Table, TableSchema } from '../../src/types/api.js';
+
+export type { FieldType, ImportPreview, Job, JobError, Page, Schedule, Table } from '../../src/types/api.js';
+export { JOB_STATUSES, JOB_TYPES } from '../../src/types/api.js';
+export type Field = FieldSchema;
+export type Schema = TableSchema;
+export type JobCreated = JobCreatedResponse;
 export type Row = Record<string, unknown>;
-export interface Page<T> {
-  meta: { limit: number; offset: number; total_count: number; next: string | null; previous: string | null };
-  objects: T[];
-}
-export interface JobError {
-  error_code: string;
-  error_msg: string;
-  line?: number;
-  field?: string;
-}
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import', 'undo'] as const;
-export interface Job {
-  id: string;
-  type: (typeof JOB_TYPES)[number] | string;
-  /** `null` for a bundle job, which spans tables. */
-  table_id: number | null;
-  /** The table's name when the job was asked for (a bundle job: an English description, not shown). */
-  table_name?: string;
-  /** A bundle export's tables. */
-  tables?: string[];
-  status: (typeof JOB_STATUSES)[number] | string;
-  progress: number;
-  rows: number;
-  file_url: string | null;
-  file_type: string | null;
-  file_name: string | null;
-  errors: JobError[];
-  dry_run?: boolean;
-  error_report_url?: string | null;
-  inferred_schema?: Schema;
-  created_at: number;
-  started_at?: number | null;
-  finished_at: number | null;
-  mail_status?: 'pending' | 'sent' | 'outbox' | null;
-  destination_url?: string;
-  source_url?: string;
-  /** An import's counts: rows added, rows replaced, rows of the file left out. */
-  inserted?: number;
-  updated?: number;
-  skipped?: number;
-  /** An undo job: the import it undoes, and what it did. */
-  undo_of?: string;
-  deleted?: number;
-  restored?: number;
-  /** An import undone: the undo job. */
-  undone_by?: string | null;
-  /** A scheduled run: its schedule. */
-  schedule_id?: string | null;
-  /** A dry run of an import: what it would store. */
-  preview?: ImportPreview;
-}
-export interface ImportPreview {
-  /** The first rows (up to 20) as they would be stored. */
-  rows: Row[];
-  /** Each field the import fills and the file column it comes from (`null`: not in the file). */
-  columns: Array<{ field: string; type: FieldType; source: string | null }>;
-  /** File columns `mapping` drops. */
-  dropped?: string[];
-  file: { format: string; gzip: boolean; csv_delimiter?: string };
-}
 export interface JobFilter {
   status?: string;
   type?: string;
   table_id?: number;
-}
-export interface JobCreated {
-  status: 'ok';
-  job_id: string;
-  table_id?: number;
-}
-
-/** A schedule: an export that runs itself (`/schedules`, docs/schedules.md). */
-export interface Schedule {
-  id: string;
-  table_id: number | null;
-  tables: string[] | null;
-  every: string | null;
-  cron: string | null;
-  timezone: string;
-  mode: 'all' | 'changes';
-  export: Record<string, unknown>;
-  paused: boolean;
-  watermark_at: number | null;
-  last_run_at: number | null;
-  next_run_at: number | null;
-  last_job_id: string | null;
-  last_error: { error_code: string; error_msg: string } | null;
-  created_at: number;
-  updated_at: number;
 }
 export interface ScheduleCreate {
   table_id: number;
@@ -118,6 +25,13 @@ export interface ScheduleCreate {
   timezone?: string;
   mode: 'all' | 'changes';
   export: Record<string, unknown>;
+}
+/** `PATCH /schedules/:id`: only what changes (`every` and `cron` replace each other). */
+export interface ScheduleChange {
+  every?: string;
+  cron?: string;
+  timezone?: string;
+  mode?: 'all' | 'changes';
 }
 
 /** An error reply of the API: its stable code and the sentence to show. */
@@ -195,6 +109,7 @@ export const api = {
   schedules: (offset = 0, limit = 100) => request<Page<Schedule>>('GET', `/schedules${q({ limit, offset })}`),
   schedule: (id: string) => request<Schedule>('GET', `/schedules/${id}`),
   createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/schedules', body),
+  updateSchedule: (id: string, body: ScheduleChange) => request<Schedule>('PATCH', `/schedules/${id}`, body),
   pauseSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/pause`),
   resumeSchedule: (id: string) => request<Schedule>('POST', `/schedules/${id}/resume`),
   deleteSchedule: (id: string) => request<void>('DELETE', `/schedules/${id}`),

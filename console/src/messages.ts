@@ -211,6 +211,12 @@ export const en = {
   interval: 'Interval (90s, 15m, 1h, 1d; at least a minute)',
   cronPattern: 'Cron pattern (minute hour day month weekday)',
   createSchedule: 'Create schedule',
+  edit: 'Edit',
+  editScheduleOf: 'Edit the schedule of {what}',
+  editEveryHelp: 'A changed interval counts from now.',
+  save: 'Save',
+  scheduleUpdated: 'The schedule of {what} was changed.',
+  scheduleUnchanged: 'Nothing was changed in the schedule of {what}.',
 };
 
 export type Key = keyof typeof en;
@@ -422,6 +428,12 @@ export const zh: Record<Key, string> = {
   interval: '间隔（90s、15m、1h、1d；至少一分钟）',
   cronPattern: 'cron 表达式（分 时 日 月 星期）',
   createSchedule: '创建定时任务',
+  edit: '编辑',
+  editScheduleOf: '编辑 {what} 的定时任务',
+  editEveryHelp: '修改后的间隔从现在开始计算。',
+  save: '保存',
+  scheduleUpdated: '{what} 的定时任务已修改。',
+  scheduleUnchanged: '{what} 的定时任务没有改动。',
 };
 
 /**

@@ -18,7 +18,7 @@ import { registerTransferCommands } from './commands/transfer.command.js';
 import { formatJobError, printJson, warn } from './output.js';
 
 /** The client commands: they need only the SDK. */
-const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql', 'data', 'getstatus', 'migrate']);
+const CLIENT_COMMANDS = new Set(['tables', 'export', 'import', 'jobs', 'rows', 'sql', 'data', 'getstatus', 'migrate', 'schedules']);
 
 // src/cli/ from the sources, dist/src/cli/ once compiled: the first package.json up the tree is ours.
 function packageVersion(): string {

@@ -12,6 +12,7 @@ import { stringify } from 'csv-stringify';
 import { BUILTIN_FIELDS, type FieldSchema } from '../types/api.js';
 import { escapeFormula } from './csv-formulas.js';
 import { storableText } from './storable-text.js';
+import { UnstorableValue } from './values.js';
 
 export const ERROR_REPORT_COLUMN = '#error';
 
@@ -51,7 +52,8 @@ export function createErrorReport(fields: readonly FieldSchema[]): ErrorReport {
 }
 
 function cell(v: unknown): string {
-  if (v === undefined || v === null) return '';
+  // A value no field can store has no text to fix; the reasons column says what it was.
+  if (v === undefined || v === null || v instanceof UnstorableValue) return '';
   if (typeof v === 'object') return JSON.stringify(v);
   return storableText(String(v));
 }

@@ -115,6 +115,8 @@ export type ImportShape =
       read: RowReader;
       /** A quick look at a whole uploaded file (its structure, not its rows), to refuse a damaged one before it is queued. */
       check?: (path: string) => Promise<void>;
+      /** The file's columns in order, from its schema: a new table gets them even when the file holds no row (Parquet). */
+      columns?: (path: string) => Promise<string[]>;
       /**
        * A workbook: the name of the sheet an import reads (named in `opts.sheet`, or found by
        * `opts.columns`), refused with the list of sheets when that is not clear.

@@ -31,7 +31,7 @@ import { formatOf } from './registry.js';
 import { type DecimalSeparator, normalizeNumberText } from './number-format.js';
 import { RowPlan } from './row-plan.js';
 import { StrictTextDecoder, UTF8 } from './text-encoding.js';
-import { parseDate, problemUnder, type ValueLimits } from './values.js';
+import { parseDate, problemUnder, UnstorableValue, type ValueLimits } from './values.js';
 
 export const INFER_SAMPLE_ROWS = 1000;
 
@@ -92,6 +92,12 @@ async function visitRows(
   if (shape?.kind === 'rows') {
     const path = source as string;
     const seen = new Set<string>();
+    // A file that names its columns apart from its rows (a Parquet schema) gives them all, rows or none.
+    if (shape.columns) {
+      const names = await shape.columns(path);
+      for (const n of names) seen.add(n);
+      visitor.onColumns(names);
+    }
     const read = { ...(signal ? { signal } : {}), ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}) };
     for await (const { row, line } of shape.read(path, read)) {
       const fresh = Object.keys(row).filter((k) => !seen.has(k));
@@ -344,7 +350,8 @@ class SchemaInferrer {
       const at = plan.index.get(key);
       if (at === undefined) continue;
       const type = this.types.get(key) ?? BUILTIN_FIELD_TYPES[key as keyof typeof BUILTIN_FIELD_TYPES] ?? 'string';
-      slots[at] = this.foreign ? foreignValue(row[key], type) : row[key];
+      // A value no field stores fails its row in the import whatever the type: it must not widen one.
+      slots[at] = unstorable(row[key]) ? null : this.foreign ? foreignValue(row[key], type) : row[key];
     }
     if (plan.encode(slots, this.fromText, true) !== undefined) return;
     for (const p of plan.problems) {
@@ -422,15 +429,21 @@ function jsonTextType(s: string): FieldType | undefined {
   return undefined;
 }
 
+/** NaN, ±Infinity, or a value a reader found no field can store: the import refuses its row. */
+function unstorable(v: unknown): boolean {
+  return (typeof v === 'number' && !Number.isFinite(v)) || v instanceof UnstorableValue;
+}
+
 /**
  * The type of a typed value (JSON, Parquet, xlsx). `foreign`: a Parquet or xlsx reader's value,
  * whose text cells may hold JSON arrays and objects (our own xlsx and Parquet exports write them so).
  */
 function valueType(v: unknown, foreign: boolean): FieldType | undefined {
   // An empty string is no value for any type but string (see convertFileValue): no evidence.
-  if (v === null || v === undefined || v === '') return undefined;
+  // A value no field stores (its row is refused by the import) says nothing of the column's type.
+  if (v === null || v === undefined || v === '' || unstorable(v)) return undefined;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? 'integer' : 'string';
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? 'integer' : Number.isFinite(v) ? 'number' : 'string';
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? 'integer' : 'number';
   if (typeof v === 'boolean') return 'boolean';
   if (v instanceof Date) return 'date';
   if (Array.isArray(v)) return 'array';

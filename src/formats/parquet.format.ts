@@ -5,7 +5,7 @@
  * both measured.
  */
 import type { ExportShape, FileFormat } from './format.js';
-import { checkParquetFile, createParquetExportWriter, isParquet, readParquetRows } from './parquet/index.js';
+import { checkParquetFile, createParquetExportWriter, isParquet, parquetColumns, readParquetRows } from './parquet/index.js';
 import { createDuckdbParquetWriter, duckdbAvailable } from './parquet/parquet-duckdb.writer.js';
 
 const viaJavaScript: ExportShape = { kind: 'rows', createWriter: createParquetExportWriter };
@@ -25,6 +25,6 @@ export const parquetFormat: FileFormat = {
   get export(): ExportShape {
     return duckdb ? viaDuckdb : viaJavaScript;
   },
-  import: { kind: 'rows', read: readParquetRows, check: checkParquetFile },
+  import: { kind: 'rows', read: readParquetRows, check: checkParquetFile, columns: parquetColumns },
   detect: (head) => isParquet(head),
 };

@@ -141,8 +141,18 @@ export function convertText(kind: number, cell: string | null, problem: Problem)
   }
 }
 
+/**
+ * A value a typed file holds that no field can store, read as such by the file's reader (a Parquet
+ * INT96 timestamp whose time of day is out of range, a timestamp past the years a date holds): its
+ * row is refused with `reason`, naming the row and the column, as a NaN is.
+ */
+export class UnstorableValue {
+  constructor(readonly reason: string) {}
+}
+
 export function convertJson(kind: number, v: unknown, problem: Problem): string | undefined {
   if (v === null || v === undefined) return COPY_NULL;
+  if (v instanceof UnstorableValue) return fail(problem, v.reason);
   // JSON cannot hold them, but typed files can (Parquet floats, xlsx cells): refused whatever the column.
   if (typeof v === 'number' && !Number.isFinite(v)) return fail(problem, notFiniteMessage(v));
   switch (kind) {
@@ -183,7 +193,7 @@ export function convertJson(kind: number, v: unknown, problem: Problem): string 
  */
 export function convertFileValue(kind: number, v: unknown, problem: Problem): string | undefined {
   if (typeof v === 'string') return v === '' && kind !== KIND_STRING ? COPY_NULL : convertJson(kind, v, problem);
-  if (kind !== KIND_STRING || v === null || v === undefined) return convertJson(kind, v, problem);
+  if (kind !== KIND_STRING || v === null || v === undefined || v instanceof UnstorableValue) return convertJson(kind, v, problem);
   if (typeof v === 'number') {
     if (Number.isFinite(v)) return String(v);
     return fail(problem, notFiniteMessage(v));

@@ -20,7 +20,6 @@ import {
 import type http from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, OutboundAddressRefusedError } from '../errors.js';
-import type { AzblobConnection } from './connection-options.js';
 import { Deadline, hostPort } from '../net/outbound-deadline.js';
 import { portOf } from '../net/outbound-guard.js';
 import type {
@@ -32,9 +31,28 @@ import type {
   TransferOptions,
   WriteOptions,
 } from './location.driver.js';
-import { baseName, childLocation } from './location-url.js';
+import { baseName, childLocation } from './location.driver.js';
+import { definePlace, type ConnectionOf, type Place } from './place.js';
 import { checkEndpoint } from './s3.driver.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
+
+const AZBLOB_OPTIONS = {
+  account: 'text',
+  access_key: 'text',
+  bearer_token: 'text',
+  endpoint_url: 'text',
+  // CnosDB's shorthand for azurite's default endpoint, http://127.0.0.1:10000/<account>.
+  use_emulator: 'flag',
+} as const;
+export type AzblobConnection = ConnectionOf<typeof AZBLOB_OPTIONS>;
+
+export const azblobPlace: Place<'azblob'> = definePlace({
+  schemes: ['azblob'],
+  url: 'bucket',
+  containerName: 'container',
+  options: AZBLOB_OPTIONS,
+  open: ({ connection, ctx }) => new AzblobLocationDriver(connection, ctx),
+});
 
 export const AZURE_BUFFER_SIZE = 4 * 1024 * 1024;
 export const AZURE_CONCURRENCY = 2;

@@ -26,7 +26,23 @@ import type {
   TransferOptions,
   WriteOptions,
 } from './location.driver.js';
-import { baseName, childLocation } from './location-url.js';
+import { baseName, childLocation } from './location.driver.js';
+import { definePlace, type Place } from './place.js';
+
+/** A user's file:// location: inside EXPORT_DIR when written, IMPORT_DIR when read; off when that is not set. */
+export const filePlace: Place<'file'> = definePlace({
+  schemes: ['file'],
+  url: 'path',
+  options: {},
+  open: ({ ctx, purpose, parameter }) => {
+    const root = purpose === 'write' ? ctx.config.exportDir : ctx.config.importDir;
+    if (!root) {
+      const v = purpose === 'write' ? 'EXPORT_DIR' : 'IMPORT_DIR';
+      throw new InvalidLocationError(parameter, `${parameter}: file:// locations are turned off on this server (${v} is not set).`);
+    }
+    return new FileLocationDriver(root, parameter);
+  },
+});
 
 export class FileLocationDriver implements StoreDriver {
   readonly scheme = 'file' as const;

@@ -16,7 +16,6 @@ import type http from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError, LocationUnavailableError } from '../errors.js';
-import type { GcsConnection } from './connection-options.js';
 import type {
   ListedObject,
   LocationDriver,
@@ -26,13 +25,24 @@ import type {
   TransferOptions,
   WriteOptions,
 } from './location.driver.js';
-import { baseName, childLocation } from './location-url.js';
+import { baseName, childLocation } from './location.driver.js';
+import { definePlace, type ConnectionOf, type Place } from './place.js';
 import { Deadline, hostPort, OutboundTimeoutError, seconds } from '../net/outbound-deadline.js';
 import { portOf } from '../net/outbound-guard.js';
 import { checkEndpoint } from './s3.driver.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
 
 const PAGE_SIZE = 1000;
+const GCS_OPTIONS = { gcs_base_url: 'text', disable_oauth: 'flag', client_email: 'text', private_key: 'text' } as const;
+export type GcsConnection = ConnectionOf<typeof GCS_OPTIONS>;
+
+export const gcsPlace: Place<'gcs'> = definePlace({
+  schemes: ['gcs'],
+  url: 'bucket',
+  options: GCS_OPTIONS,
+  open: ({ connection, ctx }) => new GcsLocationDriver(connection, ctx),
+});
+
 const GCS_DEFAULT = 'https://storage.googleapis.com';
 
 export class GcsLocationDriver implements LocationDriver {

@@ -6,8 +6,19 @@
 import { InvalidLocationError } from '../errors.js';
 import { guardedGet } from '../net/guarded-get.js';
 import type { ListedObject, LocationDriver, OpenedRead, OpenedWrite, ParsedLocation, TransferOptions } from './location.driver.js';
-import { baseName } from './location-url.js';
+import { baseName } from './location.driver.js';
+import { definePlace, type Place } from './place.js';
 import type { DriverContext } from './store-errors.js';
+
+export const httpPlace: Place<'http' | 'https'> = definePlace({
+  schemes: ['http', 'https'],
+  url: 'web',
+  options: {},
+  open: ({ location, ctx, purpose, parameter }) => {
+    if (purpose === 'write') throw new InvalidLocationError(parameter, `${parameter}: an http(s) URL can only be an import source.`);
+    return new HttpLocationDriver(location.scheme === 'http' ? 'http' : 'https', ctx);
+  },
+});
 
 export class HttpLocationDriver implements LocationDriver {
   constructor(

@@ -14,14 +14,19 @@ import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { OutboundGuard } from '../net/outbound-guard.js';
-import { AzblobLocationDriver } from './azblob.driver.js';
-import { parseConnection, type AzblobConnection, type GcsConnection, type S3Connection } from './connection-options.js';
+import { parseConnection } from './connection-options.js';
 import { FileLocationDriver } from './file.driver.js';
-import { GcsLocationDriver } from './gcs.driver.js';
-import { HttpLocationDriver } from './http.driver.js';
-import type { ListedObject, LocationDriver, ParsedLocation, StoreDriver, WriteOptions } from './location.driver.js';
-import { childLocation, parseLocationUrl } from './location-url.js';
-import { S3LocationDriver, type S3DriverOptions } from './s3.driver.js';
+import {
+  childLocation,
+  type ListedObject,
+  type LocationDriver,
+  type ParsedLocation,
+  type StoreDriver,
+  type WriteOptions,
+} from './location.driver.js';
+import { parseLocationUrl } from './location-url.js';
+import { placeOf } from './places.js';
+import { S3LocationDriver, type S3Connection, type S3DriverOptions } from './s3.driver.js';
 import type { DriverContext } from './store-errors.js';
 
 export type {
@@ -34,8 +39,8 @@ export type {
   StoredObjectInfo,
   StoreDriver,
 } from './location.driver.js';
-export { childLocation } from './location-url.js';
-export { CONNECTION_OPTIONS, parseConnection, type LocationScheme } from './connection-options.js';
+export { childLocation } from './location.driver.js';
+export { optionNames, parseConnection, type LocationScheme } from './connection-options.js';
 export { parseLocationUrl } from './location-url.js';
 
 /** What resolving needs: the settings and one guard per process (it holds the allow-list); built once in main.ts. */
@@ -72,27 +77,8 @@ export function resolveLocation(
   parameter = purpose === 'write' ? 'destination' : 'source',
 ): ResolvedLocation {
   const location = parseLocationUrl(url, parameter);
-  const options = parseConnection(location.scheme, connection);
-  switch (location.scheme) {
-    case 's3':
-      return { location, driver: new S3LocationDriver(options as S3Connection, ctx, ctx.s3) };
-    case 'gcs':
-      return { location, driver: new GcsLocationDriver(options as GcsConnection, ctx) };
-    case 'azblob':
-      return { location, driver: new AzblobLocationDriver(options as AzblobConnection, ctx) };
-    case 'http':
-    case 'https':
-      if (purpose === 'write') throw new InvalidLocationError(parameter, `${parameter}: an http(s) URL can only be an import source.`);
-      return { location, driver: new HttpLocationDriver(location.scheme, ctx) };
-    case 'file': {
-      const root = purpose === 'write' ? ctx.config.exportDir : ctx.config.importDir;
-      if (!root) {
-        const v = purpose === 'write' ? 'EXPORT_DIR' : 'IMPORT_DIR';
-        throw new InvalidLocationError(parameter, `${parameter}: file:// locations are turned off on this server (${v} is not set).`);
-      }
-      return { location, driver: new FileLocationDriver(root, parameter) };
-    }
-  }
+  const checked = parseConnection(location.scheme, connection);
+  return { location, driver: placeOf(location.scheme).open({ location, connection: checked, ctx, purpose, parameter }) };
 }
 
 /**

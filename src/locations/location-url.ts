@@ -2,11 +2,11 @@
  * Parsing and checking of location URLs: `s3://bucket/key`, `gcs://bucket/key`,
  * `azblob://container/key`, `http(s)://host/path` and `file:///path`. The WHATWG URL parser does
  * the splitting (and normalises hosts and percent-escapes); the rules here are what each store
- * accepts. Errors are `invalid_parameter` naming the parameter the caller passes in.
+ * accepts, by the URL shape its place declares (src/locations/place.ts). Errors are `invalid_parameter` naming the parameter the caller passes in.
  */
 import { InvalidLocationError } from '../errors.js';
-import { isLocationScheme } from './connection-options.js';
-import type { ParsedLocation } from './location.driver.js';
+import { encodePath, type ParsedLocation } from './location.driver.js';
+import { isLocationScheme, placeOf, schemeList } from './places.js';
 
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
@@ -25,12 +25,10 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   if (!isLocationScheme(scheme)) {
-    throw new InvalidLocationError(
-      parameter,
-      `${parameter}: the scheme "${scheme}" is not supported; use s3, gcs, azblob, http, https or file.`,
-    );
+    throw new InvalidLocationError(parameter, `${parameter}: the scheme "${scheme}" is not supported; use ${schemeList()}.`);
   }
-  if (scheme === 'http' || scheme === 'https') {
+  const place = placeOf(scheme);
+  if (place.url === 'web') {
     if (url.username || url.password) throw new InvalidLocationError(parameter, `${parameter} must not carry a user name or password.`);
     url.hash = '';
     // The query stays for the request (a presigned URL needs it) but is never shown.
@@ -50,7 +48,7 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: object keys with control characters are refused on purpose.
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidLocationError(parameter, `${parameter} holds a control character.`);
-  if (scheme === 'file') {
+  if (place.url === 'path') {
     if (url.hostname && url.hostname !== 'localhost')
       throw new InvalidLocationError(parameter, `${parameter}: file:// URLs name a local path (file:///path).`);
     if (!key.startsWith('/')) throw new InvalidLocationError(parameter, `${parameter}: file:// needs an absolute path.`);
@@ -58,10 +56,7 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
   }
   const container = url.hostname;
   if (!BUCKET.test(container)) {
-    throw new InvalidLocationError(
-      parameter,
-      `${parameter}: "${container}" is not a valid ${scheme === 'azblob' ? 'container' : 'bucket'} name.`,
-    );
+    throw new InvalidLocationError(parameter, `${parameter}: "${container}" is not a valid ${place.containerName} name.`);
   }
   const objectKey = key.replace(/^\/+/, '');
   if (objectKey.length > 1024) throw new InvalidLocationError(parameter, `${parameter}: the object key is longer than 1024 characters.`);
@@ -72,22 +67,4 @@ export function parseLocationUrl(raw: string, parameter = 'location'): ParsedLoc
     isFolder: objectKey === '' || objectKey.endsWith('/'),
     href: `${scheme}://${container}/${encodePath(objectKey)}`,
   };
-}
-
-/** The object `name` inside a folder location (a generated export file name, a listed object). */
-export function childLocation(folder: ParsedLocation, name: string): ParsedLocation {
-  if (!folder.isFolder) throw new Error('childLocation: not a folder');
-  const key = folder.key + name;
-  const href = folder.scheme === 'file' ? `file:///${encodePath(key)}` : `${folder.scheme}://${folder.container}/${encodePath(key)}`;
-  return { ...folder, key, isFolder: false, href };
-}
-
-/** The last segment of a key: the file's name. */
-export function baseName(key: string): string {
-  const parts = key.split('/').filter(Boolean);
-  return parts[parts.length - 1] ?? '';
-}
-
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
 }

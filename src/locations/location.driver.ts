@@ -2,12 +2,12 @@
  * One driver per place a byte can live (S3, GCS, Azure Blob, HTTP, local folders) behind one small
  * interface: streams in, streams out, and a listing in name order. Users' destinations and sources
  * use it, and so does the service's own storage (STORAGE_DIR, STORAGE_URL: src/storage/), which is
- * one configured place on the same drivers. Adding a place is one file and one line in `index.ts`.
+ * one configured place on the same drivers. Adding a place is one file and one line in `places.ts`.
  * Drivers never hold a whole object in memory: writes go out in bounded parts, reads come in as the
  * consumer pulls.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { LocationScheme } from './connection-options.js';
+import type { LocationScheme } from './places.js';
 
 /** A location URL taken apart. `container` is the bucket or container ('' for file and http). */
 export interface ParsedLocation {
@@ -106,4 +106,22 @@ export interface StoreDriver extends LocationDriver {
   deleteFolder(folder: ParsedLocation): Promise<void>;
   /** Adopts a local file by moving it, where the place is on this disk; without it, the file is streamed in. */
   moveIn?(localPath: string, location: ParsedLocation): Promise<{ size: number }>;
+}
+
+/** The object `name` inside a folder location (a generated export file name, a listed object). */
+export function childLocation(folder: ParsedLocation, name: string): ParsedLocation {
+  if (!folder.isFolder) throw new Error('childLocation: not a folder');
+  const key = folder.key + name;
+  const href = folder.scheme === 'file' ? `file:///${encodePath(key)}` : `${folder.scheme}://${folder.container}/${encodePath(key)}`;
+  return { ...folder, key, isFolder: false, href };
+}
+
+/** The last segment of a key: the file's name. */
+export function baseName(key: string): string {
+  const parts = key.split('/').filter(Boolean);
+  return parts[parts.length - 1] ?? '';
+}
+
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
 }

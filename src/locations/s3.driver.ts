@@ -26,7 +26,6 @@ import type { Readable } from 'node:stream';
 import { InvalidLocationError, LocationAccessDeniedError, LocationNotFoundError } from '../errors.js';
 import { Deadline, hostPort, timedAgent } from '../net/outbound-deadline.js';
 import { portOf } from '../net/outbound-guard.js';
-import type { S3Connection } from './connection-options.js';
 import type {
   ListedObject,
   OpenedRead,
@@ -38,9 +37,27 @@ import type {
   TransferOptions,
   WriteOptions,
 } from './location.driver.js';
-import { baseName, childLocation } from './location-url.js';
+import { baseName, childLocation } from './location.driver.js';
+import { definePlace, type ConnectionOf, type Place } from './place.js';
 import { s3ClientSettings, startS3Upload } from './s3-upload.js';
 import { mapStoreError, type DriverContext } from './store-errors.js';
+
+const S3_OPTIONS = {
+  region: 'text',
+  access_key_id: 'text',
+  secret_key: 'text',
+  endpoint_url: 'text',
+  token: 'text',
+  virtual_hosted_style: 'flag',
+} as const;
+export type S3Connection = ConnectionOf<typeof S3_OPTIONS>;
+
+export const s3Place: Place<'s3'> = definePlace({
+  schemes: ['s3'],
+  url: 'bucket',
+  options: S3_OPTIONS,
+  open: ({ connection, ctx }) => new S3LocationDriver(connection, ctx, ctx.s3),
+});
 
 export interface S3DriverOptions {
   /** Bytes per multipart part; S3 requires at least 5 MiB. Tests lower the object size, not this. */

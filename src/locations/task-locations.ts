@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { SealedLocation, SealedSecrets } from '../crypto/sealed-secrets.js';
 import { FileLocationDriver } from './file.driver.js';
 import { FileTooLargeError, LocationNotFoundError } from '../errors.js';
-import { baseName } from './location-url.js';
+import { baseName } from './location.driver.js';
 import {
   parseConnection,
   readSources,

@@ -1,39 +1,10 @@
-import type { Job, JobError, Page } from '../types/api.js';
+import type { Job, Page, Schedule } from '../types/api.js';
 import { InvalidArgumentError } from './errors.js';
 import { paginate, type PageOptions } from './paging.js';
 import { exportBody, type ExportOptions } from './table.js';
 import type { Transport } from './transport.js';
 
-/** A schedule as the server shows it (a destination's credentials are never shown). */
-export interface Schedule {
-  id: string;
-  /** The table exported, or null for a bundle schedule. */
-  table_id: number | null;
-  /** A bundle schedule's tables (all of yours when empty), or null. */
-  tables: string[] | null;
-  /** The interval, as `"15m"`, `"1h"`, `"1d"`; null for a cron schedule. */
-  every: string | null;
-  /** The cron pattern; null for an interval schedule. */
-  cron: string | null;
-  /** The IANA time zone a cron pattern is read in. */
-  timezone: string;
-  /** `all`: every run exports the selection; `changes`: only what changed since the last successful run. */
-  mode: 'all' | 'changes';
-  /** The export's parameters, as the export API takes them. */
-  export: Record<string, unknown>;
-  paused: boolean;
-  /** When the last successful changes run read the table (Unix seconds), or null. */
-  watermark_at: number | null;
-  /** When a run was last started (Unix seconds), or null. */
-  last_run_at: number | null;
-  /** When the next run is due (Unix seconds); null while paused. */
-  next_run_at: number | null;
-  last_job_id: string | null;
-  /** Why the last run could not be started (its table deleted, too many rows), or null. */
-  last_error: JobError | null;
-  created_at: number;
-  updated_at: number;
-}
+export type { Schedule } from '../types/api.js';
 
 /** When a schedule runs: `every` (e.g. `'1h'`, `'15m'`, or seconds, at least 60) or `cron` (e.g. `'0 3 * * *'`, in `timezone`). */
 export interface ScheduleTiming {

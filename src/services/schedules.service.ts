@@ -155,7 +155,7 @@ export class SchedulesService {
 
   async update(userId: number, id: string, p: ScheduleUpdateRequest): Promise<Schedule> {
     const old = await this.require(userId, id);
-    const when = this.when(p, false);
+    const when = this.when(p, false, old);
     if (p.mode === 'changes' && old.table_id === null)
       throw new InvalidParameterError('mode', '"mode": "changes" is for a schedule of one table ("table_id"); a bundle is exported whole.');
     const exportParams = p.export === undefined ? undefined : this.checkExport(old.table_id !== null, p.export, id);
@@ -299,8 +299,16 @@ export class SchedulesService {
     }
   }
 
-  /** `every` or `cron` (one of them), and the time zone a cron pattern is read in. */
-  private when(p: { every?: string | number | undefined; cron?: string | undefined; timezone?: string | undefined }, required: boolean) {
+  /**
+   * `every` or `cron` (one of them), and the time zone a cron pattern is read in. `current`: the
+   * schedule being changed, so a new time zone is checked with its pattern (and a new pattern with
+   * its time zone) before anything is written.
+   */
+  private when(
+    p: { every?: string | number | undefined; cron?: string | undefined; timezone?: string | undefined },
+    required: boolean,
+    current?: Pick<ScheduleRecord, 'cron' | 'timezone'>,
+  ) {
     if (p.every !== undefined && p.cron !== undefined)
       throw new InvalidParameterError('every', 'A schedule runs "every" so often or at the times of a "cron" pattern, not both.');
     if (required && p.every === undefined && p.cron === undefined)
@@ -317,15 +325,32 @@ export class SchedulesService {
       out.cron = null;
     }
     if (p.cron !== undefined) {
-      try {
-        nextSlot(Date.now(), { pattern: p.cron, tz: p.timezone ?? 'UTC' });
-      } catch (err) {
-        throw new InvalidParameterError('cron', `Invalid parameter "cron": "${p.cron}" is not a cron pattern (${(err as Error).message}).`);
-      }
       out.cron = p.cron;
       out.every_seconds = null;
     }
     if (p.timezone !== undefined) out.timezone = p.timezone;
+    const cron = out.cron !== undefined ? out.cron : (current?.cron ?? null);
+    if (cron !== null && (p.cron !== undefined || p.timezone !== undefined)) {
+      const tz = out.timezone ?? current?.timezone ?? 'UTC';
+      const now = this.d.clock.now();
+      const refusal = (zone: string): string | undefined => {
+        try {
+          nextSlot(now, { pattern: cron, tz: zone });
+          return undefined;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      const reason = refusal(tz);
+      if (reason !== undefined) {
+        if (tz === 'UTC' || refusal('UTC') !== undefined)
+          throw new InvalidParameterError('cron', `Invalid parameter "cron": "${cron}" is not a cron pattern (${reason}).`);
+        throw new InvalidParameterError(
+          'timezone',
+          `Invalid parameter "timezone": "${tz}" is not a time zone the cron pattern can be read in (${reason}); give an IANA name such as "Europe/Paris".`,
+        );
+      }
+    }
     return out;
   }
 

@@ -13,7 +13,7 @@
  * Keywords and option names are case-insensitive; each clause and each option may appear once.
  * Every error is a SqlSyntaxError with the 1-based line and column and what was expected there.
  */
-import { CONNECTION_OPTIONS, isLocationScheme } from '../locations/connection-options.js';
+import { isLocationScheme, optionNames, type LocationScheme } from '../locations/connection-options.js';
 import type { CopyFileFormat, CopyFileType, CopyOptions, CopyStatement, TableRef } from './copy-into.ast.js';
 import { SourceText, tokenize, type Token } from './sql.tokenizer.js';
 
@@ -142,9 +142,9 @@ class Parser {
     return out;
   }
 
-  private connection(list: OptionList | undefined, scheme: keyof typeof CONNECTION_OPTIONS): Record<string, string | boolean> {
+  private connection(list: OptionList | undefined, scheme: LocationScheme): Record<string, string | boolean> {
     const out: Record<string, string | boolean> = {};
-    const allowed: readonly string[] = CONNECTION_OPTIONS[scheme];
+    const allowed = optionNames(scheme);
     for (const [key, { value, token, keyToken }] of list ?? []) {
       if (!allowed.includes(key)) {
         throw this.src.error(keyToken.offset, `Unknown CONNECTION option ${JSON.stringify(key)} for ${scheme}://`, [...allowed]);
@@ -202,7 +202,7 @@ class Parser {
     return out;
   }
 
-  private schemeOf(location: Token): keyof typeof CONNECTION_OPTIONS {
+  private schemeOf(location: Token): LocationScheme {
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(location.value)?.[1]?.toLowerCase();
     if (!scheme || !isLocationScheme(scheme)) {
       throw this.src.error(location.offset, 'The location must be an s3://, gcs://, azblob://, http(s):// or file:// URL', [

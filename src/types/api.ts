@@ -222,6 +222,7 @@ export type JobType = 'export' | 'import' | 'bundle_export' | 'bundle_import' | 
 /** The job types, as the API names them. */
 export const JOB_TYPES = ['export', 'import', 'bundle_export', 'bundle_import', 'undo'] as const satisfies readonly JobType[];
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 
 /** One error of a job: a stable code, a sentence, and for import rows the file's line. */
 export interface JobError {
@@ -429,4 +430,35 @@ export interface WebhookDelivery {
   http_status: number | null;
   error: string | null;
   created_at: number;
+}
+
+/** A schedule as the server shows it (a destination's credentials are never shown). */
+export interface Schedule {
+  id: string;
+  /** The table exported, or null for a bundle schedule. */
+  table_id: number | null;
+  /** A bundle schedule's tables (all of yours when empty), or null. */
+  tables: string[] | null;
+  /** The interval, as `"15m"`, `"1h"`, `"1d"`; null for a cron schedule. */
+  every: string | null;
+  /** The cron pattern; null for an interval schedule. */
+  cron: string | null;
+  /** The IANA time zone a cron pattern is read in. */
+  timezone: string;
+  /** `all`: every run exports the selection; `changes`: only what changed since the last successful run. */
+  mode: 'all' | 'changes';
+  /** The export's parameters, as the export API takes them. */
+  export: Record<string, unknown>;
+  paused: boolean;
+  /** When the last successful changes run read the table (Unix seconds), or null. */
+  watermark_at: number | null;
+  /** When a run was last started (Unix seconds), or null. */
+  last_run_at: number | null;
+  /** When the next run is due (Unix seconds); null while paused. */
+  next_run_at: number | null;
+  last_job_id: string | null;
+  /** Why the last run could not be started (its table deleted, too many rows), or null. */
+  last_error: JobError | null;
+  created_at: number;
+  updated_at: number;
 }

@@ -1,8 +1,8 @@
 /**
  * The web console in a real browser against a real server: sign in, create a table, import by
  * drag-and-drop, export and download, cancel a big export, read a failed import's errors, the jobs
- * table filtered and paged with a job's details beside it, and the whole walk again with the
- * keyboard alone, in a narrow window, in 简体中文.
+ * table filtered and paged with a job's details beside it, a schedule made, edited and deleted, and
+ * the whole walk again with the keyboard alone, in a narrow window, in 简体中文.
  *
  * `DOCS_SCREENSHOTS=1` also writes the README's pictures (docs/console-jobs.png, docs/console-import.png).
  */
@@ -16,6 +16,7 @@ import { createLogger } from '../../src/logger.js';
 import { createQueueBackend } from '../../src/queue/index.js';
 import { waitForJob } from '../helpers/api.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 import { openBrowser, type Browser } from './helpers/browser.js';
 
 const WAIT = { timeout: 120_000 };
@@ -465,7 +466,7 @@ test('undo from the job panel: a refused undo says why, an undo job undoes the i
   await shot('21-undo-done');
 });
 
-test('a schedule made from the export form: listed, paused and resumed, its runs linked to their jobs, deleted', {
+test('a schedule made from the export form: listed, paused and resumed, its runs linked to their jobs, edited, deleted', {
   timeout: 300_000,
 }, async () => {
   const { page, shot } = browser;
@@ -512,13 +513,10 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
     const maintenance = backend.queue(QueueName.Maintenance, {});
     server.clock.advance(61_000); // the table's minute, taken by the imports above, is over
     await maintenance.add(JobName.RunSchedule, { scheduleId: id, due: server.clock.now() }, { jobId: `console-fire-${id}` });
-    let runId = '';
-    for (let i = 0; i < 600 && !runId; i++) {
+    const runId = await waitFor('the firing to make a run', async () => {
       const runs = (await api('GET', `/schedules/${id}/runs`)).json.objects as Array<{ id: string }>;
-      runId = runs[0]?.id ?? '';
-      if (!runId) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(runId, 'the firing made a run');
+      return runs[0]?.id;
+    });
     await waitForJob(server, token, runId, 60_000);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator(`[data-testid=schedule-runs] li[data-job-id="${runId}"] a`).click();
@@ -530,11 +528,82 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
   }
   await shot('22-schedule-run');
 
-  // In Chinese, then deleted.
+  // Edit: a form under the row, holding the schedule's own timing and mode, takes the focus; Cancel
+  // closes it with nothing changed and gives the focus back to Edit.
+  await page.goto(`${server.baseUrl}/console/#/schedules/${id}`);
+  const edit = row.getByRole('button', { name: 'Edit' });
+  await edit.click();
+  const form = page.getByRole('form', { name: 'Edit the schedule of guests' });
+  await form.waitFor(WAIT);
+  assert.equal(await edit.getAttribute('aria-expanded'), 'true');
+  assert.ok(await form.getByLabel('At the times of a cron pattern').evaluate(isFocused), 'the form takes the focus');
+  assert.equal(await form.getByLabel(/^Cron pattern/).inputValue(), '0 3 * * *');
+  assert.equal(await form.getByLabel('Time zone').inputValue(), 'Asia/Shanghai');
+  assert.equal(await form.getByLabel('What each run exports').inputValue(), 'changes');
+  await form.getByLabel(/^Cron pattern/).fill('0 4 * * *');
+  await form.getByRole('button', { name: 'Cancel' }).click();
+  await form.waitFor({ ...WAIT, state: 'detached' });
+  assert.ok(await edit.evaluate(isFocused), 'the focus is back on Edit');
+  assert.match((await row.textContent()) ?? '', /0 3 \* \* \*/);
+  assert.equal((await api('GET', `/schedules/${id}`)).json.cron, '0 3 * * *');
+
+  // A cron pattern the server refuses: its sentence and code in the form, which stays open; nothing changes.
+  const badCron = { cron: '61 25 * * *', timezone: 'Asia/Shanghai' };
+  const refused = await api('PATCH', `/schedules/${id}`, badCron);
+  assert.equal(refused.status, 400);
+  assert.equal(refused.json.error_code, 'invalid_parameter');
+  const serverSays = String(refused.json.error_msg);
+  assert.match(serverSays, /cron/);
+  await edit.click();
+  await form.getByLabel(/^Cron pattern/).fill(badCron.cron);
+  await form.getByRole('button', { name: 'Save' }).click();
+  const refusal = form.getByRole('alert');
+  await refusal.waitFor(WAIT);
+  const said = (await refusal.textContent()) ?? '';
+  assert.ok(said.includes(serverSays), `the server's sentence is shown: ${said}`);
+  assert.match(said, /\(invalid_parameter\)/);
+  await shot('24-schedule-edit-refused');
+  assert.equal((await api('GET', `/schedules/${id}`)).json.cron, '0 3 * * *');
+
+  // Every 6 hours, all rows: saved; the row shows it, and so does the API.
+  await form.getByLabel('Every so often').check();
+  assert.equal(await form.getByLabel(/^Interval/).inputValue(), '1h');
+  await form.getByLabel(/^Interval/).fill('6h');
+  await form.getByLabel('What each run exports').selectOption('all');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').getByText('The schedule of guests was changed.').waitFor(WAIT);
+  await form.waitFor({ ...WAIT, state: 'detached' });
+  assert.ok(await edit.evaluate(isFocused), 'the focus is back on Edit');
+  const edited = (await row.textContent()) ?? '';
+  assert.match(edited, /every 6h/);
+  assert.match(edited, /all rows/);
+  assert.doesNotMatch(edited, /0 3 \* \* \*|only what changed/);
+  const changed = await api('GET', `/schedules/${id}`);
+  assert.equal(changed.json.every, '6h');
+  assert.equal(changed.json.cron, null);
+  assert.equal(changed.json.mode, 'all');
+
+  // In Chinese: the form's words, and a refusal in the code's sentence with the server's one click
+  // away; Escape closes the form unchanged. Then deleted.
   await page.goto(`${server.baseUrl}/console/#/schedules`);
   await page.getByLabel('Language').selectOption('zh-CN');
   await page.getByRole('heading', { name: '定时任务', level: 1 }).waitFor(WAIT);
-  assert.match((await row.textContent()) ?? '', /仅上次运行以来的变更/);
+  assert.match((await row.textContent()) ?? '', /每 6h.*全部行/);
+  await row.getByRole('button', { name: '编辑' }).click();
+  const zhForm = page.getByRole('form', { name: '编辑 guests 的定时任务' });
+  await zhForm.getByLabel('按 cron 表达式').check();
+  await zhForm.getByLabel(/^cron 表达式/).fill(badCron.cron);
+  await zhForm.getByLabel('时区').fill(badCron.timezone);
+  await zhForm.getByRole('button', { name: '保存' }).click();
+  const zhRefusal = zhForm.getByRole('alert');
+  await zhRefusal.getByText('服务器原文').waitFor(WAIT);
+  const zhSaid = (await zhRefusal.textContent()) ?? '';
+  assert.match(zhSaid, /请求中的参数无效。.*\(invalid_parameter\)/);
+  assert.ok(zhSaid.includes(serverSays), "the server's English wording is one click away");
+  await shot('25-schedule-edit-zh');
+  await page.keyboard.press('Escape');
+  await zhForm.waitFor({ ...WAIT, state: 'detached' });
+  assert.equal((await api('GET', `/schedules/${id}`)).json.every, '6h');
   page.once('dialog', (d) => void d.accept());
   await row.getByRole('button', { name: '删除' }).click();
   await page.getByRole('status').getByText('guests 的定时任务已删除。').waitFor(WAIT);

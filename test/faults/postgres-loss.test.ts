@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, afterEach, before, describe } from 'node:test';
 import { startFaultEnv, sleep, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
@@ -20,6 +20,7 @@ describe('faults: PostgreSQL lost', () => {
     fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort() });
     ({ token } = await fe.createUser());
   });
+  afterEach(() => fe?.stopWorkers());
   after(() => fe?.close());
 
   async function endsCleanly(jobId: string, expectRows: number): Promise<string> {

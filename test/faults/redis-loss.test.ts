@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { after, before, describe } from 'node:test';
+import { after, afterEach, before, describe } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_IN_POSTGRES, startFaultEnv, waitFor, type FaultEnv } from './helpers/fault-env.js';
@@ -24,6 +24,7 @@ describe('faults: Redis lost', { skip }, () => {
     fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort(), env: { WORKER_CONCURRENCY: '1' } });
     ({ token } = await fe.createUser());
   });
+  afterEach(() => fe?.stopWorkers());
   after(() => fe?.close());
 
   faultTest('Redis restarted empty mid-import with accepted jobs waiting: every job ends once, one mail each (D)', async () => {

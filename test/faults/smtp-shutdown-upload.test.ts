@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, afterEach, before, describe } from 'node:test';
 import { startFaultEnv, sleep, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
@@ -21,6 +21,7 @@ describe('faults: SMTP, API and shutdown', () => {
     fe = await startFaultEnv({ redisPort: await freePort(), pgPort: await freePort() });
     ({ token } = await fe.createUser());
   });
+  afterEach(() => fe?.stopWorkers());
   after(() => fe?.close());
 
   async function exportOf(name: string): Promise<string> {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, afterEach, before, describe } from 'node:test';
 import { startFaultEnv, waitFor, type FaultEnv } from './helpers/fault-env.js';
 import { faultTest } from './helpers/fault-tally.js';
 import { FIELDS, bigCsv, fillTable, rowCounts, uploadImport, waitForCopy } from './helpers/import-data.js';
@@ -22,6 +22,7 @@ describe('faults: workers killed or paused', () => {
     ({ token } = await fe.createUser());
     csv = bigCsv(ROWS);
   });
+  afterEach(() => fe?.stopWorkers());
   after(() => fe?.close());
 
   async function endsOnce(tableId: number, jobId: string, rows: number): Promise<void> {

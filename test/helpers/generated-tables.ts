@@ -8,7 +8,7 @@
 
 /** `badjson`: text that looks like a JSON array or object but that no jsonb column holds. */
 export type Kind = 'int' | 'decimal' | 'bool' | 'date' | 'text' | 'array' | 'object' | 'badjson';
-import { xlsxOf } from './xlsx.js';
+import { type CellInput, xlsxOf } from './xlsx.js';
 
 export type GenFormat = 'csv' | 'json' | 'ndjson' | 'xlsx';
 
@@ -156,13 +156,14 @@ export async function renderTable(t: GenTable, format: GenFormat): Promise<Buffe
     return Buffer.from(`${lines.join('\r\n')}\r\n`);
   }
   if (format === 'xlsx') {
-    const aoa: unknown[][] = [['id', ...names]];
+    const aoa: CellInput[][] = [['id', ...names]];
     t.rows.forEach((row, r) => {
       aoa.push([
         t.ids[r],
         ...row.map((c) => {
           if (c === null || c.kind === 'empty') return null;
-          return c.kind === 'int' || c.kind === 'decimal' || c.kind === 'bool' ? c.value : c.text;
+          // Numbers and booleans as typed cells, everything else as the text a person typed.
+          return typeof c.value === 'number' || typeof c.value === 'boolean' ? c.value : c.text;
         }),
       ]);
     });

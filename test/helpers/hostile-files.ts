@@ -140,8 +140,10 @@ function thrift(x: Thrift): Buffer {
   return Buffer.from(out);
 }
 
-export type ParquetCodecName = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'ZSTD' | 'LZ4_RAW';
-const CODEC: Record<ParquetCodecName, number> = { UNCOMPRESSED: 0, SNAPPY: 1, GZIP: 2, BROTLI: 4, ZSTD: 6, LZ4_RAW: 7 };
+export type ParquetCodecName = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'LZO' | 'BROTLI' | 'ZSTD' | 'LZ4_RAW';
+const CODEC: Record<ParquetCodecName, number> = { UNCOMPRESSED: 0, SNAPPY: 1, GZIP: 2, LZO: 3, BROTLI: 4, ZSTD: 6, LZ4_RAW: 7 };
+/** Parquet's Encoding enum, for the pages `handParquet` writes. */
+export const PARQUET_ENCODING = { PLAIN: 0, RLE: 3, BIT_PACKED: 4, DELTA_BINARY_PACKED: 5 } as const;
 
 export interface HandPage {
   /** The page's bytes as stored (compressed with `codec`). */
@@ -154,21 +156,28 @@ export interface HandPage {
 
 /**
  * A Parquet file of one DOUBLE column "x" (REQUIRED, or OPTIONAL: then each page starts with its
- * definition levels), one row group of `rows`, and `pages` (PLAIN data pages v1) as given: nothing
- * checks that a page holds what its header says. The file is otherwise valid: DuckDB and hyparquet
- * read its footer.
+ * definition levels), one row group of `rows`, and `pages` (data pages v1, PLAIN unless `encoding`
+ * says otherwise, levels RLE unless `levels` does) as given: nothing checks that a page holds what
+ * its header says. The file is otherwise valid: DuckDB and hyparquet read its footer.
  */
 export function handParquet(
   codec: ParquetCodecName,
   pages: HandPage[],
   rows = pages.reduce((n, p) => n + p.values, 0),
-  opts: { optional?: boolean } = {},
+  opts: { optional?: boolean; encoding?: number; levels?: number } = {},
 ): Buffer {
   const parts: Buffer[] = [Buffer.from('PAR1')];
+  const encoding = opts.encoding ?? PARQUET_ENCODING.PLAIN;
+  const levels = opts.levels ?? PARQUET_ENCODING.RLE;
   let at = 4;
   for (const p of pages) {
     const header = thrift(
-      struct({ 1: i32(0), 2: i32(p.declared), 3: i32(p.data.length), 5: struct({ 1: i32(p.values), 2: i32(0), 3: i32(3), 4: i32(3) }) }),
+      struct({
+        1: i32(0),
+        2: i32(p.declared),
+        3: i32(p.data.length),
+        5: struct({ 1: i32(p.values), 2: i32(encoding), 3: i32(levels), 4: i32(levels) }),
+      }),
     );
     parts.push(header, p.data);
     at += header.length + p.data.length;

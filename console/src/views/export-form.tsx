@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Schedule, type Table } from '../api';
 import { t } from '../i18n';
 import { ErrorNotice, LocalError, list } from '../ui';
+import { newTiming, ScheduleFields, type ScheduleTiming, timingBody } from './schedule-fields';
 import { wherePlaceholder } from './where-example';
 
 const FILE_TYPES = ['csv', 'json', 'ndjson', 'parquet', 'xlsx', 'sql'] as const;
@@ -38,11 +39,7 @@ export function ExportForm({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [scheduling, setScheduling] = useState(false);
-  const [how, setHow] = useState<'every' | 'cron'>('every');
-  const [every, setEvery] = useState('1h');
-  const [cron, setCron] = useState('0 3 * * *');
-  const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
-  const [scheduleMode, setScheduleMode] = useState<'all' | 'changes'>('all');
+  const [timing, setTiming] = useState<ScheduleTiming>(newTiming);
 
   /** The export's parameters from the form; `null` (with the error shown) when one is not right. */
   const params = (): Record<string, unknown> | null => {
@@ -102,8 +99,8 @@ export function ExportForm({
       onScheduled(
         await api.createSchedule({
           table_id: table.id,
-          ...(how === 'every' ? { every: every.trim() } : { cron: cron.trim(), timezone: timezone.trim() }),
-          mode: scheduleMode,
+          ...timingBody(timing),
+          mode: timing.mode,
           export: body,
         }),
       );
@@ -203,28 +200,7 @@ export function ExportForm({
       <details class="schedule" open={scheduling} onToggle={(e) => setScheduling(e.currentTarget.open)}>
         <summary>{t('scheduleThis')}</summary>
         <p class="help">{t('scheduleHelp')}</p>
-        <fieldset>
-          <legend>{t('when')}</legend>
-          <label class="check">
-            <input type="radio" name="sch-how" checked={how === 'every'} onChange={() => setHow('every')} /> {t('scheduleEvery')}
-          </label>
-          <label class="check">
-            <input type="radio" name="sch-how" checked={how === 'cron'} onChange={() => setHow('cron')} /> {t('scheduleCron')}
-          </label>
-          {how === 'every'
-            ? text('sch-every', t('interval'), every, setEvery, '1h')
-            : text('sch-cron', t('cronPattern'), cron, setCron, '0 3 * * *')}
-          {how === 'cron' && text('sch-tz', t('timezone'), timezone, setTimezone, 'Asia/Shanghai')}
-        </fieldset>
-        <label for="sch-mode">{t('scheduleMode')}</label>
-        <select
-          id="sch-mode"
-          value={scheduleMode}
-          onChange={(e) => setScheduleMode(e.currentTarget.value === 'changes' ? 'changes' : 'all')}
-        >
-          <option value="all">{t('scheduleAll')}</option>
-          <option value="changes">{t('scheduleChanges')}</option>
-        </select>
+        <ScheduleFields idPrefix="sch" value={timing} onChange={setTiming} />
         <button type="button" disabled={busy} onClick={() => void schedule()}>
           {t('createSchedule')}
         </button>

@@ -1,4 +1,4 @@
-/** `tableport schedules create|list|show|pause|resume|delete|runs`: exports that run themselves. */
+/** `tableport schedules create|list|show|update|pause|resume|delete|runs`: exports that run themselves. */
 import { Option, type Command } from 'commander';
 import type { Schedule } from '../../sdk/index.js';
 import { clientCommand, connect, positiveInt, resolveTable, UsageError, type ClientFlags } from '../client.js';
@@ -8,6 +8,13 @@ import { connectionOption, selectionOptions, type ExportFlags } from './transfer
 interface CreateFlags extends Omit<ExportFlags, 'mode' | 'start' | 'end' | 'wait' | 'out' | 'timeout' | 'changesSince'> {
   table?: string;
   tables?: string;
+  every?: string;
+  cron?: string;
+  timezone?: string;
+  mode?: 'all' | 'changes';
+}
+
+interface UpdateFlags extends ClientFlags {
   every?: string;
   cron?: string;
   timezone?: string;
@@ -140,6 +147,38 @@ export function registerSchedulesCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  tableport schedules show 5f0c1a2e-...')
     .action(async (id: string, flags: ClientFlags) => {
       const s = await connect(flags).schedules.get(id);
+      if (flags.json) return printJson(s);
+      describe(s);
+    });
+
+  clientCommand(schedules.command('update').argument('<schedule>', 'schedule id'))
+    .description('change when a schedule runs (--every, or --cron and --timezone) or what each run exports (--mode)')
+    .option('--every <interval>', 'run every so often instead: 90s, 15m, 1h, 1d (at least 1m; counts from now)')
+    .option('--cron <pattern>', 'run at the times of a cron pattern instead, e.g. "0 3 * * *"')
+    .option('--timezone <tz>', 'the IANA time zone of the cron pattern (kept when left out)')
+    .addOption(
+      new Option('--mode <mode>', 'all rows, or only what changed since the last successful run (another mode starts over)').choices([
+        'all',
+        'changes',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tableport schedules update 5f0c1a2e-... --every 6h\n' +
+        '  tableport schedules update 5f0c1a2e-... --cron "0 3 * * *" --timezone Asia/Shanghai --mode changes',
+    )
+    .action(async (id: string, flags: UpdateFlags) => {
+      if (flags.every !== undefined && flags.cron !== undefined) throw new UsageError('Give --every or --cron, not both.');
+      if (flags.every !== undefined && flags.timezone !== undefined)
+        throw new UsageError('--timezone is the time zone of a cron pattern: it goes with --cron, not --every.');
+      if (flags.every === undefined && flags.cron === undefined && flags.timezone === undefined && flags.mode === undefined)
+        throw new UsageError('Say what changes: --every, --cron (with --timezone), --timezone or --mode.');
+      const s = await connect(flags).schedules.update(id, {
+        ...(flags.every !== undefined ? { every: flags.every } : {}),
+        ...(flags.cron !== undefined ? { cron: flags.cron } : {}),
+        ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}),
+        ...(flags.mode !== undefined ? { mode: flags.mode } : {}),
+      });
       if (flags.json) return printJson(s);
       describe(s);
     });

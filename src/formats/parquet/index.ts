@@ -10,6 +10,7 @@ export {
 } from './parquet-export.writer.js';
 export {
   checkParquetFile,
+  parquetColumns,
   readParquetRows,
   parquetCell,
   PARQUET_READ_SLICE_ROWS,

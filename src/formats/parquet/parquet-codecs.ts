@@ -27,9 +27,10 @@ export function damaged(why: string): InvalidFileError {
   return new InvalidFileError(`The Parquet file is damaged: ${why}.`);
 }
 
-export function pageTooLarge(codec: string, bytes: number): InvalidFileError {
+/** `where`: the page's column and row group, when known (from its header, before it is inflated). */
+export function pageTooLarge(codec: string, bytes: number, where?: string): InvalidFileError {
   return new InvalidFileError(
-    `A ${codec} page of the Parquet file inflates to ${bytes} bytes, more than the limit of ${PARQUET_MAX_PAGE_BYTES} bytes ` +
+    `A ${codec} page ${where ? `of ${where} ` : ''}of the Parquet file inflates to ${bytes} bytes, more than the limit of ${PARQUET_MAX_PAGE_BYTES} bytes ` +
       '(128 MiB) for one page; the file is refused.',
   );
 }

@@ -4,7 +4,10 @@
  * for INT64 outside the safe range), booleans, Dates for timestamps, strings, null; nested values
  * (lists, structs, maps, JSON) as their JSON text, the way tableport writes array and object cells.
  * BINARY and FIXED_LEN_BYTE_ARRAY without a string annotation are bytes: base64 text, at the top
- * level and nested alike (decoding them as UTF-8 would change bytes that are not text).
+ * level and nested alike (decoding them as UTF-8 would change bytes that are not text). Where
+ * hyparquet's own reading would change a value (DECIMAL, INT96, GEOMETRY, maps, null struct
+ * fields), parquet-values.ts reads it raw and makes the file's value; a value no field can store is
+ * an `UnstorableValue`, which the import refuses with its row.
  *
  * Hostile and damaged files are refused as `invalid_file` before they cost memory or time: the
  * structure is checked before pages are decoded (parquet-structure.checker.ts), every page is held
@@ -13,17 +16,21 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import type { FileMetaData, RowGroup, SchemaTree } from 'hyparquet';
+import type { FileMetaData, RowGroup } from 'hyparquet';
 import { InvalidFileError } from '../../errors.js';
 import type { ColumnarReadOptions, ColumnarRow } from '../columnar-types.js';
+import { UnstorableValue } from '../values.js';
 import { damaged, pageDecompressors } from './parquet-codecs.js';
-import { PARQUET_MAGIC } from './parquet-detect.js';
-import { checkFooter, checkPages, type Leaf, PageHeaderReader, type PageInfo, PageRuns } from './parquet-structure.checker.js';
+import { PARQUET_ENCRYPTED_MAGIC, PARQUET_MAGIC } from './parquet-detect.js';
+import { checkFooter, checkPages, type GroupPages, type Leaf, PageHeaderReader, PageRuns } from './parquet-structure.checker.js';
+import { type Mend, parquetReadPlan } from './parquet-values.js';
 
 /** A row group bigger than this is read in slices of this size. */
 export const PARQUET_READ_SLICE_ROWS = 131_072;
 /** The footer (schema, row groups, statistics) may be at most this large. */
 const MAX_FOOTER_BYTES = 64 * 1024 * 1024;
+/** GeoParquet's WKB columns stay bytes (base64), like the GEOMETRY logical type (see parquet-values.ts). */
+const METADATA_OPTIONS = { geoparquet: false };
 
 function jsonValue(_key: string, v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
@@ -34,15 +41,16 @@ function jsonValue(_key: string, v: unknown): unknown {
 /**
  * A nested value as its JSON text; or, when it holds NaN or ±Infinity, that number: JSON has no
  * spelling for them (JSON.stringify writes null, which would lose them quietly), and a bare NaN is
- * refused with its row and column like any value a table cannot store.
+ * refused with its row and column like any value a table cannot store. So is a value the reader
+ * found no field can store (`UnstorableValue`), nested or not.
  */
 function nestedCell(value: unknown): unknown {
-  let nonFinite: number | undefined;
+  let refused: number | UnstorableValue | undefined;
   const text = JSON.stringify(value, (key, v: unknown) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) nonFinite ??= v;
+    if ((typeof v === 'number' && !Number.isFinite(v)) || v instanceof UnstorableValue) refused ??= v;
     return jsonValue(key, v);
   });
-  return nonFinite ?? text;
+  return refused ?? text;
 }
 
 /** One cell as tableport's importer wants it. */
@@ -58,7 +66,7 @@ export function parquetCell(v: unknown): unknown {
       return Number.isSafeInteger(n) ? n : v;
     }
     default:
-      if (v instanceof Date) return v;
+      if (v instanceof Date || v instanceof UnstorableValue) return v;
       // BINARY without a string annotation is bytes, not text: base64, as inside nested values.
       if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
       return nestedCell(v);
@@ -84,6 +92,11 @@ async function checkEnds(path: string): Promise<number> {
     const head = Buffer.alloc(4);
     const tail = Buffer.alloc(8);
     await fh.read(head, 0, 4, 0);
+    if (head.equals(PARQUET_ENCRYPTED_MAGIC)) {
+      throw new InvalidFileError(
+        'The Parquet file is encrypted, footer and columns (Parquet modular encryption), which is not supported; import a copy written without encryption.',
+      );
+    }
     if (!head.equals(PARQUET_MAGIC)) throw new InvalidFileError('The file is not a Parquet file: it does not start with "PAR1".');
     if (size < 12) throw new InvalidFileError('The Parquet file is truncated: it is too short to hold a footer.');
     await fh.read(tail, 0, 8, size - 8);
@@ -143,32 +156,6 @@ class ColumnCursor {
   }
 }
 
-type Mend = (v: unknown) => unknown;
-
-/**
- * What turns a column's value as hyparquet assembles it into the file's value, where they differ: a
- * REPEATED field without a LIST annotation (`repeated int32 xs`) holding no element is an empty
- * list, which hyparquet gives as null. Undefined when the column needs nothing.
- */
-function mendRepeated(node: SchemaTree): Mend | undefined {
-  const { element, children } = node;
-  if (children.length === 0) return element.repetition_type === 'REPEATED' ? (v) => v ?? [] : undefined;
-  // LIST and MAP groups are assembled by hyparquet itself, which keeps their empty lists.
-  if (element.converted_type === 'LIST' || element.converted_type === 'MAP' || element.repetition_type === 'REPEATED') return undefined;
-  const fields: Array<[string, Mend]> = [];
-  for (const c of children) {
-    const m = mendRepeated(c);
-    if (m) fields.push([c.element.name, m]);
-  }
-  if (fields.length === 0) return undefined;
-  return (v) => {
-    if (v === null || typeof v !== 'object') return v;
-    const struct = v as Record<string, unknown>;
-    for (const [name, m] of fields) struct[name] = m(struct[name]);
-    return struct;
-  };
-}
-
 /** The top-level column names, refusing what cannot become a row (duplicates). */
 function topColumns(metadata: FileMetaData): string[] {
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
@@ -196,9 +183,10 @@ export async function checkParquetFile(path: string): Promise<void> {
     let metadata: FileMetaData;
     let leaves: Leaf[];
     try {
-      metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+      metadata = await parquetMetadataAsync(await asyncBufferFromFile(path), METADATA_OPTIONS);
       topColumns(metadata);
       leaves = checkFooter(metadata, pagesEnd);
+      parquetReadPlan(metadata);
     } catch (err) {
       throw unreadable(err, undefined);
     }
@@ -215,6 +203,16 @@ export async function checkParquetFile(path: string): Promise<void> {
   }
 }
 
+/** The file's top-level columns, in order, from its footer alone. */
+export async function parquetColumns(path: string): Promise<string[]> {
+  await checkEnds(path);
+  try {
+    return topColumns(await parquetMetadataAsync(await asyncBufferFromFile(path), METADATA_OPTIONS));
+  } catch (err) {
+    throw unreadable(err, undefined);
+  }
+}
+
 export async function* readParquetRows(path: string, opts: ParquetReadOptions = {}): AsyncIterable<ColumnarRow> {
   const { signal } = opts;
   const sliceRows = opts.sliceRows ?? PARQUET_READ_SLICE_ROWS;
@@ -223,15 +221,16 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
   let metadata: FileMetaData;
   let names: string[];
   let leaves: Leaf[];
-  let mends: Array<Mend | undefined>;
+  let plan: ReturnType<typeof parquetReadPlan>;
   try {
-    metadata = await parquetMetadataAsync(raw);
+    metadata = await parquetMetadataAsync(raw, METADATA_OPTIONS);
     names = topColumns(metadata);
     leaves = checkFooter(metadata, pagesEnd);
-    mends = parquetSchema(metadata).children.map(mendRepeated);
+    plan = parquetReadPlan(metadata);
   } catch (err) {
     throw unreadable(err, signal);
   }
+  const mends: Array<Mend | undefined> = plan.mends;
   const runs = new PageRuns();
   const file = runs.watch(raw);
   const compressors = pageDecompressors((input, page) => runs.inflated(input, page));
@@ -244,9 +243,15 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
       signal?.throwIfAborted();
       const groupRows = Number(group.num_rows);
       const groupEnd = groupStart + groupRows;
-      let pages: PageInfo[];
+      let pages: GroupPages['pages'];
       try {
-        pages = await checkPages(headers, group, g, leaves);
+        const checked = await checkPages(headers, group, g, leaves);
+        pages = checked.pages;
+        // A chunk longer than its metadata says (PARQUET-816) is read whole.
+        for (const [i, length] of checked.lengths) {
+          const m = plan.metadata.row_groups[g]?.columns[i]?.meta_data;
+          if (m) m.total_compressed_size = BigInt(length);
+        }
       } catch (err) {
         throw unreadable(err, signal);
       }
@@ -267,7 +272,8 @@ export async function* readParquetRows(path: string, opts: ParquetReadOptions = 
         try {
           await parquetRead({
             file,
-            metadata,
+            metadata: plan.metadata,
+            parsers: plan.parsers,
             columns: names,
             rowStart: start,
             rowEnd: end,

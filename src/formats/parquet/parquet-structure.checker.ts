@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { parquetSchema } from 'hyparquet';
-import type { AsyncBuffer, ColumnChunk, CompressionCodec, FileMetaData, PageHeader, RowGroup, SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, ColumnChunk, CompressionCodec, FileMetaData, PageHeader, ParquetType, RowGroup, SchemaTree } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { InvalidFileError } from '../../errors.js';
 import { damaged, PARQUET_MAX_PAGE_BYTES, pageTooLarge } from './parquet-codecs.js';
@@ -23,12 +23,51 @@ export const PARQUET_MAX_PAGE_VALUES = 8 * 1024 * 1024;
 const MAX_PAGE_HEADER_BYTES = 16 * 1024 * 1024;
 const CODECS = new Set<CompressionCodec>(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'BROTLI', 'LZ4', 'ZSTD', 'LZ4_RAW']);
 
-/** A leaf column of the schema: its path as column chunks name it, and its levels. */
+/** A leaf column of the schema: its path as column chunks name it, its levels and its physical type. */
 export interface Leaf {
   path: string;
   maxDefinition: number;
   maxRepetition: number;
   boolean: boolean;
+  type: ParquetType | undefined;
+}
+
+/**
+ * The encodings of values hyparquet decodes, and the physical types each may be used for; any other
+ * is refused naming the column rather than decoded wrong (RLE of anything but booleans would be
+ * read as dictionary indices).
+ */
+const VALUE_ENCODINGS: Record<string, readonly ParquetType[] | 'any'> = {
+  PLAIN: 'any',
+  PLAIN_DICTIONARY: 'any',
+  RLE_DICTIONARY: 'any',
+  RLE: ['BOOLEAN'],
+  DELTA_BINARY_PACKED: ['INT32', 'INT64'],
+  DELTA_LENGTH_BYTE_ARRAY: ['BYTE_ARRAY'],
+  DELTA_BYTE_ARRAY: ['BYTE_ARRAY', 'FIXED_LEN_BYTE_ARRAY'],
+  BYTE_STREAM_SPLIT: ['FLOAT', 'DOUBLE', 'INT32', 'INT64', 'FIXED_LEN_BYTE_ARRAY'],
+};
+
+function unsupported(path: string, what: string, of = ''): InvalidFileError {
+  return new InvalidFileError(
+    `Column "${path}" of the Parquet file ${what}, which is not supported${of}; write the file with another encoding.`,
+  );
+}
+
+/** A data page's encodings against what hyparquet decodes for its column. */
+function checkEncodings(h: PageHeader, column: Leaf): void {
+  const v1 = h.data_page_header;
+  const encoding = v1?.encoding ?? h.data_page_header_v2?.encoding;
+  const types = encoding === undefined ? undefined : VALUE_ENCODINGS[encoding];
+  if (!types)
+    throw unsupported(column.path, `is written in ${encoding ? `the ${encoding} encoding` : 'an encoding this reader does not know'}`);
+  if (types !== 'any' && !(column.type && types.includes(column.type)))
+    throw unsupported(column.path, `is written in the ${encoding} encoding`, ` for ${column.type ?? 'its'} values`);
+  // Version 1 pages name their levels' encoding; hyparquet reads them all as RLE.
+  if (v1 && column.maxDefinition && v1.definition_level_encoding !== 'RLE')
+    throw unsupported(column.path, `stores its definition levels in the ${v1.definition_level_encoding} encoding`);
+  if (v1 && column.maxRepetition && v1.repetition_level_encoding !== 'RLE')
+    throw unsupported(column.path, `stores its repetition levels in the ${v1.repetition_level_encoding} encoding`);
 }
 
 function leaves(node: SchemaTree, definition = 0, repetition = 0, out: Leaf[] = []): Leaf[] {
@@ -37,7 +76,7 @@ function leaves(node: SchemaTree, definition = 0, repetition = 0, out: Leaf[] = 
     const d = definition + (e.repetition_type === 'REQUIRED' ? 0 : 1);
     const r = repetition + (e.repetition_type === 'REPEATED' ? 1 : 0);
     if (child.children.length) leaves(child, d, r, out);
-    else out.push({ path: child.path.join('.'), maxDefinition: d, maxRepetition: r, boolean: e.type === 'BOOLEAN' });
+    else out.push({ path: child.path.join('.'), maxDefinition: d, maxRepetition: r, boolean: e.type === 'BOOLEAN', type: e.type });
   }
   return out;
 }
@@ -67,6 +106,12 @@ export function checkFooter(metadata: FileMetaData, pagesEnd: number): Leaf[] {
     group.columns.forEach((chunk, i) => {
       const m = chunk.meta_data;
       const leaf = columns[i] as Leaf;
+      // Parquet modular encryption with a plaintext footer: the schema is readable, the column is not.
+      if (chunk.crypto_metadata || chunk.encrypted_column_metadata) {
+        throw new InvalidFileError(
+          `Column "${leaf.path}" of the Parquet file is encrypted (Parquet modular encryption), which is not supported; import a copy written without encryption.`,
+        );
+      }
       if (!m) throw damaged(`column ${i + 1} of row group ${g + 1} has no metadata`);
       const path = m.path_in_schema.join('.');
       if (path !== leaf.path) throw damaged(`row group ${g + 1} names a column "${path}" where the schema has "${leaf.path}"`);
@@ -141,33 +186,47 @@ function tooManyValues(where: string): InvalidFileError {
   );
 }
 
+/** The pages of a row group, and the byte length of each column chunk where it is not the one its metadata says. */
+export interface GroupPages {
+  pages: PageInfo[];
+  /** Column index → the chunk's true length (PARQUET-816, below). */
+  lengths: Map<number, number>;
+}
+
 /**
  * The page headers of each column chunk of a group, read before any page is decoded: they must fill
  * the chunk's byte range exactly and add up to its values, and no page may declare more than
- * {@link PARQUET_MAX_PAGE_BYTES} bytes or {@link PARQUET_MAX_PAGE_VALUES} values.
+ * {@link PARQUET_MAX_PAGE_BYTES} bytes or {@link PARQUET_MAX_PAGE_VALUES} values, nor an encoding
+ * hyparquet does not decode. One known writer bug is read as its readers read it: parquet-cpp
+ * before 1.2.0 left the dictionary page's header out of a chunk's length (PARQUET-816), so a chunk
+ * that begins with a dictionary page may be longer than its metadata says by exactly that header.
  */
-export async function checkPages(headers: PageHeaderReader, group: RowGroup, g: number, columns: Leaf[]): Promise<PageInfo[]> {
+export async function checkPages(headers: PageHeaderReader, group: RowGroup, g: number, columns: Leaf[]): Promise<GroupPages> {
   const pages: PageInfo[] = [];
+  const lengths = new Map<number, number>();
   for (const [i, chunk] of group.columns.entries()) {
     const m = chunk.meta_data;
     const column = columns[i];
     if (!m || !column) continue;
     const where = `column "${column.path}" in row group ${g + 1}`;
-    const { start, end } = chunkRange(chunk);
+    const { start, end: declared } = chunkRange(chunk);
+    let end = declared;
     let values = 0;
     for (let at = start; at < end; ) {
       const { header: h, length } = await headers.read(at, end);
       if (!h.type) throw damaged(`a page of ${where} has an unknown type`);
       if (!isCount(h.compressed_page_size) || !isCount(h.uncompressed_page_size))
         throw damaged(`a page of ${where} has an impossible size`);
+      if (at === start && h.type === 'DICTIONARY_PAGE') end = declared + length;
       if (at + length + h.compressed_page_size > end) throw damaged(`a page of ${where} runs past the end of its column`);
-      if (h.uncompressed_page_size > PARQUET_MAX_PAGE_BYTES) throw pageTooLarge(m.codec, h.uncompressed_page_size);
+      if (h.uncompressed_page_size > PARQUET_MAX_PAGE_BYTES) throw pageTooLarge(m.codec, h.uncompressed_page_size, where);
       if (h.type === 'DICTIONARY_PAGE') {
         if (at !== start) throw damaged(`${where} has a dictionary page after its first page`);
         if (!isCount(h.dictionary_page_header?.num_values, PARQUET_MAX_PAGE_VALUES)) throw tooManyValues(where);
       } else if (h.type === 'DATA_PAGE') {
         const n = h.data_page_header?.num_values;
         if (!isCount(n, PARQUET_MAX_PAGE_VALUES)) throw tooManyValues(where);
+        checkEncodings(h, column);
         values += n;
       } else if (h.type === 'DATA_PAGE_V2') {
         const v2 = h.data_page_header_v2;
@@ -181,15 +240,19 @@ export async function checkPages(headers: PageHeaderReader, group: RowGroup, g: 
           levels <= h.compressed_page_size &&
           levels <= h.uncompressed_page_size;
         if (!consistent) throw damaged(`a page of ${where} has a header that contradicts itself`);
+        checkEncodings(h, column);
         values += v2.num_values;
       }
       pages.push({ column, where, codec: m.codec, header: h, dataStart: at + length });
       at += length + h.compressed_page_size;
+      // The pages end where the metadata says: the dictionary header's slack was not needed.
+      if (at === declared) end = declared;
     }
     if (values !== Number(m.num_values))
       throw damaged(`the pages of ${where} hold ${values} values where its metadata says ${m.num_values}`);
+    if (end !== declared) lengths.set(i, end - start);
   }
-  return pages;
+  return { pages, lengths };
 }
 
 function bitWidth(max: number): number {

@@ -120,36 +120,27 @@ function writeDigits(out: Buffer, o: number, n: number): number {
 }
 
 /**
- * Writes the serial day of `serialMs` (milliseconds from serial day 0, an integer) as decimal text
- * at `o`: the whole days, and the day's fraction to 11 digits (under a microsecond), which reads
- * back to the same millisecond. Digits are written by hand: `String(number)` keeps each result in
- * V8's number-to-string cache, and a million of them made the collector run a full mark every
- * ~50 ms.
+ * Writes a serial day as decimal text at `o`; returns the index after it. `toPrecision(17)` gives
+ * digits that read back as the very same double (as `String` would, the shortest such), trailing
+ * zeros dropped. Not `String(number)`: V8 keeps each of its results in a number-to-string cache
+ * in the old generation, and a million of them made the worker's collector run a full mark every
+ * ~50 ms. Nor 11 digits of the day's fraction computed by hand: a reader that truncates to the
+ * millisecond (read-excel-file) read 12:00:00.123 as .122 from a decimal just under it.
  */
-export function writeSerial(out: Buffer, o: number, serialMs: number): number {
+export function writeSerial(out: Buffer, o: number, serial: number): number {
   let at = o;
-  let abs = serialMs;
-  if (serialMs < 0) {
-    out[at++] = 0x2d;
-    abs = -serialMs;
+  if (Number.isInteger(serial)) {
+    if (serial < 0) out[at++] = 0x2d;
+    return writeDigits(out, at, Math.abs(serial));
   }
-  const days = Math.floor(abs / MS_PER_DAY);
-  at = writeDigits(out, at, days);
-  const rem = abs - days * MS_PER_DAY;
-  if (rem === 0) return at;
-  // rem * 1e6 is below 2^53: exact; the quotient is the fraction's first 11 digits, rounded.
-  let fraction = Math.round((rem * 1e6) / 864);
-  let width = 11;
-  while (fraction % 10 === 0) {
-    fraction /= 10;
-    width--;
+  const text = serial.toPrecision(17);
+  let end = text.length;
+  if (text.indexOf('e') === -1) {
+    while (text.charCodeAt(end - 1) === 0x30) end--;
+    if (text.charCodeAt(end - 1) === 0x2e) end--;
   }
-  out[at++] = 0x2e;
-  for (let i = at + width - 1; i >= at; i--) {
-    out[i] = 0x30 + (fraction % 10);
-    fraction = Math.floor(fraction / 10);
-  }
-  return at + width;
+  for (let i = 0; i < end; i++) out[at++] = text.charCodeAt(i);
+  return at;
 }
 
 export interface XlsxExportWriterOptions {
@@ -400,7 +391,8 @@ export class XlsxExportWriter extends Transform {
       if (!Number.isNaN(serialMs)) {
         this.cellHead(col);
         this.put(DATE_OPEN);
-        this.o = writeSerial(this.room(32), this.o, serialMs);
+        // The same double as excelSerial of the instant (Unix milliseconds), as the export always wrote.
+        this.o = writeSerial(this.room(32), this.o, excelSerial(serialMs - EPOCH_SERIAL * MS_PER_DAY));
         this.put(VALUE_CLOSE);
         return;
       }

@@ -45,7 +45,7 @@ export function consoleRouter(dir: string | null = consoleDir()): Router {
     express.static(dir, {
       index: 'index.html',
       setHeaders(res, path) {
-        // Vite names assets by content hash: keep them for a year. index.html must be revalidated so a
+        // console/build.js names assets by content hash: keep them for a year. index.html must be revalidated so a
         // new release is picked up at once.
         const hashed = path.includes(`${join(dir, 'assets')}`);
         res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');

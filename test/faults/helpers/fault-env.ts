@@ -52,6 +52,11 @@ export interface FaultEnv {
   db: Pool;
   api: RoleProcess;
   startWorker(env?: Record<string, string>): Promise<RoleProcess>;
+  /**
+   * Kills every worker a test started that is still running (each file calls it after each test):
+   * a test that failed half-way must not leave a worker taking the next test's jobs.
+   */
+  stopWorkers(): Promise<void>;
   startApi(env?: Record<string, string>): Promise<RoleProcess>;
   createUser(): Promise<{ token: string; email: string }>;
   request(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
@@ -71,6 +76,7 @@ export interface FaultEnvOptions {
 
 export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
   const children = new Set<ChildProcess>();
+  const workers = new Set<ChildProcess>();
   const cleanups: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const c of children) {
@@ -120,6 +126,7 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.add(child);
+      if (roles === 'worker') workers.add(child);
       const [msg] = (await Promise.race([
         once(child, 'message'),
         once(child, 'exit').then(() => {
@@ -158,6 +165,16 @@ export async function startFaultEnv(opts: FaultEnvOptions): Promise<FaultEnv> {
         return api;
       },
       startWorker: (extra) => startRole('worker', extra),
+      async stopWorkers() {
+        for (const c of workers) {
+          workers.delete(c);
+          if (c.exitCode !== null || c.signalCode !== null) continue;
+          const exited = once(c, 'exit').catch(() => undefined);
+          c.kill('SIGCONT');
+          c.kill('SIGKILL');
+          await exited;
+        }
+      },
       async startApi(extra) {
         api = await startRole('api', extra);
         return api;

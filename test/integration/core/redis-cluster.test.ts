@@ -15,6 +15,7 @@ import { Cluster, Redis } from 'ioredis';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { NO_REDIS_SERVER, REDIS_URL, TEST_QUEUE_BACKEND } from '../../helpers/env.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { sleep } from '../../helpers/wait.js';
 
 const PORTS = [7101, 7102, 7103];
 const NODES = PORTS.map((p) => `127.0.0.1:${p}`);
@@ -33,7 +34,7 @@ async function waitForPing(port: number, ms: number): Promise<void> {
     } finally {
       r.disconnect();
     }
-    await new Promise((res) => setTimeout(res, 100));
+    await sleep(100);
   }
 }
 
@@ -52,7 +53,7 @@ async function waitForClusterOk(ms: number): Promise<void> {
     );
     if (states.every(Boolean)) return;
     if (Date.now() > until) throw new Error('the cluster did not reach cluster_state:ok');
-    await new Promise((res) => setTimeout(res, 200));
+    await sleep(200);
   }
 }
 

@@ -53,6 +53,45 @@ describe('formats: Parquet and xlsx files from other writers, through the servic
     });
   }
 
+  test('apache/parquet-testing files through the import: no rows, an INT96 no instant holds, an encrypted file, a DECIMAL', async () => {
+    const upload = async (file: string) => {
+      const bytes = await readFile(new URL(`parquet-testing/${file}`, FIXTURES));
+      return client(server, token).post('/oserve/v1/table/import/').field('name', uniqueName('pt')).attach('file', bytes, 'upload.bin');
+    };
+    // A file of columns and no rows: a table with those columns, and a succeeded import of 0 rows.
+    const empty = await upload('column_chunk_key_value_metadata.parquet');
+    assert.equal(empty.status, 201, JSON.stringify(empty.body));
+    const emptyJob = await waitForJob(server, token, empty.body.job_id as string);
+    assert.equal(emptyJob.status, 'succeeded', JSON.stringify(emptyJob.errors));
+    assert.equal(emptyJob.rows, 0);
+    assert.deepEqual(
+      emptyJob.inferred_schema?.fields.map((f) => f.name),
+      ['column1', 'column2'],
+    );
+    // Spark's INT96 with a time of day outside the day: its row is refused naming line and column.
+    const int96 = await upload('int96_from_spark.parquet');
+    const int96Job = await waitForJob(server, token, int96.body.job_id as string);
+    assert.equal(int96Job.status, 'failed');
+    assert.equal(int96Job.errors[0]?.line, 6);
+    assert.equal(int96Job.errors[0]?.field, 'a');
+    assert.match(int96Job.errors[0]?.error_msg ?? '', /INT96 timestamp whose time of day .* is outside a day/);
+    // An encrypted footer: refused at upload, saying so.
+    const encrypted = await upload('uniform_encryption.parquet.encrypted');
+    assert.equal(encrypted.status, 400, JSON.stringify(encrypted.body));
+    assert.equal(encrypted.body.error_code, 'invalid_file');
+    assert.match(encrypted.body.error_msg as string, /The Parquet file is encrypted.*not supported/);
+    // DECIMAL(7,3) is stored as the decimal it is: 1003.858, not 1003.8580000000001.
+    const decimals = await upload('byte_stream_split_extended.gzip.parquet');
+    const decimalsJob = await waitForJob(server, token, decimals.body.job_id as string);
+    assert.equal(decimalsJob.status, 'succeeded', JSON.stringify(decimalsJob.errors));
+    const res = await client(server, token).get(
+      `/oserve/v1/table/${decimals.body.table_id}/record/?where=${encodeURIComponent('{"decimal_plain":{"$eq":1003.858}}')}`,
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.meta.total_count, 1);
+    assert.equal(res.body.objects[0].decimal_byte_stream_split, 1003.858);
+  });
+
   test('openpyxl workbook: header row, numbers, booleans, dates, empty cells, newlines', async () => {
     const { job, tableId } = await createFrom('openpyxl.xlsx');
     assert.equal(job.status, 'succeeded', JSON.stringify(job.errors));

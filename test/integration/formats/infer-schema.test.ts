@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { rowsOf, uniqueName } from './helpers.js';
 import { TablesRepository } from '../../../src/db/repositories/tables.repository.js';
 import { expectedRows, expectedType, generateTable, prng, renderTable } from '../../helpers/generated-tables.js';
-import { xlsxOf } from '../../helpers/xlsx.js';
+import { type CellInput, xlsxOf } from '../../helpers/xlsx.js';
 
 describe('POST /table/import/: a table from a file, schema inferred', () => {
   let server: TestServer;
@@ -166,7 +166,7 @@ describe('POST /table/import/: a table from a file, schema inferred', () => {
     ]);
 
     // xlsx: numbers, then text, in one column.
-    const aoa: unknown[][] = [['ref', 'qty']];
+    const aoa: CellInput[][] = [['ref', 'qty']];
     for (let i = 1; i <= 1100; i++) aoa.push([i > 1050 ? `R-${i}` : i, i]);
     const sheet = await create(await xlsxOf(aoa), uniqueName('late_xlsx'));
     const sheetJob = await waitForJob(server, token, sheet.body.job_id);

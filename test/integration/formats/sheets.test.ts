@@ -1,5 +1,5 @@
 /**
- * Workbooks of several sheets, written by exceljs (and SheetJS, the fixtures of test/fixtures/formats):
+ * Workbooks of several sheets, written by write-excel-file (and SheetJS, the fixtures of test/fixtures/formats):
  * the sheet named in `sheet`, or the one whose header names the table's fields; never a silent
  * import of part of a workbook.
  */
@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import ExcelJS from 'exceljs';
 import { client, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { type CellInput, workbookOf } from '../../helpers/xlsx.js';
 import { importBytes, rowsOf, uniqueName } from './helpers.js';
 
 const SCHEMA = {
@@ -20,14 +20,7 @@ const SCHEMA = {
 };
 
 /** A workbook of named sheets, each a list of rows (the first its header). */
-async function workbook(sheets: Record<string, unknown[][]>): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  for (const [name, rows] of Object.entries(sheets)) {
-    const ws = wb.addWorksheet(name);
-    for (const r of rows) ws.addRow(r);
-  }
-  return Buffer.from(await wb.xlsx.writeBuffer());
-}
+const workbook = (sheets: Parameters<typeof workbookOf>[0]): Promise<Buffer> => workbookOf(sheets);
 
 const COVER = [['Summary'], ['Quarterly stock, prepared by Finance']];
 const DATA = [
@@ -246,7 +239,7 @@ describe('xlsx sheets', () => {
 
   test('sheets=all: a bad row in the second sheet writes no row of the first, naming the sheet', async () => {
     const name = uniqueName('bad');
-    const rows: unknown[][] = [['n']];
+    const rows: CellInput[][] = [['n']];
     for (let i = 0; i < 1001; i++) rows.push([i]);
     rows.push(['not a number']);
     const book = await workbook({ First: DATA, Second: rows });

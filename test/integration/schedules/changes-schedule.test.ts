@@ -7,6 +7,7 @@ import type { Job } from '../../../src/types/api.js';
 import { client, createTable, download, waitForJob } from '../../helpers/api.js';
 import { defined } from '../../helpers/defined.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 type Row = { id: string; n: number | null; _deleted: boolean };
@@ -66,12 +67,10 @@ describe('a changes schedule: each run takes exactly what the previous one did n
     const run = async () => {
       const due = server.clock.now();
       await maintenance.add(JobName.RunSchedule, { scheduleId: id, due }, { jobId: `changes-${id}-${++fired}` });
-      let job: Job | undefined;
-      for (let i = 0; i < 300 && !job; i++) {
+      const job = await waitFor(`run ${fired} of schedule ${id}`, async () => {
         const list = (await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects as Job[];
-        if (list.length === fired) job = list[0];
-        else await new Promise((r) => setTimeout(r, 50));
-      }
+        return list.length === fired && list[0];
+      });
       const done = await waitForJob(server, token, defined(job, `run ${fired}`).id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done.errors));
       runs.push(JSON.parse((await download(defined(done.file_url, 'file_url'))).body) as Row[]);
@@ -137,12 +136,10 @@ describe('a changes schedule: each run takes exactly what the previous one did n
     let fired = 0;
     const run = async (): Promise<Row[]> => {
       await maintenance.add(JobName.RunSchedule, { scheduleId: id, due: server.clock.now() }, { jobId: `replaced-${id}-${++fired}` });
-      let job: Job | undefined;
-      for (let i = 0; i < 300 && !job; i++) {
+      const job = await waitFor(`run ${fired} of schedule ${id}`, async () => {
         const list = (await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects as Job[];
-        if (list.length === fired) job = list[0];
-        else await new Promise((r) => setTimeout(r, 50));
-      }
+        return list.length === fired && list[0];
+      });
       const done = await waitForJob(server, token, defined(job, `run ${fired}`).id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done.errors));
       server.clock.advance(61_000);

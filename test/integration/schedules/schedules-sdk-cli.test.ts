@@ -67,4 +67,43 @@ describe('schedules through the SDK and the CLI', () => {
     const gone = await runTableport(['schedules', 'show', id], env);
     assert.notEqual(gone.code, 0);
   });
+
+  test('tableport schedules update changes the timing and the mode; a mistake changes nothing', async () => {
+    const tp = new TablePort({ baseUrl: server.baseUrl, token });
+    const table = (await tp.listTables()).objects.find((t) => t.name === 'orders');
+    const s = await tp.schedules.create({ tableId: table?.id ?? 0, every: '1h', export: { fileType: 'csv' } });
+
+    const cron = await runTableport(
+      ['schedules', 'update', s.id, '--cron', '0 3 * * *', '--timezone', 'Asia/Shanghai', '--mode', 'changes'],
+      env,
+    );
+    assert.equal(cron.code, 0, cron.stderr);
+    assert.match(cron.stdout, /when: +0 3 \* \* \* \(Asia\/Shanghai\)/);
+    assert.match(cron.stdout, /changes since the last run/);
+    const read = await tp.schedules.get(s.id);
+    assert.deepEqual([read.every, read.cron, read.timezone, read.mode], [null, '0 3 * * *', 'Asia/Shanghai', 'changes']);
+
+    // Only what is given changes: the mode stays.
+    const every = await runTableport(['schedules', 'update', s.id, '--every', '30m', '--json'], env);
+    assert.equal(every.code, 0, every.stderr);
+    const shown = JSON.parse(every.stdout) as { every: string | null; cron: string | null; mode: string };
+    assert.deepEqual([shown.every, shown.cron, shown.mode], ['30m', null, 'changes']);
+
+    // Bad usage, found before asking the server: exit 2.
+    for (const args of [[], ['--every', '1h', '--cron', '0 3 * * *'], ['--every', '1h', '--timezone', 'UTC'], ['--mode', 'some']]) {
+      const r = await runTableport(['schedules', 'update', s.id, ...args], env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    }
+    // Refused by the server: exit 3 and its error_code.
+    const bad = await runTableport(['schedules', 'update', s.id, '--cron', '61 25 * * *', '--json'], env);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.equal((JSON.parse(bad.stdout) as { error_code: string }).error_code, 'invalid_parameter');
+    assert.match(bad.stderr, /invalid_parameter: Invalid parameter "cron"/);
+    const missing = await runTableport(['schedules', 'update', '00000000-0000-4000-8000-000000000000', '--every', '1h'], env);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /not_found/);
+    const kept = await tp.schedules.get(s.id);
+    assert.deepEqual([kept.every, kept.cron, kept.mode], ['30m', null, 'changes'], 'a mistake changed nothing');
+    await tp.schedules.delete(s.id);
+  });
 });

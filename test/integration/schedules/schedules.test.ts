@@ -8,18 +8,17 @@ import type { QueueHandle } from '../../../src/queue/index.js';
 import type { Job } from '../../../src/types/api.js';
 import { client, createTable, waitForJob } from '../../helpers/api.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const SCHEMA = { fields: [{ name: 'n', type: 'integer' }] };
 
 /** Runs of a schedule, once there are `count` of them (a poll of the API, as a user would). */
 async function runsOf(server: TestServer, token: string, id: string, count: number): Promise<Job[]> {
-  for (let i = 0; i < 300; i++) {
+  return await waitFor(`${count} runs of schedule ${id}`, async () => {
     const res = await client(server, token).get(`/oserve/v1/schedules/${id}/runs`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    if (res.body.objects.length >= count) return res.body.objects as Job[];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`schedule ${id} has fewer than ${count} runs`);
+    return res.body.objects.length >= count && (res.body.objects as Job[]);
+  });
 }
 
 describe('schedules: the API, the scheduler registration and the firing', () => {
@@ -132,6 +131,21 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
       assert.match(res.body.error_msg, new RegExp(param.replace('.', '\\.')), JSON.stringify(res.body));
     }
     assert.equal((await c.post('/oserve/v1/schedules').send({ table_id: 999999, every: '1h', export: { file_type: 'csv' } })).status, 404);
+
+    // A refused change leaves the schedule as it was.
+    const made = await c.post('/oserve/v1/schedules').send({ table_id: tableId, cron: '0 3 * * *', export: { file_type: 'csv' } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    for (const [body, param] of [
+      [{ cron: '61 25 * * *' }, 'cron'],
+      [{ timezone: 'Mars/Base' }, 'timezone'],
+      [{ every: '1h', cron: '0 4 * * *' }, 'every'],
+    ] as const) {
+      const res = await c.patch(`/oserve/v1/schedules/${made.body.id}`).send(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(res.body.error_msg, new RegExp(param), JSON.stringify(res.body));
+      const now = (await c.get(`/oserve/v1/schedules/${made.body.id}`)).body;
+      assert.deepEqual([now.cron, now.every, now.timezone], ['0 3 * * *', null, 'UTC'], JSON.stringify(body));
+    }
   });
 
   test('a firing births an ordinary job; a second firing for the same slot does not; one inside the minute waits for it', async () => {
@@ -157,8 +171,7 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
     // The next slot, still inside the table's minute: the firing waits (BullMQ's delayed set) instead of failing.
     const next = server.clock.now();
     const waiting = await fire(id, next);
-    for (let i = 0; i < 300 && (await waiting.getState()) !== 'delayed'; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await waiting.getState(), 'delayed', 'the firing waits for the minute');
+    await waitFor('the firing to wait for the minute (delayed)', async () => (await waiting.getState()) === 'delayed');
     const shown = await c.get(`/oserve/v1/schedules/${id}`);
     assert.equal(shown.body.last_error, null);
     assert.equal((await runsOf(server, token, id, 1)).length, 1);
@@ -205,11 +218,10 @@ describe('schedules: the API, the scheduler registration and the firing', () => 
         // Another worker starting finds the scheduler there: nothing more fires.
         const second = await server.startPeer(['worker']);
         await second.close();
-        for (let i = 0; i < 100; i++) {
+        await waitFor('the maintenance queue to be idle', async () => {
           const counts = await maintenance.getJobCounts('wait', 'active');
-          if ((counts.wait ?? 0) + (counts.active ?? 0) === 0) break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+          return (counts.wait ?? 0) + (counts.active ?? 0) === 0;
+        });
         assert.equal((await c.get(`/oserve/v1/schedules/${id}/runs`)).body.objects.length, 1, 'one run for five missed slots');
         assert.ok((await maintenance.getJobSchedulers(0, -1)).some((s) => s.key === scheduleSchedulerId(id)));
       } finally {

@@ -22,7 +22,15 @@ import {
   PARQUET_MAX_PAGE_BYTES,
   readParquetRows,
 } from '../../../../src/formats/parquet/index.js';
-import { doublesPage, handParquet, lz4Zeros, parquetGzipBomb, parquetSmall, zstdZeros } from '../../../helpers/hostile-files.js';
+import {
+  doublesPage,
+  handParquet,
+  lz4Zeros,
+  PARQUET_ENCODING,
+  parquetGzipBomb,
+  parquetSmall,
+  zstdZeros,
+} from '../../../helpers/hostile-files.js';
 import { AWKWARD_ROWS, COLUMNS, collect, tempDir } from './awkward-rows.js';
 import { duckdb, lit } from './duckdb.js';
 
@@ -114,7 +122,10 @@ describe('Parquet reader bounds', () => {
   it('refuses a 917 KB file whose GZIP page declares 900 MB before inflating it', async () => {
     const file = await write('bomb.parquet', await parquetGzipBomb(900 * MB));
     const before = maxRssMb();
-    await refused(file, /A GZIP page of the Parquet file inflates to 943718400 bytes, more than the limit of 134217728 bytes/);
+    await refused(
+      file,
+      /A GZIP page of column "[^"]+" in row group 1 of the Parquet file inflates to 943718400 bytes, more than the limit of 134217728 bytes/,
+    );
     assert.ok(maxRssMb() - before < 100, `the high-water mark rose by ${Math.round(maxRssMb() - before)} MB`);
   });
 
@@ -172,6 +183,40 @@ describe('Parquet reader bounds', () => {
     const before = maxRssMb();
     await refused(file, /damaged: a page of column "x" in row group 1 has a run of 1073741824 values where 1 are left/);
     assert.ok(maxRssMb() - before < 100, `the high-water mark rose by ${Math.round(maxRssMb() - before)} MB`);
+  });
+
+  it('refuses a codec, an encoding or a level encoding it does not decode, naming the column and what is not supported', async () => {
+    const page = doublesPage(4);
+    const one = [{ data: page, declared: page.length, values: 4 }];
+    // The same page honestly labelled reads: what is refused is the label alone.
+    assert.deepEqual(
+      (await collect(readParquetRows(await write('plain.parquet', handParquet('UNCOMPRESSED', one))))).map((r) => r.row.x),
+      [0, 1, 2, 3],
+    );
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['lzo', handParquet('LZO', one), /Column "x" of the Parquet file is compressed with LZO, which is not supported/],
+      [
+        'delta-doubles',
+        handParquet('UNCOMPRESSED', one, 4, { encoding: PARQUET_ENCODING.DELTA_BINARY_PACKED }),
+        /Column "x" of the Parquet file is written in the DELTA_BINARY_PACKED encoding, which is not supported for DOUBLE values/,
+      ],
+      [
+        'rle-doubles',
+        handParquet('UNCOMPRESSED', one, 4, { encoding: PARQUET_ENCODING.RLE }),
+        /Column "x" of the Parquet file is written in the RLE encoding, which is not supported for DOUBLE values/,
+      ],
+      [
+        'bit-packed-levels',
+        handParquet('UNCOMPRESSED', one, 4, { optional: true, levels: PARQUET_ENCODING.BIT_PACKED }),
+        /Column "x" of the Parquet file stores its definition levels in the BIT_PACKED encoding, which is not supported/,
+      ],
+    ];
+    for (const [name, bytes, pattern] of cases) {
+      const file = await write(`${name}.parquet`, bytes);
+      await refused(file, pattern);
+      // The upload's check refuses it too, before a job is queued.
+      await assert.rejects(checkParquetFile(file), pattern, name);
+    }
   });
 
   it('refuses, at the worker timeout, a zstd page fzstd loops on forever', async () => {

@@ -137,6 +137,39 @@ describe('readParquetRows', () => {
     );
   });
 
+  it('keys a MAP by its keys as text (bytes in base64, timestamps in ISO 8601, decimals as written), {} apart from null', async () => {
+    const file = await duckFile(
+      'map-keys.parquet',
+      'FORMAT PARQUET',
+      `SELECT 1 AS i, MAP {'\\xFF\\x01'::BLOB: 'x'} AS b, MAP {TIMESTAMP '2020-01-01 10:00:00': 1} AS t, MAP {1.25::DECIMAL(9,2): [1, 2]} AS d
+       UNION ALL SELECT 2, MAP {}::MAP(BLOB, VARCHAR), NULL, MAP {}::MAP(DECIMAL(9,2), INTEGER[])`,
+    );
+    const rows = await collect(readParquetRows(file));
+    assert.deepEqual(
+      rows.map((r) => r.row),
+      [
+        { i: 1, b: '{"/wE=":"x"}', t: '{"2020-01-01T10:00:00.000Z":1}', d: '{"1.25":[1,2]}' },
+        { i: 2, b: '{}', t: null, d: '{}' },
+      ],
+    );
+  });
+
+  it('gives a DECIMAL as the number it is, or as its digits when no double is that number, nested too', async () => {
+    const file = await duckFile(
+      'decimals.parquet',
+      'FORMAT PARQUET',
+      `SELECT 1.005::DECIMAL(5,3) AS a, 12345678901234567890.1234::DECIMAL(38,4) AS big,
+         {'x': 0.3::DECIMAL(18,2), 'z': -9999999999999999.99::DECIMAL(18,2)} AS s, [1.1::DECIMAL(4,1), NULL] AS l`,
+    );
+    const rows = await collect(readParquetRows(file));
+    assert.deepEqual(rows[0]?.row, {
+      a: 1.005,
+      big: '12345678901234567890.1234',
+      s: '{"x":0.3,"z":"-9999999999999999.99"}',
+      l: '[1.1,null]',
+    });
+  });
+
   it('reads the shapes pandas/pyarrow write: optional columns with no nulls, UTF-8 text, TIMESTAMP(us) and plain pages', async () => {
     const file = await duckFile(
       'arrowish.parquet',

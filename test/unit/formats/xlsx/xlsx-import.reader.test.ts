@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import ExcelJS from 'exceljs';
 import yazl from 'yazl';
 import { InvalidFileError } from '../../../../src/errors.js';
 import { createXlsxExportWriter, isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
+import { type CellInput, workbookOf, xlsxPart } from '../../../helpers/xlsx.js';
 import { collect, tempDir } from '../parquet/awkward-rows.js';
 import { copyCsvOf } from '../../../helpers/copy-csv.js';
 
@@ -57,13 +57,10 @@ async function zip(name: string, entries: Record<string, string>): Promise<strin
   return file;
 }
 
-/** A one-sheet workbook of `rows`, written by exceljs. */
-async function exceljsFile(name: string, rows: unknown[][]): Promise<string> {
-  const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet('S');
-  for (const r of rows) ws.addRow(r);
+/** A workbook of named sheets, written by write-excel-file, saved as `name`. */
+async function workbookFile(name: string, sheets: Record<string, readonly (readonly CellInput[])[]>, stickyRows?: number): Promise<string> {
   const file = join(dir(), name);
-  await wb.xlsx.writeFile(file);
+  await writeFile(file, await workbookOf(sheets, stickyRows ? { stickyRows } : {}));
   return file;
 }
 
@@ -83,30 +80,34 @@ describe('readXlsxRows', () => {
     assert.deepEqual(await collect(readXlsxRows(SHEETJS_DATES, { sheet: 'Data' })), EXPECTED);
   });
 
-  it('reads an exceljs workbook (shared strings, styles, a date number format, a second sheet)', async () => {
-    const wb = new ExcelJS.Workbook();
-    const ws = wb.addWorksheet('People');
-    for (const r of SHEET) ws.addRow(r);
-    ws.getColumn(5).numFmt = 'yyyy-mm-dd hh:mm:ss.000';
-    ws.getColumn(6).numFmt = 'dd/mm/yyyy';
-    wb.addWorksheet('Other').addRow(['x']);
-    const file = join(dir(), 'exceljs.xlsx');
-    await wb.xlsx.writeFile(file);
+  it('reads a write-excel-file workbook (shared strings, styles, two date number formats, a frozen header, a second sheet)', async () => {
+    // The day column in a format of its own; the instant in the default one (yyyy-mm-dd hh:mm:ss.000).
+    const rows = SHEET.map((r, i) =>
+      i === 0 ? r : r.map((v, c) => (c === 5 && v instanceof Date ? { value: v, format: 'dd/mm/yyyy' } : v)),
+    );
+    const file = await workbookFile('write-excel-file.xlsx', { People: rows as CellInput[][], Other: [['x']] }, 1);
+    const sheet = await xlsxPart(file, 'xl/worksheets/sheet1.xml');
+    assert.match(sheet, /<pane [^>]*state="frozen"/, 'a frozen header row');
+    assert.match(await xlsxPart(file, 'xl/sharedStrings.xml'), /<si><t>Widget, "large"<\/t><\/si>/, 'strings in a shared table');
+    const styles = await xlsxPart(file, 'xl/styles.xml');
+    for (const format of ['yyyy-mm-dd hh:mm:ss.000', 'dd/mm/yyyy']) assert.ok(styles.includes(`formatCode="${format}"`), format);
     // Of two sheets, the one whose header names only the given columns.
     const columns = ['id', 'name', 'qty', 'price', 'ok', 'at', 'day', 'note'];
     assert.deepEqual(await collect(readXlsxRows(file, { columns })), EXPECTED);
   });
 
   it('chooses among sheets by name, position or header, and refuses a doubt listing them', async () => {
-    const wb = new ExcelJS.Workbook();
-    wb.addWorksheet('Cover').addRow(['Summary']);
-    for (const name of ['Jan', 'Feb']) {
-      const ws = wb.addWorksheet(name);
-      ws.addRow(['a', 'b']);
-      ws.addRow([name, 1]);
-    }
-    const file = join(dir(), 'sheets.xlsx');
-    await wb.xlsx.writeFile(file);
+    const file = await workbookFile('sheets.xlsx', {
+      Cover: [['Summary']],
+      Jan: [
+        ['a', 'b'],
+        ['Jan', 1],
+      ],
+      Feb: [
+        ['a', 'b'],
+        ['Feb', 1],
+      ],
+    });
     const first = async (opts: object) => (await collect(readXlsxRows(file, opts)))[0]?.row;
     assert.deepEqual(await first({ sheet: 'feb' }), { a: 'Feb', b: 1 });
     assert.deepEqual(await first({ sheet: '2' }), { a: 'Jan', b: 1 });
@@ -143,17 +144,17 @@ describe('readXlsxRows', () => {
     ]);
   });
 
-  it('reads rich text, formulas (their cached result), error cells, a frozen pane and rows with gaps', async () => {
-    const wb = new ExcelJS.Workbook();
-    const ws = wb.addWorksheet('S');
-    ws.views = [{ state: 'frozen', ySplit: 1 }];
-    ws.addRow(['a', 'b', 'c']);
-    ws.getCell('A2').value = { richText: [{ text: 'bold ', font: { bold: true } }, { text: 'plain' }] };
-    ws.getCell('B2').value = { formula: '1+1', result: 2 };
-    ws.getCell('C2').value = { error: '#N/A' };
-    ws.getCell('A5').value = 'after a gap';
-    const file = join(dir(), 'rich.xlsx');
-    await wb.xlsx.writeFile(file);
+  it('reads rich text, formulas (their cached result), error cells and rows with gaps, as LibreOffice writes them', async () => {
+    // test/fixtures/formats/libreoffice/rich.xlsx, from rich.fods beside it.
+    const file = fixture('libreoffice/rich.xlsx');
+    const sheet = await xlsxPart(file, 'xl/worksheets/sheet1.xml');
+    assert.match(sheet, /<c r="B2"[^>]*><f[^>]*>1\+1<\/f><v>2<\/v><\/c>/, 'a formula with its cached result');
+    assert.match(sheet, /<c r="C2"[^>]*t="e"><f[^>]*>NA\(\)<\/f><v>#N\/A<\/v><\/c>/, 'an error cell');
+    assert.match(
+      await xlsxPart(file, 'xl/sharedStrings.xml'),
+      /<si><r>.*<b val="true"\/>.*bold <\/t><\/r><r>.*plain<\/t><\/r><\/si>/,
+      'rich text runs',
+    );
     assert.deepEqual(await collect(readXlsxRows(file)), [
       { line: 2, row: { a: 'bold plain', b: 2, c: null } },
       { line: 5, row: { a: 'after a gap', b: null, c: null } },
@@ -161,15 +162,19 @@ describe('readXlsxRows', () => {
   });
 
   it('refuses a header that names a column twice, and values under no header', async () => {
-    const dup = await exceljsFile('dup.xlsx', [
-      ['a', 'b', 'a'],
-      [1, 2, 3],
-    ]);
+    const dup = await workbookFile('dup.xlsx', {
+      S: [
+        ['a', 'b', 'a'],
+        [1, 2, 3],
+      ],
+    });
     await refused(dup, /The header row \(row 1\) of the first sheet names column "a" twice/);
-    const extra = await exceljsFile('extra.xlsx', [
-      ['a', 'b'],
-      [1, 2, 3],
-    ]);
+    const extra = await workbookFile('extra.xlsx', {
+      S: [
+        ['a', 'b'],
+        [1, 2, 3],
+      ],
+    });
     await refused(extra, /Row 2 of the first sheet has a value in column 3, which has no header/);
   });
 
@@ -226,10 +231,8 @@ describe('readXlsxRows', () => {
   });
 
   it('refuses a sheet with no rows at all', async () => {
-    const wb = new ExcelJS.Workbook();
-    wb.addWorksheet('Empty');
-    const file = join(dir(), 'empty-sheet.xlsx');
-    await wb.xlsx.writeFile(file);
+    const file = await workbookFile('empty-sheet.xlsx', { Empty: [] });
+    assert.match(await xlsxPart(file, 'xl/worksheets/sheet1.xml'), /<sheetData\/>|<sheetData><\/sheetData>/, 'a sheet with no row');
     await refused(file, /The first sheet is empty: it has no header row/);
   });
 
