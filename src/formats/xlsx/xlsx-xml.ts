@@ -205,9 +205,16 @@ export function tagNameIs(xml: string, lt: number, name: string): boolean {
   return j - local === name.length && xml.startsWith(name, local);
 }
 
+/** `name>` by name: made once, not per element (a string per cell of a million rows). */
+const END_NEEDLES = new Map<string, string>();
+
 /** The index of the `<` of the first end tag `</name>` or `</prefix:name>` at or after `from`, or -1. */
 export function findEndTag(xml: string, name: string, from: number): number {
-  const needle = `${name}>`;
+  let needle = END_NEEDLES.get(name);
+  if (needle === undefined) {
+    needle = `${name}>`;
+    END_NEEDLES.set(name, needle);
+  }
   for (let at = xml.indexOf(needle, from); at !== -1; at = xml.indexOf(needle, at + 1)) {
     let j = at - 1;
     if (xml.charCodeAt(j) === 58 /* : */) {

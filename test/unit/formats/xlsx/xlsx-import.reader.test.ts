@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import { InvalidFileError } from '../../../../src/errors.js';
 import { createXlsxExportWriter, isXlsx, readXlsxRows } from '../../../../src/formats/xlsx/index.js';
+import { SheetScanner } from '../../../../src/formats/xlsx/xlsx-sheet.scanner.js';
 import { type CellInput, workbookOf, xlsxPart } from '../../../helpers/xlsx.js';
 import { collect, tempDir } from '../parquet/awkward-rows.js';
 import { copyCsvOf } from '../../../helpers/copy-csv.js';
@@ -215,6 +216,30 @@ describe('readXlsxRows', () => {
     await refused(join(dir(), 'rows.xlsx'), /The file is not an xlsx workbook: it is not a zip archive/);
     await writeFile(join(dir(), 'empty.xlsx'), '');
     await refused(join(dir(), 'empty.xlsx'), /The file is empty/);
+  });
+
+  it('reads cells of every shape the same: attributes spaced or single-quoted, prefixes, formulas, runs, preserved spaces', () => {
+    const scanner = new SheetScanner({ sharedStrings: ['zero'], dateStyles: [false, true], date1904: false });
+    const xml =
+      '<row r="2">' +
+      '<c r = "A2" t = "s"><v>0</v></c>' +
+      "<c t='inlineStr' r='B2'><is><t>single</t></is></c>" +
+      '<x:c r="C2"><x:v>5</x:v></x:c>' +
+      '<c r="D2" s="1"><f>A1</f><v>45351.5</v></c>' +
+      '<c r="E2" t="inlineStr"><is><r><t>a</t></r><r><t xml:space="preserve"> b</t></r></is></c>' +
+      '<c r="F2" t="inlineStr"><is><t xml:space="preserve"> y </t></is></c>' +
+      '<c r="G2" t="str"><f>"s"&amp;"t"</f><v>s&amp;t</v></c>' +
+      '<c r="H2" cm="1" vm="2"><v>8</v></c>' +
+      '<c\tr="I2"\tt="b"><v>1</v></c>' +
+      '<c r="J2" t="inlineStr"><is><t>&lt;x&gt; _x0041_</t></is></c>' +
+      '</row>';
+    const rows = [...scanner.push(xml), ...scanner.end()];
+    assert.deepEqual(rows, [
+      {
+        number: 2,
+        cells: ['zero', 'single', 5, new Date('2024-02-29T12:00:00.000Z'), 'a b', ' y ', 's&t', 8, true, '<x> A'],
+      },
+    ]);
   });
 
   it('refuses a sheet that inflates to another size than its zip entry declares', async () => {
