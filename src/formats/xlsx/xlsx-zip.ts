@@ -30,10 +30,15 @@ const MADE_BY = 45;
 
 let table: Int32Array | undefined;
 
-/** CRC-32 of `data` continuing from `crc`: zlib's (Node ≥ 20.15, 22.2), else a table in JavaScript. */
+/** CRC-32 of `data` continuing from `crc`: zlib's (Node ≥ 20.15, 22.2), else {@link crc32InJavaScript}. */
 export function crc32(data: Uint8Array, crc = 0): number {
   // A named import of crc32 would fail to load on the Node 20 releases without it.
   if (typeof zlib.crc32 === 'function') return zlib.crc32(data, crc);
+  return crc32InJavaScript(data, crc);
+}
+
+/** CRC-32 (ISO-HDLC, as zip and zlib compute it) with a table, for the Node 20 releases before 20.15. */
+export function crc32InJavaScript(data: Uint8Array, crc = 0): number {
   if (!table) {
     table = new Int32Array(256);
     for (let n = 0; n < 256; n++) {
