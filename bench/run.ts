@@ -50,6 +50,16 @@ const shapeList = (v: string) => {
   return shapes as Shape[];
 };
 
+const formatList =
+  <T extends string>(all: readonly T[]) =>
+  (v: string): T[] => {
+    if (v.trim() === 'none') return [];
+    const types = v.split(',').map((s) => s.trim());
+    for (const t of types)
+      if (!(all as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown format "${t}" (one of ${all.join(', ')})`);
+    return types as T[];
+  };
+
 const program = new Command('bench')
   .description('tableport against psql \\copy on the same rows: wall time, rows/s, worker peak RSS, mail delay; then the API under load')
   .option('--sizes <list>', 'row counts to run, comma-separated', sizeList, [10_000, 100_000, 1_000_000])
@@ -61,6 +71,18 @@ const program = new Command('bench')
   .option(
     '--formats',
     'issue 22 only: every format exported and imported at each size, with its ratio to CSV in the same run and the anchors (psql, pg_dump --column-inserts, DuckDB CSV → Parquet)',
+  )
+  .option(
+    '--format-exports <list>',
+    `with --formats: the exports to run (${FORMAT_EXPORTS.join(', ')}, or none); keep csv for the ratios to CSV`,
+    formatList(FORMAT_EXPORTS),
+    [...FORMAT_EXPORTS],
+  )
+  .option(
+    '--format-imports <list>',
+    `with --formats: the imports to run, each of its format's export (${FORMAT_IMPORTS.join(', ')}, or none)`,
+    formatList(FORMAT_IMPORTS),
+    [...FORMAT_IMPORTS],
   )
   .option(
     '--backends',
@@ -95,11 +117,13 @@ const program = new Command('bench')
   .option('--max-minutes <m>', 'the whole run stops after this long', positive, 60)
   .addHelpText(
     'after',
-    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json\n  npm run bench -- --formats --rows 200000 --shapes narrow   (issue 22: every format against CSV)\n  npm run bench -- --backends --rows 1000000   (issue 21: the Redis and the PostgreSQL queue)',
+    '\nExamples:\n  npm run bench -- --sizes 10000\n  npm run bench -- --jobs none --no-load   (the bundle part only)\n  npm run bench -- --rows 1000000 --no-load --cpu-prof --jobs import-csv\n  npm run bench -- --json > bench.json\n  npm run bench -- --formats --rows 200000 --shapes narrow   (issue 22: every format against CSV)\n  npm run bench -- --formats --rows 1000000 --format-exports csv,sql --format-imports none   (the SQL export against pg_dump)\n  npm run bench -- --backends --rows 1000000   (issue 21: the Redis and the PostgreSQL queue)',
   );
 
 interface Options {
   formats?: boolean;
+  formatExports: Array<(typeof FORMAT_EXPORTS)[number]>;
+  formatImports: Array<(typeof FORMAT_IMPORTS)[number]>;
   backends?: boolean;
   sizes: number[];
   rows?: number;
@@ -215,7 +239,7 @@ async function main(): Promise<number> {
       const fctx = { api, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log };
       for (const shape of opts.shapes)
         for (const rows of opts.rows ? [opts.rows] : opts.sizes)
-          figures.push(await runFormats({ ...fctx, shape, exports: FORMAT_EXPORTS, imports: FORMAT_IMPORTS }, rows));
+          figures.push(await runFormats({ ...fctx, shape, exports: opts.formatExports, imports: opts.formatImports }, rows));
       const asJson = `${JSON.stringify({ machine: machine(pgAdminUrl), started_at: new Date(started).toISOString(), formats: figures }, null, 2)}\n`;
       if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
       process.stdout.write(opts.json ? asJson : `${renderFormats(figures)}\n`);
