@@ -6,7 +6,7 @@
  * times cannot (docs/benchmarks.md, issue 22's SQL export). Linux, PostgreSQL on this host; where
  * /proc cannot be read, the figures are null.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import pg from 'pg';
 
 const TICKS_PER_SECOND = 100;
@@ -62,8 +62,15 @@ export class ServerCpu {
     const now = new Map<number, number>();
     for (const { pid } of rows) {
       const s = await cpuSecondsOf(pid);
-      if (s === null) this.readable = false;
-      else now.set(pid, s);
+      if (s !== null) now.set(pid, s);
+      // A backend that ended since it was listed is gone from /proc; one still there but unreadable is not measurable.
+      else if (
+        await access(`/proc/${pid}`).then(
+          () => true,
+          () => false,
+        )
+      )
+        this.readable = false;
     }
     return now;
   }
