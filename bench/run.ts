@@ -21,7 +21,7 @@ import { MailClock } from './lib/mail-clock.js';
 import { checkTargets, renderText } from './lib/report.js';
 import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './lib/results.js';
 import { Sandbox } from './lib/sandbox.js';
-import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
+import { REPO, addUser, freePort, sourceNewerThanBuild, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runBundleBench, type BundleFigure } from './lib/bundle-bench.js';
 import { runSize } from './lib/transfer-bench.js';
 import { idleRss, idleTarget } from './lib/idle-rss.js';
@@ -172,6 +172,11 @@ async function main(): Promise<number> {
         .status ?? 1
     );
   }
+  const stale = sourceNewerThanBuild();
+  if (stale)
+    throw new Error(
+      `${stale} is newer than dist/, which the service runs: run \`npm run build\` first (or set TABLEPORT_FROM_SOURCE=1 to run the sources)`,
+    );
   // `--jobs none`: no single-table jobs, so no sizes (the bundle and load parts only).
   const sizes = opts.jobs.length === 0 ? [] : opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
