@@ -21,7 +21,7 @@ import { MailClock } from './lib/mail-clock.js';
 import { checkTargets, renderText } from './lib/report.js';
 import { JOB_KINDS, type BenchResult, type JobKind, type SizeResult } from './lib/results.js';
 import { Sandbox } from './lib/sandbox.js';
-import { REPO, addUser, freePort, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
+import { REPO, addUser, freePort, sourceNewerThanBuild, spawnRole, waitForHttp, waitForLog, type RoleProcess } from './lib/service.js';
 import { runBundleBench, type BundleFigure } from './lib/bundle-bench.js';
 import { runSize } from './lib/transfer-bench.js';
 import { idleRss, idleTarget } from './lib/idle-rss.js';
@@ -172,6 +172,11 @@ async function main(): Promise<number> {
         .status ?? 1
     );
   }
+  const stale = sourceNewerThanBuild();
+  if (stale)
+    throw new Error(
+      `${stale} is newer than dist/, which the service runs: run \`npm run build\` first (or set TABLEPORT_FROM_SOURCE=1 to run the sources)`,
+    );
   // `--jobs none`: no single-table jobs, so no sizes (the bundle and load parts only).
   const sizes = opts.jobs.length === 0 ? [] : opts.rows ? [opts.rows] : opts.sizes;
   const started = Date.now();
@@ -234,15 +239,27 @@ async function main(): Promise<number> {
     const api = new BenchApi(baseUrl, token, jobTimes);
     const mail = new MailClock(smtp);
     const jobTimeoutMs = opts.jobTimeout * 1000;
+    /** With --cpu-prof: the worker's main-thread profile, written when it exits (so it is stopped here). */
+    const workerProfile = async (): Promise<Awaited<ReturnType<typeof summariseProfile>> | undefined> => {
+      await worker.stop();
+      // One profile per thread; the main thread's (thread 0) is the worker's, the other is tsx's loader.
+      const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+      const file = files.find((f) => /\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+      if (file) return await summariseProfile(join(profDir, file), REPO);
+      log(`no profile in ${profDir}`);
+      return undefined;
+    };
     if (opts.formats) {
       const figures: FormatsResult[] = [];
       const fctx = { api, worker, databaseUrl: sandbox.databaseUrl, dir: sandbox.dir, seed: opts.seed, jobTimeoutMs, log };
       for (const shape of opts.shapes)
         for (const rows of opts.rows ? [opts.rows] : opts.sizes)
           figures.push(await runFormats({ ...fctx, shape, exports: opts.formatExports, imports: opts.formatImports }, rows));
-      const asJson = `${JSON.stringify({ machine: machine(pgAdminUrl), started_at: new Date(started).toISOString(), formats: figures }, null, 2)}\n`;
+      const profile = opts.cpuProf ? await workerProfile() : undefined;
+      const asJson = `${JSON.stringify({ machine: machine(pgAdminUrl), started_at: new Date(started).toISOString(), formats: figures, ...(profile ? { worker_profile: profile } : {}) }, null, 2)}\n`;
       if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
       process.stdout.write(opts.json ? asJson : `${renderFormats(figures)}\n`);
+      if (profile && !opts.json) process.stdout.write(`\nworker CPU profile (kept): ${renderProfile(profile)}\n`);
       return figures.every((f) => f.jobs.every((j) => j.check_ok) && f.targets.every((t) => t.met)) ? 0 : 1;
     }
     const results: SizeResult[] = [];
@@ -345,16 +362,7 @@ async function main(): Promise<number> {
       ...(idle ? { idle } : {}),
       ...(s3Export ? { s3_export: s3Export } : {}),
     };
-    let profile: Awaited<ReturnType<typeof summariseProfile>> | undefined;
-    if (opts.cpuProf) {
-      // The profile is written when the worker exits.
-      await worker.stop();
-      // One profile per thread; the main thread's (thread 0) is the worker's, the other is tsx's loader.
-      const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
-      const file = files.find((f) => /\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
-      if (file) profile = await summariseProfile(join(profDir, file), REPO);
-      else log(`no profile in ${profDir}`);
-    }
+    const profile = opts.cpuProf ? await workerProfile() : undefined;
     const asJson = `${JSON.stringify(profile ? { ...result, worker_profile: profile } : result, null, 2)}\n`;
     if (opts.jsonOut) await writeFile(opts.jsonOut, asJson);
     if (opts.json) process.stdout.write(asJson);

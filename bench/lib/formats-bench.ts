@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { dataTable } from '../../src/db/table-sql.js';
 import type { FieldSchema, Table } from '../../src/types/api.js';
 import { ApiError, sha256Of, type BenchApi, type Finished } from './api-client.js';
+import { cpuSecondsOf, ServerCpu } from './cpu-time.js';
 import { fieldsOf, writeDataset, type Shape } from './dataset.js';
 import { copyExportTo, copyFromCsv, psql } from './psql.js';
 import type { RoleProcess } from './service.js';
@@ -47,6 +48,8 @@ export interface FormatJob {
   worker_peak_mb: number;
   /** The peak RSS of the worker's child processes during the job (DuckDB's, for Parquet exports); 0 if none. */
   children_peak_mb: number;
+  /** CPU seconds of the worker (and its children) and of the database's PostgreSQL backends during the job; null where /proc cannot be read. */
+  cpu: { worker: number; postgres: number } | null;
   mb: number;
   check_ok: boolean;
   check: string;
@@ -55,6 +58,8 @@ export interface FormatJob {
 export interface FormatAnchor {
   what: string;
   seconds: number;
+  /** pg_dump: CPU seconds of its process and of its PostgreSQL backend; null where not measured. */
+  cpu?: { client: number; postgres: number } | null;
 }
 
 export interface FormatTarget {
@@ -64,12 +69,19 @@ export interface FormatTarget {
   met: boolean;
 }
 
+/** A ratio of CPU seconds, printed beside the targets (which are times). */
+export interface FormatCpuRatio {
+  what: string;
+  ratio: number;
+}
+
 export interface FormatsResult {
   rows: number;
   shape: Shape;
   jobs: FormatJob[];
   anchors: FormatAnchor[];
   targets: FormatTarget[];
+  cpu_ratios: FormatCpuRatio[];
 }
 
 const EXTENSION: Record<ExportType, string> = { csv: 'csv', json: 'json', ndjson: 'ndjson', sql: 'sql', parquet: 'parquet', xlsx: 'xlsx' };
@@ -108,21 +120,28 @@ async function childrenRssMb(pid: number): Promise<number> {
   return total;
 }
 
-async function timed(cmd: string, args: string[], timeoutMs: number): Promise<number> {
+/** A command's wall seconds, and its CPU seconds as bash's `times` reports its reaped children. */
+async function timed(cmd: string, args: string[], timeoutMs: number): Promise<{ seconds: number; cpu: number | null }> {
   const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const times = await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', ['-c', '"$0" "$@" && times', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
     let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      if (code === 0) resolve();
+      if (code === 0) resolve(out);
       else reject(new Error(`${cmd} exited ${code}: ${err.trim()}`));
     });
   });
-  return (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
+  // `times`: the shell's user and system time, then its children's, as `0m1.234s 0m0.056s`.
+  const children = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/m.exec(times.trim().split('\n')[1] ?? '');
+  const cpu = children ? Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]) : null;
+  return { seconds, cpu };
 }
 
 /** DuckDB's CSV → Parquet of a file (zstd, as DuckDB writes by default), in this process; seconds. */
@@ -153,8 +172,31 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
   await psql(ctx.databaseUrl, copyFromCsv(source.id, fields, csvPath), timeout);
   await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(source.id)}`, timeout);
 
-  const measure = async (run: () => Promise<Finished>): Promise<{ f: Finished; s: number; peak: number; children: number }> => {
+  const server = new ServerCpu(ctx.databaseUrl);
+  await server.open();
+  try {
+    return await measureFormats(ctx, rows, fields, file, source, server);
+  } finally {
+    await server.close();
+  }
+}
+
+async function measureFormats(
+  ctx: FormatsContext,
+  rows: number,
+  fields: FieldSchema[],
+  file: (name: string) => string,
+  source: Table,
+  server: ServerCpu,
+): Promise<FormatsResult> {
+  const { api, log, shape } = ctx;
+  const timeout = ctx.jobTimeoutMs;
+  const measure = async (
+    run: () => Promise<Finished>,
+  ): Promise<{ f: Finished; s: number; peak: number; children: number; cpu: FormatJob['cpu'] }> => {
     await ctx.worker.memory.reset();
+    const worker0 = await cpuSecondsOf(ctx.worker.pid, true);
+    await server.start();
     let children = 0;
     const sampler = setInterval(() => {
       void childrenRssMb(ctx.worker.pid).then((mb) => {
@@ -164,29 +206,37 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
     try {
       const f = await run();
       const peak = await ctx.worker.memory.peakMb();
-      return { f, s: (f.doneAt - f.sentAt) / 1000, peak, children };
+      const postgres = await server.stop();
+      const worker1 = await cpuSecondsOf(ctx.worker.pid, true);
+      const cpu =
+        worker0 === null || worker1 === null || postgres === null ? null : { worker: round(worker1 - worker0), postgres: round(postgres) };
+      return { f, s: (f.doneAt - f.sentAt) / 1000, peak, children, cpu };
     } finally {
       clearInterval(sampler);
     }
   };
 
   const anchors: FormatAnchor[] = [];
-  const anchor = (what: string, seconds: number) => {
-    anchors.push({ what, seconds: round(seconds, 3) });
-    log(`${what}: ${seconds.toFixed(2)} s`);
+  const anchor = (what: string, seconds: number, cpu?: FormatAnchor['cpu']) => {
+    anchors.push({ what, seconds: round(seconds, 3), ...(cpu === undefined ? {} : { cpu }) });
+    log(`${what}: ${seconds.toFixed(2)} s${cpu ? `, CPU ${cpu.client.toFixed(2)} s + PostgreSQL ${cpu.postgres.toFixed(2)} s` : ''}`);
   };
   anchor('psql \\copy (select) TO csv', await psql(ctx.databaseUrl, copyExportTo(source.id, fields, 'csv', {}, file('psql.csv')), timeout));
   anchor(
     'psql \\copy (row_to_json) TO',
     await psql(ctx.databaseUrl, copyExportTo(source.id, fields, 'json', {}, file('psql.ndjson')), timeout),
   );
+  await server.start();
+  const dumped = await timed(
+    'pg_dump',
+    ['--data-only', '--column-inserts', '-t', dataTable(source.id), '-f', file('pg_dump.sql'), '-d', ctx.databaseUrl],
+    timeout,
+  );
+  const dumpServer = await server.stop();
   anchor(
     'pg_dump --column-inserts',
-    await timed(
-      'pg_dump',
-      ['--data-only', '--column-inserts', '-t', dataTable(source.id), '-f', file('pg_dump.sql'), '-d', ctx.databaseUrl],
-      timeout,
-    ),
+    dumped.seconds,
+    dumped.cpu === null || dumpServer === null ? null : { client: round(dumped.cpu), postgres: round(dumpServer) },
   );
 
   const jobs: FormatJob[] = [];
@@ -198,7 +248,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
     const copy = await api.createTable(`fmt_${shape}_${rows}_export_${type}`, fields);
     await psql(ctx.databaseUrl, `INSERT INTO ${dataTable(copy.id)} SELECT * FROM ${dataTable(source.id)}`, timeout);
     await psql(ctx.databaseUrl, `VACUUM ANALYZE ${dataTable(copy.id)}`, timeout);
-    const { f, s, peak, children } = await measure(() => api.export(copy.id, { file_type: type, mode: 'all' }, timeout));
+    const { f, s, peak, children, cpu } = await measure(() => api.export(copy.id, { file_type: type, mode: 'all' }, timeout));
     const path = file(`export.${EXTENSION[type]}`);
     const bytes = f.job.file_url ? await download(f.job.file_url, path) : 0;
     files.set(type, path);
@@ -210,12 +260,13 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
       vs_csv: null,
       worker_peak_mb: round(peak, 1),
       children_peak_mb: round(children, 1),
+      cpu,
       mb: round(mb(bytes), 1),
       check_ok: ok,
       check: `rows ${f.job.rows}/${rows}`,
     });
     log(
-      `export ${type}: ${s.toFixed(2)} s, ${mb(bytes).toFixed(1)} MB, worker peak ${peak.toFixed(0)} MB, children ${children.toFixed(0)} MB`,
+      `export ${type}: ${s.toFixed(2)} s, ${mb(bytes).toFixed(1)} MB, worker peak ${peak.toFixed(0)} MB, children ${children.toFixed(0)} MB${cpu ? `, CPU ${cpu.worker.toFixed(2)} s + PostgreSQL ${cpu.postgres.toFixed(2)} s` : ''}`,
     );
   }
   const csvExport = files.get('csv');
@@ -225,7 +276,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
     const path = files.get(type);
     if (!path) continue;
     const table: Table = await api.createTable(`fmt_${shape}_${rows}_${type}`, fields);
-    const { f, s, peak, children } = await measure(() => api.import(table.id, path, timeout));
+    const { f, s, peak, children, cpu } = await measure(() => api.import(table.id, path, timeout));
     await psql(ctx.databaseUrl, copyExportTo(table.id, fields, 'csv', {}, file(`check-${type}.csv`)), timeout);
     const same = (await sha256Of(createReadStream(file(`check-${type}.csv`)))).sha256 === sourceSha;
     jobs.push({
@@ -235,6 +286,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
       vs_csv: null,
       worker_peak_mb: round(peak, 1),
       children_peak_mb: round(children, 1),
+      cpu,
       mb: round(mb((await stat(path)).size), 1),
       check_ok: f.job.rows === rows && same,
       check: `rows ${f.job.rows}/${rows}; table ${same ? '=' : '≠'} source`,
@@ -248,6 +300,7 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
     for (const j of jobs) if (j.direction === direction) j.vs_csv = round(j.seconds / csv.seconds, 2);
   }
   const targets: FormatTarget[] = [];
+  const cpuRatios: FormatCpuRatio[] = [];
   const target = (what: string, ratio: number, limit: number) =>
     targets.push({ what, ratio: round(ratio, 2), target: limit, met: ratio <= limit });
   for (const j of jobs) {
@@ -257,7 +310,15 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
   }
   const sql = jobs.find((j) => j.direction === 'export' && j.format === 'sql');
   const dump = anchors.find((a) => a.what.startsWith('pg_dump'));
-  if (sql && dump) target('sql export / pg_dump --column-inserts', sql.seconds / dump.seconds, SQL_TARGET);
+  if (sql && dump) {
+    target('sql export / pg_dump --column-inserts', sql.seconds / dump.seconds, SQL_TARGET);
+    // Not the issue's target (a time): the same ratio in CPU seconds, which the host's load hardly moves.
+    if (sql.cpu && dump.cpu)
+      cpuRatios.push({
+        what: 'sql export / pg_dump --column-inserts, CPU seconds (worker + PostgreSQL / pg_dump + PostgreSQL)',
+        ratio: round((sql.cpu.worker + sql.cpu.postgres) / (dump.cpu.client + dump.cpu.postgres)),
+      });
+  }
   const parquet = jobs.find((j) => j.direction === 'export' && j.format === 'parquet');
   const csvJob = jobs.find((j) => j.direction === 'export' && j.format === 'csv');
   const duck = anchors.find((a) => a.what.startsWith('DuckDB'));
@@ -267,22 +328,27 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
       parquet.seconds / (csvJob.seconds + duck.seconds),
       PARQUET_VS_DUCKDB_TARGET,
     );
-  return { rows, shape, jobs, anchors, targets };
+  return { rows, shape, jobs, anchors, targets, cpu_ratios: cpuRatios };
 }
 
 export function renderFormats(results: FormatsResult[]): string {
   const out: string[] = [];
   for (const r of results) {
     out.push(`\n## ${r.rows.toLocaleString('en')} ${r.shape} rows`, '');
-    out.push('| job | time | vs CSV | worker peak | its children | file | check |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    out.push(
+      '| job | time | vs CSV | CPU: worker + PostgreSQL | worker peak | its children | file | check |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
     for (const j of r.jobs)
       out.push(
-        `| ${j.format} ${j.direction} | ${j.seconds.toFixed(2)} s | ${j.vs_csv === null ? '' : `${j.vs_csv.toFixed(2)}×`} | ${j.worker_peak_mb.toFixed(0)} MB | ${j.children_peak_mb ? `${j.children_peak_mb.toFixed(0)} MB` : ''} | ${j.mb.toFixed(1)} MB | ${j.check_ok ? 'ok' : 'FAILED'}: ${j.check} |`,
+        `| ${j.format} ${j.direction} | ${j.seconds.toFixed(2)} s | ${j.vs_csv === null ? '' : `${j.vs_csv.toFixed(2)}×`} | ${j.cpu ? `${j.cpu.worker.toFixed(2)} + ${j.cpu.postgres.toFixed(2)} s` : ''} | ${j.worker_peak_mb.toFixed(0)} MB | ${j.children_peak_mb ? `${j.children_peak_mb.toFixed(0)} MB` : ''} | ${j.mb.toFixed(1)} MB | ${j.check_ok ? 'ok' : 'FAILED'}: ${j.check} |`,
       );
-    out.push('', '| anchor | time |', '| --- | ---: |');
-    for (const a of r.anchors) out.push(`| ${a.what} | ${a.seconds.toFixed(2)} s |`);
+    out.push('', '| anchor | time | CPU: its process + PostgreSQL |', '| --- | ---: | ---: |');
+    for (const a of r.anchors)
+      out.push(`| ${a.what} | ${a.seconds.toFixed(2)} s | ${a.cpu ? `${a.cpu.client.toFixed(2)} + ${a.cpu.postgres.toFixed(2)} s` : ''} |`);
     out.push('', '| target | ratio | limit | met |', '| --- | ---: | ---: | --- |');
     for (const t of r.targets) out.push(`| ${t.what} | ${t.ratio.toFixed(2)} | ${t.target} | ${t.met ? 'yes' : 'NO'} |`);
+    for (const c of r.cpu_ratios) out.push(`| ${c.what} (not a target) | ${c.ratio.toFixed(2)} | | |`);
   }
   return out.join('\n');
 }

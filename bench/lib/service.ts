@@ -3,7 +3,7 @@
  * child processes, so each one's memory can be read from /proc. Logs go to files in the temp dir.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,24 @@ export interface SpawnOptions {
 
 /** `all` is what `npm start` runs: the API and the workers in one process. */
 export type Role = 'api' | 'worker' | 'all';
+
+/**
+ * The service runs the compiled JavaScript in dist/ when it is there (bin/tableport.js), so a
+ * source file changed since the last build would not be what the benchmark measures. Returns such a
+ * file, or undefined (no build, or TABLEPORT_FROM_SOURCE=1: the sources run).
+ */
+export function sourceNewerThanBuild(): string | undefined {
+  const built = join(REPO, 'dist/src/cli/main.js');
+  if (process.env.TABLEPORT_FROM_SOURCE === '1' || !existsSync(built)) return undefined;
+  const at = statSync(built).mtimeMs;
+  for (const dir of ['src', 'workers'])
+    for (const entry of readdirSync(join(REPO, dir), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+      const path = join(entry.parentPath, entry.name);
+      if (statSync(path).mtimeMs > at) return path.slice(REPO.length + 1);
+    }
+  return undefined;
+}
 
 export async function spawnRole(role: Role, opts: SpawnOptions): Promise<RoleProcess> {
   const logPath = join(opts.logDir, `${opts.name ?? role}.log`);

@@ -63,18 +63,35 @@ function grown(out: Buffer, o: number, more: number): Buffer {
   return next;
 }
 
+/** Input bytes scanned between two checks of the output buffer's room. */
+const BLOCK = 256;
+
+/** `bytes` written at `o`; returns the position after them. */
+function put(out: Buffer, o: number, bytes: Buffer): number {
+  const n = bytes.length;
+  if (n > 32) {
+    out.set(bytes, o);
+    return o + n;
+  }
+  for (let k = 0; k < n; k++) out[o + k] = bytes[k] as number;
+  return o + n;
+}
+
 export class CopyCsvRewriter extends Transform {
   private readonly kinds: Uint8Array;
   private readonly prefixes: readonly Buffer[];
   private readonly quote: number;
   private readonly escapes: readonly Buffer[];
   private readonly needsEscape: Uint8Array;
+  /** The most bytes one input byte of a TEXT value becomes. */
+  private readonly maxEscape: number;
   private readonly nullBytes: Buffer;
   private readonly rowEnd: Buffer;
   private readonly trueBytes: Buffer;
   private readonly falseBytes: Buffer;
   private readonly onRows: ((rows: number) => void) | undefined;
-  private readonly growth: number;
+  /** Output bytes per input byte expected of the next chunk: the last large chunk's, to begin with `growth`. */
+  private growth: number;
   private col = 0;
   private state = START;
   /** The current field is a NaN or ±Infinity of a number column, written as text. */
@@ -89,6 +106,7 @@ export class CopyCsvRewriter extends Transform {
     this.quote = d.quote;
     this.escapes = d.escapes;
     this.needsEscape = Uint8Array.from(d.escapes, (e) => (e.length ? 1 : 0));
+    this.maxEscape = Math.max(1, ...d.escapes.map((e) => e.length));
     this.nullBytes = d.null;
     this.rowEnd = d.rowEnd;
     this.trueBytes = d.true ?? Buffer.from('true');
@@ -112,8 +130,11 @@ export class CopyCsvRewriter extends Transform {
     const needsEscape = this.needsEscape;
     const nullBytes = this.nullBytes;
     const rowEnd = this.rowEnd;
+    const maxEscape = this.maxEscape;
     const n = chunk.length;
-    let out: Buffer = Buffer.allocUnsafe(Math.ceil(n * this.growth) + 1024);
+    // Room for what the chunk is expected to become (a little more than the last large one did):
+    // every byte allocated here counts towards V8's next full collection, so not three times the input.
+    let out: Buffer = Buffer.allocUnsafe(Math.ceil(n * this.growth * 1.0625) + 1024);
     let o = 0;
     let col = this.col;
     let state = this.state;
@@ -125,19 +146,16 @@ export class CopyCsvRewriter extends Transform {
         const prefix = prefixes[col];
         if (!prefix) throw new Error(`the COPY output has more columns than the export's ${prefixes.length}`);
         if (o + prefix.length + 16 > out.length) out = grown(out, o, prefix.length + 16);
-        out.set(prefix, o);
-        o += prefix.length;
+        o = put(out, o, prefix);
         const b = chunk[i] as number;
         const kind = kinds[col];
         if (b === COMMA || b === LF) {
           // An empty unquoted field: NULL.
-          out.set(nullBytes, o);
-          o += nullBytes.length;
+          o = put(out, o, nullBytes);
           if (b === COMMA) col++;
           else {
             if (o + rowEnd.length > out.length) out = grown(out, o, rowEnd.length);
-            out.set(rowEnd, o);
-            o += rowEnd.length;
+            o = put(out, o, rowEnd);
             col = 0;
             rows++;
           }
@@ -147,8 +165,7 @@ export class CopyCsvRewriter extends Transform {
         if (kind === BOOL) {
           const word = b === 0x74 ? this.trueBytes : this.falseBytes;
           if (o + word.length > out.length) out = grown(out, o, word.length);
-          out.set(word, o);
-          o += word.length;
+          o = put(out, o, word);
           state = SKIP;
           i++;
           continue;
@@ -197,32 +214,57 @@ export class CopyCsvRewriter extends Transform {
         }
         state = BARE;
       }
-      // BARE, QUOTED or SKIP: up to the end of the field or of the chunk, each byte at most 6 once escaped.
+      // BARE, QUOTED or SKIP: up to the end of the field or of the chunk.
       const quoted = state === QUOTED;
       const skip = state === SKIP;
       const text = kinds[col] === TEXT || quotedNumber;
       let j = i;
-      if (quoted) while (j < n && chunk[j] !== QUOTE) j++;
-      else
+      if (skip) {
+        // A boolean's rest: already written.
         while (j < n) {
           const c = chunk[j];
           if (c === COMMA || c === LF) break;
           j++;
         }
-      const need = (j - i) * (text ? 6 : 1) + 8 + rowEnd.length;
-      if (o + need > out.length) out = grown(out, o, need);
-      if (skip) {
-        // a boolean's rest
-      } else if (text)
-        for (let k = i; k < j; k++) {
-          const c = chunk[k] as number;
-          if (needsEscape[c] === 0) out[o++] = c;
-          else {
-            const e = escapes[c] as Buffer;
-            for (let m = 0; m < e.length; m++) out[o++] = e[m] as number;
-          }
+      } else {
+        // Scanned and written in one pass, in blocks with room for each byte escaped.
+        const most = text ? maxEscape : 1;
+        for (;;) {
+          const stop = j + BLOCK < n ? j + BLOCK : n;
+          if (o + (stop - j) * most + 8 + rowEnd.length > out.length) out = grown(out, o, (stop - j) * most + 8 + rowEnd.length);
+          if (quoted && text)
+            while (j < stop) {
+              const c = chunk[j] as number;
+              if (c === QUOTE) break;
+              if (needsEscape[c] === 0) out[o++] = c;
+              else o = put(out, o, escapes[c] as Buffer);
+              j++;
+            }
+          else if (quoted)
+            while (j < stop) {
+              const c = chunk[j] as number;
+              if (c === QUOTE) break;
+              out[o++] = c;
+              j++;
+            }
+          else if (text)
+            while (j < stop) {
+              const c = chunk[j] as number;
+              if (c === COMMA || c === LF) break;
+              if (needsEscape[c] === 0) out[o++] = c;
+              else o = put(out, o, escapes[c] as Buffer);
+              j++;
+            }
+          else
+            while (j < stop) {
+              const c = chunk[j] as number;
+              if (c === COMMA || c === LF) break;
+              out[o++] = c;
+              j++;
+            }
+          if (j < stop || j === n) break;
         }
-      else for (let k = i; k < j; k++) out[o++] = chunk[k] as number;
+      }
       i = j;
       if (j === n) break;
       if (quoted) {
@@ -235,8 +277,7 @@ export class CopyCsvRewriter extends Transform {
       quotedNumber = false;
       if (chunk[j] === COMMA) col++;
       else {
-        out.set(rowEnd, o);
-        o += rowEnd.length;
+        o = put(out, o, rowEnd);
         col = 0;
         rows++;
       }
@@ -247,6 +288,7 @@ export class CopyCsvRewriter extends Transform {
     this.state = state;
     this.quotedNumber = quotedNumber;
     this.count = rows;
+    if (n >= 16 * 1024) this.growth = Math.max(1, o / n);
     this.onRows?.(rows);
     cb(null, o ? out.subarray(0, o) : undefined);
   }

@@ -49,6 +49,16 @@ describe('CopyCsvToJsonLines', () => {
     for (let cut = 1; cut < bytes; cut++) assert.equal(await convert(chunked(CSV, [cut])), EXPECTED, `cut at ${cut}`);
   });
 
+  it('writes values longer than its blocks, escaped to six times their bytes, whatever the chunks', async () => {
+    const controls = '\u0001'.repeat(700);
+    const tags = `[${Array.from({ length: 200 }, (_, k) => `"a,${k}"`).join(', ')}]`;
+    const csv = `${'"'.repeat(1)}${'"'.repeat(2).repeat(300)}",1,2,true,"${tags.replaceAll('"', '""')}",,${controls}\n`;
+    const expected = `${JSON.stringify({ id: '"'.repeat(300), n: 1, i: 2, ok: true, tags: 'TAGS', at: null, 'k"ey': controls }).replace('"TAGS"', tags)}\n`;
+    assert.equal(await convert(chunked(csv)), expected);
+    assert.equal(await convert(chunked(csv, 5)), expected);
+    for (let cut = 1; cut < csv.length; cut += 13) assert.equal(await convert(chunked(csv, [cut])), expected, `cut at ${cut}`);
+  });
+
   it('ends a last row without its line break, and writes nothing for no rows', async () => {
     assert.equal(await convert(chunked('x,1,2,true,[],,')), '{"id":"x","n":1,"i":2,"ok":true,"tags":[],"at":null,"k\\"ey":null}\n');
     assert.equal(await convert([]), '');
