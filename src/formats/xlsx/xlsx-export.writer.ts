@@ -121,8 +121,8 @@ function writeDigits(out: Buffer, o: number, n: number): number {
 
 /**
  * Writes a serial day as decimal text at `o`; returns the index after it. `toPrecision(17)` gives
- * digits that read back as the very same double (as `String` would, the shortest such), trailing
- * zeros dropped. Not `String(number)`: V8 keeps each of its results in a number-to-string cache
+ * 17 significant digits, which read back as the very same double (`String` gives the fewest that
+ * do), trailing zeros dropped. Not `String(number)`: V8 keeps each of its results in a number-to-string cache
  * in the old generation, and a million of them made the worker's collector run a full mark every
  * ~50 ms. Nor 11 digits of the day's fraction computed by hand: a reader that truncates to the
  * millisecond (read-excel-file) read 12:00:00.123 as .122 from a decimal just under it.
