@@ -153,35 +153,19 @@ export function SchedulesView({ openId }: { openId?: string | undefined }) {
                       >
                         {t('edit')}
                       </button>{' '}
-                      {s.paused ? (
-                        <button
-                          type="button"
-                          class="small"
-                          disabled={busy}
-                          onClick={() =>
-                            void act(async () => {
-                              await api.resumeSchedule(s.id);
-                              return msg('scheduleResumed', { what: what(s) });
-                            })
-                          }
-                        >
-                          {t('resume')}
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          class="small"
-                          disabled={busy}
-                          onClick={() =>
-                            void act(async () => {
-                              await api.pauseSchedule(s.id);
-                              return msg('schedulePaused', { what: what(s) });
-                            })
-                          }
-                        >
-                          {t('pause')}
-                        </button>
-                      )}{' '}
+                      <button
+                        type="button"
+                        class="small"
+                        disabled={busy}
+                        onClick={() =>
+                          void act(async () => {
+                            await (s.paused ? api.resumeSchedule(s.id) : api.pauseSchedule(s.id));
+                            return msg(s.paused ? 'scheduleResumed' : 'schedulePaused', { what: what(s) });
+                          })
+                        }
+                      >
+                        {t(s.paused ? 'resume' : 'pause')}
+                      </button>{' '}
                       <button type="button" class="small" disabled={busy} onClick={() => remove(s)}>
                         {t('delete')}
                       </button>
