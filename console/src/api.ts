@@ -5,7 +5,7 @@ const BASE = '/oserve/v1';
 const TOKEN_KEY = 'tableport.token';
 
 // The API's own types (src/types/api.ts, which the SDK publishes): the console reads the same replies.
-import type { FieldSchema, FieldType, Job, JobCreatedResponse, Page, Schedule, Table, TableSchema } from '../../src/types/api.js';
+import type { FieldSchema, Job, JobCreatedResponse, Page, Schedule, Table, TableSchema } from '../../src/types/api.js';
 
 export type { FieldType, ImportPreview, Job, JobError, Page, Schedule, Table } from '../../src/types/api.js';
 export { JOB_STATUSES, JOB_TYPES } from '../../src/types/api.js';
@@ -117,5 +117,5 @@ export const api = {
   undo: (id: string) => request<JobCreated>('POST', `/jobs/${id}/undo`),
 };
 
-export const FIELD_TYPES: FieldType[] = ['string', 'integer', 'number', 'boolean', 'date', 'array', 'object'];
+export { FIELD_TYPES } from '../../src/types/api.js';
 export const isFinished = (j: Job): boolean => j.status === 'succeeded' || j.status === 'failed' || j.status === 'cancelled';

@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, isFinished, type Job } from '../api';
+import { isFinished } from '../api';
 import { lang, t, word } from '../i18n';
 import { ErrorNotice, ServerText } from '../ui';
+import { useJob } from './use-job';
 
 const POLL_MS = 500;
 
@@ -15,25 +15,7 @@ const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeo
  */
 export function DryRunPreview({ id }: { id: string }) {
   lang.use();
-  const [job, setJob] = useState<Job | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let alive = true;
-    api.job(id).then(
-      (j) => {
-        if (!alive) return;
-        setJob(j);
-        if (!isFinished(j)) timer = setTimeout(() => setTick((n) => n + 1), POLL_MS);
-      },
-      (err: unknown) => alive && setError(err),
-    );
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-    };
-  }, [id, tick]);
+  const { job, error } = useJob(id, POLL_MS);
 
   const l = lang.get();
   const preview = job?.preview;

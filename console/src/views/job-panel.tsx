@@ -5,6 +5,7 @@ import { lang, t, word } from '../i18n';
 import { go } from '../route';
 import { Duration, ErrorNotice, type Msg, msg, ServerText, When } from '../ui';
 import { fileLabel, jobLabel, tableLabel } from './job-words';
+import { useJob } from './use-job';
 
 const POLL_MS = 1000;
 
@@ -24,30 +25,10 @@ export function JobPanel({
   onChange: (m: Msg | null) => void;
 }) {
   lang.use();
-  const [job, setJob] = useState<Job | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { job, error, refresh } = useJob(id, POLL_MS);
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [tick, setTick] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
-
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let alive = true;
-    api.job(id).then(
-      (j) => {
-        if (!alive) return;
-        setJob(j);
-        setError(null);
-        if (!isFinished(j)) timer = setTimeout(() => setTick((n) => n + 1), POLL_MS);
-      },
-      (err: unknown) => alive && setError(err),
-    );
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-    };
-  }, [id, tick]);
 
   const loaded = job !== null;
   useEffect(() => {
@@ -62,7 +43,7 @@ export function JobPanel({
     setActionError(null);
     try {
       onChange(await fn());
-      setTick((n) => n + 1);
+      refresh();
     } catch (err) {
       setActionError(err);
     } finally {
