@@ -77,8 +77,8 @@ describe('faults: Redis lost', { skip }, () => {
       worker.child.kill('SIGTERM');
       // With nothing running there is nothing to hand back: only BullMQ's goodbyes to a Redis that is not there.
       await waitFor('the worker to exit', async () => !worker.alive(), 10_000);
-      const [code] = (await exited) as [number | null];
-      assert.equal(code, 0, 'a clean exit');
+      const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'a clean exit');
     } finally {
       await fe.redis.start();
     }
