@@ -536,14 +536,14 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
   const form = page.getByRole('form', { name: 'Edit the schedule of guests' });
   await form.waitFor(WAIT);
   assert.equal(await edit.getAttribute('aria-expanded'), 'true');
-  assert.ok(await form.getByLabel('At the times of a cron pattern').evaluate(isFocused), 'the form takes the focus');
+  await waitFor('the form to take the focus', () => form.getByLabel('At the times of a cron pattern').evaluate(isFocused));
   assert.equal(await form.getByLabel(/^Cron pattern/).inputValue(), '0 3 * * *');
   assert.equal(await form.getByLabel('Time zone').inputValue(), 'Asia/Shanghai');
   assert.equal(await form.getByLabel('What each run exports').inputValue(), 'changes');
   await form.getByLabel(/^Cron pattern/).fill('0 4 * * *');
   await form.getByRole('button', { name: 'Cancel' }).click();
   await form.waitFor({ ...WAIT, state: 'detached' });
-  assert.ok(await edit.evaluate(isFocused), 'the focus is back on Edit');
+  await waitFor('the focus to be back on Edit', () => edit.evaluate(isFocused));
   assert.match((await row.textContent()) ?? '', /0 3 \* \* \*/);
   assert.equal((await api('GET', `/schedules/${id}`)).json.cron, '0 3 * * *');
 
@@ -573,7 +573,7 @@ test('a schedule made from the export form: listed, paused and resumed, its runs
   await form.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('status').getByText('The schedule of guests was changed.').waitFor(WAIT);
   await form.waitFor({ ...WAIT, state: 'detached' });
-  assert.ok(await edit.evaluate(isFocused), 'the focus is back on Edit');
+  await waitFor('the focus to be back on Edit', () => edit.evaluate(isFocused));
   const edited = (await row.textContent()) ?? '';
   assert.match(edited, /every 6h/);
   assert.match(edited, /all rows/);
@@ -743,7 +743,7 @@ test('keyboard only, in a narrow window, in 简体中文: sign in, export, read 
   await key('Enter');
   const details = page.locator(`[data-testid=job-panel][data-job-id="${job.id}"]`);
   await details.getByRole('heading', { name: '导出 · people', level: 2 }).waitFor(WAIT);
-  assert.ok(await details.getByRole('heading', { level: 2 }).evaluate(isFocused), 'the panel takes the focus');
+  await waitFor('the panel to take the focus', () => details.getByRole('heading', { level: 2 }).evaluate(isFocused));
   assert.equal(await page.locator('table.jobs-table').isVisible(), false, 'in a narrow window the details take the page');
   await status(details, '成功');
   assert.match((await details.textContent()) ?? '', /排队时间.*开始.*结束时间.*耗时/);

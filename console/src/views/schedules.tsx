@@ -1,5 +1,5 @@
 import { Fragment } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, type Job, type Page, type Schedule, type ScheduleChange } from '../api';
 import { lang, t, word } from '../i18n';
 import { go, takeFlash } from '../route';
@@ -26,7 +26,8 @@ export function SchedulesView({ openId }: { openId?: string | undefined }) {
   // The schedule whose Edit form is open (one at a time); once it closes, the focus goes back to its Edit button.
   const [editing, setEditing] = useState<string | null>(null);
   const refocus = useRef<string | null>(null);
-  useEffect(() => {
+  // A layout effect: the focus moves as the form leaves the page, not a frame later.
+  useLayoutEffect(() => {
     if (editing !== null || refocus.current === null) return;
     document.getElementById(editButtonId(refocus.current))?.focus();
     refocus.current = null;
@@ -234,7 +235,7 @@ function ScheduleEdit({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     form.current?.querySelector<HTMLInputElement>('input:checked')?.focus();
   }, []);
 
