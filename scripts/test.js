@@ -148,7 +148,17 @@ function runFiles(list, env) {
   const reporter = process.env.TEST_REPORTER ?? 'spec';
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, ...list],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      new URL('./blocking-stdio.js', import.meta.url).href,
+      '--test',
+      '--test-force-exit',
+      `--test-concurrency=${concurrency}`,
+      `--test-reporter=${reporter}`,
+      ...list,
+    ],
     { stdio: 'inherit', env },
   );
   return res.status ?? 1;
