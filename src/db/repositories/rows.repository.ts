@@ -203,16 +203,14 @@ export class RowsRepository {
     const { csv, limit, chunkBytes } = opts;
     const client = await this.pool.connect();
     let released = false;
-    let inTransaction = false;
     const release = (err?: Error) => {
       if (released) return;
       released = true;
       client.release(err);
     };
-    // A changes export reads in one REPEATABLE READ transaction whose snapshot is also returned:
-    // the next run takes exactly what that snapshot did not see (its watermark).
+    // The export reads in a transaction; a changes export's is REPEATABLE READ and its snapshot is
+    // also returned: the next run takes exactly what that snapshot did not see (its watermark).
     const finish = () => {
-      if (!inTransaction) return release();
       client.query('COMMIT').then(
         () => release(),
         (err: Error) => release(err),
@@ -220,9 +218,10 @@ export class RowsRepository {
     };
     let snapshot: string | undefined;
     try {
+      // One transaction, so the planner setting below holds for this export's SELECT only.
+      await client.query(opts.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN READ ONLY');
+      await client.query(SORTED_READ);
       if (opts.snapshot) {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        inTransaction = true;
         const { rows } = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
         const current = singleRow(rows, 'The export snapshot').s;
         const seen = await client.query<{ seen: string }>(watermarkSeenSql(tableId, current));
@@ -271,6 +270,16 @@ export interface CopyOutOptions {
   /** Read in a REPEATABLE READ transaction and return its watermark (a changes run's next one; see parseWatermark). */
   snapshot?: boolean;
 }
+
+/**
+ * An export reads its rows in order (`created_at, id` by default) through the `(created_at, id)`
+ * index, row by row, unless told otherwise. With its cache assumptions the planner costs that scan
+ * as cheap even when the heap is not in that order, and then each row is a fetch from another
+ * page: 1M rows took PostgreSQL 4.9-5.0 s of CPU where a sequential scan and a sort took 2.6-2.8 s.
+ * On a heap already in `created_at` order (rows as they arrive) both took 2.3 s, and a narrow
+ * window still reads through the index, as a bitmap scan then a sort (docs/benchmarks.md).
+ */
+const SORTED_READ = 'SET LOCAL enable_indexscan = off';
 
 /** An export's bytes; `copied` resolves, once the COPY has completed, to the number of rows PostgreSQL wrote. */
 export type CopyOut = Readable & { copied: Promise<number>; snapshot?: string | undefined };
