@@ -8,7 +8,11 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { readAll } from '../../helpers/streams.js';
 
 // Written newest first, so the heap's order is the reverse of the export's.
-const ROWS = Array.from({ length: 40 }, (_v, i) => ({ id: `r${String(i).padStart(2, '0')}`, created_at: 10_000 - i * 100, title: `t${i}` }));
+const ROWS = Array.from({ length: 40 }, (_v, i) => ({
+  id: `r${String(i).padStart(2, '0')}`,
+  created_at: 10_000 - i * 100,
+  title: `t${i}`,
+}));
 const FIELDS: FieldSchema[] = [{ name: 'title', type: 'string' }];
 
 describe('the read behind an export', () => {
