@@ -302,6 +302,20 @@ const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
+ * An offset can move a date of year 1 or 9999 out of years 1-9999 in UTC, which is what is stored
+ * and exported (`0001-01-01T00:00+05:00` is 1 BC, which an export's four-digit year would write as
+ * AD 1): such an instant is refused rather than changed.
+ */
+function inYears(year: number, m: RegExpExecArray): boolean {
+  if ((year !== 1 && year !== 9999) || m[8] === undefined || m[8] === 'Z') return true;
+  const sign = m[8].startsWith('-') ? -1 : 1;
+  const offsetMinutes = sign * (Number(m[9]) * 60 + Number(m[10] ?? 0));
+  const local = Date.UTC(2000, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5])) - offsetMinutes * 60_000;
+  const utcYear = new Date(local).getUTCFullYear() - 2000 + year;
+  return utcYear >= 1 && utcYear <= 9999;
+}
+
+/**
  * Strict ISO 8601 / RFC 3339 date-times, checked field by field so PostgreSQL never rejects one
  * mid-COPY. A value without an offset is taken as UTC (as JavaScript does for plain dates), so the
  * stored instant does not depend on the database session's time zone.
@@ -317,6 +331,7 @@ export function parseDate(s: string, problem: Problem): string | undefined {
     const timeOk = m[4] === undefined || (Number(m[4]) <= 23 && Number(m[5]) <= 59 && (m[6] === undefined || Number(m[6]) <= 59));
     const offsetOk = m[9] === undefined || (Number(m[9]) <= 15 && (m[10] === undefined || Number(m[10]) <= 59));
     if (year >= 1 && month >= 1 && month <= 12 && dayOk && timeOk && offsetOk) {
+      if (!inYears(year, m)) return fail(problem, `must fall in years 1 to 9999 in UTC, which its offset moves it out of, got ${show(s)}`);
       if (m[4] === undefined) return `${m[1]}-${m[2]}-${m[3]} 00:00:00+00`;
       return m[8] === undefined ? `${s}+00` : s;
     }
