@@ -181,6 +181,33 @@ export async function runFormats(ctx: FormatsContext, rows: number): Promise<For
   }
 }
 
+/**
+ * The SQL export's check, as the other formats' round trip: psql runs the file (in one transaction,
+ * not timed) into an empty table of the same schema, reached by the exported table's name through
+ * a view in a schema of its own, and that table must then give psql's CSV of the source, byte for byte.
+ */
+async function sqlRestoresSource(
+  ctx: FormatsContext,
+  exported: Table,
+  fields: FieldSchema[],
+  sqlFile: string,
+  file: (name: string) => string,
+  sourceSha: string,
+  rows: number,
+): Promise<boolean> {
+  const target = await ctx.api.createTable(`fmt_${ctx.shape}_${rows}_sql_restore`, fields);
+  const schema = `bench_sql_restore_${target.id}`;
+  const view = `"${schema}"."${exported.name.replaceAll('"', '""')}"`;
+  await psql(ctx.databaseUrl, `CREATE SCHEMA "${schema}"; CREATE VIEW ${view} AS SELECT * FROM ${dataTable(target.id)}`, ctx.jobTimeoutMs);
+  try {
+    await psql(ctx.databaseUrl, '', ctx.jobTimeoutMs * 4, { file: sqlFile, searchPath: `"${schema}"` });
+    await psql(ctx.databaseUrl, copyExportTo(target.id, fields, 'csv', {}, file('check-sql.csv')), ctx.jobTimeoutMs);
+    return (await sha256Of(createReadStream(file('check-sql.csv')))).sha256 === sourceSha;
+  } finally {
+    await psql(ctx.databaseUrl, `DROP SCHEMA "${schema}" CASCADE`, ctx.jobTimeoutMs);
+  }
+}
+
 async function measureFormats(
   ctx: FormatsContext,
   rows: number,
@@ -252,7 +279,13 @@ async function measureFormats(
     const path = file(`export.${EXTENSION[type]}`);
     const bytes = f.job.file_url ? await download(f.job.file_url, path) : 0;
     files.set(type, path);
-    const ok = f.job.rows === rows && bytes > 0;
+    let ok = f.job.rows === rows && bytes > 0;
+    let check = `rows ${f.job.rows}/${rows}`;
+    if (type === 'sql' && ok) {
+      const same = await sqlRestoresSource(ctx, copy, fields, path, file, sourceSha, rows);
+      ok = same;
+      check += `; psql restores it ${same ? '=' : '≠'} source`;
+    }
     jobs.push({
       format: type,
       direction: 'export',
@@ -263,7 +296,7 @@ async function measureFormats(
       cpu,
       mb: round(mb(bytes), 1),
       check_ok: ok,
-      check: `rows ${f.job.rows}/${rows}`,
+      check,
     });
     log(
       `export ${type}: ${s.toFixed(2)} s, ${mb(bytes).toFixed(1)} MB, worker peak ${peak.toFixed(0)} MB, children ${children.toFixed(0)} MB${cpu ? `, CPU ${cpu.worker.toFixed(2)} s + PostgreSQL ${cpu.postgres.toFixed(2)} s` : ''}`,

@@ -8,11 +8,21 @@ import type { Binder } from '../../src/db/query/index.js';
 import { exportCopySql, copyColumns, dataTable, type ExportSelection } from '../../src/db/table-sql.js';
 import type { FieldSchema } from '../../src/types/api.js';
 
-export async function psql(databaseUrl: string, command: string, timeoutMs: number): Promise<number> {
+export interface PsqlOptions {
+  /** Run this file (in one transaction) rather than the command. */
+  file?: string;
+  /** `search_path` of psql's session. */
+  searchPath?: string;
+}
+
+export async function psql(databaseUrl: string, command: string, timeoutMs: number, opts: PsqlOptions = {}): Promise<number> {
   const t0 = performance.now();
+  const what = opts.file ? ['--single-transaction', '-f', opts.file] : ['-c', command];
+  const env = opts.searchPath ? { ...process.env, PGOPTIONS: `-c search_path=${opts.searchPath}` } : process.env;
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', databaseUrl, '-c', command], {
+    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', databaseUrl, ...what], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env,
     });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
@@ -27,7 +37,7 @@ export async function psql(databaseUrl: string, command: string, timeoutMs: numb
       else
         reject(
           new Error(
-            `psql ${signal ? `killed (${signal}, over ${timeoutMs / 1000} s)` : `exited ${code}`}: ${err.trim()}\n  ${command.slice(0, 200)}`,
+            `psql ${signal ? `killed (${signal}, over ${timeoutMs / 1000} s)` : `exited ${code}`}: ${err.trim()}\n  ${opts.file ?? command.slice(0, 200)}`,
           ),
         );
     });
