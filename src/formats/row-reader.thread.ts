@@ -1,0 +1,103 @@
+/**
+ * The worker thread of row-reader-thread.ts: imports the format's reader module (alone: not the
+ * registry, whose formats start things when loaded), reads the file and posts its rows in batches,
+ * waiting while `credit` batches are unacknowledged. Ends with `end`, or `error` with what the
+ * reader threw, described so the job's thread makes it again as the same class.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as appErrors from '../errors.js';
+import { keepPrototypesFast } from '../runtime/fast-prototypes.js';
+import type { ImportedRow, RowReader } from './format.js';
+import type { ThreadError, ThreadMark, ThreadMessage, ThreadStart } from './row-reader-thread.js';
+import { UnstorableValue } from './values.js';
+
+const start = workerData as ThreadStart;
+const port = parentPort as NonNullable<typeof parentPort>;
+
+let credit = start.credit;
+let wake: (() => void) | undefined;
+port.on('message', () => {
+  credit++;
+  wake?.();
+  wake = undefined;
+});
+
+function post(m: ThreadMessage): void {
+  port.postMessage(m);
+}
+
+/** The export of `ns` that is `ctor`, if any. */
+function exportOf(ns: Record<string, unknown>, ctor: unknown): string | undefined {
+  for (const [name, value] of Object.entries(ns)) if (value === ctor) return name;
+  return undefined;
+}
+
+function cloneable(v: unknown): boolean {
+  try {
+    structuredClone(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(err: unknown, reader: Record<string, unknown>): ThreadError {
+  if (!(err instanceof Error)) return { value: cloneable(err) ? err : String(err) };
+  const inErrors = exportOf(appErrors, err.constructor);
+  const inReader = inErrors === undefined ? exportOf(reader, err.constructor) : undefined;
+  const name = inErrors ?? inReader;
+  if (name === undefined) return { value: err };
+  const props: Record<string, [unknown, boolean]> = {};
+  for (const key of Object.getOwnPropertyNames(err)) {
+    const d = Object.getOwnPropertyDescriptor(err, key);
+    if (d && 'value' in d && cloneable(d.value)) props[key] = [d.value, d.enumerable === true];
+  }
+  return { from: inErrors !== undefined ? 'errors' : 'reader', name, props };
+}
+
+let batch: ImportedRow[] = [];
+let marks: ThreadMark[] = [];
+
+/** Posts the batch once the consumer has credit left. */
+async function send(): Promise<void> {
+  while (credit <= 0) await new Promise<void>((resolve) => (wake = resolve));
+  credit--;
+  post(marks.length ? { kind: 'rows', rows: batch, marks } : { kind: 'rows', rows: batch });
+  batch = [];
+  marks = [];
+}
+
+async function run(): Promise<void> {
+  let reader: Record<string, unknown> = {};
+  try {
+    reader = (await import(start.module.url)) as Record<string, unknown>;
+    const read = reader[start.module.name] as RowReader;
+    keepPrototypesFast();
+    for await (const r of read(start.path, start.opts)) {
+      const row = r.row;
+      for (const key in row) {
+        const v = row[key];
+        if (v instanceof UnstorableValue) {
+          marks.push([batch.length, key, v.reason]);
+          row[key] = null;
+        }
+      }
+      batch.push(r);
+      if (batch.length >= start.batchRows) await send();
+    }
+    if (batch.length) await send();
+    post({ kind: 'end' });
+  } catch (err) {
+    try {
+      // The rows read before the error go first, as the reader yielded them.
+      if (batch.length) await send();
+      post({ kind: 'error', error: describe(err, reader) });
+    } catch {
+      post({ kind: 'error', error: { value: String(err) } });
+    }
+  }
+  // Nothing more to wait for: the thread exits (what it posted is delivered before its 'exit').
+  port.unref();
+}
+
+void run();
