@@ -7,8 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as appErrors from '../errors.js';
 import { keepPrototypesFast } from '../runtime/fast-prototypes.js';
-import type { ImportedRow, RowReader } from './format.js';
-import type { ThreadError, ThreadMark, ThreadMessage, ThreadStart } from './row-reader-thread.js';
+import type { RowReader } from './format.js';
+import type { ThreadBatch, ThreadError, ThreadMessage, ThreadStart } from './row-reader-thread.js';
 import { UnstorableValue } from './values.js';
 
 const start = workerData as ThreadStart;
@@ -55,16 +55,32 @@ function describe(err: unknown, reader: Record<string, unknown>): ThreadError {
   return { from: inErrors !== undefined ? 'errors' : 'reader', name, props };
 }
 
-let batch: ImportedRow[] = [];
-let marks: ThreadMark[] = [];
+/** The keys of the rows in `values`; those of the last batch sent. */
+let keys: string[] = [];
+let sentKeys: string[] | undefined;
+let lines: number[] = [];
+let values: unknown[] = [];
+let marks: Array<[number, string]> = [];
 
 /** Posts the batch once the consumer has credit left. */
 async function send(): Promise<void> {
   while (credit <= 0) await new Promise<void>((resolve) => (wake = resolve));
   credit--;
-  post(marks.length ? { kind: 'rows', rows: batch, marks } : { kind: 'rows', rows: batch });
-  batch = [];
+  const batch: ThreadBatch = { kind: 'rows', lines, values };
+  if (keys !== sentKeys) batch.keys = keys;
+  if (marks.length) batch.marks = marks;
+  post(batch);
+  sentKeys = keys;
+  lines = [];
+  values = [];
   marks = [];
+}
+
+/** Whether `row`'s keys are `keys`, in order. */
+function keyed(row: Record<string, unknown>): boolean {
+  let i = 0;
+  for (const key in row) if (keys[i++] !== key) return false;
+  return i === keys.length;
 }
 
 async function run(): Promise<void> {
@@ -73,24 +89,28 @@ async function run(): Promise<void> {
     reader = (await import(start.module.url)) as Record<string, unknown>;
     const read = reader[start.module.name] as RowReader;
     keepPrototypesFast();
-    for await (const r of read(start.path, start.opts)) {
-      const row = r.row;
+    for await (const { line, row } of read(start.path, start.opts)) {
+      if (!keyed(row)) {
+        // Rows of other keys start a batch of their own (a reader's rows usually all have the same).
+        if (lines.length) await send();
+        keys = Object.keys(row);
+      }
+      lines.push(line);
       for (const key in row) {
         const v = row[key];
         if (v instanceof UnstorableValue) {
-          marks.push([batch.length, key, v.reason]);
-          row[key] = null;
-        }
+          marks.push([values.length, v.reason]);
+          values.push(null);
+        } else values.push(v);
       }
-      batch.push(r);
-      if (batch.length >= start.batchRows) await send();
+      if (lines.length >= start.batchRows) await send();
     }
-    if (batch.length) await send();
+    if (lines.length) await send();
     post({ kind: 'end' });
   } catch (err) {
     try {
       // The rows read before the error go first, as the reader yielded them.
-      if (batch.length) await send();
+      if (lines.length) await send();
       post({ kind: 'error', error: describe(err, reader) });
     } catch {
       post({ kind: 'error', error: { value: String(err) } });

@@ -17,6 +17,7 @@ import { AppError, InvalidFileError } from '../../../../src/errors.js';
 import type { ImportedRow, RowReaderModule, RowReadOptions } from '../../../../src/formats/format.js';
 import { openImportInput } from '../../../../src/formats/import-pipeline.js';
 import { liveReaderThreads, readRowsInThread } from '../../../../src/formats/row-reader-thread.js';
+import { readParquetRows } from '../../../../src/formats/parquet/index.js';
 import { UnstorableValue } from '../../../../src/formats/values.js';
 import { readXlsxRows, UnknownSheetError } from '../../../../src/formats/xlsx/index.js';
 import { xlsxFormat } from '../../../../src/formats/xlsx.format.js';
@@ -91,6 +92,26 @@ describe('a rows reader in a worker thread', () => {
       assert.deepStrictEqual(there.rows, here.rows, `${path} ${JSON.stringify(opts)}`);
     }
     assert.equal(liveReaderThreads(), 0);
+  });
+
+  it('gives the rows and values of Parquet files as the reader in this thread does', async () => {
+    const reader: RowReaderModule = {
+      url: new URL('../../../../src/formats/parquet/parquet-import.reader.js', import.meta.url).href,
+      name: 'readParquetRows',
+    };
+    for (const name of ['pyarrow-snappy.parquet', 'pyarrow-zstd.parquet', 'parquet-testing-nan_in_stats.parquet']) {
+      const here = await collect(readParquetRows(FIXTURE(name)));
+      assert.ok(here.length > 0);
+      const there = await throughThread(reader, FIXTURE(name));
+      assert.equal(there.error, undefined, name);
+      assert.deepStrictEqual(there.rows, here, name);
+    }
+    const truncated = join(dir(), 'truncated.parquet');
+    await copyFile(FIXTURE('pyarrow-snappy.parquet'), truncated);
+    await truncate(truncated, Math.floor((await stat(truncated)).size / 2));
+    const here = await collect(readParquetRows(truncated)).catch((err: unknown) => err);
+    assert.ok(here instanceof InvalidFileError, String(here));
+    sameError((await throughThread(reader, truncated)).error, here);
   });
 
   it('fails with the class, message and error_code the reader throws in this thread', async () => {
