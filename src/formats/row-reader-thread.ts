@@ -12,8 +12,10 @@
  * class (an export of errors.ts or of the reader's module: `InvalidFileError`, `UnknownSheetError`)
  * with the same message and fields, so the job fails with the same `error_code` and sentence.
  *
- * The job's signal (cancel, deadline) and the stream's end, however it ends, terminate the thread;
- * `stopped()` waits until it is gone.
+ * The job's signal (cancel, deadline) and the stream's end, however it ends, stop the thread: it is
+ * asked to stop (its reader's signal is aborted, so the reader closes the file at its next chunk,
+ * which terminating it would leave open), and terminated if it has not exited within
+ * {@link THREAD_STOP_MS}. `stopped()` waits until it is gone.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,9 @@ let live = 0;
 export function liveReaderThreads(): number {
   return live;
 }
+
+/** How long a thread asked to stop may take to end by itself before it is terminated. */
+export const THREAD_STOP_MS = 1000;
 
 /** What the thread is started with. */
 export interface ThreadStart {
@@ -159,7 +164,7 @@ export async function readRowsInThread(
       drain();
     },
     destroy(err, cb) {
-      void worker.terminate();
+      halt();
       signal?.removeEventListener('abort', onAbort);
       cb(err);
     },
@@ -195,6 +200,16 @@ export async function readRowsInThread(
     }
   }
 
+  let halting = false;
+  /** Asks the thread to stop; terminates it if it has not exited in time. */
+  function halt(): void {
+    if (halting) return;
+    halting = true;
+    worker.postMessage('stop');
+    const timer = setTimeout(() => void worker.terminate(), THREAD_STOP_MS);
+    void exited.then(() => clearTimeout(timer));
+  }
+
   function onAbort(): void {
     rows.destroy(signal?.reason as Error);
   }
@@ -213,7 +228,8 @@ export async function readRowsInThread(
       failed = true;
       failure = errorFromThread(m.error, reader);
     }
-    // Rows before an error or the end are passed on first, as the reader yielded them.
+    // Rows before an error or the end are pushed first, in the order the reader yielded them; an
+    // error then destroys the stream, as Readable.from does when the reader throws in this thread.
     if (wanting) drain();
   });
   worker.once('messageerror', (err) => rows.destroy(err));
@@ -225,7 +241,7 @@ export async function readRowsInThread(
   return {
     rows,
     stopped: () => {
-      void worker.terminate();
+      halt();
       return exited;
     },
     get batches() {

@@ -16,8 +16,11 @@ const port = parentPort as NonNullable<typeof parentPort>;
 
 let credit = start.credit;
 let wake: (() => void) | undefined;
-port.on('message', () => {
-  credit++;
+/** Aborted by `stop`: the reader ends at its next chunk and closes the file (terminating would leave its descriptor open). */
+const stop = new AbortController();
+port.on('message', (m: number | 'stop') => {
+  if (m === 'stop') stop.abort(new Error('The import stopped reading the file.'));
+  else credit++;
   wake?.();
   wake = undefined;
 });
@@ -64,7 +67,11 @@ let marks: Array<[number, string]> = [];
 
 /** Posts the batch once the consumer has credit left. */
 async function send(): Promise<void> {
-  while (credit <= 0) await new Promise<void>((resolve) => (wake = resolve));
+  while (credit <= 0) {
+    stop.signal.throwIfAborted();
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+  stop.signal.throwIfAborted();
   credit--;
   const batch: ThreadBatch = { kind: 'rows', lines, values };
   if (keys !== sentKeys) batch.keys = keys;
@@ -89,7 +96,7 @@ async function run(): Promise<void> {
     reader = (await import(start.module.url)) as Record<string, unknown>;
     const read = reader[start.module.name] as RowReader;
     keepPrototypesFast();
-    for await (const { line, row } of read(start.path, start.opts)) {
+    for await (const { line, row } of read(start.path, { ...start.opts, signal: stop.signal })) {
       if (!keyed(row)) {
         // Rows of other keys start a batch of their own (a reader's rows usually all have the same).
         if (lines.length) await send();
@@ -108,6 +115,8 @@ async function run(): Promise<void> {
     if (lines.length) await send();
     post({ kind: 'end' });
   } catch (err) {
+    // Stopped: nobody reads what follows.
+    if (stop.signal.aborted) return port.unref();
     try {
       // The rows read before the error go first, as the reader yielded them.
       if (lines.length) await send();

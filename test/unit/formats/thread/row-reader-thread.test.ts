@@ -16,7 +16,7 @@ import { describe, it } from 'node:test';
 import { AppError, InvalidFileError } from '../../../../src/errors.js';
 import type { ImportedRow, RowReaderModule, RowReadOptions } from '../../../../src/formats/format.js';
 import { openImportInput } from '../../../../src/formats/import-pipeline.js';
-import { liveReaderThreads, readRowsInThread } from '../../../../src/formats/row-reader-thread.js';
+import { liveReaderThreads, readRowsInThread, THREAD_STOP_MS } from '../../../../src/formats/row-reader-thread.js';
 import { readParquetRows } from '../../../../src/formats/parquet/index.js';
 import { UnstorableValue } from '../../../../src/formats/values.js';
 import { readXlsxRows, UnknownSheetError } from '../../../../src/formats/xlsx/index.js';
@@ -27,6 +27,18 @@ import { defaults, FIELDS } from '../helpers.js';
 import { craftedRows, OddFileError } from './readers.fixture.js';
 
 const dir = tempDir('tableport-thread-');
+
+/** This process's open file descriptors (Linux). */
+async function openFiles(): Promise<number> {
+  return (await readdir('/proc/self/fd')).length;
+}
+
+/** A workbook of 30,000 rows. */
+async function bigWorkbook(): Promise<Buffer> {
+  const rows: Array<Array<string | number>> = [['title', 'qty']];
+  for (let i = 0; i < 30_000; i++) rows.push([`row ${i}`, i]);
+  return xlsxOf(rows);
+}
 const LIBREOFFICE = (name: string) => fileURLToPath(new URL(`../../../fixtures/formats/libreoffice/${name}`, import.meta.url));
 const FIXTURE = (name: string) => fileURLToPath(new URL(`../../../fixtures/formats/${name}`, import.meta.url));
 const fixtureReader = (name: string): RowReaderModule => ({ url: new URL('./readers.fixture.js', import.meta.url).href, name });
@@ -153,13 +165,19 @@ describe('a rows reader in a worker thread', () => {
     assert.deepEqual(Object.keys(there.rows[0]?.row ?? {}), Object.keys(want[0]?.row ?? {}), 'keys in the same order');
   });
 
-  it("passes the rows before an error, then the error: errors.ts's, the reader module's own, and others", async () => {
+  it("fails with the error after rows, in order: errors.ts's, the reader module's own, and others", async () => {
+    // As with the reader in the job's thread (Readable.from), the error destroys the stream: rows
+    // not yet read from its buffer (at most its 256) go with it, the job fails either way.
+    const prefix = (rows: ImportedRow[], n: number) => {
+      assert.ok(rows.length <= n && rows.length >= n - 256, `${rows.length} of ${n} rows`);
+      rows.forEach((r, i) => assert.equal(r.row.n, i));
+    };
     const invalid = await throughThread(fixtureReader('readMany'), '2500', { sheet: 'invalid' });
-    assert.equal(invalid.rows.length, 2500);
+    prefix(invalid.rows, 2500);
     sameError(invalid.error, new InvalidFileError('The file is damaged after its rows.', { at: 2500 }));
 
     const odd = await throughThread(fixtureReader('readMany'), '3', { sheet: 'odd' });
-    assert.equal(odd.rows.length, 3);
+    prefix(odd.rows, 3);
     assert.ok(odd.error instanceof OddFileError);
     sameError(odd.error, new OddFileError('The file is odd.', 'xl/odd.xml'));
     assert.equal(odd.error.part, 'xl/odd.xml');
@@ -220,20 +238,25 @@ describe('a rows reader in a worker thread', () => {
     }
   });
 
-  it('stops the thread when the stream is torn down early', async () => {
-    const t = await readRowsInThread(fixtureReader('readForever'), 'rows', {});
+  it('stops the thread when the stream is torn down early, and the reader closes its file', async () => {
+    const path = join(dir(), 'big.xlsx');
+    await writeFile(path, await bigWorkbook());
+    const fds = await openFiles();
+    const t = await readRowsInThread(xlsxThread(), path, {}, { batchRows: 100, credit: 1 });
     const it = t.rows[Symbol.asyncIterator]();
     for (let i = 0; i < 10; i++) await it.next();
     await it.return?.();
+    const began = Date.now();
     await t.stopped();
+    assert.ok(Date.now() - began < THREAD_STOP_MS, 'it ended by itself, not terminated');
     assert.equal(liveReaderThreads(), 0);
+    assert.equal(await openFiles(), fds);
   });
 
-  it('an xlsx import cancelled midway leaves no thread and no temp file', async () => {
-    const rows: Array<Array<string | number>> = [['title', 'qty']];
-    for (let i = 0; i < 30_000; i++) rows.push([`row ${i}`, i]);
-    const file = await xlsxOf(rows);
+  it('an xlsx import cancelled midway leaves no thread, no open file and no temp file', async () => {
+    const file = await bigWorkbook();
     const before = (await readdir(tmpdir())).filter((d) => d.startsWith('tableport-import-'));
+    const fds = await openFiles();
     const ac = new AbortController();
     const input = await openImportInput(async () => Readable.from([file]), {
       fileType: 'xlsx',
@@ -253,6 +276,7 @@ describe('a rows reader in a worker thread', () => {
     await assert.rejects(pipeline([...input.stages, sink] as unknown as [Readable, Writable]), /cancelled/);
     await input.cleanup();
     assert.equal(liveReaderThreads(), 0);
+    assert.equal(await openFiles(), fds, 'the thread closed the workbook before it ended');
     assert.deepEqual(
       (await readdir(tmpdir())).filter((d) => d.startsWith('tableport-import-')),
       before,
