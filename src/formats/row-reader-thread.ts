@@ -26,9 +26,12 @@ import type { ImportedRow, RowReaderModule, RowReadOptions } from './format.js';
 import { UnstorableValue } from './values.js';
 
 /** Rows per message: enough that the cost of a message is nothing beside its rows'. */
-export const THREAD_BATCH_ROWS = 1000;
-/** Batches the thread may have posted and not had acknowledged. */
-export const THREAD_CREDIT = 4;
+export const THREAD_BATCH_ROWS = 500;
+/**
+ * Batches the thread may have posted and not had acknowledged. With 500 rows and 2 of them the
+ * worker's peak was 11 MB lower than with 1000 and 4 (1M narrow xlsx rows), in the same time.
+ */
+export const THREAD_CREDIT = 2;
 
 let live = 0;
 
