@@ -82,19 +82,15 @@ export type ThreadMessage = ThreadBatch | { kind: 'end' } | { kind: 'error'; err
 /**
  * Starts the thread: the built `.js` beside this file (dist/), or from the sources under tsx
  * (tests, `TABLEPORT_FROM_SOURCE`) the `.ts`. The thread inherits execArgv (`--import tsx`), but
- * Node 20 does not give a thread the hooks that registers, so a `.ts` entry is imported again
- * with tsx registered in the thread when the first import finds no loader for it.
+ * neither Node 20 nor 22 gives a thread the hooks that registers (Node 22 strips the types of a
+ * `.ts` entry itself, and then finds no `./x.js` beside it), so the thread registers tsx first.
  */
 function startThread(start: ThreadStart): Worker {
   const js = new URL('./row-reader.thread.js', import.meta.url);
   if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: start });
   const ts = new URL('./row-reader.thread.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
-  // The retry's URL differs: the failed import stays in the module map.
-  const boot = `import(${JSON.stringify(ts)}).catch((err) => {
-  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-  return import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(`${ts}?tsx`)}); });
-});`;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(ts)}); });`;
   return new Worker(boot, { eval: true, workerData: start });
 }
 
