@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import * as appErrors from '../errors.js';
-import type { ImportedRow, RowReaderModule, RowReadOptions } from './format.js';
+import type { RowReaderModule, RowReadOptions } from './format.js';
 import { UnstorableValue } from './values.js';
 
 /** Rows per message: enough that the cost of a message is nothing beside its rows'. */

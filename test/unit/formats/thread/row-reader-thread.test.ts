@@ -170,7 +170,7 @@ describe('a rows reader in a worker thread', () => {
     // not yet read from its buffer (at most its 256) go with it, the job fails either way.
     const prefix = (rows: ImportedRow[], n: number) => {
       assert.ok(rows.length <= n && rows.length >= n - 256, `${rows.length} of ${n} rows`);
-      rows.forEach((r, i) => assert.equal(r.row.n, i));
+      for (const [i, r] of rows.entries()) assert.equal(r.row.n, i);
     };
     const invalid = await throughThread(fixtureReader('readMany'), '2500', { sheet: 'invalid' });
     prefix(invalid.rows, 2500);
