@@ -56,6 +56,16 @@ export interface RowReadOptions {
 /** A reader of a whole local file (the upload is on disk) yielding rows in native JS types. */
 export type RowReader = (path: string, opts?: RowReadOptions) => AsyncIterable<ImportedRow>;
 
+/**
+ * Where a worker thread finds a format's `RowReader`: the URL of the module (`new URL('./x.js',
+ * import.meta.url).href`, which tsx maps to the `.ts` source) and the name of its export. The
+ * thread imports that module alone, so it must not start anything when loaded.
+ */
+export interface RowReaderModule {
+  url: string;
+  name: string;
+}
+
 /** CSV options of an export. */
 export interface CsvExportDialect {
   /** One character; default `,`. */
@@ -113,6 +123,12 @@ export type ImportShape =
   | {
       kind: 'rows';
       read: RowReader;
+      /**
+       * The import runs `read` (this module's export) in a worker thread beside the encoder, rows
+       * crossing in batches (row-reader.thread.ts); without it, in the job's thread. Set when that
+       * is measured faster (docs/benchmarks.md).
+       */
+      thread?: RowReaderModule;
       /** A quick look at a whole uploaded file (its structure, not its rows), to refuse a damaged one before it is queued. */
       check?: (path: string) => Promise<void>;
       /** The file's columns in order, from its schema: a new table gets them even when the file holds no row (Parquet). */

@@ -3,7 +3,8 @@
  * gunzip when it is compressed (held to `maxInflatedBytes` as it inflates), then a bytes encoder
  * (CSV, JSON, NDJSON) or, for formats read from a local file (Parquet, xlsx), a copy to a temp
  * file, the format's reader and the objects encoder. The reader stops at its next chunk or row
- * group once the job's signal is aborted or the pipeline is torn down.
+ * group once the job's signal is aborted or the pipeline is torn down; a format whose import
+ * declares `thread` is read in a worker thread (row-reader-thread.ts), terminated then.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import type { ImportFileOptions } from './format.js';
 import type { ImportEncoder, ImportEncoderOptions } from './import-encoder.js';
 import { ObjectImportEncoder } from './object-import.encoder.js';
 import { formatOf } from './registry.js';
+import { readRowsInThread } from './row-reader-thread.js';
 
 export interface ImportInputOptions {
   fileType: FileType;
@@ -73,6 +75,19 @@ export async function openImportInput(open: () => Promise<Readable>, opts: Impor
       columns: [...BUILTIN_FIELDS, ...opts.encoder.fields.map((f) => f.name), ERROR_REPORT_COLUMN],
       ...(opts.encoder.sheet !== undefined ? { sheet: opts.encoder.sheet } : {}),
     };
+    if (shape.thread) {
+      // The reader in a worker thread beside the encoder (row-reader-thread.ts); gone before the temp file.
+      const threaded = await readRowsInThread(shape.thread, path, read);
+      threaded.rows.once('close', () => torn.abort(new Error('The import stopped reading the file.')));
+      return {
+        stages: [threaded.rows, encoder],
+        encoder,
+        cleanup: async () => {
+          await threaded.stopped();
+          await cleanup();
+        },
+      };
+    }
     const rows = Readable.from(shape.read(path, read), { objectMode: true, highWaterMark: 256 });
     rows.once('close', () => torn.abort(new Error('The import stopped reading the file.')));
     return { stages: [rows, encoder], encoder, cleanup };

@@ -8,6 +8,13 @@ export const xlsxFormat: FileFormat = {
   contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   title: 'xlsx',
   export: { kind: 'csv-rewrite', createTransform: createXlsxExportWriter },
-  import: { kind: 'rows', read: readXlsxRows, sheet: chooseXlsxSheet, sheets: listXlsxSheets },
+  import: {
+    kind: 'rows',
+    read: readXlsxRows,
+    // Measured: docs/benchmarks.md, "xlsx: the reader in a worker thread".
+    thread: { url: new URL('./xlsx/xlsx-import.reader.js', import.meta.url).href, name: 'readXlsxRows' },
+    sheet: chooseXlsxSheet,
+    sheets: listXlsxSheets,
+  },
   detect: (head) => isXlsx(head),
 };
